@@ -1,0 +1,223 @@
+//! Rules that involve more than one field of a step, and the lints (warnings) that come
+//! from ECS's behaviour: a deployment that cannot progress, a circuit breaker without
+//! rollback, a `keep` that would drop the rollback target, a verify that checks nothing.
+
+use super::analyzer::{Analyzer, Scope};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::syntax::{Block, Expr, ExprKind, Step, StepKind};
+
+/// ECS's defaults for a REPLICA service (reference/ecs-semantics.md §1.2).
+const DEFAULT_MIN_HEALTHY: i64 = 100;
+const DEFAULT_MAX: i64 = 200;
+
+impl Analyzer<'_> {
+    pub(super) fn step_rules(&mut self, step: &Step, what: &str, _scope: Scope) {
+        let Some(body) = &step.body else {
+            if step.kind == StepKind::Verify {
+                self.verify_without_checks(step, None, what);
+            }
+            return;
+        };
+        match step.kind {
+            StepKind::Tag => self.tags(body),
+            StepKind::Push => self.push_keep(body),
+            StepKind::Register => self.register(step, body, what),
+            StepKind::Update => self.update(step, body, what),
+            StepKind::Verify => self.verify_without_checks(step, Some(body), what),
+            StepKind::Build | StepKind::Rollback => {}
+        }
+    }
+
+    /// `latest` as the only tag; the same tag twice.
+    fn tags(&mut self, body: &Block) {
+        let Some(field) = body.field("tags") else { return };
+        let ExprKind::List(items) = &field.value.kind else { return };
+        let plain: Vec<(String, &Expr)> =
+            items.iter().filter_map(|item| item.as_plain_string().map(|text| (text, item))).collect();
+        if items.len() == 1 && plain.first().is_some_and(|(text, _)| text == "latest") {
+            self.push(
+                Diagnostic::new(Code::LatestOnlyTag, field.value.span, "`latest` is the only tag")
+                    .with_label("nothing ties this image to a commit")
+                    .with_help("add `git.sha` so every deploy can be traced and rolled back: `tags = [git.sha, \"latest\"]`"),
+            );
+        }
+        for (index, (text, item)) in plain.iter().enumerate() {
+            if let Some((_, first)) = plain[..index].iter().find(|(other, _)| other == text) {
+                self.push(
+                    Diagnostic::new(Code::DuplicateTag, item.span, format!("tag `{text}` is given twice"))
+                        .with_label("given again here")
+                        .with_related(first.span, "first given here")
+                        .with_help("remove one of them"),
+                );
+            }
+        }
+    }
+
+    /// `ecr(…, keep = 1)` expires the image a rollback would run.
+    fn push_keep(&mut self, body: &Block) {
+        let Some(call) = body.field("to").and_then(|field| field.value.as_call()) else { return };
+        if call.function.name != "ecr" {
+            return;
+        }
+        if let Some(keep) = call.named("keep") {
+            self.keep_lint(keep, "images", "the image the previous revision runs");
+        }
+    }
+
+    fn keep_lint(&mut self, keep: &Expr, things: &str, target: &str) {
+        if let ExprKind::Integer(1) = keep.kind {
+            self.push(
+                Diagnostic::new(Code::KeepDropsRollbackTarget, keep.span, format!("`keep = 1` keeps no {things} to roll back to"))
+                    .with_label(format!("this removes {target}"))
+                    .with_help("keep at least 2 so a rollback still has its target"),
+            );
+        }
+    }
+
+    /// `from` or `family`; without `from`, every container needs an image.
+    fn register(&mut self, step: &Step, body: &Block, what: &str) {
+        if let Some(keep) = body.field("keep") {
+            self.keep_lint(&keep.value, "revisions", "the revision a rollback needs");
+        }
+        if body.field("from").is_some() {
+            return;
+        }
+        if body.field("family").is_none() {
+            self.push(
+                Diagnostic::new(Code::MissingField, step.name.span, format!("{what} needs `from` or `family`"))
+                    .with_label("nothing to start from")
+                    .with_help("start from the live service with `from = service(\"…\")`, or describe a new task definition with `family = \"…\"` and its containers"),
+            );
+            return;
+        }
+        let containers: Vec<_> = body.blocks().filter(|b| b.kind.name == "container").collect();
+        if containers.is_empty() {
+            self.push(
+                Diagnostic::new(Code::MissingField, step.name.span, format!("{what} needs a `container` block"))
+                    .with_label("a new task definition needs at least one container")
+                    .with_help("add `container \"app\" { image = … }`"),
+            );
+        }
+        for container in containers {
+            let has_image = container
+                .body
+                .as_ref()
+                .is_some_and(|body| body.field("image").is_some());
+            if !has_image {
+                self.push(
+                    Diagnostic::new(Code::MissingField, container.kind.span, "this container needs `image`")
+                        .with_label("`image` is missing")
+                        .with_help("without `from`, ferry has no current image to keep: add `image = …`"),
+                );
+            }
+        }
+    }
+
+    /// min below max; the rollout can progress; the circuit breaker rolls back.
+    fn update(&mut self, step: &Step, body: &Block, what: &str) {
+        let percent = |name: &str| {
+            body.field(name).and_then(|field| match field.value.kind {
+                ExprKind::Percentage(n) => Some((n, field.value.span)),
+                _ => None,
+            })
+        };
+        let min = percent("min_healthy");
+        let max = percent("max");
+        if let (Some((min_value, min_span)), Some((max_value, max_span))) = (min, max)
+            && min_value >= max_value
+        {
+            self.push(
+                Diagnostic::new(
+                    Code::MinNotBelowMax,
+                    min_span,
+                    format!("`min_healthy` ({min_value}%) is not below `max` ({max_value}%)"),
+                )
+                .with_label("minimum")
+                .with_related(max_span, "maximum")
+                .with_help("ECS can neither start nor stop a task when the minimum reaches the maximum; the usual pair is `min_healthy = 100%` and `max = 200%`"),
+            );
+        } else {
+            self.cannot_progress(step, body, min, max, what);
+        }
+        if let Some(field) = body.field("circuit_breaker")
+            && let Some(word) = enum_word(&field.value)
+        {
+            let (code, message, help) = match word.to_ascii_lowercase().as_str() {
+                "off" => (
+                    Code::CircuitBreakerOff,
+                    "the circuit breaker is off",
+                    "without it a failing deployment retries forever; write `circuit_breaker = rollback`",
+                ),
+                "on" => (
+                    Code::CircuitBreakerWithoutRollback,
+                    "the circuit breaker does not roll back",
+                    "a failed deployment then stays half-done; write `circuit_breaker = rollback`",
+                ),
+                _ => return,
+            };
+            self.push(Diagnostic::new(code, field.value.span, message).with_label(format!("`{word}`")).with_help(help));
+        }
+    }
+
+    /// reference/ecs-semantics.md §1.3: with `desired` D, the scheduler may start a task
+    /// only while `floor(D·max/100) > D`, and stop one only while `ceil(D·min/100) < D`.
+    /// When neither holds, the deployment sits with "unable to stop or start tasks".
+    fn cannot_progress(
+        &mut self,
+        step: &Step,
+        body: &Block,
+        min: Option<(i64, crate::syntax::Span)>,
+        max: Option<(i64, crate::syntax::Span)>,
+        what: &str,
+    ) {
+        if min.is_none() && max.is_none() {
+            return;
+        }
+        let min_value = min.map_or(DEFAULT_MIN_HEALTHY, |(n, _)| n);
+        let max_value = max.map_or(DEFAULT_MAX, |(n, _)| n);
+        let span = max.or(min).map_or(step.name.span, |(_, span)| span);
+        let desired = body.field("desired").and_then(|field| match field.value.kind {
+            ExprKind::Integer(n) if n > 0 => Some(n),
+            _ => None,
+        });
+        let stuck_for = |d: i64| {
+            let upper = d * max_value / 100;
+            let lower = (d * min_value + 99) / 100;
+            upper <= d && lower >= d
+        };
+        let message = match desired {
+            Some(d) if stuck_for(d) => {
+                let tasks = if d == 1 { "1 desired task".to_owned() } else { format!("{d} desired tasks") };
+                format!("{what} cannot progress with {tasks}")
+            }
+            None if min_value >= 100 && max_value <= 100 => format!("{what} cannot progress for any desired count"),
+            _ => return,
+        };
+        self.push(
+            Diagnostic::new(Code::DeploymentCannotProgress, span, message)
+                .with_label(format!("`min_healthy = {min_value}%` and `max = {max_value}%`"))
+                .with_help("ECS may neither start a new task (above `max`) nor stop an old one (below `min_healthy`) and reports \"unable to stop or start tasks\"; set `max = 200%`, or `min_healthy = 0%` to accept downtime"),
+        );
+    }
+
+    fn verify_without_checks(&mut self, step: &Step, body: Option<&Block>, what: &str) {
+        let has_timeout = body.is_some_and(|body| body.field("timeout").is_some());
+        let has_gate = body.is_some_and(|body| body.blocks().any(|b| b.kind.name == "gate"));
+        if !has_timeout && !has_gate {
+            self.push(
+                Diagnostic::new(Code::VerifyWithoutChecks, step.name.span, format!("{what} has no gate and no timeout"))
+                    .with_label("only ECS's own view is checked, for up to 30 minutes")
+                    .with_help("add `timeout = 15m` for how long a rollout may take, and a gate such as `gate http(\"https://…/health\") { status = 200 }`"),
+            );
+        }
+    }
+}
+
+/// The word of an enum value written bare or as a plain string.
+fn enum_word(expr: &Expr) -> Option<String> {
+    match &expr.kind {
+        ExprKind::Reference(reference) => reference.word().map(|word| word.name.clone()),
+        ExprKind::String(string) => string.as_plain(),
+        _ => None,
+    }
+}

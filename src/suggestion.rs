@@ -1,0 +1,78 @@
+//! "did you mean `x`?": the closest known name within a small edit distance.
+
+/// The help line for a misspelt `name`, when one of `candidates` is close enough.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    closest(name, candidates).map(|best| format!("did you mean `{best}`?"))
+}
+
+/// The candidate closest to `name`, if its distance is at most a third of the length
+/// (and at least 1, so `biuld` finds `build`).
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .filter(|candidate| *candidate != name)
+        .map(|candidate| (distance(name, candidate), candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, candidate)| (*distance, *candidate))
+        .map(|(_, candidate)| candidate)
+}
+
+/// Damerau–Levenshtein distance (with adjacent transpositions), case-insensitive.
+#[must_use]
+pub fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let width = b.len() + 1;
+    let mut table = vec![0usize; (a.len() + 1) * width];
+    for i in 0..=a.len() {
+        table[i * width] = i;
+    }
+    for (j, cell) in table.iter_mut().enumerate().take(width) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (table[(i - 1) * width + j] + 1)
+                .min(table[i * width + j - 1] + 1)
+                .min(table[(i - 1) * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(table[(i - 2) * width + j - 2] + 1);
+            }
+            table[i * width + j] = best;
+        }
+    }
+    table[a.len() * width + b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! closest_cases {
+        ($($name:literal among [$($candidate:literal),*] => $expected:expr;)*) => {
+            #[test]
+            fn closest_names() {
+                $(assert_eq!(closest($name, [$($candidate),*]), $expected, "{}", $name);)*
+            }
+        };
+    }
+
+    closest_cases! {
+        "biuld" among ["build", "tag"] => Some("build");
+        "web_tsk" among ["web_task", "web"] => Some("web_task");
+        "clusterr" among ["cluster", "region"] => Some("cluster");
+        "x" among ["build"] => None;
+        "min_health" among ["min_healthy", "max"] => Some("min_healthy");
+        "same" among ["same"] => None;
+    }
+
+    #[test]
+    fn distances() {
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("ab", "ba"), 1);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("Build", "build"), 0);
+    }
+}

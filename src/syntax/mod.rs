@@ -1,0 +1,24 @@
+//! Syntax: the pest grammar, the syntax tree with spans, lowering, and the formatter.
+//! Pure: no I/O here.
+
+mod ast;
+mod expr;
+mod formatter;
+mod line_index;
+mod lower;
+mod parser;
+mod rule_name;
+mod span;
+mod syntax_error;
+
+pub use ast::{
+    Block, Comment, Defaults, Deployfile, Entry, Environment, Field, Handler, Ident, Item,
+    NestedBlock, Step, StepKind,
+};
+pub use expr::{
+    Argument, Call, Expr, ExprKind, MapEntry, MapKey, Reference, StringLiteral, StringPart,
+};
+pub use formatter::{FormatError, format, format_file};
+pub use line_index::{LineColumn, LineIndex};
+pub use parser::{parse, parse_expression};
+pub use span::Span;
