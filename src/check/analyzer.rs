@@ -172,6 +172,21 @@ impl<'a> Analyzer<'a> {
         if let Some(target) = target {
             self.named_step(step, target, scope);
         }
+        if step.kind == StepKind::Tag
+            && let Some((push_position, push_span)) = self.symbols.pushes.get(&name.name).copied()
+            && push_position < scope.position
+        {
+            self.push(
+                Diagnostic::new(
+                    Code::StepOrder,
+                    step.kind_span.to(name.span),
+                    format!("`tag {}` comes after `push {}`", name.name, name.name),
+                )
+                .with_label("these tags would never be pushed")
+                .with_related(push_span, "pushed here")
+                .with_help(format!("move `tag {}` above `push {}`: a push sends the tags set before it", name.name, name.name)),
+            );
+        }
         let spec = schema::step(step.kind);
         match &step.body {
             Some(body) => self.block(body, spec, &what, name.span, scope),

@@ -13,7 +13,7 @@ use crate::syntax::{Call, Expr, ExprKind, MapEntry, Reference, Span, StepKind, S
 
 /// What a place wants of a value.
 #[derive(Clone, Copy, Debug)]
-pub struct Expectation<'a> {
+pub(super) struct Expectation<'a> {
     pub ty: T,
     pub range: Option<(i64, i64)>,
     pub count: Option<(usize, usize)>,
@@ -23,15 +23,15 @@ pub struct Expectation<'a> {
 }
 
 impl<'a> Expectation<'a> {
-    pub fn of_field(spec: &FieldSpec, subject: &'a str) -> Self {
+    pub(super) fn of_field(spec: &FieldSpec, subject: &'a str) -> Self {
         Self { ty: spec.ty, range: spec.range, count: spec.count, format: spec.format, subject }
     }
 
-    pub fn of_param(spec: &ParamSpec, subject: &'a str) -> Self {
+    pub(super) fn of_param(spec: &ParamSpec, subject: &'a str) -> Self {
         Self { ty: spec.ty, range: spec.range, count: None, format: spec.format, subject }
     }
 
-    pub fn any(subject: &'a str) -> Self {
+    pub(super) fn any(subject: &'a str) -> Self {
         Self { ty: T::Any, range: None, count: None, format: None, subject }
     }
 }
@@ -449,31 +449,36 @@ impl Analyzer<'_> {
         if self.symbols.default_vars.contains(&name.name) {
             return T::Any;
         }
-        let missing: Vec<&str> = self
+        let setters: Vec<String> = self
             .symbols
             .environment_vars
             .iter()
-            .filter(|(_, vars)| !vars.contains(&name.name))
-            .map(|(environment, _)| environment.as_str())
+            .filter(|(_, vars)| vars.contains(&name.name))
+            .map(|(environment, _)| format!("`{environment}`"))
             .collect();
-        if !self.symbols.environment_vars.is_empty() && missing.is_empty() {
-            return T::Any;
-        }
-        let mut known: Vec<&str> = self.symbols.default_vars.iter().map(String::as_str).collect();
-        known.extend(self.symbols.environment_vars.values().flatten().map(String::as_str));
-        let message = if missing.is_empty() || missing.len() == self.symbols.environment_vars.len() {
-            format!("variable `{}` is not defined", name.name)
+        let (message, help) = if setters.is_empty() {
+            let mut known: Vec<&str> = self.symbols.default_vars.iter().map(String::as_str).collect();
+            known.extend(self.symbols.environment_vars.values().flatten().map(String::as_str));
+            (
+                format!("variable `{}` is not defined", name.name),
+                closest(&name.name, known).map_or_else(
+                    || format!("set it in `defaults {{ vars = {{ {} = … }} }}`", name.name),
+                    |best| format!("did you mean `{best}`?"),
+                ),
+            )
         } else {
-            let list: Vec<String> = missing.iter().map(|e| format!("`{e}`")).collect();
-            format!("variable `{}` is not set in `defaults` nor in environment {}", name.name, list.join(", "))
+            (
+                format!("variable `{}` is set in environment {} but not in `defaults`", name.name, setters.join(", ")),
+                format!(
+                    "every variable needs a value in `defaults`, which environments override: add `vars = {{ {} = … }}` to `defaults`",
+                    name.name
+                ),
+            )
         };
         self.push(
             Diagnostic::new(Code::UndefinedVariable, name.span, message)
-                .with_label("not defined for every environment")
-                .with_help(closest(&name.name, known).map_or_else(
-                    || format!("set it in `defaults {{ vars = {{ {} = … }} }}`", name.name),
-                    |best| format!("did you mean `{best}`?"),
-                )),
+                .with_label("no value without `--env`")
+                .with_help(help),
         );
         T::Any
     }

@@ -1,3 +1,39 @@
-//! The command line.
+//! The command line: parse arguments, run one subcommand, turn the outcome into an exit
+//! code. One file per subcommand. `run` holds no global state.
+
+mod arguments;
+mod check;
+mod exit_status;
+mod fmt;
+mod output;
+mod source_file;
+
+use std::ffi::OsString;
 use std::process::ExitCode;
-pub fn run<I, T>(_args: I) -> ExitCode where I: IntoIterator<Item = T>, T: Into<std::ffi::OsString> + Clone { ExitCode::SUCCESS }
+
+use clap::Parser as _;
+
+pub use arguments::{Arguments, CheckArguments, Command, FmtArguments, Format};
+pub use exit_status::ExitStatus;
+pub use source_file::{DEFAULT_NAME, InputError, MAX_SIZE, SourceFile, find, load};
+
+/// Runs ferry with `args` (the program name first) and returns its exit code.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let arguments = match Arguments::try_parse_from(args) {
+        Ok(arguments) => arguments,
+        Err(error) => {
+            // clap prints help and version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let status = match arguments.command {
+        Command::Check(arguments) => check::run(&arguments),
+        Command::Fmt(arguments) => fmt::run(&arguments),
+    };
+    status.into()
+}

@@ -25,6 +25,12 @@ pub(super) fn from_pest(text: &str, error: &Error<Rule>) -> Diagnostic {
             .with_help("close the string with `\"` on the same line; write `\\\"` for a quote inside it");
     }
 
+    let meaningful: Vec<Rule> = positives
+        .iter()
+        .copied()
+        .filter(|rule| !matches!(rule, Rule::EOI | Rule::COMMENT | Rule::WHITESPACE))
+        .collect();
+    let positives = if meaningful.is_empty() { positives } else { meaningful };
     let mut expected: Vec<&str> = positives.iter().map(|rule| rule_name::phrase(*rule)).collect();
     expected.dedup();
     let mut seen = std::collections::BTreeSet::new();

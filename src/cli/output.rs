@@ -1,0 +1,26 @@
+//! Writing to standard output and error. A closed pipe (`ferry check | head`) is not an
+//! error worth a panic, so write failures are ignored here, in one place.
+
+use std::io::{IsTerminal, Write};
+
+use crate::report::HumanStyle;
+
+pub(super) fn stdout(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+pub(super) fn stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Colour only on a terminal and without `NO_COLOR`; the terminal's width from `COLUMNS`.
+pub(super) fn human_style() -> HumanStyle {
+    let terminal = std::io::stderr().is_terminal();
+    let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let width = if terminal {
+        std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+    } else {
+        80
+    };
+    HumanStyle { color, width }
+}
