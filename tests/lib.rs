@@ -1,1 +1,8 @@
+//! ferry's integration tests: one crate that runs the real binary (`test.rs` builds the
+//! runs) and checks the library's promises on generated input.
 
+mod check_cli;
+mod diagnostics;
+mod fmt_cli;
+mod properties;
+mod test;

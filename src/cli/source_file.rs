@@ -100,11 +100,16 @@ fn read(path: &Path, name: &str) -> Result<SourceFile, InputError> {
     let text = String::from_utf8(bytes).map_err(|error| {
         let offset = error.utf8_error().valid_up_to();
         let bytes = error.into_bytes();
-        // Show the text up to the bad byte, which keeps every offset valid.
-        let shown = String::from_utf8_lossy(&bytes[..offset]).into_owned();
+        // Show the text up to the bad byte, then a replacement character in its place.
+        let mut shown = String::from_utf8_lossy(&bytes[..offset]).into_owned();
+        shown.push(char::REPLACEMENT_CHARACTER);
         InputError {
             name: name.to_owned(),
-            diagnostic: Diagnostic::new(Code::NotUtf8, Span::at(offset), format!("`{name}` is not UTF-8 text"))
+            diagnostic: Diagnostic::new(
+                Code::NotUtf8,
+                Span::new(offset, offset + char::REPLACEMENT_CHARACTER.len_utf8()),
+                format!("`{name}` is not UTF-8 text"),
+            )
                 .with_label(format!("byte {offset} is not valid UTF-8"))
                 .with_help("save the file as UTF-8"),
             text: shown,

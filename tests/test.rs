@@ -1,0 +1,89 @@
+//! A small builder that runs the `ferry` binary with a clean environment and compares
+//! its whole output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One run of `ferry`.
+#[must_use]
+pub struct Test {
+    command: Command,
+}
+
+/// What a run printed and how it ended.
+pub struct Ran {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+impl Test {
+    pub fn new() -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
+        command.env_clear().env("NO_COLOR", "1").current_dir(root());
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        Self { command }
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(mut self, args: I) -> Self {
+        self.command.args(args);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.command.current_dir(dir);
+        self
+    }
+
+    pub fn run(mut self) -> Ran {
+        let Output { status, stdout, stderr } = self.command.output().expect("ferry runs");
+        Ran {
+            stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
+            code: status.code().expect("ferry exits with a code"),
+        }
+    }
+}
+
+impl Ran {
+    #[track_caller]
+    pub fn code(self, expected: i32) -> Self {
+        assert_eq!(self.code, expected, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout(self, expected: &str) -> Self {
+        assert_eq!(self.stdout, unindent(expected), "stdout\nstderr:\n{}", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr(self, expected: &str) -> Self {
+        assert_eq!(self.stderr, unindent(expected), "stderr\nstdout:\n{}", self.stdout);
+        self
+    }
+}
+
+/// Removes the common indentation of an indented expected text, and its first newline.
+pub fn unindent(text: &str) -> String {
+    let text = text.strip_prefix('\n').unwrap_or(text);
+    let indent = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    text.lines()
+        .map(|line| line.get(indent..).unwrap_or(line.trim_start()))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + if text.ends_with('\n') { "\n" } else { "" }
+}
