@@ -1,7 +1,10 @@
 //! "did you mean `x`?": the closest known name within a small edit distance.
 
 /// The help line for a misspelt `name`, when one of `candidates` is close enough.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     closest(name, candidates).map(|best| format!("did you mean `{best}`?"))
 }
 

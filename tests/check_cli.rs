@@ -18,7 +18,12 @@ fn every_example_pipeline_checks() {
 
 #[test]
 fn clean_file_says_ok() {
-    Test::new().args(["check", "pipelines/web.deploy"]).run().code(0).stdout("pipelines/web.deploy: ok, 6 steps\n").stderr("");
+    Test::new()
+        .args(["check", "pipelines/web.deploy"])
+        .run()
+        .code(0)
+        .stdout("pipelines/web.deploy: ok, 6 steps\n")
+        .stderr("");
 }
 
 #[test]
@@ -51,7 +56,11 @@ fn json_format_gives_one_object_per_diagnostic() {
 
 #[test]
 fn json_format_of_a_clean_file_is_an_empty_array() {
-    Test::new().args(["check", "--format", "json", "pipelines/minimal.deploy"]).run().code(0).stdout("[]\n");
+    Test::new()
+        .args(["check", "--format", "json", "pipelines/minimal.deploy"])
+        .run()
+        .code(0)
+        .stdout("[]\n");
 }
 
 #[test]
@@ -73,16 +82,25 @@ fn warnings_pass_unless_denied() {
 
 #[test]
 fn several_errors_are_reported_at_once_in_order() {
-    let ran = Test::new().args(["check", "--format", "json", "tests/fixtures/check/err/type_mismatch.deploy"]).run().code(2);
+    let ran = Test::new()
+        .args(["check", "--format", "json", "tests/fixtures/check/err/type_mismatch.deploy"])
+        .run()
+        .code(2);
     let items: serde_json::Value = serde_json::from_str(&ran.stdout).expect("json");
-    let lines: Vec<u64> = items.as_array().expect("array").iter().map(|d| d["line"].as_u64().expect("line")).collect();
+    let lines: Vec<u64> = items
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|d| d["line"].as_u64().expect("line"))
+        .collect();
     assert_eq!(lines, [7, 8]);
 }
 
 #[test]
 fn deployfile_is_found_from_a_subdirectory() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(root().join("pipelines/minimal.deploy"), dir.path().join("Deployfile")).expect("copy");
+    std::fs::copy(root().join("pipelines/minimal.deploy"), dir.path().join("Deployfile"))
+        .expect("copy");
     let nested = dir.path().join("src/deep");
     std::fs::create_dir_all(&nested).expect("mkdir");
     let ran = Test::new().args(["check"]).current_dir(&nested).run().code(0);
@@ -124,5 +142,9 @@ fn bad_input_files_get_clear_errors() {
 fn usage_errors_exit_2() {
     let ran = Test::new().args(["check", "--format", "xml"]).run().code(2);
     assert!(ran.stderr.contains("invalid value 'xml'"), "{}", ran.stderr);
-    Test::new().args(["--version"]).run().code(0).stdout(&format!("ferry {}\n", env!("CARGO_PKG_VERSION")));
+    Test::new()
+        .args(["--version"])
+        .run()
+        .code(0)
+        .stdout(&format!("ferry {}\n", env!("CARGO_PKG_VERSION")));
 }

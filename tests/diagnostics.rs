@@ -20,9 +20,14 @@ fn rendered_diagnostics() {
     let dir = root().join("tests/fixtures/check/err");
     insta::glob!("fixtures/check/err/*.deploy", |path| {
         let name = path.file_name().expect("name").to_string_lossy().into_owned();
-        let ran = Test::new().args(["check", "--deny-warnings", &name]).current_dir(&dir).run().code(2);
+        let ran =
+            Test::new().args(["check", "--deny-warnings", &name]).current_dir(&dir).run().code(2);
         let expected = format!("::{}", name.trim_end_matches(".deploy"));
-        assert!(ran.stderr.contains(&expected), "{name} does not report {expected}:\n{}", ran.stderr);
+        assert!(
+            ran.stderr.contains(&expected),
+            "{name} does not report {expected}:\n{}",
+            ran.stderr
+        );
         insta::assert_snapshot!(ran.stderr);
     });
 }
@@ -38,15 +43,22 @@ fn every_code_has_a_fixture() {
 
 #[test]
 fn every_code_is_documented_with_an_example_and_a_fix() {
-    let docs = std::fs::read_to_string(root().join("docs/diagnostics.md")).expect("docs/diagnostics.md");
+    let docs =
+        std::fs::read_to_string(root().join("docs/diagnostics.md")).expect("docs/diagnostics.md");
     for code in Code::ALL {
         let heading = format!("## `{code}`");
-        let Some(start) = docs.find(&heading) else { panic!("docs/diagnostics.md has no `{heading}`") };
+        let Some(start) = docs.find(&heading) else {
+            panic!("docs/diagnostics.md has no `{heading}`")
+        };
         let entry = &docs[start + heading.len()..];
         let entry = &entry[..entry.find("\n## ").unwrap_or(entry.len())];
         assert!(entry.contains("```"), "{code}: no example");
         assert!(entry.to_lowercase().contains("fix"), "{code}: no fix");
     }
     let documented = docs.matches("\n## `ferry::").count();
-    assert_eq!(documented, Code::ALL.len(), "docs/diagnostics.md documents codes that do not exist");
+    assert_eq!(
+        documented,
+        Code::ALL.len(),
+        "docs/diagnostics.md documents codes that do not exist"
+    );
 }

@@ -5,7 +5,11 @@ use crate::test::{Test, root};
 #[test]
 fn example_pipelines_are_formatted() {
     for name in ["web", "minimal", "multi-service", "fargate"] {
-        Test::new().args(["fmt", "--check", &format!("pipelines/{name}.deploy")]).run().code(0).stdout("");
+        Test::new()
+            .args(["fmt", "--check", &format!("pipelines/{name}.deploy")])
+            .run()
+            .code(0)
+            .stdout("");
     }
 }
 
@@ -13,7 +17,8 @@ fn example_pipelines_are_formatted() {
 fn fmt_rewrites_and_check_shows_the_diff() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("Deployfile");
-    std::fs::write(&file, "defaults { region=\"eu-west-1\" # here\ncluster = \"c\" }\n").expect("write");
+    std::fs::write(&file, "defaults { region=\"eu-west-1\" # here\ncluster = \"c\" }\n")
+        .expect("write");
     Test::new().args(["fmt", "--check"]).current_dir(dir.path()).run().code(1).stdout(
         "
         --- Deployfile
@@ -27,7 +32,12 @@ fn fmt_rewrites_and_check_shows_the_diff() {
         +}
         ",
     );
-    Test::new().args(["fmt"]).current_dir(dir.path()).run().code(0).stderr("formatted `Deployfile`\n");
+    Test::new()
+        .args(["fmt"])
+        .current_dir(dir.path())
+        .run()
+        .code(0)
+        .stderr("formatted `Deployfile`\n");
     assert_eq!(
         std::fs::read_to_string(&file).expect("read"),
         "defaults {\n  region  = \"eu-west-1\"  # here\n  cluster = \"c\"\n}\n"

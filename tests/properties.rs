@@ -19,9 +19,39 @@ fn pipelines() -> Vec<String> {
 }
 
 const TOKENS: &[&str] = &[
-    "{", "}", "[", "]", "(", ")", "=", ",", ".", "\"", "${", "#", "\n", "\\", "%", " ", "build x ",
-    "tag", "verify", "on failure {", "rollback web", "1", "10s", "100%", "git.sha", "env(\"X\")",
-    "é", "😀", "\t", "container \"c\" {", "gate http(\"https://x\")", "-", "99999999999999999999",
+    "{",
+    "}",
+    "[",
+    "]",
+    "(",
+    ")",
+    "=",
+    ",",
+    ".",
+    "\"",
+    "${",
+    "#",
+    "\n",
+    "\\",
+    "%",
+    " ",
+    "build x ",
+    "tag",
+    "verify",
+    "on failure {",
+    "rollback web",
+    "1",
+    "10s",
+    "100%",
+    "git.sha",
+    "env(\"X\")",
+    "é",
+    "😀",
+    "\t",
+    "container \"c\" {",
+    "gate http(\"https://x\")",
+    "-",
+    "99999999999999999999",
 ];
 
 #[derive(Clone, Debug)]
@@ -75,7 +105,8 @@ fn holds(text: &str) -> Result<(), TestCaseError> {
             prop_assert!(twice.is_ok(), "formatted text does not format: {once}\n{twice:?}");
             prop_assert_eq!(twice.ok(), Some(once.clone()), "not idempotent");
             // Formatting changes no diagnostic code.
-            let after: Vec<_> = ferry::check::check_source(&once).diagnostics.iter().map(|d| d.code).collect();
+            let after: Vec<_> =
+                ferry::check::check_source(&once).diagnostics.iter().map(|d| d.code).collect();
             let before: Vec<_> = checked.diagnostics.iter().map(|d| d.code).collect();
             let (mut after, mut before) = (after, before);
             after.sort();

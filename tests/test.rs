@@ -5,25 +5,25 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The repository root.
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// One run of `ferry`.
 #[must_use]
-pub struct Test {
+pub(crate) struct Test {
     command: Command,
 }
 
 /// What a run printed and how it ended.
-pub struct Ran {
-    pub stdout: String,
-    pub stderr: String,
-    pub code: i32,
+pub(crate) struct Ran {
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) code: i32,
 }
 
 impl Test {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
         command.env_clear().env("NO_COLOR", "1").current_dir(root());
         if let Some(path) = std::env::var_os("PATH") {
@@ -32,17 +32,20 @@ impl Test {
         Self { command }
     }
 
-    pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(mut self, args: I) -> Self {
+    pub(crate) fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(
+        mut self,
+        args: I,
+    ) -> Self {
         self.command.args(args);
         self
     }
 
-    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+    pub(crate) fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.command.current_dir(dir);
         self
     }
 
-    pub fn run(mut self) -> Ran {
+    pub(crate) fn run(mut self) -> Ran {
         let Output { status, stdout, stderr } = self.command.output().expect("ferry runs");
         Ran {
             stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
@@ -54,26 +57,30 @@ impl Test {
 
 impl Ran {
     #[track_caller]
-    pub fn code(self, expected: i32) -> Self {
-        assert_eq!(self.code, expected, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+    pub(crate) fn code(self, expected: i32) -> Self {
+        assert_eq!(
+            self.code, expected,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     #[track_caller]
-    pub fn stdout(self, expected: &str) -> Self {
+    pub(crate) fn stdout(self, expected: &str) -> Self {
         assert_eq!(self.stdout, unindent(expected), "stdout\nstderr:\n{}", self.stderr);
         self
     }
 
     #[track_caller]
-    pub fn stderr(self, expected: &str) -> Self {
+    pub(crate) fn stderr(self, expected: &str) -> Self {
         assert_eq!(self.stderr, unindent(expected), "stderr\nstdout:\n{}", self.stdout);
         self
     }
 }
 
 /// Removes the common indentation of an indented expected text, and its first newline.
-pub fn unindent(text: &str) -> String {
+pub(crate) fn unindent(text: &str) -> String {
     let text = text.strip_prefix('\n').unwrap_or(text);
     let indent = text
         .lines()

@@ -8,7 +8,9 @@ use super::symbols::{Symbols, defines_name, describe_kind};
 use super::value_check::Expectation;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::suggestion::did_you_mean;
-use crate::syntax::{Block, Deployfile, Entry, ExprKind, Handler, Item, NestedBlock, Span, Step, StepKind};
+use crate::syntax::{
+    Block, Deployfile, Entry, ExprKind, Handler, Item, NestedBlock, Span, Step, StepKind,
+};
 
 /// Where a value is read: which names it may see.
 #[derive(Clone, Copy, Debug)]
@@ -46,14 +48,24 @@ impl<'a> Analyzer<'a> {
                 Item::Defaults(defaults) => {
                     if let Some(first) = defaults_seen {
                         self.push(
-                            Diagnostic::new(Code::DuplicateBlock, defaults.keyword, "`defaults` is given twice")
-                                .with_label("given again here")
-                                .with_related(first, "first given here")
-                                .with_help("merge the two blocks into one"),
+                            Diagnostic::new(
+                                Code::DuplicateBlock,
+                                defaults.keyword,
+                                "`defaults` is given twice",
+                            )
+                            .with_label("given again here")
+                            .with_related(first, "first given here")
+                            .with_help("merge the two blocks into one"),
                         );
                     }
                     defaults_seen.get_or_insert(defaults.keyword);
-                    self.block(&defaults.body, &schema::SETTINGS, "`defaults`", defaults.keyword, settings);
+                    self.block(
+                        &defaults.body,
+                        &schema::SETTINGS,
+                        "`defaults`",
+                        defaults.keyword,
+                        settings,
+                    );
                 }
                 Item::Environment(environment) => {
                     let name = &environment.name;
@@ -96,16 +108,24 @@ impl<'a> Analyzer<'a> {
         self.diagnostics
     }
 
-    fn duplicate_step<'f>(&mut self, step: &'f Step, seen: &mut BTreeMap<(StepKind, &'f str), Span>) {
+    fn duplicate_step<'f>(
+        &mut self,
+        step: &'f Step,
+        seen: &mut BTreeMap<(StepKind, &'f str), Span>,
+    ) {
         let name = &step.name;
         if defines_name(step.kind) {
             let first = self.symbols.definitions[&name.name];
             if first.span != name.span {
                 self.push(
-                    Diagnostic::new(Code::DuplicateStep, name.span, format!("`{}` is defined twice", name.name))
-                        .with_label(format!("defined again by `{}`", step.kind.keyword()))
-                        .with_related(first.span, format!("first defined as {}", first.describe()))
-                        .with_help("give each `build`, `register` and `update` step its own name"),
+                    Diagnostic::new(
+                        Code::DuplicateStep,
+                        name.span,
+                        format!("`{}` is defined twice", name.name),
+                    )
+                    .with_label(format!("defined again by `{}`", step.kind.keyword()))
+                    .with_related(first.span, format!("first defined as {}", first.describe()))
+                    .with_help("give each `build`, `register` and `update` step its own name"),
                 );
             }
         } else if let Some(first) = seen.insert((step.kind, &name.name), name.span) {
@@ -159,9 +179,13 @@ impl<'a> Analyzer<'a> {
         let what = format!("`{} {}`", step.kind.keyword(), name.name);
         if defines_name(step.kind) && schema::NAMESPACES.contains(&name.name.as_str()) {
             self.push(
-                Diagnostic::new(Code::InvalidValue, name.span, format!("`{}` is a reserved name", name.name))
-                    .with_label("reserved for the built-in namespace")
-                    .with_help("choose another name for this step"),
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    name.span,
+                    format!("`{}` is a reserved name", name.name),
+                )
+                .with_label("reserved for the built-in namespace")
+                .with_help("choose another name for this step"),
             );
         }
         let target = match step.kind {
@@ -184,7 +208,10 @@ impl<'a> Analyzer<'a> {
                 )
                 .with_label("these tags would never be pushed")
                 .with_related(push_span, "pushed here")
-                .with_help(format!("move `tag {}` above `push {}`: a push sends the tags set before it", name.name, name.name)),
+                .with_help(format!(
+                    "move `tag {}` above `push {}`: a push sends the tags set before it",
+                    name.name, name.name
+                )),
             );
         }
         let spec = schema::step(step.kind);
@@ -206,7 +233,12 @@ impl<'a> Analyzer<'a> {
                     Diagnostic::new(
                         Code::UnknownReference,
                         name.span,
-                        format!("`{} {}` names no `{}` step", step.kind.keyword(), name.name, target.keyword()),
+                        format!(
+                            "`{} {}` names no `{}` step",
+                            step.kind.keyword(),
+                            name.name,
+                            target.keyword()
+                        ),
                     )
                     .with_label(format!("no `{} {}` in this file", target.keyword(), name.name))
                     .with_optional_help(did_you_mean(&name.name, candidates)),
@@ -235,7 +267,13 @@ impl<'a> Analyzer<'a> {
                     Diagnostic::new(
                         Code::UsedBeforeDefinition,
                         name.span,
-                        format!("`{} {}` comes before `{} {}`", step.kind.keyword(), name.name, target.keyword(), name.name),
+                        format!(
+                            "`{} {}` comes before `{} {}`",
+                            step.kind.keyword(),
+                            name.name,
+                            target.keyword(),
+                            name.name
+                        ),
                     )
                     .with_label("used here")
                     .with_related(definition.span, "defined here")
@@ -247,7 +285,14 @@ impl<'a> Analyzer<'a> {
     }
 
     /// Checks a block's entries against `spec`.
-    pub(super) fn block(&mut self, block: &Block, spec: &'static BlockSpec, what: &str, header: Span, scope: Scope) {
+    pub(super) fn block(
+        &mut self,
+        block: &Block,
+        spec: &'static BlockSpec,
+        what: &str,
+        header: Span,
+        scope: Scope,
+    ) {
         let mut fields: BTreeMap<&str, Span> = BTreeMap::new();
         let mut blocks: BTreeMap<(&str, String), Span> = BTreeMap::new();
         for entry in &block.entries {
@@ -269,7 +314,11 @@ impl<'a> Analyzer<'a> {
                     let subject = format!("`{}`", key.name);
                     match spec.field(&key.name) {
                         Some(field_spec) => {
-                            self.expect(&field.value, &Expectation::of_field(field_spec, &subject), scope);
+                            self.expect(
+                                &field.value,
+                                &Expectation::of_field(field_spec, &subject),
+                                scope,
+                            );
                         }
                         None if spec.open => {
                             self.expect(&field.value, &Expectation::any(&subject), scope);
@@ -277,7 +326,12 @@ impl<'a> Analyzer<'a> {
                         None => {
                             let help = spec.block(&key.name).map_or_else(
                                 || did_you_mean(&key.name, spec.fields.iter().map(|f| f.name)),
-                                |nested| Some(format!("`{}` is a block: write `{}`", key.name, nested.example)),
+                                |nested| {
+                                    Some(format!(
+                                        "`{}` is a block: write `{}`",
+                                        key.name, nested.example
+                                    ))
+                                },
                             );
                             self.push(
                                 Diagnostic::new(
@@ -302,9 +356,13 @@ impl<'a> Analyzer<'a> {
     fn missing_fields(&mut self, spec: &BlockSpec, present: &[&str], what: &str, header: Span) {
         for field in spec.fields.iter().filter(|f| f.required && !present.contains(&f.name)) {
             self.push(
-                Diagnostic::new(Code::MissingField, header, format!("{what} needs `{}`", field.name))
-                    .with_label(format!("`{}` is missing", field.name))
-                    .with_help(format!("add `{}`", field.example)),
+                Diagnostic::new(
+                    Code::MissingField,
+                    header,
+                    format!("{what} needs `{}`", field.name),
+                )
+                .with_label(format!("`{}` is missing", field.name))
+                .with_help(format!("add `{}`", field.example)),
             );
         }
     }
@@ -324,9 +382,13 @@ impl<'a> Analyzer<'a> {
                 |field| Some(format!("`{}` is a field: write `{}`", kind.name, field.example)),
             );
             self.push(
-                Diagnostic::new(Code::UnknownBlock, kind.span, format!("{what} has no block `{}`", kind.name))
-                    .with_label("unknown block")
-                    .with_optional_help(help),
+                Diagnostic::new(
+                    Code::UnknownBlock,
+                    kind.span,
+                    format!("{what} has no block `{}`", kind.name),
+                )
+                .with_label("unknown block")
+                .with_optional_help(help),
             );
             return;
         };
@@ -358,7 +420,9 @@ impl<'a> Analyzer<'a> {
         };
         let Some(body_spec) = body_spec else { return };
         let inner_what = match &label_key {
-            Some(label) if nested_spec.label == LabelSpec::Name => format!("`{} \"{label}\"`", kind.name),
+            Some(label) if nested_spec.label == LabelSpec::Name => {
+                format!("`{} \"{label}\"`", kind.name)
+            }
             _ => format!("`{}`", kind.name),
         };
         match &nested.body {
@@ -374,9 +438,13 @@ impl<'a> Analyzer<'a> {
             (LabelSpec::None, None) => Some(String::new()),
             (LabelSpec::None, Some(label)) => {
                 self.push(
-                    Diagnostic::new(Code::InvalidValue, label.span, format!("`{}` takes no label", kind.name))
-                        .with_label("remove this")
-                        .with_help(format!("write `{}`", spec.example)),
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        label.span,
+                        format!("`{}` takes no label", kind.name),
+                    )
+                    .with_label("remove this")
+                    .with_help(format!("write `{}`", spec.example)),
                 );
                 None
             }
@@ -404,7 +472,9 @@ impl<'a> Analyzer<'a> {
                     let list: Vec<String> = functions.iter().map(|f| format!("`{f}(…)`")).collect();
                     let help = label
                         .as_call()
-                        .and_then(|call| did_you_mean(&call.function.name, functions.iter().copied()))
+                        .and_then(|call| {
+                            did_you_mean(&call.function.name, functions.iter().copied())
+                        })
                         .unwrap_or_else(|| format!("write `{}`", spec.example));
                     self.push(
                         Diagnostic::new(
@@ -420,9 +490,13 @@ impl<'a> Analyzer<'a> {
             },
             (LabelSpec::Name | LabelSpec::Call(_), None) => {
                 self.push(
-                    Diagnostic::new(Code::MissingField, kind.span, format!("`{}` needs a label", kind.name))
-                        .with_label("label missing")
-                        .with_help(format!("write `{}`", spec.example)),
+                    Diagnostic::new(
+                        Code::MissingField,
+                        kind.span,
+                        format!("`{}` needs a label", kind.name),
+                    )
+                    .with_label("label missing")
+                    .with_help(format!("write `{}`", spec.example)),
                 );
                 None
             }

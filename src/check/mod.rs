@@ -143,15 +143,20 @@ mod tests {
 
     #[test]
     fn did_you_mean_names_the_closest_step() {
-        let checked = check_source(&format!("{TASK}register web_task {{ from = service(\"w\") }}\nupdate w {{ task_definition = web_tsk }}"));
+        let checked = check_source(&format!(
+            "{TASK}register web_task {{ from = service(\"w\") }}\nupdate w {{ task_definition = web_tsk }}"
+        ));
         assert_eq!(checked.diagnostics[0].help.as_deref(), Some("did you mean `web_task`?"));
     }
 
     #[test]
     fn example_pipelines_are_clean() {
         for path in ["web", "minimal", "multi-service", "fargate"] {
-            let text = std::fs::read_to_string(format!("{}/pipelines/{path}.deploy", env!("CARGO_MANIFEST_DIR")))
-                .expect("pipeline exists");
+            let text = std::fs::read_to_string(format!(
+                "{}/pipelines/{path}.deploy",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .expect("pipeline exists");
             let checked = check_source(&text);
             assert!(checked.diagnostics.is_empty(), "{path}: {:#?}", checked.diagnostics);
         }

@@ -96,11 +96,27 @@ pub static SETTINGS: BlockSpec = BlockSpec {
     what: "an environment",
     fields: &[
         field("region", T::String, "the AWS region", "region = \"eu-west-1\"").format(F::Region),
-        field("cluster", T::String, "the ECS cluster", "cluster = \"prod\"").format(F::ResourceName),
-        field("account", T::String, "the AWS account id; ferry refuses to run against another", "account = \"123456789012\"")
-            .format(F::AccountId),
-        field("profile", T::String, "the AWS profile of the shared config files", "profile = \"deploy\""),
-        field("vars", T::Map(&T::Any), "values the steps read as `vars.NAME`", "vars = { desired = 2 }"),
+        field("cluster", T::String, "the ECS cluster", "cluster = \"prod\"")
+            .format(F::ResourceName),
+        field(
+            "account",
+            T::String,
+            "the AWS account id; ferry refuses to run against another",
+            "account = \"123456789012\"",
+        )
+        .format(F::AccountId),
+        field(
+            "profile",
+            T::String,
+            "the AWS profile of the shared config files",
+            "profile = \"deploy\"",
+        ),
+        field(
+            "vars",
+            T::Map(&T::Any),
+            "values the steps read as `vars.NAME`",
+            "vars = { desired = 2 }",
+        ),
     ],
     blocks: &[],
     open: false,
@@ -113,12 +129,33 @@ const MAX: i64 = i64::MAX;
 static BUILD: BlockSpec = BlockSpec {
     what: "a `build` step",
     fields: &[
-        field("context", T::String, "the build context directory, relative to the Deployfile (default `.`)", "context = \".\""),
-        field("dockerfile", T::String, "the Dockerfile, relative to the context (default `Dockerfile`)", "dockerfile = \"Dockerfile\""),
-        field("platform", T::String, "the target platform", "platform = \"linux/amd64\"").format(F::Platform),
+        field(
+            "context",
+            T::String,
+            "the build context directory, relative to the Deployfile (default `.`)",
+            "context = \".\"",
+        ),
+        field(
+            "dockerfile",
+            T::String,
+            "the Dockerfile, relative to the context (default `Dockerfile`)",
+            "dockerfile = \"Dockerfile\"",
+        ),
+        field("platform", T::String, "the target platform", "platform = \"linux/amd64\"")
+            .format(F::Platform),
         field("args", T::Map(&T::String), "build arguments", "args = { APP_VERSION = git.sha }"),
-        field("target", T::String, "the stage of a multi-stage Dockerfile to build", "target = \"runtime\""),
-        field("labels", T::Map(&T::String), "image labels, beside the OCI ones ferry sets", "labels = { team = \"web\" }"),
+        field(
+            "target",
+            T::String,
+            "the stage of a multi-stage Dockerfile to build",
+            "target = \"runtime\"",
+        ),
+        field(
+            "labels",
+            T::Map(&T::String),
+            "image labels, beside the OCI ones ferry sets",
+            "labels = { team = \"web\" }",
+        ),
     ],
     blocks: &[],
     open: false,
@@ -136,7 +173,9 @@ static TAG: BlockSpec = BlockSpec {
 
 static PUSH: BlockSpec = BlockSpec {
     what: "a `push` step",
-    fields: &[field("to", T::Repository, "where the image goes", "to = ecr(\"acme/web\")").required()],
+    fields: &[
+        field("to", T::Repository, "where the image goes", "to = ecr(\"acme/web\")").required()
+    ],
     blocks: &[],
     open: false,
 };
@@ -144,17 +183,58 @@ static PUSH: BlockSpec = BlockSpec {
 static REGISTER: BlockSpec = BlockSpec {
     what: "a `register` step",
     fields: &[
-        field("from", T::TaskDefinitionSource, "the task definition to start from", "from = service(\"web\")"),
-        field("family", T::String, "the task-definition family (default: that of `from`)", "family = \"web\"")
-            .format(F::ResourceName),
+        field(
+            "from",
+            T::TaskDefinitionSource,
+            "the task definition to start from",
+            "from = service(\"web\")",
+        ),
+        field(
+            "family",
+            T::String,
+            "the task-definition family (default: that of `from`)",
+            "family = \"web\"",
+        )
+        .format(F::ResourceName),
         field("cpu", T::Size, "task CPU units or vCPUs", "cpu = 256").format(F::Size),
         field("memory", T::Size, "task memory in MiB or GB", "memory = 512").format(F::Size),
-        field("network_mode", T::Enum(&["awsvpc", "bridge", "host", "none"]), "the network mode", "network_mode = awsvpc"),
-        field("requires", T::List(&T::Enum(&["ec2", "fargate", "external", "managed_instances"])), "the launch types it must be compatible with", "requires = [fargate]"),
-        field("execution_role", T::String, "the role ECS uses to pull images and read secrets", "execution_role = \"arn:aws:iam::123456789012:role/ecsTaskExecutionRole\""),
-        field("task_role", T::String, "the role the containers run as", "task_role = \"arn:aws:iam::123456789012:role/web\""),
-        field("cpu_architecture", T::Enum(&["x86_64", "arm64"]), "the CPU architecture", "cpu_architecture = arm64"),
-        field("keep", T::Integer, "revisions to keep after success; older ones are deregistered", "keep = 10").range(1, 1000),
+        field(
+            "network_mode",
+            T::Enum(&["awsvpc", "bridge", "host", "none"]),
+            "the network mode",
+            "network_mode = awsvpc",
+        ),
+        field(
+            "requires",
+            T::List(&T::Enum(&["ec2", "fargate", "external", "managed_instances"])),
+            "the launch types it must be compatible with",
+            "requires = [fargate]",
+        ),
+        field(
+            "execution_role",
+            T::String,
+            "the role ECS uses to pull images and read secrets",
+            "execution_role = \"arn:aws:iam::123456789012:role/ecsTaskExecutionRole\"",
+        ),
+        field(
+            "task_role",
+            T::String,
+            "the role the containers run as",
+            "task_role = \"arn:aws:iam::123456789012:role/web\"",
+        ),
+        field(
+            "cpu_architecture",
+            T::Enum(&["x86_64", "arm64"]),
+            "the CPU architecture",
+            "cpu_architecture = arm64",
+        ),
+        field(
+            "keep",
+            T::Integer,
+            "revisions to keep after success; older ones are deregistered",
+            "keep = 10",
+        )
+        .range(1, 1000),
         field("tags", T::Map(&T::String), "tags of the new revision", "tags = { team = \"web\" }"),
     ],
     blocks: &[NestedSpec {
@@ -171,17 +251,61 @@ static REGISTER: BlockSpec = BlockSpec {
 static CONTAINER: BlockSpec = BlockSpec {
     what: "a `container` block",
     fields: &[
-        field("image", T::Image, "the image: a `build` step (pinned by digest) or a reference string", "image = app"),
-        field("environment", T::Map(&T::String), "environment variables, merged over the current ones", "environment = { APP_VERSION = git.sha }"),
-        field("secrets", T::Map(&T::String), "secrets as `valueFrom` ARNs, merged over the current ones", "secrets = { DB_PASSWORD = \"arn:aws:secretsmanager:…\" }"),
-        field("command", T::List(&T::String), "the command", "command = [\"serve\", \"--port\", \"8080\"]"),
-        field("entry_point", T::List(&T::String), "the entry point", "entry_point = [\"/bin/app\"]"),
-        field("cpu", T::Integer, "CPU units reserved for the container", "cpu = 256").range(0, 10_240 * 4),
+        field(
+            "image",
+            T::Image,
+            "the image: a `build` step (pinned by digest) or a reference string",
+            "image = app",
+        ),
+        field(
+            "environment",
+            T::Map(&T::String),
+            "environment variables, merged over the current ones",
+            "environment = { APP_VERSION = git.sha }",
+        ),
+        field(
+            "secrets",
+            T::Map(&T::String),
+            "secrets as `valueFrom` ARNs, merged over the current ones",
+            "secrets = { DB_PASSWORD = \"arn:aws:secretsmanager:…\" }",
+        ),
+        field(
+            "command",
+            T::List(&T::String),
+            "the command",
+            "command = [\"serve\", \"--port\", \"8080\"]",
+        ),
+        field(
+            "entry_point",
+            T::List(&T::String),
+            "the entry point",
+            "entry_point = [\"/bin/app\"]",
+        ),
+        field("cpu", T::Integer, "CPU units reserved for the container", "cpu = 256")
+            .range(0, 10_240 * 4),
         field("memory", T::Integer, "hard memory limit in MiB", "memory = 512").range(6, MAX),
-        field("memory_reservation", T::Integer, "soft memory limit in MiB", "memory_reservation = 256").range(6, MAX),
-        field("essential", T::Bool, "whether the task stops when this container stops", "essential = true"),
-        field("ports", T::List(&T::Integer), "container ports to map", "ports = [8080]").range(1, 65_535),
-        field("stop_timeout", T::Duration, "time between SIGTERM and SIGKILL", "stop_timeout = 30s").range(0, 120 * SECOND),
+        field(
+            "memory_reservation",
+            T::Integer,
+            "soft memory limit in MiB",
+            "memory_reservation = 256",
+        )
+        .range(6, MAX),
+        field(
+            "essential",
+            T::Bool,
+            "whether the task stops when this container stops",
+            "essential = true",
+        ),
+        field("ports", T::List(&T::Integer), "container ports to map", "ports = [8080]")
+            .range(1, 65_535),
+        field(
+            "stop_timeout",
+            T::Duration,
+            "time between SIGTERM and SIGKILL",
+            "stop_timeout = 30s",
+        )
+        .range(0, 120 * SECOND),
     ],
     blocks: &[NestedSpec {
         kind: "health_check",
@@ -197,11 +321,41 @@ static CONTAINER: BlockSpec = BlockSpec {
 static HEALTH_CHECK: BlockSpec = BlockSpec {
     what: "a `health_check` block",
     fields: &[
-        field("command", T::List(&T::String), "`[\"CMD\", …]` or `[\"CMD-SHELL\", \"…\"]`", "command = [\"CMD-SHELL\", \"curl -f localhost/health\"]").required(),
-        field("interval", T::Duration, "time between checks (5s to 300s, default 30s)", "interval = 30s").range(5 * SECOND, 300 * SECOND),
-        field("timeout", T::Duration, "time a check may take (2s to 60s, default 5s)", "timeout = 5s").range(2 * SECOND, 60 * SECOND),
-        field("retries", T::Integer, "failures before unhealthy (1 to 10, default 3)", "retries = 3").range(1, 10),
-        field("start_period", T::Duration, "time before failures count (0s to 300s)", "start_period = 60s").range(0, 300 * SECOND),
+        field(
+            "command",
+            T::List(&T::String),
+            "`[\"CMD\", …]` or `[\"CMD-SHELL\", \"…\"]`",
+            "command = [\"CMD-SHELL\", \"curl -f localhost/health\"]",
+        )
+        .required(),
+        field(
+            "interval",
+            T::Duration,
+            "time between checks (5s to 300s, default 30s)",
+            "interval = 30s",
+        )
+        .range(5 * SECOND, 300 * SECOND),
+        field(
+            "timeout",
+            T::Duration,
+            "time a check may take (2s to 60s, default 5s)",
+            "timeout = 5s",
+        )
+        .range(2 * SECOND, 60 * SECOND),
+        field(
+            "retries",
+            T::Integer,
+            "failures before unhealthy (1 to 10, default 3)",
+            "retries = 3",
+        )
+        .range(1, 10),
+        field(
+            "start_period",
+            T::Duration,
+            "time before failures count (0s to 300s)",
+            "start_period = 60s",
+        )
+        .range(0, 300 * SECOND),
     ],
     blocks: &[],
     open: false,
@@ -210,18 +364,64 @@ static HEALTH_CHECK: BlockSpec = BlockSpec {
 static UPDATE: BlockSpec = BlockSpec {
     what: "an `update` step",
     fields: &[
-        field("service", T::String, "the ECS service (default: the step's name)", "service = \"web\"").format(F::ResourceName),
-        field("cluster", T::String, "the cluster (default: the environment's)", "cluster = \"prod\"").format(F::ResourceName),
-        field("task_definition", T::TaskDefinition, "the `register` step whose revision to deploy", "task_definition = web_task").required(),
-        field("desired", T::Integer, "the desired task count (default: keep the service's)", "desired = 2").range(0, 5_000),
-        field("min_healthy", T::Percentage, "minimumHealthyPercent (default 100%)", "min_healthy = 100%").range(0, 100),
+        field(
+            "service",
+            T::String,
+            "the ECS service (default: the step's name)",
+            "service = \"web\"",
+        )
+        .format(F::ResourceName),
+        field(
+            "cluster",
+            T::String,
+            "the cluster (default: the environment's)",
+            "cluster = \"prod\"",
+        )
+        .format(F::ResourceName),
+        field(
+            "task_definition",
+            T::TaskDefinition,
+            "the `register` step whose revision to deploy",
+            "task_definition = web_task",
+        )
+        .required(),
+        field(
+            "desired",
+            T::Integer,
+            "the desired task count (default: keep the service's)",
+            "desired = 2",
+        )
+        .range(0, 5_000),
+        field(
+            "min_healthy",
+            T::Percentage,
+            "minimumHealthyPercent (default 100%)",
+            "min_healthy = 100%",
+        )
+        .range(0, 100),
         field("max", T::Percentage, "maximumPercent (default 200%)", "max = 200%").range(0, 200),
-        field("grace", T::Duration, "health-check grace period", "grace = 60s").range(0, 2_147_483_647 * SECOND),
-        field("circuit_breaker", T::Enum(&["rollback", "on", "off"]), "the deployment circuit breaker", "circuit_breaker = rollback"),
+        field("grace", T::Duration, "health-check grace period", "grace = 60s")
+            .range(0, 2_147_483_647 * SECOND),
+        field(
+            "circuit_breaker",
+            T::Enum(&["rollback", "on", "off"]),
+            "the deployment circuit breaker",
+            "circuit_breaker = rollback",
+        ),
         field("create", T::Bool, "create the service (and cluster) when missing", "create = true"),
         field("force", T::Bool, "start a deployment even when nothing changed", "force = true"),
-        field("launch_type", T::Enum(&["fargate", "ec2", "external"]), "the launch type, when creating", "launch_type = fargate"),
-        field("platform_version", T::String, "the Fargate platform version", "platform_version = \"LATEST\""),
+        field(
+            "launch_type",
+            T::Enum(&["fargate", "ec2", "external"]),
+            "the launch type, when creating",
+            "launch_type = fargate",
+        ),
+        field(
+            "platform_version",
+            T::String,
+            "the Fargate platform version",
+            "platform_version = \"LATEST\"",
+        ),
     ],
     blocks: &[
         NestedSpec {
@@ -247,8 +447,16 @@ static UPDATE: BlockSpec = BlockSpec {
 static NETWORK: BlockSpec = BlockSpec {
     what: "a `network` block",
     fields: &[
-        field("subnets", T::List(&T::String), "the subnets", "subnets = [\"subnet-0abc\"]").required().count(1, 16),
-        field("security_groups", T::List(&T::String), "the security groups", "security_groups = [\"sg-0abc\"]").count(0, 5),
+        field("subnets", T::List(&T::String), "the subnets", "subnets = [\"subnet-0abc\"]")
+            .required()
+            .count(1, 16),
+        field(
+            "security_groups",
+            T::List(&T::String),
+            "the security groups",
+            "security_groups = [\"sg-0abc\"]",
+        )
+        .count(0, 5),
         field("public_ip", T::Bool, "assign a public IP", "public_ip = false"),
     ],
     blocks: &[],
@@ -258,8 +466,15 @@ static NETWORK: BlockSpec = BlockSpec {
 static LOAD_BALANCER: BlockSpec = BlockSpec {
     what: "a `load_balancer` block",
     fields: &[
-        field("target_group", T::String, "the target group ARN", "target_group = \"arn:aws:elasticloadbalancing:…\"").required(),
-        field("container", T::String, "the container that receives traffic", "container = \"web\"").required(),
+        field(
+            "target_group",
+            T::String,
+            "the target group ARN",
+            "target_group = \"arn:aws:elasticloadbalancing:…\"",
+        )
+        .required(),
+        field("container", T::String, "the container that receives traffic", "container = \"web\"")
+            .required(),
         field("port", T::Integer, "its port", "port = 8080").required().range(1, 65_535),
     ],
     blocks: &[],
@@ -269,10 +484,28 @@ static LOAD_BALANCER: BlockSpec = BlockSpec {
 static VERIFY: BlockSpec = BlockSpec {
     what: "a `verify` step",
     fields: &[
-        field("timeout", T::Duration, "how long the rollout may take (default 30m)", "timeout = 15m").range(SECOND, MAX),
-        field("fail_fast", T::Integer, "stop after this many failed tasks of our deployment", "fail_fast = 2").range(1, 1_000),
-        field("until", T::Enum(&["serving", "completed"]), "`serving`: new tasks healthy; `completed`: old tasks drained too", "until = completed"),
-        field("bake", T::Duration, "time the gates keep passing after the rollout", "bake = 2m").range(0, MAX),
+        field(
+            "timeout",
+            T::Duration,
+            "how long the rollout may take (default 30m)",
+            "timeout = 15m",
+        )
+        .range(SECOND, MAX),
+        field(
+            "fail_fast",
+            T::Integer,
+            "stop after this many failed tasks of our deployment",
+            "fail_fast = 2",
+        )
+        .range(1, 1_000),
+        field(
+            "until",
+            T::Enum(&["serving", "completed"]),
+            "`serving`: new tasks healthy; `completed`: old tasks drained too",
+            "until = completed",
+        ),
+        field("bake", T::Duration, "time the gates keep passing after the rollout", "bake = 2m")
+            .range(0, MAX),
     ],
     blocks: &[NestedSpec {
         kind: "gate",
@@ -288,11 +521,15 @@ static VERIFY: BlockSpec = BlockSpec {
 static HTTP_GATE: BlockSpec = BlockSpec {
     what: "an `http` gate",
     fields: &[
-        field("status", T::Integer, "the status code that passes (default 200)", "status = 200").range(100, 599),
+        field("status", T::Integer, "the status code that passes (default 200)", "status = 200")
+            .range(100, 599),
         field("body_contains", T::String, "text the body must hold", "body_contains = \"ok\""),
-        field("max_latency", T::Duration, "the slowest answer that passes", "max_latency = 500ms").range(1, MAX),
-        field("every", T::Duration, "time between attempts (default 10s)", "every = 10s").range(1, MAX),
-        field("pass", T::Integer, "consecutive passes needed (default 1)", "pass = 3").range(1, 1_000),
+        field("max_latency", T::Duration, "the slowest answer that passes", "max_latency = 500ms")
+            .range(1, MAX),
+        field("every", T::Duration, "time between attempts (default 10s)", "every = 10s")
+            .range(1, MAX),
+        field("pass", T::Integer, "consecutive passes needed (default 1)", "pass = 3")
+            .range(1, 1_000),
         field("within", T::Duration, "the gate's own deadline", "within = 5m").range(1, MAX),
     ],
     blocks: &[],
@@ -302,8 +539,10 @@ static HTTP_GATE: BlockSpec = BlockSpec {
 static SCRIPT_GATE: BlockSpec = BlockSpec {
     what: "a `script` gate",
     fields: &[
-        field("every", T::Duration, "time between attempts (default 10s)", "every = 10s").range(1, MAX),
-        field("pass", T::Integer, "consecutive passes needed (default 1)", "pass = 3").range(1, 1_000),
+        field("every", T::Duration, "time between attempts (default 10s)", "every = 10s")
+            .range(1, MAX),
+        field("pass", T::Integer, "consecutive passes needed (default 1)", "pass = 3")
+            .range(1, 1_000),
         field("within", T::Duration, "the gate's own deadline", "within = 5m").range(1, MAX),
     ],
     blocks: &[],
@@ -312,8 +551,13 @@ static SCRIPT_GATE: BlockSpec = BlockSpec {
 
 static ROLLBACK: BlockSpec = BlockSpec {
     what: "a `rollback` step",
-    fields: &[field("timeout", T::Duration, "how long the rollback may take to verify (default 15m)", "timeout = 10m")
-        .range(SECOND, MAX)],
+    fields: &[field(
+        "timeout",
+        T::Duration,
+        "how long the rollback may take to verify (default 15m)",
+        "timeout = 10m",
+    )
+    .range(SECOND, MAX)],
     blocks: &[],
     open: false,
 };
@@ -393,7 +637,10 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
     },
     FunctionSpec {
         name: "registry",
-        params: &[ParamSpec { format: Some(F::RegistryRepository), ..param("name", T::String, true) }],
+        params: &[ParamSpec {
+            format: Some(F::RegistryRepository),
+            ..param("name", T::String, true)
+        }],
         returns: T::Repository,
         doc: "a repository on any registry, `host[:port]/name`",
     },

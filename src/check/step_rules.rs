@@ -32,8 +32,10 @@ impl Analyzer<'_> {
     fn tags(&mut self, body: &Block) {
         let Some(field) = body.field("tags") else { return };
         let ExprKind::List(items) = &field.value.kind else { return };
-        let plain: Vec<(String, &Expr)> =
-            items.iter().filter_map(|item| item.as_plain_string().map(|text| (text, item))).collect();
+        let plain: Vec<(String, &Expr)> = items
+            .iter()
+            .filter_map(|item| item.as_plain_string().map(|text| (text, item)))
+            .collect();
         if items.len() == 1 && plain.first().is_some_and(|(text, _)| text == "latest") {
             self.push(
                 Diagnostic::new(Code::LatestOnlyTag, field.value.span, "`latest` is the only tag")
@@ -44,10 +46,14 @@ impl Analyzer<'_> {
         for (index, (text, item)) in plain.iter().enumerate() {
             if let Some((_, first)) = plain[..index].iter().find(|(other, _)| other == text) {
                 self.push(
-                    Diagnostic::new(Code::DuplicateTag, item.span, format!("tag `{text}` is given twice"))
-                        .with_label("given again here")
-                        .with_related(first.span, "first given here")
-                        .with_help("remove one of them"),
+                    Diagnostic::new(
+                        Code::DuplicateTag,
+                        item.span,
+                        format!("tag `{text}` is given twice"),
+                    )
+                    .with_label("given again here")
+                    .with_related(first.span, "first given here")
+                    .with_help("remove one of them"),
                 );
             }
         }
@@ -67,9 +73,13 @@ impl Analyzer<'_> {
     fn keep_lint(&mut self, keep: &Expr, things: &str, target: &str) {
         if let ExprKind::Integer(1) = keep.kind {
             self.push(
-                Diagnostic::new(Code::KeepDropsRollbackTarget, keep.span, format!("`keep = 1` keeps no {things} to roll back to"))
-                    .with_label(format!("this removes {target}"))
-                    .with_help("keep at least 2 so a rollback still has its target"),
+                Diagnostic::new(
+                    Code::KeepDropsRollbackTarget,
+                    keep.span,
+                    format!("`keep = 1` keeps no {things} to roll back to"),
+                )
+                .with_label(format!("this removes {target}"))
+                .with_help("keep at least 2 so a rollback still has its target"),
             );
         }
     }
@@ -93,21 +103,29 @@ impl Analyzer<'_> {
         let containers: Vec<_> = body.blocks().filter(|b| b.kind.name == "container").collect();
         if containers.is_empty() {
             self.push(
-                Diagnostic::new(Code::MissingField, step.name.span, format!("{what} needs a `container` block"))
-                    .with_label("a new task definition needs at least one container")
-                    .with_help("add `container \"app\" { image = … }`"),
+                Diagnostic::new(
+                    Code::MissingField,
+                    step.name.span,
+                    format!("{what} needs a `container` block"),
+                )
+                .with_label("a new task definition needs at least one container")
+                .with_help("add `container \"app\" { image = … }`"),
             );
         }
         for container in containers {
-            let has_image = container
-                .body
-                .as_ref()
-                .is_some_and(|body| body.field("image").is_some());
+            let has_image =
+                container.body.as_ref().is_some_and(|body| body.field("image").is_some());
             if !has_image {
                 self.push(
-                    Diagnostic::new(Code::MissingField, container.kind.span, "this container needs `image`")
-                        .with_label("`image` is missing")
-                        .with_help("without `from`, ferry has no current image to keep: add `image = …`"),
+                    Diagnostic::new(
+                        Code::MissingField,
+                        container.kind.span,
+                        "this container needs `image`",
+                    )
+                    .with_label("`image` is missing")
+                    .with_help(
+                        "without `from`, ferry has no current image to keep: add `image = …`",
+                    ),
                 );
             }
         }
@@ -155,7 +173,11 @@ impl Analyzer<'_> {
                 ),
                 _ => return,
             };
-            self.push(Diagnostic::new(code, field.value.span, message).with_label(format!("`{word}`")).with_help(help));
+            self.push(
+                Diagnostic::new(code, field.value.span, message)
+                    .with_label(format!("`{word}`"))
+                    .with_help(help),
+            );
         }
     }
 
@@ -187,10 +209,13 @@ impl Analyzer<'_> {
         };
         let message = match desired {
             Some(d) if stuck_for(d) => {
-                let tasks = if d == 1 { "1 desired task".to_owned() } else { format!("{d} desired tasks") };
+                let tasks =
+                    if d == 1 { "1 desired task".to_owned() } else { format!("{d} desired tasks") };
                 format!("{what} cannot progress with {tasks}")
             }
-            None if min_value >= 100 && max_value <= 100 => format!("{what} cannot progress for any desired count"),
+            None if min_value >= 100 && max_value <= 100 => {
+                format!("{what} cannot progress for any desired count")
+            }
             _ => return,
         };
         self.push(

@@ -80,13 +80,13 @@ impl TextFormat {
                 ok.then_some(()).ok_or_else(|| "a region looks like `eu-west-1`".to_owned())
             }
             TextFormat::RegistryRepository => {
-                let (host, name) = text
-                    .split_once('/')
-                    .ok_or_else(|| "write `host[:port]/name`".to_owned())?;
+                let (host, name) =
+                    text.split_once('/').ok_or_else(|| "write `host[:port]/name`".to_owned())?;
                 if host.is_empty() || host.contains(char::is_whitespace) {
                     return Err("the registry host is empty or holds blanks".to_owned());
                 }
-                ecr_repository(name).map_err(|reason| reason.replace("an ECR repository", "a repository"))
+                ecr_repository(name)
+                    .map_err(|reason| reason.replace("an ECR repository", "a repository"))
             }
             TextFormat::ResourceName => resource_name(text),
             TextFormat::ScriptPath => {
@@ -140,7 +140,8 @@ fn ecr_repository(text: &str) -> Result<(), String> {
     for component in text.split('/') {
         let ok = !component.is_empty()
             && component.split(['.', '_', '-']).all(|part| {
-                !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                !part.is_empty()
+                    && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
             });
         if !ok {
             return Err(format!(
@@ -159,13 +160,19 @@ fn resource_name(text: &str) -> Result<(), String> {
 
 fn platform(text: &str) -> Result<(), String> {
     const OSES: [&str; 2] = ["linux", "windows"];
-    const ARCHES: [&str; 8] = ["amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64", "mips64le"];
+    const ARCHES: [&str; 8] =
+        ["amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64", "mips64le"];
     let parts: Vec<&str> = text.split('/').collect();
     if !(2..=3).contains(&parts.len()) {
-        return Err("a platform is `os/arch` or `os/arch/variant`, such as `linux/amd64`".to_owned());
+        return Err(
+            "a platform is `os/arch` or `os/arch/variant`, such as `linux/amd64`".to_owned()
+        );
     }
     if !OSES.contains(&parts[0]) {
-        return Err(format!("unknown operating system `{}`; ECS runs `linux` or `windows`", parts[0]));
+        return Err(format!(
+            "unknown operating system `{}`; ECS runs `linux` or `windows`",
+            parts[0]
+        ));
     }
     if !ARCHES.contains(&parts[1]) {
         return Err(format!("unknown architecture `{}`", parts[1]));
@@ -175,11 +182,13 @@ fn platform(text: &str) -> Result<(), String> {
 
 fn size(text: &str) -> Result<(), String> {
     let lower = text.trim().to_ascii_lowercase();
-    let number = lower.trim_end_matches("vcpu").trim_end_matches("gb").trim_end_matches("mb").trim();
-    let ok = !number.is_empty()
-        && number.parse::<f64>().is_ok_and(|n| n > 0.0 && n.is_finite());
-    ok.then_some(())
-        .ok_or_else(|| "a size is a number, optionally with `vCPU`, `GB` or `MB` (`\"0.5 vCPU\"`, `\"2 GB\"`)".to_owned())
+    let number =
+        lower.trim_end_matches("vcpu").trim_end_matches("gb").trim_end_matches("mb").trim();
+    let ok = !number.is_empty() && number.parse::<f64>().is_ok_and(|n| n > 0.0 && n.is_finite());
+    ok.then_some(()).ok_or_else(|| {
+        "a size is a number, optionally with `vCPU`, `GB` or `MB` (`\"0.5 vCPU\"`, `\"2 GB\"`)"
+            .to_owned()
+    })
 }
 
 #[cfg(test)]

@@ -2,11 +2,12 @@
 //! expects, its range and text format, and whether the names it uses resolve.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
+use super::ValueType as T;
 use super::analyzer::{Analyzer, Scope};
 use super::schema::{self, AttributeSpec, FieldSpec, ParamSpec};
 use super::text_format::TextFormat;
-use super::ValueType as T;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::suggestion::{closest, did_you_mean};
 use crate::syntax::{Call, Expr, ExprKind, MapEntry, Reference, Span, StepKind, StringPart};
@@ -63,7 +64,11 @@ impl Analyzer<'_> {
                         Diagnostic::new(
                             Code::OutOfRange,
                             expr.span,
-                            format!("{} needs {bounds} entries, found {}", want.subject, items.len()),
+                            format!(
+                                "{} needs {bounds} entries, found {}",
+                                want.subject,
+                                items.len()
+                            ),
                         )
                         .with_label(format!("{} entries", items.len())),
                     );
@@ -75,7 +80,8 @@ impl Analyzer<'_> {
             }
             (T::Map(inner), ExprKind::Map(entries)) => {
                 self.duplicate_keys(entries);
-                let element = Expectation { ty: *inner, count: None, format: None, range: None, ..*want };
+                let element =
+                    Expectation { ty: *inner, count: None, format: None, range: None, ..*want };
                 for entry in entries {
                     self.expect(&entry.value, &element, scope);
                 }
@@ -94,7 +100,13 @@ impl Analyzer<'_> {
         }
     }
 
-    fn expect_word(&mut self, word: &str, span: Span, words: &'static [&'static str], subject: &str) {
+    fn expect_word(
+        &mut self,
+        word: &str,
+        span: Span,
+        words: &'static [&'static str],
+        subject: &str,
+    ) {
         if words.iter().any(|allowed| allowed.eq_ignore_ascii_case(word)) {
             return;
         }
@@ -125,8 +137,12 @@ impl Analyzer<'_> {
                     did_you_mean(&word.name, self.symbols.names_of(kind).collect::<Vec<_>>())
                 })
                 .or_else(|| match (want.ty, definition.kind) {
-                    (T::String, StepKind::Build) => Some(format!("use `{}.uri` for its reference", word.name)),
-                    (T::String, StepKind::Register) => Some(format!("use `{}.arn` for its ARN", word.name)),
+                    (T::String, StepKind::Build) => {
+                        Some(format!("use `{}.uri` for its reference", word.name))
+                    }
+                    (T::String, StepKind::Register) => {
+                        Some(format!("use `{}.arn` for its ARN", word.name))
+                    }
                     _ => None,
                 });
             self.push(
@@ -151,9 +167,9 @@ impl Analyzer<'_> {
             (ExprKind::Integer(n), T::Duration) => Some(format!("add a unit: `{n}s`")),
             (ExprKind::Integer(n), T::Percentage) => Some(format!("write `{n}%`")),
             (ExprKind::Percentage(n), T::Integer) => Some(format!("write `{n}` without `%`")),
-            (ExprKind::String(string), T::Integer | T::Percentage | T::Duration | T::Bool) => string
-                .as_plain()
-                .map(|text| format!("write the value without quotes: `{text}`")),
+            (ExprKind::String(string), T::Integer | T::Percentage | T::Duration | T::Bool) => {
+                string.as_plain().map(|text| format!("write the value without quotes: `{text}`"))
+            }
             (_, T::List(_)) => Some("write a list: `[…]`".to_owned()),
             _ => None,
         };
@@ -312,10 +328,15 @@ impl Analyzer<'_> {
                         Diagnostic::new(
                             Code::InvalidValue,
                             attr.span,
-                            format!("`env.{}` cannot be used in `defaults` or `environment`", attr.name),
+                            format!(
+                                "`env.{}` cannot be used in `defaults` or `environment`",
+                                attr.name
+                            ),
                         )
                         .with_label("the environment is still being set up here")
-                        .with_help("only `env.name` and `git.*` are known while the environment is read"),
+                        .with_help(
+                            "only `env.name` and `git.*` are known while the environment is read",
+                        ),
                     );
                     return T::String;
                 }
@@ -380,7 +401,8 @@ impl Analyzer<'_> {
     /// `namespace.attribute`, looked up in `attributes`.
     fn attribute(&mut self, reference: &Reference, owner: &str, attributes: &[AttributeSpec]) -> T {
         let Some(attribute) = reference.segments.get(1) else {
-            let names: Vec<String> = attributes.iter().map(|a| format!("`{owner}.{}`", a.name)).collect();
+            let names: Vec<String> =
+                attributes.iter().map(|a| format!("`{owner}.{}`", a.name)).collect();
             self.push(
                 Diagnostic::new(
                     Code::UnknownAttribute,
@@ -428,9 +450,15 @@ impl Analyzer<'_> {
     fn variable(&mut self, reference: &Reference, scope: Scope) -> T {
         let Some(name) = reference.segments.get(1) else {
             self.push(
-                Diagnostic::new(Code::UnknownAttribute, reference.head().span, "`vars` needs a variable name")
-                    .with_label("incomplete reference")
-                    .with_help("write `vars.NAME` for a variable set in `defaults { vars = { NAME = … } }`"),
+                Diagnostic::new(
+                    Code::UnknownAttribute,
+                    reference.head().span,
+                    "`vars` needs a variable name",
+                )
+                .with_label("incomplete reference")
+                .with_help(
+                    "write `vars.NAME` for a variable set in `defaults { vars = { NAME = … } }`",
+                ),
             );
             return T::Any;
         };
@@ -457,7 +485,8 @@ impl Analyzer<'_> {
             .map(|(environment, _)| format!("`{environment}`"))
             .collect();
         let (message, help) = if setters.is_empty() {
-            let mut known: Vec<&str> = self.symbols.default_vars.iter().map(String::as_str).collect();
+            let mut known: Vec<&str> =
+                self.symbols.default_vars.iter().map(String::as_str).collect();
             known.extend(self.symbols.environment_vars.values().flatten().map(String::as_str));
             (
                 format!("variable `{}` is not defined", name.name),
@@ -468,7 +497,11 @@ impl Analyzer<'_> {
             )
         } else {
             (
-                format!("variable `{}` is set in environment {} but not in `defaults`", name.name, setters.join(", ")),
+                format!(
+                    "variable `{}` is set in environment {} but not in `defaults`",
+                    name.name,
+                    setters.join(", ")
+                ),
                 format!(
                     "every variable needs a value in `defaults`, which environments override: add `vars = {{ {} = … }}` to `defaults`",
                     name.name
@@ -513,7 +546,11 @@ impl Analyzer<'_> {
                             Diagnostic::new(
                                 Code::InvalidArguments,
                                 argument.span,
-                                format!("`{}` takes at most {} arguments", function.name, function.params.len()),
+                                format!(
+                                    "`{}` takes at most {} arguments",
+                                    function.name,
+                                    function.params.len()
+                                ),
                             )
                             .with_label("one too many"),
                         );
@@ -587,7 +624,10 @@ impl Analyzer<'_> {
                     format!("image `{}` is never pushed", word.name),
                 )
                 .with_label("ECS cannot pull an image that exists only on this machine")
-                .with_help(format!("add `push {} {{ to = ecr(\"…\") }}` after `build {}`", word.name, word.name)),
+                .with_help(format!(
+                    "add `push {} {{ to = ecr(\"…\") }}` after `build {}`",
+                    word.name, word.name
+                )),
             );
         }
     }
@@ -608,9 +648,11 @@ pub(super) fn show_duration(ms: i64) -> String {
     }
     let mut rest = ms;
     let mut text = String::new();
-    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+    for (unit, size) in
+        [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
+    {
         if rest >= size {
-            text.push_str(&format!("{}{unit}", rest / size));
+            let _ = write!(text, "{}{unit}", rest / size);
             rest %= size;
         }
     }

@@ -79,11 +79,13 @@ impl ValueType {
     pub fn accepts(self, actual: ValueType) -> bool {
         use ValueType as T;
         match (self, actual) {
-            (T::Any, _) | (_, T::Any) => true,
-            (T::Image, T::String | T::Image)
+            (T::Any, _)
+            | (_, T::Any)
+            | (T::Image, T::String | T::Image)
             | (T::Size, T::Integer | T::String | T::Size)
-            | (T::Enum(_), T::String) => true,
-            (T::List(_), T::List(_)) | (T::Map(_), T::Map(_)) => true,
+            | (T::Enum(_), T::String)
+            | (T::List(_), T::List(_))
+            | (T::Map(_), T::Map(_)) => true,
             (expected, actual) => expected == actual,
         }
     }

@@ -18,7 +18,8 @@ pub(super) fn run(arguments: &CheckArguments) -> ExitStatus {
     };
     let checked = check_source(&source.text);
     print(arguments.format, &source.name, &source.text, &checked.diagnostics);
-    let failed = checked.has_errors() || (arguments.deny_warnings && !checked.diagnostics.is_empty());
+    let failed =
+        checked.has_errors() || (arguments.deny_warnings && !checked.diagnostics.is_empty());
     if arguments.format == Format::Human && checked.diagnostics.is_empty() {
         let steps = checked.file.as_ref().map_or(0, |file| {
             file.items.iter().filter(|item| matches!(item, crate::syntax::Item::Step(_))).count()

@@ -40,7 +40,13 @@ pub(super) fn run(arguments: &FmtArguments) -> ExitStatus {
     }
     if arguments.check {
         let diff = TextDiff::from_lines(&source.text, &formatted);
-        stdout(&diff.unified_diff().context_radius(2).header(&source.name, &format!("{} (formatted)", source.name)).to_string());
+        stdout(
+            &diff
+                .unified_diff()
+                .context_radius(2)
+                .header(&source.name, &format!("{} (formatted)", source.name))
+                .to_string(),
+        );
         stderr(&format!("`{}` is not formatted; run `ferry fmt {}`\n", source.name, source.name));
         return ExitStatus::NotFormatted;
     }
@@ -50,7 +56,10 @@ pub(super) fn run(arguments: &FmtArguments) -> ExitStatus {
             ExitStatus::Success
         }
         Err(error) => {
-            stderr(&format!("error: cannot write `{}`: {error}; the file was left as it is\n", source.name));
+            stderr(&format!(
+                "error: cannot write `{}`: {error}; the file was left as it is\n",
+                source.name
+            ));
             ExitStatus::InvalidInput
         }
     }

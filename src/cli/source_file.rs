@@ -42,22 +42,24 @@ impl InputError {
 
 /// Reads `given`, or finds `Deployfile` from `working_dir` upward.
 pub fn load(given: Option<&Path>, working_dir: &Path) -> Result<SourceFile, InputError> {
-    let (path, name) = match given {
-        Some(path) => (path.to_path_buf(), path.display().to_string()),
-        None => {
-            let found = find(working_dir).ok_or_else(|| {
-                InputError::plain(
-                    DEFAULT_NAME,
-                    Code::FileNotFound,
-                    format!("no `{DEFAULT_NAME}` in `{}` or any directory above it", working_dir.display()),
-                    "name the file: `ferry check pipelines/hello.deploy`".to_owned(),
-                )
-            })?;
-            let name = found
-                .strip_prefix(working_dir)
-                .map_or_else(|_| found.display().to_string(), |p| p.display().to_string());
-            (found, name)
-        }
+    let (path, name) = if let Some(path) = given {
+        (path.to_path_buf(), path.display().to_string())
+    } else {
+        let found = find(working_dir).ok_or_else(|| {
+            InputError::plain(
+                DEFAULT_NAME,
+                Code::FileNotFound,
+                format!(
+                    "no `{DEFAULT_NAME}` in `{}` or any directory above it",
+                    working_dir.display()
+                ),
+                "name the file: `ferry check pipelines/web.deploy`".to_owned(),
+            )
+        })?;
+        let name = found
+            .strip_prefix(working_dir)
+            .map_or_else(|_| found.display().to_string(), |p| p.display().to_string());
+        (found, name)
     };
     read(&path, &name)
 }
@@ -76,26 +78,43 @@ fn read(path: &Path, name: &str) -> Result<SourceFile, InputError> {
             format!("`{name}` does not exist"),
             "check the path; without one, ferry looks for `Deployfile` from here upward".to_owned(),
         ),
-        _ => InputError::plain(name, Code::Unreadable, format!("cannot read `{name}`: {error}"), "check the file's permissions".to_owned()),
+        _ => InputError::plain(
+            name,
+            Code::Unreadable,
+            format!("cannot read `{name}`: {error}"),
+            "check the file's permissions".to_owned(),
+        ),
     })?;
     if metadata.is_dir() {
         return Err(InputError::plain(
             name,
             Code::IsDirectory,
             format!("`{name}` is a directory"),
-            format!("name the Deployfile inside it, such as `{}`", Path::new(name).join(DEFAULT_NAME).display()),
+            format!(
+                "name the Deployfile inside it, such as `{}`",
+                Path::new(name).join(DEFAULT_NAME).display()
+            ),
         ));
     }
     if metadata.len() > MAX_SIZE {
         return Err(InputError::plain(
             name,
             Code::FileTooLarge,
-            format!("`{name}` is {} bytes, more than the {} a Deployfile may have", metadata.len(), MAX_SIZE),
+            format!(
+                "`{name}` is {} bytes, more than the {} a Deployfile may have",
+                metadata.len(),
+                MAX_SIZE
+            ),
             "a Deployfile describes one pipeline; is this the right file?".to_owned(),
         ));
     }
     let bytes = std::fs::read(path).map_err(|error| {
-        InputError::plain(name, Code::Unreadable, format!("cannot read `{name}`: {error}"), "check the file's permissions".to_owned())
+        InputError::plain(
+            name,
+            Code::Unreadable,
+            format!("cannot read `{name}`: {error}"),
+            "check the file's permissions".to_owned(),
+        )
     })?;
     let text = String::from_utf8(bytes).map_err(|error| {
         let offset = error.utf8_error().valid_up_to();
@@ -110,8 +129,8 @@ fn read(path: &Path, name: &str) -> Result<SourceFile, InputError> {
                 Span::new(offset, offset + char::REPLACEMENT_CHARACTER.len_utf8()),
                 format!("`{name}` is not UTF-8 text"),
             )
-                .with_label(format!("byte {offset} is not valid UTF-8"))
-                .with_help("save the file as UTF-8"),
+            .with_label(format!("byte {offset} is not valid UTF-8"))
+            .with_help("save the file as UTF-8"),
             text: shown,
         }
     })?;

@@ -123,7 +123,10 @@ mod tests {
             let parts: Vec<_> = text.split("::").collect();
             assert_eq!(parts.len(), 3, "{text}");
             assert_eq!(parts[0], "ferry");
-            assert!(parts[2].chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{text}");
+            assert!(
+                parts[2].chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{text}"
+            );
         }
     }
 }

@@ -60,9 +60,10 @@ mod tests {
     #[test]
     fn escapes_and_positions() {
         let text = "defaults {\n  regio = 1\n}\n";
-        let diagnostic = Diagnostic::new(Code::UnknownField, Span::new(13, 18), "no field `regio`, 100%")
-            .with_label("unknown")
-            .with_help("did you mean `region`?");
+        let diagnostic =
+            Diagnostic::new(Code::UnknownField, Span::new(13, 18), "no field `regio`, 100%")
+                .with_label("unknown")
+                .with_help("did you mean `region`?");
         let out = github_annotations("a,b.deploy", text, &[diagnostic]);
         assert_eq!(
             out,

@@ -1,7 +1,7 @@
 //! Diagnostics for people: one miette report that holds the source once, with every
 //! diagnostic as a related report, sorted by position.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource};
 
@@ -64,7 +64,8 @@ impl miette::Diagnostic for Report<'_> {
 #[must_use]
 pub fn summary(name: &str, diagnostics: &[Diagnostic]) -> String {
     let count = |severity| diagnostics.iter().filter(|d| d.severity == severity).count();
-    let plural = |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
+    let plural =
+        |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
     let counts = match (errors, warnings) {
         (0, 0) => "no problems".to_owned(),
@@ -77,9 +78,16 @@ pub fn summary(name: &str, diagnostics: &[Diagnostic]) -> String {
 
 /// Renders `diagnostics` against the text of `name`.
 #[must_use]
-pub fn human_report(name: &str, text: &str, diagnostics: &[Diagnostic], style: HumanStyle) -> String {
-    let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false);
+pub fn human_report(
+    name: &str,
+    text: &str,
+    diagnostics: &[Diagnostic],
+    style: HumanStyle,
+) -> String {
+    let theme =
+        if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler =
+        GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false);
     let report = Report {
         source: NamedSource::new(name, text.to_owned()),
         diagnostics,
@@ -88,7 +96,10 @@ pub fn human_report(name: &str, text: &str, diagnostics: &[Diagnostic], style: H
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
         // Rendering into a String cannot fail short of a bug in miette; fall back to plain lines.
-        out = diagnostics.iter().map(|d| format!("{}: {} [{}]\n", d.severity.as_str(), d.message, d.code)).collect();
+        out.clear();
+        for d in diagnostics {
+            let _ = writeln!(out, "{}: {} [{}]", d.severity.as_str(), d.message, d.code);
+        }
     }
     out
 }

@@ -45,7 +45,14 @@ pub fn format(text: &str) -> Result<String, FormatError> {
 /// Formats a parsed file whose source is `text`.
 #[must_use]
 pub fn format_file(text: &str, file: &Deployfile) -> String {
-    let mut printer = Printer { source: text, comments: &file.comments, next: 0, out: String::new(), depth: 0, last_end: 0 };
+    let mut printer = Printer {
+        source: text,
+        comments: &file.comments,
+        next: 0,
+        out: String::new(),
+        depth: 0,
+        last_end: 0,
+    };
     printer.file(file);
     printer.out
 }
@@ -82,7 +89,9 @@ impl Printer<'_> {
         for item in &file.items {
             let first = self.out.is_empty();
             self.leading(item.span().start, !first);
-            if !self.out.is_empty() && (!self.just_commented() || self.blank_before(item.span().start)) {
+            if !self.out.is_empty()
+                && (!self.just_commented() || self.blank_before(item.span().start))
+            {
                 self.blank_line();
             }
             match item {
@@ -130,16 +139,13 @@ impl Printer<'_> {
         self.out.push_str(step.kind.keyword());
         self.out.push(' ');
         self.out.push_str(&step.name.name);
-        match &step.body {
-            Some(body) => {
-                self.out.push(' ');
-                self.block_lines(body);
-            }
-            None => {
-                self.last_end = step.span.end;
-                self.trailing();
-                self.newline();
-            }
+        if let Some(body) = &step.body {
+            self.out.push(' ');
+            self.block_lines(body);
+        } else {
+            self.last_end = step.span.end;
+            self.trailing();
+            self.newline();
         }
     }
 
@@ -227,12 +233,18 @@ impl Printer<'_> {
     fn inline_block(&self, block: &Block) -> Option<String> {
         let written_inline = !self.source[block.span.range()].contains('\n');
         let only_fields = block.entries.iter().all(|entry| matches!(entry, Entry::Field(_)));
-        if !written_inline || !only_fields || block.entries.is_empty() || self.has_comments(block.span) {
+        if !written_inline
+            || !only_fields
+            || block.entries.is_empty()
+            || self.has_comments(block.span)
+        {
             return None;
         }
         let fields: Option<Vec<String>> = block
             .fields()
-            .map(|field| self.inline(&field.value).map(|value| format!("{} = {value}", field.key.name)))
+            .map(|field| {
+                self.inline(&field.value).map(|value| format!("{} = {value}", field.key.name))
+            })
             .collect();
         Some(format!("{{ {} }}", fields?.join(", ")))
     }
@@ -245,7 +257,8 @@ impl Printer<'_> {
             .map(|entry| match entry {
                 Entry::Field(field) => {
                     let one_line = self.inline(&field.value).is_some_and(|value| {
-                        (self.depth + 1) * INDENT.len() + field.key.name.len() + 3 + value.len() <= WIDTH
+                        (self.depth + 1) * INDENT.len() + field.key.name.len() + 3 + value.len()
+                            <= WIDTH
                     });
                     Some((field.key.name.len(), one_line))
                 }
@@ -255,7 +268,9 @@ impl Printer<'_> {
         let keys: Vec<(Option<usize>, Span)> = keys
             .iter()
             .zip(entries)
-            .map(|(key, entry)| (key.and_then(|(width, one_line)| one_line.then_some(width)), entry.span()))
+            .map(|(key, entry)| {
+                (key.and_then(|(width, one_line)| one_line.then_some(width)), entry.span())
+            })
             .collect();
         self.runs(&keys)
     }
@@ -360,7 +375,9 @@ impl Printer<'_> {
                 self.out.push_str(&call.function.name);
                 self.out.push('(');
                 self.last_end = call.parens.start + 1;
-                self.trailing_before(call.arguments.first().map_or(usize::MAX, |arg| arg.span.start));
+                self.trailing_before(
+                    call.arguments.first().map_or(usize::MAX, |arg| arg.span.start),
+                );
                 self.newline();
                 self.depth += 1;
                 for argument in &call.arguments {
@@ -397,14 +414,18 @@ impl Printer<'_> {
         }
         Some(match &expr.kind {
             ExprKind::List(items) => {
-                let items: Option<Vec<String>> = items.iter().map(|item| self.inline(item)).collect();
+                let items: Option<Vec<String>> =
+                    items.iter().map(|item| self.inline(item)).collect();
                 format!("[{}]", items?.join(", "))
             }
             ExprKind::Map(entries) if entries.is_empty() => "{}".to_owned(),
             ExprKind::Map(entries) => {
                 let entries: Option<Vec<String>> = entries
                     .iter()
-                    .map(|entry| self.inline(&entry.value).map(|value| format!("{} = {value}", self.key_text(entry))))
+                    .map(|entry| {
+                        self.inline(&entry.value)
+                            .map(|value| format!("{} = {value}", self.key_text(entry)))
+                    })
                     .collect();
                 format!("{{ {} }}", entries?.join(", "))
             }
@@ -444,7 +465,9 @@ impl Printer<'_> {
             if comment.span.start >= offset {
                 break;
             }
-            if (first && separate) || (!first || !self.at_block_start()) && self.blank_before(comment.span.start) {
+            if (first && separate)
+                || (!first || !self.at_block_start()) && self.blank_before(comment.span.start)
+            {
                 self.blank_line();
             }
             self.indent();
@@ -484,7 +507,11 @@ impl Printer<'_> {
     }
 
     fn skip_comments_within(&mut self, span: Span) {
-        while self.comments.get(self.next).is_some_and(|c| c.span.start >= span.start && c.span.end <= span.end) {
+        while self
+            .comments
+            .get(self.next)
+            .is_some_and(|c| c.span.start >= span.start && c.span.end <= span.end)
+        {
             self.next += 1;
         }
     }
@@ -568,7 +595,7 @@ mod tests {
             "verify web {{\n  gate http(\"https://x/health\") {{ status = 200, pass = 3 }}\n}}\ntag app {{ tags = [{}] }}\n",
             long.join(",")
         );
-        let listed: String = long.iter().map(|t| format!("    {t},\n")).collect();
+        let listed: String = long.iter().flat_map(|t| ["    ", t.as_str(), ",\n"]).collect();
         let expected = format!(
             "verify web {{\n  gate http(\"https://x/health\") {{ status = 200, pass = 3 }}\n}}\n\ntag app {{\n  tags = [\n{listed}  ]\n}}\n"
         );

@@ -187,9 +187,13 @@ impl Lower {
             let literal = self.string(key_pair);
             let name = literal.as_plain().unwrap_or_else(|| {
                 self.diagnostics.push(
-                    Diagnostic::new(Code::UnexpectedToken, key_span, "a map key cannot hold `${…}`")
-                        .with_label("interpolation in a key")
-                        .with_help("write the key as plain text"),
+                    Diagnostic::new(
+                        Code::UnexpectedToken,
+                        key_span,
+                        "a map key cannot hold `${…}`",
+                    )
+                    .with_label("interpolation in a key")
+                    .with_help("write the key as plain text"),
                 );
                 String::new()
             });
@@ -329,8 +333,7 @@ impl Lower {
             };
             let amount = digits.parse::<u64>().ok();
             digits.clear();
-            match amount.and_then(|n| n.checked_mul(unit_ms)).and_then(|ms| total.checked_add(ms))
-            {
+            match amount.and_then(|n| n.checked_mul(unit_ms)).and_then(|ms| total.checked_add(ms)) {
                 Some(sum) => total = sum,
                 None => overflow = true,
             }
@@ -379,7 +382,7 @@ fn span(pair: &Pair<'_, Rule>) -> Span {
 }
 
 /// The children that carry meaning: no comments, keywords or punctuation.
-fn significant<'i>(pair: Pair<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
+fn significant(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
     pair.into_inner().filter(|child| !is_trivia(child.as_rule()))
 }
 

@@ -35,7 +35,11 @@ mod tests {
     fn first_value(text: &str) -> ExprKind {
         let file = parse(text).unwrap_or_else(|d| panic!("{text}: {d:?}"));
         let Item::Step(step) = &file.items[0] else { panic!("not a step") };
-        step.body.as_ref().and_then(|b| b.fields().next()).map(|f| f.value.kind.clone()).expect("a field")
+        step.body
+            .as_ref()
+            .and_then(|b| b.fields().next())
+            .map(|f| f.value.kind.clone())
+            .expect("a field")
     }
 
     macro_rules! values {
@@ -86,7 +90,8 @@ mod tests {
 
     #[test]
     fn strings_decode_escapes_and_interpolations() {
-        let ExprKind::String(string) = first_value(r#"build a { x = "a\n\"${git.sha}\u{e9}\$" }"#) else {
+        let ExprKind::String(string) = first_value(r#"build a { x = "a\n\"${git.sha}\u{e9}\$" }"#)
+        else {
             panic!("not a string")
         };
         assert_eq!(string.parts.len(), 3);

@@ -12,7 +12,9 @@ pub(super) fn phrase(rule: Rule) -> &'static str {
         Rule::defaults | Rule::kw_defaults => "`defaults`",
         Rule::environment | Rule::kw_environment => "`environment`",
         Rule::handler | Rule::kw_on => "`on failure`",
-        Rule::step | Rule::step_kind => "a step (`build`, `tag`, `push`, `register`, `update`, `verify`, `rollback`)",
+        Rule::step | Rule::step_kind => {
+            "a step (`build`, `tag`, `push`, `register`, `update`, `verify`, `rollback`)"
+        }
         Rule::block => "a block `{ … }`",
         Rule::entry | Rule::field => "a field `name = value`",
         Rule::nested_block => "a nested block such as `container \"web\" { … }`",
@@ -62,7 +64,9 @@ pub(super) fn keywords(rule: Rule) -> &'static [&'static str] {
         Rule::defaults | Rule::kw_defaults => &["defaults"],
         Rule::environment | Rule::kw_environment => &["environment"],
         Rule::handler | Rule::kw_on => &["on"],
-        Rule::step | Rule::step_kind => &["build", "tag", "push", "register", "update", "verify", "rollback"],
+        Rule::step | Rule::step_kind => {
+            &["build", "tag", "push", "register", "update", "verify", "rollback"]
+        }
         Rule::boolean => &["true", "false"],
         _ => &[],
     }

@@ -13,7 +13,9 @@ pub(super) fn from_pest(text: &str, error: &Error<Rule>) -> Diagnostic {
         InputLocation::Pos(offset) | InputLocation::Span((offset, _)) => offset,
     };
     let (positives, negatives) = match &error.variant {
-        ErrorVariant::ParsingError { positives, negatives } => (positives.clone(), negatives.clone()),
+        ErrorVariant::ParsingError { positives, negatives } => {
+            (positives.clone(), negatives.clone())
+        }
         ErrorVariant::CustomError { .. } => (Vec::new(), Vec::new()),
     };
     let found = found_at(text, offset);
@@ -22,7 +24,9 @@ pub(super) fn from_pest(text: &str, error: &Error<Rule>) -> Diagnostic {
     if positives.contains(&Rule::closing_quote) {
         return Diagnostic::new(Code::UnterminatedString, Span::at(offset), "unterminated string")
             .with_label("the line ends before the closing `\"`")
-            .with_help("close the string with `\"` on the same line; write `\\\"` for a quote inside it");
+            .with_help(
+                "close the string with `\"` on the same line; write `\\\"` for a quote inside it",
+            );
     }
 
     let meaningful: Vec<Rule> = positives
@@ -36,9 +40,10 @@ pub(super) fn from_pest(text: &str, error: &Error<Rule>) -> Diagnostic {
     let mut seen = std::collections::BTreeSet::new();
     expected.retain(|phrase| seen.insert(*phrase));
     let label = match expected.as_slice() {
-        [] => negatives
-            .first()
-            .map_or_else(|| "not expected here".to_owned(), |rule| format!("{} is not allowed here", rule_name::phrase(*rule))),
+        [] => negatives.first().map_or_else(
+            || "not expected here".to_owned(),
+            |rule| format!("{} is not allowed here", rule_name::phrase(*rule)),
+        ),
         [one] => format!("expected {one}"),
         [init @ .., last] => format!("expected {} or {last}", init.join(", ")),
     };
