@@ -1,5 +1,5 @@
 //! The analyzer: walks a syntax tree once and reports every semantic error it finds —
-//! names, order, fields, types, ranges — with the lints in `lints.rs`.
+//! names, order, fields, types, ranges — with the multi-field rules and lints in `step_rules.rs`.
 
 use std::collections::BTreeMap;
 
@@ -393,7 +393,12 @@ impl<'a> Analyzer<'a> {
             return;
         };
         let label_key = self.label(nested, nested_spec, scope);
-        let key = if nested_spec.repeat { label_key.clone() } else { Some(String::new()) };
+        let key = match (nested_spec.repeat, &nested_spec.label) {
+            (false, _) => Some(String::new()),
+            // Repeatable blocks without a label (`load_balancer`) are told apart by content.
+            (true, LabelSpec::None) => None,
+            (true, _) => label_key.clone(),
+        };
         if let Some(key) = key
             && let Some(first) = seen.insert((nested_spec.kind, key.clone()), nested.span)
         {

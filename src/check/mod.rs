@@ -138,6 +138,8 @@ mod tests {
         tags_empty_list: "build a {}\ntag a { tags = [] }" => [OutOfRange];
         tag_interpolation_checked_piece: "build a {}\ntag a { tags = [\"${git.sha}/x\"] }" => [InvalidTag];
         platform_checked: "build a { platform = \"darwin/arm64\" }" => [InvalidValue];
+        two_load_balancers: format!("{TASK}update w {{ task_definition = t\n load_balancer {{ target_group = \"a\", container = \"c\", port = 80 }}\n load_balancer {{ target_group = \"b\", container = \"c\", port = 81 }} }}") => [];
+        step_in_defaults: format!("{TASK}defaults {{ cluster = t.arn }}") => [UsedBeforeDefinition];
         several_errors_sorted: "defaults { regoin = \"x\" }\nbuild a { platfrom = \"x\" }" => [UnknownField, UnknownField];
     }
 

@@ -65,8 +65,9 @@ impl Analyzer<'_> {
                             Code::OutOfRange,
                             expr.span,
                             format!(
-                                "{} needs {bounds} entries, found {}",
+                                "{} needs {bounds} {}, found {}",
                                 want.subject,
+                                if min == 1 && max >= 1000 { "entry" } else { "entries" },
                                 items.len()
                             ),
                         )
@@ -234,11 +235,13 @@ impl Analyzer<'_> {
                     TextFormat::EcrRepository | TextFormat::RegistryRepository => {
                         "repository name".to_owned()
                     }
-                    _ => format!("value of {}", want.subject),
+                    _ => "value".to_owned(),
                 };
                 let shown = string.as_plain().map_or_else(String::new, |text| format!(" `{text}`"));
+                let place =
+                    if what == "value" { format!(" for {}", want.subject) } else { String::new() };
                 self.push(
-                    Diagnostic::new(code, expr.span, format!("invalid {what}{shown}"))
+                    Diagnostic::new(code, expr.span, format!("invalid {what}{shown}{place}"))
                         .with_label(reason),
                 );
             }
@@ -360,7 +363,9 @@ impl Analyzer<'_> {
                     return T::Any;
                 };
                 if scope.in_settings || definition.position >= scope.position {
-                    let message = if definition.position == scope.position {
+                    let message = if scope.in_settings {
+                        format!("`{name}` cannot be used in `defaults` or `environment`")
+                    } else if definition.position == scope.position {
                         format!("`{name}` refers to itself")
                     } else {
                         format!("`{name}` is used before its definition")

@@ -82,7 +82,7 @@ fn read(path: &Path, name: &str) -> Result<SourceFile, InputError> {
             name,
             Code::Unreadable,
             format!("cannot read `{name}`: {error}"),
-            "check the file's permissions".to_owned(),
+            "check that the path names a file ferry may read".to_owned(),
         ),
     })?;
     if metadata.is_dir() {
@@ -113,7 +113,7 @@ fn read(path: &Path, name: &str) -> Result<SourceFile, InputError> {
             name,
             Code::Unreadable,
             format!("cannot read `{name}`: {error}"),
-            "check the file's permissions".to_owned(),
+            "check that the path names a file ferry may read".to_owned(),
         )
     })?;
     let text = String::from_utf8(bytes).map_err(|error| {
@@ -139,7 +139,8 @@ fn read(path: &Path, name: &str) -> Result<SourceFile, InputError> {
             name,
             Code::EmptyFile,
             format!("`{name}` is empty"),
-            "a Deployfile needs at least one step; see `pipelines/minimal.deploy`".to_owned(),
+            "write at least one step; `pipelines/minimal.deploy` is the smallest useful example"
+                .to_owned(),
         ));
     }
     Ok(SourceFile { path: path.to_path_buf(), name: name.to_owned(), text })
