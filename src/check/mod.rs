@@ -140,6 +140,9 @@ mod tests {
         platform_checked: "build a { platform = \"darwin/arm64\" }" => [InvalidValue];
         two_load_balancers: format!("{TASK}update w {{ task_definition = t\n load_balancer {{ target_group = \"a\", container = \"c\", port = 80 }}\n load_balancer {{ target_group = \"b\", container = \"c\", port = 81 }} }}") => [];
         step_in_defaults: format!("{TASK}defaults {{ cluster = t.arn }}") => [UsedBeforeDefinition];
+        positional_after_named: "build a {}\npush a { to = ecr(name = \"x/a\", true) }" => [InvalidArguments];
+        cpu_must_be_positive: "register t { family = \"f\", cpu = 0, memory = \"1 vCPU\"\n container \"c\" { image = \"x:1\" } }" => [OutOfRange, InvalidValue];
+        too_many_subnets: format!("{TASK}update w {{ task_definition = t\n network {{ subnets = [{}] }} }}", vec!["\"s\""; 17].join(",")) => [OutOfRange];
         several_errors_sorted: "defaults { regoin = \"x\" }\nbuild a { platfrom = \"x\" }" => [UnknownField, UnknownField];
     }
 

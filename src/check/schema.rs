@@ -196,8 +196,10 @@ static REGISTER: BlockSpec = BlockSpec {
             "family = \"web\"",
         )
         .format(F::ResourceName),
-        field("cpu", T::Size, "task CPU units or vCPUs", "cpu = 256").format(F::Size),
-        field("memory", T::Size, "task memory in MiB or GB", "memory = 512").format(F::Size),
+        field("cpu", T::Size, "task CPU units or vCPUs", "cpu = 256").range(1, MAX).format(F::Cpu),
+        field("memory", T::Size, "task memory in MiB or GB", "memory = 512")
+            .range(1, MAX)
+            .format(F::Memory),
         field(
             "network_mode",
             T::Enum(&["awsvpc", "bridge", "host", "none"]),

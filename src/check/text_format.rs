@@ -26,8 +26,10 @@ pub enum TextFormat {
     ResourceName,
     /// A relative path to a `.rhai` file.
     ScriptPath,
-    /// A CPU or memory amount: `256`, `0.5 vCPU`, `1 GB`.
-    Size,
+    /// A task's CPU: units (`256`) or vCPUs (`0.5 vCPU`).
+    Cpu,
+    /// A task's memory: MiB (`512`) or `1 GB`, `512 MB`.
+    Memory,
 }
 
 impl TextFormat {
@@ -101,7 +103,12 @@ impl TextFormat {
                     Ok(())
                 }
             }
-            TextFormat::Size => size(text),
+            TextFormat::Cpu => {
+                size(text, &["vcpu"], "CPU is units or vCPUs, such as `\"256\"` or `\"0.5 vCPU\"`")
+            }
+            TextFormat::Memory => {
+                size(text, &["gb", "mb"], "memory is MiB or GB, such as `\"512\"` or `\"2 GB\"`")
+            }
         }
     }
 
@@ -163,7 +170,7 @@ fn platform(text: &str) -> Result<(), String> {
     const ARCHES: [&str; 8] =
         ["amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64", "mips64le"];
     let parts: Vec<&str> = text.split('/').collect();
-    if !(2..=3).contains(&parts.len()) {
+    if !(2..=3).contains(&parts.len()) || parts.iter().any(|part| part.is_empty()) {
         return Err(
             "a platform is `os/arch` or `os/arch/variant`, such as `linux/amd64`".to_owned()
         );
@@ -180,15 +187,11 @@ fn platform(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn size(text: &str) -> Result<(), String> {
+fn size(text: &str, units: &[&str], rule: &str) -> Result<(), String> {
     let lower = text.trim().to_ascii_lowercase();
-    let number =
-        lower.trim_end_matches("vcpu").trim_end_matches("gb").trim_end_matches("mb").trim();
-    let ok = !number.is_empty() && number.parse::<f64>().is_ok_and(|n| n > 0.0 && n.is_finite());
-    ok.then_some(()).ok_or_else(|| {
-        "a size is a number, optionally with `vCPU`, `GB` or `MB` (`\"0.5 vCPU\"`, `\"2 GB\"`)"
-            .to_owned()
-    })
+    let number = units.iter().find_map(|unit| lower.strip_suffix(unit)).unwrap_or(&lower).trim();
+    let ok = number.parse::<f64>().is_ok_and(|n| n > 0.0 && n.is_finite());
+    ok.then_some(()).ok_or_else(|| rule.to_owned())
 }
 
 #[cfg(test)]
@@ -229,6 +232,7 @@ mod tests {
         Platform: "linux/arm64/v8" => true;
         Platform: "darwin/arm64" => false;
         Platform: "amd64" => false;
+        Platform: "linux/arm64/" => false;
         Region: "eu-west-1" => true;
         Region: "us-gov-west-1" => true;
         Region: "europe" => false;
@@ -239,9 +243,12 @@ mod tests {
         ScriptPath: "gates/version.rhai" => true;
         ScriptPath: "/etc/passwd" => false;
         ScriptPath: "gates/version.js" => false;
-        Size: "256" => true;
-        Size: "0.5 vCPU" => true;
-        Size: "2 GB" => true;
-        Size: "lots" => false;
+        Cpu: "256" => true;
+        Cpu: "0.5 vCPU" => true;
+        Cpu: "1 GB" => false;
+        Cpu: "0" => false;
+        Memory: "2 GB" => true;
+        Memory: "512 mbgb" => false;
+        Memory: "lots" => false;
     }
 }

@@ -55,10 +55,10 @@ impl Analyzer<'_> {
                 if let Some((min, max)) = want.count
                     && !(min..=max).contains(&items.len())
                 {
-                    let bounds = if max >= 1000 {
+                    let bounds = if items.len() < min {
                         format!("at least {min}")
                     } else {
-                        format!("{min} to {max}")
+                        format!("at most {max}")
                     };
                     self.push(
                         Diagnostic::new(
@@ -67,7 +67,13 @@ impl Analyzer<'_> {
                             format!(
                                 "{} needs {bounds} {}, found {}",
                                 want.subject,
-                                if min == 1 && max >= 1000 { "entry" } else { "entries" },
+                                if (items.len() < min && min == 1)
+                                    || (items.len() > max && max == 1)
+                                {
+                                    "entry"
+                                } else {
+                                    "entries"
+                                },
                                 items.len()
                             ),
                         )
@@ -543,8 +549,29 @@ impl Analyzer<'_> {
         };
         let mut given: BTreeMap<&str, Span> = BTreeMap::new();
         let mut positional = function.params.iter();
+        let mut named_seen: Option<Span> = None;
         for argument in &call.arguments {
             let param = match &argument.name {
+                None if named_seen.is_some() => {
+                    self.push(
+                        Diagnostic::new(
+                            Code::InvalidArguments,
+                            argument.span,
+                            format!(
+                                "a positional argument of `{}` follows a named one",
+                                function.name
+                            ),
+                        )
+                        .with_label("positional argument")
+                        .with_optional_help(
+                            named_seen.map(|_| {
+                                "put positional arguments first, or name this one".to_owned()
+                            }),
+                        ),
+                    );
+                    self.infer(&argument.value, scope);
+                    continue;
+                }
                 None => {
                     let Some(param) = positional.next() else {
                         self.push(
@@ -565,6 +592,7 @@ impl Analyzer<'_> {
                     param
                 }
                 Some(name) => {
+                    named_seen.get_or_insert(name.span);
                     let Some(param) = function.params.iter().find(|p| p.name == name.name) else {
                         self.push(
                             Diagnostic::new(

@@ -24,7 +24,8 @@ pub(super) fn run(arguments: &CheckArguments) -> ExitStatus {
         let steps = checked.file.as_ref().map_or(0, |file| {
             file.items.iter().filter(|item| matches!(item, crate::syntax::Item::Step(_))).count()
         });
-        stdout(&format!("{}: ok, {steps} steps\n", source.name));
+        let steps = if steps == 1 { "1 step".to_owned() } else { format!("{steps} steps") };
+        stdout(&format!("{}: ok, {steps}\n", source.name));
     }
     if failed { ExitStatus::InvalidInput } else { ExitStatus::Success }
 }
