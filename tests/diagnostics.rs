@@ -62,3 +62,22 @@ fn every_code_is_documented_with_an_example_and_a_fix() {
         "docs/diagnostics.md documents codes that do not exist"
     );
 }
+
+/// Every `deployfile` example of docs/language.md checks clean, or fails with exactly the
+/// code its `# ✗ CODE` line names.
+#[test]
+fn language_reference_examples_check() {
+    let docs = std::fs::read_to_string(root().join("docs/language.md")).expect("docs/language.md");
+    let mut examples = 0;
+    for block in docs.split("```deployfile\n").skip(1) {
+        let example = &block[..block.find("```").expect("closed block")];
+        let checked = ferry::check::check_source(example);
+        let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code.as_str()).collect();
+        match example.lines().find_map(|line| line.strip_prefix("# ✗ ")) {
+            Some(expected) => assert_eq!(codes, [expected.trim()], "{example}"),
+            None => assert!(codes.is_empty(), "{example}\n{codes:?}"),
+        }
+        examples += 1;
+    }
+    assert!(examples >= 10, "only {examples} examples");
+}

@@ -88,10 +88,8 @@ impl Printer<'_> {
     fn file(&mut self, file: &Deployfile) {
         for item in &file.items {
             let first = self.out.is_empty();
-            self.leading(item.span().start, !first);
-            if !self.out.is_empty()
-                && (!self.just_commented() || self.blank_before(item.span().start))
-            {
+            let commented = self.leading(item.span().start, !first);
+            if !self.out.is_empty() && (!commented || self.blank_before(item.span().start)) {
                 self.blank_line();
             }
             match item {
@@ -165,8 +163,8 @@ impl Printer<'_> {
         self.depth += 1;
         let widths = self.alignment(&block.entries);
         for (index, entry) in block.entries.iter().enumerate() {
-            self.leading(entry.span().start, false);
-            if index > 0 && self.blank_before(entry.span().start) && !self.just_commented() {
+            let commented = self.leading(entry.span().start, false);
+            if (index > 0 || commented) && self.blank_before(entry.span().start) {
                 self.blank_line();
             }
             match entry {
@@ -351,7 +349,7 @@ impl Printer<'_> {
                 let widths = self.map_alignment(entries);
                 for (index, entry) in entries.iter().enumerate() {
                     self.leading(entry.span.start, false);
-                    if index > 0 && self.blank_before(entry.span.start) && !self.just_commented() {
+                    if index > 0 && self.blank_before(entry.span.start) {
                         self.blank_line();
                     }
                     self.indent();
@@ -459,7 +457,7 @@ impl Printer<'_> {
 
     /// Prints every comment that starts before `offset` on lines of its own. With
     /// `separate`, the first one gets a blank line above it.
-    fn leading(&mut self, offset: usize, separate: bool) {
+    fn leading(&mut self, offset: usize, separate: bool) -> bool {
         let mut first = true;
         while let Some(comment) = self.comments.get(self.next) {
             if comment.span.start >= offset {
@@ -477,6 +475,7 @@ impl Printer<'_> {
             self.next += 1;
             first = false;
         }
+        !first
     }
 
     /// Prints the comment that follows the last printed thing on the same line.
@@ -529,10 +528,6 @@ impl Printer<'_> {
 
     fn blank_between(&self, from: usize, to: usize) -> bool {
         self.source.get(from..to).is_some_and(|gap| gap.matches('\n').count() >= 2)
-    }
-
-    fn just_commented(&self) -> bool {
-        self.next > 0 && self.comments[self.next - 1].span.end == self.last_end
     }
 
     fn at_block_start(&self) -> bool {
@@ -621,6 +616,20 @@ mod tests {
             "update web {\n  a = 1\n\n\n\n  bb = 2\n  c = 3\n}\n",
             "update web {\n  a = 1\n\n  bb = 2\n  c  = 3\n}\n",
         );
+    }
+
+    #[test]
+    fn trailing_comment_of_a_bodiless_step_keeps_the_items_apart() {
+        formats(
+            "verify web  # why\nenvironment staging {}\n",
+            "verify web  # why\n\nenvironment staging {}\n",
+        );
+    }
+
+    #[test]
+    fn blank_line_between_a_comment_and_its_entry_is_kept() {
+        let text = "build a {\n  # note\n\n  context = \".\"\n}\n";
+        formats(text, text);
     }
 
     #[test]

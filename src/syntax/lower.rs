@@ -107,7 +107,9 @@ impl Lower {
         let kind = step_kind(&kind_pair);
         let name = name(&next(&mut children, Rule::step));
         let body = children.next().map(|block| self.block(block));
-        Step { kind, kind_span: span(&kind_pair), name, body, span: whole }
+        // Without a body, pest's span runs on over the blanks and comments after the name.
+        let end = body.as_ref().map_or(name.span.end, |body| body.span.end);
+        Step { kind, kind_span: span(&kind_pair), name, body, span: Span::new(whole.start, end) }
     }
 
     /// `block = { (entry ,?)* }`
@@ -146,7 +148,12 @@ impl Lower {
                 label = Some(self.expr(child));
             }
         }
-        NestedBlock { kind, label, body, span: whole }
+        let end = body
+            .as_ref()
+            .map(|body| body.span.end)
+            .or(label.as_ref().map(|label| label.span.end))
+            .unwrap_or(kind.span.end);
+        NestedBlock { kind, label, body, span: Span::new(whole.start, end) }
     }
 
     /// `expr = string | duration | percentage | integer | boolean | list | map | call | reference`
