@@ -5,4 +5,6 @@ mod check_cli;
 mod diagnostics;
 mod fmt_cli;
 mod properties;
+mod scheduler;
+mod simulate_cli;
 mod test;

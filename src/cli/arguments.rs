@@ -18,6 +18,69 @@ pub enum Command {
     Check(CheckArguments),
     /// Rewrite a Deployfile in the canonical layout, comments kept.
     Fmt(FmtArguments),
+    /// Run the rolling-update scheduler alone on a virtual service and print the rollout.
+    Simulate(SimulateArguments),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimulateArguments {
+    /// The service's desired task count.
+    #[arg(long)]
+    pub desired: u32,
+    /// minimumHealthyPercent, such as `100` or `100%`.
+    #[arg(long, default_value = "100", value_parser = percent)]
+    pub min_healthy: u32,
+    /// maximumPercent, such as `200` or `200%`.
+    #[arg(long, default_value = "200", value_parser = percent)]
+    pub max: u32,
+    /// Tasks the cluster has room for (default: unbounded).
+    #[arg(long)]
+    pub capacity: Option<u32>,
+    /// A fault file (JSON) saying how tasks of images `old` and `new` behave (docs/local.md).
+    #[arg(long)]
+    pub faults: Option<PathBuf>,
+    /// The deployment circuit breaker.
+    #[arg(long, value_enum, default_value_t = CircuitBreakerMode::Off)]
+    pub circuit_breaker: CircuitBreakerMode,
+    /// The health-check grace period, such as `60s`.
+    #[arg(long, default_value = "0s", value_parser = duration)]
+    pub grace: u64,
+    /// The load balancer's deregistration delay, such as `300s` (default: no load balancer).
+    #[arg(long, default_value = "0s", value_parser = duration)]
+    pub drain: u64,
+    /// How to print the rollout.
+    #[arg(long, value_enum, default_value_t = SimulateFormat::Human)]
+    pub format: SimulateFormat,
+}
+
+/// `deploymentCircuitBreaker`, as one word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CircuitBreakerMode {
+    Off,
+    On,
+    Rollback,
+}
+
+/// How `ferry simulate` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SimulateFormat {
+    Human,
+    Json,
+}
+
+fn percent(text: &str) -> Result<u32, String> {
+    let number = text.strip_suffix('%').unwrap_or(text);
+    let value: u32 =
+        number.parse().map_err(|_| format!("`{text}` is not a percentage such as `100%`"))?;
+    if value > 200 {
+        return Err(format!("`{text}` is above 200%"));
+    }
+    Ok(value)
+}
+
+fn duration(text: &str) -> Result<u64, String> {
+    crate::syntax::parse_duration(text)
+        .map_err(|_| format!("`{text}` is not a duration such as `60s`"))
 }
 
 #[derive(Debug, clap::Args)]

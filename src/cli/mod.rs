@@ -6,6 +6,7 @@ mod check;
 mod exit_status;
 mod fmt;
 mod output;
+mod simulate;
 mod source_file;
 
 use std::ffi::OsString;
@@ -13,7 +14,10 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-pub use arguments::{Arguments, CheckArguments, Command, FmtArguments, Format};
+pub use arguments::{
+    Arguments, CheckArguments, CircuitBreakerMode, Command, FmtArguments, Format,
+    SimulateArguments, SimulateFormat,
+};
 pub use exit_status::ExitStatus;
 pub use source_file::{DEFAULT_NAME, InputError, MAX_SIZE, SourceFile, find, load};
 
@@ -34,6 +38,7 @@ where
     let status = match arguments.command {
         Command::Check(arguments) => check::run(&arguments),
         Command::Fmt(arguments) => fmt::run(&arguments),
+        Command::Simulate(arguments) => simulate::run(&arguments),
     };
     status.into()
 }

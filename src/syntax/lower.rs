@@ -3,6 +3,7 @@
 
 use pest::iterators::{Pair, Pairs};
 
+use super::duration::{DurationError, parse_duration};
 use super::parser::Rule;
 use super::{
     Argument, Block, Call, Comment, Defaults, Deployfile, Entry, Environment, Expr, ExprKind,
@@ -317,42 +318,20 @@ impl Lower {
 
     /// `duration = (digit+ duration_unit)+`, in milliseconds.
     fn duration(&mut self, pair: &Pair<'_, Rule>) -> u64 {
-        let text = pair.as_str();
-        let mut total: u64 = 0;
-        let mut digits = String::new();
-        let mut chars = text.chars().peekable();
-        let mut overflow = false;
-        while let Some(c) = chars.next() {
-            if c.is_ascii_digit() {
-                digits.push(c);
-                continue;
+        match parse_duration(pair.as_str()) {
+            Ok(ms) => ms,
+            Err(DurationError::Overflow) => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::NumberTooLarge, span(pair), "duration is too long")
+                        .with_label("this overflows")
+                        .with_help("a duration must fit in 64 bits of milliseconds"),
+                );
+                0
             }
-            let unit_ms: u64 = match c {
-                'm' if chars.peek() == Some(&'s') => {
-                    chars.next();
-                    1
-                }
-                's' => 1_000,
-                'm' => 60_000,
-                'h' => 3_600_000,
-                'd' => 86_400_000,
-                _ => unreachable!("`duration_unit` never starts with `{c}`"),
-            };
-            let amount = digits.parse::<u64>().ok();
-            digits.clear();
-            match amount.and_then(|n| n.checked_mul(unit_ms)).and_then(|ms| total.checked_add(ms)) {
-                Some(sum) => total = sum,
-                None => overflow = true,
+            Err(DurationError::Malformed) => {
+                unreachable!("the grammar matched `{}`", pair.as_str())
             }
         }
-        if overflow {
-            self.diagnostics.push(
-                Diagnostic::new(Code::NumberTooLarge, span(pair), "duration is too long")
-                    .with_label("this overflows")
-                    .with_help("a duration must fit in 64 bits of milliseconds"),
-            );
-        }
-        total
     }
 
     fn number(&mut self, pair: &Pair<'_, Rule>, digits: &str, what: &str) -> i64 {

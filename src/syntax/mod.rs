@@ -2,6 +2,7 @@
 //! Pure: no I/O here.
 
 mod ast;
+mod duration;
 mod expr;
 mod formatter;
 mod line_index;
@@ -15,6 +16,7 @@ pub use ast::{
     Block, Comment, Defaults, Deployfile, Entry, Environment, Field, Handler, Ident, Item,
     NestedBlock, Step, StepKind,
 };
+pub use duration::{DurationError, parse_duration};
 pub use expr::{
     Argument, Call, Expr, ExprKind, MapEntry, MapKey, Reference, StringLiteral, StringPart,
 };

@@ -1,0 +1,234 @@
+//! How virtual tasks behave, and the fault file that says so per image: start time, time
+//! to healthy, never healthy, crash after a while with an exit code, fail to start with a
+//! reason; plus faults of the API itself (throttling, latency, server errors).
+//! The format is documented in docs/local.md.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::syntax::parse_duration;
+
+/// What happens to a task once it is launched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Runs and becomes healthy.
+    Healthy,
+    /// Runs but its container health check never passes.
+    NeverHealthy,
+    /// Runs, then its essential container exits.
+    Crash { after_ms: u64, exit_code: i32 },
+    /// Never reaches RUNNING (`CannotPullContainerError: …`).
+    FailToStart { reason: String },
+}
+
+/// The timing and fate of one virtual task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskBehaviour {
+    /// From launch to RUNNING (or to the failure of a task that cannot start).
+    pub start_ms: u64,
+    /// With a container health check: from RUNNING to HEALTHY.
+    pub healthy_after_ms: u64,
+    /// With a container health check that never passes: from RUNNING to UNHEALTHY.
+    pub unhealthy_after_ms: u64,
+    /// From SIGTERM to exit (capped by the container's stop timeout).
+    pub stop_ms: u64,
+    /// Whether the container has a health check, when the fault file says so; otherwise
+    /// the task definition decides.
+    pub health_check: Option<bool>,
+    pub outcome: Outcome,
+}
+
+impl Default for TaskBehaviour {
+    /// A task that starts in 30 s, passes its health check 10 s later and stops in 2 s.
+    fn default() -> Self {
+        Self {
+            start_ms: 30_000,
+            healthy_after_ms: 10_000,
+            unhealthy_after_ms: 90_000,
+            stop_ms: 2_000,
+            health_check: None,
+            outcome: Outcome::Healthy,
+        }
+    }
+}
+
+/// A fault file: per-image task behaviour, API faults and scheduler settings.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultFile {
+    /// Rules tried in order; the first whose `match` fits the image applies.
+    #[serde(default)]
+    pub images: Vec<ImageRule>,
+    #[serde(default)]
+    pub api: ApiFaults,
+}
+
+/// How tasks of matching images behave.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageRule {
+    /// A pattern over the image reference; `*` matches any run of characters.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    pub start: Option<DurationText>,
+    pub healthy_after: Option<DurationText>,
+    #[serde(default)]
+    pub never_healthy: bool,
+    pub unhealthy_after: Option<DurationText>,
+    pub crash_after: Option<DurationText>,
+    pub exit_code: Option<i32>,
+    pub fail_to_start: Option<String>,
+    pub health_check: Option<bool>,
+    pub stop_after: Option<DurationText>,
+}
+
+/// Faults of the API: a share of calls throttled or failed, and added latency.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiFaults {
+    /// Share of calls (0 to 1) answered with `ThrottlingException`.
+    #[serde(default)]
+    pub throttle: f64,
+    /// Share of calls (0 to 1) answered with HTTP 500 `ServerException`.
+    #[serde(default)]
+    pub server_errors: f64,
+    /// Added to every answer.
+    pub latency: Option<DurationText>,
+    /// Seed of the random choices, so a run can be repeated.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// A duration written as text in a fault file (`"30s"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurationText(pub u64);
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_duration(&text).map(DurationText).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a duration; write one such as \"30s\", \"1m30s\" or \"500ms\""
+            ))
+        })
+    }
+}
+
+impl FaultFile {
+    /// Reads a fault file (JSON); the error names the file, line and column.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read fault file `{}`: {error}", path.display()))?;
+        Self::parse(&text).map_err(|error| format!("fault file `{}`: {error}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let file: FaultFile = serde_json::from_str(text).map_err(|error| error.to_string())?;
+        for (name, share) in
+            [("throttle", file.api.throttle), ("server_errors", file.api.server_errors)]
+        {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(format!("`api.{name}` is a share from 0 to 1, found {share}"));
+            }
+        }
+        Ok(file)
+    }
+
+    /// The behaviour of a task running `image`.
+    #[must_use]
+    pub fn behaviour(&self, image: &str) -> TaskBehaviour {
+        let mut behaviour = TaskBehaviour::default();
+        let Some(rule) = self.images.iter().find(|rule| glob(&rule.pattern, image)) else {
+            return behaviour;
+        };
+        let ms = |value: Option<DurationText>, default: u64| value.map_or(default, |d| d.0);
+        behaviour.start_ms = ms(rule.start, behaviour.start_ms);
+        behaviour.healthy_after_ms = ms(rule.healthy_after, behaviour.healthy_after_ms);
+        behaviour.unhealthy_after_ms = ms(rule.unhealthy_after, behaviour.unhealthy_after_ms);
+        behaviour.stop_ms = ms(rule.stop_after, behaviour.stop_ms);
+        behaviour.health_check = rule.health_check;
+        behaviour.outcome = if let Some(reason) = &rule.fail_to_start {
+            Outcome::FailToStart { reason: reason.clone() }
+        } else if let Some(after) = rule.crash_after {
+            Outcome::Crash { after_ms: after.0, exit_code: rule.exit_code.unwrap_or(1) }
+        } else if rule.never_healthy {
+            Outcome::NeverHealthy
+        } else {
+            Outcome::Healthy
+        };
+        behaviour
+    }
+}
+
+/// Whether `text` matches `pattern`, where `*` matches any run of characters.
+#[must_use]
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        for (pattern, text, expected) in [
+            ("*", "anything", true),
+            ("web:*", "web:2", true),
+            ("web:*", "api:2", false),
+            ("*:crash*", "acme/web:crash-1", true),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b*c", "axxcyyb", false),
+            ("exact", "exact", true),
+            ("ab*ab", "ab", false),
+        ] {
+            assert_eq!(glob(pattern, text), expected, "{pattern} {text}");
+        }
+    }
+
+    #[test]
+    fn first_matching_rule_applies() {
+        let file = FaultFile::parse(
+            r#"{"images": [
+                {"match": "*:crash", "crash_after": "5s", "exit_code": 137},
+                {"match": "bad/*", "fail_to_start": "CannotPullContainerError: not found"},
+                {"match": "*", "start": "1s", "never_healthy": true}
+            ]}"#,
+        )
+        .expect("parses");
+        assert_eq!(
+            file.behaviour("web:crash").outcome,
+            Outcome::Crash { after_ms: 5_000, exit_code: 137 }
+        );
+        assert!(matches!(file.behaviour("bad/x").outcome, Outcome::FailToStart { .. }));
+        let slow = file.behaviour("web:1");
+        assert_eq!((slow.start_ms, slow.outcome), (1_000, Outcome::NeverHealthy));
+    }
+
+    #[test]
+    fn bad_fault_files_say_why() {
+        let error =
+            FaultFile::parse(r#"{"images": [{"match": "*", "start": "soon"}]}"#).expect_err("bad");
+        assert!(error.contains("`soon` is not a duration"), "{error}");
+        let error = FaultFile::parse(r#"{"imagez": []}"#).expect_err("bad");
+        assert!(error.contains("unknown field `imagez`"), "{error}");
+        let error = FaultFile::parse(r#"{"api": {"throttle": 2}}"#).expect_err("bad");
+        assert!(error.contains("share from 0 to 1"), "{error}");
+    }
+}

@@ -1,0 +1,99 @@
+//! A deployment of a service: one task-definition revision rolling out, with ECS's
+//! `status`, `rolloutState` and the circuit breaker's failure count.
+
+/// `Deployment.status`: PRIMARY is the newest; ACTIVE ones still have tasks to replace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum DeploymentStatus {
+    Primary,
+    Active,
+    Inactive,
+}
+
+impl DeploymentStatus {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeploymentStatus::Primary => "PRIMARY",
+            DeploymentStatus::Active => "ACTIVE",
+            DeploymentStatus::Inactive => "INACTIVE",
+        }
+    }
+}
+
+/// `Deployment.rolloutState`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum RolloutState {
+    InProgress,
+    Completed,
+    Failed,
+}
+
+impl RolloutState {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RolloutState::InProgress => "IN_PROGRESS",
+            RolloutState::Completed => "COMPLETED",
+            RolloutState::Failed => "FAILED",
+        }
+    }
+}
+
+/// What the scheduler needs to know of a task-definition revision.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Revision {
+    pub arn: String,
+    /// The image of each container, for the fault file.
+    pub images: Vec<String>,
+    /// Whether an essential container has a health check.
+    pub has_health_check: bool,
+    /// The longest container stop timeout (default 30 s).
+    pub stop_timeout_ms: u64,
+}
+
+/// One deployment.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Deployment {
+    /// `ecs-svc/` and 19 digits.
+    pub id: String,
+    pub status: DeploymentStatus,
+    pub revision: Revision,
+    pub rollout: RolloutState,
+    pub reason: String,
+    /// Failed tasks, as ECS shows them (`failedTasks`).
+    pub failed_tasks: u32,
+    /// The circuit breaker's count, reset when a task turns healthy.
+    pub breaker_count: u32,
+    /// Consecutive tasks that failed to reach RUNNING, for the launch throttle.
+    pub start_failures: u32,
+    /// No launches before this moment (the throttle of §1.6).
+    pub throttled_until_ms: u64,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+    /// When it completed, for "the last COMPLETED deployment".
+    pub completed_ms: Option<u64>,
+    /// The rollback this deployment is, if any: the id of the deployment that failed.
+    pub rolled_back_from: Option<String>,
+}
+
+impl Deployment {
+    #[must_use]
+    pub fn new(id: String, revision: Revision, now: u64) -> Self {
+        let reason = format!("ECS deployment {id} in progress.");
+        Self {
+            id,
+            status: DeploymentStatus::Primary,
+            revision,
+            rollout: RolloutState::InProgress,
+            reason,
+            failed_tasks: 0,
+            breaker_count: 0,
+            start_failures: 0,
+            throttled_until_ms: 0,
+            created_ms: now,
+            updated_ms: now,
+            completed_ms: None,
+            rolled_back_from: None,
+        }
+    }
+}

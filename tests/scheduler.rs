@@ -1,0 +1,331 @@
+//! The rolling-update scheduler against ECS's documented behaviour
+//! (reference/ecs-semantics.md §1–§2, §10): rounds, the desired-1 traps, circuit-breaker
+//! thresholds, rollback targets, superseded deployments and large services.
+
+use ferry::local::behaviour::{FaultFile, TaskBehaviour};
+use ferry::local::deployment::{DeploymentStatus, Revision, RolloutState};
+use ferry::local::ids::Ids;
+use ferry::local::scheduler::{
+    CircuitBreaker, Launcher, Rollout, RolloutConfig, SchedulerSettings,
+};
+use ferry::local::simulation::{Outcome, SimulationInput, seed_steady, simulate};
+
+fn input(desired: u32, min: u32, max: u32) -> SimulationInput {
+    SimulationInput {
+        desired,
+        min_healthy_percent: min,
+        max_percent: max,
+        capacity: None,
+        circuit_breaker: CircuitBreaker::OFF,
+        grace_ms: 0,
+        drain_ms: 0,
+        faults: FaultFile::default(),
+        settings: SchedulerSettings::default(),
+    }
+}
+
+const ROLLBACK: CircuitBreaker =
+    CircuitBreaker { enable: true, rollback: true, reset_on_healthy_task: true };
+
+fn faults(json: &str) -> FaultFile {
+    FaultFile::parse(json).expect("fault file")
+}
+
+/// The steps as `(action, revision, count)`.
+fn steps(input: &SimulationInput) -> (Vec<(&'static str, &'static str, u32)>, Outcome) {
+    let simulation = simulate(input);
+    (simulation.steps.iter().map(|s| (s.action, s.revision, s.count)).collect(), simulation.outcome)
+}
+
+#[test]
+fn documented_example_six_tasks_room_for_eight_goes_in_rounds_of_two() {
+    let (steps, outcome) = steps(&SimulationInput { capacity: Some(8), ..input(6, 100, 200) });
+    assert_eq!(
+        steps,
+        [
+            ("start", "new", 2),
+            ("stop", "old", 2),
+            ("start", "new", 2),
+            ("stop", "old", 2),
+            ("start", "new", 2),
+            ("stop", "old", 2),
+        ]
+    );
+    assert_eq!(outcome, Outcome::Completed);
+}
+
+#[test]
+fn min_50_max_100_stops_half_first() {
+    // AWS's example: min 50 %, desired 4 → may stop 2 old before starting 2 new.
+    let (steps, outcome) = steps(&input(4, 50, 100));
+    assert_eq!(
+        steps,
+        [("stop", "old", 2), ("start", "new", 2), ("stop", "old", 2), ("start", "new", 2)]
+    );
+    assert_eq!(outcome, Outcome::Completed);
+}
+
+#[test]
+fn defaults_start_everything_then_stop_everything() {
+    let (steps, outcome) = steps(&input(4, 100, 200));
+    assert_eq!(steps, [("start", "new", 4), ("stop", "old", 4)]);
+    assert_eq!(outcome, Outcome::Completed);
+}
+
+#[test]
+fn max_125_with_three_tasks_cannot_start_any() {
+    // floor(3 × 1.25) = 3: no room to start; min 100 %: no leave to stop.
+    let simulation = simulate(&input(3, 100, 125));
+    assert_eq!(simulation.outcome, Outcome::Stuck);
+    assert!(
+        simulation.events[0]
+            .message
+            .contains("was unable to stop or start tasks during a deployment")
+    );
+}
+
+#[test]
+fn desired_one_traps() {
+    for (min, max, expected) in [
+        (100, 100, Outcome::Stuck),
+        (100, 150, Outcome::Stuck),
+        (50, 199, Outcome::Stuck),
+        (1, 100, Outcome::Stuck),
+        (100, 200, Outcome::Completed),
+        (0, 100, Outcome::Completed),
+    ] {
+        let simulation = simulate(&input(1, min, max));
+        assert_eq!(simulation.outcome, expected, "min {min} max {max}");
+    }
+    // With downtime: the old task stops before the new one starts.
+    let (steps, _) = steps(&input(1, 0, 100));
+    assert_eq!(steps, [("stop", "old", 1), ("start", "new", 1)]);
+}
+
+#[test]
+fn circuit_breaker_thresholds() {
+    for (desired, threshold) in
+        [(1, 3), (2, 3), (5, 3), (6, 3), (7, 4), (10, 5), (25, 13), (400, 200), (800, 200)]
+    {
+        assert_eq!(CircuitBreaker::threshold(desired), threshold, "desired {desired}");
+    }
+}
+
+#[test]
+fn crashing_tasks_trip_the_breaker_at_its_threshold_and_roll_back() {
+    for desired in [1, 4, 10] {
+        let simulation = simulate(&SimulationInput {
+            circuit_breaker: ROLLBACK,
+            faults: faults(
+                r#"{"images": [{"match": "new", "crash_after": "5s", "exit_code": 2}]}"#,
+            ),
+            ..input(desired, 100, 200)
+        });
+        assert_eq!(simulation.outcome, Outcome::RolledBack, "desired {desired}");
+        // Tasks that fail in the same moment all count, so the total may pass the threshold
+        // by less than one batch.
+        let threshold = CircuitBreaker::threshold(desired);
+        assert!(
+            (threshold..threshold + desired).contains(&simulation.failed_tasks),
+            "desired {desired}: {} failed, threshold {threshold}",
+            simulation.failed_tasks
+        );
+        let messages: Vec<&str> = simulation.events.iter().map(|e| e.message.as_str()).collect();
+        let failed = messages
+            .iter()
+            .position(|m| m.ends_with("deployment failed: tasks failed to start."))
+            .expect("failed event");
+        assert!(
+            messages[failed + 1]
+                .starts_with("(service simulated) rolling back to deployment ecs-svc/"),
+            "{messages:?}"
+        );
+    }
+}
+
+#[test]
+fn breaker_without_rollback_fails_and_keeps_the_old_tasks() {
+    let simulation = simulate(&SimulationInput {
+        circuit_breaker: CircuitBreaker {
+            enable: true,
+            rollback: false,
+            reset_on_healthy_task: true,
+        },
+        faults: faults(
+            r#"{"images": [{"match": "new", "fail_to_start": "CannotPullContainerError: pull access denied"}]}"#,
+        ),
+        ..input(2, 100, 200)
+    });
+    assert_eq!(simulation.outcome, Outcome::Failed);
+    let last = simulation.steps.last().expect("steps");
+    assert_eq!((last.old_active, last.old_healthy), (2, 2));
+}
+
+#[test]
+fn without_breaker_a_failing_deployment_retries_with_the_throttle() {
+    let simulation = simulate(&SimulationInput {
+        faults: faults(
+            r#"{"images": [{"match": "new", "fail_to_start": "CannotPullContainerError: nope"}]}"#,
+        ),
+        ..input(2, 100, 200)
+    });
+    assert_eq!(simulation.outcome, Outcome::Stuck, "runs until the time limit");
+    assert!(
+        simulation
+            .events
+            .iter()
+            .any(|e| e.message.ends_with("is unable to consistently start tasks successfully."))
+    );
+    // The throttle spaces launches out: far fewer than one per pass over six hours.
+    let launches: u32 =
+        simulation.steps.iter().filter(|s| s.action == "start").map(|s| s.count).sum();
+    assert!((10..100).contains(&launches), "{launches} launches");
+}
+
+#[test]
+fn never_healthy_tasks_fail_after_the_grace_period() {
+    let slow = simulate(&SimulationInput {
+        circuit_breaker: ROLLBACK,
+        grace_ms: 300_000,
+        faults: faults(
+            r#"{"images": [{"match": "new", "health_check": true, "never_healthy": true, "unhealthy_after": "30s"}]}"#,
+        ),
+        ..input(3, 100, 200)
+    });
+    assert_eq!(slow.outcome, Outcome::RolledBack);
+    // Health-check failures are ignored until the 300 s grace period is over.
+    let first_stop =
+        slow.events.iter().find(|e| e.message.contains("deployment failed")).expect("failure");
+    assert!(first_stop.at_ms >= 330_000, "{}", first_stop.at_ms);
+}
+
+struct Plain;
+
+impl Launcher for Plain {
+    fn behaviour(&mut self, revision: &Revision) -> TaskBehaviour {
+        if revision.images[0] == "bad" {
+            TaskBehaviour {
+                outcome: ferry::local::behaviour::Outcome::FailToStart {
+                    reason: "CannotPullContainerError".to_owned(),
+                },
+                ..TaskBehaviour::default()
+            }
+        } else {
+            TaskBehaviour::default()
+        }
+    }
+}
+
+fn revision(name: &str) -> Revision {
+    Revision {
+        arn: format!("arn:td/{name}"),
+        images: vec![name.to_owned()],
+        has_health_check: false,
+        stop_timeout_ms: 30_000,
+    }
+}
+
+fn config(desired: u32, breaker: CircuitBreaker) -> RolloutConfig {
+    RolloutConfig {
+        desired,
+        min_healthy_percent: 100,
+        max_percent: 200,
+        grace_ms: 0,
+        circuit_breaker: breaker,
+        capacity: None,
+        drain_ms: 0,
+    }
+}
+
+/// Runs until settled or `limit` ms.
+fn run(rollout: &mut Rollout, ids: &mut Ids, from: u64, limit: u64) -> u64 {
+    let mut now = from;
+    while now < limit && !rollout.is_settled() {
+        rollout.advance(now, &mut Plain, ids);
+        now = rollout.next_wakeup().max(now + 1);
+    }
+    now
+}
+
+#[test]
+fn rollback_goes_to_the_most_recent_completed_deployment() {
+    let mut ids = Ids::new(7);
+    let mut rollout = Rollout::new("web", config(2, ROLLBACK), SchedulerSettings::default());
+    seed_steady(&mut rollout, &revision("v1"), &mut ids);
+    let v2 = rollout.deploy(revision("v2"), &mut ids, 0);
+    let now = run(&mut rollout, &mut ids, 0, 3_600_000);
+    assert_eq!(
+        rollout.primary().map(|p| (p.id.clone(), p.rollout)),
+        Some((v2.clone(), RolloutState::Completed))
+    );
+    rollout.deploy(revision("bad"), &mut ids, now);
+    run(&mut rollout, &mut ids, now, 7_200_000);
+    let primary = rollout.primary().expect("primary");
+    assert_eq!(primary.id, v2, "rolled back to v2 (the last COMPLETED), not to v1");
+    assert_eq!(primary.rollout, RolloutState::Completed);
+    assert_eq!(rollout.deployments.len(), 1, "the failed deployment dropped out once replaced");
+}
+
+#[test]
+fn no_completed_deployment_means_the_failure_stalls() {
+    let mut ids = Ids::new(7);
+    let mut rollout = Rollout::new("web", config(2, ROLLBACK), SchedulerSettings::default());
+    let first = rollout.deploy(revision("bad"), &mut ids, 0);
+    run(&mut rollout, &mut ids, 0, 3_600_000);
+    let primary = rollout.primary().expect("primary");
+    assert_eq!((primary.id.as_str(), primary.rollout), (first.as_str(), RolloutState::Failed));
+    assert!(
+        !rollout.tasks.iter().any(ferry::local::task::Task::is_active),
+        "a FAILED deployment launches no more tasks"
+    );
+}
+
+#[test]
+fn a_deployment_superseded_midway_is_replaced_by_the_newer_one() {
+    let mut ids = Ids::new(3);
+    let mut rollout =
+        Rollout::new("web", config(4, CircuitBreaker::OFF), SchedulerSettings::default());
+    seed_steady(&mut rollout, &revision("v1"), &mut ids);
+    let v2 = rollout.deploy(revision("v2"), &mut ids, 0);
+    rollout.advance(20_000, &mut Plain, &mut ids); // v2's tasks are still PENDING
+    assert_eq!(rollout.counts(&v2), (0, 4));
+    let v3 = rollout.deploy(revision("v3"), &mut ids, 20_000);
+    assert_eq!(
+        rollout.deployments.iter().find(|d| d.id == v2).map(|d| d.status),
+        Some(DeploymentStatus::Active)
+    );
+    run(&mut rollout, &mut ids, 20_000, 3_600_000);
+    let primary = rollout.primary().expect("primary");
+    assert_eq!((primary.id.as_str(), primary.rollout), (v3.as_str(), RolloutState::Completed));
+    assert_eq!(rollout.deployments.len(), 1);
+    let running: Vec<&str> = rollout
+        .tasks
+        .iter()
+        .filter(|t| t.is_active())
+        .map(|t| t.task_definition_arn.as_str())
+        .collect();
+    assert_eq!(running, ["arn:td/v3"; 4]);
+}
+
+#[test]
+fn a_large_service_rolls_in_bounded_passes() {
+    let simulation = simulate(&SimulationInput { capacity: Some(250), ..input(200, 100, 200) });
+    assert_eq!(simulation.outcome, Outcome::Completed);
+    let started: u32 =
+        simulation.steps.iter().filter(|s| s.action == "start").map(|s| s.count).sum();
+    assert_eq!(started, 200);
+    assert!(simulation.steps.iter().all(|s| s.old_active + s.new_active <= 250));
+}
+
+#[test]
+fn draining_delays_the_stop_path() {
+    let fast = simulate(&input(2, 100, 200));
+    let drained = simulate(&SimulationInput { drain_ms: 300_000, ..input(2, 100, 200) });
+    assert_eq!(drained.outcome, Outcome::Completed);
+    assert!(
+        drained.duration_ms >= fast.duration_ms + 300_000,
+        "{} vs {}",
+        drained.duration_ms,
+        fast.duration_ms
+    );
+}
