@@ -20,6 +20,33 @@ pub enum Command {
     Fmt(FmtArguments),
     /// Run the rolling-update scheduler alone on a virtual service and print the rollout.
     Simulate(SimulateArguments),
+    /// Run the local ECS/ECR endpoint on 127.0.0.1 until interrupted.
+    Local(LocalArguments),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LocalArguments {
+    /// The port to listen on (default: a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Keep state in this file: read at start, written at exit.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// How much faster than real time the clock runs.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// A fault file (JSON): task behaviour per image and API faults (docs/local.md).
+    #[arg(long)]
+    pub faults: Option<PathBuf>,
+    /// A Docker registry (`HOST:PORT`) that the local ECR's repositories live in.
+    #[arg(long)]
+    pub registry: Option<String>,
+    /// The password of the registry's user `AWS`, carried by ECR authorization tokens.
+    #[arg(long, env = "FERRY_REGISTRY_PASSWORD", hide_env_values = true)]
+    pub registry_password: Option<String>,
+    /// Tasks each cluster has room for (default: unbounded).
+    #[arg(long)]
+    pub capacity: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,6 +5,7 @@ mod arguments;
 mod check;
 mod exit_status;
 mod fmt;
+mod local;
 mod output;
 mod simulate;
 mod source_file;
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 pub use arguments::{
-    Arguments, CheckArguments, CircuitBreakerMode, Command, FmtArguments, Format,
+    Arguments, CheckArguments, CircuitBreakerMode, Command, FmtArguments, Format, LocalArguments,
     SimulateArguments, SimulateFormat,
 };
 pub use exit_status::ExitStatus;
@@ -39,6 +40,7 @@ where
         Command::Check(arguments) => check::run(&arguments),
         Command::Fmt(arguments) => fmt::run(&arguments),
         Command::Simulate(arguments) => simulate::run(&arguments),
+        Command::Local(arguments) => local::run(&arguments),
     };
     status.into()
 }

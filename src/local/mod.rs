@@ -1,10 +1,27 @@
 //! The local ECS: a rolling-update scheduler that follows ECS's documented rules, the
-//! virtual task runtime with its fault file, and (next) the AWS JSON 1.1 server around
-//! them. docs/local.md describes the behaviour and every choice ECS leaves open.
+//! virtual task runtime with its fault file, and an AWS JSON 1.1 server around them that
+//! the real SDKs (and the AWS CLI, and other deploy tools) talk to. docs/local.md
+//! describes the behaviour and every choice ECS leaves open.
 
+pub mod api_error;
 pub mod behaviour;
+pub mod clock;
 pub mod deployment;
+pub mod ecr;
+mod ecr_images;
+mod ecs_clusters;
+mod ecs_service_deployments;
+mod ecs_services;
+mod ecs_tags;
+mod ecs_task_definitions;
+mod ecs_tasks;
 pub mod ids;
+mod registry_client;
+pub mod request;
 pub mod scheduler;
+pub mod server;
 pub mod simulation;
+pub mod state;
 pub mod task;
+
+pub use server::{LocalEcs, LocalOptions};

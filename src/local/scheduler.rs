@@ -453,16 +453,54 @@ impl Rollout {
         if !breaker.enable {
             return;
         }
+        let failed_id = self.deployments[index].id.clone();
+        self.event(
+            format!(
+                "(service {}) (deployment {failed_id}) deployment failed: tasks failed to start.",
+                self.service
+            ),
+            now,
+        );
+        self.fail(
+            index,
+            "ECS deployment circuit breaker: tasks failed to start.",
+            breaker.rollback,
+            now,
+        );
+    }
+
+    /// Stops the PRIMARY deployment `id` by hand (`StopServiceDeployment`): with
+    /// `rollback`, the service goes back to the last COMPLETED deployment. Returns whether
+    /// `id` was the PRIMARY deployment in progress.
+    pub fn stop_deployment(&mut self, id: &str, rollback: bool, now: u64) -> bool {
+        let Some(index) = self.deployments.iter().position(|d| {
+            d.id == id
+                && d.status == DeploymentStatus::Primary
+                && d.rollout == RolloutState::InProgress
+        }) else {
+            return false;
+        };
+        let reason = if rollback {
+            "Service deployment rolled back by a stop request."
+        } else {
+            "Service deployment abandoned by a stop request."
+        };
+        self.fail(index, reason, rollback, now);
+        true
+    }
+
+    /// Marks deployment `index` FAILED and, with `rollback`, re-activates the most recent
+    /// COMPLETED deployment; with none, the failed one stalls (§2.5).
+    fn fail(&mut self, index: usize, reason: &str, rollback: bool, now: u64) {
         let service = self.service.clone();
         let failed_id = self.deployments[index].id.clone();
         {
             let failed = &mut self.deployments[index];
             failed.rollout = RolloutState::Failed;
-            "ECS deployment circuit breaker: tasks failed to start.".clone_into(&mut failed.reason);
+            reason.clone_into(&mut failed.reason);
             failed.updated_ms = now;
         }
-        self.event(format!("(service {service}) (deployment {failed_id}) deployment failed: tasks failed to start."), now);
-        if !breaker.rollback {
+        if !rollback {
             return;
         }
         let target = self
@@ -472,10 +510,7 @@ impl Rollout {
             .filter(|(_, d)| d.id != failed_id && d.rollout == RolloutState::Completed)
             .max_by_key(|(_, d)| d.completed_ms)
             .map(|(i, _)| i);
-        let Some(target) = target else {
-            // No COMPLETED deployment to go back to: the failed one stalls (§2.5).
-            return;
-        };
+        let Some(target) = target else { return };
         self.deployments[index].status = DeploymentStatus::Active;
         let target_id = self.deployments[target].id.clone();
         let back = &mut self.deployments[target];
@@ -489,6 +524,7 @@ impl Rollout {
         let position = self.deployments.remove(target);
         self.deployments.insert(0, position);
         self.quiet.clear();
+        self.next_pass_ms = now;
         self.event(format!("(service {service}) rolling back to deployment {target_id}."), now);
     }
 

@@ -1,0 +1,88 @@
+//! `ferry local`: the local ECS/ECR endpoint, standalone. Prints the endpoint URL and runs
+//! until Ctrl-C or SIGTERM, then saves the state file (if any).
+
+use super::output::{stderr, stdout};
+use super::{ExitStatus, LocalArguments};
+use crate::local::behaviour::FaultFile;
+use crate::local::ecr::RegistryConfig;
+use crate::local::{LocalEcs, LocalOptions};
+
+pub(super) fn run(arguments: &LocalArguments) -> ExitStatus {
+    let faults = match &arguments.faults {
+        Some(path) => match FaultFile::load(path) {
+            Ok(faults) => faults,
+            Err(message) => {
+                stderr(&format!("error: {message}\n"));
+                return ExitStatus::InvalidInput;
+            }
+        },
+        None => FaultFile::default(),
+    };
+    if !(arguments.speed.is_finite() && arguments.speed >= 1.0) {
+        stderr("error: `--speed` is a number of 1 or more\n");
+        return ExitStatus::InvalidInput;
+    }
+    let options = LocalOptions {
+        port: arguments.port,
+        state_file: arguments.state.clone(),
+        speed: arguments.speed,
+        faults,
+        registry: RegistryConfig {
+            address: arguments.registry.clone(),
+            password: arguments.registry_password.clone(),
+        },
+        capacity: arguments.capacity,
+        clock: None,
+    };
+    let runtime =
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                stderr(&format!("error: cannot start the async runtime: {error}\n"));
+                return ExitStatus::InvalidInput;
+            }
+        };
+    runtime.block_on(async {
+        let local = match LocalEcs::start(options).await {
+            Ok(local) => local,
+            Err(message) => {
+                stderr(&format!("error: {message}\n"));
+                return ExitStatus::InvalidInput;
+            }
+        };
+        stdout(&format!("{}\n", local.url()));
+        stderr(&format!(
+            "ferry local: ECS and ECR on {url} (speed {speed}x); point clients at it with AWS_ENDPOINT_URL={url}; Ctrl-C stops\n",
+            url = local.url(),
+            speed = arguments.speed
+        ));
+        wait_for_interrupt().await;
+        match local.shutdown().await {
+            Ok(()) => ExitStatus::Success,
+            Err(message) => {
+                stderr(&format!("error: {message}\n"));
+                ExitStatus::InvalidInput
+            }
+        }
+    })
+}
+
+async fn wait_for_interrupt() {
+    #[cfg(unix)]
+    {
+        let Ok(mut terminate) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

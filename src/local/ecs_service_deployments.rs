@@ -1,0 +1,236 @@
+//! Service deployments (the 2024 API): `ListServiceDeployments`,
+//! `DescribeServiceDeployments`, `StopServiceDeployment`. Each scheduler deployment gets
+//! a record whose status follows it: `IN_PROGRESS` → `SUCCESSFUL`, or → `ROLLBACK_IN_PROGRESS` →
+//! `ROLLBACK_SUCCESSFUL` after a circuit-breaker or requested rollback, or → `STOPPED` when
+//! superseded or failed without rollback.
+
+use serde_json::{Value, json};
+
+use super::api_error::ApiError;
+use super::deployment::{DeploymentStatus, RolloutState};
+use super::request::{Request, paginate};
+use super::state::{EcsState, Service, ServiceDeployment, service_key};
+
+const TERMINAL: [&str; 4] = ["SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"];
+
+/// Brings the service-deployment records in line with the scheduler.
+pub(super) fn sync(service: &mut Service, now: u64) {
+    let rollout = &service.rollout;
+    for deployment in rollout.deployments.iter().rev() {
+        if deployment.rolled_back_from.is_some()
+            || service.service_deployments.iter().any(|s| s.deployment_id == deployment.id)
+        {
+            continue;
+        }
+        service.revision_count += 1;
+        let base = service.arn.replace(":service/", ":service-deployment/");
+        let suffix = deployment.id.trim_start_matches("ecs-svc/");
+        let sources = service
+            .service_deployments
+            .iter()
+            .filter(|s| {
+                rollout.deployments.iter().any(|d| d.id == s.deployment_id && d.id != deployment.id)
+            })
+            .map(|s| s.target_revision_arn.clone())
+            .collect();
+        service.service_deployments.push(ServiceDeployment {
+            arn: format!("{base}/{suffix}"),
+            deployment_id: deployment.id.clone(),
+            target_revision_arn: format!(
+                "{}/{}",
+                service.arn.replace(":service/", ":service-revision/"),
+                service.revision_count
+            ),
+            source_revision_arns: sources,
+            task_definition_arn: deployment.revision.arn.clone(),
+            created_ms: deployment.created_ms,
+            finished_ms: None,
+            status: "IN_PROGRESS".to_owned(),
+            status_reason: None,
+            rollback: None,
+        });
+    }
+    let deployments = rollout.deployments.clone();
+    let revisions: Vec<(String, String)> = service
+        .service_deployments
+        .iter()
+        .map(|s| (s.deployment_id.clone(), s.target_revision_arn.clone()))
+        .collect();
+    for record in &mut service.service_deployments {
+        if TERMINAL.contains(&record.status.as_str()) {
+            continue;
+        }
+        let current = deployments.iter().find(|d| d.id == record.deployment_id);
+        let rescuer = deployments
+            .iter()
+            .find(|d| d.rolled_back_from.as_deref() == Some(record.deployment_id.as_str()));
+        let (status, reason) = match (current, rescuer) {
+            (_, Some(back)) if back.rollout == RolloutState::Completed => {
+                ("ROLLBACK_SUCCESSFUL", Some(back.reason.clone()))
+            }
+            (_, Some(back)) => {
+                if record.rollback.is_none() {
+                    let target = revisions
+                        .iter()
+                        .find(|(id, _)| *id == back.id)
+                        .map(|(_, arn)| arn.clone())
+                        .unwrap_or_default();
+                    record.rollback = Some((back.updated_ms, back.reason.clone(), target));
+                }
+                ("ROLLBACK_IN_PROGRESS", Some(back.reason.clone()))
+            }
+            (Some(d), None) if d.rollout == RolloutState::Completed => ("SUCCESSFUL", None),
+            (Some(d), None) if d.rollout == RolloutState::Failed => {
+                ("STOPPED", Some(d.reason.clone()))
+            }
+            (Some(d), None) if d.status == DeploymentStatus::Active => {
+                ("STOPPED", Some("A newer service deployment replaced this one.".to_owned()))
+            }
+            (Some(_), None) => continue,
+            (None, None) => {
+                ("STOPPED", Some("A newer service deployment replaced this one.".to_owned()))
+            }
+        };
+        if record.status != status {
+            status.clone_into(&mut record.status);
+            record.status_reason = reason;
+            if TERMINAL.contains(&status) {
+                record.finished_ms = Some(now);
+            }
+        }
+    }
+}
+
+impl EcsState {
+    pub fn list_service_deployments(&self, request: Request<'_>) -> Result<Value, ApiError> {
+        let cluster = self.cluster(request.string("cluster")?)?;
+        let name = service_key(request.required_string("service")?);
+        let service = cluster.services.get(&name).ok_or_else(ApiError::service_not_found)?;
+        let statuses = request.strings("status")?;
+        let mut records: Vec<&ServiceDeployment> = service
+            .service_deployments
+            .iter()
+            .filter(|s| statuses.is_empty() || statuses.contains(&s.status.as_str()))
+            .collect();
+        records.reverse();
+        let summaries: Vec<Value> = records
+            .iter()
+            .map(|s| {
+                let mut summary = json!({
+                    "serviceDeploymentArn": s.arn,
+                    "serviceArn": service.arn,
+                    "clusterArn": cluster.arn,
+                    "createdAt": self.time(s.created_ms),
+                    "startedAt": self.time(s.created_ms),
+                    "targetServiceRevisionArn": s.target_revision_arn,
+                    "status": s.status,
+                });
+                if let Some(reason) = &s.status_reason {
+                    summary["statusReason"] = json!(reason);
+                }
+                if let Some(at) = s.finished_ms {
+                    summary["finishedAt"] = self.time(at);
+                }
+                summary
+            })
+            .collect();
+        let (page, next) = paginate(&summaries, request.page()?);
+        Ok(json!({ "serviceDeployments": page, "nextToken": next }))
+    }
+
+    pub fn describe_service_deployments(&self, request: Request<'_>) -> Result<Value, ApiError> {
+        let arns = request.strings("serviceDeploymentArns")?;
+        if arns.is_empty() || arns.len() > 20 {
+            return Err(ApiError::invalid("serviceDeploymentArns must hold 1 to 20 ARNs."));
+        }
+        let mut found = Vec::new();
+        let mut failures = Vec::new();
+        for arn in arns {
+            let hit = self.clusters.values().find_map(|cluster| {
+                cluster.services.values().find_map(|service| {
+                    service
+                        .service_deployments
+                        .iter()
+                        .find(|s| s.arn == arn)
+                        .map(|s| (cluster, service, s))
+                })
+            });
+            let Some((cluster, service, record)) = hit else {
+                failures.push(json!({ "arn": arn, "reason": "MISSING" }));
+                continue;
+            };
+            let rollout = &service.rollout;
+            let breaker = rollout.config.circuit_breaker;
+            let deployment = rollout.deployments.iter().find(|d| d.id == record.deployment_id);
+            let (running, pending) = rollout.counts(&record.deployment_id);
+            let mut value = json!({
+                "serviceDeploymentArn": record.arn,
+                "serviceArn": service.arn,
+                "clusterArn": cluster.arn,
+                "createdAt": self.time(record.created_ms),
+                "startedAt": self.time(record.created_ms),
+                "updatedAt": self.time(deployment.map_or(record.created_ms, |d| d.updated_ms)),
+                "sourceServiceRevisions": record.source_revision_arns.iter().map(|arn| json!({ "arn": arn })).collect::<Vec<_>>(),
+                "targetServiceRevision": {
+                    "arn": record.target_revision_arn,
+                    "requestedTaskCount": if deployment.is_some_and(|d| d.status == DeploymentStatus::Primary) { rollout.config.desired } else { 0 },
+                    "runningTaskCount": running,
+                    "pendingTaskCount": pending,
+                },
+                "status": record.status,
+                "deploymentConfiguration": service.deployment_configuration,
+                "deploymentCircuitBreaker": {
+                    "status": if !breaker.enable { "DISABLED" } else if record.status.starts_with("ROLLBACK") || record.status == "STOPPED" && deployment.is_some_and(|d| d.rollout == RolloutState::Failed) { "TRIGGERED" } else { "MONITORING" },
+                    "failureCount": deployment.map_or(0, |d| d.failed_tasks),
+                    "threshold": super::scheduler::CircuitBreaker::threshold(rollout.config.desired),
+                },
+            });
+            if let Some(reason) = &record.status_reason {
+                value["statusReason"] = json!(reason);
+            }
+            if let Some(at) = record.finished_ms {
+                value["finishedAt"] = self.time(at);
+            }
+            if let Some((at, reason, target)) = &record.rollback {
+                value["rollback"] = json!({ "reason": reason, "startedAt": self.time(*at), "serviceRevisionArn": target });
+            }
+            found.push(value);
+        }
+        Ok(json!({ "serviceDeployments": found, "failures": failures }))
+    }
+
+    pub fn stop_service_deployment(
+        &mut self,
+        request: Request<'_>,
+        now: u64,
+    ) -> Result<Value, ApiError> {
+        let arn = request.required_string("serviceDeploymentArn")?.to_owned();
+        let rollback = match request.string("stopType")?.unwrap_or("ROLLBACK") {
+            "ROLLBACK" => true,
+            "ABANDON" => false,
+            other => return Err(ApiError::invalid(format!("Invalid stopType: {other}."))),
+        };
+        for cluster in self.clusters.values_mut() {
+            for service in cluster.services.values_mut() {
+                let Some(record) = service.service_deployments.iter().find(|s| s.arn == arn) else {
+                    continue;
+                };
+                if record.status != "IN_PROGRESS" {
+                    return Err(ApiError::client(format!(
+                        "The service deployment is {} and cannot be stopped.",
+                        record.status
+                    )));
+                }
+                let id = record.deployment_id.clone();
+                if !service.rollout.stop_deployment(&id, rollback, now) {
+                    return Err(ApiError::client(
+                        "The service deployment is not the service's current deployment.",
+                    ));
+                }
+                sync(service, now);
+                return Ok(json!({ "serviceDeploymentArn": arn }));
+            }
+        }
+        Err(ApiError::service_deployment_not_found())
+    }
+}

@@ -1,0 +1,421 @@
+//! Services: `CreateService`, `UpdateService`, `DeleteService`, `DescribeServices`.
+//! Each service owns a scheduler `Rollout`; a new task definition (or
+//! `forceNewDeployment`, or a new network configuration) starts a deployment, while
+//! `desiredCount` and `deploymentConfiguration` alone do not (§6).
+
+use serde_json::{Value, json};
+
+use super::api_error::ApiError;
+use super::deployment::DeploymentStatus;
+use super::request::Request;
+use super::scheduler::{CircuitBreaker, Rollout, RolloutConfig};
+use super::state::{
+    EcsState, Service, ServiceStatus, TaskDefinitionStatus, cluster_key, service_key,
+};
+use super::task::{Stop, StopCode};
+
+/// The deregistration delay of a load balancer's target group (§1.5).
+const DEFAULT_DRAIN_MS: u64 = 300_000;
+
+impl EcsState {
+    pub fn create_service(&mut self, request: Request<'_>, now: u64) -> Result<Value, ApiError> {
+        let cluster_name = cluster_key(request.string("cluster")?);
+        let name = request.required_string("serviceName")?.to_owned();
+        if name.len() > 255
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ApiError::invalid(
+                "Service name must be up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores.",
+            ));
+        }
+        if request.string("schedulingStrategy")?.is_some_and(|s| s != "REPLICA") {
+            return Err(ApiError::invalid(
+                "The local ECS supports the REPLICA scheduling strategy only.",
+            ));
+        }
+        if request
+            .value("deploymentController")
+            .and_then(|c| c.get("type"))
+            .and_then(Value::as_str)
+            .is_some_and(|t| t != "ECS")
+        {
+            return Err(ApiError::invalid(
+                "The local ECS supports the ECS deployment controller only.",
+            ));
+        }
+        let desired = request.integer("desiredCount")?.ok_or_else(|| {
+            ApiError::invalid("desiredCount can not be null for a REPLICA service.")
+        })?;
+        let desired = u32::try_from(desired)
+            .map_err(|_| ApiError::invalid("desiredCount must be 0 or more."))?;
+        let revision = {
+            let td = self.task_definition(request.required_string("taskDefinition")?)?;
+            if td.status != TaskDefinitionStatus::Active {
+                return Err(ApiError::client("TaskDefinition is inactive"));
+            }
+            td.revision_info()
+        };
+        let cluster = self.clusters.get(&cluster_name).ok_or_else(ApiError::cluster_not_found)?;
+        if cluster.services.get(&name).is_some_and(|s| s.status != ServiceStatus::Inactive) {
+            return Err(ApiError::invalid("Creation of service was not idempotent."));
+        }
+        let cluster_arn = cluster.arn.clone();
+        let deployment_configuration =
+            deployment_configuration(request.value("deploymentConfiguration"), None)?;
+        let load_balancers = request.value("loadBalancers").cloned().unwrap_or_else(|| json!([]));
+        let has_load_balancer = load_balancers.as_array().is_some_and(|l| !l.is_empty());
+        let config = RolloutConfig {
+            desired,
+            min_healthy_percent: percent(&deployment_configuration, "minimumHealthyPercent"),
+            max_percent: percent(&deployment_configuration, "maximumPercent"),
+            grace_ms: grace(request)?.unwrap_or(0),
+            circuit_breaker: breaker(&deployment_configuration),
+            capacity: self.capacity,
+            drain_ms: if has_load_balancer { DEFAULT_DRAIN_MS } else { 0 },
+        };
+        let mut rollout = Rollout::new(&name, config, self.settings);
+        rollout.deploy(revision, &mut self.ids, now);
+        let arn = format!("{}/{}", cluster_arn.replace(":cluster/", ":service/"), name);
+        let service = Service {
+            name: name.clone(),
+            arn: arn.clone(),
+            status: ServiceStatus::Active,
+            rollout,
+            launch_type: request.string("launchType")?.map(str::to_owned),
+            platform_version: request.string("platformVersion")?.map(str::to_owned),
+            network_configuration: request.value("networkConfiguration").cloned(),
+            load_balancers,
+            deployment_configuration,
+            propagate_tags: request.string("propagateTags")?.map(str::to_owned),
+            enable_ecs_managed_tags: request.boolean("enableECSManagedTags")?.unwrap_or(false),
+            enable_execute_command: request.boolean("enableExecuteCommand")?.unwrap_or(false),
+            created_ms: now,
+            service_deployments: Vec::new(),
+            revision_count: 0,
+        };
+        self.set_tags_from(&arn, &request)?;
+        let cluster =
+            self.clusters.get_mut(&cluster_name).ok_or_else(ApiError::cluster_not_found)?;
+        cluster.services.insert(name.clone(), service);
+        let service = cluster.services.get_mut(&name).ok_or_else(ApiError::service_not_found)?;
+        super::ecs_service_deployments::sync(service, now);
+        let service = &self.clusters[&cluster_name].services[&name];
+        Ok(json!({ "service": self.service_json(&cluster_arn, service, now, false) }))
+    }
+
+    pub fn update_service(&mut self, request: Request<'_>, now: u64) -> Result<Value, ApiError> {
+        let cluster_name = cluster_key(request.string("cluster")?);
+        let name = service_key(request.required_string("service")?);
+        let revision = match request.string("taskDefinition")? {
+            Some(reference) => {
+                let td = self.task_definition(reference)?;
+                if td.status != TaskDefinitionStatus::Active {
+                    return Err(ApiError::client("TaskDefinition is inactive"));
+                }
+                Some(td.revision_info())
+            }
+            None => None,
+        };
+        let grace = grace(request)?;
+        let desired = match request.integer("desiredCount")? {
+            Some(n) => Some(
+                u32::try_from(n)
+                    .map_err(|_| ApiError::invalid("desiredCount must be 0 or more."))?,
+            ),
+            None => None,
+        };
+        let force = request.boolean("forceNewDeployment")?.unwrap_or(false);
+        let network = request.value("networkConfiguration").cloned();
+        let load_balancers = request.value("loadBalancers").cloned();
+        let platform_version = request.string("platformVersion")?.map(str::to_owned);
+        let cluster =
+            self.clusters.get_mut(&cluster_name).ok_or_else(ApiError::cluster_not_found)?;
+        let cluster_arn = cluster.arn.clone();
+        let service = cluster.services.get_mut(&name).ok_or_else(ApiError::service_not_found)?;
+        if service.status != ServiceStatus::Active {
+            return Err(ApiError::service_not_active());
+        }
+        if let Some(value) = request.value("deploymentConfiguration") {
+            service.deployment_configuration =
+                deployment_configuration(Some(value), Some(&service.deployment_configuration))?;
+            let config = &mut service.rollout.config;
+            config.min_healthy_percent =
+                percent(&service.deployment_configuration, "minimumHealthyPercent");
+            config.max_percent = percent(&service.deployment_configuration, "maximumPercent");
+            config.circuit_breaker = breaker(&service.deployment_configuration);
+        }
+        if let Some(desired) = desired {
+            service.rollout.config.desired = desired;
+        }
+        if let Some(grace) = grace {
+            service.rollout.config.grace_ms = grace;
+        }
+        let current = service.rollout.primary().map(|p| p.revision.clone());
+        let mut changed = force;
+        if let Some(network) = network
+            && service.network_configuration.as_ref() != Some(&network)
+        {
+            service.network_configuration = Some(network);
+            changed = true;
+        }
+        if let Some(load_balancers) = load_balancers
+            && service.load_balancers != load_balancers
+        {
+            service.rollout.config.drain_ms =
+                if load_balancers.as_array().is_some_and(|l| !l.is_empty()) {
+                    DEFAULT_DRAIN_MS
+                } else {
+                    0
+                };
+            service.load_balancers = load_balancers;
+            changed = true;
+        }
+        if platform_version.is_some() && platform_version != service.platform_version {
+            service.platform_version = platform_version;
+            changed = true;
+        }
+        let target = revision.clone().or(current.clone());
+        if let Some(target) = target
+            && (changed || current.as_ref().is_none_or(|c| c.arn != target.arn))
+        {
+            service.rollout.deploy(target, &mut self.ids, now);
+        }
+        super::ecs_service_deployments::sync(service, now);
+        let service = &self.clusters[&cluster_name].services[&name];
+        Ok(json!({ "service": self.service_json(&cluster_arn, service, now, false) }))
+    }
+
+    pub fn delete_service(&mut self, request: Request<'_>, now: u64) -> Result<Value, ApiError> {
+        let cluster_name = cluster_key(request.string("cluster")?);
+        let name = service_key(request.required_string("service")?);
+        let force = request.boolean("force")?.unwrap_or(false);
+        let cluster =
+            self.clusters.get_mut(&cluster_name).ok_or_else(ApiError::cluster_not_found)?;
+        let cluster_arn = cluster.arn.clone();
+        let service = cluster.services.get_mut(&name).ok_or_else(ApiError::service_not_found)?;
+        if service.status != ServiceStatus::Active {
+            return Err(ApiError::service_not_active());
+        }
+        if service.rollout.config.desired > 0 && !force {
+            return Err(ApiError::invalid(
+                "The service cannot be stopped while it is scaled above 0.",
+            ));
+        }
+        service.status = ServiceStatus::Draining;
+        service.rollout.config.desired = 0;
+        for task in &mut service.rollout.tasks {
+            task.request_stop(
+                Stop {
+                    code: StopCode::ServiceSchedulerInitiated,
+                    reason: "Service deleted".to_owned(),
+                    exit_code: None,
+                    container_reason: None,
+                    failure: false,
+                },
+                now,
+            );
+        }
+        let service = &self.clusters[&cluster_name].services[&name];
+        Ok(json!({ "service": self.service_json(&cluster_arn, service, now, false) }))
+    }
+
+    pub fn describe_services(&self, request: Request<'_>, now: u64) -> Result<Value, ApiError> {
+        let cluster = self.cluster(request.string("cluster")?)?;
+        let names = request.strings("services")?;
+        if names.is_empty() || names.len() > 10 {
+            return Err(ApiError::invalid("services must hold 1 to 10 services."));
+        }
+        let tags = request.includes_tags()?;
+        let mut services = Vec::new();
+        let mut failures = Vec::new();
+        for name in names {
+            match cluster.services.get(&service_key(name)) {
+                Some(service) => services.push(self.service_json(&cluster.arn, service, now, tags)),
+                None => failures.push(json!({
+                    "arn": format!("{}/{}", cluster.arn.replace(":cluster/", ":service/"), service_key(name)),
+                    "reason": "MISSING",
+                })),
+            }
+        }
+        Ok(json!({ "services": services, "failures": failures }))
+    }
+
+    /// A service as `DescribeServices` shows it.
+    #[must_use]
+    pub fn service_json(
+        &self,
+        cluster_arn: &str,
+        service: &Service,
+        now: u64,
+        with_tags: bool,
+    ) -> Value {
+        let rollout = &service.rollout;
+        let deployments: Vec<Value> = rollout
+            .deployments
+            .iter()
+            .map(|d| {
+                let (running, pending) = rollout.counts(&d.id);
+                let desired = if d.status == DeploymentStatus::Primary {
+                    rollout.config.desired
+                } else {
+                    rollout
+                        .tasks
+                        .iter()
+                        .filter(|t| t.deployment_id == d.id && t.is_active())
+                        .count() as u32
+                };
+                let mut deployment = json!({
+                    "id": d.id,
+                    "status": d.status.as_str(),
+                    "taskDefinition": d.revision.arn,
+                    "desiredCount": desired,
+                    "pendingCount": pending,
+                    "runningCount": running,
+                    "failedTasks": d.failed_tasks,
+                    "createdAt": self.time(d.created_ms),
+                    "updatedAt": self.time(d.updated_ms),
+                    "rolloutState": d.rollout.as_str(),
+                    "rolloutStateReason": d.reason,
+                });
+                if let Some(launch_type) = &service.launch_type {
+                    deployment["launchType"] = json!(launch_type);
+                }
+                if let Some(network) = &service.network_configuration {
+                    deployment["networkConfiguration"] = network.clone();
+                }
+                deployment
+            })
+            .collect();
+        let (running, pending) = rollout.tasks.iter().fold((0, 0), |(r, p), t| match t.state {
+            super::task::TaskState::Running => (r + 1, p),
+            super::task::TaskState::Pending => (r, p + 1),
+            _ => (r, p),
+        });
+        let events: Vec<Value> = rollout
+            .events
+            .iter()
+            .map(|e| json!({ "id": e.id, "createdAt": self.time(e.created_ms), "message": e.message }))
+            .collect();
+        let mut value = json!({
+            "serviceArn": service.arn,
+            "serviceName": service.name,
+            "clusterArn": cluster_arn,
+            "loadBalancers": service.load_balancers,
+            "serviceRegistries": [],
+            "status": service.status.as_str(),
+            "desiredCount": rollout.config.desired,
+            "runningCount": running,
+            "pendingCount": pending,
+            "taskDefinition": rollout.primary().map(|p| p.revision.arn.clone()),
+            "deploymentConfiguration": service.deployment_configuration,
+            "deployments": deployments,
+            "events": events,
+            "createdAt": self.time(service.created_ms),
+            "placementConstraints": [],
+            "placementStrategy": [],
+            "healthCheckGracePeriodSeconds": rollout.config.grace_ms / 1000,
+            "schedulingStrategy": "REPLICA",
+            "deploymentController": { "type": "ECS" },
+            "createdBy": format!("arn:aws:iam::{}:root", self.account),
+            "enableECSManagedTags": service.enable_ecs_managed_tags,
+            "enableExecuteCommand": service.enable_execute_command,
+        });
+        for (member, field) in [
+            ("launchType", &service.launch_type),
+            ("platformVersion", &service.platform_version),
+            ("propagateTags", &service.propagate_tags),
+        ] {
+            if let Some(text) = field {
+                value[member] = json!(text);
+            }
+        }
+        if let Some(network) = &service.network_configuration {
+            value["networkConfiguration"] = network.clone();
+        }
+        if let Some(current) = service.service_deployments.last() {
+            value["currentServiceDeployment"] = json!(current.arn);
+        }
+        let revisions: Vec<Value> = rollout
+            .deployments
+            .iter()
+            .filter_map(|d| service.service_deployments.iter().find(|s| s.deployment_id == d.id).map(|s| (d, s)))
+            .map(|(d, s)| {
+                let (running, pending) = rollout.counts(&d.id);
+                json!({
+                    "arn": s.target_revision_arn,
+                    "requestedTaskCount": if d.status == DeploymentStatus::Primary { rollout.config.desired } else { 0 },
+                    "runningTaskCount": running,
+                    "pendingTaskCount": pending,
+                })
+            })
+            .collect();
+        value["currentServiceRevisions"] = json!(revisions);
+        if with_tags {
+            value["tags"] = self.tags_json(&service.arn);
+        }
+        let _ = now;
+        value
+    }
+}
+
+/// `deploymentConfiguration` with ECS's defaults filled in, merged over `current`.
+fn deployment_configuration(
+    given: Option<&Value>,
+    current: Option<&Value>,
+) -> Result<Value, ApiError> {
+    let mut config = current.cloned().unwrap_or_else(|| {
+        json!({
+            "minimumHealthyPercent": 100,
+            "maximumPercent": 200,
+            "deploymentCircuitBreaker": { "enable": false, "rollback": false },
+        })
+    });
+    if let Some(Value::Object(given)) = given {
+        for (key, value) in given {
+            config[key.as_str()] = value.clone();
+        }
+    } else if given.is_some() {
+        return Err(ApiError::serialization("Expected a structure for deploymentConfiguration"));
+    }
+    let min = config.get("minimumHealthyPercent").and_then(Value::as_i64).unwrap_or(100);
+    let max = config.get("maximumPercent").and_then(Value::as_i64).unwrap_or(200);
+    if !(0..=100).contains(&min) {
+        return Err(ApiError::invalid("minimumHealthyPercent must be between 0 and 100."));
+    }
+    if max < 0 {
+        return Err(ApiError::invalid("maximumPercent must be 0 or more."));
+    }
+    Ok(config)
+}
+
+fn percent(config: &Value, member: &str) -> u32 {
+    config.get(member).and_then(Value::as_u64).unwrap_or(if member == "maximumPercent" {
+        200
+    } else {
+        100
+    }) as u32
+}
+
+fn breaker(config: &Value) -> CircuitBreaker {
+    let breaker = config.get("deploymentCircuitBreaker");
+    let flag =
+        |name: &str| breaker.and_then(|b| b.get(name)).and_then(Value::as_bool).unwrap_or(false);
+    CircuitBreaker {
+        enable: flag("enable"),
+        rollback: flag("rollback"),
+        reset_on_healthy_task: breaker
+            .and_then(|b| b.get("resetOnHealthyTask"))
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+    }
+}
+
+fn grace(request: Request<'_>) -> Result<Option<u64>, ApiError> {
+    match request.integer("healthCheckGracePeriodSeconds")? {
+        None => Ok(None),
+        Some(seconds) if (0..=2_147_483_647).contains(&seconds) => Ok(Some(seconds as u64 * 1000)),
+        Some(_) => Err(ApiError::invalid(
+            "healthCheckGracePeriodSeconds must be between 0 and 2147483647.",
+        )),
+    }
+}

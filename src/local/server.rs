@@ -1,0 +1,303 @@
+//! The local ECS/ECR endpoint: an HTTP/1.1 server on 127.0.0.1 speaking AWS JSON 1.1
+//! (`POST /`, `X-Amz-Target`, camelCase bodies, epoch-second timestamps, errors as
+//! `{"__type", "message"}`). Any signature is accepted. Each call first brings every
+//! service's scheduler up to the clock's now, so state moves only as time does.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request as HttpRequest, Response, StatusCode};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::api_error::ApiError;
+use super::behaviour::FaultFile;
+use super::clock::Clock;
+use super::ecr::RegistryConfig;
+use super::ids::Ids;
+use super::request::Request;
+use super::state::EcsState;
+
+const ECS_PREFIX: &str = "AmazonEC2ContainerServiceV20141113";
+const ECR_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921";
+/// The largest request body accepted.
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// How to run the local endpoint.
+#[derive(Clone, Debug, Default)]
+pub struct LocalOptions {
+    /// 0 picks a free port.
+    pub port: u16,
+    pub state_file: Option<PathBuf>,
+    /// Virtual time per real time (default 1); ignored with a manual clock.
+    pub speed: f64,
+    pub faults: FaultFile,
+    pub registry: RegistryConfig,
+    /// Tasks each cluster has room for.
+    pub capacity: Option<u32>,
+    /// A clock of the caller's (tests step a manual one).
+    pub clock: Option<Clock>,
+}
+
+struct Shared {
+    state: Mutex<EcsState>,
+    clock: Clock,
+    faults: FaultFile,
+    registry: RegistryConfig,
+    random: Mutex<Ids>,
+    calls: Mutex<BTreeMap<String, u64>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic in one request must not take the endpoint down: the state is plain data.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A running local endpoint.
+pub struct LocalEcs {
+    url: String,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<()>,
+    state_file: Option<PathBuf>,
+}
+
+impl LocalEcs {
+    /// Starts the endpoint on 127.0.0.1.
+    pub async fn start(options: LocalOptions) -> Result<Self, String> {
+        let clock = options.clock.clone().unwrap_or_else(|| {
+            Clock::scaled(if options.speed > 0.0 { options.speed } else { 1.0 })
+        });
+        let mut state = match &options.state_file {
+            Some(path) => EcsState::load(path, clock.epoch_ms())?,
+            None => EcsState::new(clock.epoch_ms()),
+        };
+        if options.state_file.is_some() && state.saved_at_ms > 0 {
+            clock.resume(state.saved_at_ms, state.epoch_ms);
+        }
+        state.capacity = options.capacity.or(state.capacity);
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], options.port)))
+            .await
+            .map_err(|error| format!("cannot listen on 127.0.0.1:{}: {error}", options.port))?;
+        let address = listener.local_addr().map_err(|error| error.to_string())?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            clock,
+            random: Mutex::new(Ids::new(options.faults.api.seed)),
+            faults: options.faults,
+            registry: options.registry,
+            calls: Mutex::new(BTreeMap::new()),
+        });
+        let (stop, mut stopped) = watch::channel(false);
+        let serving = Arc::clone(&shared);
+        let server = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        let shared = Arc::clone(&serving);
+                        tokio::spawn(async move {
+                            let io = hyper_util::rt::TokioIo::new(stream);
+                            let service = service_fn(move |request| handle(Arc::clone(&shared), request));
+                            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                        });
+                    }
+                    _ = stopped.changed() => break,
+                }
+            }
+        });
+        Ok(Self {
+            url: format!("http://{address}"),
+            shared,
+            stop,
+            server,
+            state_file: options.state_file,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    #[must_use]
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    /// Calls answered so far, by operation.
+    #[must_use]
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        lock(&self.shared.calls).clone()
+    }
+
+    /// Runs `f` on the state brought up to now (for tests and the run engine's reports).
+    pub fn with_state<T>(&self, f: impl FnOnce(&mut EcsState, u64) -> T) -> T {
+        let now = self.shared.clock.now_ms();
+        let mut state = lock(&self.shared.state);
+        state.advance(now, &self.shared.faults);
+        f(&mut state, now)
+    }
+
+    /// Stops accepting calls and saves the state file, if any.
+    pub async fn shutdown(self) -> Result<(), String> {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        if let Some(path) = &self.state_file {
+            let now = self.shared.clock.now_ms();
+            let mut state = lock(&self.shared.state);
+            state.advance(now, &self.shared.faults);
+            state.save(path, now)?;
+        }
+        Ok(())
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    request: HttpRequest<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let answer = answer(&shared, request).await;
+    let (status, body) = match answer {
+        Ok(value) => (200, value.to_string()),
+        Err(error) => (error.status, error.body()),
+    };
+    let response = Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amzn-requestid", request_id(&shared))
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
+    Ok(response)
+}
+
+fn request_id(shared: &Shared) -> String {
+    let id = lock(&shared.random).task_id();
+    format!("{}-{}-{}-{}-{}", &id[..8], &id[8..12], &id[12..16], &id[16..20], &id[20..32])
+}
+
+async fn answer(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Value, ApiError> {
+    let target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_default();
+    if request.method() != hyper::Method::POST {
+        return Err(ApiError::unknown_operation(&target));
+    }
+    let (api, operation) = match target.split_once('.') {
+        Some((ECS_PREFIX, op)) => (Api::Ecs, op.to_owned()),
+        Some((ECR_PREFIX, op)) => (Api::Ecr, op.to_owned()),
+        _ => return Err(ApiError::unknown_operation(&target)),
+    };
+    let bytes = Limited::new(request.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|_| ApiError::serialization("The request body is too large or was cut off."))?
+        .to_bytes();
+    let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|error| ApiError::serialization(format!("Malformed JSON: {error}")))?
+    };
+    *lock(&shared.calls).entry(operation.clone()).or_default() += 1;
+    injected_fault(shared).await?;
+    let request = Request::new(&body)?;
+    if api == Api::Ecr && (operation == "DescribeImages" || operation == "BatchGetImage") {
+        return super::ecr_images::answer(
+            shared_state(shared),
+            &shared.registry,
+            &operation,
+            request,
+        )
+        .await;
+    }
+    let now = shared.clock.now_ms();
+    let mut state = lock(&shared.state);
+    state.advance(now, &shared.faults);
+    dispatch(&mut state, api, &operation, request, now, &shared.registry)
+}
+
+/// The repository and account an image call needs, read under the lock.
+fn shared_state(shared: &Shared) -> super::ecr_images::Snapshot {
+    let state = lock(&shared.state);
+    super::ecr_images::Snapshot {
+        account: state.account.clone(),
+        repositories: state.repositories.keys().cloned().collect(),
+        epoch_ms: state.epoch_ms,
+    }
+}
+
+/// Throttling, server errors and latency from the fault file.
+async fn injected_fault(shared: &Shared) -> Result<(), ApiError> {
+    let api = &shared.faults.api;
+    if let Some(latency) = api.latency {
+        tokio::time::sleep(std::time::Duration::from_millis(latency.0)).await;
+    }
+    if api.throttle > 0.0 || api.server_errors > 0.0 {
+        let roll = lock(&shared.random).fraction();
+        if roll < api.throttle {
+            return Err(ApiError::throttling());
+        }
+        if roll < api.throttle + api.server_errors {
+            return Err(ApiError::server());
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Api {
+    Ecs,
+    Ecr,
+}
+
+fn dispatch(
+    state: &mut EcsState,
+    api: Api,
+    operation: &str,
+    request: Request<'_>,
+    now: u64,
+    registry: &RegistryConfig,
+) -> Result<Value, ApiError> {
+    match (api, operation) {
+        (Api::Ecs, "CreateCluster") => state.create_cluster(request, now),
+        (Api::Ecs, "DescribeClusters") => state.describe_clusters(request),
+        (Api::Ecs, "CreateService") => state.create_service(request, now),
+        (Api::Ecs, "UpdateService") => state.update_service(request, now),
+        (Api::Ecs, "DeleteService") => state.delete_service(request, now),
+        (Api::Ecs, "DescribeServices") => state.describe_services(request, now),
+        (Api::Ecs, "RegisterTaskDefinition") => state.register_task_definition(request, now),
+        (Api::Ecs, "DescribeTaskDefinition") => state.describe_task_definition(request),
+        (Api::Ecs, "DeregisterTaskDefinition") => state.deregister_task_definition(request, now),
+        (Api::Ecs, "DeleteTaskDefinitions") => state.delete_task_definitions(request),
+        (Api::Ecs, "ListTaskDefinitions") => state.list_task_definitions(request),
+        (Api::Ecs, "ListTasks") => state.list_tasks(request),
+        (Api::Ecs, "DescribeTasks") => state.describe_tasks(request, now),
+        (Api::Ecs, "StopTask") => state.stop_task(request, now),
+        (Api::Ecs, "ListServiceDeployments") => state.list_service_deployments(request),
+        (Api::Ecs, "DescribeServiceDeployments") => state.describe_service_deployments(request),
+        (Api::Ecs, "StopServiceDeployment") => state.stop_service_deployment(request, now),
+        (Api::Ecs, "TagResource") => state.tag_resource(request),
+        (Api::Ecs, "UntagResource") => state.untag_resource(request),
+        (Api::Ecs, "ListTagsForResource") => state.list_tags_for_resource(request),
+        (Api::Ecr, "CreateRepository") => state.create_repository(request, registry, now),
+        (Api::Ecr, "DescribeRepositories") => state.describe_repositories(request),
+        (Api::Ecr, "GetAuthorizationToken") => Ok(state.get_authorization_token(registry, now)),
+        (Api::Ecr, "PutLifecyclePolicy") => state.put_lifecycle_policy(request),
+        (Api::Ecr, "GetLifecyclePolicy") => state.get_lifecycle_policy(request, now),
+        (Api::Ecs, op) => Err(ApiError::unknown_operation(&format!("{ECS_PREFIX}.{op}"))),
+        (Api::Ecr, op) => Err(ApiError::unknown_operation(&format!("{ECR_PREFIX}.{op}"))),
+    }
+}

@@ -1,0 +1,321 @@
+//! Everything the local ECS/ECR holds: clusters with their services (each with its
+//! scheduler `Rollout`), task-definition families, repositories and tags. Serialisable, so
+//! it can persist to a file between runs. The operations live in `ecs_*.rs` and `ecr.rs`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::api_error::ApiError;
+use super::behaviour::{FaultFile, TaskBehaviour};
+use super::deployment::Revision;
+use super::ids::Ids;
+use super::scheduler::{Launcher, Rollout, SchedulerSettings};
+
+/// How long stopped tasks stay describable (§3.4: at least one hour).
+pub const STOPPED_TASK_RETENTION_MS: u64 = 3_600_000;
+
+/// The whole state.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EcsState {
+    pub account: String,
+    pub region: String,
+    pub clusters: BTreeMap<String, Cluster>,
+    pub families: BTreeMap<String, Vec<TaskDefinition>>,
+    pub repositories: BTreeMap<String, Repository>,
+    /// Tags by resource ARN, for the resources that carry them outside their record.
+    pub tags: BTreeMap<String, Vec<Tag>>,
+    pub ids: Ids,
+    pub settings: SchedulerSettings,
+    /// The virtual time the state was saved at, and the epoch of virtual time 0.
+    pub saved_at_ms: u64,
+    pub epoch_ms: u64,
+    /// Tasks each cluster has room for, when set (`ferry local --capacity`).
+    pub capacity: Option<u32>,
+}
+
+/// `{key, value}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Cluster {
+    pub name: String,
+    pub arn: String,
+    pub services: BTreeMap<String, Service>,
+    pub created_ms: u64,
+}
+
+/// `Service.status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServiceStatus {
+    Active,
+    Draining,
+    Inactive,
+}
+
+impl ServiceStatus {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ServiceStatus::Active => "ACTIVE",
+            ServiceStatus::Draining => "DRAINING",
+            ServiceStatus::Inactive => "INACTIVE",
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Service {
+    pub name: String,
+    pub arn: String,
+    pub status: ServiceStatus,
+    pub rollout: Rollout,
+    pub launch_type: Option<String>,
+    pub platform_version: Option<String>,
+    /// Members kept as the caller sent them.
+    pub network_configuration: Option<Value>,
+    pub load_balancers: Value,
+    pub deployment_configuration: Value,
+    pub propagate_tags: Option<String>,
+    pub enable_ecs_managed_tags: bool,
+    pub enable_execute_command: bool,
+    pub created_ms: u64,
+    /// Service deployments (the 2024 API), oldest first.
+    pub service_deployments: Vec<ServiceDeployment>,
+    /// Service revisions, by number.
+    pub revision_count: u32,
+}
+
+/// A service deployment record (`ListServiceDeployments`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ServiceDeployment {
+    pub arn: String,
+    /// The scheduler deployment it follows.
+    pub deployment_id: String,
+    pub target_revision_arn: String,
+    pub source_revision_arns: Vec<String>,
+    pub task_definition_arn: String,
+    pub created_ms: u64,
+    pub finished_ms: Option<u64>,
+    pub status: String,
+    pub status_reason: Option<String>,
+    /// When a rollback began, and to which revision.
+    pub rollback: Option<(u64, String, String)>,
+}
+
+/// `TaskDefinition.status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskDefinitionStatus {
+    Active,
+    Inactive,
+    DeleteInProgress,
+}
+
+impl TaskDefinitionStatus {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TaskDefinitionStatus::Active => "ACTIVE",
+            TaskDefinitionStatus::Inactive => "INACTIVE",
+            TaskDefinitionStatus::DeleteInProgress => "DELETE_IN_PROGRESS",
+        }
+    }
+}
+
+/// One registered revision, kept exactly as it was registered (lossless).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TaskDefinition {
+    pub arn: String,
+    pub family: String,
+    pub revision: u32,
+    pub status: TaskDefinitionStatus,
+    /// The register request without `tags`: every member, as sent.
+    pub body: Value,
+    pub registered_ms: u64,
+    pub deregistered_ms: Option<u64>,
+}
+
+impl TaskDefinition {
+    /// What the scheduler needs of it.
+    #[must_use]
+    pub fn revision_info(&self) -> Revision {
+        let all: Vec<&Value> = self
+            .body
+            .get("containerDefinitions")
+            .and_then(Value::as_array)
+            .map(|c| c.iter().collect())
+            .unwrap_or_default();
+        let essential: Vec<&Value> = all
+            .iter()
+            .copied()
+            .filter(|c| c.get("essential").and_then(Value::as_bool).unwrap_or(true))
+            .collect();
+        Revision {
+            arn: self.arn.clone(),
+            images: essential
+                .iter()
+                .filter_map(|c| c.get("image").and_then(Value::as_str).map(str::to_owned))
+                .collect(),
+            has_health_check: essential
+                .iter()
+                .any(|c| c.get("healthCheck").is_some_and(|h| !h.is_null())),
+            stop_timeout_ms: all
+                .iter()
+                .filter_map(|c| c.get("stopTimeout").and_then(Value::as_u64))
+                .max()
+                .map_or(30_000, |s| s * 1000),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Repository {
+    pub name: String,
+    pub arn: String,
+    pub uri: String,
+    pub created_ms: u64,
+    pub scan_on_push: bool,
+    pub tag_mutability: String,
+    pub lifecycle_policy: Option<String>,
+}
+
+/// Behaviour from the fault file, by the first essential container's image that a rule
+/// matches.
+pub struct VirtualRuntime<'a> {
+    pub faults: &'a FaultFile,
+}
+
+impl Launcher for VirtualRuntime<'_> {
+    fn behaviour(&mut self, revision: &Revision) -> TaskBehaviour {
+        revision
+            .images
+            .iter()
+            .find(|image| {
+                self.faults.images.iter().any(|rule| super::behaviour::glob(&rule.pattern, image))
+            })
+            .or(revision.images.first())
+            .map_or_else(TaskBehaviour::default, |image| self.faults.behaviour(image))
+    }
+}
+
+impl EcsState {
+    #[must_use]
+    pub fn new(epoch_ms: u64) -> Self {
+        Self {
+            account: "000000000000".to_owned(),
+            region: "us-east-1".to_owned(),
+            clusters: BTreeMap::new(),
+            families: BTreeMap::new(),
+            repositories: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            ids: Ids::new(epoch_ms),
+            settings: SchedulerSettings::default(),
+            saved_at_ms: 0,
+            epoch_ms,
+            capacity: None,
+        }
+    }
+
+    /// Reads a saved state; a missing file is a fresh state.
+    pub fn load(path: &Path, epoch_ms: u64) -> Result<Self, String> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|error| {
+                format!("state file `{}` is not a ferry local state: {error}", path.display())
+            }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::new(epoch_ms)),
+            Err(error) => Err(format!("cannot read state file `{}`: {error}", path.display())),
+        }
+    }
+
+    /// Writes the state atomically (a temporary sibling renamed over the file).
+    pub fn save(&mut self, path: &Path, now: u64) -> Result<(), String> {
+        self.saved_at_ms = now;
+        let text = serde_json::to_string(self).map_err(|error| error.to_string())?;
+        let temporary = path.with_extension("ferry-tmp");
+        std::fs::write(&temporary, text)
+            .and_then(|()| std::fs::rename(&temporary, path))
+            .map_err(|error| format!("cannot write state file `{}`: {error}", path.display()))
+    }
+
+    pub fn arn(&self, resource: &str) -> String {
+        format!("arn:aws:ecs:{}:{}:{resource}", self.region, self.account)
+    }
+
+    /// Brings every service's scheduler up to `now`.
+    pub fn advance(&mut self, now: u64, faults: &FaultFile) {
+        let mut runtime = VirtualRuntime { faults };
+        for cluster in self.clusters.values_mut() {
+            for service in cluster.services.values_mut() {
+                if service.status == ServiceStatus::Inactive {
+                    continue;
+                }
+                service.rollout.config.capacity = self.capacity;
+                service.rollout.advance(now, &mut runtime, &mut self.ids);
+                service
+                    .rollout
+                    .tasks
+                    .retain(|t| t.stopped_ms.is_none_or(|at| at + STOPPED_TASK_RETENTION_MS > now));
+                super::ecs_service_deployments::sync(service, now);
+                if service.status == ServiceStatus::Draining
+                    && !service.rollout.tasks.iter().any(|t| t.stopped_ms.is_none())
+                {
+                    service.status = ServiceStatus::Inactive;
+                }
+            }
+        }
+    }
+
+    /// The cluster a request names (default `default`), by name or ARN.
+    pub fn cluster_mut(&mut self, name: Option<&str>) -> Result<&mut Cluster, ApiError> {
+        let key = cluster_key(name);
+        self.clusters.get_mut(&key).ok_or_else(ApiError::cluster_not_found)
+    }
+
+    pub fn cluster(&self, name: Option<&str>) -> Result<&Cluster, ApiError> {
+        let key = cluster_key(name);
+        self.clusters.get(&key).ok_or_else(ApiError::cluster_not_found)
+    }
+
+    /// A task definition by `family`, `family:revision` or ARN. A bare family is its
+    /// latest ACTIVE revision.
+    pub fn task_definition(&self, reference: &str) -> Result<&TaskDefinition, ApiError> {
+        let name = reference.rsplit_once("task-definition/").map_or(reference, |(_, rest)| rest);
+        let (family, revision) = match name.rsplit_once(':') {
+            Some((family, revision)) => {
+                let revision: u32 =
+                    revision.parse().map_err(|_| ApiError::client("Invalid revision number."))?;
+                (family, Some(revision))
+            }
+            None => (name, None),
+        };
+        let revisions = self
+            .families
+            .get(family)
+            .ok_or_else(|| ApiError::client("Unable to describe task definition."))?;
+        match revision {
+            Some(number) => revisions.iter().find(|td| td.revision == number),
+            None => revisions.iter().rev().find(|td| td.status == TaskDefinitionStatus::Active),
+        }
+        .filter(|td| td.status != TaskDefinitionStatus::DeleteInProgress)
+        .ok_or_else(|| ApiError::client("Unable to describe task definition."))
+    }
+}
+
+/// The name of a cluster given by name or ARN; `default` when none.
+#[must_use]
+pub fn cluster_key(name: Option<&str>) -> String {
+    let name = name.unwrap_or("default");
+    name.rsplit_once(":cluster/").map_or(name, |(_, n)| n).to_owned()
+}
+
+/// A service's name given by name or ARN.
+#[must_use]
+pub fn service_key(name: &str) -> String {
+    name.rsplit('/').next().unwrap_or(name).to_owned()
+}
