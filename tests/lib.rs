@@ -4,6 +4,7 @@
 mod check_cli;
 mod diagnostics;
 mod fmt_cli;
+mod local_api;
 mod properties;
 mod scheduler;
 mod simulate_cli;

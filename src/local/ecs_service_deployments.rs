@@ -64,21 +64,21 @@ pub(super) fn sync(service: &mut Service, now: u64) {
         let rescuer = deployments
             .iter()
             .find(|d| d.rolled_back_from.as_deref() == Some(record.deployment_id.as_str()));
+        if let Some(back) = rescuer
+            && record.rollback.is_none()
+        {
+            let target = revisions
+                .iter()
+                .find(|(id, _)| *id == back.id)
+                .map(|(_, arn)| arn.clone())
+                .unwrap_or_default();
+            record.rollback = Some((back.updated_ms, back.reason.clone(), target));
+        }
         let (status, reason) = match (current, rescuer) {
             (_, Some(back)) if back.rollout == RolloutState::Completed => {
                 ("ROLLBACK_SUCCESSFUL", Some(back.reason.clone()))
             }
-            (_, Some(back)) => {
-                if record.rollback.is_none() {
-                    let target = revisions
-                        .iter()
-                        .find(|(id, _)| *id == back.id)
-                        .map(|(_, arn)| arn.clone())
-                        .unwrap_or_default();
-                    record.rollback = Some((back.updated_ms, back.reason.clone(), target));
-                }
-                ("ROLLBACK_IN_PROGRESS", Some(back.reason.clone()))
-            }
+            (_, Some(back)) => ("ROLLBACK_IN_PROGRESS", Some(back.reason.clone())),
             (Some(d), None) if d.rollout == RolloutState::Completed => ("SUCCESSFUL", None),
             (Some(d), None) if d.rollout == RolloutState::Failed => {
                 ("STOPPED", Some(d.reason.clone()))
