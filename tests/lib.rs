@@ -2,6 +2,7 @@
 //! runs) and checks the library's promises on generated input.
 
 mod check_cli;
+mod compat;
 mod diagnostics;
 mod fmt_cli;
 mod local_api;

@@ -50,6 +50,7 @@ impl EcsState {
         }
         let mut body: Map<String, Value> = request.whole().as_object().cloned().unwrap_or_default();
         body.remove("tags");
+        with_ecs_defaults(&mut body);
         for (member, per_unit) in [("cpu", "vcpu"), ("memory", "gb")] {
             if let Some(Value::String(text)) = body.get(member).cloned() {
                 body.insert(member.to_owned(), json!(normalise_size(&text, per_unit)?));
@@ -192,6 +193,27 @@ impl EcsState {
             value["deregisteredAt"] = self.time(at);
         }
         value
+    }
+}
+
+/// Fills the members ECS fills when a registration leaves them out, as
+/// `DescribeTaskDefinition` shows them: `volumes` and `placementConstraints` of the task,
+/// and `cpu`, `essential`, `portMappings`, `environment`, `mountPoints`, `volumesFrom` and
+/// `systemControls` of each container. Members that were sent are kept as they are.
+fn with_ecs_defaults(body: &mut Map<String, Value>) {
+    for member in ["volumes", "placementConstraints"] {
+        body.entry(member).or_insert_with(|| json!([]));
+    }
+    if let Some(Value::Array(containers)) = body.get_mut("containerDefinitions") {
+        for container in containers.iter_mut().filter_map(Value::as_object_mut) {
+            container.entry("cpu").or_insert_with(|| json!(0));
+            container.entry("essential").or_insert_with(|| json!(true));
+            for member in
+                ["portMappings", "environment", "mountPoints", "volumesFrom", "systemControls"]
+            {
+                container.entry(member).or_insert_with(|| json!([]));
+            }
+        }
     }
 }
 

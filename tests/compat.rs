@@ -1,0 +1,378 @@
+//! Independent clients against the local ECS: the AWS CLI and fabfuel's `ecs-deploy`
+//! each deploy an image to a 3-task service and fail on an image that crashes; and the
+//! same sequence of calls sent to moto's server and to the local endpoint answers with
+//! the same shape. The Python tools come from `scripts/python-env` (run by
+//! `scripts/test`); without them these tests skip, unless `FERRY_REQUIRE_MOTO=1`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferry::local::behaviour::FaultFile;
+use ferry::local::{LocalEcs, LocalOptions};
+use serde_json::{Value, json};
+
+use crate::test::root;
+
+/// A tool of the Python environment, or `None` (with the reason printed) when absent.
+fn python_tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("FERRY_PYTHON_ENV")
+        .map(|dir| PathBuf::from(dir).join(name))
+        .filter(|p| p.is_file());
+    if found.is_none() {
+        let reason = format!(
+            "`{name}` is not available: run scripts/test, which makes the Python environment (scripts/python-env)"
+        );
+        assert!(
+            std::env::var_os("FERRY_REQUIRE_MOTO").is_none_or(|v| v != "1"),
+            "FERRY_REQUIRE_MOTO=1 but {reason}"
+        );
+        eprintln!("skipped: {reason}");
+    }
+    found
+}
+
+async fn local(speed: f64) -> LocalEcs {
+    LocalEcs::start(LocalOptions {
+        speed,
+        faults: FaultFile::parse(
+            r#"{"images": [{"match": "*:crash", "crash_after": "5s", "exit_code": 1}]}"#,
+        )
+        .expect("faults"),
+        ..LocalOptions::default()
+    })
+    .await
+    .expect("local ECS")
+}
+
+fn aws_env(command: &mut Command, url: &str, bin: &std::path::Path) {
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    command
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", std::env::temp_dir())
+        .env("AWS_ENDPOINT_URL", url)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_PAGER", "")
+        .stdin(Stdio::null());
+}
+
+/// Runs a command off the async runtime; returns its exit code and output.
+async fn run(mut command: Command) -> (i32, String) {
+    tokio::task::spawn_blocking(move || {
+        let output = command.output().expect("the tool runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.code().unwrap_or(-1), text)
+    })
+    .await
+    .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_deploys_and_fails_on_a_crashing_image() {
+    let Some(aws) = python_tool("aws") else { return };
+    let bin = aws.parent().expect("bin").to_path_buf();
+    let server = local(200.0).await;
+    let script = root().join("tests/compat/aws-cli-deploy.sh");
+    for (image, expected, words) in [
+        ("acme/web:1", 0, "running"),
+        ("acme/web:2", 0, "3 running"),
+        ("acme/web:crash", 1, "deployment failed"),
+    ] {
+        let mut command = Command::new("bash");
+        command.arg(&script).arg(image);
+        aws_env(&mut command, server.url(), &bin);
+        let (code, output) = run(command).await;
+        assert_eq!(code, expected, "{image}: {output}");
+        assert!(output.contains(words), "{image}: {output}");
+    }
+    let calls = server.calls();
+    assert!(calls["DescribeServices"] > 3 && calls["UpdateService"] == 2, "{calls:?}");
+    server.shutdown().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecs_deploy_deploys_and_fails_on_a_crashing_image() {
+    let (Some(aws), Some(ecs)) = (python_tool("aws"), python_tool("ecs")) else { return };
+    let bin = aws.parent().expect("bin").to_path_buf();
+    let server = local(200.0).await;
+    // The service exists first (ecs-deploy only updates).
+    let mut command = Command::new("bash");
+    command.arg(root().join("tests/compat/aws-cli-deploy.sh")).arg("acme/web:1");
+    aws_env(&mut command, server.url(), &bin);
+    let (code, output) = run(command).await;
+    assert_eq!(code, 0, "{output}");
+    for (image, expected, words) in
+        [("acme/web:2", 0, "Deployment successful"), ("acme/web:crash", 1, "Deployment Failed")]
+    {
+        let mut command = Command::new(&ecs);
+        command.args(["deploy", "compat", "web", "--image", "app", image, "--timeout", "120"]);
+        aws_env(&mut command, server.url(), &bin);
+        let (code, output) = run(command).await;
+        assert_eq!(code, expected, "{image}: {output}");
+        assert!(output.contains(words), "{image}: {output}");
+    }
+    server.shutdown().await.expect("stop");
+}
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn post(address: &str, target: &str, body: &Value) -> (u16, Value) {
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    // moto's single server picks the service from the signature's credential scope.
+    let service = if target.starts_with("AmazonEC2ContainerRegistry") { "ecr" } else { "ecs" };
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: {target}\r\nContent-Type: application/x-amz-json-1.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = response.split_once("\r\n\r\n").expect("response");
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size.min(rest.len())]);
+        body = rest.get(size + 2..).unwrap_or("");
+    }
+    out
+}
+
+/// Every path of a JSON value with its type; list items share the path `[]`.
+fn shape(value: &Value, path: &str, out: &mut BTreeMap<String, &'static str>) {
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "object",
+    };
+    if kind == "null" {
+        return;
+    }
+    out.insert(path.to_owned(), kind);
+    match value {
+        Value::Array(items) => items.iter().for_each(|item| shape(item, &format!("{path}[]"), out)),
+        Value::Object(members) => {
+            members.iter().for_each(|(key, item)| shape(item, &format!("{path}.{key}"), out));
+        }
+        _ => {}
+    }
+}
+
+/// The sequence of calls both endpoints answer.
+fn sequence() -> Vec<(&'static str, Value)> {
+    let ecs = "AmazonEC2ContainerServiceV20141113";
+    let ecr = "AmazonEC2ContainerRegistry_V20150921";
+    let _ = (ecs, ecr);
+    vec![
+        ("ECS.CreateCluster", json!({ "clusterName": "shape" })),
+        ("ECS.DescribeClusters", json!({ "clusters": ["shape", "absent"] })),
+        (
+            "ECS.RegisterTaskDefinition",
+            json!({
+                "family": "web",
+                "containerDefinitions": [{ "name": "app", "image": "acme/web:1", "essential": true, "memory": 128,
+                    "environment": [{ "name": "A", "value": "" }] }],
+                "tags": [{ "key": "team", "value": "web" }]
+            }),
+        ),
+        ("ECS.DescribeTaskDefinition", json!({ "taskDefinition": "web", "include": ["TAGS"] })),
+        ("ECS.ListTaskDefinitions", json!({ "familyPrefix": "web", "sort": "DESC" })),
+        (
+            "ECS.CreateService",
+            json!({ "cluster": "shape", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": 2,
+            "deploymentConfiguration": { "maximumPercent": 200, "minimumHealthyPercent": 100,
+                "deploymentCircuitBreaker": { "enable": true, "rollback": true } } }),
+        ),
+        ("ECS.DescribeServices", json!({ "cluster": "shape", "services": ["web", "absent"] })),
+        (
+            "ECS.RegisterTaskDefinition",
+            json!({ "family": "web", "containerDefinitions": [{ "name": "app", "image": "acme/web:2", "memory": 128 }] }),
+        ),
+        (
+            "ECS.UpdateService",
+            json!({ "cluster": "shape", "service": "web", "taskDefinition": "web:2", "desiredCount": 3 }),
+        ),
+        ("ECS.ListTasks", json!({ "cluster": "shape", "serviceName": "web" })),
+        ("ECS.DeregisterTaskDefinition", json!({ "taskDefinition": "web:1" })),
+        ("ECS.ListTaskDefinitions", json!({ "familyPrefix": "web", "status": "INACTIVE" })),
+        (
+            "ECS.UpdateService",
+            json!({ "cluster": "shape", "service": "absent", "desiredCount": 1 }),
+        ),
+        ("ECS.DescribeServices", json!({ "cluster": "nowhere", "services": ["web"] })),
+        ("ECS.ListTagsForResource", json!({ "resourceArn": "$FIRST_TASK_DEFINITION" })),
+        (
+            "ECR.CreateRepository",
+            json!({ "repositoryName": "acme/web", "imageScanningConfiguration": { "scanOnPush": true } }),
+        ),
+        ("ECR.DescribeRepositories", json!({ "repositoryNames": ["acme/web"] })),
+        ("ECR.DescribeRepositories", json!({ "repositoryNames": ["absent"] })),
+        ("ECR.GetAuthorizationToken", json!({})),
+        (
+            "ECR.PutLifecyclePolicy",
+            json!({ "repositoryName": "acme/web", "lifecyclePolicyText":
+            "{\"rules\":[{\"rulePriority\":1,\"selection\":{\"tagStatus\":\"any\",\"countType\":\"imageCountMoreThan\",\"countNumber\":30},\"action\":{\"type\":\"expire\"}}]}" }),
+        ),
+        ("ECR.GetLifecyclePolicy", json!({ "repositoryName": "acme/web" })),
+    ]
+}
+
+/// Fields moto sends that the local endpoint does not, each for a reason (docs/local.md).
+const MOTO_ONLY: &[&str] = &[
+    // moto fills these for every service; ECS sends them only for Fargate (platformFamily),
+    // awsvpc (networkConfiguration) and the EXTERNAL controller (taskSets)
+    ".service.deployments[].platformFamily",
+    ".services[].deployments[].platformFamily",
+    ".service.networkConfiguration",
+    ".services[].networkConfiguration",
+    ".service.taskSets",
+    ".services[].taskSets",
+    // moto writes the default network mode into every task definition; the local ECS
+    // returns what was registered, so a registration round-trips unchanged
+    ".taskDefinition.networkMode",
+    // moto echoes request members back that ECS documents but ferry's local ECS leaves out
+    ".cluster.serviceConnectDefaults",
+    ".cluster.configuration",
+    ".cluster.attachments",
+    ".cluster.attachmentsStatus",
+    ".cluster.tags",
+    ".clusters[].tags",
+    ".clusters[].attachments",
+    ".clusters[].attachmentsStatus",
+    ".clusters[].configuration",
+    ".clusters[].serviceConnectDefaults",
+    ".service.roleArn",
+    ".service.tags",
+    ".services[].roleArn",
+    ".services[].tags",
+    ".repository.imageTagMutabilityExclusionFilters",
+    ".repositories[].imageTagMutabilityExclusionFilters",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_and_the_local_endpoint_answer_with_the_same_shape() {
+    let Some(moto) = python_tool("moto_server") else { return };
+    let port = free_port();
+    let mut child = Command::new(moto)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto starts");
+    let moto_address = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(&moto_address).is_err() {
+        assert!(started.elapsed() < Duration::from_mins(1), "moto did not start");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let server = local(1.0).await;
+    let local_address = server.url().trim_start_matches("http://").to_owned();
+    let mut differences = Vec::new();
+    let mut compared = 0;
+    // Each endpoint has its own account, so ARNs are taken from its own answers.
+    let (mut moto_arn, mut local_arn) = (String::new(), String::new());
+    for (call, body) in sequence() {
+        let with_arn = |arn: &str| {
+            serde_json::from_str::<Value>(&body.to_string().replace("$FIRST_TASK_DEFINITION", arn))
+                .expect("json")
+        };
+        let (moto_request, local_request) = (with_arn(&moto_arn), with_arn(&local_arn));
+        let target = match call.split_once('.') {
+            Some(("ECS", op)) => format!("AmazonEC2ContainerServiceV20141113.{op}"),
+            Some((_, op)) => format!("AmazonEC2ContainerRegistry_V20150921.{op}"),
+            None => unreachable!("calls are SERVICE.Op"),
+        };
+        let (moto_body, local_body) = {
+            let (target, moto_address, local_address) =
+                (target.clone(), moto_address.clone(), local_address.clone());
+            tokio::task::spawn_blocking(move || {
+                (
+                    post(&moto_address, &target, &moto_request),
+                    post(&local_address, &target, &local_request),
+                )
+            })
+            .await
+            .expect("join")
+        };
+        let ((moto_status, moto_value), (local_status, local_value)) = (moto_body, local_body);
+        if call == "ECS.RegisterTaskDefinition" && moto_arn.is_empty() {
+            moto_arn = moto_value["taskDefinition"]["taskDefinitionArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            local_arn = local_value["taskDefinition"]["taskDefinitionArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+        }
+        assert_eq!(
+            moto_status / 100,
+            local_status / 100,
+            "{call}: moto {moto_status} {moto_value}, local {local_status} {local_value}"
+        );
+        if moto_status != 200 {
+            assert_eq!(
+                moto_value["__type"].as_str().map(|t| t.rsplit('#').next().unwrap_or(t)),
+                local_value["__type"].as_str(),
+                "{call}: error type"
+            );
+            continue;
+        }
+        let (mut moto_shape, mut local_shape) = (BTreeMap::new(), BTreeMap::new());
+        shape(&moto_value, "", &mut moto_shape);
+        shape(&local_value, "", &mut local_shape);
+        for (path, kind) in &moto_shape {
+            compared += 1;
+            match local_shape.get(path) {
+                Some(local_kind) if local_kind == kind => {}
+                Some(local_kind) => {
+                    differences.push(format!("{call} {path}: moto {kind}, local {local_kind}"));
+                }
+                None if MOTO_ONLY.iter().any(|p| path.starts_with(p)) => {}
+                None => differences.push(format!("{call} {path}: only moto has it ({kind})")),
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    server.shutdown().await.expect("stop");
+    let unique: BTreeSet<String> = differences.into_iter().collect();
+    assert!(
+        unique.is_empty(),
+        "{compared} fields compared; differences:\n{}",
+        unique.into_iter().collect::<Vec<_>>().join("\n")
+    );
+    assert!(compared > 100, "only {compared} fields compared");
+}
