@@ -6,6 +6,7 @@ mod compat;
 mod diagnostics;
 mod fmt_cli;
 mod local_api;
+mod local_cli;
 mod local_registry;
 mod properties;
 mod registry;

@@ -329,3 +329,74 @@ fn draining_delays_the_stop_path() {
         fast.duration_ms
     );
 }
+
+#[test]
+fn settings_come_from_the_fault_file() {
+    let file = faults(r#"{"scheduler": {"pass_interval": "1s", "crashes_trip_breaker": false}}"#);
+    let settings = file.scheduler.apply(SchedulerSettings::default());
+    assert_eq!((settings.pass_interval_ms, settings.crashes_trip_breaker), (1_000, false));
+    // Crashes that do not count never trip the breaker: the deployment keeps retrying.
+    let simulation = simulate(&SimulationInput {
+        circuit_breaker: ROLLBACK,
+        faults: faults(
+            r#"{"images": [{"match": "new", "crash_after": "5s"}], "scheduler": {"crashes_trip_breaker": false}}"#,
+        ),
+        settings: faults(r#"{"scheduler": {"crashes_trip_breaker": false}}"#)
+            .scheduler
+            .apply(SchedulerSettings::default()),
+        ..input(2, 100, 200)
+    });
+    assert_eq!(simulation.outcome, Outcome::Stuck);
+}
+
+/// The first task of v2 runs fine; every later one turns healthy, then crashes 10 s later.
+struct FirstOk(u32);
+
+impl Launcher for FirstOk {
+    fn behaviour(&mut self, revision: &Revision) -> TaskBehaviour {
+        if revision.images[0] != "v2" {
+            return TaskBehaviour::default();
+        }
+        self.0 += 1;
+        let outcome = if self.0 == 1 {
+            ferry::local::behaviour::Outcome::Healthy
+        } else {
+            ferry::local::behaviour::Outcome::Crash { after_ms: 50_000, exit_code: 1 }
+        };
+        TaskBehaviour { start_ms: 1_000, outcome, ..TaskBehaviour::default() }
+    }
+}
+
+#[test]
+fn a_healthy_task_resets_the_failure_count_unless_told_otherwise() {
+    // Old tasks drain for 300 s, so the rollout cannot complete before three crashes.
+    let outcome = |reset_on_healthy_task| {
+        let mut ids = Ids::new(5);
+        let breaker = CircuitBreaker { reset_on_healthy_task, ..ROLLBACK };
+        let mut rollout = Rollout::new(
+            "web",
+            RolloutConfig { drain_ms: 300_000, ..config(2, breaker) },
+            SchedulerSettings::default(),
+        );
+        seed_steady(&mut rollout, &revision("v1"), &mut ids);
+        let v2 = rollout.deploy(revision("v2"), &mut ids, 0);
+        let mut launcher = FirstOk(0);
+        let mut now = 0;
+        while now < 3_600_000 && !rollout.is_settled() {
+            rollout.advance(now, &mut launcher, &mut ids);
+            now = rollout.next_wakeup().max(now + 1);
+        }
+        let primary = rollout.primary().expect("primary");
+        (primary.id == v2, primary.rollout)
+    };
+    assert_eq!(
+        outcome(true),
+        (true, RolloutState::Completed),
+        "each crash follows a healthy task: the count resets"
+    );
+    assert_eq!(
+        outcome(false),
+        (false, RolloutState::Completed),
+        "three crashes in all trip the breaker"
+    );
+}

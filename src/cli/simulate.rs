@@ -48,8 +48,8 @@ pub(super) fn run(arguments: &SimulateArguments) -> ExitStatus {
         circuit_breaker,
         grace_ms: arguments.grace,
         drain_ms: arguments.drain,
+        settings: faults.scheduler.apply(SchedulerSettings::default()),
         faults,
-        settings: SchedulerSettings::default(),
     });
     match arguments.format {
         SimulateFormat::Json => {

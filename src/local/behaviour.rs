@@ -62,6 +62,39 @@ pub struct FaultFile {
     pub images: Vec<ImageRule>,
     #[serde(default)]
     pub api: ApiFaults,
+    /// The scheduler's choices where ECS leaves them open.
+    #[serde(default)]
+    pub scheduler: SchedulerOverrides,
+}
+
+/// Settings of the scheduler that ECS does not document (docs/local.md).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerOverrides {
+    pub pass_interval: Option<DurationText>,
+    pub throttle_after: Option<u32>,
+    pub throttle_base: Option<DurationText>,
+    pub throttle_max: Option<DurationText>,
+    pub crashes_trip_breaker: Option<bool>,
+}
+
+impl SchedulerOverrides {
+    /// `defaults` with these overrides applied.
+    #[must_use]
+    pub fn apply(
+        &self,
+        defaults: super::scheduler::SchedulerSettings,
+    ) -> super::scheduler::SchedulerSettings {
+        super::scheduler::SchedulerSettings {
+            pass_interval_ms: self.pass_interval.map_or(defaults.pass_interval_ms, |d| d.0.max(1)),
+            throttle_after: self.throttle_after.unwrap_or(defaults.throttle_after).max(1),
+            throttle_base_ms: self.throttle_base.map_or(defaults.throttle_base_ms, |d| d.0),
+            throttle_max_ms: self.throttle_max.map_or(defaults.throttle_max_ms, |d| d.0),
+            crashes_trip_breaker: self
+                .crashes_trip_breaker
+                .unwrap_or(defaults.crashes_trip_breaker),
+        }
+    }
 }
 
 /// How tasks of matching images behave.

@@ -84,6 +84,7 @@ impl LocalEcs {
             clock.resume(state.saved_at_ms, state.epoch_ms);
         }
         state.capacity = options.capacity.or(state.capacity);
+        state.settings = options.faults.scheduler.apply(state.settings);
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], options.port)))
             .await
             .map_err(|error| format!("cannot listen on 127.0.0.1:{}: {error}", options.port))?;

@@ -256,6 +256,7 @@ impl EcsState {
                     continue;
                 }
                 service.rollout.config.capacity = self.capacity;
+                service.rollout.settings = self.settings;
                 service.rollout.advance(now, &mut runtime, &mut self.ids);
                 service
                     .rollout
