@@ -37,7 +37,8 @@ async fn register(ecs: &aws_sdk_ecs::Client, image: &str) -> String {
 }
 
 async fn completed(ecs: &aws_sdk_ecs::Client, arn: &str) -> bool {
-    let answer = ecs.describe_services().cluster("bench").services("web").send().await.expect("describe");
+    let answer =
+        ecs.describe_services().cluster("bench").services("web").send().await.expect("describe");
     let service = &answer.services()[0];
     service.deployments().len() == 1
         && service.deployments()[0].task_definition() == Some(arn)
@@ -48,13 +49,26 @@ async fn completed(ecs: &aws_sdk_ecs::Client, arn: &str) -> bool {
 async fn deploy_200(ecs: &aws_sdk_ecs::Client, step: impl Fn()) -> (Duration, u32) {
     ecs.create_cluster().cluster_name("bench").send().await.expect("cluster");
     let v1 = register(ecs, "bench:1").await;
-    ecs.create_service().cluster("bench").service_name("web").task_definition(&v1).desired_count(200).send().await.expect("service");
+    ecs.create_service()
+        .cluster("bench")
+        .service_name("web")
+        .task_definition(&v1)
+        .desired_count(200)
+        .send()
+        .await
+        .expect("service");
     while !completed(ecs, &v1).await {
         step();
     }
     let v2 = register(ecs, "bench:2").await;
     let started = Instant::now();
-    ecs.update_service().cluster("bench").service("web").task_definition(&v2).send().await.expect("update");
+    ecs.update_service()
+        .cluster("bench")
+        .service("web")
+        .task_definition(&v2)
+        .send()
+        .await
+        .expect("update");
     let mut polls = 0;
     while !completed(ecs, &v2).await {
         polls += 1;
@@ -72,7 +86,12 @@ async fn describe_load(url: &str, seconds: u64) -> f64 {
         clients.push(tokio::spawn(async move {
             let mut answered = 0u64;
             while Instant::now() < deadline && answered < 1_000_000 {
-                ecs.describe_services().cluster("bench").services("web").send().await.expect("describe");
+                ecs.describe_services()
+                    .cluster("bench")
+                    .services("web")
+                    .send()
+                    .await
+                    .expect("describe");
                 answered += 1;
             }
             answered
@@ -99,7 +118,13 @@ fn peak_memory_kib(pid: u32) -> u64 {
 async fn main() {
     // 1. In-process, a manual clock stepped 5 s of virtual time per poll.
     let clock = Clock::manual();
-    let server = LocalEcs::start(LocalOptions { clock: Some(clock.clone()), capacity: Some(250), ..LocalOptions::default() }).await.expect("start");
+    let server = LocalEcs::start(LocalOptions {
+        clock: Some(clock.clone()),
+        capacity: Some(250),
+        ..LocalOptions::default()
+    })
+    .await
+    .expect("start");
     let ecs = client(server.url()).await;
     let (wall, polls) = deploy_200(&ecs, || clock.advance(5_000)).await;
     println!(
@@ -122,7 +147,11 @@ async fn main() {
         .spawn()
         .expect("ferry local");
     let mut url = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut url).expect("url");
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut url,
+    )
+    .expect("url");
     let ecs = client(url.trim()).await;
     let (wall, _) = deploy_200(&ecs, || std::thread::sleep(Duration::from_millis(20))).await;
     let rate = describe_load(url.trim(), 3).await;

@@ -741,3 +741,117 @@ async fn state_persists_between_runs() {
     let error = LocalEcs::start(options()).await.err().expect("a bad state file is refused");
     assert!(error.contains("is not a ferry local state"), "{error}");
 }
+
+/// Every operation, every member it reads, every wrong type: answered with a 4xx and a
+/// typed error, never a crash, a 500 or a hang; the endpoint keeps answering.
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_types_in_every_member_never_break_the_endpoint() {
+    let local = start("{}").await;
+    let url = local.server.url().to_owned();
+    let ecs = "AmazonEC2ContainerServiceV20141113";
+    let ecr = "AmazonEC2ContainerRegistry_V20150921";
+    let operations: &[(&str, &str, &[&str])] = &[
+        (ecs, "CreateCluster", &["clusterName", "tags"]),
+        (ecs, "DescribeClusters", &["clusters", "include"]),
+        (
+            ecs,
+            "CreateService",
+            &[
+                "cluster",
+                "serviceName",
+                "taskDefinition",
+                "desiredCount",
+                "deploymentConfiguration",
+                "loadBalancers",
+                "networkConfiguration",
+                "healthCheckGracePeriodSeconds",
+                "tags",
+                "launchType",
+            ],
+        ),
+        (
+            ecs,
+            "UpdateService",
+            &[
+                "cluster",
+                "service",
+                "taskDefinition",
+                "desiredCount",
+                "forceNewDeployment",
+                "deploymentConfiguration",
+            ],
+        ),
+        (ecs, "DeleteService", &["cluster", "service", "force"]),
+        (ecs, "DescribeServices", &["cluster", "services", "include"]),
+        (
+            ecs,
+            "RegisterTaskDefinition",
+            &["family", "containerDefinitions", "cpu", "memory", "networkMode", "tags"],
+        ),
+        (ecs, "DescribeTaskDefinition", &["taskDefinition", "include"]),
+        (ecs, "DeregisterTaskDefinition", &["taskDefinition"]),
+        (ecs, "DeleteTaskDefinitions", &["taskDefinitions"]),
+        (
+            ecs,
+            "ListTaskDefinitions",
+            &["familyPrefix", "status", "sort", "maxResults", "nextToken"],
+        ),
+        (
+            ecs,
+            "ListTasks",
+            &["cluster", "serviceName", "startedBy", "desiredStatus", "maxResults", "nextToken"],
+        ),
+        (ecs, "DescribeTasks", &["cluster", "tasks"]),
+        (ecs, "StopTask", &["cluster", "task", "reason"]),
+        (ecs, "ListServiceDeployments", &["cluster", "service", "status"]),
+        (ecs, "DescribeServiceDeployments", &["serviceDeploymentArns"]),
+        (ecs, "StopServiceDeployment", &["serviceDeploymentArn", "stopType"]),
+        (ecs, "TagResource", &["resourceArn", "tags"]),
+        (ecs, "UntagResource", &["resourceArn", "tagKeys"]),
+        (ecs, "ListTagsForResource", &["resourceArn"]),
+        (
+            ecr,
+            "CreateRepository",
+            &["repositoryName", "imageTagMutability", "imageScanningConfiguration"],
+        ),
+        (ecr, "DescribeRepositories", &["repositoryNames", "maxResults"]),
+        (ecr, "GetAuthorizationToken", &[]),
+        (ecr, "PutLifecyclePolicy", &["repositoryName", "lifecyclePolicyText"]),
+        (ecr, "GetLifecyclePolicy", &["repositoryName"]),
+        (ecr, "DescribeImages", &["repositoryName", "imageIds"]),
+        (ecr, "BatchGetImage", &["repositoryName", "imageIds"]),
+    ];
+    let wrong = [
+        json!(7),
+        json!("text"),
+        json!([]),
+        json!({}),
+        json!(true),
+        json!([{}]),
+        json!(-1),
+        json!(""),
+    ];
+    let mut calls = 0;
+    for (prefix, operation, members) in operations {
+        let target = format!("{prefix}.{operation}");
+        for member in members.iter().copied().chain([""]) {
+            for value in &wrong {
+                let body = if member.is_empty() { json!({}) } else { json!({ member: value }) };
+                let (status, answer) = raw(&url, &target, &body.to_string());
+                calls += 1;
+                assert!(
+                    status == 200 || (400..500).contains(&status),
+                    "{target} {body}: {status} {answer}"
+                );
+                if status != 200 {
+                    assert!(
+                        answer["__type"].is_string() && answer["message"].is_string(),
+                        "{target} {body}: {answer}"
+                    );
+                }
+            }
+        }
+    }
+    let (status, _) = raw(&url, &format!("{ecs}.DescribeClusters"), "{}");
+    assert_eq!(status, 200, "still answering after {calls} bad calls");
+}
