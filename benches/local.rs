@@ -1,11 +1,11 @@
 //! `cargo bench --bench local`: the local ECS's figures for docs/benchmarks.md.
 //!
 //! 1. a 200-task rolling deployment at maximum speed (room for 250 tasks, so it rolls in
-//!    rounds of 50): the manual clock is stepped as fast as DescribeServices can be
+//!    rounds of 50): the manual clock is stepped as fast as `DescribeServices` can be
 //!    answered (wall time, calls, virtual time);
-//! 2. DescribeServices answered per second by the server, 4 clients for 3 s;
-//! 3. peak memory (VmHWM) of a `ferry local` process through a 200-task deployment and
-//!    the same DescribeServices load.
+//! 2. `DescribeServices` answered per second by the server, 4 clients for 3 s;
+//! 3. peak memory (`VmHWM`) of a `ferry local` process through a 200-task deployment and
+//!    the same `DescribeServices` load.
 
 use std::time::{Duration, Instant};
 
