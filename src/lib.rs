@@ -7,6 +7,7 @@
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
+pub mod eval;
 pub mod local;
 pub mod report;
 pub mod suggestion;

@@ -6,9 +6,11 @@ use ferry::diagnostic::Code;
 
 use crate::test::{Test, root};
 
-/// Input codes are about the file, not its text; `check_cli.rs` makes those files.
+/// Input codes are about the file, not its text (`check_cli.rs` makes those files); eval
+/// codes arise when a pipeline is evaluated for a run, not by `ferry check` (unit tests in
+/// `src/eval/` make them).
 fn is_input(code: Code) -> bool {
-    code.as_str().starts_with("ferry::input::")
+    code.as_str().starts_with("ferry::input::") || code.as_str().starts_with("ferry::eval::")
 }
 
 fn kind(code: Code) -> &'static str {

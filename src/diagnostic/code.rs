@@ -92,6 +92,12 @@ codes! {
         UsedBeforeDefinition => "used_before_definition", Error;
         WrongStepKind => "wrong_step_kind", Error;
     }
+    "eval" {
+        CannotEvaluate => "cannot_evaluate", Error;
+        GitUnavailable => "git_unavailable", Error;
+        UndefinedEnvVar => "undefined_env_var", Error;
+        UnsetSetting => "unset_setting", Error;
+    }
     "lint" {
         CircuitBreakerOff => "circuit_breaker_off", Warning;
         CircuitBreakerWithoutRollback => "circuit_breaker_without_rollback", Warning;

@@ -1,0 +1,41 @@
+//! Evaluation: a checked Deployfile's expressions turned into values for one environment,
+//! and its steps into the typed pipeline the run engine executes. Pure: git and the
+//! process environment come in through `Workspace`.
+
+mod eval_error;
+mod evaluator;
+mod pipeline;
+mod settings;
+mod value;
+mod workspace;
+
+pub use eval_error::EvalError;
+pub use evaluator::{Evaluator, Outputs, StepValue};
+pub use pipeline::{
+    ContainerChange, GateSpec, HealthCheckSpec, LoadBalancerSpec, NetworkSpec, Pipeline,
+    PlannedStep, RegisterStep, RollbackStep, UpdateStep, VerifyStep, build_pipeline, plan_step,
+    step_values,
+};
+pub use settings::{DEFAULT_ENVIRONMENT, Settings, environment_names, resolve};
+pub use value::{GateTarget, Repository, TaskDefinitionSource, Value};
+pub use workspace::{DIRTY_MARKER, GitInfo, Workspace};
+
+/// `90000` ms → `1m30s`.
+#[must_use]
+pub fn duration_text(ms: u64) -> String {
+    if ms == 0 {
+        return "0s".to_owned();
+    }
+    let mut rest = ms;
+    let mut text = String::new();
+    for (unit, size) in
+        [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
+    {
+        if rest >= size {
+            text.push_str(&(rest / size).to_string());
+            text.push_str(unit);
+            rest %= size;
+        }
+    }
+    text
+}
