@@ -4,9 +4,11 @@
 //! checked model) → later phases. The pure core (`syntax`, `check`) does no I/O; the
 //! `cli` edge reads files and prints.
 
+pub mod aws;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
+pub mod engine;
 pub mod eval;
 pub mod local;
 pub mod report;

@@ -6,33 +6,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferry::local::behaviour::FaultFile;
 use ferry::local::{LocalEcs, LocalOptions};
 use serde_json::{Value, json};
 
+use crate::moto::{Moto, python_tool};
 use crate::test::root;
-
-/// A tool of the Python environment, or `None` (with the reason printed) when absent.
-fn python_tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("FERRY_PYTHON_ENV")
-        .map(|dir| PathBuf::from(dir).join(name))
-        .filter(|p| p.is_file());
-    if found.is_none() {
-        let reason = format!(
-            "`{name}` is not available: run scripts/test, which makes the Python environment (scripts/python-env)"
-        );
-        assert!(
-            std::env::var_os("FERRY_REQUIRE_MOTO").is_none_or(|v| v != "1"),
-            "FERRY_REQUIRE_MOTO=1 but {reason}"
-        );
-        eprintln!("skipped: {reason}");
-    }
-    found
-}
 
 async fn local(speed: f64) -> LocalEcs {
     LocalEcs::start(LocalOptions {
@@ -123,11 +105,6 @@ async fn ecs_deploy_deploys_and_fails_on_a_crashing_image() {
         assert!(output.contains(words), "{image}: {output}");
     }
     server.shutdown().await.expect("stop");
-}
-
-/// A free loopback port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 fn post(address: &str, target: &str, body: &Value) -> (u16, Value) {
@@ -283,20 +260,8 @@ const MOTO_ONLY: &[&str] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_and_the_local_endpoint_answer_with_the_same_shape() {
-    let Some(moto) = python_tool("moto_server") else { return };
-    let port = free_port();
-    let mut child = Command::new(moto)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto starts");
-    let moto_address = format!("127.0.0.1:{port}");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(&moto_address).is_err() {
-        assert!(started.elapsed() < Duration::from_mins(1), "moto did not start");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let Some(moto) = tokio::task::spawn_blocking(Moto::start).await.expect("join") else { return };
+    let moto_address = moto.address.clone();
     let server = local(1.0).await;
     let local_address = server.url().trim_start_matches("http://").to_owned();
     let mut differences = Vec::new();
@@ -365,8 +330,7 @@ async fn moto_and_the_local_endpoint_answer_with_the_same_shape() {
             }
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(moto);
     server.shutdown().await.expect("stop");
     let unique: BTreeSet<String> = differences.into_iter().collect();
     assert!(

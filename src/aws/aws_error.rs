@@ -1,0 +1,70 @@
+//! A failed AWS call, said the way the user needs it: what failed, on which resource,
+//! AWS's error code and message.
+
+use std::fmt;
+
+use aws_sdk_ecs::error::ProvideErrorMetadata;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub resource: String,
+    /// AWS's error code (`ServiceNotFoundException`), or `NetworkError` and the like.
+    pub code: String,
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn from_sdk<E, R>(
+        operation: &'static str,
+        resource: impl Into<String>,
+        error: &aws_sdk_ecs::error::SdkError<E, R>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error,
+        R: fmt::Debug,
+    {
+        let (code, message) = match error {
+            aws_sdk_ecs::error::SdkError::ServiceError(service) => (
+                service.err().code().unwrap_or("UnknownError").to_owned(),
+                service.err().message().unwrap_or_default().to_owned(),
+            ),
+            aws_sdk_ecs::error::SdkError::TimeoutError(_) => {
+                ("Timeout".to_owned(), "the call timed out".to_owned())
+            }
+            aws_sdk_ecs::error::SdkError::DispatchFailure(failure) => {
+                ("NetworkError".to_owned(), format!("{failure:?}").chars().take(300).collect())
+            }
+            other => (
+                other.code().unwrap_or("Error").to_owned(),
+                other.message().map_or_else(|| other.to_string(), str::to_owned),
+            ),
+        };
+        Self { operation, resource: resource.into(), code, message }
+    }
+
+    /// Whether retrying later may help (throttling, 5xx, the network).
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "ThrottlingException"
+                | "ServerException"
+                | "NetworkError"
+                | "Timeout"
+                | "LimitExceededException"
+        )
+    }
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on {} failed: {}", self.operation, self.resource, self.code)?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AwsError {}

@@ -1,0 +1,12 @@
+//! Talking to ECS and ECR through the AWS SDK for Rust: client construction (the AWS
+//! credential chain, `AWS_ENDPOINT_URL*`, or the local ECS), and the calls the run engine
+//! makes, each paginated and with errors that name the operation, the resource and
+//! AWS's code and message.
+
+mod aws_error;
+mod clients;
+mod ecs;
+
+pub use aws_error::AwsError;
+pub use clients::{Clients, Target};
+pub use ecs::{DeploymentView, Ecs, ServiceView, StoppedTask, TaskView};
