@@ -148,27 +148,19 @@ impl Ecs {
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The service, or `None` when it is missing or INACTIVE.
-    pub async fn service(
-        &self,
-        cluster: &str,
-        service: &str,
-    ) -> Result<Option<ServiceView>, AwsError> {
+    /// The service, or `None` when it (or its cluster) is missing or INACTIVE.
+    pub async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceView>, AwsError> {
+        use aws_sdk_ecs::operation::describe_services::DescribeServicesError;
         self.count();
-        let answer = self
-            .client
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk(
-                    "DescribeServices",
-                    format!("service `{service}` of cluster `{cluster}`"),
-                    &e,
-                )
-            })?;
+        let answer = match self.client.describe_services().cluster(cluster).services(service).send().await {
+            Ok(answer) => answer,
+            Err(error) if error.as_service_error().is_some_and(DescribeServicesError::is_cluster_not_found_exception) => {
+                return Ok(None);
+            }
+            Err(error) => {
+                return Err(AwsError::from_sdk("DescribeServices", format!("service `{service}` of cluster `{cluster}`"), &error));
+            }
+        };
         Ok(answer
             .services()
             .iter()

@@ -22,6 +22,59 @@ pub enum Command {
     Simulate(SimulateArguments),
     /// Run the local ECS/ECR endpoint on 127.0.0.1 until interrupted.
     Local(LocalArguments),
+    /// Deploy: run the pipeline's steps, verify the rollout, roll back on failure.
+    Run(RunArguments),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArguments {
+    /// The Deployfile (default: `Deployfile`, looked up from the working directory upward).
+    pub file: Option<PathBuf>,
+    /// The environment (an `environment NAME` block); default: `defaults` alone.
+    #[arg(long = "env")]
+    pub environment: Option<String>,
+    /// Where to deploy: AWS (the credential chain; `AWS_ENDPOINT_URL*` honoured) or the
+    /// local ECS, started in-process.
+    #[arg(long, value_enum, default_value_t = TargetKind::Aws)]
+    pub target: TargetKind,
+    /// Do not ask for confirmation on a terminal.
+    #[arg(long)]
+    pub yes: bool,
+    /// How to report the run.
+    #[arg(long, value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+    /// Deploy a work tree with uncommitted changes (its version then ends in `-dirty`).
+    #[arg(long)]
+    pub allow_dirty: bool,
+    /// Wait for another deployment of the service to finish instead of refusing.
+    #[arg(long)]
+    pub wait_for_lock: bool,
+    /// With `--target local`: how much faster than real time the local clock runs.
+    #[arg(long, default_value_t = 60.0)]
+    pub speed: f64,
+    /// With `--target local`: the state file (default `.ferry/local-state.json` beside
+    /// the Deployfile), so successive runs see earlier revisions.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// With `--target local`: a fault file for the local ECS (docs/local.md).
+    #[arg(long)]
+    pub faults: Option<PathBuf>,
+}
+
+/// Where a run goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TargetKind {
+    Aws,
+    Local,
+}
+
+/// How a run is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Lines for people, on standard error.
+    Human,
+    /// One JSON event per line, on standard output (docs/events.md).
+    Ndjson,
 }
 
 #[derive(Debug, clap::Args)]

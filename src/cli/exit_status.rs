@@ -10,6 +10,8 @@ pub enum ExitStatus {
     NotFormatted,
     /// 2: invalid input (Deployfile, arguments); nothing was changed.
     InvalidInput,
+    /// A run's verdict other than success: 1 rolled back, 3 not verified, 130 interrupted.
+    Verdict(u8),
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -18,6 +20,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => 0,
             ExitStatus::NotFormatted => 1,
             ExitStatus::InvalidInput => 2,
+            ExitStatus::Verdict(code) => code,
         })
     }
 }

@@ -67,7 +67,7 @@ pub(super) fn run(arguments: &LocalArguments) -> ExitStatus {
     })
 }
 
-async fn wait_for_interrupt() {
+pub(super) async fn wait_for_interrupt() {
     #[cfg(unix)]
     {
         let Ok(mut terminate) =

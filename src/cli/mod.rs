@@ -7,8 +7,10 @@ mod exit_status;
 mod fmt;
 mod local;
 mod output;
+mod run;
 mod simulate;
 mod source_file;
+mod workspace;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -16,7 +18,8 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 pub use arguments::{
-    Arguments, CheckArguments, CircuitBreakerMode, Command, FmtArguments, Format, LocalArguments,
+    Arguments, CheckArguments, CircuitBreakerMode, Command, FmtArguments, Format, LocalArguments, Output,
+    RunArguments, TargetKind,
     SimulateArguments, SimulateFormat,
 };
 pub use exit_status::ExitStatus;
@@ -41,6 +44,7 @@ where
         Command::Fmt(arguments) => fmt::run(&arguments),
         Command::Simulate(arguments) => simulate::run(&arguments),
         Command::Local(arguments) => local::run(&arguments),
+        Command::Run(arguments) => run::run(&arguments),
     };
     status.into()
 }

@@ -1,6 +1,12 @@
 //! The run engine: the steps of a pipeline in order, talking to ECS through `aws`, with
 //! one event stream that every reporter reads. `revision.rs` and `verdict.rs` are pure.
 
+mod event;
 mod revision;
+mod runner;
+mod verdict;
 
+pub use event::{Event, Recorder, Sink, Verdict};
 pub use revision::{RevisionError, RevisionInput, next_revision};
+pub use runner::{RunOptions, RunOutcome, Runner};
+pub use verdict::{Anchor, Failure, Standing, check_digests, failed_tasks, judge};

@@ -1,0 +1,77 @@
+//! The event stream of a run. Every reporter (human, NDJSON, GitHub) reads these and only
+//! these; the NDJSON form is documented in docs/events.md and stable.
+
+use serde::Serialize;
+
+/// How a run ended (DESIGN "Exit codes").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Deployed and verified, or nothing to do: exit 0.
+    Success,
+    /// Failed, rolled back and verified on the previous revision: exit 1.
+    RolledBack,
+    /// Invalid input; nothing was changed: exit 2.
+    InvalidInput,
+    /// Failed and not verified on a good revision: a person must look; exit 3.
+    Failed,
+    /// Interrupted: exit 130.
+    Interrupted,
+}
+
+impl Verdict {
+    #[must_use]
+    pub const fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Success => 0,
+            Verdict::RolledBack => 1,
+            Verdict::InvalidInput => 2,
+            Verdict::Failed => 3,
+            Verdict::Interrupted => 130,
+        }
+    }
+}
+
+/// One thing that happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted { environment: String, target: String, steps: usize },
+    StepStarted { step: String, kind: String },
+    StepFinished { step: String, kind: String, outcome: String },
+    RevisionRegistered { step: String, arn: String },
+    RevisionReused { step: String, arn: String },
+    ServiceCreated { service: String, cluster: String },
+    DeploymentStarted { service: String, deployment_id: String, task_definition: String, previous_task_definition: Option<String> },
+    NothingToDeploy { service: String, task_definition: String },
+    WaitingForLock { service: String, deployments: usize },
+    Progress { service: String, deployment_id: String, desired: i32, running: i32, pending: i32, failed: i32, rollout_state: Option<String> },
+    ServiceEvent { service: String, message: String },
+    TaskStopped { service: String, task: String, stop_code: String, reason: String, exit_codes: Vec<(String, Option<i32>)> },
+    Serving { service: String, deployment_id: String },
+    Completed { service: String, deployment_id: String },
+    DeploymentFailed { service: String, deployment_id: String, reason: String },
+    RollbackStarted { service: String, to_task_definition: Option<String>, how: String },
+    RollbackVerified { service: String, task_definition: String },
+    RollbackFailed { service: String, reason: String },
+    Deregistered { arn: String },
+    Warning { message: String },
+    RunFinished { verdict: Verdict, exit_code: u8, reason: String },
+}
+
+/// Where events go: reporters implement it.
+pub trait Sink: Send {
+    fn event(&mut self, event: &Event);
+}
+
+/// Collects events (tests, and the summary at the end of a run).
+#[derive(Debug, Default)]
+pub struct Recorder {
+    pub events: Vec<Event>,
+}
+
+impl Sink for Recorder {
+    fn event(&mut self, event: &Event) {
+        self.events.push(event.clone());
+    }
+}
