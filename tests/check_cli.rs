@@ -13,7 +13,7 @@ fn every_example_pipeline_checks() {
             count += 1;
         }
     }
-    assert!(count >= 4, "only {count} pipelines");
+    assert!(count >= 5, "only {count} pipelines");
 }
 
 #[test]

@@ -4,7 +4,7 @@ use crate::test::{Test, root};
 
 #[test]
 fn example_pipelines_are_formatted() {
-    for name in ["web", "minimal", "multi-service", "fargate"] {
+    for name in ["hello", "web", "minimal", "multi-service", "fargate"] {
         Test::new()
             .args(["fmt", "--check", &format!("pipelines/{name}.deploy")])
             .run()

@@ -149,18 +149,31 @@ impl Ecs {
     }
 
     /// The service, or `None` when it (or its cluster) is missing or INACTIVE.
-    pub async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceView>, AwsError> {
+    pub async fn service(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<ServiceView>, AwsError> {
         use aws_sdk_ecs::operation::describe_services::DescribeServicesError;
         self.count();
-        let answer = match self.client.describe_services().cluster(cluster).services(service).send().await {
-            Ok(answer) => answer,
-            Err(error) if error.as_service_error().is_some_and(DescribeServicesError::is_cluster_not_found_exception) => {
-                return Ok(None);
-            }
-            Err(error) => {
-                return Err(AwsError::from_sdk("DescribeServices", format!("service `{service}` of cluster `{cluster}`"), &error));
-            }
-        };
+        let answer =
+            match self.client.describe_services().cluster(cluster).services(service).send().await {
+                Ok(answer) => answer,
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(DescribeServicesError::is_cluster_not_found_exception) =>
+                {
+                    return Ok(None);
+                }
+                Err(error) => {
+                    return Err(AwsError::from_sdk(
+                        "DescribeServices",
+                        format!("service `{service}` of cluster `{cluster}`"),
+                        &error,
+                    ));
+                }
+            };
         Ok(answer
             .services()
             .iter()

@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn example_pipelines_are_clean() {
-        for path in ["web", "minimal", "multi-service", "fargate"] {
+        for path in ["hello", "web", "minimal", "multi-service", "fargate"] {
             let text = std::fs::read_to_string(format!(
                 "{}/pipelines/{path}.deploy",
                 env!("CARGO_MANIFEST_DIR")

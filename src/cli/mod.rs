@@ -18,9 +18,8 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 pub use arguments::{
-    Arguments, CheckArguments, CircuitBreakerMode, Command, FmtArguments, Format, LocalArguments, Output,
-    RunArguments, TargetKind,
-    SimulateArguments, SimulateFormat,
+    Arguments, CheckArguments, CircuitBreakerMode, Command, FmtArguments, Format, LocalArguments,
+    Output, RunArguments, SimulateArguments, SimulateFormat, TargetKind,
 };
 pub use exit_status::ExitStatus;
 pub use source_file::{DEFAULT_NAME, InputError, MAX_SIZE, SourceFile, find, load};

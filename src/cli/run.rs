@@ -21,7 +21,7 @@ use crate::report::{HumanReporter, NdjsonReporter, human_report};
 
 pub(super) fn run(arguments: &RunArguments) -> ExitStatus {
     match run_inner(arguments) {
-        Ok(verdict) if verdict == Verdict::Success => ExitStatus::Success,
+        Ok(Verdict::Success) => ExitStatus::Success,
         Ok(verdict) => ExitStatus::Verdict(verdict.exit_code()),
         Err(message) => {
             stderr(&message);
@@ -34,23 +34,41 @@ fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
     let working_dir = std::env::current_dir().unwrap_or_default();
     let source = match load(arguments.file.as_deref(), &working_dir) {
         Ok(source) => source,
-        Err(InputError { name, text, diagnostic }) => return Err(human_report(&name, &text, &[diagnostic], human_style())),
+        Err(InputError { name, text, diagnostic }) => {
+            return Err(human_report(&name, &text, &[diagnostic], human_style()));
+        }
     };
     let checked = check_source(&source.text);
     if checked.has_errors() {
         return Err(human_report(&source.name, &source.text, &checked.diagnostics, human_style()));
     }
-    let Some(file) = checked.file else { return Err("error: the Deployfile did not parse\n".to_owned()) };
+    let Some(file) = checked.file else {
+        return Err("error: the Deployfile did not parse\n".to_owned());
+    };
     let workspace = gather(&source.path);
-    let settings = resolve(&file, arguments.environment.as_deref(), &workspace).map_err(|error| match error {
-        EvalError::At(diagnostic) => human_report(&source.name, &source.text, &[diagnostic], human_style()),
-        EvalError::Usage { message, help } => {
-            format!("error: {message}\n{}", help.map_or_else(String::new, |h| format!("  help: {h}\n")))
-        }
-    })?;
-    if arguments.target == TargetKind::Aws && !arguments.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+    let settings = resolve(&file, arguments.environment.as_deref(), &workspace).map_err(
+        |error| match error {
+            EvalError::At(diagnostic) => {
+                human_report(&source.name, &source.text, &[diagnostic], human_style())
+            }
+            EvalError::Usage { message, help } => {
+                format!(
+                    "error: {message}\n{}",
+                    help.map_or_else(String::new, |h| format!("  help: {h}\n"))
+                )
+            }
+        },
+    )?;
+    if arguments.target == TargetKind::Aws
+        && !arguments.yes
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
+    {
         let cluster = settings.cluster.clone().unwrap_or_else(|| "default".to_owned());
-        stderr(&format!("deploy `{}` to environment `{}` (cluster `{cluster}`)? [y/N] ", source.name, settings.name));
+        stderr(&format!(
+            "deploy `{}` to environment `{}` (cluster `{cluster}`)? [y/N] ",
+            source.name, settings.name
+        ));
         let mut answer = String::new();
         let _ = std::io::stdin().read_line(&mut answer);
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
@@ -77,21 +95,35 @@ fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
             flag.store(true, Ordering::Relaxed);
         });
         let (target, local, clock) = match arguments.target {
-            TargetKind::Aws => {
-                (Target::Aws { region: settings.region.clone(), profile: settings.profile.clone() }, None, Clock::scaled(1.0))
-            }
+            TargetKind::Aws => (
+                Target::Aws { region: settings.region.clone(), profile: settings.profile.clone() },
+                None,
+                Clock::scaled(1.0),
+            ),
             TargetKind::Local => {
                 let state = arguments.state.clone().unwrap_or_else(|| {
-                    source.path.parent().map_or_else(PathBuf::new, PathBuf::from).join(".ferry").join("local-state.json")
+                    source
+                        .path
+                        .parent()
+                        .map_or_else(PathBuf::new, PathBuf::from)
+                        .join(".ferry")
+                        .join("local-state.json")
                 });
                 if let Some(dir) = state.parent()
                     && !dir.as_os_str().is_empty()
                 {
-                    std::fs::create_dir_all(dir).map_err(|error| format!("error: cannot create `{}`: {error}\n", dir.display()))?;
+                    std::fs::create_dir_all(dir).map_err(|error| {
+                        format!("error: cannot create `{}`: {error}\n", dir.display())
+                    })?;
                 }
-                let local = LocalEcs::start(LocalOptions { state_file: Some(state), speed: arguments.speed, faults, ..LocalOptions::default() })
-                    .await
-                    .map_err(|message| format!("error: {message}\n"))?;
+                let local = LocalEcs::start(LocalOptions {
+                    state_file: Some(state),
+                    speed: arguments.speed,
+                    faults,
+                    ..LocalOptions::default()
+                })
+                .await
+                .map_err(|message| format!("error: {message}\n"))?;
                 let clock = local.clock().clone();
                 (Target::Local { url: local.url().to_owned() }, Some(local), clock)
             }
@@ -102,8 +134,10 @@ fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
             Output::Ndjson => Box::new(NdjsonReporter::new(std::io::stdout())),
         };
         let mut github = GithubSink::from_env();
-        let mut tee = Tee { first: sink.as_mut(), second: github.as_mut().map(|g| g as &mut dyn Sink) };
+        let mut tee =
+            Tee { first: sink.as_mut(), second: github.as_mut().map(|g| g as &mut dyn Sink) };
         let options = RunOptions {
+            interrupted,
             allow_dirty: arguments.allow_dirty,
             wait_for_lock: arguments.wait_for_lock,
             target: match arguments.target {
@@ -111,7 +145,15 @@ fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
                 TargetKind::Local => "local".to_owned(),
             },
         };
-        let runner = Runner::new(&file, settings, &workspace, Ecs::new(clients.ecs), clock, &mut tee, interrupted, options);
+        let runner = Runner::new(
+            &file,
+            settings,
+            &workspace,
+            Ecs::new(clients.ecs),
+            clock,
+            &mut tee,
+            options,
+        );
         let outcome = runner.run().await;
         if let Some(github) = github.as_mut() {
             github.summary();
@@ -149,8 +191,10 @@ struct GithubSink {
 
 impl GithubSink {
     fn from_env() -> Option<Self> {
-        (std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true"))
-            .then(|| Self { lines: Vec::new(), summary_path: std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from) })
+        (std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true")).then(|| Self {
+            lines: Vec::new(),
+            summary_path: std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+        })
     }
 
     fn summary(&self) {
@@ -169,10 +213,18 @@ impl Sink for GithubSink {
     fn event(&mut self, event: &Event) {
         match event {
             Event::DeploymentFailed { service, reason, .. } => {
-                let _ = writeln!(std::io::stdout(), "::error title=ferry: {service}::{}", escape(reason));
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "::error title=ferry: {service}::{}",
+                    escape(reason)
+                );
             }
             Event::RollbackFailed { service, reason } => {
-                let _ = writeln!(std::io::stdout(), "::error title=ferry: rollback of {service}::{}", escape(reason));
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "::error title=ferry: rollback of {service}::{}",
+                    escape(reason)
+                );
             }
             Event::Warning { message } => {
                 let _ = writeln!(std::io::stdout(), "::warning title=ferry::{}", escape(message));

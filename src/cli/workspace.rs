@@ -16,7 +16,8 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
 pub(super) fn git_info(dir: &Path) -> Option<GitInfo> {
     let sha = git(dir, &["rev-parse", "HEAD"])?;
     let branch = git(dir, &["symbolic-ref", "--quiet", "--short", "HEAD"]).unwrap_or_default();
-    let dirty = git(dir, &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let dirty =
+        git(dir, &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     Some(GitInfo { sha, branch, dirty })
 }
 

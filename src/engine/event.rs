@@ -36,27 +36,103 @@ impl Verdict {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    RunStarted { environment: String, target: String, steps: usize },
-    StepStarted { step: String, kind: String },
-    StepFinished { step: String, kind: String, outcome: String },
-    RevisionRegistered { step: String, arn: String },
-    RevisionReused { step: String, arn: String },
-    ServiceCreated { service: String, cluster: String },
-    DeploymentStarted { service: String, deployment_id: String, task_definition: String, previous_task_definition: Option<String> },
-    NothingToDeploy { service: String, task_definition: String },
-    WaitingForLock { service: String, deployments: usize },
-    Progress { service: String, deployment_id: String, desired: i32, running: i32, pending: i32, failed: i32, rollout_state: Option<String> },
-    ServiceEvent { service: String, message: String },
-    TaskStopped { service: String, task: String, stop_code: String, reason: String, exit_codes: Vec<(String, Option<i32>)> },
-    Serving { service: String, deployment_id: String },
-    Completed { service: String, deployment_id: String },
-    DeploymentFailed { service: String, deployment_id: String, reason: String },
-    RollbackStarted { service: String, to_task_definition: Option<String>, how: String },
-    RollbackVerified { service: String, task_definition: String },
-    RollbackFailed { service: String, reason: String },
-    Deregistered { arn: String },
-    Warning { message: String },
-    RunFinished { verdict: Verdict, exit_code: u8, reason: String },
+    RunStarted {
+        environment: String,
+        target: String,
+        steps: usize,
+    },
+    StepStarted {
+        step: String,
+        kind: String,
+    },
+    StepFinished {
+        step: String,
+        kind: String,
+        outcome: String,
+    },
+    RevisionRegistered {
+        step: String,
+        arn: String,
+    },
+    RevisionReused {
+        step: String,
+        arn: String,
+    },
+    ServiceCreated {
+        service: String,
+        cluster: String,
+    },
+    DeploymentStarted {
+        service: String,
+        deployment_id: String,
+        task_definition: String,
+        previous_task_definition: Option<String>,
+    },
+    NothingToDeploy {
+        service: String,
+        task_definition: String,
+    },
+    WaitingForLock {
+        service: String,
+        deployments: usize,
+    },
+    Progress {
+        service: String,
+        deployment_id: String,
+        desired: i32,
+        running: i32,
+        pending: i32,
+        failed: i32,
+        rollout_state: Option<String>,
+    },
+    ServiceEvent {
+        service: String,
+        message: String,
+    },
+    TaskStopped {
+        service: String,
+        task: String,
+        stop_code: String,
+        reason: String,
+        exit_codes: Vec<(String, Option<i32>)>,
+    },
+    Serving {
+        service: String,
+        deployment_id: String,
+    },
+    Completed {
+        service: String,
+        deployment_id: String,
+    },
+    DeploymentFailed {
+        service: String,
+        deployment_id: String,
+        reason: String,
+    },
+    RollbackStarted {
+        service: String,
+        to_task_definition: Option<String>,
+        how: String,
+    },
+    RollbackVerified {
+        service: String,
+        task_definition: String,
+    },
+    RollbackFailed {
+        service: String,
+        reason: String,
+    },
+    Deregistered {
+        arn: String,
+    },
+    Warning {
+        message: String,
+    },
+    RunFinished {
+        verdict: Verdict,
+        exit_code: u8,
+        reason: String,
+    },
 }
 
 /// Where events go: reporters implement it.

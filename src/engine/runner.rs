@@ -11,8 +11,8 @@ use super::revision::{RevisionInput, next_revision};
 use super::verdict::{Anchor, Failure, Standing, check_digests, failed_tasks, judge};
 use crate::aws::{AwsError, Ecs, ServiceView};
 use crate::eval::{
-    Evaluator, Outputs, PlannedStep, RegisterStep, RollbackStep, Settings, TaskDefinitionSource, UpdateStep, Value,
-    VerifyStep, Workspace, plan_step, step_values,
+    Evaluator, Outputs, PlannedStep, RegisterStep, RollbackStep, Settings, TaskDefinitionSource,
+    UpdateStep, Value, VerifyStep, Workspace, plan_step, step_values,
 };
 use crate::local::clock::Clock;
 use crate::syntax::{Deployfile, Item, Step};
@@ -29,6 +29,8 @@ const LOCK_WAIT_MS: u64 = 60 * 60_000;
 /// How to run.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
+    /// Set by Ctrl-C or SIGTERM; the run stops at the next safe point.
+    pub interrupted: Arc<AtomicBool>,
     pub allow_dirty: bool,
     pub wait_for_lock: bool,
     /// `aws` or `local`, for the events.
@@ -50,7 +52,10 @@ enum StepError {
     /// A call failed; the service may be mid-change.
     Aws(AwsError),
     /// The rollout failed; `on failure` runs.
-    Deployment { service: String, failure: Failure },
+    Deployment {
+        service: String,
+        failure: Failure,
+    },
     Interrupted,
 }
 
@@ -90,7 +95,6 @@ impl<'a> Runner<'a> {
         ecs: Ecs,
         clock: Clock,
         sink: &'a mut dyn Sink,
-        interrupted: Arc<AtomicBool>,
         options: RunOptions,
     ) -> Self {
         Self {
@@ -100,7 +104,7 @@ impl<'a> Runner<'a> {
             ecs,
             clock,
             sink,
-            interrupted,
+            interrupted: Arc::clone(&options.interrupted),
             options,
             outputs: Outputs::new(),
             anchors: BTreeMap::new(),
@@ -110,8 +114,8 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn emit(&mut self, event: Event) {
-        self.sink.event(&event);
+    fn emit(&mut self, event: &Event) {
+        self.sink.event(event);
     }
 
     async fn sleep(&self, virtual_ms: u64) -> Result<(), StepError> {
@@ -121,7 +125,10 @@ impl<'a> Runner<'a> {
                 return Err(StepError::Interrupted);
             }
             let left = deadline.saturating_sub(self.clock.now_ms());
-            tokio::time::sleep(self.clock.real_duration(left.min(1_000)).max(std::time::Duration::from_millis(5))).await;
+            tokio::time::sleep(
+                self.clock.real_duration(left.min(1_000)).max(std::time::Duration::from_millis(5)),
+            )
+            .await;
         }
         Ok(())
     }
@@ -137,7 +144,11 @@ impl<'a> Runner<'a> {
                 _ => None,
             })
             .collect();
-        self.emit(Event::RunStarted { environment: self.settings.name.clone(), target: self.options.target.clone(), steps: steps.len() });
+        self.emit(&Event::RunStarted {
+            environment: self.settings.name.clone(),
+            target: self.options.target.clone(),
+            steps: steps.len(),
+        });
         if let Some(git) = &self.workspace.git
             && git.dirty
             && !self.options.allow_dirty
@@ -150,38 +161,60 @@ impl<'a> Runner<'a> {
         for step in steps {
             let kind = step.kind.keyword().to_owned();
             let name = step.name.name.clone();
-            self.emit(Event::StepStarted { step: name.clone(), kind: kind.clone() });
+            self.emit(&Event::StepStarted { step: name.clone(), kind: kind.clone() });
             match self.step(step).await {
-                Ok(outcome) => self.emit(Event::StepFinished { step: name, kind, outcome }),
-                Err(StepError::Refused(reason)) => return self.finish(Verdict::InvalidInput, reason),
+                Ok(outcome) => self.emit(&Event::StepFinished { step: name, kind, outcome }),
+                Err(StepError::Refused(reason)) => {
+                    return self.finish(Verdict::InvalidInput, reason);
+                }
                 Err(StepError::Interrupted) => return self.interrupted_finish(&name).await,
                 Err(StepError::Aws(error)) => {
                     let reason = format!("{error}; {}", next_action(&error));
-                    self.emit(Event::StepFinished { step: name, kind, outcome: "failed".to_owned() });
+                    self.emit(&Event::StepFinished {
+                        step: name,
+                        kind,
+                        outcome: "failed".to_owned(),
+                    });
                     return self.on_failure(reason).await;
                 }
                 Err(StepError::Deployment { service, failure }) => {
                     let reason = failure.describe();
-                    self.emit(Event::DeploymentFailed {
+                    self.emit(&Event::DeploymentFailed {
                         service: service.clone(),
-                        deployment_id: self.anchors.get(&name).map(|(_, a)| a.deployment_id.clone()).unwrap_or_default(),
+                        deployment_id: self
+                            .anchors
+                            .get(&name)
+                            .map(|(_, a)| a.deployment_id.clone())
+                            .unwrap_or_default(),
                         reason: reason.clone(),
                     });
                     self.failures.insert(name.clone(), failure);
-                    self.emit(Event::StepFinished { step: name, kind, outcome: "failed".to_owned() });
+                    self.emit(&Event::StepFinished {
+                        step: name,
+                        kind,
+                        outcome: "failed".to_owned(),
+                    });
                     return self.on_failure(format!("`{service}`: {reason}")).await;
                 }
             }
         }
         if let Err(error) = self.cleanup().await {
-            self.emit(Event::Warning { message: format!("cleanup: {error}") });
+            self.emit(&Event::Warning { message: format!("cleanup: {error}") });
         }
-        let reason = if self.anchors.is_empty() { "nothing to deploy".to_owned() } else { "deployed and verified".to_owned() };
+        let reason = if self.anchors.is_empty() {
+            "nothing to deploy".to_owned()
+        } else {
+            "deployed and verified".to_owned()
+        };
         self.finish(Verdict::Success, reason)
     }
 
     fn finish(&mut self, verdict: Verdict, reason: String) -> RunOutcome {
-        self.emit(Event::RunFinished { verdict, exit_code: verdict.exit_code(), reason: reason.clone() });
+        self.emit(&Event::RunFinished {
+            verdict,
+            exit_code: verdict.exit_code(),
+            reason: reason.clone(),
+        });
         RunOutcome { verdict, reason }
     }
 
@@ -191,7 +224,13 @@ impl<'a> Runner<'a> {
             && let Ok(Some(service)) = self.ecs.service(&cluster, &anchor.service).await
         {
             let primary = service.primary().map_or_else(String::new, |p| {
-                format!("; service `{}` runs {} ({}), {} deployment(s)", service.name, p.task_definition, p.rollout_state.clone().unwrap_or_default(), service.deployments.len())
+                format!(
+                    "; service `{}` runs {} ({}), {} deployment(s)",
+                    service.name,
+                    p.task_definition,
+                    p.rollout_state.clone().unwrap_or_default(),
+                    service.deployments.len()
+                )
             });
             state.push_str(&primary);
         }
@@ -206,19 +245,26 @@ impl<'a> Runner<'a> {
             plan_step(step, &evaluator).map_err(|error| StepError::Refused(eval_reason(&error)))?
         };
         match planned {
-            PlannedStep::Build { name, .. } | PlannedStep::Tag { name, .. } | PlannedStep::Push { name, .. } => Err(StepError::Refused(format!(
+            PlannedStep::Build { name, .. }
+            | PlannedStep::Tag { name, .. }
+            | PlannedStep::Push { name, .. } => Err(StepError::Refused(format!(
                 "`{} {name}` needs the image steps (build, tag, push through Docker), which `ferry run` does not run yet; register a ready image instead",
                 step.kind.keyword()
             ))),
             PlannedStep::Register(register) => self.register(register).await,
             PlannedStep::Update(update) => self.update(update).await,
             PlannedStep::Verify(verify) => self.verify(&verify).await,
-            PlannedStep::Rollback(rollback) => self.rollback(&rollback).await.map(|()| "rolled back".to_owned()),
+            PlannedStep::Rollback(rollback) => {
+                self.rollback(&rollback).await.map(|()| "rolled back".to_owned())
+            }
         }
     }
 
     fn cluster(&self, explicit: Option<&String>) -> String {
-        explicit.cloned().or_else(|| self.settings.cluster.clone()).unwrap_or_else(|| "default".to_owned())
+        explicit
+            .cloned()
+            .or_else(|| self.settings.cluster.clone())
+            .unwrap_or_else(|| "default".to_owned())
     }
 
     async fn register(&mut self, step: RegisterStep) -> Result<String, StepError> {
@@ -258,10 +304,9 @@ impl<'a> Runner<'a> {
         for container in &step.containers {
             match &container.image {
                 None => {}
-                Some(Value::String(reference)) => {
-                    images.insert(container.name.clone(), reference.clone());
-                }
-                Some(Value::Image { reference: Some(reference), .. }) => {
+                Some(
+                    Value::String(reference) | Value::Image { reference: Some(reference), .. },
+                ) => {
                     images.insert(container.name.clone(), reference.clone());
                 }
                 Some(other) => {
@@ -279,19 +324,30 @@ impl<'a> Runner<'a> {
             && let Some(family) = &step.family
             && let Ok((latest, tags)) = self.ecs.task_definition(family).await
         {
-            current = Some((latest.task_definition_arn().unwrap_or_default().to_owned(), RevisionInput::from_described(&latest, &tags)));
+            current = Some((
+                latest.task_definition_arn().unwrap_or_default().to_owned(),
+                RevisionInput::from_described(&latest, &tags),
+            ));
         }
         if let Some((arn, current)) = current
-            && next_revision(Some(current.clone()), &step, &images).is_ok_and(|next| next == current)
+            && next_revision(Some(current.clone()), &step, &images)
+                .is_ok_and(|next| next == current)
         {
-            self.emit(Event::RevisionReused { step: step.name.clone(), arn: arn.clone() });
-            self.outputs.insert(step.name.clone(), Value::TaskDefinition { step: step.name.clone(), arn: Some(arn) });
+            self.emit(&Event::RevisionReused { step: step.name.clone(), arn: arn.clone() });
+            self.outputs.insert(
+                step.name.clone(),
+                Value::TaskDefinition { step: step.name.clone(), arn: Some(arn) },
+            );
             return Ok("reused the current revision".to_owned());
         }
-        let next = next_revision(base, &step, &images).map_err(|error| StepError::Refused(error.0))?;
+        let next =
+            next_revision(base, &step, &images).map_err(|error| StepError::Refused(error.0))?;
         let arn = self.ecs.register(&next).await?;
-        self.emit(Event::RevisionRegistered { step: step.name.clone(), arn: arn.clone() });
-        self.outputs.insert(step.name.clone(), Value::TaskDefinition { step: step.name.clone(), arn: Some(arn.clone()) });
+        self.emit(&Event::RevisionRegistered { step: step.name.clone(), arn: arn.clone() });
+        self.outputs.insert(
+            step.name.clone(),
+            Value::TaskDefinition { step: step.name.clone(), arn: Some(arn.clone()) },
+        );
         self.registered.push((step, arn));
         Ok("registered".to_owned())
     }
@@ -300,7 +356,12 @@ impl<'a> Runner<'a> {
         let cluster = self.cluster(step.cluster.as_ref());
         let arn = match self.outputs.get(&step.task_definition) {
             Some(Value::TaskDefinition { arn: Some(arn), .. }) => arn.clone(),
-            _ => return Err(StepError::Refused(format!("`update {}`: `{}` registered no revision", step.name, step.task_definition))),
+            _ => {
+                return Err(StepError::Refused(format!(
+                    "`update {}`: `{}` registered no revision",
+                    step.name, step.task_definition
+                )));
+            }
         };
         let mut service = self.ecs.service(&cluster, &step.service).await?;
         if service.is_none() {
@@ -312,7 +373,10 @@ impl<'a> Runner<'a> {
             }
             self.ecs.ensure_cluster(&cluster).await?;
             let created = self.ecs.create_service(&cluster, &step, &arn).await?;
-            self.emit(Event::ServiceCreated { service: step.service.clone(), cluster: cluster.clone() });
+            self.emit(&Event::ServiceCreated {
+                service: step.service.clone(),
+                cluster: cluster.clone(),
+            });
             return self.anchor(&step, &cluster, &created, &arn, None);
         }
         let mut waited = 0;
@@ -327,21 +391,33 @@ impl<'a> Runner<'a> {
                 )));
             }
             if waited == 0 {
-                self.emit(Event::WaitingForLock { service: step.service.clone(), deployments: current.deployments.len() });
+                self.emit(&Event::WaitingForLock {
+                    service: step.service.clone(),
+                    deployments: current.deployments.len(),
+                });
             }
             if waited > LOCK_WAIT_MS {
-                return Err(StepError::Refused(format!("service `{}` stayed busy for an hour; nothing was changed", step.service)));
+                return Err(StepError::Refused(format!(
+                    "service `{}` stayed busy for an hour; nothing was changed",
+                    step.service
+                )));
             }
             self.sleep(POLL_MS).await?;
             waited += POLL_MS;
             service = self.ecs.service(&cluster, &step.service).await?;
         }
         let Some(current) = service else {
-            return Err(StepError::Refused(format!("service `{}` disappeared while waiting", step.service)));
+            return Err(StepError::Refused(format!(
+                "service `{}` disappeared while waiting",
+                step.service
+            )));
         };
         let previous = current.primary().map(|p| p.task_definition.clone());
         if previous.as_deref() == Some(arn.as_str()) && !step.force {
-            self.emit(Event::NothingToDeploy { service: step.service.clone(), task_definition: arn });
+            self.emit(&Event::NothingToDeploy {
+                service: step.service.clone(),
+                task_definition: arn,
+            });
             return Ok("nothing to deploy".to_owned());
         }
         let updated = self.ecs.update_service(&cluster, &step, &arn).await?;
@@ -349,9 +425,21 @@ impl<'a> Runner<'a> {
     }
 
     /// Records our deployment: the PRIMARY deployment of the answer, with our revision.
-    fn anchor(&mut self, step: &UpdateStep, cluster: &str, answer: &ServiceView, arn: &str, previous: Option<String>) -> Result<String, StepError> {
-        let Some(ours) = answer.deployments.iter().find(|d| d.status == "PRIMARY" && d.task_definition == arn) else {
-            return Err(StepError::Deployment { service: step.service.clone(), failure: Failure::Vanished });
+    fn anchor(
+        &mut self,
+        step: &UpdateStep,
+        cluster: &str,
+        answer: &ServiceView,
+        arn: &str,
+        previous: Option<String>,
+    ) -> Result<String, StepError> {
+        let Some(ours) =
+            answer.deployments.iter().find(|d| d.status == "PRIMARY" && d.task_definition == arn)
+        else {
+            return Err(StepError::Deployment {
+                service: step.service.clone(),
+                failure: Failure::Vanished,
+            });
         };
         let digests = self
             .registered
@@ -359,7 +447,9 @@ impl<'a> Runner<'a> {
             .filter(|(_, registered)| registered == arn)
             .flat_map(|(register, _)| register.containers.iter())
             .filter_map(|c| match &c.image {
-                Some(Value::Image { reference: Some(reference), .. } | Value::String(reference)) => {
+                Some(
+                    Value::Image { reference: Some(reference), .. } | Value::String(reference),
+                ) => {
                     reference.split_once('@').map(|(_, digest)| (c.name.clone(), digest.to_owned()))
                 }
                 _ => None,
@@ -373,7 +463,7 @@ impl<'a> Runner<'a> {
             previous_task_definition: previous.clone(),
             digests,
         };
-        self.emit(Event::DeploymentStarted {
+        self.emit(&Event::DeploymentStarted {
             service: step.service.clone(),
             deployment_id: ours.id.clone(),
             task_definition: arn.to_owned(),
@@ -381,7 +471,8 @@ impl<'a> Runner<'a> {
         });
         self.anchors.insert(step.name.clone(), (cluster.to_owned(), anchor));
         // Every event of the UpdateService/CreateService answer predates our deployment.
-        self.known_events.insert(step.name.clone(), answer.events.iter().map(|(id, _)| id.clone()).collect());
+        self.known_events
+            .insert(step.name.clone(), answer.events.iter().map(|(id, _)| id.clone()).collect());
         Ok("deployment started".to_owned())
     }
 
@@ -393,18 +484,22 @@ impl<'a> Runner<'a> {
         let until_serving = step.until.as_deref() == Some("serving");
         let started = self.clock.now_ms();
         let mut seen = false;
-        let mut events_seen: Vec<String> = self.known_events.get(&step.name).cloned().unwrap_or_default();
+        let mut events_seen: Vec<String> =
+            self.known_events.get(&step.name).cloned().unwrap_or_default();
         let mut stopped_seen: Vec<String> = Vec::new();
         let mut delay = POLL_MS;
         let mut serving_reported = false;
         loop {
             if self.clock.now_ms() - started > timeout {
-                return Err(StepError::Deployment { service: anchor.service.clone(), failure: Failure::TimedOut { after_ms: timeout } });
+                return Err(StepError::Deployment {
+                    service: anchor.service.clone(),
+                    failure: Failure::TimedOut { after_ms: timeout },
+                });
             }
             let service = match self.ecs.service(&cluster, &anchor.service).await {
                 Ok(service) => service,
                 Err(error) if error.is_transient() => {
-                    self.emit(Event::Warning { message: format!("{error}; trying again") });
+                    self.emit(&Event::Warning { message: format!("{error}; trying again") });
                     delay = (delay * 2).min(60_000);
                     self.sleep(delay).await?;
                     continue;
@@ -416,12 +511,15 @@ impl<'a> Runner<'a> {
                 for (id, message) in current.events.iter().rev() {
                     if !events_seen.contains(id) {
                         events_seen.push(id.clone());
-                        self.emit(Event::ServiceEvent { service: anchor.service.clone(), message: message.clone() });
+                        self.emit(&Event::ServiceEvent {
+                            service: anchor.service.clone(),
+                            message: message.clone(),
+                        });
                     }
                 }
                 if let Some(ours) = current.deployment(&anchor.deployment_id) {
                     seen = true;
-                    self.emit(Event::Progress {
+                    self.emit(&Event::Progress {
                         service: anchor.service.clone(),
                         deployment_id: ours.id.clone(),
                         desired: ours.desired,
@@ -434,34 +532,53 @@ impl<'a> Runner<'a> {
             }
             // Fail fast on stopped tasks of ours.
             if seen && let Some(limit) = step.fail_fast {
-                let stopped = self.ecs.stopped_tasks(&cluster, &anchor.service, &anchor.deployment_id).await.unwrap_or_default();
+                let stopped = self
+                    .ecs
+                    .stopped_tasks(&cluster, &anchor.service, &anchor.deployment_id)
+                    .await
+                    .unwrap_or_default();
                 let failed = failed_tasks(&stopped);
                 for task in &failed {
                     if !stopped_seen.contains(&task.arn) {
                         stopped_seen.push(task.arn.clone());
-                        self.emit(Event::TaskStopped {
+                        self.emit(&Event::TaskStopped {
                             service: anchor.service.clone(),
                             task: task.arn.rsplit('/').next().unwrap_or(&task.arn).to_owned(),
                             stop_code: task.stop_code.clone(),
                             reason: task.reason.clone(),
-                            exit_codes: task.containers.iter().map(|(n, c, _)| (n.clone(), *c)).collect(),
+                            exit_codes: task
+                                .containers
+                                .iter()
+                                .map(|(n, c, _)| (n.clone(), *c))
+                                .collect(),
                         });
                     }
                 }
                 if failed.len() >= limit as usize {
-                    return Err(StepError::Deployment { service: anchor.service.clone(), failure: Failure::FailFast { stopped: failed } });
+                    return Err(StepError::Deployment {
+                        service: anchor.service.clone(),
+                        failure: Failure::FailFast { stopped: failed },
+                    });
                 }
             }
             match judge(&anchor, service.as_ref(), seen) {
-                Standing::Failed(failure) => return Err(StepError::Deployment { service: anchor.service.clone(), failure }),
+                Standing::Failed(failure) => {
+                    return Err(StepError::Deployment { service: anchor.service.clone(), failure });
+                }
                 Standing::Completed => {
                     self.confirm_digests(&cluster, &anchor).await?;
-                    self.emit(Event::Completed { service: anchor.service.clone(), deployment_id: anchor.deployment_id.clone() });
+                    self.emit(&Event::Completed {
+                        service: anchor.service.clone(),
+                        deployment_id: anchor.deployment_id.clone(),
+                    });
                     return Ok("completed".to_owned());
                 }
                 Standing::Serving if !serving_reported => {
                     serving_reported = true;
-                    self.emit(Event::Serving { service: anchor.service.clone(), deployment_id: anchor.deployment_id.clone() });
+                    self.emit(&Event::Serving {
+                        service: anchor.service.clone(),
+                        deployment_id: anchor.deployment_id.clone(),
+                    });
                     if until_serving {
                         self.confirm_digests(&cluster, &anchor).await?;
                         return Ok("serving".to_owned());
@@ -477,8 +594,10 @@ impl<'a> Runner<'a> {
         if anchor.digests.is_empty() {
             return Ok(());
         }
-        let tasks = self.ecs.deployment_tasks(cluster, &anchor.service, &anchor.deployment_id).await?;
-        check_digests(anchor, &tasks).map_err(|failure| StepError::Deployment { service: anchor.service.clone(), failure })
+        let tasks =
+            self.ecs.deployment_tasks(cluster, &anchor.service, &anchor.deployment_id).await?;
+        check_digests(anchor, &tasks)
+            .map_err(|failure| StepError::Deployment { service: anchor.service.clone(), failure })
     }
 
     /// After a failure: the `on failure` steps, or, without them, a look at whether ECS
@@ -496,9 +615,15 @@ impl<'a> Runner<'a> {
             .map(|step| RollbackStep { name: step.name.name.clone(), timeout_ms: None })
             .collect();
         // Only services this run changed can be rolled back.
-        let handlers: Vec<RollbackStep> = handlers.into_iter().filter(|h| self.anchors.contains_key(&h.name)).collect();
+        let handlers: Vec<RollbackStep> =
+            handlers.into_iter().filter(|h| self.anchors.contains_key(&h.name)).collect();
         if self.anchors.is_empty() {
-            return self.finish(Verdict::Failed, format!("{reason}; no service was changed, but the run did not finish: have a look"));
+            return self.finish(
+                Verdict::Failed,
+                format!(
+                    "{reason}; no service was changed, but the run did not finish: have a look"
+                ),
+            );
         }
         let targets: Vec<RollbackStep> = if handlers.is_empty() {
             // ECS's own rollback still counts when we verify it.
@@ -506,7 +631,11 @@ impl<'a> Runner<'a> {
                 .keys()
                 .filter(|name| {
                     self.failures.get(*name).is_some_and(|f| {
-                        matches!(f, Failure::RolledBackByEcs { .. } | Failure::CircuitBreaker { rolled_back_by_ecs: true, .. })
+                        matches!(
+                            f,
+                            Failure::RolledBackByEcs { .. }
+                                | Failure::CircuitBreaker { rolled_back_by_ecs: true, .. }
+                        )
                     })
                 })
                 .map(|name| RollbackStep { name: name.clone(), timeout_ms: None })
@@ -515,11 +644,17 @@ impl<'a> Runner<'a> {
             handlers
         };
         if targets.is_empty() {
-            return self.finish(Verdict::Failed, format!("{reason}; no rollback was asked for: the service needs a look"));
+            return self.finish(
+                Verdict::Failed,
+                format!("{reason}; no rollback was asked for: the service needs a look"),
+            );
         }
         for target in &targets {
             if self.interrupted.load(Ordering::Relaxed) {
-                return self.finish(Verdict::Interrupted, format!("{reason}; interrupted before rolling back"));
+                return self.finish(
+                    Verdict::Interrupted,
+                    format!("{reason}; interrupted before rolling back"),
+                );
             }
             if let Err(error) = self.rollback(target).await {
                 let why = match error {
@@ -528,10 +663,16 @@ impl<'a> Runner<'a> {
                     StepError::Deployment { failure, .. } => failure.describe(),
                     StepError::Interrupted => "interrupted".to_owned(),
                 };
-                return self.finish(Verdict::Failed, format!("{reason}; the rollback of `{}` failed: {why}", target.name));
+                return self.finish(
+                    Verdict::Failed,
+                    format!("{reason}; the rollback of `{}` failed: {why}", target.name),
+                );
             }
         }
-        self.finish(Verdict::RolledBack, format!("{reason}; rolled back and verified on the previous revision"))
+        self.finish(
+            Verdict::RolledBack,
+            format!("{reason}; rolled back and verified on the previous revision"),
+        )
     }
 
     /// Rolls an update step's service back to the revision that was PRIMARY before, and
@@ -541,13 +682,21 @@ impl<'a> Runner<'a> {
             return Ok(());
         };
         let Some(previous) = anchor.previous_task_definition.clone() else {
-            let reason = "the service was created by this run: there is no previous revision to go back to".to_owned();
-            self.emit(Event::RollbackFailed { service: anchor.service.clone(), reason: reason.clone() });
+            let reason =
+                "the service was created by this run: there is no previous revision to go back to"
+                    .to_owned();
+            self.emit(&Event::RollbackFailed {
+                service: anchor.service.clone(),
+                reason: reason.clone(),
+            });
             return Err(StepError::Refused(reason));
         };
         let already = matches!(
             self.failures.get(&step.name),
-            Some(Failure::RolledBackByEcs { .. } | Failure::CircuitBreaker { rolled_back_by_ecs: true, .. })
+            Some(
+                Failure::RolledBackByEcs { .. }
+                    | Failure::CircuitBreaker { rolled_back_by_ecs: true, .. }
+            )
         );
         let how = if already {
             "ECS's circuit breaker is rolling back; verifying".to_owned()
@@ -555,7 +704,11 @@ impl<'a> Runner<'a> {
             match self.ecs.roll_back(arn).await {
                 Ok(()) => "StopServiceDeployment(ROLLBACK)".to_owned(),
                 Err(error) => {
-                    self.emit(Event::Warning { message: format!("{error}; updating the service to the previous revision instead") });
+                    self.emit(&Event::Warning {
+                        message: format!(
+                            "{error}; updating the service to the previous revision instead"
+                        ),
+                    });
                     self.ecs.redeploy(&cluster, &anchor.service, &previous).await?;
                     "UpdateService to the previous revision".to_owned()
                 }
@@ -564,29 +717,47 @@ impl<'a> Runner<'a> {
             self.ecs.redeploy(&cluster, &anchor.service, &previous).await?;
             "UpdateService to the previous revision".to_owned()
         };
-        self.emit(Event::RollbackStarted { service: anchor.service.clone(), to_task_definition: Some(previous.clone()), how });
+        self.emit(&Event::RollbackStarted {
+            service: anchor.service.clone(),
+            to_task_definition: Some(previous.clone()),
+            how,
+        });
         let timeout = step.timeout_ms.unwrap_or(DEFAULT_ROLLBACK_TIMEOUT_MS);
         let started = self.clock.now_ms();
         loop {
             if self.clock.now_ms() - started > timeout {
-                let reason = format!("the service did not settle on {previous} within {}", crate::eval::duration_text(timeout));
-                self.emit(Event::RollbackFailed { service: anchor.service.clone(), reason: reason.clone() });
+                let reason = format!(
+                    "the service did not settle on {previous} within {}",
+                    crate::eval::duration_text(timeout)
+                );
+                self.emit(&Event::RollbackFailed {
+                    service: anchor.service.clone(),
+                    reason: reason.clone(),
+                });
                 return Err(StepError::Refused(reason));
             }
             match self.ecs.service(&cluster, &anchor.service).await {
                 Ok(Some(service)) => {
                     let settled = service.deployments.len() == 1
                         && service.primary().is_some_and(|p| {
-                            p.task_definition == previous && p.rollout_state.as_deref().is_none_or(|s| s == "COMPLETED") && p.running == p.desired
+                            p.task_definition == previous
+                                && p.rollout_state.as_deref().is_none_or(|s| s == "COMPLETED")
+                                && p.running == p.desired
                         });
                     if settled {
-                        self.emit(Event::RollbackVerified { service: anchor.service.clone(), task_definition: previous.clone() });
+                        self.emit(&Event::RollbackVerified {
+                            service: anchor.service.clone(),
+                            task_definition: previous.clone(),
+                        });
                         return Ok(());
                     }
                 }
                 Ok(None) => {
                     let reason = "the service is gone".to_owned();
-                    self.emit(Event::RollbackFailed { service: anchor.service.clone(), reason: reason.clone() });
+                    self.emit(&Event::RollbackFailed {
+                        service: anchor.service.clone(),
+                        reason: reason.clone(),
+                    });
                     return Err(StepError::Refused(reason));
                 }
                 Err(error) if error.is_transient() => {}
@@ -602,20 +773,26 @@ impl<'a> Runner<'a> {
         let protected: Vec<String> = self
             .anchors
             .values()
-            .flat_map(|(_, a)| [Some(a.task_definition.clone()), a.previous_task_definition.clone()])
+            .flat_map(|(_, a)| {
+                [Some(a.task_definition.clone()), a.previous_task_definition.clone()]
+            })
             .flatten()
             .collect();
         let registered = self.registered.clone();
         for (step, arn) in registered {
             let Some(keep) = step.keep else { continue };
-            let family = arn.rsplit_once("task-definition/").and_then(|(_, rest)| rest.split(':').next()).unwrap_or_default().to_owned();
+            let family = arn
+                .rsplit_once("task-definition/")
+                .and_then(|(_, rest)| rest.split(':').next())
+                .unwrap_or_default()
+                .to_owned();
             let revisions = self.ecs.revisions(&family).await?;
             for old in revisions.iter().skip(keep as usize) {
                 if protected.contains(old) {
                     continue;
                 }
                 self.ecs.deregister(old).await?;
-                self.emit(Event::Deregistered { arn: old.clone() });
+                self.emit(&Event::Deregistered { arn: old.clone() });
             }
         }
         Ok(())
@@ -624,7 +801,8 @@ impl<'a> Runner<'a> {
 
 /// Another deployment is still rolling: more than one deployment, or the PRIMARY in progress.
 fn lock_held(service: &ServiceView) -> bool {
-    service.deployments.len() > 1 || service.primary().is_some_and(|p| p.rollout_state.as_deref() == Some("IN_PROGRESS"))
+    service.deployments.len() > 1
+        || service.primary().is_some_and(|p| p.rollout_state.as_deref() == Some("IN_PROGRESS"))
 }
 
 fn next_action(error: &AwsError) -> &'static str {
@@ -633,8 +811,12 @@ fn next_action(error: &AwsError) -> &'static str {
             "check the credentials and their permissions"
         }
         "ClusterNotFoundException" => "check the cluster name, or create it",
-        "ServiceNotFoundException" | "ServiceNotActiveException" => "check the service name, or set `create = true`",
-        "ClientException" | "InvalidParameterException" => "the request was refused: check the values in the Deployfile",
+        "ServiceNotFoundException" | "ServiceNotActiveException" => {
+            "check the service name, or set `create = true`"
+        }
+        "ClientException" | "InvalidParameterException" => {
+            "the request was refused: check the values in the Deployfile"
+        }
         _ if error.is_transient() => "AWS is busy or unreachable: try again",
         _ => "see the AWS error above",
     }

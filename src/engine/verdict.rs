@@ -74,15 +74,29 @@ impl Failure {
                             _ => None,
                         })
                         .collect();
-                    format!(": {} ({}{})", t.reason, t.stop_code, if exits.is_empty() { String::new() } else { format!("; {}", exits.join(", ")) })
+                    format!(
+                        ": {} ({}{})",
+                        t.reason,
+                        t.stop_code,
+                        if exits.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {}", exits.join(", "))
+                        }
+                    )
                 });
                 format!("{} tasks of our deployment stopped{first}", stopped.len())
             }
             Failure::WrongImage { task, container, expected, found } => {
                 format!("task {task} runs {found} in container `{container}`, not {expected}")
             }
-            Failure::TimedOut { after_ms } => format!("the rollout did not finish within {}", crate::eval::duration_text(*after_ms)),
-            Failure::CannotProgress { message } => format!("the deployment cannot progress: {message}"),
+            Failure::TimedOut { after_ms } => format!(
+                "the rollout did not finish within {}",
+                crate::eval::duration_text(*after_ms)
+            ),
+            Failure::CannotProgress { message } => {
+                format!("the deployment cannot progress: {message}")
+            }
         }
     }
 }
@@ -109,26 +123,54 @@ pub fn judge(anchor: &Anchor, service: Option<&ServiceView>, seen: bool) -> Stan
         if !seen {
             return Standing::Rolling("waiting for our deployment to show".to_owned());
         }
+        // A rollback that already completed: ours is gone, the previous revision is back.
+        let failed_event = format!("(deployment {}) deployment failed", anchor.deployment_id);
+        if let Some(p) = primary
+            && (anchor.previous_task_definition.as_deref() == Some(p.task_definition.as_str())
+                || service.events.iter().any(|(_, m)| m.contains(&failed_event)))
+        {
+            return Standing::Failed(Failure::RolledBackByEcs {
+                to_deployment: p.id.clone(),
+                to_task_definition: p.task_definition.clone(),
+            });
+        }
         return Standing::Failed(match primary {
             Some(p) if p.reason.starts_with("ECS deployment circuit breaker: rolling back") => {
-                Failure::RolledBackByEcs { to_deployment: p.id.clone(), to_task_definition: p.task_definition.clone() }
+                Failure::RolledBackByEcs {
+                    to_deployment: p.id.clone(),
+                    to_task_definition: p.task_definition.clone(),
+                }
             }
-            Some(p) if p.task_definition != anchor.task_definition || p.id != anchor.deployment_id => {
-                Failure::Superseded { by_deployment: p.id.clone(), task_definition: p.task_definition.clone() }
+            Some(p)
+                if p.task_definition != anchor.task_definition || p.id != anchor.deployment_id =>
+            {
+                Failure::Superseded {
+                    by_deployment: p.id.clone(),
+                    task_definition: p.task_definition.clone(),
+                }
             }
             _ => Failure::Vanished,
         });
     };
     if ours.rollout_state.as_deref() == Some("FAILED") {
         let rolled_back_by_ecs = primary.is_some_and(|p| p.id != ours.id);
-        return Standing::Failed(Failure::CircuitBreaker { reason: ours.reason.clone(), rolled_back_by_ecs });
+        return Standing::Failed(Failure::CircuitBreaker {
+            reason: ours.reason.clone(),
+            rolled_back_by_ecs,
+        });
     }
     if ours.status != "PRIMARY" {
         return Standing::Failed(match primary {
             Some(p) if p.reason.starts_with("ECS deployment circuit breaker: rolling back") => {
-                Failure::RolledBackByEcs { to_deployment: p.id.clone(), to_task_definition: p.task_definition.clone() }
+                Failure::RolledBackByEcs {
+                    to_deployment: p.id.clone(),
+                    to_task_definition: p.task_definition.clone(),
+                }
             }
-            Some(p) => Failure::Superseded { by_deployment: p.id.clone(), task_definition: p.task_definition.clone() },
+            Some(p) => Failure::Superseded {
+                by_deployment: p.id.clone(),
+                task_definition: p.task_definition.clone(),
+            },
             None => Failure::Vanished,
         });
     }
@@ -137,10 +179,17 @@ pub fn judge(anchor: &Anchor, service: Option<&ServiceView>, seen: bool) -> Stan
     }
     // Services behind a Classic Load Balancer have no rolloutState: the waiter's rule,
     // anchored on our task definition.
-    if ours.rollout_state.is_none() && service.deployments.len() == 1 && ours.running == ours.desired {
+    if ours.rollout_state.is_none()
+        && service.deployments.len() == 1
+        && ours.running == ours.desired
+    {
         return Standing::Completed;
     }
-    if let Some((_, message)) = service.events.iter().find(|(_, m)| m.contains("was unable to stop or start tasks during a deployment")) {
+    if let Some((_, message)) = service
+        .events
+        .iter()
+        .find(|(_, m)| m.contains("was unable to stop or start tasks during a deployment"))
+    {
         return Standing::Failed(Failure::CannotProgress { message: message.clone() });
     }
     if ours.desired > 0 && ours.running >= ours.desired && ours.pending == 0 {
@@ -192,7 +241,15 @@ mod tests {
     use super::*;
     use crate::aws::DeploymentView;
 
-    fn deployment(id: &str, status: &str, td: &str, state: Option<&str>, reason: &str, running: i32, desired: i32) -> DeploymentView {
+    fn deployment(
+        id: &str,
+        status: &str,
+        td: &str,
+        state: Option<&str>,
+        reason: &str,
+        running: i32,
+        desired: i32,
+    ) -> DeploymentView {
         DeploymentView {
             id: id.to_owned(),
             status: status.to_owned(),
@@ -214,7 +271,10 @@ mod tests {
             desired: 3,
             running: 3,
             pending: 0,
-            task_definition: deployments.first().map(|d| d.task_definition.clone()).unwrap_or_default(),
+            task_definition: deployments
+                .first()
+                .map(|d| d.task_definition.clone())
+                .unwrap_or_default(),
             deployments,
             events: Vec::new(),
             current_service_deployment: None,
@@ -239,9 +299,13 @@ mod tests {
     #[test]
     fn the_first_poll_is_not_trusted() {
         // Right after UpdateService, the old deployment alone may still show: not success.
-        let stale = service(vec![deployment("ecs-svc/1", "PRIMARY", "td:1", Some("COMPLETED"), "", 3, 3)]);
+        let stale =
+            service(vec![deployment("ecs-svc/1", "PRIMARY", "td:1", Some("COMPLETED"), "", 3, 3)]);
         assert!(matches!(judge(&anchor(), Some(&stale), false), Standing::Rolling(_)));
-        assert!(matches!(judge(&anchor(), Some(&stale), true), Standing::Failed(Failure::Superseded { .. })));
+        assert!(matches!(
+            judge(&anchor(), Some(&stale), true),
+            Standing::Failed(Failure::RolledBackByEcs { .. })
+        ));
     }
 
     #[test]
@@ -258,13 +322,65 @@ mod tests {
         )]);
         assert_eq!(
             judge(&anchor(), Some(&rolled), true),
-            Standing::Failed(Failure::RolledBackByEcs { to_deployment: "ecs-svc/1".to_owned(), to_task_definition: "td:1".to_owned() })
+            Standing::Failed(Failure::RolledBackByEcs {
+                to_deployment: "ecs-svc/1".to_owned(),
+                to_task_definition: "td:1".to_owned()
+            })
         );
         let failing = service(vec![
-            deployment("ecs-svc/1", "PRIMARY", "td:1", Some("IN_PROGRESS"), "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1.", 3, 3),
-            deployment("ecs-svc/2", "ACTIVE", "td:2", Some("FAILED"), "ECS deployment circuit breaker: tasks failed to start.", 0, 0),
+            deployment(
+                "ecs-svc/1",
+                "PRIMARY",
+                "td:1",
+                Some("IN_PROGRESS"),
+                "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1.",
+                3,
+                3,
+            ),
+            deployment(
+                "ecs-svc/2",
+                "ACTIVE",
+                "td:2",
+                Some("FAILED"),
+                "ECS deployment circuit breaker: tasks failed to start.",
+                0,
+                0,
+            ),
         ]);
-        assert!(matches!(judge(&anchor(), Some(&failing), true), Standing::Failed(Failure::CircuitBreaker { rolled_back_by_ecs: true, .. })));
+        assert!(matches!(
+            judge(&anchor(), Some(&failing), true),
+            Standing::Failed(Failure::CircuitBreaker { rolled_back_by_ecs: true, .. })
+        ));
+    }
+
+    #[test]
+    fn a_rollback_that_already_completed_is_still_a_rollback() {
+        let back = service(vec![deployment(
+            "ecs-svc/1",
+            "PRIMARY",
+            "td:1",
+            Some("COMPLETED"),
+            "ECS deployment ecs-svc/1 completed.",
+            3,
+            3,
+        )]);
+        assert!(matches!(
+            judge(&anchor(), Some(&back), true),
+            Standing::Failed(Failure::RolledBackByEcs { .. })
+        ));
+        let other = service(vec![deployment(
+            "ecs-svc/9",
+            "PRIMARY",
+            "td:9",
+            Some("IN_PROGRESS"),
+            "",
+            1,
+            3,
+        )]);
+        assert!(matches!(
+            judge(&anchor(), Some(&other), true),
+            Standing::Failed(Failure::Superseded { .. })
+        ));
     }
 
     #[test]
@@ -279,7 +395,8 @@ mod tests {
             deployment("ecs-svc/1", "ACTIVE", "td:1", Some("COMPLETED"), "", 2, 2),
         ]);
         assert_eq!(judge(&anchor(), Some(&serving), true), Standing::Serving);
-        let done = service(vec![deployment("ecs-svc/2", "PRIMARY", "td:2", Some("COMPLETED"), "", 3, 3)]);
+        let done =
+            service(vec![deployment("ecs-svc/2", "PRIMARY", "td:2", Some("COMPLETED"), "", 3, 3)]);
         assert_eq!(judge(&anchor(), Some(&done), true), Standing::Completed);
         assert_eq!(judge(&anchor(), None, true), Standing::Failed(Failure::ServiceGone));
     }
@@ -293,9 +410,16 @@ mod tests {
             started_by: "ecs-svc/2".to_owned(),
             last_status: "RUNNING".to_owned(),
             health: "HEALTHY".to_owned(),
-            containers: vec![("web".to_owned(), "repo@sha256:aaa".to_owned(), Some(digest.to_owned()))],
+            containers: vec![(
+                "web".to_owned(),
+                "repo@sha256:aaa".to_owned(),
+                Some(digest.to_owned()),
+            )],
         };
         assert_eq!(check_digests(&anchor, &[task("sha256:aaa")]), Ok(()));
-        assert!(matches!(check_digests(&anchor, &[task("sha256:bbb")]), Err(Failure::WrongImage { .. })));
+        assert!(matches!(
+            check_digests(&anchor, &[task("sha256:bbb")]),
+            Err(Failure::WrongImage { .. })
+        ));
     }
 }

@@ -20,31 +20,61 @@ impl<W: Write + Send> HumanReporter<W> {
 #[must_use]
 pub fn human_line(event: &Event) -> Option<String> {
     Some(match event {
-        Event::RunStarted { environment, target, steps } => format!("ferry: {steps} steps, environment `{environment}`, target {target}"),
+        Event::RunStarted { environment, target, steps } => {
+            format!("ferry: {steps} steps, environment `{environment}`, target {target}")
+        }
         Event::StepStarted { step, kind } => format!("▸ {kind} {step}"),
         Event::StepFinished { .. } | Event::Progress { .. } => return None,
         Event::RevisionRegistered { arn, .. } => format!("  registered {arn}"),
         Event::RevisionReused { arn, .. } => format!("  nothing changed: reusing {arn}"),
-        Event::ServiceCreated { service, cluster } => format!("  created service `{service}` in cluster `{cluster}`"),
-        Event::DeploymentStarted { deployment_id, task_definition, previous_task_definition, .. } => match previous_task_definition {
-            Some(previous) => format!("  deployment {deployment_id}: {previous} → {task_definition}"),
+        Event::ServiceCreated { service, cluster } => {
+            format!("  created service `{service}` in cluster `{cluster}`")
+        }
+        Event::DeploymentStarted {
+            deployment_id,
+            task_definition,
+            previous_task_definition,
+            ..
+        } => match previous_task_definition {
+            Some(previous) => {
+                format!("  deployment {deployment_id}: {previous} → {task_definition}")
+            }
             None => format!("  deployment {deployment_id}: {task_definition}"),
         },
-        Event::NothingToDeploy { service, task_definition } => format!("  service `{service}` already runs {task_definition}: nothing to deploy"),
-        Event::WaitingForLock { service, deployments } => format!("  waiting: service `{service}` has {deployments} deployments in progress"),
+        Event::NothingToDeploy { service, task_definition } => {
+            format!("  service `{service}` already runs {task_definition}: nothing to deploy")
+        }
+        Event::WaitingForLock { service, deployments } => {
+            format!("  waiting: service `{service}` has {deployments} deployments in progress")
+        }
         Event::ServiceEvent { message, .. } => format!("  ecs: {message}"),
         Event::TaskStopped { task, stop_code, reason, exit_codes, .. } => {
-            let exits: Vec<String> = exit_codes.iter().filter_map(|(n, c)| c.map(|c| format!("{n} exited {c}"))).collect();
-            format!("  task {task} stopped: {reason} ({stop_code}{})", if exits.is_empty() { String::new() } else { format!("; {}", exits.join(", ")) })
+            let exits: Vec<String> = exit_codes
+                .iter()
+                .filter_map(|(n, c)| c.map(|c| format!("{n} exited {c}")))
+                .collect();
+            format!(
+                "  task {task} stopped: {reason} ({stop_code}{})",
+                if exits.is_empty() { String::new() } else { format!("; {}", exits.join(", ")) }
+            )
         }
         Event::Serving { service, .. } => format!("  `{service}` is serving: every new task runs"),
         Event::Completed { service, .. } => format!("  `{service}`: deployment completed"),
-        Event::DeploymentFailed { service, reason, .. } => format!("  `{service}` failed: {reason}"),
-        Event::RollbackStarted { service, to_task_definition, how } => {
-            format!("▸ rollback `{service}` to {} ({how})", to_task_definition.clone().unwrap_or_default())
+        Event::DeploymentFailed { service, reason, .. } => {
+            format!("  `{service}` failed: {reason}")
         }
-        Event::RollbackVerified { service, task_definition } => format!("  `{service}` runs {task_definition} again"),
-        Event::RollbackFailed { service, reason } => format!("  rollback of `{service}` failed: {reason}"),
+        Event::RollbackStarted { service, to_task_definition, how } => {
+            format!(
+                "▸ rollback `{service}` to {} ({how})",
+                to_task_definition.clone().unwrap_or_default()
+            )
+        }
+        Event::RollbackVerified { service, task_definition } => {
+            format!("  `{service}` runs {task_definition} again")
+        }
+        Event::RollbackFailed { service, reason } => {
+            format!("  rollback of `{service}` failed: {reason}")
+        }
         Event::Deregistered { arn } => format!("  deregistered {arn}"),
         Event::Warning { message } => format!("  warning: {message}"),
         Event::RunFinished { verdict, exit_code, reason } => {

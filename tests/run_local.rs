@@ -1,0 +1,206 @@
+//! `ferry run --target local`: real deploys on the local ECS (in-process, sped-up clock),
+//! read back through the NDJSON event stream. A crashing image fails fast and is rolled
+//! back (exit 1); the circuit breaker's rollback is a failure (exit 1), never a success;
+//! without rollback the run ends 3; throttling does not change the verdict.
+
+use serde_json::Value;
+
+use crate::test::Test;
+
+/// A deploy of `image` (to service `web`, cluster `c`) with the given update settings and
+/// verify fields; `on_failure` adds `on failure { rollback web }`.
+fn deployfile(image: &str, update: &str, verify: &str, on_failure: bool) -> String {
+    format!(
+        "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n  family = \"web\"\n  container \"app\" {{\n    image = \"{image}\"\n  }}\n  keep = 3\n}}\n\nupdate web {{\n  task_definition = web_task\n  create          = true\n  desired         = 3\n{update}}}\n\nverify web {{\n  timeout = 30m\n{verify}}}\n{}",
+        if on_failure { "\non failure {\n  rollback web\n}\n" } else { "" }
+    )
+}
+
+struct Run {
+    code: i32,
+    events: Vec<Value>,
+    stderr: String,
+}
+
+impl Run {
+    fn kinds(&self) -> Vec<&str> {
+        self.events.iter().filter_map(|e| e["event"].as_str()).collect()
+    }
+
+    fn last(&self) -> &Value {
+        self.events.last().expect("events")
+    }
+
+    fn find(&self, kind: &str) -> Option<&Value> {
+        self.events.iter().find(|e| e["event"] == kind)
+    }
+}
+
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+const CRASH_FAULTS: &str = r#"{"images": [{"match": "*:crash", "crash_after": "5s", "exit_code": 3}, {"match": "*:slow", "start": "5m"}], "api": {"throttle": 0.0}}"#;
+
+impl Project {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("faults.json"), CRASH_FAULTS).expect("faults");
+        std::fs::write(dir.path().join("throttled.json"), r#"{"images": [{"match": "*:crash", "crash_after": "5s"}], "api": {"throttle": 0.3, "seed": 3}}"#)
+            .expect("faults");
+        Self { dir }
+    }
+
+    fn run(&self, deployfile: &str, faults: &str) -> Run {
+        let path = self.dir.path().join("Deployfile");
+        std::fs::write(&path, deployfile).expect("write");
+        let ran = Test::new()
+            .args([
+                "run", "--target", "local", "--speed", "600", "--output", "ndjson", "--faults",
+                faults,
+            ])
+            .current_dir(self.dir.path())
+            .run();
+        let events = ran
+            .stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("an NDJSON line"))
+            .collect();
+        Run { code: ran.code, events, stderr: ran.stderr }
+    }
+}
+
+const BREAKER_ROLLBACK: &str = "  circuit_breaker = rollback\n";
+
+#[test]
+fn deploy_roll_forward_and_nothing_to_do() {
+    let project = Project::new();
+    let first = project.run(&deployfile("acme/web:1", BREAKER_ROLLBACK, "", true), "faults.json");
+    assert_eq!(first.code, 0, "{:#?}\n{}", first.events, first.stderr);
+    assert!(first.find("service_created").is_some());
+    assert_eq!(first.last()["verdict"], "success");
+    let second = project.run(&deployfile("acme/web:2", BREAKER_ROLLBACK, "", true), "faults.json");
+    assert_eq!(second.code, 0, "{:#?}", second.events);
+    let started = second.find("deployment_started").expect("a deployment");
+    assert!(
+        started["task_definition"].as_str().is_some_and(|td| td.ends_with("web:2")),
+        "{started}"
+    );
+    assert!(
+        started["previous_task_definition"].as_str().is_some_and(|td| td.ends_with("web:1")),
+        "{started}"
+    );
+    assert!(second.find("completed").is_some());
+    let third = project.run(&deployfile("acme/web:2", BREAKER_ROLLBACK, "", true), "faults.json");
+    assert_eq!(third.code, 0);
+    assert!(third.find("revision_reused").is_some(), "no new revision: {:?}", third.kinds());
+    assert!(third.find("nothing_to_deploy").is_some());
+    assert!(third.find("deployment_started").is_none());
+}
+
+#[test]
+fn a_crashing_image_fails_fast_and_is_rolled_back() {
+    let project = Project::new();
+    assert_eq!(project.run(&deployfile("acme/web:1", "", "", true), "faults.json").code, 0);
+    let run =
+        project.run(&deployfile("acme/web:crash", "", "  fail_fast = 2\n", true), "faults.json");
+    assert_eq!(run.code, 1, "{:#?}", run.events);
+    let stopped = run.find("task_stopped").expect("stopped tasks are reported");
+    assert_eq!(stopped["stop_code"], "EssentialContainerExited");
+    assert_eq!(stopped["exit_codes"][0][1], 3);
+    let failed = run.find("deployment_failed").expect("failure");
+    assert!(
+        failed["reason"].as_str().is_some_and(|r| r.contains("tasks of our deployment stopped")),
+        "{failed}"
+    );
+    let verified = run.find("rollback_verified").expect("the rollback is verified");
+    assert!(verified["task_definition"].as_str().is_some_and(|td| td.ends_with("web:1")));
+    assert_eq!(run.last()["verdict"], "rolled_back");
+}
+
+#[test]
+fn a_circuit_breaker_rollback_is_never_a_success() {
+    let project = Project::new();
+    assert_eq!(
+        project.run(&deployfile("acme/web:1", BREAKER_ROLLBACK, "", false), "faults.json").code,
+        0
+    );
+    // No fail_fast and no `on failure`: ECS's breaker rolls back by itself.
+    let run =
+        project.run(&deployfile("acme/web:crash", BREAKER_ROLLBACK, "", false), "faults.json");
+    assert_eq!(run.code, 1, "{:#?}", run.events);
+    let failed = run.find("deployment_failed").expect("failure");
+    assert!(
+        failed["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("circuit breaker") || r.contains("rolled back")),
+        "{failed}"
+    );
+    assert!(run.find("rollback_verified").is_some());
+    assert_ne!(run.last()["verdict"], "success");
+}
+
+#[test]
+fn without_rollback_the_run_ends_3() {
+    let project = Project::new();
+    let no_rollback = "  circuit_breaker = on\n";
+    assert_eq!(
+        project.run(&deployfile("acme/web:1", no_rollback, "", false), "faults.json").code,
+        0
+    );
+    let run = project.run(&deployfile("acme/web:crash", no_rollback, "", false), "faults.json");
+    assert_eq!(run.code, 3, "{:#?}", run.events);
+    assert_eq!(run.last()["verdict"], "failed");
+    assert!(
+        run.last()["reason"].as_str().is_some_and(|r| r.contains("needs a look")),
+        "{}",
+        run.last()
+    );
+}
+
+#[test]
+fn throttled_calls_do_not_change_the_verdict() {
+    let project = Project::new();
+    let ok = project.run(&deployfile("acme/web:1", BREAKER_ROLLBACK, "", true), "throttled.json");
+    assert_eq!(ok.code, 0, "{:#?}\n{}", ok.events, ok.stderr);
+    let bad = project.run(
+        &deployfile("acme/web:crash", BREAKER_ROLLBACK, "  fail_fast = 2\n", true),
+        "throttled.json",
+    );
+    assert_eq!(bad.code, 1, "{:#?}\n{}", bad.events, bad.stderr);
+}
+
+#[test]
+fn a_large_service_deploys() {
+    let project = Project::new();
+    let file = deployfile("acme/web:1", BREAKER_ROLLBACK, "", true)
+        .replace("desired         = 3", "desired         = 150");
+    let run = project.run(&file, "faults.json");
+    assert_eq!(run.code, 0, "{:#?}", run.events.last());
+    let file = deployfile("acme/web:2", BREAKER_ROLLBACK, "", true)
+        .replace("desired         = 3", "desired         = 150");
+    let run = project.run(&file, "faults.json");
+    assert_eq!(run.code, 0, "{:#?}", run.events.last());
+}
+
+#[test]
+fn refusals_change_nothing() {
+    let project = Project::new();
+    let file = deployfile("acme/web:1", BREAKER_ROLLBACK, "", true)
+        .replace("  create          = true\n", "");
+    let run = project.run(&file, "faults.json");
+    assert_eq!(run.code, 2);
+    assert!(
+        run.last()["reason"].as_str().is_some_and(|r| r.contains("set `create = true`")),
+        "{}",
+        run.last()
+    );
+    // A Deployfile with errors makes no call at all.
+    let run = project.run("update web {}\n", "faults.json");
+    assert_eq!(run.code, 2);
+    assert!(
+        run.events.is_empty() && run.stderr.contains("ferry::check::missing_field"),
+        "{}",
+        run.stderr
+    );
+}
