@@ -12,6 +12,7 @@ mod moto;
 mod properties;
 mod registry;
 mod revision_roundtrip;
+mod run_engine;
 mod run_local;
 mod scheduler;
 mod simulate_cli;

@@ -204,3 +204,111 @@ fn refusals_change_nothing() {
         run.stderr
     );
 }
+
+#[test]
+fn ctrl_c_mid_rollout_stops_at_a_safe_point() {
+    use std::io::BufRead;
+    let project = Project::new();
+    assert_eq!(
+        project.run(&deployfile("acme/web:1", BREAKER_ROLLBACK, "", true), "faults.json").code,
+        0
+    );
+    std::fs::write(
+        project.dir.path().join("Deployfile"),
+        deployfile("acme/web:slow", BREAKER_ROLLBACK, "", true),
+    )
+    .expect("write");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args([
+            "run",
+            "--target",
+            "local",
+            "--speed",
+            "10",
+            "--output",
+            "ndjson",
+            "--faults",
+            "faults.json",
+        ])
+        .current_dir(project.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ferry run");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut events: Vec<Value> = Vec::new();
+    for line in lines.by_ref() {
+        let event: Value = serde_json::from_str(&line.expect("line")).expect("json");
+        let started = event["event"] == "deployment_started";
+        events.push(event);
+        if started {
+            break;
+        }
+    }
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    events.extend(
+        lines.map(|line| serde_json::from_str::<Value>(&line.expect("line")).expect("json")),
+    );
+    let code = child.wait().expect("exits").code();
+    assert_eq!(code, Some(130), "{events:#?}");
+    let last = events.last().expect("events");
+    assert_eq!(last["verdict"], "interrupted");
+    assert!(
+        last["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("interrupted during `verify web`")
+                && r.contains("service `web` runs")),
+        "{last}"
+    );
+}
+
+#[test]
+fn a_dirty_work_tree_is_refused() {
+    let project = Project::new();
+    let dir = project.dir.path();
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        status.is_ok_and(|s| s.success())
+    };
+    if !git(&["init", "-q"]) {
+        eprintln!("skipped: git is not available");
+        return;
+    }
+    std::fs::write(dir.join("Deployfile"), deployfile("acme/web:1", BREAKER_ROLLBACK, "", true))
+        .expect("write");
+    assert!(git(&["add", "Deployfile"]) && git(&["commit", "-q", "-m", "first"]));
+    std::fs::write(dir.join("Deployfile"), deployfile("acme/web:2", BREAKER_ROLLBACK, "", true))
+        .expect("write");
+    let ran = Test::new()
+        .args(["run", "--target", "local", "--speed", "600", "--faults", "faults.json"])
+        .current_dir(dir)
+        .run();
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("uncommitted changes"), "{}", ran.stderr);
+    let ran = Test::new()
+        .args([
+            "run",
+            "--target",
+            "local",
+            "--speed",
+            "600",
+            "--faults",
+            "faults.json",
+            "--allow-dirty",
+        ])
+        .current_dir(dir)
+        .run();
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}

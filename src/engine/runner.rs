@@ -167,7 +167,9 @@ impl<'a> Runner<'a> {
                 Err(StepError::Refused(reason)) => {
                     return self.finish(Verdict::InvalidInput, reason);
                 }
-                Err(StepError::Interrupted) => return self.interrupted_finish(&name).await,
+                Err(StepError::Interrupted) => {
+                    return self.interrupted_finish(&format!("{kind} {name}")).await;
+                }
                 Err(StepError::Aws(error)) => {
                     let reason = format!("{error}; {}", next_action(&error));
                     self.emit(&Event::StepFinished {
@@ -412,8 +414,8 @@ impl<'a> Runner<'a> {
                 step.service
             )));
         };
-        let previous = current.primary().map(|p| p.task_definition.clone());
-        if previous.as_deref() == Some(arn.as_str()) && !step.force {
+        let previous = current.primary().map(|p| (p.task_definition.clone(), p.id.clone()));
+        if previous.as_ref().is_some_and(|(td, _)| *td == arn) && !step.force {
             self.emit(&Event::NothingToDeploy {
                 service: step.service.clone(),
                 task_definition: arn,
@@ -431,8 +433,9 @@ impl<'a> Runner<'a> {
         cluster: &str,
         answer: &ServiceView,
         arn: &str,
-        previous: Option<String>,
+        previous: Option<(String, String)>,
     ) -> Result<String, StepError> {
+        let (previous, previous_deployment_id) = previous.unzip();
         let Some(ours) =
             answer.deployments.iter().find(|d| d.status == "PRIMARY" && d.task_definition == arn)
         else {
@@ -461,6 +464,7 @@ impl<'a> Runner<'a> {
             task_definition: arn.to_owned(),
             service_deployment_arn: answer.current_service_deployment.clone(),
             previous_task_definition: previous.clone(),
+            previous_deployment_id,
             digests,
         };
         self.emit(&Event::DeploymentStarted {

@@ -18,6 +18,8 @@ pub struct Anchor {
     pub service_deployment_arn: Option<String>,
     /// The revision that was PRIMARY before our update: where a rollback goes.
     pub previous_task_definition: Option<String>,
+    /// The deployment that was PRIMARY before ours; ECS's rollback re-activates it.
+    pub previous_deployment_id: Option<String>,
     /// Container → the digest we pinned (`sha256:…`), for images pinned by digest.
     pub digests: BTreeMap<String, String>,
 }
@@ -126,7 +128,7 @@ pub fn judge(anchor: &Anchor, service: Option<&ServiceView>, seen: bool) -> Stan
         // A rollback that already completed: ours is gone, the previous revision is back.
         let failed_event = format!("(deployment {}) deployment failed", anchor.deployment_id);
         if let Some(p) = primary
-            && (anchor.previous_task_definition.as_deref() == Some(p.task_definition.as_str())
+            && (anchor.previous_deployment_id.as_deref() == Some(p.id.as_str())
                 || service.events.iter().any(|(_, m)| m.contains(&failed_event)))
         {
             return Standing::Failed(Failure::RolledBackByEcs {
@@ -292,6 +294,7 @@ mod tests {
             task_definition: "td:2".to_owned(),
             service_deployment_arn: None,
             previous_task_definition: Some("td:1".to_owned()),
+            previous_deployment_id: Some("ecs-svc/1".to_owned()),
             digests: BTreeMap::new(),
         }
     }
@@ -379,6 +382,20 @@ mod tests {
         )]);
         assert!(matches!(
             judge(&anchor(), Some(&other), true),
+            Standing::Failed(Failure::Superseded { .. })
+        ));
+        // Someone deploying the old revision again is not ECS's rollback.
+        let redeploy = service(vec![deployment(
+            "ecs-svc/7",
+            "PRIMARY",
+            "td:1",
+            Some("IN_PROGRESS"),
+            "",
+            1,
+            3,
+        )]);
+        assert!(matches!(
+            judge(&anchor(), Some(&redeploy), true),
             Standing::Failed(Failure::Superseded { .. })
         ));
     }

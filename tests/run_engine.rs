@@ -1,0 +1,78 @@
+//! The run engine as a library, against an in-process local ECS whose service another
+//! actor changes mid-rollout: our deployment superseded is a failure, never a success.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use ferry::aws::{Clients, Ecs, Target};
+use ferry::engine::{Event, Recorder, RunOptions, Runner, Verdict};
+use ferry::eval::{Outputs, Workspace, resolve};
+use ferry::local::behaviour::FaultFile;
+use ferry::local::{LocalEcs, LocalOptions};
+
+const FILE: &str = "register web_task {\n  family = \"web\"\n  container \"app\" {\n    image = \"acme/web:IMAGE\"\n  }\n}\n\nupdate web {\n  task_definition = web_task\n  create          = true\n  desired         = 3\n  circuit_breaker = rollback\n}\n\nverify web {\n  timeout = 30m\n}\n";
+
+async fn run_once(server: &LocalEcs, image: &str, recorder: &mut Recorder) -> Verdict {
+    let text = FILE.replace("IMAGE", image);
+    let checked = ferry::check::check_source(&text);
+    let file = checked.file.expect("parses");
+    let workspace = Workspace::default();
+    let settings = resolve(&file, None, &workspace).expect("settings");
+    let _ = Outputs::new();
+    let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;
+    let options = RunOptions {
+        interrupted: Arc::new(AtomicBool::new(false)),
+        target: "local".to_owned(),
+        ..RunOptions::default()
+    };
+    let runner = Runner::new(
+        &file,
+        settings,
+        &workspace,
+        Ecs::new(clients.ecs),
+        server.clock().clone(),
+        recorder,
+        options,
+    );
+    runner.run().await.verdict
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_superseded_midway_fails() {
+    let server = LocalEcs::start(LocalOptions {
+        speed: 100.0,
+        faults: FaultFile::parse(r#"{"images": [{"match": "*:slow", "start": "10m"}]}"#)
+            .expect("faults"),
+        ..LocalOptions::default()
+    })
+    .await
+    .expect("local");
+    let mut recorder = Recorder::default();
+    assert_eq!(run_once(&server, "1", &mut recorder).await, Verdict::Success);
+
+    // Our slow deployment starts; meanwhile someone else deploys revision 1 again.
+    let url = server.url().to_owned();
+    let intruder = tokio::spawn(async move {
+        let clients = Clients::new(&Target::Local { url }).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        clients
+            .ecs
+            .update_service()
+            .cluster("default")
+            .service("web")
+            .task_definition("web:1")
+            .force_new_deployment(true)
+            .send()
+            .await
+            .expect("the other update");
+    });
+    let mut recorder = Recorder::default();
+    let verdict = run_once(&server, "slow", &mut recorder).await;
+    intruder.await.expect("join");
+    assert_eq!(verdict, Verdict::Failed, "{:#?}", recorder.events);
+    let failed = recorder.events.iter().find_map(|e| match e {
+        Event::DeploymentFailed { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert!(failed.as_deref().is_some_and(|r| r.contains("replaced ours")), "{failed:?}");
+}
