@@ -9,6 +9,7 @@ mod local_api;
 mod local_cli;
 mod local_registry;
 mod moto;
+mod plan_cli;
 mod properties;
 mod registry;
 mod revision_roundtrip;

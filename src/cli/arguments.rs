@@ -24,6 +24,8 @@ pub enum Command {
     Local(LocalArguments),
     /// Deploy: run the pipeline's steps, verify the rollout, roll back on failure.
     Run(RunArguments),
+    /// Show what `ferry run` would do, from read-only calls.
+    Plan(PlanArguments),
 }
 
 #[derive(Debug, clap::Args)]
@@ -33,10 +35,8 @@ pub struct RunArguments {
     /// The environment (an `environment NAME` block); default: `defaults` alone.
     #[arg(long = "env")]
     pub environment: Option<String>,
-    /// Where to deploy: AWS (the credential chain; `AWS_ENDPOINT_URL*` honoured) or the
-    /// local ECS, started in-process.
-    #[arg(long, value_enum, default_value_t = TargetKind::Aws)]
-    pub target: TargetKind,
+    #[command(flatten)]
+    pub target: TargetArguments,
     /// Do not ask for confirmation on a terminal.
     #[arg(long)]
     pub yes: bool,
@@ -49,6 +49,32 @@ pub struct RunArguments {
     /// Wait for another deployment of the service to finish instead of refusing.
     #[arg(long)]
     pub wait_for_lock: bool,
+    /// A plan made by `ferry plan --out`: refuse when live state changed since.
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArguments {
+    /// The Deployfile (default: `Deployfile`, looked up from the working directory upward).
+    pub file: Option<PathBuf>,
+    /// The environment (an `environment NAME` block); default: `defaults` alone.
+    #[arg(long = "env")]
+    pub environment: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArguments,
+    /// Also write the plan as JSON, for `ferry run --plan`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Where to run, and the local ECS's settings.
+#[derive(Debug, clap::Args)]
+pub struct TargetArguments {
+    /// Where to deploy: AWS (the credential chain; `AWS_ENDPOINT_URL*` honoured) or the
+    /// local ECS, started in-process.
+    #[arg(long, value_enum, default_value_t = TargetKind::Aws)]
+    pub target: TargetKind,
     /// With `--target local`: how much faster than real time the local clock runs.
     #[arg(long, default_value_t = 60.0)]
     pub speed: f64,

@@ -7,6 +7,8 @@ mod exit_status;
 mod fmt;
 mod local;
 mod output;
+mod plan;
+mod prepare;
 mod run;
 mod simulate;
 mod source_file;
@@ -19,7 +21,8 @@ use clap::Parser as _;
 
 pub use arguments::{
     Arguments, CheckArguments, CircuitBreakerMode, Command, FmtArguments, Format, LocalArguments,
-    Output, RunArguments, SimulateArguments, SimulateFormat, TargetKind,
+    Output, PlanArguments, RunArguments, SimulateArguments, SimulateFormat, TargetArguments,
+    TargetKind,
 };
 pub use exit_status::ExitStatus;
 pub use source_file::{DEFAULT_NAME, InputError, MAX_SIZE, SourceFile, find, load};
@@ -44,6 +47,7 @@ where
         Command::Simulate(arguments) => simulate::run(&arguments),
         Command::Local(arguments) => local::run(&arguments),
         Command::Run(arguments) => run::run(&arguments),
+        Command::Plan(arguments) => plan::run(&arguments),
     };
     status.into()
 }

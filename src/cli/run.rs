@@ -6,18 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::output::{human_style, stderr};
-use super::source_file::{InputError, load};
-use super::workspace::gather;
+use super::output::stderr;
+use super::prepare::{connect, prepare, runtime};
 use super::{ExitStatus, Output, RunArguments, TargetKind};
-use crate::aws::{Clients, Ecs, Target};
-use crate::check::check_source;
-use crate::engine::{Event, RunOptions, Runner, Sink, Verdict};
-use crate::eval::{EvalError, resolve};
-use crate::local::behaviour::FaultFile;
-use crate::local::clock::Clock;
-use crate::local::{LocalEcs, LocalOptions};
-use crate::report::{HumanReporter, NdjsonReporter, human_report};
+use crate::aws::{Clients, Ecs};
+use crate::engine::{Event, Plan, RunOptions, Runner, Sink, Verdict, drift};
+use crate::report::{HumanReporter, NdjsonReporter};
 
 pub(super) fn run(arguments: &RunArguments) -> ExitStatus {
     match run_inner(arguments) {
@@ -31,43 +25,35 @@ pub(super) fn run(arguments: &RunArguments) -> ExitStatus {
 }
 
 fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
-    let working_dir = std::env::current_dir().unwrap_or_default();
-    let source = match load(arguments.file.as_deref(), &working_dir) {
-        Ok(source) => source,
-        Err(InputError { name, text, diagnostic }) => {
-            return Err(human_report(&name, &text, &[diagnostic], human_style()));
+    let prepared = prepare(arguments.file.as_deref(), arguments.environment.as_deref())?;
+    let plan: Option<Plan> = match &arguments.plan {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|error| {
+                format!("error: cannot read plan `{}`: {error}\n", path.display())
+            })?;
+            Some(serde_json::from_str(&text).map_err(|error| {
+                format!("error: `{}` is not a ferry plan: {error}\n", path.display())
+            })?)
         }
+        None => None,
     };
-    let checked = check_source(&source.text);
-    if checked.has_errors() {
-        return Err(human_report(&source.name, &source.text, &checked.diagnostics, human_style()));
+    if let Some(plan) = &plan
+        && plan.environment != prepared.settings.name
+    {
+        return Err(format!(
+            "error: the plan was made for environment `{}`, not `{}`; nothing was changed\n",
+            plan.environment, prepared.settings.name
+        ));
     }
-    let Some(file) = checked.file else {
-        return Err("error: the Deployfile did not parse\n".to_owned());
-    };
-    let workspace = gather(&source.path);
-    let settings = resolve(&file, arguments.environment.as_deref(), &workspace).map_err(
-        |error| match error {
-            EvalError::At(diagnostic) => {
-                human_report(&source.name, &source.text, &[diagnostic], human_style())
-            }
-            EvalError::Usage { message, help } => {
-                format!(
-                    "error: {message}\n{}",
-                    help.map_or_else(String::new, |h| format!("  help: {h}\n"))
-                )
-            }
-        },
-    )?;
-    if arguments.target == TargetKind::Aws
+    if arguments.target.target == TargetKind::Aws
         && !arguments.yes
         && std::io::stdin().is_terminal()
         && std::io::stderr().is_terminal()
     {
-        let cluster = settings.cluster.clone().unwrap_or_else(|| "default".to_owned());
+        let cluster = prepared.settings.cluster.clone().unwrap_or_else(|| "default".to_owned());
         stderr(&format!(
             "deploy `{}` to environment `{}` (cluster `{cluster}`)? [y/N] ",
-            source.name, settings.name
+            prepared.source.name, prepared.settings.name
         ));
         let mut answer = String::new();
         let _ = std::io::stdin().read_line(&mut answer);
@@ -75,85 +61,38 @@ fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
             return Err("nothing was changed\n".to_owned());
         }
     }
-    let faults = match &arguments.faults {
-        Some(path) => FaultFile::load(path).map_err(|message| format!("error: {message}\n"))?,
-        None => FaultFile::default(),
-    };
-    if !(arguments.speed.is_finite() && arguments.speed >= 1.0) {
-        return Err("error: `--speed` is a number of 1 or more\n".to_owned());
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|error| format!("error: cannot start the async runtime: {error}\n"))?;
     let interrupted = Arc::new(AtomicBool::new(false));
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let flag = Arc::clone(&interrupted);
         tokio::spawn(async move {
             super::local::wait_for_interrupt().await;
             flag.store(true, Ordering::Relaxed);
         });
-        let (target, local, clock) = match arguments.target {
-            TargetKind::Aws => (
-                Target::Aws { region: settings.region.clone(), profile: settings.profile.clone() },
-                None,
-                Clock::scaled(1.0),
-            ),
-            TargetKind::Local => {
-                let state = arguments.state.clone().unwrap_or_else(|| {
-                    source
-                        .path
-                        .parent()
-                        .map_or_else(PathBuf::new, PathBuf::from)
-                        .join(".ferry")
-                        .join("local-state.json")
-                });
-                if let Some(dir) = state.parent()
-                    && !dir.as_os_str().is_empty()
-                {
-                    std::fs::create_dir_all(dir).map_err(|error| {
-                        format!("error: cannot create `{}`: {error}\n", dir.display())
-                    })?;
-                }
-                let local = LocalEcs::start(LocalOptions {
-                    state_file: Some(state),
-                    speed: arguments.speed,
-                    faults,
-                    ..LocalOptions::default()
-                })
-                .await
-                .map_err(|message| format!("error: {message}\n"))?;
-                let clock = local.clock().clone();
-                (Target::Local { url: local.url().to_owned() }, Some(local), clock)
-            }
-        };
+        let (target, local, clock) = connect(&arguments.target, &prepared.settings, &prepared.source.path).await?;
         let clients = Clients::new(&target).await;
+        let ecs = Ecs::new(clients.ecs);
+        if let Some(plan) = &plan {
+            let changes = drift(plan, &ecs).await.map_err(|error| format!("error: {error}\n"))?;
+            if !changes.is_empty() {
+                return Err(format!("error: live state changed since the plan; nothing was changed:\n{}\n  help: make a new plan with `ferry plan --out`\n", changes.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n")));
+            }
+        }
         let mut sink: Box<dyn Sink> = match arguments.output {
             Output::Human => Box::new(HumanReporter::new(std::io::stderr())),
             Output::Ndjson => Box::new(NdjsonReporter::new(std::io::stdout())),
         };
         let mut github = GithubSink::from_env();
-        let mut tee =
-            Tee { first: sink.as_mut(), second: github.as_mut().map(|g| g as &mut dyn Sink) };
+        let mut tee = Tee { first: sink.as_mut(), second: github.as_mut().map(|g| g as &mut dyn Sink) };
         let options = RunOptions {
             interrupted,
             allow_dirty: arguments.allow_dirty,
             wait_for_lock: arguments.wait_for_lock,
-            target: match arguments.target {
+            target: match arguments.target.target {
                 TargetKind::Aws => "aws".to_owned(),
                 TargetKind::Local => "local".to_owned(),
             },
         };
-        let runner = Runner::new(
-            &file,
-            settings,
-            &workspace,
-            Ecs::new(clients.ecs),
-            clock,
-            &mut tee,
-            options,
-        );
+        let runner = Runner::new(&prepared.file, prepared.settings.clone(), &prepared.workspace, ecs, clock, &mut tee, options);
         let outcome = runner.run().await;
         if let Some(github) = github.as_mut() {
             github.summary();

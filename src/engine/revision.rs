@@ -237,3 +237,116 @@ fn apply(
     }
     next
 }
+
+/// A revision as stable text, one member a line, for the plan's unified diff.
+#[must_use]
+pub fn revision_text(input: &RevisionInput) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let mut line = |key: &str, value: Option<String>| {
+        if let Some(value) = value {
+            let _ = writeln!(out, "{key}: {value}");
+        }
+    };
+    line("family", Some(input.family.clone()));
+    line("cpu", input.cpu.clone());
+    line("memory", input.memory.clone());
+    line("networkMode", input.network_mode.as_ref().map(|m| m.as_str().to_owned()));
+    line("taskRoleArn", input.task_role_arn.clone());
+    line("executionRoleArn", input.execution_role_arn.clone());
+    if !input.requires_compatibilities.is_empty() {
+        line(
+            "requiresCompatibilities",
+            Some(
+                input
+                    .requires_compatibilities
+                    .iter()
+                    .map(|c| c.as_str().to_owned())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        );
+    }
+    line("runtimePlatform", input.runtime_platform.as_ref().map(|p| format!("{p:?}")));
+    line(
+        "ephemeralStorage",
+        input.ephemeral_storage.as_ref().map(|e| format!("{} GiB", e.size_in_gib())),
+    );
+    for (label, items) in [
+        ("volumes", format!("{:?}", input.volumes)),
+        ("placementConstraints", format!("{:?}", input.placement_constraints)),
+    ] {
+        if items != "[]" {
+            line(label, Some(items));
+        }
+    }
+    line("proxyConfiguration", input.proxy_configuration.as_ref().map(|p| format!("{p:?}")));
+    for tag in &input.tags {
+        line(
+            &format!("tag {}", tag.key().unwrap_or_default()),
+            Some(tag.value().unwrap_or_default().to_owned()),
+        );
+    }
+    for container in &input.container_definitions {
+        let name = container.name().unwrap_or_default();
+        let mut member =
+            |key: &str, value: Option<String>| line(&format!("container {name} {key}"), value);
+        member("image", container.image().map(str::to_owned));
+        member("essential", container.essential().map(|e| e.to_string()));
+        member("cpu", Some(container.cpu().to_string()));
+        member("memory", container.memory().map(|m| m.to_string()));
+        member("memoryReservation", container.memory_reservation().map(|m| m.to_string()));
+        member(
+            "command",
+            Some(container.command()).filter(|c| !c.is_empty()).map(|c| format!("{c:?}")),
+        );
+        member(
+            "entryPoint",
+            Some(container.entry_point()).filter(|c| !c.is_empty()).map(|c| format!("{c:?}")),
+        );
+        for pair in container.environment() {
+            member(
+                &format!("environment {}", pair.name().unwrap_or_default()),
+                Some(format!("{:?}", pair.value().unwrap_or_default())),
+            );
+        }
+        for secret in container.secrets() {
+            member(&format!("secret {}", secret.name()), Some(secret.value_from().to_owned()));
+        }
+        for mapping in container.port_mappings() {
+            member(
+                "port",
+                Some(format!(
+                    "{}/{}",
+                    mapping.container_port().unwrap_or_default(),
+                    mapping.protocol().map_or("tcp", |p| p.as_str())
+                )),
+            );
+        }
+        member(
+            "healthCheck",
+            container
+                .health_check()
+                .map(|h| format!("{:?} every {}s", h.command(), h.interval().unwrap_or(30))),
+        );
+        member("stopTimeout", container.stop_timeout().map(|s| format!("{s}s")));
+        member("logConfiguration", container.log_configuration().map(|l| format!("{l:?}")));
+        for (kind, text) in [
+            ("mountPoints", format!("{:?}", container.mount_points())),
+            ("dependsOn", format!("{:?}", container.depends_on())),
+            ("ulimits", format!("{:?}", container.ulimits())),
+        ] {
+            if text != "[]" {
+                member(kind, Some(text));
+            }
+        }
+        member("linuxParameters", container.linux_parameters().map(|l| format!("{l:?}")));
+        member(
+            "dockerLabels",
+            container
+                .docker_labels()
+                .map(|l| format!("{:?}", l.iter().collect::<std::collections::BTreeMap<_, _>>())),
+        );
+    }
+    out
+}

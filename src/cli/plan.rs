@@ -1,0 +1,70 @@
+//! `ferry plan`: what `ferry run` would do, from read-only calls; `--out` writes it as JSON
+//! for `ferry run --plan`. With `--target local`, the local ECS's state file is read and
+//! left untouched.
+
+use std::fmt::Write as _;
+
+use super::output::{stderr, stdout};
+use super::prepare::{connect, prepare, runtime};
+use super::{ExitStatus, PlanArguments};
+use crate::aws::{Clients, Ecs};
+use crate::engine::{Plan, make_plan};
+
+pub(super) fn run(arguments: &PlanArguments) -> ExitStatus {
+    match plan(arguments) {
+        Ok(plan) => {
+            stdout(&human(&plan));
+            ExitStatus::Success
+        }
+        Err(message) => {
+            stderr(&message);
+            ExitStatus::InvalidInput
+        }
+    }
+}
+
+fn plan(arguments: &PlanArguments) -> Result<Plan, String> {
+    let prepared = prepare(arguments.file.as_deref(), arguments.environment.as_deref())?;
+    let plan = runtime()?.block_on(async {
+        let (target, local, _clock) =
+            connect(&arguments.target, &prepared.settings, &prepared.source.path).await?;
+        let clients = Clients::new(&target).await;
+        let ecs = Ecs::new(clients.ecs);
+        let target_name = if local.is_some() { "local" } else { "aws" };
+        let plan =
+            make_plan(&prepared.file, &prepared.settings, &prepared.workspace, &ecs, target_name)
+                .await
+                .map_err(|e| format!("error: {e}\n"));
+        // The local ECS is dropped without `shutdown`: its state file is not written.
+        drop(local);
+        plan
+    })?;
+    if let Some(path) = &arguments.out {
+        let text = serde_json::to_string_pretty(&plan).map_err(|e| format!("error: {e}\n"))?;
+        std::fs::write(path, text + "\n")
+            .map_err(|error| format!("error: cannot write `{}`: {error}\n", path.display()))?;
+    }
+    Ok(plan)
+}
+
+fn human(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "plan for environment `{}` on {} ({} read-only calls)",
+        plan.environment, plan.target, plan.calls
+    );
+    for step in &plan.steps {
+        let _ = writeln!(out, "\n{} {}: {}", step.kind, step.step, step.action);
+        for line in &step.diff {
+            let _ = writeln!(out, "    {line}");
+        }
+        if !step.timeline.is_empty() {
+            let _ = writeln!(out, "  predicted rollout:");
+            for line in &step.timeline {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    out
+}

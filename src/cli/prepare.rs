@@ -1,0 +1,116 @@
+//! What `run` and `plan` share: the Deployfile read, checked and evaluated for one
+//! environment, and the connection to the target (AWS, or the local ECS in-process).
+
+use std::path::{Path, PathBuf};
+
+use super::output::human_style;
+use super::source_file::{InputError, SourceFile, load};
+use super::workspace::gather;
+use super::{TargetArguments, TargetKind};
+use crate::aws::Target;
+use crate::check::check_source;
+use crate::eval::{EvalError, Settings, Workspace, resolve};
+use crate::local::behaviour::FaultFile;
+use crate::local::clock::Clock;
+use crate::local::{LocalEcs, LocalOptions};
+use crate::report::human_report;
+use crate::syntax::Deployfile;
+
+/// A Deployfile ready to run.
+pub(super) struct Prepared {
+    pub source: SourceFile,
+    pub file: Deployfile,
+    pub workspace: Workspace,
+    pub settings: Settings,
+}
+
+/// Reads, checks and evaluates the Deployfile; the error is the text to print (exit 2).
+pub(super) fn prepare(file: Option<&Path>, environment: Option<&str>) -> Result<Prepared, String> {
+    let working_dir = std::env::current_dir().unwrap_or_default();
+    let source = match load(file, &working_dir) {
+        Ok(source) => source,
+        Err(InputError { name, text, diagnostic }) => {
+            return Err(human_report(&name, &text, &[diagnostic], human_style()));
+        }
+    };
+    let checked = check_source(&source.text);
+    if checked.has_errors() {
+        return Err(human_report(&source.name, &source.text, &checked.diagnostics, human_style()));
+    }
+    let Some(file) = checked.file else {
+        return Err("error: the Deployfile did not parse\n".to_owned());
+    };
+    let workspace = gather(&source.path);
+    let settings = resolve(&file, environment, &workspace).map_err(|error| match error {
+        EvalError::At(diagnostic) => {
+            human_report(&source.name, &source.text, &[diagnostic], human_style())
+        }
+        EvalError::Usage { message, help } => {
+            format!(
+                "error: {message}\n{}",
+                help.map_or_else(String::new, |h| format!("  help: {h}\n"))
+            )
+        }
+    })?;
+    Ok(Prepared { source, file, workspace, settings })
+}
+
+/// The target's SDK settings, the local ECS when it is the target, and the clock to time
+/// the run by (real time on AWS, the local ECS's clock locally).
+pub(super) async fn connect(
+    target: &TargetArguments,
+    settings: &Settings,
+    deployfile: &Path,
+) -> Result<(Target, Option<LocalEcs>, Clock), String> {
+    match target.target {
+        TargetKind::Aws => Ok((
+            Target::Aws { region: settings.region.clone(), profile: settings.profile.clone() },
+            None,
+            Clock::scaled(1.0),
+        )),
+        TargetKind::Local => {
+            if !(target.speed.is_finite() && target.speed >= 1.0) {
+                return Err("error: `--speed` is a number of 1 or more\n".to_owned());
+            }
+            let faults = match &target.faults {
+                Some(path) => {
+                    FaultFile::load(path).map_err(|message| format!("error: {message}\n"))?
+                }
+                None => FaultFile::default(),
+            };
+            let state = target.state.clone().unwrap_or_else(|| {
+                deployfile
+                    .parent()
+                    .map_or_else(PathBuf::new, PathBuf::from)
+                    .join(".ferry")
+                    .join("local-state.json")
+            });
+            if let Some(dir) = state.parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir).map_err(|error| {
+                    format!("error: cannot create `{}`: {error}\n", dir.display())
+                })?;
+            }
+            let local = LocalEcs::start(LocalOptions {
+                state_file: Some(state),
+                speed: target.speed,
+                faults,
+                ..LocalOptions::default()
+            })
+            .await
+            .map_err(|message| format!("error: {message}\n"))?;
+            let clock = local.clock().clone();
+            Ok((Target::Local { url: local.url().to_owned() }, Some(local), clock))
+        }
+    }
+}
+
+/// A runtime for one command.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|error| format!("error: cannot start the async runtime: {error}\n"))
+}

@@ -1,0 +1,67 @@
+//! `ferry plan` on the local ECS: the task-definition diff, the setting diff, the predicted
+//! rollout; read-only (the state file is untouched); `ferry run --plan` refuses after drift.
+
+use crate::test::Test;
+
+const FILE: &str = "defaults {\n  cluster = \"c\"\n}\n\nregister web_task {\n  family = \"web\"\n  container \"app\" {\n    image = \"acme/web:IMAGE\"\n  }\n}\n\nupdate web {\n  task_definition = web_task\n  create          = true\n  desired         = 4\n  min_healthy     = 50%\n  max             = 100%\n}\n\nverify web {\n  timeout = 10m\n}\n";
+
+fn write(dir: &std::path::Path, image: &str) {
+    std::fs::write(dir.join("Deployfile"), FILE.replace("IMAGE", image)).expect("write");
+}
+
+fn ferry(dir: &std::path::Path, args: &[&str]) -> crate::test::Ran {
+    let mut all = args.to_vec();
+    all.extend(["--target", "local", "--speed", "600"]);
+    Test::new().args(all).current_dir(dir).run()
+}
+
+#[test]
+fn plan_shows_the_change_and_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "1");
+    let first = ferry(dir.path(), &["plan"]).code(0);
+    assert!(
+        first.stdout.contains("register web_task: register the first revision of `web`"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("update web: create service `web` in cluster `c` with 4 tasks"),
+        "{}",
+        first.stdout
+    );
+    ferry(dir.path(), &["run", "--allow-dirty"]).code(0);
+    let state = dir.path().join(".ferry/local-state.json");
+    let before = std::fs::read(&state).expect("state");
+    write(dir.path(), "2");
+    let plan = ferry(dir.path(), &["plan", "--out", "plan.json"]).code(0);
+    assert!(
+        plan.stdout
+            .contains("-container app image: acme/web:1\n    +container app image: acme/web:2"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("predicted rollout:"), "{}", plan.stdout);
+    // min 50 % of 4: stop two old tasks first, then start two new ones.
+    let timeline = plan.stdout.split("predicted rollout:").nth(1).expect("timeline");
+    let stop = timeline.find("stop 2 old").expect("stops first");
+    let start = timeline.find("start 2 new").expect("then starts");
+    assert!(stop < start, "{timeline}");
+    assert_eq!(
+        std::fs::read(&state).expect("state"),
+        before,
+        "plan leaves the local state untouched"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("plan.json")).expect("plan.json"),
+    )
+    .expect("json");
+    assert_eq!(json["fingerprints"][0]["service"], "web");
+    // Unchanged live state: the run goes ahead.
+    ferry(dir.path(), &["run", "--allow-dirty", "--plan", "plan.json"]).code(0);
+    // Now the service moved on: the same plan is refused, and nothing changes.
+    let after = std::fs::read(&state).expect("state");
+    let refused = ferry(dir.path(), &["run", "--allow-dirty", "--plan", "plan.json"]).code(2);
+    assert!(refused.stderr.contains("live state changed since the plan"), "{}", refused.stderr);
+    assert_eq!(std::fs::read(&state).expect("state"), after);
+}
