@@ -65,3 +65,29 @@ fn plan_shows_the_change_and_changes_nothing() {
     assert!(refused.stderr.contains("live state changed since the plan"), "{}", refused.stderr);
     assert_eq!(std::fs::read(&state).expect("state"), after);
 }
+
+#[test]
+fn status_and_rollback_by_hand() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "1");
+    let status = ferry(dir.path(), &["status"]).code(0);
+    assert_eq!(status.stdout, "service `web` (cluster `c`): does not exist\n");
+    ferry(dir.path(), &["run", "--allow-dirty"]).code(0);
+    write(dir.path(), "2");
+    ferry(dir.path(), &["run", "--allow-dirty"]).code(0);
+    let status = ferry(dir.path(), &["status"]).code(0);
+    assert!(
+        status.stdout.contains("PRIMARY")
+            && status.stdout.contains("task-definition/web:2 COMPLETED"),
+        "{}",
+        status.stdout
+    );
+    let rolled = ferry(dir.path(), &["rollback"]).code(0);
+    assert!(rolled.stderr.contains("rolled back: service `web` runs arn:aws:ecs:us-east-1:000000000000:task-definition/web:1"), "{}", rolled.stderr);
+    let status = ferry(dir.path(), &["status"]).code(0);
+    assert!(status.stdout.contains("task-definition/web:1 COMPLETED"), "{}", status.stdout);
+    let named = ferry(dir.path(), &["rollback", "--service", "api"]).code(2);
+    assert!(named.stderr.contains("updates no service called `api`"), "{}", named.stderr);
+    let to = ferry(dir.path(), &["rollback", "--to", "web:2"]).code(0);
+    assert!(to.stderr.contains("task-definition/web:2"), "{}", to.stderr);
+}

@@ -26,6 +26,10 @@ pub enum Command {
     Run(RunArguments),
     /// Show what `ferry run` would do, from read-only calls.
     Plan(PlanArguments),
+    /// Show the services the Deployfile updates: deployments and recent events.
+    Status(StatusArguments),
+    /// Roll a service back by hand and verify it runs the earlier revision.
+    Rollback(RollbackArguments),
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +70,38 @@ pub struct PlanArguments {
     /// Also write the plan as JSON, for `ferry run --plan`.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArguments {
+    /// The Deployfile (default: `Deployfile`, looked up from the working directory upward).
+    pub file: Option<PathBuf>,
+    /// The environment (an `environment NAME` block); default: `defaults` alone.
+    #[arg(long = "env")]
+    pub environment: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArguments,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RollbackArguments {
+    /// The Deployfile (default: `Deployfile`, looked up from the working directory upward).
+    pub file: Option<PathBuf>,
+    /// The environment (an `environment NAME` block); default: `defaults` alone.
+    #[arg(long = "env")]
+    pub environment: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArguments,
+    /// The service to roll back (default: the only one the Deployfile updates).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The revision to go back to (`family:revision` or ARN; default: the deployment
+    /// before the one in progress, or the ACTIVE revision before the current one).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// How long the service may take to settle.
+    #[arg(long, default_value = "15m", value_parser = duration)]
+    pub timeout: u64,
 }
 
 /// Where to run, and the local ECS's settings.

@@ -9,9 +9,11 @@ mod local;
 mod output;
 mod plan;
 mod prepare;
+mod rollback;
 mod run;
 mod simulate;
 mod source_file;
+mod status;
 mod workspace;
 
 use std::ffi::OsString;
@@ -21,8 +23,8 @@ use clap::Parser as _;
 
 pub use arguments::{
     Arguments, CheckArguments, CircuitBreakerMode, Command, FmtArguments, Format, LocalArguments,
-    Output, PlanArguments, RunArguments, SimulateArguments, SimulateFormat, TargetArguments,
-    TargetKind,
+    Output, PlanArguments, RollbackArguments, RunArguments, SimulateArguments, SimulateFormat,
+    StatusArguments, TargetArguments, TargetKind,
 };
 pub use exit_status::ExitStatus;
 pub use source_file::{DEFAULT_NAME, InputError, MAX_SIZE, SourceFile, find, load};
@@ -48,6 +50,8 @@ where
         Command::Local(arguments) => local::run(&arguments),
         Command::Run(arguments) => run::run(&arguments),
         Command::Plan(arguments) => plan::run(&arguments),
+        Command::Status(arguments) => status::run(&arguments),
+        Command::Rollback(arguments) => rollback::run(&arguments),
     };
     status.into()
 }

@@ -2,13 +2,15 @@
 //! one event stream that every reporter reads. `revision.rs` and `verdict.rs` are pure.
 
 mod event;
+mod manual;
 mod plan;
 mod revision;
 mod runner;
 mod verdict;
 
 pub use event::{Event, Recorder, Sink, Verdict};
+pub use manual::{roll_back, services, status_text};
 pub use plan::{Fingerprint, Plan, StepPlan, drift, make_plan};
 pub use revision::{RevisionError, RevisionInput, next_revision, revision_text};
 pub use runner::{RunOptions, RunOutcome, Runner};
-pub use verdict::{Anchor, Failure, Standing, check_digests, failed_tasks, judge};
+pub use verdict::{Anchor, Failure, Standing, check_digests, failed_tasks, judge, settled_on};

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::event::{Event, Sink, Verdict};
 use super::revision::{RevisionInput, next_revision};
-use super::verdict::{Anchor, Failure, Standing, check_digests, failed_tasks, judge};
+use super::verdict::{Anchor, Failure, Standing, check_digests, failed_tasks, judge, settled_on};
 use crate::aws::{AwsError, Ecs, ServiceView};
 use crate::eval::{
     Evaluator, Outputs, PlannedStep, RegisterStep, RollbackStep, Settings, TaskDefinitionSource,
@@ -742,13 +742,7 @@ impl<'a> Runner<'a> {
             }
             match self.ecs.service(&cluster, &anchor.service).await {
                 Ok(Some(service)) => {
-                    let settled = service.deployments.len() == 1
-                        && service.primary().is_some_and(|p| {
-                            p.task_definition == previous
-                                && p.rollout_state.as_deref().is_none_or(|s| s == "COMPLETED")
-                                && p.running == p.desired
-                        });
-                    if settled {
+                    if settled_on(&service, &previous) {
                         self.emit(&Event::RollbackVerified {
                             service: anchor.service.clone(),
                             task_definition: previous.clone(),

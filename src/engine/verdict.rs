@@ -204,6 +204,18 @@ pub fn judge(anchor: &Anchor, service: Option<&ServiceView>, seen: bool) -> Stan
     ))
 }
 
+/// Whether the service runs `task_definition` alone, settled: one deployment, COMPLETED
+/// (or without rolloutState), at its desired count. What a verified rollback means.
+#[must_use]
+pub fn settled_on(service: &ServiceView, task_definition: &str) -> bool {
+    service.deployments.len() == 1
+        && service.primary().is_some_and(|p| {
+            p.task_definition == task_definition
+                && p.rollout_state.as_deref().is_none_or(|s| s == "COMPLETED")
+                && p.running == p.desired
+        })
+}
+
 /// The stopped tasks of ours that count as failures: they did not start, their essential
 /// container exited, or they failed health checks.
 #[must_use]

@@ -1,0 +1,82 @@
+//! `ferry rollback`: roll a service the Deployfile updates back by hand, and verify it
+//! runs the earlier revision. Exit 0 when verified, 3 when not, 2 for invalid input.
+
+use super::output::stderr;
+use super::prepare::{connect, prepare, runtime};
+use super::{ExitStatus, RollbackArguments};
+use crate::aws::{Clients, Ecs};
+use crate::engine::{roll_back, services};
+
+pub(super) fn run(arguments: &RollbackArguments) -> ExitStatus {
+    let prepared = match prepare(arguments.file.as_deref(), arguments.environment.as_deref()) {
+        Ok(prepared) => prepared,
+        Err(message) => {
+            stderr(&message);
+            return ExitStatus::InvalidInput;
+        }
+    };
+    let all = services(&prepared.file, &prepared.settings, &prepared.workspace);
+    let chosen: Vec<_> = all
+        .iter()
+        .filter(|(_, _, service)| arguments.service.as_ref().is_none_or(|s| s == service))
+        .collect();
+    let (cluster, service) = match chosen.as_slice() {
+        [(_, cluster, service)] => (cluster.clone(), service.clone()),
+        [] => {
+            stderr(&format!(
+                "error: the Deployfile updates no service{}\n",
+                arguments.service.as_ref().map_or_else(String::new, |s| format!(" called `{s}`"))
+            ));
+            return ExitStatus::InvalidInput;
+        }
+        _ => {
+            let names: Vec<String> = chosen.iter().map(|(_, _, s)| format!("`{s}`")).collect();
+            stderr(&format!(
+                "error: the Deployfile updates {}; name one with --service\n",
+                names.join(", ")
+            ));
+            return ExitStatus::InvalidInput;
+        }
+    };
+    let outcome = runtime().map_err(|m| (ExitStatus::InvalidInput, m)).and_then(|runtime| {
+        runtime.block_on(async {
+            let (target, local, clock) =
+                connect(&arguments.target, &prepared.settings, &prepared.source.path)
+                    .await
+                    .map_err(|m| (ExitStatus::InvalidInput, m))?;
+            let ecs = Ecs::new(Clients::new(&target).await.ecs);
+            let result = roll_back(
+                &ecs,
+                &clock,
+                &cluster,
+                &service,
+                arguments.to.as_deref(),
+                arguments.timeout,
+            )
+            .await;
+            if let Some(local) = local
+                && let Err(message) = local.shutdown().await
+            {
+                stderr(&format!("warning: {message}\n"));
+            }
+            result.map_err(|reason| {
+                (
+                    ExitStatus::Verdict(3),
+                    format!(
+                        "FAILED: the rollback of `{service}` is not verified: {reason} (exit 3)\n"
+                    ),
+                )
+            })
+        })
+    });
+    match outcome {
+        Ok(revision) => {
+            stderr(&format!("rolled back: service `{service}` runs {revision} (exit 0)\n"));
+            ExitStatus::Success
+        }
+        Err((status, message)) => {
+            stderr(&message);
+            status
+        }
+    }
+}
