@@ -91,3 +91,31 @@ fn status_and_rollback_by_hand() {
     let to = ferry(dir.path(), &["rollback", "--to", "web:2"]).code(0);
     assert!(to.stderr.contains("task-definition/web:2"), "{}", to.stderr);
 }
+
+#[test]
+fn a_revision_can_start_from_a_json_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("taskdef.json"),
+        r#"{"family": "web", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "acme/web:0", "environment": [{"name": "MODE", "value": "prod"}, {"name": "EMPTY", "value": ""}], "portMappings": [{"containerPort": 8080}]}]}"#,
+    )
+    .expect("write");
+    let file = FILE
+        .replace("  family = \"web\"\n", "  from = file(\"taskdef.json\")\n")
+        .replace("IMAGE", "1");
+    std::fs::write(dir.path().join("Deployfile"), &file).expect("write");
+    let plan = ferry(dir.path(), &["plan"]).code(0);
+    assert!(plan.stdout.contains("+container app environment MODE: \"prod\""), "{}", plan.stdout);
+    assert!(plan.stdout.contains("+container app environment EMPTY: \"\""), "{}", plan.stdout);
+    assert!(plan.stdout.contains("+container app image: acme/web:1"), "{}", plan.stdout);
+    ferry(dir.path(), &["run", "--allow-dirty"]).code(0);
+    let again = ferry(dir.path(), &["plan"]).code(0);
+    assert!(again.stdout.contains("nothing changed: reuse"), "{}", again.stdout);
+    std::fs::write(dir.path().join("taskdef.json"), r#"{"family": "web", "ipcMode": "host", "containerDefinitions": [{"name": "app", "image": "x"}]}"#).expect("write");
+    let refused = ferry(dir.path(), &["run", "--allow-dirty"]).code(2);
+    assert!(
+        refused.stderr.contains("`ipcMode` of the task definition is not read"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -31,10 +31,18 @@ fn plan(arguments: &PlanArguments) -> Result<Plan, String> {
         let clients = Clients::new(&target).await;
         let ecs = Ecs::new(clients.ecs);
         let target_name = if local.is_some() { "local" } else { "aws" };
-        let plan =
-            make_plan(&prepared.file, &prepared.settings, &prepared.workspace, &ecs, target_name)
-                .await
-                .map_err(|e| format!("error: {e}\n"));
+        let base_dir =
+            prepared.source.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        let plan = make_plan(
+            &prepared.file,
+            &prepared.settings,
+            &prepared.workspace,
+            &ecs,
+            target_name,
+            &base_dir,
+        )
+        .await
+        .map_err(|e| format!("error: {e}\n"));
         // The local ECS is dropped without `shutdown`: its state file is not written.
         drop(local);
         plan

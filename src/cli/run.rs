@@ -91,6 +91,7 @@ fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
                 TargetKind::Aws => "aws".to_owned(),
                 TargetKind::Local => "local".to_owned(),
             },
+            base_dir: prepared.source.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
         };
         let runner = Runner::new(&prepared.file, prepared.settings.clone(), &prepared.workspace, ecs, clock, &mut tee, options);
         let outcome = runner.run().await;

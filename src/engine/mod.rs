@@ -5,6 +5,7 @@ mod event;
 mod manual;
 mod plan;
 mod revision;
+mod revision_json;
 mod runner;
 mod verdict;
 
@@ -12,5 +13,6 @@ pub use event::{Event, Recorder, Sink, Verdict};
 pub use manual::{roll_back, services, status_text};
 pub use plan::{Fingerprint, Plan, StepPlan, drift, make_plan};
 pub use revision::{RevisionError, RevisionInput, next_revision, revision_text};
+pub use revision_json::revision_from_json;
 pub use runner::{RunOptions, RunOutcome, Runner};
 pub use verdict::{Anchor, Failure, Standing, check_digests, failed_tasks, judge, settled_on};

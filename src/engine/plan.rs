@@ -61,6 +61,7 @@ pub async fn make_plan(
     workspace: &Workspace,
     ecs: &Ecs,
     target: &str,
+    base_dir: &std::path::Path,
 ) -> Result<Plan, String> {
     let values = step_values(file);
     let mut outputs = Outputs::new();
@@ -96,8 +97,9 @@ pub async fn make_plan(
                 }
             }
             PlannedStep::Register(register) => {
-                let (entry, arn) =
-                    plan_register(&register, ecs, &cluster_of).await.map_err(|e| e.to_string())?;
+                let (entry, arn) = plan_register(&register, ecs, &cluster_of, base_dir)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 outputs.insert(name.clone(), Value::TaskDefinition { step: name, arn });
                 entry
             }
@@ -162,8 +164,10 @@ async fn plan_register(
     step: &RegisterStep,
     ecs: &Ecs,
     cluster_of: &dyn Fn(Option<&String>) -> String,
+    base_dir: &std::path::Path,
 ) -> Result<(StepPlan, Option<String>), AwsError> {
     let mut current: Option<(String, RevisionInput)> = None;
+    let mut from_file: Option<RevisionInput> = None;
     match &step.from {
         Some(TaskDefinitionSource::Service { name, cluster }) => {
             if let Some(service) = ecs.service(&cluster_of(cluster.as_ref()), name).await? {
@@ -181,7 +185,33 @@ async fn plan_register(
                 RevisionInput::from_described(&td, &tags),
             ));
         }
-        Some(TaskDefinitionSource::File { .. }) | None => {
+        Some(TaskDefinitionSource::File { path }) => {
+            let full = base_dir.join(path);
+            let read = std::fs::read_to_string(&full)
+                .map_err(|e| e.to_string())
+                .and_then(|text| super::revision_json::revision_from_json(&text).map_err(|e| e.0));
+            match read {
+                Ok(revision) => {
+                    if let Ok((td, tags)) = ecs.task_definition(&revision.family).await {
+                        let arn = td.task_definition_arn().unwrap_or_default().to_owned();
+                        current = Some((arn, RevisionInput::from_described(&td, &tags)));
+                    }
+                    from_file = Some(revision);
+                }
+                Err(reason) => {
+                    let action = format!("cannot read `{}`: {reason}", full.display());
+                    let entry = StepPlan {
+                        step: step.name.clone(),
+                        kind: "register".to_owned(),
+                        action,
+                        diff: Vec::new(),
+                        timeline: Vec::new(),
+                    };
+                    return Ok((entry, None));
+                }
+            }
+        }
+        None => {
             if let Some(family) = &step.family
                 && let Ok((td, tags)) = ecs.task_definition(family).await
             {
@@ -205,7 +235,11 @@ async fn plan_register(
             _ => None,
         })
         .collect();
-    let base = if step.from.is_some() { current.as_ref().map(|(_, c)| c.clone()) } else { None };
+    let base = match &step.from {
+        Some(TaskDefinitionSource::File { .. }) => from_file,
+        Some(_) => current.as_ref().map(|(_, c)| c.clone()),
+        None => None,
+    };
     let entry = |action: String, diff: Vec<String>| StepPlan {
         step: step.name.clone(),
         kind: "register".to_owned(),

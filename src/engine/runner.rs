@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub wait_for_lock: bool,
     /// `aws` or `local`, for the events.
     pub target: String,
+    /// The Deployfile's directory: `file(…)` paths are relative to it.
+    pub base_dir: std::path::PathBuf,
 }
 
 /// The outcome of a run.
@@ -296,10 +298,22 @@ impl<'a> Runner<'a> {
                 Some(RevisionInput::from_described(&td, &tags))
             }
             Some(TaskDefinitionSource::File { path }) => {
-                return Err(StepError::Refused(format!(
-                    "`register {}`: starting from a JSON file (`file(\"{path}\")`) is not supported yet; use `service(…)` or `family(…)`",
-                    step.name
-                )));
+                let full = self.options.base_dir.join(path);
+                let text = std::fs::read_to_string(&full).map_err(|error| {
+                    StepError::Refused(format!(
+                        "`register {}`: cannot read `{}`: {error}",
+                        step.name,
+                        full.display()
+                    ))
+                })?;
+                Some(super::revision_json::revision_from_json(&text).map_err(|error| {
+                    StepError::Refused(format!(
+                        "`register {}`: `{}`: {}",
+                        step.name,
+                        full.display(),
+                        error.0
+                    ))
+                })?)
             }
         };
         let mut images = BTreeMap::new();
