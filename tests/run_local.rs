@@ -312,3 +312,32 @@ fn a_dirty_work_tree_is_refused() {
         .run();
     assert_eq!(ran.code, 0, "{}", ran.stderr);
 }
+
+#[test]
+fn on_a_terminal_the_rollout_shows_live_progress() {
+    let project = Project::new();
+    std::fs::write(
+        project.dir.path().join("Deployfile"),
+        deployfile("acme/web:1", BREAKER_ROLLBACK, "", true),
+    )
+    .expect("write");
+    let binary = env!("CARGO_BIN_EXE_ferry");
+    let log = project.dir.path().join("tty.log");
+    // `script` gives the run a pseudo-terminal, so ferry draws its progress line.
+    let status = std::process::Command::new("script")
+        .arg("-qec")
+        .arg(format!("{binary} run --target local --speed 60 --faults faults.json --yes"))
+        .arg(&log)
+        .current_dir(project.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    let Ok(status) = status else {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    };
+    assert!(status.success());
+    let screen = std::fs::read_to_string(&log).expect("log");
+    assert!(screen.contains("3/3 running, 0 pending, 0 failed"), "{screen}");
+    assert!(screen.contains("success: deployed and verified (exit 0)"), "{screen}");
+}

@@ -11,7 +11,7 @@ use super::prepare::{connect, prepare, runtime};
 use super::{ExitStatus, Output, RunArguments, TargetKind};
 use crate::aws::{Clients, Ecs};
 use crate::engine::{Event, Plan, RunOptions, Runner, Sink, Verdict, drift};
-use crate::report::{HumanReporter, NdjsonReporter};
+use crate::report::{HumanReporter, LiveReporter, NdjsonReporter};
 
 pub(super) fn run(arguments: &RunArguments) -> ExitStatus {
     match run_inner(arguments) {
@@ -78,6 +78,7 @@ fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
             }
         }
         let mut sink: Box<dyn Sink> = match arguments.output {
+            Output::Human if std::io::stderr().is_terminal() => Box::new(LiveReporter::new()),
             Output::Human => Box::new(HumanReporter::new(std::io::stderr())),
             Output::Ndjson => Box::new(NdjsonReporter::new(std::io::stdout())),
         };

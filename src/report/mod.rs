@@ -5,10 +5,12 @@ mod github;
 mod human;
 mod json;
 mod run_human;
+mod run_live;
 mod run_ndjson;
 
 pub use github::github_annotations;
 pub use human::{HumanStyle, human_report, summary};
 pub use json::json_diagnostics;
 pub use run_human::{HumanReporter, human_line};
+pub use run_live::LiveReporter;
 pub use run_ndjson::NdjsonReporter;
