@@ -76,3 +76,81 @@ async fn a_deployment_superseded_midway_fails() {
     });
     assert!(failed.as_deref().is_some_and(|r| r.contains("replaced ours")), "{failed:?}");
 }
+
+async fn run_with(
+    server: &LocalEcs,
+    image: &str,
+    wait_for_lock: bool,
+    recorder: &mut Recorder,
+) -> Verdict {
+    let text = FILE.replace("IMAGE", image);
+    let file = ferry::check::check_source(&text).file.expect("parses");
+    let workspace = Workspace::default();
+    let settings = resolve(&file, None, &workspace).expect("settings");
+    let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;
+    let options = RunOptions { wait_for_lock, target: "local".to_owned(), ..RunOptions::default() };
+    Runner::new(
+        &file,
+        settings,
+        &workspace,
+        Ecs::new(clients.ecs),
+        server.clock().clone(),
+        recorder,
+        options,
+    )
+    .run()
+    .await
+    .verdict
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_deployment_in_progress_is_refused_or_awaited() {
+    let server = LocalEcs::start(LocalOptions {
+        speed: 100.0,
+        faults: FaultFile::parse(r#"{"images": [{"match": "*:slow", "start": "3m"}]}"#)
+            .expect("faults"),
+        ..LocalOptions::default()
+    })
+    .await
+    .expect("local");
+    assert_eq!(run_with(&server, "1", false, &mut Recorder::default()).await, Verdict::Success);
+    // Someone else starts a slow deployment.
+    let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;
+    let registered = clients
+        .ecs
+        .register_task_definition()
+        .family("web")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("app")
+                .image("acme/web:slow")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("register");
+    let slow =
+        registered.task_definition().and_then(|t| t.task_definition_arn()).expect("arn").to_owned();
+    clients
+        .ecs
+        .update_service()
+        .cluster("default")
+        .service("web")
+        .task_definition(&slow)
+        .send()
+        .await
+        .expect("update");
+    let mut refused = Recorder::default();
+    assert_eq!(run_with(&server, "2", false, &mut refused).await, Verdict::InvalidInput);
+    assert!(
+        matches!(refused.events.last(), Some(Event::RunFinished { reason, .. }) if reason.contains("another deployment"))
+    );
+    let mut waited = Recorder::default();
+    assert_eq!(
+        run_with(&server, "2", true, &mut waited).await,
+        Verdict::Success,
+        "{:#?}",
+        waited.events
+    );
+    assert!(waited.events.iter().any(|e| matches!(e, Event::WaitingForLock { .. })));
+}

@@ -341,3 +341,56 @@ fn on_a_terminal_the_rollout_shows_live_progress() {
     assert!(screen.contains("3/3 running, 0 pending, 0 failed"), "{screen}");
     assert!(screen.contains("success: deployed and verified (exit 0)"), "{screen}");
 }
+
+#[test]
+fn cleanup_keeps_the_rollback_target() {
+    let project = Project::new();
+    let keep_two = |image: &str| {
+        deployfile(image, BREAKER_ROLLBACK, "", true).replace("  keep = 3\n", "  keep = 2\n")
+    };
+    for image in ["acme/web:1", "acme/web:2", "acme/web:3"] {
+        let run = project.run(&keep_two(image), "faults.json");
+        assert_eq!(run.code, 0, "{image}: {:#?}", run.events.last());
+    }
+    let run = project.run(&keep_two("acme/web:4"), "faults.json");
+    let deregistered: Vec<&str> = run
+        .events
+        .iter()
+        .filter(|e| e["event"] == "deregistered")
+        .filter_map(|e| e["arn"].as_str())
+        .collect();
+    // Revisions 4 (new) and 3 (the rollback target) stay; 1 and 2 go.
+    assert_eq!(deregistered.len(), 1, "{deregistered:?}");
+    assert!(deregistered[0].ends_with("web:2"), "{deregistered:?}");
+}
+
+#[test]
+fn github_actions_get_annotations_and_a_summary() {
+    let project = Project::new();
+    assert_eq!(project.run(&deployfile("acme/web:1", "", "", true), "faults.json").code, 0);
+    std::fs::write(
+        project.dir.path().join("Deployfile"),
+        deployfile("acme/web:crash", "", "  fail_fast = 2\n", true),
+    )
+    .expect("write");
+    let summary = project.dir.path().join("summary.md");
+    let ran = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["run", "--target", "local", "--speed", "600", "--faults", "faults.json"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .current_dir(project.dir.path())
+        .output()
+        .expect("ferry run");
+    assert_eq!(ran.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("::error title=ferry: web::")
+            && l.contains("tasks of our deployment stopped")),
+        "{stdout}"
+    );
+    let summary = std::fs::read_to_string(&summary).expect("summary");
+    assert!(
+        summary.starts_with("## ferry") && summary.contains("failed, rolled back"),
+        "{summary}"
+    );
+}
