@@ -42,6 +42,11 @@ fn plan_shows_the_change_and_changes_nothing() {
         plan.stdout
     );
     assert!(plan.stdout.contains("predicted rollout:"), "{}", plan.stdout);
+    assert!(
+        !plan.stdout.contains("deregister"),
+        "no `keep`, nothing to deregister: {}",
+        plan.stdout
+    );
     // min 50 % of 4: stop two old tasks first, then start two new ones.
     let timeline = plan.stdout.split("predicted rollout:").nth(1).expect("timeline");
     let stop = timeline.find("stop 2 old").expect("stops first");
@@ -117,5 +122,28 @@ fn a_revision_can_start_from_a_json_file() {
         refused.stderr.contains("`ipcMode` of the task definition is not read"),
         "{}",
         refused.stderr
+    );
+}
+
+#[test]
+fn plan_lists_the_revisions_cleanup_would_deregister() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with_keep = |image: &str| {
+        FILE.replace("IMAGE", image).replace("  }\n}\n\nupdate", "  }\n  keep = 2\n}\n\nupdate")
+    };
+    for image in ["1", "2"] {
+        std::fs::write(dir.path().join("Deployfile"), with_keep(image)).expect("write");
+        ferry(dir.path(), &["run", "--allow-dirty"]).code(0);
+    }
+    std::fs::write(dir.path().join("Deployfile"), with_keep("3")).expect("write");
+    let plan = ferry(dir.path(), &["plan"]).code(0);
+    // web:3 would be new, web:2 runs now (the rollback target): web:1 goes.
+    assert!(plan.stdout.contains("after success, deregister arn:aws:ecs:us-east-1:000000000000:task-definition/web:1 (keep = 2)"), "{}", plan.stdout);
+    assert!(
+        !plan
+            .stdout
+            .contains("deregister arn:aws:ecs:us-east-1:000000000000:task-definition/web:2"),
+        "{}",
+        plan.stdout
     );
 }

@@ -1,40 +1,16 @@
 //! The run engine as a library, against an in-process local ECS whose service another
 //! actor changes mid-rollout: our deployment superseded is a failure, never a success.
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
 use ferry::aws::{Clients, Ecs, Target};
 use ferry::engine::{Event, Recorder, RunOptions, Runner, Verdict};
-use ferry::eval::{Outputs, Workspace, resolve};
+use ferry::eval::{Workspace, resolve};
 use ferry::local::behaviour::FaultFile;
 use ferry::local::{LocalEcs, LocalOptions};
 
 const FILE: &str = "register web_task {\n  family = \"web\"\n  container \"app\" {\n    image = \"acme/web:IMAGE\"\n  }\n}\n\nupdate web {\n  task_definition = web_task\n  create          = true\n  desired         = 3\n  circuit_breaker = rollback\n}\n\nverify web {\n  timeout = 30m\n}\n";
 
 async fn run_once(server: &LocalEcs, image: &str, recorder: &mut Recorder) -> Verdict {
-    let text = FILE.replace("IMAGE", image);
-    let checked = ferry::check::check_source(&text);
-    let file = checked.file.expect("parses");
-    let workspace = Workspace::default();
-    let settings = resolve(&file, None, &workspace).expect("settings");
-    let _ = Outputs::new();
-    let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;
-    let options = RunOptions {
-        interrupted: Arc::new(AtomicBool::new(false)),
-        target: "local".to_owned(),
-        ..RunOptions::default()
-    };
-    let runner = Runner::new(
-        &file,
-        settings,
-        &workspace,
-        Ecs::new(clients.ecs),
-        server.clock().clone(),
-        recorder,
-        options,
-    );
-    runner.run().await.verdict
+    run_with(server, image, false, recorder).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

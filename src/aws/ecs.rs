@@ -125,6 +125,20 @@ pub struct StoppedTask {
     pub containers: Vec<(String, Option<i32>, Option<String>)>,
 }
 
+/// The service of a Create/UpdateService answer, which always holds one.
+fn service_of(
+    service: Option<&aws_sdk_ecs::types::Service>,
+    operation: &'static str,
+    resource: String,
+) -> Result<ServiceView, AwsError> {
+    service.map(ServiceView::from_sdk).ok_or_else(|| AwsError {
+        operation,
+        resource,
+        code: "EmptyAnswer".to_owned(),
+        message: "the answer held no service".to_owned(),
+    })
+}
+
 /// The ECS client of a run, counting its calls.
 #[derive(Clone, Debug)]
 pub struct Ecs {
@@ -344,12 +358,7 @@ impl Ecs {
                     &e,
                 )
             })?;
-        answer.service().map(ServiceView::from_sdk).ok_or_else(|| AwsError {
-            operation: "CreateService",
-            resource: format!("service `{}`", step.service),
-            code: "EmptyAnswer".to_owned(),
-            message: "the answer held no service".to_owned(),
-        })
+        service_of(answer.service(), "CreateService", format!("service `{}`", step.service))
     }
 
     /// One UpdateService with the revision and every deployment setting of the step.
@@ -382,12 +391,7 @@ impl Ecs {
                     &e,
                 )
             })?;
-        answer.service().map(ServiceView::from_sdk).ok_or_else(|| AwsError {
-            operation: "UpdateService",
-            resource: format!("service `{}`", step.service),
-            code: "EmptyAnswer".to_owned(),
-            message: "the answer held no service".to_owned(),
-        })
+        service_of(answer.service(), "UpdateService", format!("service `{}`", step.service))
     }
 
     /// UpdateService back to `task_definition` (a rollback without the deployment ARN).
@@ -413,12 +417,7 @@ impl Ecs {
                     &e,
                 )
             })?;
-        answer.service().map(ServiceView::from_sdk).ok_or_else(|| AwsError {
-            operation: "UpdateService",
-            resource: format!("service `{service}`"),
-            code: "EmptyAnswer".to_owned(),
-            message: "the answer held no service".to_owned(),
-        })
+        service_of(answer.service(), "UpdateService", format!("service `{service}`"))
     }
 
     /// StopServiceDeployment with ROLLBACK.

@@ -2,7 +2,6 @@
 //! expects, its range and text format, and whether the names it uses resolve.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use super::ValueType as T;
 use super::analyzer::{Analyzer, Scope};
@@ -674,20 +673,7 @@ fn found(kind: &ExprKind, actual: T) -> String {
     }
 }
 
-/// `90000` ms → `1m30s`.
-pub(super) fn show_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".to_owned();
-    }
-    let mut rest = ms;
-    let mut text = String::new();
-    for (unit, size) in
-        [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
-    {
-        if rest >= size {
-            let _ = write!(text, "{}{unit}", rest / size);
-            rest %= size;
-        }
-    }
-    text
+/// A duration bound as the language writes it.
+fn show_duration(ms: i64) -> String {
+    crate::syntax::format_duration(u64::try_from(ms).unwrap_or(0))
 }

@@ -34,11 +34,8 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArguments {
-    /// The Deployfile (default: `Deployfile`, looked up from the working directory upward).
-    pub file: Option<PathBuf>,
-    /// The environment (an `environment NAME` block); default: `defaults` alone.
-    #[arg(long = "env")]
-    pub environment: Option<String>,
+    #[command(flatten)]
+    pub deployfile: DeployfileArguments,
     #[command(flatten)]
     pub target: TargetArguments,
     /// Do not ask for confirmation on a terminal.
@@ -60,11 +57,8 @@ pub struct RunArguments {
 
 #[derive(Debug, clap::Args)]
 pub struct PlanArguments {
-    /// The Deployfile (default: `Deployfile`, looked up from the working directory upward).
-    pub file: Option<PathBuf>,
-    /// The environment (an `environment NAME` block); default: `defaults` alone.
-    #[arg(long = "env")]
-    pub environment: Option<String>,
+    #[command(flatten)]
+    pub deployfile: DeployfileArguments,
     #[command(flatten)]
     pub target: TargetArguments,
     /// Also write the plan as JSON, for `ferry run --plan`.
@@ -74,22 +68,16 @@ pub struct PlanArguments {
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArguments {
-    /// The Deployfile (default: `Deployfile`, looked up from the working directory upward).
-    pub file: Option<PathBuf>,
-    /// The environment (an `environment NAME` block); default: `defaults` alone.
-    #[arg(long = "env")]
-    pub environment: Option<String>,
+    #[command(flatten)]
+    pub deployfile: DeployfileArguments,
     #[command(flatten)]
     pub target: TargetArguments,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RollbackArguments {
-    /// The Deployfile (default: `Deployfile`, looked up from the working directory upward).
-    pub file: Option<PathBuf>,
-    /// The environment (an `environment NAME` block); default: `defaults` alone.
-    #[arg(long = "env")]
-    pub environment: Option<String>,
+    #[command(flatten)]
+    pub deployfile: DeployfileArguments,
     #[command(flatten)]
     pub target: TargetArguments,
     /// The service to roll back (default: the only one the Deployfile updates).
@@ -102,6 +90,16 @@ pub struct RollbackArguments {
     /// How long the service may take to settle.
     #[arg(long, default_value = "15m", value_parser = duration)]
     pub timeout: u64,
+}
+
+/// Which Deployfile, for which environment.
+#[derive(Debug, clap::Args)]
+pub struct DeployfileArguments {
+    /// The Deployfile (default: `Deployfile`, looked up from the working directory upward).
+    pub file: Option<PathBuf>,
+    /// The environment (an `environment NAME` block); default: `defaults` alone.
+    #[arg(long = "env")]
+    pub environment: Option<String>,
 }
 
 /// Where to run, and the local ECS's settings.

@@ -8,15 +8,12 @@ use crate::local::ecr::RegistryConfig;
 use crate::local::{LocalEcs, LocalOptions};
 
 pub(super) fn run(arguments: &LocalArguments) -> ExitStatus {
-    let faults = match &arguments.faults {
-        Some(path) => match FaultFile::load(path) {
-            Ok(faults) => faults,
-            Err(message) => {
-                stderr(&format!("error: {message}\n"));
-                return ExitStatus::InvalidInput;
-            }
-        },
-        None => FaultFile::default(),
+    let faults = match FaultFile::load_optional(arguments.faults.as_deref()) {
+        Ok(faults) => faults,
+        Err(message) => {
+            stderr(&format!("error: {message}\n"));
+            return ExitStatus::InvalidInput;
+        }
     };
     if !(arguments.speed.is_finite() && arguments.speed >= 1.0) {
         stderr("error: `--speed` is a number of 1 or more\n");

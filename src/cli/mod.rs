@@ -22,9 +22,9 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 pub use arguments::{
-    Arguments, CheckArguments, CircuitBreakerMode, Command, FmtArguments, Format, LocalArguments,
-    Output, PlanArguments, RollbackArguments, RunArguments, SimulateArguments, SimulateFormat,
-    StatusArguments, TargetArguments, TargetKind,
+    Arguments, CheckArguments, CircuitBreakerMode, Command, DeployfileArguments, FmtArguments,
+    Format, LocalArguments, Output, PlanArguments, RollbackArguments, RunArguments,
+    SimulateArguments, SimulateFormat, StatusArguments, TargetArguments, TargetKind,
 };
 pub use exit_status::ExitStatus;
 pub use source_file::{DEFAULT_NAME, InputError, MAX_SIZE, SourceFile, find, load};

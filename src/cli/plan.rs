@@ -24,7 +24,7 @@ pub(super) fn run(arguments: &PlanArguments) -> ExitStatus {
 }
 
 fn plan(arguments: &PlanArguments) -> Result<Plan, String> {
-    let prepared = prepare(arguments.file.as_deref(), arguments.environment.as_deref())?;
+    let prepared = prepare(&arguments.deployfile)?;
     let plan = runtime()?.block_on(async {
         let (target, local, _clock) =
             connect(&arguments.target, &prepared.settings, &prepared.source.path).await?;

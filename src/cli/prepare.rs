@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::output::human_style;
 use super::source_file::{InputError, SourceFile, load};
 use super::workspace::gather;
-use super::{TargetArguments, TargetKind};
+use super::{DeployfileArguments, TargetArguments, TargetKind};
 use crate::aws::Target;
 use crate::check::check_source;
 use crate::eval::{EvalError, Settings, Workspace, resolve};
@@ -25,9 +25,10 @@ pub(super) struct Prepared {
 }
 
 /// Reads, checks and evaluates the Deployfile; the error is the text to print (exit 2).
-pub(super) fn prepare(file: Option<&Path>, environment: Option<&str>) -> Result<Prepared, String> {
+pub(super) fn prepare(arguments: &DeployfileArguments) -> Result<Prepared, String> {
+    let environment = arguments.environment.as_deref();
     let working_dir = std::env::current_dir().unwrap_or_default();
-    let source = match load(file, &working_dir) {
+    let source = match load(arguments.file.as_deref(), &working_dir) {
         Ok(source) => source,
         Err(InputError { name, text, diagnostic }) => {
             return Err(human_report(&name, &text, &[diagnostic], human_style()));
@@ -72,12 +73,8 @@ pub(super) async fn connect(
             if !(target.speed.is_finite() && target.speed >= 1.0) {
                 return Err("error: `--speed` is a number of 1 or more\n".to_owned());
             }
-            let faults = match &target.faults {
-                Some(path) => {
-                    FaultFile::load(path).map_err(|message| format!("error: {message}\n"))?
-                }
-                None => FaultFile::default(),
-            };
+            let faults = FaultFile::load_optional(target.faults.as_deref())
+                .map_err(|message| format!("error: {message}\n"))?;
             let state = target.state.clone().unwrap_or_else(|| {
                 deployfile
                     .parent()

@@ -8,7 +8,7 @@ use crate::aws::{Clients, Ecs};
 use crate::engine::{roll_back, services};
 
 pub(super) fn run(arguments: &RollbackArguments) -> ExitStatus {
-    let prepared = match prepare(arguments.file.as_deref(), arguments.environment.as_deref()) {
+    let prepared = match prepare(&arguments.deployfile) {
         Ok(prepared) => prepared,
         Err(message) => {
             stderr(&message);

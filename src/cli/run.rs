@@ -25,7 +25,7 @@ pub(super) fn run(arguments: &RunArguments) -> ExitStatus {
 }
 
 fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
-    let prepared = prepare(arguments.file.as_deref(), arguments.environment.as_deref())?;
+    let prepared = prepare(&arguments.deployfile)?;
     let plan: Option<Plan> = match &arguments.plan {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|error| {

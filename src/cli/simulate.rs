@@ -10,15 +10,12 @@ use crate::local::scheduler::{CircuitBreaker, SchedulerSettings};
 use crate::local::simulation::{Outcome, Simulation, SimulationInput, simulate};
 
 pub(super) fn run(arguments: &SimulateArguments) -> ExitStatus {
-    let faults = match &arguments.faults {
-        Some(path) => match FaultFile::load(path) {
-            Ok(faults) => faults,
-            Err(message) => {
-                stderr(&format!("error: {message}\n"));
-                return ExitStatus::InvalidInput;
-            }
-        },
-        None => FaultFile::default(),
+    let faults = match FaultFile::load_optional(arguments.faults.as_deref()) {
+        Ok(faults) => faults,
+        Err(message) => {
+            stderr(&format!("error: {message}\n"));
+            return ExitStatus::InvalidInput;
+        }
     };
     if arguments.desired > 5_000 {
         stderr("error: `--desired` is at most 5000 (an ECS service's task limit)\n");

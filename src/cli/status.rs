@@ -8,26 +8,23 @@ use crate::aws::{Clients, Ecs};
 use crate::engine::{services, status_text};
 
 pub(super) fn run(arguments: &StatusArguments) -> ExitStatus {
-    let result =
-        prepare(arguments.file.as_deref(), arguments.environment.as_deref()).and_then(|prepared| {
-            runtime()?.block_on(async {
-                let (target, local, _) =
-                    connect(&arguments.target, &prepared.settings, &prepared.source.path).await?;
-                let ecs = Ecs::new(Clients::new(&target).await.ecs);
-                let mut out = String::new();
-                for (_, cluster, service) in
-                    services(&prepared.file, &prepared.settings, &prepared.workspace)
-                {
-                    let view = ecs
-                        .service(&cluster, &service)
-                        .await
-                        .map_err(|e| format!("error: {e}\n"))?;
-                    out.push_str(&status_text(&cluster, &service, view.as_ref()));
-                }
-                drop(local);
-                Ok::<_, String>(out)
-            })
-        });
+    let result = prepare(&arguments.deployfile).and_then(|prepared| {
+        runtime()?.block_on(async {
+            let (target, local, _) =
+                connect(&arguments.target, &prepared.settings, &prepared.source.path).await?;
+            let ecs = Ecs::new(Clients::new(&target).await.ecs);
+            let mut out = String::new();
+            for (_, cluster, service) in
+                services(&prepared.file, &prepared.settings, &prepared.workspace)
+            {
+                let view =
+                    ecs.service(&cluster, &service).await.map_err(|e| format!("error: {e}\n"))?;
+                out.push_str(&status_text(&cluster, &service, view.as_ref()));
+            }
+            drop(local);
+            Ok::<_, String>(out)
+        })
+    });
     match result {
         Ok(text) if text.is_empty() => {
             stdout("the Deployfile updates no service\n");

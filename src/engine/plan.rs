@@ -271,7 +271,22 @@ async fn plan_register(
         Some((arn, _)) => format!("register a new revision of `{}` (now {arn})", next.family),
         None => format!("register the first revision of `{}`", next.family),
     };
-    Ok((entry(action, diff.lines().map(str::to_owned).collect()), None))
+    let mut lines: Vec<String> = diff.lines().map(str::to_owned).collect();
+    // Cleanup after success keeps `keep` revisions counting the new one, and never the
+    // revision running now (the rollback target).
+    if let Some(keep) = step.keep {
+        let live = current.as_ref().map(|(arn, _)| arn.clone());
+        let existing = ecs.revisions(&next.family).await?;
+        let doomed: Vec<&String> = existing
+            .iter()
+            .skip((keep as usize).saturating_sub(1))
+            .filter(|arn| Some(*arn) != live.as_ref())
+            .collect();
+        for arn in doomed {
+            lines.push(format!("after success, deregister {arn} (keep = {keep})"));
+        }
+    }
+    Ok((entry(action, lines), None))
 }
 
 fn plan_update(

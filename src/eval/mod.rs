@@ -23,19 +23,5 @@ pub use workspace::{DIRTY_MARKER, GitInfo, Workspace};
 /// `90000` ms → `1m30s`.
 #[must_use]
 pub fn duration_text(ms: u64) -> String {
-    if ms == 0 {
-        return "0s".to_owned();
-    }
-    let mut rest = ms;
-    let mut text = String::new();
-    for (unit, size) in
-        [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
-    {
-        if rest >= size {
-            text.push_str(&(rest / size).to_string());
-            text.push_str(unit);
-            rest %= size;
-        }
-    }
-    text
+    crate::syntax::format_duration(ms)
 }

@@ -156,6 +156,11 @@ impl FaultFile {
         Self::parse(&text).map_err(|error| format!("fault file `{}`: {error}", path.display()))
     }
 
+    /// The fault file at `path`, or none (the default behaviour) without a path.
+    pub fn load_optional(path: Option<&Path>) -> Result<Self, String> {
+        path.map_or_else(|| Ok(Self::default()), Self::load)
+    }
+
     pub fn parse(text: &str) -> Result<Self, String> {
         let file: FaultFile = serde_json::from_str(text).map_err(|error| error.to_string())?;
         for (name, share) in

@@ -44,6 +44,26 @@ pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
     Ok(total)
 }
 
+/// A duration in milliseconds as the language writes it: `90000` → `1m30s`.
+#[must_use]
+pub fn format_duration(ms: u64) -> String {
+    if ms == 0 {
+        return "0s".to_owned();
+    }
+    let mut rest = ms;
+    let mut text = String::new();
+    for (unit, size) in
+        [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
+    {
+        if rest >= size {
+            text.push_str(&(rest / size).to_string());
+            text.push_str(unit);
+            rest %= size;
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +85,13 @@ mod tests {
         ] {
             assert_eq!(parse_duration(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn formatting_round_trips() {
+        for ms in [0, 500, 1_000, 90_000, 5_400_000, 172_800_000, 61_001] {
+            assert_eq!(parse_duration(&format_duration(ms)).unwrap_or(0), ms, "{ms}");
+        }
+        assert_eq!(format_duration(90_000), "1m30s");
     }
 }

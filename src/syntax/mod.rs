@@ -16,7 +16,7 @@ pub use ast::{
     Block, Comment, Defaults, Deployfile, Entry, Environment, Field, Handler, Ident, Item,
     NestedBlock, Step, StepKind,
 };
-pub use duration::{DurationError, parse_duration};
+pub use duration::{DurationError, format_duration, parse_duration};
 pub use expr::{
     Argument, Call, Expr, ExprKind, MapEntry, MapKey, Reference, StringLiteral, StringPart,
 };
