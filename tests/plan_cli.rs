@@ -147,3 +147,29 @@ fn plan_lists_the_revisions_cleanup_would_deregister() {
         plan.stdout
     );
 }
+
+#[test]
+fn a_revision_registered_since_the_plan_is_drift() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "1");
+    ferry(dir.path(), &["run", "--allow-dirty"]).code(0);
+    write(dir.path(), "2");
+    ferry(dir.path(), &["plan", "--out", "plan.json"]).code(0);
+    // Someone registers a revision of the family (the service itself does not change).
+    let other = FILE
+        .replace("IMAGE", "9")
+        .replace("update web {", "update other {")
+        .replace("verify web {", "verify other {");
+    let other_dir = dir.path().join("other");
+    std::fs::create_dir(&other_dir).expect("mkdir");
+    std::fs::write(other_dir.join("Deployfile"), other).expect("write");
+    let state = dir.path().join(".ferry/local-state.json");
+    let state = state.to_str().expect("utf-8");
+    Test::new()
+        .args(["run", "--target", "local", "--speed", "600", "--state", state])
+        .current_dir(&other_dir)
+        .run()
+        .code(0);
+    let refused = ferry(dir.path(), &["run", "--allow-dirty", "--plan", "plan.json"]).code(2);
+    assert!(refused.stderr.contains("family `web`'s latest revision is now"), "{}", refused.stderr);
+}

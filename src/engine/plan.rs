@@ -50,6 +50,10 @@ pub struct Plan {
     pub target: String,
     pub steps: Vec<StepPlan>,
     pub fingerprints: Vec<Fingerprint>,
+    /// The latest ACTIVE revision of each family a `register` step reads, when the plan
+    /// was made: a registration since is drift too.
+    #[serde(default)]
+    pub families: Vec<(String, Option<String>)>,
     /// Read-only calls made.
     pub calls: u64,
 }
@@ -70,6 +74,7 @@ pub async fn make_plan(
         target: target.to_owned(),
         steps: Vec::new(),
         fingerprints: Vec::new(),
+        families: Vec::new(),
         calls: 0,
     };
     let cluster_of = |explicit: Option<&String>| {
@@ -100,6 +105,16 @@ pub async fn make_plan(
                 let (entry, arn) = plan_register(&register, ecs, &cluster_of, base_dir)
                     .await
                     .map_err(|e| e.to_string())?;
+                let family = register.family.clone().or_else(|| match &register.from {
+                    Some(TaskDefinitionSource::Family { name }) => {
+                        name.split(':').next().map(str::to_owned)
+                    }
+                    _ => None,
+                });
+                if let Some(family) = family {
+                    let latest = latest_revision(ecs, &family).await.map_err(|e| e.to_string())?;
+                    plan.families.push((family, latest));
+                }
                 outputs.insert(name.clone(), Value::TaskDefinition { step: name, arn });
                 entry
             }
@@ -392,9 +407,24 @@ fn plan_update(
     StepPlan { step: step.name.clone(), kind: "update".to_owned(), action, diff, timeline }
 }
 
+/// The latest ACTIVE revision of a family, if it has one.
+async fn latest_revision(ecs: &Ecs, family: &str) -> Result<Option<String>, AwsError> {
+    Ok(ecs.revisions(family).await?.into_iter().next())
+}
+
 /// How live state differs from the plan's fingerprints; empty when it does not.
 pub async fn drift(plan: &Plan, ecs: &Ecs) -> Result<Vec<String>, AwsError> {
     let mut changes = Vec::new();
+    for (family, seen) in &plan.families {
+        let latest = latest_revision(ecs, family).await?;
+        if &latest != seen {
+            changes.push(format!(
+                "family `{family}`'s latest revision is now {}; the plan saw {}",
+                latest.unwrap_or_else(|| "none".to_owned()),
+                seen.clone().unwrap_or_else(|| "none".to_owned())
+            ));
+        }
+    }
     for print in &plan.fingerprints {
         let live = ecs.service(&print.cluster, &print.service).await?;
         let task_definition =
