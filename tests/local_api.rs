@@ -700,6 +700,24 @@ async fn injected_api_faults() {
     let (status, body) =
         raw(local.server.url(), "AmazonEC2ContainerServiceV20141113.DescribeClusters", "{}");
     assert_eq!((status, body["__type"].as_str()), (500, Some("ServerException")));
+    // Dropped: the connection closes with no answer at all.
+    let local = start(r#"{"api": {"drop_connections": 1.0}}"#).await;
+    let address = local.server.url().trim_start_matches("http://").to_owned();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+        let body = "{}";
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: AmazonEC2ContainerServiceV20141113.DescribeClusters\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).expect("write");
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
+    })
+    .await
+    .expect("join");
+    assert_eq!(answer, "", "no answer on a dropped connection");
     // 30 % throttled: the SDK's retries still get every call through most of the time.
     let local = start(r#"{"api": {"throttle": 0.3, "seed": 11}}"#).await;
     let mut answered = 0;

@@ -394,3 +394,20 @@ fn github_actions_get_annotations_and_a_summary() {
         "{summary}"
     );
 }
+
+#[test]
+fn dropped_connections_do_not_change_the_verdict() {
+    let project = Project::new();
+    std::fs::write(
+        project.dir.path().join("dropping.json"),
+        r#"{"images": [{"match": "*:crash", "crash_after": "5s"}], "api": {"drop_connections": 0.2, "seed": 5}}"#,
+    )
+    .expect("faults");
+    let ok = project.run(&deployfile("acme/web:1", BREAKER_ROLLBACK, "", true), "dropping.json");
+    assert_eq!(ok.code, 0, "{:#?}\n{}", ok.events.last(), ok.stderr);
+    let bad = project.run(
+        &deployfile("acme/web:crash", BREAKER_ROLLBACK, "  fail_fast = 2\n", true),
+        "dropping.json",
+    );
+    assert_eq!(bad.code, 1, "{:#?}\n{}", bad.events.last(), bad.stderr);
+}

@@ -126,6 +126,9 @@ pub struct ApiFaults {
     /// Share of calls (0 to 1) answered with HTTP 500 `ServerException`.
     #[serde(default)]
     pub server_errors: f64,
+    /// Share of calls (0 to 1) whose connection is closed without an answer.
+    #[serde(default)]
+    pub drop_connections: f64,
     /// Added to every answer.
     pub latency: Option<DurationText>,
     /// Seed of the random choices, so a run can be repeated.
@@ -163,9 +166,11 @@ impl FaultFile {
 
     pub fn parse(text: &str) -> Result<Self, String> {
         let file: FaultFile = serde_json::from_str(text).map_err(|error| error.to_string())?;
-        for (name, share) in
-            [("throttle", file.api.throttle), ("server_errors", file.api.server_errors)]
-        {
+        for (name, share) in [
+            ("throttle", file.api.throttle),
+            ("server_errors", file.api.server_errors),
+            ("drop_connections", file.api.drop_connections),
+        ] {
             if !(0.0..=1.0).contains(&share) {
                 return Err(format!("`api.{name}` is a share from 0 to 1, found {share}"));
             }

@@ -4,7 +4,6 @@
 //! service's scheduler up to the clock's now, so state moves only as time does.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -163,10 +162,27 @@ impl LocalEcs {
     }
 }
 
+/// The connection is closed without an answer (the fault file's `drop_connections`).
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by the fault file")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
 async fn handle(
     shared: Arc<Shared>,
     request: HttpRequest<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let drop_share = shared.faults.api.drop_connections;
+    if drop_share > 0.0 && lock(&shared.random).fraction() < drop_share {
+        // Returning an error makes hyper close the connection with no response.
+        return Err(Dropped);
+    }
     let answer = answer(&shared, request).await;
     let (status, body) = match answer {
         Ok(value) => (200, value.to_string()),
