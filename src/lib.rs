@@ -8,6 +8,7 @@ pub mod aws;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
+pub mod docker;
 pub mod engine;
 pub mod eval;
 pub mod local;

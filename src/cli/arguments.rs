@@ -119,6 +119,9 @@ pub struct TargetArguments {
     /// With `--target local`: a fault file for the local ECS (docs/local.md).
     #[arg(long)]
     pub faults: Option<PathBuf>,
+    /// With `--target local`: the Docker registry (`HOST:PORT`) behind the local ECR.
+    #[arg(long)]
+    pub registry: Option<String>,
 }
 
 /// Where a run goes.

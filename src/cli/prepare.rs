@@ -89,10 +89,15 @@ pub(super) async fn connect(
                     format!("error: cannot create `{}`: {error}\n", dir.display())
                 })?;
             }
+            let registry = crate::local::ecr::RegistryConfig {
+                address: target.registry.clone(),
+                password: std::env::var("FERRY_REGISTRY_PASSWORD").ok(),
+            };
             let local = LocalEcs::start(LocalOptions {
                 state_file: Some(state),
                 speed: target.speed,
                 faults,
+                registry,
                 ..LocalOptions::default()
             })
             .await

@@ -93,6 +93,7 @@ fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
                 TargetKind::Local => "local".to_owned(),
             },
             base_dir: prepared.source.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
+            ecr: Some(clients.ecr.clone()),
         };
         let runner = Runner::new(&prepared.file, prepared.settings.clone(), &prepared.workspace, ecs, clock, &mut tee, options);
         let outcome = runner.run().await;

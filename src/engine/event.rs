@@ -50,6 +50,17 @@ pub enum Event {
         kind: String,
         outcome: String,
     },
+    ImageBuilt {
+        step: String,
+        image_id: String,
+        builder: String,
+    },
+    ImagePushed {
+        step: String,
+        repository: String,
+        tags: Vec<String>,
+        digest: String,
+    },
     RevisionRegistered {
         step: String,
         arn: String,

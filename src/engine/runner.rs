@@ -35,8 +35,10 @@ pub struct RunOptions {
     pub wait_for_lock: bool,
     /// `aws` or `local`, for the events.
     pub target: String,
-    /// The Deployfile's directory: `file(…)` paths are relative to it.
+    /// The Deployfile's directory: `file(…)` paths and build contexts are relative to it.
     pub base_dir: std::path::PathBuf,
+    /// The ECR client, for `push` to `ecr(…)`.
+    pub ecr: Option<aws_sdk_ecr::Client>,
 }
 
 /// The outcome of a run.
@@ -77,7 +79,7 @@ pub struct Runner<'a> {
     pub sink: &'a mut dyn Sink,
     pub interrupted: Arc<AtomicBool>,
     pub options: RunOptions,
-    outputs: Outputs,
+    pub(super) outputs: Outputs,
     /// The anchor of each update step that ran.
     anchors: BTreeMap<String, (String, Anchor)>,
     /// Revisions each register step made, and the families, for cleanup.
@@ -86,6 +88,10 @@ pub struct Runner<'a> {
     failures: BTreeMap<String, Failure>,
     /// Service events that existed before each update step's deployment, not to repeat.
     known_events: BTreeMap<String, Vec<String>>,
+    /// The Docker engine, connected when a `build` step first needs it.
+    pub(super) docker: Option<crate::docker::DockerEngine>,
+    /// Built images by `build` step: `(image id, tags set by `tag`)`.
+    pub(super) images: BTreeMap<String, (String, Vec<String>)>,
 }
 
 impl<'a> Runner<'a> {
@@ -113,10 +119,12 @@ impl<'a> Runner<'a> {
             registered: Vec::new(),
             failures: BTreeMap::new(),
             known_events: BTreeMap::new(),
+            docker: None,
+            images: BTreeMap::new(),
         }
     }
 
-    fn emit(&mut self, event: &Event) {
+    pub(super) fn emit(&mut self, event: &Event) {
         self.sink.event(event);
     }
 
@@ -249,12 +257,13 @@ impl<'a> Runner<'a> {
             plan_step(step, &evaluator).map_err(|error| StepError::Refused(eval_reason(&error)))?
         };
         match planned {
-            PlannedStep::Build { name, .. }
-            | PlannedStep::Tag { name, .. }
-            | PlannedStep::Push { name, .. } => Err(StepError::Refused(format!(
-                "`{} {name}` needs the image steps (build, tag, push through Docker), which `ferry run` does not run yet; register a ready image instead",
-                step.kind.keyword()
-            ))),
+            PlannedStep::Build { name, fields } => {
+                self.build(&name, &fields).await.map_err(StepError::Refused)
+            }
+            PlannedStep::Tag { name, tags } => self.tag(&name, &tags).map_err(StepError::Refused),
+            PlannedStep::Push { name, to } => {
+                self.push(&name, &to).await.map_err(StepError::Refused)
+            }
             PlannedStep::Register(register) => self.register(register).await,
             PlannedStep::Update(update) => self.update(update).await,
             PlannedStep::Verify(verify) => self.verify(&verify).await,

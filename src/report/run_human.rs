@@ -25,6 +25,10 @@ pub fn human_line(event: &Event) -> Option<String> {
         }
         Event::StepStarted { step, kind } => format!("▸ {kind} {step}"),
         Event::StepFinished { .. } | Event::Progress { .. } => return None,
+        Event::ImageBuilt { image_id, builder, .. } => format!("  built {image_id} ({builder})"),
+        Event::ImagePushed { repository, tags, digest, .. } => {
+            format!("  pushed {repository}:{} as {digest}", tags.join(","))
+        }
         Event::RevisionRegistered { arn, .. } => format!("  registered {arn}"),
         Event::RevisionReused { arn, .. } => format!("  nothing changed: reusing {arn}"),
         Event::ServiceCreated { service, cluster } => {

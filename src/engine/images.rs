@@ -1,0 +1,226 @@
+//! The image steps of a run: `build` through the Docker engine (context honouring
+//! `.dockerignore`, OCI labels with the git SHA), `tag`, and `push` to ECR (repository
+//! created and given a lifecycle policy when asked, a fresh authorization token for every
+//! push) or to any registry; the pushed digest becomes the image value, so `register`
+//! pins `repository@sha256:…`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use base64::Engine as _;
+
+use super::event::Event;
+use super::runner::Runner;
+use crate::docker::{DockerEngine, RegistryAuth, context_tar};
+use crate::eval::{Repository, Value};
+
+impl Runner<'_> {
+    async fn engine(&mut self) -> Result<DockerEngine, String> {
+        if let Some(engine) = &self.docker {
+            return Ok(engine.clone());
+        }
+        let engine = DockerEngine::connect().await?;
+        self.docker = Some(engine.clone());
+        Ok(engine)
+    }
+
+    pub(super) async fn build(
+        &mut self,
+        name: &str,
+        fields: &BTreeMap<String, Value>,
+    ) -> Result<String, String> {
+        let text = |key: &str| fields.get(key).and_then(Value::text);
+        let map = |key: &str| -> HashMap<String, String> {
+            match fields.get(key) {
+                Some(Value::Map(map)) => {
+                    map.iter().filter_map(|(k, v)| v.text().map(|t| (k.clone(), t))).collect()
+                }
+                _ => HashMap::new(),
+            }
+        };
+        let context_dir =
+            self.options.base_dir.join(text("context").unwrap_or_else(|| ".".to_owned()));
+        let dockerfile = text("dockerfile").unwrap_or_else(|| "Dockerfile".to_owned());
+        let context = context_tar(&context_dir, &dockerfile).map_err(|e| {
+            format!("`build {name}`: cannot read the context `{}`: {e}", context_dir.display())
+        })?;
+        let mut labels = map("labels");
+        if let Some(git) = &self.workspace.git {
+            labels.insert("org.opencontainers.image.revision".to_owned(), git.version());
+        }
+        labels.insert(
+            "org.opencontainers.image.source".to_owned(),
+            context_dir.display().to_string(),
+        );
+        let engine = self.engine().await.map_err(|e| format!("`build {name}`: {e}"))?;
+        let built = engine
+            .build(
+                context,
+                &dockerfile,
+                &map("args"),
+                &labels,
+                text("target").as_deref(),
+                text("platform").as_deref(),
+            )
+            .await
+            .map_err(|error| {
+                let log: Vec<String> = error.log.iter().rev().take(40).rev().cloned().collect();
+                format!("`build {name}`: {error}\n{}", log.join("\n"))
+            })?;
+        self.emit(&Event::ImageBuilt {
+            step: name.to_owned(),
+            image_id: built.image_id.clone(),
+            builder: built.builder.to_owned(),
+        });
+        self.images.insert(name.to_owned(), (built.image_id, Vec::new()));
+        self.outputs
+            .insert(name.to_owned(), Value::Image { step: name.to_owned(), reference: None });
+        Ok("built".to_owned())
+    }
+
+    pub(super) fn tag(&mut self, name: &str, tags: &[Value]) -> Result<String, String> {
+        let tags: Vec<String> = tags.iter().filter_map(Value::text).collect();
+        for tag in &tags {
+            crate::check::TextFormat::DockerTag
+                .check(tag)
+                .map_err(|reason| format!("`tag {name}`: `{tag}` is not a valid tag: {reason}"))?;
+        }
+        let entry = self
+            .images
+            .get_mut(name)
+            .ok_or_else(|| format!("`tag {name}`: `build {name}` did not run"))?;
+        entry.1.clone_from(&tags);
+        Ok(format!("{} tags", tags.len()))
+    }
+
+    pub(super) async fn push(&mut self, name: &str, to: &Repository) -> Result<String, String> {
+        let (image_id, mut tags) = self
+            .images
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("`push {name}`: `build {name}` did not run"))?;
+        if tags.is_empty() {
+            let git = self.workspace.git.as_ref().ok_or_else(|| {
+                format!("`push {name}` has no tags: add `tag {name} {{ tags = [...] }}`")
+            })?;
+            tags.push(git.version());
+        }
+        let (repository, auth) = match to {
+            Repository::Registry { name: repository } => {
+                (repository.clone(), registry_auth_from_env(repository))
+            }
+            Repository::Ecr { name: repository, create, keep, scan_on_push, immutable } => {
+                self.ecr_repository(name, repository, *create, *keep, *scan_on_push, *immutable)
+                    .await?
+            }
+        };
+        let engine = self.engine().await.map_err(|e| format!("`push {name}`: {e}"))?;
+        let mut digest = String::new();
+        for tag in &tags {
+            engine
+                .tag(&image_id, &repository, tag)
+                .await
+                .map_err(|e| format!("`push {name}`: {e}"))?;
+            digest = engine
+                .push(&repository, tag, auth.as_ref())
+                .await
+                .map_err(|e| format!("`push {name}`: {e}"))?;
+        }
+        let reference = format!("{repository}@{digest}");
+        self.emit(&Event::ImagePushed {
+            step: name.to_owned(),
+            repository: repository.clone(),
+            tags: tags.clone(),
+            digest: digest.clone(),
+        });
+        self.outputs.insert(
+            name.to_owned(),
+            Value::Image { step: name.to_owned(), reference: Some(reference) },
+        );
+        Ok("pushed".to_owned())
+    }
+
+    /// The ECR repository's URI (created and given a lifecycle policy when asked) and a
+    /// fresh authorization token: tokens last 12 hours, a long build must not use a stale one.
+    async fn ecr_repository(
+        &mut self,
+        step: &str,
+        repository: &str,
+        create: bool,
+        keep: Option<u32>,
+        scan_on_push: bool,
+        immutable: bool,
+    ) -> Result<(String, Option<RegistryAuth>), String> {
+        let ecr =
+            self.options.ecr.clone().ok_or_else(|| format!("`push {step}`: no ECR client"))?;
+        let described = ecr.describe_repositories().repository_names(repository).send().await;
+        let uri = match described {
+            Ok(answer) => answer.repositories().first().and_then(|r| r.repository_uri()).unwrap_or_default().to_owned(),
+            Err(error) if error.as_service_error().is_some_and(aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError::is_repository_not_found_exception) => {
+                if !create {
+                    return Err(format!("`push {step}`: ECR repository `{repository}` does not exist; set `create = true` in `ecr(…)`"));
+                }
+                let created = ecr
+                    .create_repository()
+                    .repository_name(repository)
+                    .image_scanning_configuration(aws_sdk_ecr::types::ImageScanningConfiguration::builder().scan_on_push(scan_on_push).build())
+                    .image_tag_mutability(if immutable { aws_sdk_ecr::types::ImageTagMutability::Immutable } else { aws_sdk_ecr::types::ImageTagMutability::Mutable })
+                    .send()
+                    .await
+                    .map_err(|e| format!("`push {step}`: CreateRepository `{repository}` failed: {}", aws_sdk_ecr::error::DisplayErrorContext(&e)))?;
+                created.repository().and_then(|r| r.repository_uri()).unwrap_or_default().to_owned()
+            }
+            Err(error) => return Err(format!("`push {step}`: DescribeRepositories `{repository}` failed: {}", aws_sdk_ecr::error::DisplayErrorContext(&error))),
+        };
+        if let Some(keep) = keep {
+            let policy = format!(
+                r#"{{"rules":[{{"rulePriority":1,"description":"keep the newest {keep} images (ferry)","selection":{{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":{keep}}},"action":{{"type":"expire"}}}}]}}"#
+            );
+            ecr.put_lifecycle_policy()
+                .repository_name(repository)
+                .lifecycle_policy_text(policy)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "`push {step}`: PutLifecyclePolicy `{repository}` failed: {}",
+                        aws_sdk_ecr::error::DisplayErrorContext(&e)
+                    )
+                })?;
+        }
+        let token = ecr.get_authorization_token().send().await.map_err(|e| {
+            format!(
+                "`push {step}`: GetAuthorizationToken failed: {}",
+                aws_sdk_ecr::error::DisplayErrorContext(&e)
+            )
+        })?;
+        let data = token
+            .authorization_data()
+            .first()
+            .ok_or_else(|| format!("`push {step}`: ECR gave no token"))?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(data.authorization_token().unwrap_or_default())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| format!("`push {step}`: the ECR token is not base64 `user:password`"))?;
+        let (username, password) = decoded
+            .split_once(':')
+            .ok_or_else(|| format!("`push {step}`: the ECR token has no password"))?;
+        let server = data.proxy_endpoint().unwrap_or_default().to_owned();
+        Ok((
+            uri,
+            Some(RegistryAuth {
+                username: username.to_owned(),
+                password: password.to_owned(),
+                server,
+            }),
+        ))
+    }
+}
+
+/// Credentials for `registry(…)` from `FERRY_REGISTRY_USERNAME` and `FERRY_REGISTRY_PASSWORD`.
+fn registry_auth_from_env(repository: &str) -> Option<RegistryAuth> {
+    let username = std::env::var("FERRY_REGISTRY_USERNAME").ok()?;
+    let password = std::env::var("FERRY_REGISTRY_PASSWORD").ok()?;
+    let server = repository.split('/').next().unwrap_or_default().to_owned();
+    Some(RegistryAuth { username, password, server })
+}

@@ -1,0 +1,139 @@
+//! Images end to end with a real Docker engine and a real registry: build a `FROM scratch`
+//! image holding Debian's static busybox, tag it, push it through the local ECR (the
+//! registry is Debian's docker-registry), register it pinned by digest, deploy and verify
+//! that the tasks run that digest. Without Docker these skip, unless `FERRY_REQUIRE_DOCKER=1`.
+
+use serde_json::Value;
+
+use crate::registry::Registry;
+use crate::test::Test;
+
+/// Whether the Docker engine answers; the reason is printed when it does not.
+fn docker_available() -> bool {
+    let ok = std::process::Command::new("docker")
+        .arg("info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+        && std::path::Path::new("/bin/busybox").is_file();
+    if !ok {
+        let reason = "no Docker engine or no /bin/busybox (Debian's busybox-static): run scripts/install-test-parts";
+        assert!(
+            std::env::var_os("FERRY_REQUIRE_DOCKER").is_none_or(|v| v != "1"),
+            "FERRY_REQUIRE_DOCKER=1 but {reason}"
+        );
+        eprintln!("skipped: {reason}");
+    }
+    ok
+}
+
+fn project(dockerfile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = dir.path().join("app");
+    std::fs::create_dir(&app).expect("mkdir");
+    std::fs::copy("/bin/busybox", app.join("busybox")).expect("busybox");
+    std::fs::write(app.join("Dockerfile"), dockerfile).expect("Dockerfile");
+    std::fs::write(app.join(".dockerignore"), "secret.txt\n").expect(".dockerignore");
+    std::fs::write(app.join("secret.txt"), "never in the image").expect("secret");
+    dir
+}
+
+const DEPLOYFILE: &str = r#"defaults {
+  cluster = "images"
+}
+
+build app {
+  context = "app"
+  labels  = { team = "web" }
+}
+
+tag app {
+  tags = ["v1", "stable"]
+}
+
+push app {
+  to = ecr("acme/web", create = true, keep = 5)
+}
+
+register web_task {
+  family = "web"
+  container "app" {
+    image = app
+  }
+}
+
+update web {
+  task_definition = web_task
+  create          = true
+  desired         = 2
+  circuit_breaker = rollback
+}
+
+verify web {
+  timeout = 10m
+}
+"#;
+
+fn run(dir: &std::path::Path, registry: &str) -> (i32, Vec<Value>, String) {
+    let ran = Test::new()
+        .args([
+            "run",
+            "--target",
+            "local",
+            "--speed",
+            "600",
+            "--output",
+            "ndjson",
+            "--registry",
+            registry,
+        ])
+        .current_dir(dir)
+        .run();
+    let events = ran.stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    (ran.code, events, ran.stderr)
+}
+
+#[test]
+fn build_tag_push_register_and_deploy_pinned_by_digest() {
+    if !docker_available() {
+        return;
+    }
+    let Some(registry) = Registry::start(None) else { return };
+    let dir = project(
+        "FROM scratch\nCOPY busybox /bin/busybox\nCOPY secret.txt /secret.txt\nENTRYPOINT [\"/bin/busybox\"]\n",
+    );
+    // `.dockerignore` leaves secret.txt out of the context: that build must fail, and say where.
+    std::fs::write(dir.path().join("Deployfile"), DEPLOYFILE).expect("write");
+    let (code, events, stderr) = run(dir.path(), &registry.address);
+    assert_eq!(code, 2, "{events:#?}\n{stderr}");
+    let reason = events.last().and_then(|e| e["reason"].as_str()).unwrap_or_default().to_owned();
+    assert!(reason.contains("the build failed at `COPY secret.txt /secret.txt`"), "{reason}");
+
+    std::fs::write(dir.path().join("app/Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\"]\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\"]\n").expect("write");
+    let (code, events, stderr) = run(dir.path(), &registry.address);
+    assert_eq!(code, 0, "{events:#?}\n{stderr}");
+    let pushed = events.iter().find(|e| e["event"] == "image_pushed").expect("pushed");
+    let digest = pushed["digest"].as_str().expect("digest").to_owned();
+    assert!(digest.starts_with("sha256:") && digest.len() == 71, "{digest}");
+    assert_eq!(pushed["repository"], format!("{}/acme/web", registry.address));
+    assert_eq!(pushed["tags"], serde_json::json!(["v1", "stable"]));
+    // The registry holds the manifest under both tags, with that digest.
+    for tag in ["v1", "stable"] {
+        let (status, headers, _) = registry.request(
+            "HEAD",
+            &format!("/v2/acme/web/manifests/{tag}"),
+            &[("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")],
+            b"",
+        );
+        assert_eq!(status, 200, "{tag}");
+        assert!(
+            headers.iter().any(|(n, v)| n == "docker-content-digest" && *v == digest),
+            "{tag}: {headers:?}"
+        );
+    }
+    let started = events.iter().find(|e| e["event"] == "deployment_started").expect("deployed");
+    assert!(started["task_definition"].as_str().is_some_and(|td| td.ends_with("web:1")));
+    assert!(events.iter().any(|e| e["event"] == "completed"), "{events:#?}");
+    assert_eq!(events.last().expect("last")["verdict"], "success");
+}
