@@ -9,20 +9,25 @@ use ferry::local::{LocalEcs, LocalOptions};
 
 const FILE: &str = "register web_task {\n  family = \"web\"\n  container \"app\" {\n    image = \"acme/web:IMAGE\"\n  }\n}\n\nupdate web {\n  task_definition = web_task\n  create          = true\n  desired         = 3\n  circuit_breaker = rollback\n}\n\nverify web {\n  timeout = 30m\n}\n";
 
+/// A local ECS at speed 100 where images tagged `slow` take `start` to start.
+async fn slow_local(start: &str) -> LocalEcs {
+    let faults = format!(r#"{{"images": [{{"match": "*:slow", "start": "{start}"}}]}}"#);
+    LocalEcs::start(LocalOptions {
+        speed: 100.0,
+        faults: FaultFile::parse(&faults).expect("faults"),
+        ..LocalOptions::default()
+    })
+    .await
+    .expect("local")
+}
+
 async fn run_once(server: &LocalEcs, image: &str, recorder: &mut Recorder) -> Verdict {
     run_with(server, image, false, recorder).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_superseded_midway_fails() {
-    let server = LocalEcs::start(LocalOptions {
-        speed: 100.0,
-        faults: FaultFile::parse(r#"{"images": [{"match": "*:slow", "start": "10m"}]}"#)
-            .expect("faults"),
-        ..LocalOptions::default()
-    })
-    .await
-    .expect("local");
+    let server = slow_local("10m").await;
     let mut recorder = Recorder::default();
     assert_eq!(run_once(&server, "1", &mut recorder).await, Verdict::Success);
 
@@ -81,14 +86,7 @@ async fn run_with(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_deployment_in_progress_is_refused_or_awaited() {
-    let server = LocalEcs::start(LocalOptions {
-        speed: 100.0,
-        faults: FaultFile::parse(r#"{"images": [{"match": "*:slow", "start": "3m"}]}"#)
-            .expect("faults"),
-        ..LocalOptions::default()
-    })
-    .await
-    .expect("local");
+    let server = slow_local("3m").await;
     assert_eq!(run_with(&server, "1", false, &mut Recorder::default()).await, Verdict::Success);
     // Someone else starts a slow deployment.
     let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;

@@ -268,6 +268,10 @@ impl<'a> Runner<'a> {
             PlannedStep::Update(update) => self.update(update).await,
             PlannedStep::Verify(verify) => self.verify(&verify).await,
             PlannedStep::Rollback(rollback) => {
+                if !self.anchors.contains_key(&rollback.name) {
+                    // This run started no deployment of that service: nothing to undo.
+                    return Ok("nothing to roll back".to_owned());
+                }
                 self.rollback(&rollback).await.map(|()| "rolled back".to_owned())
             }
         }

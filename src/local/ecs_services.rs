@@ -100,8 +100,7 @@ impl EcsState {
         cluster.services.insert(name.clone(), service);
         let service = cluster.services.get_mut(&name).ok_or_else(ApiError::service_not_found)?;
         super::ecs_service_deployments::sync(service, now);
-        let service = &self.clusters[&cluster_name].services[&name];
-        Ok(json!({ "service": self.service_json(&cluster_arn, service, now, false) }))
+        Ok(self.service_answer(&cluster_name, &name, now))
     }
 
     pub fn update_service(&mut self, request: Request<'_>, now: u64) -> Result<Value, ApiError> {
@@ -131,7 +130,6 @@ impl EcsState {
         let platform_version = request.string("platformVersion")?.map(str::to_owned);
         let cluster =
             self.clusters.get_mut(&cluster_name).ok_or_else(ApiError::cluster_not_found)?;
-        let cluster_arn = cluster.arn.clone();
         let service = cluster.services.get_mut(&name).ok_or_else(ApiError::service_not_found)?;
         if service.status != ServiceStatus::Active {
             return Err(ApiError::service_not_active());
@@ -182,8 +180,7 @@ impl EcsState {
             service.rollout.deploy(target, &mut self.ids, now);
         }
         super::ecs_service_deployments::sync(service, now);
-        let service = &self.clusters[&cluster_name].services[&name];
-        Ok(json!({ "service": self.service_json(&cluster_arn, service, now, false) }))
+        Ok(self.service_answer(&cluster_name, &name, now))
     }
 
     pub fn delete_service(&mut self, request: Request<'_>, now: u64) -> Result<Value, ApiError> {
@@ -192,7 +189,6 @@ impl EcsState {
         let force = request.boolean("force")?.unwrap_or(false);
         let cluster =
             self.clusters.get_mut(&cluster_name).ok_or_else(ApiError::cluster_not_found)?;
-        let cluster_arn = cluster.arn.clone();
         let service = cluster.services.get_mut(&name).ok_or_else(ApiError::service_not_found)?;
         if service.status != ServiceStatus::Active {
             return Err(ApiError::service_not_active());
@@ -216,8 +212,7 @@ impl EcsState {
                 now,
             );
         }
-        let service = &self.clusters[&cluster_name].services[&name];
-        Ok(json!({ "service": self.service_json(&cluster_arn, service, now, false) }))
+        Ok(self.service_answer(&cluster_name, &name, now))
     }
 
     pub fn describe_services(&self, request: Request<'_>, now: u64) -> Result<Value, ApiError> {
@@ -239,6 +234,12 @@ impl EcsState {
             }
         }
         Ok(json!({ "services": services, "failures": failures }))
+    }
+
+    /// `{"service": …}`, the answer of Create/Update/DeleteService.
+    fn service_answer(&self, cluster_name: &str, name: &str, now: u64) -> Value {
+        let cluster = &self.clusters[cluster_name];
+        json!({ "service": self.service_json(&cluster.arn, &cluster.services[name], now, false) })
     }
 
     /// A service as `DescribeServices` shows it.
