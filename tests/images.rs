@@ -9,7 +9,7 @@ use crate::registry::Registry;
 use crate::test::Test;
 
 /// Whether the Docker engine answers; the reason is printed when it does not.
-fn docker_available() -> bool {
+pub(crate) fn docker_available() -> bool {
     let ok = std::process::Command::new("docker")
         .arg("info")
         .stdout(std::process::Stdio::null())

@@ -8,6 +8,7 @@ mod fmt_cli;
 mod images;
 mod local_api;
 mod local_cli;
+mod local_docker;
 mod local_registry;
 mod moto;
 mod plan_cli;

@@ -109,9 +109,13 @@ pub struct TargetArguments {
     /// local ECS, started in-process.
     #[arg(long, value_enum, default_value_t = TargetKind::Aws)]
     pub target: TargetKind,
-    /// With `--target local`: how much faster than real time the local clock runs.
-    #[arg(long, default_value_t = 60.0)]
-    pub speed: f64,
+    /// With `--target local`: how much faster than real time the local clock runs
+    /// (default 60; 1 with `--runtime docker`).
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// With `--target local`: virtual tasks, or real containers on the Docker engine.
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Virtual)]
+    pub runtime: RuntimeKind,
     /// With `--target local`: the state file (default `.ferry/local-state.json` beside
     /// the Deployfile), so successive runs see earlier revisions.
     #[arg(long)]
@@ -131,6 +135,24 @@ pub enum TargetKind {
     Local,
 }
 
+/// What the local ECS's tasks are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RuntimeKind {
+    /// Timers from the fault file: no Docker needed, any speed.
+    Virtual,
+    /// Real containers on the machine's Docker engine (bollard), in real time.
+    Docker,
+}
+
+impl From<RuntimeKind> for crate::local::Runtime {
+    fn from(kind: RuntimeKind) -> Self {
+        match kind {
+            RuntimeKind::Virtual => crate::local::Runtime::Virtual,
+            RuntimeKind::Docker => crate::local::Runtime::Docker,
+        }
+    }
+}
+
 /// How a run is reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Output {
@@ -148,9 +170,12 @@ pub struct LocalArguments {
     /// Keep state in this file: read at start, written at exit.
     #[arg(long)]
     pub state: Option<PathBuf>,
-    /// How much faster than real time the clock runs.
+    /// How much faster than real time the clock runs (1 with `--runtime docker`).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// Virtual tasks, or real containers on the Docker engine.
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Virtual)]
+    pub runtime: RuntimeKind,
     /// A fault file (JSON): task behaviour per image and API faults (docs/local.md).
     #[arg(long)]
     pub faults: Option<PathBuf>,

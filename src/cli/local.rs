@@ -30,6 +30,7 @@ pub(super) fn run(arguments: &LocalArguments) -> ExitStatus {
         },
         capacity: arguments.capacity,
         clock: None,
+        runtime: arguments.runtime.into(),
     };
     let runtime =
         match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -48,10 +49,13 @@ pub(super) fn run(arguments: &LocalArguments) -> ExitStatus {
             }
         };
         stdout(&format!("{}\n", local.url()));
+        let tasks = match arguments.runtime {
+            super::RuntimeKind::Virtual => format!("virtual tasks, speed {}x", arguments.speed),
+            super::RuntimeKind::Docker => "tasks are Docker containers".to_owned(),
+        };
         stderr(&format!(
-            "ferry local: ECS and ECR on {url} (speed {speed}x); point clients at it with AWS_ENDPOINT_URL={url}; Ctrl-C stops\n",
+            "ferry local: ECS and ECR on {url} ({tasks}); point clients at it with AWS_ENDPOINT_URL={url}; Ctrl-C stops\n",
             url = local.url(),
-            speed = arguments.speed
         ));
         wait_for_interrupt().await;
         match local.shutdown().await {

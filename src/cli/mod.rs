@@ -23,7 +23,7 @@ use clap::Parser as _;
 
 pub use arguments::{
     Arguments, CheckArguments, CircuitBreakerMode, Command, DeployfileArguments, FmtArguments,
-    Format, LocalArguments, Output, PlanArguments, RollbackArguments, RunArguments,
+    Format, LocalArguments, Output, PlanArguments, RollbackArguments, RunArguments, RuntimeKind,
     SimulateArguments, SimulateFormat, StatusArguments, TargetArguments, TargetKind,
 };
 pub use exit_status::ExitStatus;

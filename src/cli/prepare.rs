@@ -70,7 +70,9 @@ pub(super) async fn connect(
             Clock::scaled(1.0),
         )),
         TargetKind::Local => {
-            if !(target.speed.is_finite() && target.speed >= 1.0) {
+            let docker = target.runtime == super::RuntimeKind::Docker;
+            let speed = target.speed.unwrap_or(if docker { 1.0 } else { 60.0 });
+            if !(speed.is_finite() && speed >= 1.0) {
                 return Err("error: `--speed` is a number of 1 or more\n".to_owned());
             }
             let faults = FaultFile::load_optional(target.faults.as_deref())
@@ -95,7 +97,8 @@ pub(super) async fn connect(
             };
             let local = LocalEcs::start(LocalOptions {
                 state_file: Some(state),
-                speed: target.speed,
+                speed,
+                runtime: target.runtime.into(),
                 faults,
                 registry,
                 ..LocalOptions::default()

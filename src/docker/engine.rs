@@ -67,7 +67,7 @@ impl fmt::Debug for RegistryAuth {
 /// The Docker engine of this machine.
 #[derive(Clone, Debug)]
 pub struct DockerEngine {
-    docker: Docker,
+    pub(super) docker: Docker,
 }
 
 impl DockerEngine {

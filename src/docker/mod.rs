@@ -1,9 +1,11 @@
-//! Images through the Docker engine API (bollard, no `docker` command): build a context
-//! honouring `.dockerignore`, tag, and push with credentials, capturing the manifest
-//! digest the registry stored.
+//! The Docker engine through its API (bollard, no `docker` command): images — build a
+//! context honouring `.dockerignore`, tag, and push with credentials, capturing the
+//! manifest digest the registry stored — and containers for the local ECS's docker runtime.
 
+mod containers;
 mod context;
 mod engine;
 
+pub use containers::{ContainerSpec, ContainerState, EngineHealth, HealthSpec};
 pub use context::{context_tar, ignore_patterns, is_ignored};
 pub use engine::{BuildError, Built, DockerEngine, Pushed, RegistryAuth};

@@ -37,6 +37,8 @@ pub struct TaskBehaviour {
     /// the task definition decides.
     pub health_check: Option<bool>,
     pub outcome: Outcome,
+    /// Driven by a container runtime's reports instead of these timers (`--runtime docker`).
+    pub external: bool,
 }
 
 impl Default for TaskBehaviour {
@@ -49,6 +51,7 @@ impl Default for TaskBehaviour {
             stop_ms: 2_000,
             health_check: None,
             outcome: Outcome::Healthy,
+            external: false,
         }
     }
 }

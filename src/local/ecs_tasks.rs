@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::api_error::ApiError;
 use super::request::{Request, paginate};
 use super::state::{Cluster, EcsState, service_key};
-use super::task::{Stop, StopCode, Task, TaskState};
+use super::task::{ContainerStatus, Health, Stop, StopCode, Task, TaskState};
 
 impl EcsState {
     pub fn list_tasks(&self, request: Request<'_>) -> Result<Value, ApiError> {
@@ -134,6 +134,9 @@ impl EcsState {
                         container["reason"] = json!(reason);
                     }
                 }
+                if let Some(real) = task.containers.iter().find(|r| r.name == name) {
+                    real_container(&mut container, real, task.state);
+                }
                 container
             })
             .collect();
@@ -175,6 +178,40 @@ impl EcsState {
             value["executionStoppedAt"] = self.time(at);
         }
         value
+    }
+}
+
+/// What the docker runtime reported of a container: `runtimeId`, `networkBindings`, and
+/// its own status, health and exit code.
+fn real_container(container: &mut Value, real: &ContainerStatus, task_state: TaskState) {
+    container["runtimeId"] = json!(real.runtime_id);
+    container["networkBindings"] = real
+        .bindings
+        .iter()
+        .map(|b| {
+            json!({
+                "bindIP": b.bind_ip,
+                "containerPort": b.container_port,
+                "hostPort": b.host_port,
+                "protocol": b.protocol,
+            })
+        })
+        .collect();
+    if !real.running && task_state != TaskState::Pending {
+        container["lastStatus"] = json!("STOPPED");
+    }
+    if let Some(code) = real.exit_code {
+        container["exitCode"] = json!(code);
+    }
+    if real.out_of_memory {
+        container["reason"] = json!("OutOfMemoryError: Container killed due to memory usage");
+    }
+    if let Some(health) = real.health {
+        container["healthStatus"] = json!(match health {
+            Health::Starting => "UNKNOWN",
+            Health::Healthy => "HEALTHY",
+            Health::Unhealthy => "UNHEALTHY",
+        });
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod api_error;
 pub mod behaviour;
 pub mod clock;
+pub mod containers;
 pub mod deployment;
 pub mod ecr;
 mod ecr_images;
@@ -24,4 +25,4 @@ pub mod simulation;
 pub mod state;
 pub mod task;
 
-pub use server::{LocalEcs, LocalOptions};
+pub use server::{LocalEcs, LocalOptions, Runtime};

@@ -8,7 +8,7 @@
 use super::behaviour::TaskBehaviour;
 use super::deployment::{Deployment, DeploymentStatus, Revision, RolloutState};
 use super::ids::Ids;
-use super::task::{Change, LaunchSpec, Stop, StopCode, Task, TaskState};
+use super::task::{Change, LaunchSpec, RuntimeReport, Stop, StopCode, Task, TaskState};
 
 /// Gives each new task its behaviour (the virtual runtime reads the fault file).
 pub trait Launcher {
@@ -219,6 +219,19 @@ impl Rollout {
             }
         }
         actions
+    }
+
+    /// Takes a container runtime's report on task `task_id` at `now` (`--runtime docker`);
+    /// says whether the task is this service's.
+    pub fn observe(&mut self, task_id: &str, report: RuntimeReport, now: u64) -> bool {
+        let grace = self.config.grace_ms;
+        let Some(task) = self.tasks.iter_mut().find(|t| t.id == task_id) else { return false };
+        let changes = task.observe(report, now, grace);
+        let deployment_id = task.deployment_id.clone();
+        for change in changes {
+            self.record(&deployment_id, task_id, &change, now);
+        }
+        true
     }
 
     /// Completed, at its desired count, and no task timer left.

@@ -44,18 +44,30 @@ pub struct LocalOptions {
     pub capacity: Option<u32>,
     /// A clock of the caller's (tests step a manual one).
     pub clock: Option<Clock>,
+    /// Virtual tasks, or real containers on the Docker engine.
+    pub runtime: Runtime,
 }
 
-struct Shared {
-    state: Mutex<EcsState>,
-    clock: Clock,
-    faults: FaultFile,
-    registry: RegistryConfig,
+/// What a task is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Runtime {
+    /// Timers from the fault file: no Docker needed, any speed.
+    #[default]
+    Virtual,
+    /// Real containers on the machine's Docker engine, in real time.
+    Docker,
+}
+
+pub(super) struct Shared {
+    pub(super) state: Mutex<EcsState>,
+    pub(super) clock: Clock,
+    pub(super) faults: FaultFile,
+    pub(super) registry: RegistryConfig,
     random: Mutex<Ids>,
     calls: Mutex<BTreeMap<String, u64>>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic in one request must not take the endpoint down: the state is plain data.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -66,12 +78,29 @@ pub struct LocalEcs {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
+    /// The docker runtime's loop, with real containers.
+    containers: Option<tokio::task::JoinHandle<()>>,
     state_file: Option<PathBuf>,
 }
 
 impl LocalEcs {
     /// Starts the endpoint on 127.0.0.1.
     pub async fn start(options: LocalOptions) -> Result<Self, String> {
+        let docker = options.runtime == Runtime::Docker;
+        if docker && (options.clock.is_some() || options.speed > 1.0) {
+            return Err(
+                "`--runtime docker` runs real containers in real time: leave `--speed` at 1"
+                    .to_owned(),
+            );
+        }
+        let engine =
+            if docker {
+                Some(crate::docker::DockerEngine::connect().await.map_err(|error| {
+                    format!("`--runtime docker` needs the Docker engine: {error}")
+                })?)
+            } else {
+                None
+            };
         let clock = options.clock.clone().unwrap_or_else(|| {
             Clock::scaled(if options.speed > 0.0 { options.speed } else { 1.0 })
         });
@@ -82,6 +111,7 @@ impl LocalEcs {
         if options.state_file.is_some() && state.saved_at_ms > 0 {
             clock.resume(state.saved_at_ms, state.epoch_ms);
         }
+        state.use_runtime(docker, clock.now_ms());
         state.capacity = options.capacity.or(state.capacity);
         state.settings = options.faults.scheduler.apply(state.settings);
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], options.port)))
@@ -114,11 +144,35 @@ impl LocalEcs {
                 }
             }
         });
+        let containers = match engine {
+            Some(engine) => {
+                // Containers are labelled with the state file they belong to, so those a
+                // killed earlier run left behind can be found and removed.
+                let instance = options.state_file.as_ref().map_or_else(
+                    || format!("{}-{}", std::process::id(), address.port()),
+                    |path| {
+                        std::fs::canonicalize(path)
+                            .unwrap_or_else(|_| path.clone())
+                            .display()
+                            .to_string()
+                    },
+                );
+                super::containers::remove_leftovers(&engine, &instance).await?;
+                Some(tokio::spawn(super::containers::run(
+                    Arc::clone(&shared),
+                    engine,
+                    instance,
+                    stop.subscribe(),
+                )))
+            }
+            None => None,
+        };
         Ok(Self {
             url: format!("http://{address}"),
             shared,
             stop,
             server,
+            containers,
             state_file: options.state_file,
         })
     }
@@ -148,10 +202,14 @@ impl LocalEcs {
         f(&mut state, now)
     }
 
-    /// Stops accepting calls and saves the state file, if any.
+    /// Stops accepting calls, removes the docker runtime's containers, and saves the
+    /// state file, if any.
     pub async fn shutdown(self) -> Result<(), String> {
         let _ = self.stop.send(true);
         let _ = self.server.await;
+        if let Some(containers) = self.containers {
+            let _ = containers.await;
+        }
         if let Some(path) = &self.state_file {
             let now = self.shared.clock.now_ms();
             let mut state = lock(&self.shared.state);

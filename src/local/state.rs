@@ -34,6 +34,23 @@ pub struct EcsState {
     pub epoch_ms: u64,
     /// Tasks each cluster has room for, when set (`ferry local --capacity`).
     pub capacity: Option<u32>,
+    /// Whether tasks are real containers (`--runtime docker`), driven by the runtime's
+    /// reports rather than the fault file's timers.
+    #[serde(skip)]
+    pub containers: bool,
+}
+
+/// What the container runtime needs to know of a task.
+#[derive(Clone, Debug)]
+pub struct TaskView {
+    pub id: String,
+    pub cluster: String,
+    pub service: String,
+    pub state: super::task::TaskState,
+    /// Whether it reached RUNNING.
+    pub ran: bool,
+    /// The task definition as registered.
+    pub definition: Value,
 }
 
 /// `{key, value}`.
@@ -186,13 +203,17 @@ pub struct Repository {
 }
 
 /// Behaviour from the fault file, by the first essential container's image that a rule
-/// matches.
+/// matches; with real containers, the container runtime's reports instead.
 pub struct VirtualRuntime<'a> {
     pub faults: &'a FaultFile,
+    pub containers: bool,
 }
 
 impl Launcher for VirtualRuntime<'_> {
     fn behaviour(&mut self, revision: &Revision) -> TaskBehaviour {
+        if self.containers {
+            return TaskBehaviour { external: true, ..TaskBehaviour::default() };
+        }
         revision
             .images
             .iter()
@@ -219,6 +240,7 @@ impl EcsState {
             saved_at_ms: 0,
             epoch_ms,
             capacity: None,
+            containers: false,
         }
     }
 
@@ -249,7 +271,7 @@ impl EcsState {
 
     /// Brings every service's scheduler up to `now`.
     pub fn advance(&mut self, now: u64, faults: &FaultFile) {
-        let mut runtime = VirtualRuntime { faults };
+        let mut runtime = VirtualRuntime { faults, containers: self.containers };
         for cluster in self.clusters.values_mut() {
             for service in cluster.services.values_mut() {
                 if service.status == ServiceStatus::Inactive {
@@ -267,6 +289,68 @@ impl EcsState {
                     && !service.rollout.tasks.iter().any(|t| t.stopped_ms.is_none())
                 {
                     service.status = ServiceStatus::Inactive;
+                }
+            }
+        }
+    }
+
+    /// Takes a container runtime's report on a task; says whether the task exists.
+    pub fn observe(&mut self, task_id: &str, report: super::task::RuntimeReport, now: u64) -> bool {
+        self.clusters
+            .values_mut()
+            .flat_map(|cluster| cluster.services.values_mut())
+            .any(|service| service.rollout.observe(task_id, report.clone(), now))
+    }
+
+    /// Every task the state still holds, for the container runtime.
+    #[must_use]
+    pub fn task_views(&self) -> Vec<TaskView> {
+        let mut views = Vec::new();
+        for cluster in self.clusters.values() {
+            for service in cluster.services.values() {
+                for task in &service.rollout.tasks {
+                    views.push(TaskView {
+                        id: task.id.clone(),
+                        cluster: cluster.name.clone(),
+                        service: service.name.clone(),
+                        state: task.state,
+                        ran: task.running_ms.is_some(),
+                        definition: self
+                            .task_definition(&task.task_definition_arn)
+                            .map(|td| td.body.clone())
+                            .unwrap_or(Value::Null),
+                    });
+                }
+            }
+        }
+        views
+    }
+
+    /// Sets the runtime of a loaded state. With real containers, tasks from an earlier run
+    /// have none left: they stop (not a failure of their deployment) and their services
+    /// start new ones. Without, every task follows timers again.
+    pub fn use_runtime(&mut self, containers: bool, now: u64) {
+        self.containers = containers;
+        for cluster in self.clusters.values_mut() {
+            for service in cluster.services.values_mut() {
+                for task in &mut service.rollout.tasks {
+                    if !containers {
+                        task.external = false;
+                    } else if task.is_active() {
+                        task.request_stop(
+                            super::task::Stop {
+                                code: super::task::StopCode::ServiceSchedulerInitiated,
+                                reason: "Task stopped: its containers ended with the local ECS that ran them".to_owned(),
+                                exit_code: None,
+                                container_reason: None,
+                                failure: false,
+                            },
+                            now,
+                        );
+                        task.state = super::task::TaskState::Stopped;
+                        task.stopped_ms = Some(now);
+                        task.external = true;
+                    }
                 }
             }
         }
