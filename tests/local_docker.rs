@@ -55,9 +55,16 @@ async fn start() -> Option<Local> {
     }
     let engine = DockerEngine::connect().await.expect("engine");
     build_image(&engine).await;
+    let local = connect(engine, None).await;
+    local.ecs.create_cluster().cluster_name("docker").send().await.expect("cluster");
+    Some(local)
+}
+
+async fn connect(engine: DockerEngine, state_file: Option<&std::path::Path>) -> Local {
     let server = LocalEcs::start(LocalOptions {
         faults: FaultFile::parse(r#"{"scheduler": {"pass_interval": "1s"}}"#).expect("faults"),
         runtime: Runtime::Docker,
+        state_file: state_file.map(std::path::Path::to_path_buf),
         ..LocalOptions::default()
     })
     .await
@@ -68,9 +75,7 @@ async fn start() -> Option<Local> {
         .test_credentials()
         .load()
         .await;
-    let ecs = aws_sdk_ecs::Client::new(&config);
-    ecs.create_cluster().cluster_name("docker").send().await.expect("cluster");
-    Some(Local { server, ecs, engine })
+    Local { ecs: aws_sdk_ecs::Client::new(&config), server, engine }
 }
 
 fn served(version: &str) -> ContainerDefinition {
@@ -305,18 +310,27 @@ async fn containers_roll_out_serve_roll_back_and_stop() {
     let now = tasks(&local, "web", DesiredStatus::Running).await;
     assert_eq!(runtime_ids(&now), first_ids, "the old containers kept running");
     assert!(now.iter().all(|t| page(t) == "one"));
-    let crashed = tasks(&local, "web", DesiredStatus::Stopped).await;
-    assert!(crashed.len() >= 3, "{crashed:#?}");
+    // The breaker trips at 3 failures (2 desired); tasks of the failed deployment that
+    // had not crashed yet are stopped by the scheduler.
+    let stopped = tasks(&local, "web", DesiredStatus::Stopped).await;
+    let crashed: Vec<&Task> = stopped
+        .iter()
+        .filter(|t| t.stop_code().map(|c| c.as_str()) == Some("EssentialContainerExited"))
+        .collect();
+    assert!(crashed.len() >= 3, "{stopped:#?}");
     for task in &crashed {
-        assert_eq!(task.stop_code().map(|c| c.as_str()), Some("EssentialContainerExited"));
         assert_eq!(task.stopped_reason(), Some("Essential container in task exited"));
         assert_eq!(task.containers()[0].exit_code(), Some(3));
-        let id = task.containers()[0].runtime_id().expect("runtimeId").to_owned();
+    }
+    for task in &stopped {
+        assert!(task.task_definition_arn().is_some_and(|td| td.ends_with("web:2")));
         // Containers of stopped tasks are removed.
-        within(Duration::from_secs(10), "the crashed container is removed", || async {
-            local.engine.inspect(&id).await.expect("inspect").is_none().then_some(())
-        })
-        .await;
+        if let Some(id) = task.containers()[0].runtime_id() {
+            within(Duration::from_secs(10), "the crashed container is removed", || async {
+                local.engine.inspect(id).await.expect("inspect").is_none().then_some(())
+            })
+            .await;
+        }
     }
 
     // A good new version replaces the first containers, which are stopped with SIGTERM.
@@ -503,4 +517,86 @@ async fn out_of_memory_unhealthy_stubborn_and_unpullable_tasks_stop_as_on_ecs() 
     let waited = done.as_secs_f64() - stopping.as_secs_f64();
     assert!(waited >= 1.5, "stopped after {waited} s, before the 2 s stop timeout");
     local.server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_state_file_containers_outlive_the_process_and_are_adopted() {
+    if !docker_available() {
+        return;
+    }
+    let engine = DockerEngine::connect().await.expect("engine");
+    build_image(&engine).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state.json");
+    let _cleanup = Cleanup(dir.path().canonicalize().expect("dir").join("state.json"));
+    let local = connect(engine.clone(), Some(&state)).await;
+    local.ecs.create_cluster().cluster_name("docker").send().await.expect("cluster");
+    let v1 = register(&local, "web", served("kept")).await;
+    create_service(&local, "web", &v1, 3, true).await;
+    settled(&local, "web").await;
+    let before = tasks(&local, "web", DesiredStatus::Running).await;
+    let ids = runtime_ids(&before);
+    local.server.shutdown().await.expect("shutdown");
+    for id in &ids {
+        let state = engine.inspect(id).await.expect("inspect").expect("kept");
+        assert!(state.running, "{id} still serves while no local ECS runs");
+    }
+    // While nothing watches: one container is removed, one exits.
+    engine.remove(&ids[0]).await.expect("remove");
+    engine.stop(&ids[1], 5).await.expect("stop");
+
+    let local = connect(engine.clone(), Some(&state)).await;
+    // The first report on the adopted containers comes within a tick.
+    let stopped = within(Duration::from_secs(10), "both tasks stop", || async {
+        let stopped = tasks(&local, "web", DesiredStatus::Stopped).await;
+        (stopped.iter().filter(|t| t.last_status() == Some("STOPPED")).count() == 2)
+            .then_some(stopped)
+    })
+    .await;
+    let reason = |id: &str| {
+        stopped
+            .iter()
+            .find(|t| t.containers()[0].runtime_id() == Some(id))
+            .and_then(|t| t.stopped_reason().map(str::to_owned))
+    };
+    assert_eq!(reason(&ids[0]).as_deref(), Some("Task stopped: its containers are gone"));
+    assert_eq!(reason(&ids[1]).as_deref(), Some("Essential container in task exited"));
+    let running = tasks(&local, "web", DesiredStatus::Running).await;
+    assert!(
+        running.iter().any(|t| t.containers()[0].runtime_id() == Some(ids[2].as_str())),
+        "the third container is adopted: {running:#?}"
+    );
+    // The service replaces the two and serves from all three again.
+    within(Duration::from_secs(60), "the service is whole again", || async {
+        let running = tasks(&local, "web", DesiredStatus::Running).await;
+        (running.len() == 3
+            && running.iter().all(|t| t.health_status().map(|h| h.as_str()) == Some("HEALTHY")))
+        .then_some(())
+    })
+    .await;
+    let running = tasks(&local, "web", DesiredStatus::Running).await;
+    assert!(running.iter().all(|t| page(t) == "kept"));
+    local.server.shutdown().await.expect("shutdown");
+    let instance = std::fs::canonicalize(&state).expect("state").display().to_string();
+    let removed = ferry::local::containers::remove_all(&engine, &instance).await.expect("clean");
+    assert_eq!(removed, 3);
+}
+
+/// Removes the containers kept for a state file, even when the test fails.
+pub(crate) struct Cleanup(pub(crate) std::path::PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let instance = self.0.display().to_string();
+        let _ = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+            runtime.block_on(async {
+                if let Ok(engine) = DockerEngine::connect().await {
+                    let _ = ferry::local::containers::remove_all(&engine, &instance).await;
+                }
+            });
+        })
+        .join();
+    }
 }

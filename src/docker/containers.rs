@@ -262,13 +262,17 @@ impl DockerEngine {
         }
     }
 
-    /// The ids of every container (running or not) carrying `label=value`.
-    pub async fn labelled(&self, label: &str, value: &str) -> Result<Vec<String>, String> {
+    /// Every container (running or not) carrying `label=value`: its id and labels.
+    pub async fn labelled(
+        &self,
+        label: &str,
+        value: &str,
+    ) -> Result<Vec<(String, HashMap<String, String>)>, String> {
         let filters = HashMap::from([("label".to_owned(), vec![format!("{label}={value}")])]);
         let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
         let found =
             self.docker.list_containers(Some(options)).await.map_err(|e| engine_message(&e))?;
-        Ok(found.into_iter().filter_map(|c| c.id).collect())
+        Ok(found.into_iter().filter_map(|c| Some((c.id?, c.labels.unwrap_or_default()))).collect())
     }
 }
 

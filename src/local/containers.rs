@@ -100,7 +100,7 @@ pub fn container_specs(
                     .collect()
             })
             .unwrap_or_default();
-        let publish = container
+        let publish: Vec<(u16, String)> = container
             .get("portMappings")
             .and_then(Value::as_array)
             .map(|mappings| {
@@ -132,11 +132,19 @@ pub fn container_specs(
         });
         let memory_mib =
             number("memory").or(if containers.len() == 1 { task_memory } else { None });
+        let essential = container.get("essential").and_then(Value::as_bool).unwrap_or(true);
+        let stop_timeout_s = number("stopTimeout").unwrap_or(DEFAULT_STOP_TIMEOUT_S);
+        let ports: Vec<String> = publish.iter().map(|(p, proto)| format!("{p}/{proto}")).collect();
+        // What the runtime needs to adopt the container after a restart.
         let labels = HashMap::from([
             (INSTANCE_LABEL.to_owned(), instance.to_owned()),
             (TASK_LABEL.to_owned(), task_id.to_owned()),
             ("dev.ferry.service".to_owned(), service.to_owned()),
             ("dev.ferry.container".to_owned(), name.clone()),
+            ("dev.ferry.index".to_owned(), specs.len().to_string()),
+            ("dev.ferry.essential".to_owned(), essential.to_string()),
+            ("dev.ferry.stop-timeout".to_owned(), stop_timeout_s.to_string()),
+            ("dev.ferry.ports".to_owned(), ports.join(",")),
         ]);
         let spec = ContainerSpec {
             name: engine_name(service, task_id, &name),
@@ -157,11 +165,10 @@ pub fn container_specs(
                 .and_then(|l| l.get("initProcessEnabled"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            stop_timeout_s: number("stopTimeout").unwrap_or(DEFAULT_STOP_TIMEOUT_S),
+            stop_timeout_s,
             labels,
             network_of: None,
         };
-        let essential = container.get("essential").and_then(Value::as_bool).unwrap_or(true);
         specs.push((spec, essential));
     }
     // The task's ports are all published by its first container, which holds the network.
@@ -200,21 +207,14 @@ async fn launch(
             .await
             .map_err(|message| format!("CannotPullContainerError: {message}"))?;
     }
-    let declared: Vec<Vec<(u16, String)>> = declared_ports(&specs);
     let mut started: Vec<Started> = Vec::new();
-    for ((mut spec, essential), ports) in specs.into_iter().zip(declared) {
+    for (mut spec, _) in specs {
         spec.network_of = started.first().map(|first| first.id.clone());
         if spec.network_of.is_some() {
             spec.publish.clear();
         }
         match engine.run_container(&spec).await {
-            Ok(id) => started.push(Started {
-                name: spec.labels.get("dev.ferry.container").cloned().unwrap_or_default(),
-                id,
-                essential,
-                ports,
-                stop_timeout_s: spec.stop_timeout_s,
-            }),
+            Ok(id) => started.push(Started::from_labels(id, &spec.labels)),
             Err(message) => {
                 for container in &started {
                     let _ = engine.remove(&container.id).await;
@@ -226,16 +226,68 @@ async fn launch(
     Ok(started)
 }
 
-/// The ports each container declared (the first container publishes them all).
-fn declared_ports(specs: &[(ContainerSpec, bool)]) -> Vec<Vec<(u16, String)>> {
-    let mut declared: Vec<Vec<(u16, String)>> =
-        specs.iter().map(|(spec, _)| spec.publish.clone()).collect();
-    if specs.len() > 1 {
-        // The first spec publishes every container's ports; keep only its own.
-        let others: Vec<(u16, String)> = declared[1..].iter().flatten().cloned().collect();
-        declared[0].retain(|port| !others.contains(port));
+impl Started {
+    /// The container `id`, from the labels the runtime gave it.
+    fn from_labels(id: String, labels: &HashMap<String, String>) -> Self {
+        let label = |key: &str| labels.get(key).map_or("", String::as_str);
+        Started {
+            name: label("dev.ferry.container").to_owned(),
+            id,
+            essential: label("dev.ferry.essential") != "false",
+            ports: label("dev.ferry.ports")
+                .split(',')
+                .filter_map(|p| {
+                    let (port, protocol) = p.split_once('/')?;
+                    Some((port.parse().ok()?, protocol.to_owned()))
+                })
+                .collect(),
+            stop_timeout_s: label("dev.ferry.stop-timeout")
+                .parse()
+                .unwrap_or(DEFAULT_STOP_TIMEOUT_S),
+        }
     }
-    declared
+}
+
+/// Containers of an earlier run, adopted by the tasks that still own them.
+#[derive(Debug, Default)]
+pub struct Adopted {
+    managed: BTreeMap<String, Managed>,
+}
+
+impl Adopted {
+    /// The ids of the adopting tasks.
+    #[must_use]
+    pub fn tasks(&self) -> Vec<String> {
+        self.managed.keys().cloned().collect()
+    }
+}
+
+/// Finds the containers an earlier run of `instance` left: those of a task in `ran` (not
+/// stopped, had reached RUNNING) are adopted, every other one is removed.
+pub async fn adopt(
+    engine: &DockerEngine,
+    instance: &str,
+    ran: &[String],
+) -> Result<Adopted, String> {
+    let mut found: BTreeMap<String, Vec<(u32, Started)>> = BTreeMap::new();
+    for (id, labels) in engine.labelled(INSTANCE_LABEL, instance).await? {
+        let task = labels.get(TASK_LABEL).cloned().unwrap_or_default();
+        let index = labels.get("dev.ferry.index").and_then(|i| i.parse().ok()).unwrap_or(0);
+        found.entry(task).or_default().push((index, Started::from_labels(id, &labels)));
+    }
+    let mut adopted = Adopted::default();
+    for (task, mut containers) in found {
+        containers.sort_by_key(|(index, _)| *index);
+        let containers: Vec<Started> = containers.into_iter().map(|(_, c)| c).collect();
+        if ran.contains(&task) {
+            adopted.managed.insert(task, Managed { containers, launched: true, stop_sent: false });
+        } else {
+            for container in containers {
+                engine.remove(&container.id).await?;
+            }
+        }
+    }
+    Ok(adopted)
 }
 
 /// What the engine says of a task's containers now.
@@ -288,24 +340,27 @@ async fn report(engine: &DockerEngine, containers: &[Started]) -> RuntimeReport 
     RuntimeReport::Containers(statuses)
 }
 
-/// Removes every container an earlier run of `instance` left behind.
-pub async fn remove_leftovers(engine: &DockerEngine, instance: &str) -> Result<usize, String> {
-    let ids = engine.labelled(INSTANCE_LABEL, instance).await?;
-    for id in &ids {
+/// Removes every container of `instance`.
+pub async fn remove_all(engine: &DockerEngine, instance: &str) -> Result<usize, String> {
+    let found = engine.labelled(INSTANCE_LABEL, instance).await?;
+    for (id, _) in &found {
         engine.remove(id).await?;
     }
-    Ok(ids.len())
+    Ok(found.len())
 }
 
-/// Runs the runtime until `stop` turns true; then removes every container it started.
+/// Runs the runtime until `stop` turns true; then, unless `keep` (a state file will let
+/// the next start adopt them), removes every container it looks after.
 pub(super) async fn run(
     shared: Arc<Shared>,
     engine: DockerEngine,
     instance: String,
+    adopted: Adopted,
+    keep: bool,
     mut stop: watch::Receiver<bool>,
 ) {
     let (sender, mut launched) = mpsc::unbounded_channel::<Launched>();
-    let mut managed: BTreeMap<String, Managed> = BTreeMap::new();
+    let mut managed = adopted.managed;
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -381,6 +436,9 @@ pub(super) async fn run(
                 spawn_removal(&engine, entry.containers);
             }
         }
+    }
+    if keep {
+        return;
     }
     // Shutting down: launches under way finish first, so nothing is left behind.
     drop(sender);
@@ -488,12 +546,15 @@ mod tests {
         let (sidecar, essential) = &specs[1];
         assert!(!essential);
         assert_eq!((sidecar.memory_mib, sidecar.stop_timeout_s), (Some(64), 30));
+        let own = |(spec, _): &(ContainerSpec, bool)| {
+            Started::from_labels(String::new(), &spec.labels).ports
+        };
+        assert_eq!(own(&specs[0]), [(8080, "tcp".to_owned()), (53, "udp".to_owned())]);
+        assert_eq!(own(&specs[1]), [(9000, "tcp".to_owned())]);
+        let sidecar = Started::from_labels("id".to_owned(), &specs[1].0.labels);
         assert_eq!(
-            declared_ports(&specs),
-            [
-                vec![(8080, "tcp".to_owned()), (53, "udp".to_owned())],
-                vec![(9000, "tcp".to_owned())]
-            ]
+            (sidecar.name.as_str(), sidecar.essential, sidecar.stop_timeout_s),
+            ("sidecar", false, 30)
         );
     }
 

@@ -77,10 +77,35 @@ pub struct LocalEcs {
     url: String,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
-    server: tokio::task::JoinHandle<()>,
-    /// The docker runtime's loop, with real containers.
-    containers: Option<tokio::task::JoinHandle<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    /// The docker runtime's loop, the label value of its containers, and whether they
+    /// outlive this process (with a state file).
+    containers: Option<(tokio::task::JoinHandle<()>, String, bool)>,
     state_file: Option<PathBuf>,
+}
+
+impl Drop for LocalEcs {
+    /// Dropped without `shutdown` (a panic, an early return): the docker runtime's
+    /// containers are still removed, from a thread of its own so no runtime is needed.
+    fn drop(&mut self) {
+        let Some((handle, instance, keep)) = self.containers.take() else { return };
+        handle.abort();
+        if keep {
+            return;
+        }
+        let cleanup = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(engine) = crate::docker::DockerEngine::connect().await {
+                    let _ = super::containers::remove_all(&engine, &instance).await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
 }
 
 impl LocalEcs {
@@ -111,7 +136,6 @@ impl LocalEcs {
         if options.state_file.is_some() && state.saved_at_ms > 0 {
             clock.resume(state.saved_at_ms, state.epoch_ms);
         }
-        state.use_runtime(docker, clock.now_ms());
         state.capacity = options.capacity.or(state.capacity);
         state.settings = options.faults.scheduler.apply(state.settings);
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], options.port)))
@@ -144,34 +168,45 @@ impl LocalEcs {
                 }
             }
         });
-        let containers = match engine {
+        // Containers are labelled with the state file they belong to: with one, they
+        // outlive this process and the next start adopts them; without, shutdown removes
+        // them. Anything else of that label is left over from a killed run.
+        let instance = options.state_file.as_ref().map_or_else(
+            || format!("{}-{}", std::process::id(), address.port()),
+            |path| absolute(path).display().to_string(),
+        );
+        let keep = options.state_file.is_some();
+        let adopted = match &engine {
             Some(engine) => {
-                // Containers are labelled with the state file they belong to, so those a
-                // killed earlier run left behind can be found and removed.
-                let instance = options.state_file.as_ref().map_or_else(
-                    || format!("{}-{}", std::process::id(), address.port()),
-                    |path| {
-                        std::fs::canonicalize(path)
-                            .unwrap_or_else(|_| path.clone())
-                            .display()
-                            .to_string()
-                    },
-                );
-                super::containers::remove_leftovers(&engine, &instance).await?;
-                Some(tokio::spawn(super::containers::run(
-                    Arc::clone(&shared),
-                    engine,
-                    instance,
-                    stop.subscribe(),
-                )))
+                let ran = lock(&shared.state).ran_tasks();
+                Some(super::containers::adopt(engine, &instance, &ran).await?)
             }
             None => None,
+        };
+        lock(&shared.state).use_runtime(
+            docker,
+            &adopted.as_ref().map(super::containers::Adopted::tasks).unwrap_or_default(),
+            shared.clock.now_ms(),
+        );
+        let containers = match (engine, adopted) {
+            (Some(engine), Some(adopted)) => {
+                let handle = tokio::spawn(super::containers::run(
+                    Arc::clone(&shared),
+                    engine,
+                    instance.clone(),
+                    adopted,
+                    keep,
+                    stop.subscribe(),
+                ));
+                Some((handle, instance, keep))
+            }
+            _ => None,
         };
         Ok(Self {
             url: format!("http://{address}"),
             shared,
             stop,
-            server,
+            server: Some(server),
             containers,
             state_file: options.state_file,
         })
@@ -202,12 +237,15 @@ impl LocalEcs {
         f(&mut state, now)
     }
 
-    /// Stops accepting calls, removes the docker runtime's containers, and saves the
-    /// state file, if any.
-    pub async fn shutdown(self) -> Result<(), String> {
+    /// Stops accepting calls and saves the state file, if any. The docker runtime's
+    /// containers are removed without a state file, and left for the next start to adopt
+    /// with one.
+    pub async fn shutdown(mut self) -> Result<(), String> {
         let _ = self.stop.send(true);
-        let _ = self.server.await;
-        if let Some(containers) = self.containers {
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        if let Some((containers, _, _)) = self.containers.take() {
             let _ = containers.await;
         }
         if let Some(path) = &self.state_file {
@@ -217,6 +255,18 @@ impl LocalEcs {
             state.save(path, now)?;
         }
         Ok(())
+    }
+}
+
+/// `path` made absolute through its directory, which exists (the file may not yet).
+fn absolute(path: &std::path::Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    match (std::fs::canonicalize(dir), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
     }
 }
 

@@ -326,34 +326,50 @@ impl EcsState {
         views
     }
 
-    /// Sets the runtime of a loaded state. With real containers, tasks from an earlier run
-    /// have none left: they stop (not a failure of their deployment) and their services
-    /// start new ones. Without, every task follows timers again.
-    pub fn use_runtime(&mut self, containers: bool, now: u64) {
+    /// Sets the runtime of a loaded state. With real containers, the tasks in `adopted`
+    /// keep the containers an earlier run left them; every other task that had not stopped
+    /// has none left: it stops (not a failure of its deployment) and its service starts a
+    /// new one. Without containers, every task follows timers again.
+    pub fn use_runtime(&mut self, containers: bool, adopted: &[String], now: u64) {
         self.containers = containers;
         for cluster in self.clusters.values_mut() {
             for service in cluster.services.values_mut() {
                 for task in &mut service.rollout.tasks {
                     if !containers {
                         task.external = false;
-                    } else if task.is_active() {
-                        task.request_stop(
-                            super::task::Stop {
-                                code: super::task::StopCode::ServiceSchedulerInitiated,
-                                reason: "Task stopped: its containers ended with the local ECS that ran them".to_owned(),
-                                exit_code: None,
-                                container_reason: None,
-                                failure: false,
-                            },
-                            now,
-                        );
-                        task.state = super::task::TaskState::Stopped;
-                        task.stopped_ms = Some(now);
-                        task.external = true;
+                        continue;
                     }
+                    task.external = true;
+                    if task.state == super::task::TaskState::Stopped || adopted.contains(&task.id) {
+                        continue;
+                    }
+                    task.request_stop(
+                        super::task::Stop {
+                            code: super::task::StopCode::ServiceSchedulerInitiated,
+                            reason: "Task stopped: its containers are gone".to_owned(),
+                            exit_code: None,
+                            container_reason: None,
+                            failure: false,
+                        },
+                        now,
+                    );
+                    task.state = super::task::TaskState::Stopped;
+                    task.stopped_ms = Some(now);
                 }
             }
         }
+    }
+
+    /// Tasks not stopped that had reached RUNNING: those whose containers can be adopted.
+    #[must_use]
+    pub fn ran_tasks(&self) -> Vec<String> {
+        self.clusters
+            .values()
+            .flat_map(|c| c.services.values())
+            .flat_map(|s| s.rollout.tasks.iter())
+            .filter(|t| t.state != super::task::TaskState::Stopped && t.running_ms.is_some())
+            .map(|t| t.id.clone())
+            .collect()
     }
 
     /// The cluster a request names (default `default`), by name or ARN.
