@@ -20,3 +20,4 @@ mod run_local;
 mod scheduler;
 mod simulate_cli;
 mod test;
+mod web_pipeline;
