@@ -62,6 +62,18 @@ fn bad_options_are_refused() {
     assert!(ran.stderr.contains("share from 0 to 1"), "{}", ran.stderr);
     let ran = Test::new().args(["local", "--speed", "0.5"]).run().code(2);
     assert!(ran.stderr.contains("`--speed` is a number of 1 or more"), "{}", ran.stderr);
+    // Real containers run in real time.
+    let ran = Test::new().args(["local", "--runtime", "docker", "--speed", "10"]).run().code(2);
+    assert_eq!(
+        ran.stderr,
+        "error: `--runtime docker` runs real containers in real time: leave `--speed` at 1\n"
+    );
+    let ran = Test::new()
+        .args(["run", "pipelines/hello.deploy", "--target", "local", "--runtime", "docker"])
+        .args(["--speed".as_ref(), "60".as_ref(), "--state".as_ref(), faults.as_os_str()])
+        .run()
+        .code(2);
+    assert!(ran.stderr.contains("leave `--speed` at 1"), "{}", ran.stderr);
     let state = dir.path().join("state.json");
     std::fs::write(&state, "[]").expect("write");
     let ran =

@@ -512,6 +512,15 @@ impl<'a> Runner<'a> {
             return Ok("nothing to verify".to_owned());
         };
         let timeout = step.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
+        if !step.gates.is_empty() || step.bake_ms.is_some_and(|b| b > 0) {
+            // Said, not hidden: the verdict below rests on ECS's rollout alone.
+            self.emit(&Event::Warning {
+                message: format!(
+                    "`verify {}`: gates and `bake` are not run by this version of ferry; the verdict rests on the ECS rollout alone",
+                    step.name
+                ),
+            });
+        }
         let until_serving = step.until.as_deref() == Some("serving");
         let started = self.clock.now_ms();
         let mut seen = false;
