@@ -3,6 +3,7 @@
 //! registry is Debian's docker-registry), register it pinned by digest, deploy and verify
 //! that the tasks run that digest. Without Docker these skip, unless `FERRY_REQUIRE_DOCKER=1`.
 
+use base64::Engine as _;
 use serde_json::Value;
 
 use crate::registry::Registry;
@@ -136,4 +137,86 @@ fn build_tag_push_register_and_deploy_pinned_by_digest() {
     assert!(started["task_definition"].as_str().is_some_and(|td| td.ends_with("web:1")));
     assert!(events.iter().any(|e| e["event"] == "completed"), "{events:#?}");
     assert_eq!(events.last().expect("last")["verdict"], "success");
+}
+
+const PUSH_ONLY: &str = r#"build app {
+  context = "app"
+}
+
+tag app {
+  tags = ["v1"]
+}
+
+push app {
+  to = registry("REGISTRY/acme/web")
+}
+"#;
+
+/// A push to a registry that wants a password: none, then from the Docker config file's
+/// `auths`, then from a credential helper (a real program speaking Docker's protocol).
+#[test]
+fn registry_credentials_come_from_the_docker_config_and_its_helpers() {
+    if !docker_available() {
+        return;
+    }
+    let password = "s3cret-registry-password";
+    let Some(registry) = Registry::start(Some(password)) else { return };
+    let dir = project("FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\"]\n");
+    std::fs::write(dir.path().join("Deployfile"), PUSH_ONLY.replace("REGISTRY", &registry.address))
+        .expect("write");
+    let config = tempfile::tempdir().expect("config dir");
+    let bin = tempfile::tempdir().expect("bin dir");
+    let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap_or_default());
+    let push = || {
+        Test::new()
+            .args(["run", "--output", "ndjson"])
+            .env("DOCKER_CONFIG", config.path())
+            .env("PATH", &path)
+            .current_dir(dir.path())
+            .run()
+    };
+
+    let ran = push();
+    assert_eq!(ran.code, 2, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stdout.contains("no basic auth credentials"), "{}", ran.stdout);
+
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"));
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"auths": {{"http://{}": {{"auth": "{auth}"}}}}}}"#, registry.address),
+    )
+    .expect("config");
+    let ran = push();
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stdout.contains("\"image_pushed\""), "{}", ran.stdout);
+
+    let helper = bin.path().join("docker-credential-ferrytest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread host\n[ \"$host\" = {address} ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\necho '{{\"ServerURL\":\"{address}\",\"Username\":\"AWS\",\"Secret\":\"{password}\"}}'\n",
+            address = registry.address
+        ),
+    )
+    .expect("helper");
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"auths": {{}}, "credHelpers": {{"{}": "ferrytest"}}}}"#, registry.address),
+    )
+    .expect("config");
+    let ran = push();
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(!ran.stdout.contains(password) && !ran.stderr.contains(password));
+
+    // A helper that cannot run is named.
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"credHelpers": {{"{}": "absent"}}}}"#, registry.address),
+    )
+    .expect("config");
+    let ran = push();
+    assert_eq!(ran.code, 2, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stdout.contains("credential helper `docker-credential-absent`"), "{}", ran.stdout);
 }

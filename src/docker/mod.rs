@@ -4,8 +4,10 @@
 
 mod containers;
 mod context;
+mod credentials;
 mod engine;
 
 pub use containers::{ContainerSpec, ContainerState, EngineHealth, HealthSpec};
 pub use context::{context_tar, ignore_patterns, is_ignored};
+pub use credentials::{Lookup, lookup, registry_credentials};
 pub use engine::{BuildError, Built, DockerEngine, Pushed, RegistryAuth};

@@ -105,9 +105,11 @@ impl Runner<'_> {
             tags.push(git.version());
         }
         let (repository, auth) = match to {
-            Repository::Registry { name: repository } => {
-                (repository.clone(), registry_auth_from_env(repository))
-            }
+            Repository::Registry { name: repository } => (
+                repository.clone(),
+                crate::docker::registry_credentials(repository)
+                    .map_err(|e| format!("`push {name}`: {e}"))?,
+            ),
             Repository::Ecr { name: repository, create, keep, scan_on_push, immutable } => {
                 self.ecr_repository(name, repository, *create, *keep, *scan_on_push, *immutable)
                     .await?
@@ -215,12 +217,4 @@ impl Runner<'_> {
             }),
         ))
     }
-}
-
-/// Credentials for `registry(…)` from `FERRY_REGISTRY_USERNAME` and `FERRY_REGISTRY_PASSWORD`.
-fn registry_auth_from_env(repository: &str) -> Option<RegistryAuth> {
-    let username = std::env::var("FERRY_REGISTRY_USERNAME").ok()?;
-    let password = std::env::var("FERRY_REGISTRY_PASSWORD").ok()?;
-    let server = repository.split('/').next().unwrap_or_default().to_owned();
-    Some(RegistryAuth { username, password, server })
 }
