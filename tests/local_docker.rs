@@ -237,7 +237,7 @@ fn page(task: &Task) -> String {
 }
 
 async fn first_stopped(local: &Local, service: &str) -> Task {
-    within(Duration::from_secs(60), service, || async {
+    within(Duration::from_mins(1), service, || async {
         tasks(local, service, DesiredStatus::Stopped)
             .await
             .into_iter()
@@ -264,7 +264,10 @@ async fn containers_roll_out_serve_roll_back_and_stop() {
     assert_eq!(first.len(), 2);
     for task in &first {
         assert_eq!(
-            (task.last_status(), task.health_status().map(|h| h.as_str())),
+            (
+                task.last_status(),
+                task.health_status().map(aws_sdk_ecs::types::HealthStatus::as_str)
+            ),
             (Some("RUNNING"), Some("HEALTHY"))
         );
         assert_eq!(page(task), "one");
@@ -315,7 +318,10 @@ async fn containers_roll_out_serve_roll_back_and_stop() {
     let stopped = tasks(&local, "web", DesiredStatus::Stopped).await;
     let crashed: Vec<&Task> = stopped
         .iter()
-        .filter(|t| t.stop_code().map(|c| c.as_str()) == Some("EssentialContainerExited"))
+        .filter(|t| {
+            t.stop_code().map(aws_sdk_ecs::types::TaskStopCode::as_str)
+                == Some("EssentialContainerExited")
+        })
         .collect();
     assert!(crashed.len() >= 3, "{stopped:#?}");
     for task in &crashed {
@@ -362,7 +368,10 @@ async fn containers_roll_out_serve_roll_back_and_stop() {
         .collect();
     assert_eq!(replaced.len(), 2);
     for task in &replaced {
-        assert_eq!(task.stop_code().map(|c| c.as_str()), Some("ServiceSchedulerInitiated"));
+        assert_eq!(
+            task.stop_code().map(aws_sdk_ecs::types::TaskStopCode::as_str),
+            Some("ServiceSchedulerInitiated")
+        );
         assert_eq!(task.containers()[0].exit_code(), Some(0), "exited on SIGTERM");
     }
 
@@ -390,13 +399,18 @@ async fn containers_roll_out_serve_roll_back_and_stop() {
         (task.last_status() == Some("STOPPED")).then_some(task)
     })
     .await;
-    assert_eq!(stopped.stop_code().map(|c| c.as_str()), Some("UserInitiated"));
+    assert_eq!(
+        stopped.stop_code().map(aws_sdk_ecs::types::TaskStopCode::as_str),
+        Some("UserInitiated")
+    );
     assert_eq!(stopped.stopped_reason(), Some("by hand"));
     assert_eq!(stopped.containers()[0].exit_code(), Some(0));
-    within(Duration::from_secs(60), "a replacement runs", || async {
+    within(Duration::from_mins(1), "a replacement runs", || async {
         let running = tasks(&local, "web", DesiredStatus::Running).await;
         (running.len() == 2
-            && running.iter().all(|t| t.health_status().map(|h| h.as_str()) == Some("HEALTHY")))
+            && running.iter().all(|t| {
+                t.health_status().map(aws_sdk_ecs::types::HealthStatus::as_str) == Some("HEALTHY")
+            }))
         .then_some(())
     })
     .await;
@@ -468,7 +482,10 @@ async fn out_of_memory_unhealthy_stubborn_and_unpullable_tasks_stop_as_on_ecs() 
     }
 
     let task = first_stopped(&local, "oom").await;
-    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("EssentialContainerExited"));
+    assert_eq!(
+        task.stop_code().map(aws_sdk_ecs::types::TaskStopCode::as_str),
+        Some("EssentialContainerExited")
+    );
     assert_eq!(task.containers()[0].exit_code(), Some(137));
     assert_eq!(
         task.containers()[0].reason(),
@@ -476,11 +493,17 @@ async fn out_of_memory_unhealthy_stubborn_and_unpullable_tasks_stop_as_on_ecs() 
     );
 
     let task = first_stopped(&local, "unhealthy").await;
-    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("ServiceSchedulerInitiated"));
+    assert_eq!(
+        task.stop_code().map(aws_sdk_ecs::types::TaskStopCode::as_str),
+        Some("ServiceSchedulerInitiated")
+    );
     assert_eq!(task.stopped_reason(), Some("Task failed container health checks"));
 
     let task = first_stopped(&local, "missing").await;
-    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("TaskFailedToStart"));
+    assert_eq!(
+        task.stop_code().map(aws_sdk_ecs::types::TaskStopCode::as_str),
+        Some("TaskFailedToStart")
+    );
     let reason = task.containers()[0].reason().unwrap_or_default();
     assert!(reason.starts_with("CannotPullContainerError: "), "{reason}");
     assert!(
@@ -567,10 +590,12 @@ async fn with_a_state_file_containers_outlive_the_process_and_are_adopted() {
         "the third container is adopted: {running:#?}"
     );
     // The service replaces the two and serves from all three again.
-    within(Duration::from_secs(60), "the service is whole again", || async {
+    within(Duration::from_mins(1), "the service is whole again", || async {
         let running = tasks(&local, "web", DesiredStatus::Running).await;
         (running.len() == 3
-            && running.iter().all(|t| t.health_status().map(|h| h.as_str()) == Some("HEALTHY")))
+            && running.iter().all(|t| {
+                t.health_status().map(aws_sdk_ecs::types::HealthStatus::as_str) == Some("HEALTHY")
+            }))
         .then_some(())
     })
     .await;

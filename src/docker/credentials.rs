@@ -165,7 +165,7 @@ mod tests {
             panic!("stored credentials expected")
         };
         assert_eq!((auth.username.as_str(), auth.password.as_str()), ("user", "pass"));
-        assert_eq!(format!("{auth:?}").contains("pass\""), false, "Debug hides the password");
+        assert!(!format!("{auth:?}").contains("pass\""), "Debug hides the password");
         assert_eq!(lookup(config, "other:5000"), Ok(Lookup::None));
         assert_eq!(lookup(config, "nowhere.example.com"), Ok(Lookup::None));
         let store = r#"{"auths": {"a.example.com": {}}, "credsStore": "desktop"}"#;

@@ -445,7 +445,7 @@ pub(super) async fn run(
     let pending = managed.values().any(|entry| !entry.launched);
     if pending {
         while let Ok(Some(message)) =
-            tokio::time::timeout(Duration::from_secs(120), launched.recv()).await
+            tokio::time::timeout(Duration::from_mins(2), launched.recv()).await
         {
             if let (Some(entry), Ok(containers)) = (managed.get_mut(&message.task), message.result)
             {

@@ -296,10 +296,12 @@ impl EcsState {
 
     /// Takes a container runtime's report on a task; says whether the task exists.
     pub fn observe(&mut self, task_id: &str, report: super::task::RuntimeReport, now: u64) -> bool {
-        self.clusters
+        let service = self
+            .clusters
             .values_mut()
             .flat_map(|cluster| cluster.services.values_mut())
-            .any(|service| service.rollout.observe(task_id, report.clone(), now))
+            .find(|service| service.rollout.tasks.iter().any(|t| t.id == task_id));
+        service.is_some_and(|service| service.rollout.observe(task_id, report, now))
     }
 
     /// Every task the state still holds, for the container runtime.
@@ -317,8 +319,7 @@ impl EcsState {
                         ran: task.running_ms.is_some(),
                         definition: self
                             .task_definition(&task.task_definition_arn)
-                            .map(|td| td.body.clone())
-                            .unwrap_or(Value::Null),
+                            .map_or(Value::Null, |td| td.body.clone()),
                     });
                 }
             }
