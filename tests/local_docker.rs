@@ -236,6 +236,17 @@ fn page(task: &Task) -> String {
     answer.split("\r\n\r\n").nth(1).unwrap_or_default().trim().to_owned()
 }
 
+/// The task `arn` once it is STOPPED (within 30 s).
+async fn until_stopped(local: &Local, arn: &str) -> Task {
+    within(Duration::from_secs(30), "the task stops", || async {
+        let described =
+            local.ecs.describe_tasks().cluster("docker").tasks(arn).send().await.expect("describe");
+        let task = described.tasks()[0].clone();
+        (task.last_status() == Some("STOPPED")).then_some(task)
+    })
+    .await
+}
+
 async fn first_stopped(local: &Local, service: &str) -> Task {
     within(Duration::from_mins(1), service, || async {
         tasks(local, service, DesiredStatus::Stopped)
@@ -386,19 +397,7 @@ async fn containers_roll_out_serve_roll_back_and_stop() {
         .send()
         .await
         .expect("stop task");
-    let stopped = within(Duration::from_secs(30), "the task stops", || async {
-        let described = local
-            .ecs
-            .describe_tasks()
-            .cluster("docker")
-            .tasks(&victim)
-            .send()
-            .await
-            .expect("describe");
-        let task = described.tasks()[0].clone();
-        (task.last_status() == Some("STOPPED")).then_some(task)
-    })
-    .await;
+    let stopped = until_stopped(&local, &victim).await;
     assert_eq!(
         stopped.stop_code().map(aws_sdk_ecs::types::TaskStopCode::as_str),
         Some("UserInitiated")
@@ -521,19 +520,7 @@ async fn out_of_memory_unhealthy_stubborn_and_unpullable_tasks_stop_as_on_ecs() 
     .await;
     let arn = running.task_arn().expect("arn").to_owned();
     local.ecs.stop_task().cluster("docker").task(&arn).send().await.expect("stop");
-    let stopped = within(Duration::from_secs(30), "the stubborn task stops", || async {
-        let described = local
-            .ecs
-            .describe_tasks()
-            .cluster("docker")
-            .tasks(&arn)
-            .send()
-            .await
-            .expect("describe");
-        let task = described.tasks()[0].clone();
-        (task.last_status() == Some("STOPPED")).then_some(task)
-    })
-    .await;
+    let stopped = until_stopped(&local, &arn).await;
     assert_eq!(stopped.containers()[0].exit_code(), Some(137), "SIGKILL after the stop timeout");
     let (stopping, done) =
         (stopped.stopping_at().expect("stoppingAt"), stopped.stopped_at().expect("stoppedAt"));
