@@ -121,10 +121,12 @@ fn main() {
     git(&project, &["add", "-A"]);
     git(&project, &["commit", "-q", "-m", "bench"]);
 
-    let ferry_push = || {
+    // `buildkit`: "1" (ferry's default where the engine offers it) or "0" (classic).
+    let ferry_push = |buildkit: &str| {
         let started = Instant::now();
         run(Command::new(ferry)
             .args(["run", "push.deploy", "--allow-dirty", "--output", "ndjson"])
+            .env("DOCKER_BUILDKIT", buildkit)
             .current_dir(&project));
         started.elapsed()
     };
@@ -137,34 +139,56 @@ fn main() {
         run(Command::new("docker").args(["push", "-q", &image]).current_dir(&project));
         started.elapsed()
     };
-    // Warm both caches and registries once.
-    ferry_push();
+    // Warm the caches and the registry once.
+    ferry_push("1");
+    ferry_push("0");
     docker_push();
-    let (mut ferry_changed, mut docker_changed) = (Vec::new(), Vec::new());
+    // Stamps differ from every earlier bench run too: the engine's build cache outlives it.
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut changed: [Vec<Duration>; 3] = Default::default();
+    let mut same: [Vec<Duration>; 3] = Default::default();
     for run in 0..RUNS {
-        // One file changed: a new top layer to build and push, the same for both.
-        std::fs::write(project.join("web/www/stamp"), format!("ferry {run}\n")).expect("stamp");
-        ferry_changed.push(ferry_push());
-        std::fs::write(project.join("web/www/stamp"), format!("docker {run}\n")).expect("stamp");
-        docker_changed.push(docker_push());
+        // One file changed: a new top layer to build and push, the same for each.
+        for (i, who) in ["ferry-buildkit", "ferry-classic", "docker"].iter().enumerate() {
+            std::fs::write(project.join("web/www/stamp"), format!("{who} {nonce} {run}\n"))
+                .expect("stamp");
+            changed[i].push(match i {
+                0 => ferry_push("1"),
+                1 => ferry_push("0"),
+                _ => docker_push(),
+            });
+        }
     }
-    let (mut ferry_same, mut docker_same) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {
-        ferry_same.push(ferry_push());
-        docker_same.push(docker_push());
+        // Each builds the context its last run built: nothing changed for any.
+        for (i, who) in ["ferry-buildkit", "ferry-classic", "docker"].iter().enumerate() {
+            std::fs::write(project.join("web/www/stamp"), format!("{who} {nonce} {}\n", RUNS - 1))
+                .expect("stamp");
+            same[i].push(match i {
+                0 => ferry_push("1"),
+                1 => ferry_push("0"),
+                _ => docker_push(),
+            });
+        }
     }
-    println!("build + push, one file changed: ferry {}", stats(ferry_changed.clone()));
-    println!(
-        "build + push, one file changed: docker build + docker push {}",
-        stats(docker_changed.clone())
-    );
-    println!("  ratio ferry / docker: {:.2}", median(&ferry_changed) / median(&docker_changed));
-    println!("build + push, nothing changed: ferry {}", stats(ferry_same.clone()));
-    println!(
-        "build + push, nothing changed: docker build + docker push {}",
-        stats(docker_same.clone())
-    );
-    println!("  ratio ferry / docker: {:.2}", median(&ferry_same) / median(&docker_same));
+    for (title, times) in [("one file changed", &changed), ("nothing changed", &same)] {
+        println!("build + push, {title}: ferry (BuildKit) {}", stats(times[0].clone()));
+        println!(
+            "build + push, {title}: ferry (classic, DOCKER_BUILDKIT=0) {}",
+            stats(times[1].clone())
+        );
+        println!(
+            "build + push, {title}: docker build + docker push (classic) {}",
+            stats(times[2].clone())
+        );
+        println!(
+            "  ratio ferry / docker: BuildKit {:.2}, classic {:.2}",
+            median(&times[0]) / median(&times[2]),
+            median(&times[1]) / median(&times[2])
+        );
+    }
 
     // The whole pipeline on real containers, then again with nothing changed.
     std::fs::remove_file(project.join("web/www/stamp")).expect("rm stamp");

@@ -77,7 +77,13 @@ verify web {
 "#;
 
 fn run(dir: &std::path::Path, registry: &str) -> (i32, Vec<Value>, String) {
+    run_with(dir, registry, "1")
+}
+
+/// A run with `DOCKER_BUILDKIT` set (`0` asks for the classic builder).
+fn run_with(dir: &std::path::Path, registry: &str, buildkit: &str) -> (i32, Vec<Value>, String) {
     let ran = Test::new()
+        .env("DOCKER_BUILDKIT", buildkit)
         .args([
             "run",
             "--target",
@@ -110,10 +116,17 @@ fn build_tag_push_register_and_deploy_pinned_by_digest() {
     assert_eq!(code, 2, "{events:#?}\n{stderr}");
     let reason = events.last().and_then(|e| e["reason"].as_str()).unwrap_or_default().to_owned();
     assert!(reason.contains("the build failed at `COPY secret.txt /secret.txt`"), "{reason}");
+    // The classic builder names the same instruction.
+    let (code, events, stderr) = run_with(dir.path(), &registry.address, "0");
+    assert_eq!(code, 2, "{events:#?}\n{stderr}");
+    let reason = events.last().and_then(|e| e["reason"].as_str()).unwrap_or_default().to_owned();
+    assert!(reason.contains("the build failed at `COPY secret.txt /secret.txt`"), "{reason}");
 
     std::fs::write(dir.path().join("app/Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\"]\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\"]\n").expect("write");
     let (code, events, stderr) = run(dir.path(), &registry.address);
     assert_eq!(code, 0, "{events:#?}\n{stderr}");
+    let built = events.iter().find(|e| e["event"] == "image_built").expect("built");
+    assert_eq!(built["builder"], "BuildKit", "this engine offers BuildKit");
     let pushed = events.iter().find(|e| e["event"] == "image_pushed").expect("pushed");
     let digest = pushed["digest"].as_str().expect("digest").to_owned();
     assert!(digest.starts_with("sha256:") && digest.len() == 71, "{digest}");

@@ -27,7 +27,7 @@ fn plan(arguments: &PlanArguments) -> Result<Plan, String> {
     let prepared = prepare(&arguments.deployfile)?;
     let plan = runtime()?.block_on(async {
         let (target, local, _clock) =
-            connect(&arguments.target, &prepared.settings, &prepared.source.path).await?;
+            connect(&arguments.target, &prepared.settings, &prepared.source.path, true).await?;
         let clients = Clients::new(&target).await;
         let ecs = Ecs::new(clients.ecs);
         let target_name = if local.is_some() { "local" } else { "aws" };

@@ -58,10 +58,13 @@ pub(super) fn prepare(arguments: &DeployfileArguments) -> Result<Prepared, Strin
 
 /// The target's SDK settings, the local ECS when it is the target, and the clock to time
 /// the run by (real time on AWS, the local ECS's clock locally).
+/// `read_only` (`plan`, `status`): the local ECS reads its state file and leaves it and any
+/// containers as they are, so it runs virtual whatever `--runtime` says.
 pub(super) async fn connect(
     target: &TargetArguments,
     settings: &Settings,
     deployfile: &Path,
+    read_only: bool,
 ) -> Result<(Target, Option<LocalEcs>, Clock), String> {
     match target.target {
         TargetKind::Aws => Ok((
@@ -70,7 +73,7 @@ pub(super) async fn connect(
             Clock::scaled(1.0),
         )),
         TargetKind::Local => {
-            let docker = target.runtime == super::RuntimeKind::Docker;
+            let docker = target.runtime == super::RuntimeKind::Docker && !read_only;
             let speed = target.speed.unwrap_or(if docker { 1.0 } else { 60.0 });
             if !(speed.is_finite() && speed >= 1.0) {
                 return Err("error: `--speed` is a number of 1 or more\n".to_owned());
@@ -98,7 +101,11 @@ pub(super) async fn connect(
             let local = LocalEcs::start(LocalOptions {
                 state_file: Some(state),
                 speed,
-                runtime: target.runtime.into(),
+                runtime: if docker {
+                    crate::local::Runtime::Docker
+                } else {
+                    crate::local::Runtime::Virtual
+                },
                 faults,
                 registry,
                 ..LocalOptions::default()

@@ -41,7 +41,7 @@ pub(super) fn run(arguments: &RollbackArguments) -> ExitStatus {
     let outcome = runtime().map_err(|m| (ExitStatus::InvalidInput, m)).and_then(|runtime| {
         runtime.block_on(async {
             let (target, local, clock) =
-                connect(&arguments.target, &prepared.settings, &prepared.source.path)
+                connect(&arguments.target, &prepared.settings, &prepared.source.path, false)
                     .await
                     .map_err(|m| (ExitStatus::InvalidInput, m))?;
             let ecs = Ecs::new(Clients::new(&target).await.ecs);

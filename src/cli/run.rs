@@ -68,7 +68,7 @@ fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
             super::local::wait_for_interrupt().await;
             flag.store(true, Ordering::Relaxed);
         });
-        let (target, local, clock) = connect(&arguments.target, &prepared.settings, &prepared.source.path).await?;
+        let (target, local, clock) = connect(&arguments.target, &prepared.settings, &prepared.source.path, false).await?;
         let clients = Clients::new(&target).await;
         let ecs = Ecs::new(clients.ecs);
         if let Some(plan) = &plan {

@@ -11,7 +11,7 @@ pub(super) fn run(arguments: &StatusArguments) -> ExitStatus {
     let result = prepare(&arguments.deployfile).and_then(|prepared| {
         runtime()?.block_on(async {
             let (target, local, _) =
-                connect(&arguments.target, &prepared.settings, &prepared.source.path).await?;
+                connect(&arguments.target, &prepared.settings, &prepared.source.path, true).await?;
             let ecs = Ecs::new(Clients::new(&target).await.ecs);
             let mut out = String::new();
             for (_, cluster, service) in

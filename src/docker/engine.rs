@@ -5,8 +5,9 @@ use std::fmt;
 
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
+use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, PushImageOptionsBuilder, TagImageOptionsBuilder,
+    BuildImageOptionsBuilder, BuilderVersion, PushImageOptionsBuilder, TagImageOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -14,8 +15,8 @@ use futures_util::StreamExt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Built {
     pub image_id: String,
-    /// Which builder ran, for the output.
-    pub builder: &'static str,
+    /// Which builder ran (and why not BuildKit, when not), for the output.
+    pub builder: String,
     /// The build's output lines.
     pub log: Vec<String>,
 }
@@ -34,6 +35,81 @@ impl fmt::Display for BuildError {
             Some(step) => write!(f, "the build failed at `{step}`: {}", self.message),
             None => write!(f, "the build failed: {}", self.message),
         }
+    }
+}
+
+/// What a build needs besides its context.
+struct BuildRequest<'a> {
+    dockerfile: &'a str,
+    args: &'a HashMap<String, String>,
+    labels: &'a HashMap<String, String>,
+    target: Option<&'a str>,
+    platform: Option<&'a str>,
+}
+
+/// A build that did not produce an image: refused by the engine before any step ran (the
+/// builder is not available), or failed.
+enum BuildFailure {
+    Refused(String),
+    Failed(BuildError),
+}
+
+use BuildFailure::{Failed, Refused};
+
+/// The output of a build as it streams: lines, the step under way, the image id.
+#[derive(Default)]
+struct BuildOutput {
+    log: Vec<String>,
+    /// The Dockerfile instruction running, or the one that failed.
+    step: Option<String>,
+    image_id: Option<String>,
+    /// BuildKit steps seen (by digest), so each is logged once.
+    vertices: Vec<String>,
+}
+
+impl BuildOutput {
+    /// The classic builder's lines: `Step 2/4 : COPY …` names the step.
+    fn classic_lines(&mut self, text: &str) {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            if line.starts_with("Step ") {
+                self.step =
+                    line.split_once(" : ").map(|(_, instruction)| instruction.trim().to_owned());
+            }
+            self.log.push(line.to_owned());
+        }
+    }
+
+    /// BuildKit's status: steps (`[2/4] COPY …`) as they start, their output, and the
+    /// step whose error ends the build.
+    fn buildkit_status(&mut self, status: &bollard::moby::buildkit::v1::StatusResponse) {
+        for vertex in &status.vertexes {
+            if !self.vertices.contains(&vertex.digest) && !vertex.name.is_empty() {
+                self.vertices.push(vertex.digest.clone());
+                self.log.push(format!("#{} {}", self.vertices.len(), vertex.name));
+            }
+            if !vertex.error.is_empty() {
+                let name = vertex.name.as_str();
+                // `[2/4] COPY a /b` → `COPY a /b`; `[internal] load …` stays as it is.
+                let instruction = match name.split_once("] ") {
+                    Some((prefix, rest)) if prefix[1..].contains('/') => rest,
+                    _ => name,
+                };
+                self.step = Some(instruction.trim().to_owned());
+                self.log.push(format!("error: {}", vertex.error));
+            }
+        }
+        for entry in &status.logs {
+            let text = String::from_utf8_lossy(&entry.msg);
+            self.log.extend(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned));
+        }
+    }
+
+    /// With BuildKit, an error before any step started means the engine does not offer it.
+    fn failure(&self, message: String, buildkit: bool) -> BuildFailure {
+        if buildkit && self.vertices.is_empty() {
+            return Refused(message);
+        }
+        Failed(BuildError { message, step: self.step.clone(), log: self.log.clone() })
     }
 }
 
@@ -80,8 +156,10 @@ impl DockerEngine {
     }
 
     /// Builds `context` (a tar archive) with `dockerfile`, build args, labels, target and
-    /// platform; returns the image id. The engine's classic builder is used: BuildKit over
-    /// the API needs a gRPC session ferry does not open yet.
+    /// platform; returns the image id. BuildKit is used where the engine offers it (ferry
+    /// opens the gRPC session it needs); when the engine refuses a BuildKit build before
+    /// any step ran, or `DOCKER_BUILDKIT=0`, the classic builder builds instead, and
+    /// `Built::builder` says which and why.
     pub async fn build(
         &self,
         context: Vec<u8>,
@@ -91,59 +169,100 @@ impl DockerEngine {
         target: Option<&str>,
         platform: Option<&str>,
     ) -> Result<Built, BuildError> {
+        let request = BuildRequest { dockerfile, args, labels, target, platform };
+        if std::env::var("DOCKER_BUILDKIT").is_ok_and(|v| v == "0") {
+            // Docker's own switch for the classic builder.
+            return self.classic(context, &request, "DOCKER_BUILDKIT=0").await;
+        }
+        match self.build_with(context.clone(), &request, true).await {
+            Err(Refused(reason)) => {
+                self.classic(context, &request, &format!("BuildKit unavailable: {reason}")).await
+            }
+            Err(Failed(error)) => Err(error),
+            Ok(built) => Ok(built),
+        }
+    }
+
+    /// A build with the classic builder; `why` says why not BuildKit.
+    async fn classic(
+        &self,
+        context: Vec<u8>,
+        request: &BuildRequest<'_>,
+        why: &str,
+    ) -> Result<Built, BuildError> {
+        match self.build_with(context, request, false).await {
+            Ok(built) => Ok(Built { builder: format!("classic builder; {why}"), ..built }),
+            Err(Refused(message)) => Err(BuildError { message, step: None, log: Vec::new() }),
+            Err(Failed(error)) => Err(error),
+        }
+    }
+
+    async fn build_with(
+        &self,
+        context: Vec<u8>,
+        request: &BuildRequest<'_>,
+        buildkit: bool,
+    ) -> Result<Built, BuildFailure> {
         let mut options = BuildImageOptionsBuilder::default()
-            .dockerfile(dockerfile)
+            .dockerfile(request.dockerfile)
             .rm(true)
             .forcerm(true)
-            .buildargs(args)
-            .labels(labels);
-        if let Some(target) = target {
+            .buildargs(request.args)
+            .labels(request.labels);
+        if let Some(target) = request.target {
             options = options.target(target);
         }
-        if let Some(platform) = platform {
+        if let Some(platform) = request.platform {
             options = options.platform(platform);
+        }
+        if buildkit {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            options = options
+                .version(BuilderVersion::BuilderBuildKit)
+                .session(&format!("ferry-{}-{nanos}", std::process::id()));
         }
         let mut stream = self.docker.build_image(
             options.build(),
             None,
             Some(bollard::body_full(context.into())),
         );
-        let mut log = Vec::new();
-        let mut image_id = None;
-        let mut step = None;
+        let mut output = BuildOutput::default();
         while let Some(item) = stream.next().await {
             match item {
                 Ok(info) => {
                     if let Some(text) = info.stream.as_deref() {
-                        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                            if line.starts_with("Step ") {
-                                step = line
-                                    .split_once(" : ")
-                                    .map(|(_, instruction)| instruction.trim().to_owned());
-                            }
-                            log.push(line.to_owned());
-                        }
+                        output.classic_lines(text);
                     }
                     if let Some(detail) = info.error_detail {
-                        return Err(BuildError {
-                            message: detail.message.unwrap_or_default(),
-                            step,
-                            log,
-                        });
+                        return Err(output.failure(detail.message.unwrap_or_default(), buildkit));
                     }
-                    if let Some(id) = info.aux.and_then(|aux| aux.id) {
-                        image_id = Some(id);
+                    match info.aux {
+                        Some(BuildInfoAux::Default(image)) => output.image_id = image.id,
+                        Some(BuildInfoAux::BuildKit(status)) => output.buildkit_status(&status),
+                        None => {}
                     }
                 }
-                Err(error) => return Err(BuildError { message: error.to_string(), step, log }),
+                Err(error) => {
+                    let message = match error {
+                        bollard::errors::Error::DockerStreamError { error } => error,
+                        other => other.to_string(),
+                    };
+                    return Err(output.failure(message, buildkit));
+                }
             }
         }
-        let image_id = image_id.ok_or_else(|| BuildError {
-            message: "the engine reported no image id".to_owned(),
-            step: None,
-            log: log.clone(),
+        let BuildOutput { image_id, log, .. } = output;
+        let image_id = image_id.ok_or_else(|| {
+            Failed(BuildError {
+                message: "the engine reported no image id".to_owned(),
+                step: None,
+                log: log.clone(),
+            })
         })?;
-        Ok(Built { image_id, builder: "classic builder", log })
+        let builder = if buildkit { "BuildKit" } else { "classic builder" };
+        Ok(Built { image_id, builder: builder.to_owned(), log })
     }
 
     /// Tags `image` as `repository:tag`.
@@ -220,4 +339,64 @@ fn is_permanent(error: &str) -> bool {
         || lower.contains("denied")
         || lower.contains("immutable")
         || lower.contains("manifest invalid")
+}
+
+#[cfg(test)]
+mod tests {
+    use bollard::moby::buildkit::v1::{StatusResponse, Vertex, VertexLog};
+
+    use super::*;
+
+    fn vertex(digest: &str, name: &str, error: &str) -> Vertex {
+        Vertex {
+            digest: digest.to_owned(),
+            name: name.to_owned(),
+            error: error.to_owned(),
+            ..Vertex::default()
+        }
+    }
+
+    #[test]
+    fn buildkit_output_names_the_failing_instruction() {
+        let mut output = BuildOutput::default();
+        output.buildkit_status(&StatusResponse {
+            vertexes: vec![
+                vertex("a", "[internal] load build definition from Dockerfile", ""),
+                vertex("b", "[2/3] COPY secret.txt /secret.txt", ""),
+            ],
+            logs: vec![VertexLog {
+                vertex: "b".to_owned(),
+                msg: b"copying\n".to_vec(),
+                ..VertexLog::default()
+            }],
+            ..StatusResponse::default()
+        });
+        output.buildkit_status(&StatusResponse {
+            vertexes: vec![vertex("b", "[2/3] COPY secret.txt /secret.txt", "not found")],
+            ..StatusResponse::default()
+        });
+        assert_eq!(
+            output.log,
+            [
+                "#1 [internal] load build definition from Dockerfile",
+                "#2 [2/3] COPY secret.txt /secret.txt",
+                "copying",
+                "error: not found"
+            ]
+        );
+        let Failed(error) = output.failure("failed to compute cache key".to_owned(), true) else {
+            panic!("a failed step is a failure, not a refusal")
+        };
+        assert_eq!(error.step.as_deref(), Some("COPY secret.txt /secret.txt"));
+    }
+
+    #[test]
+    fn an_error_before_any_step_means_buildkit_is_not_offered() {
+        let output = BuildOutput::default();
+        assert!(matches!(output.failure("no session".to_owned(), true), Refused(_)));
+        assert!(matches!(output.failure("no session".to_owned(), false), Failed(_)));
+        let mut classic = BuildOutput::default();
+        classic.classic_lines("Step 1/2 : FROM scratch\n ---> \nStep 2/2 : COPY a /a\n");
+        assert_eq!(classic.step.as_deref(), Some("COPY a /a"));
+    }
 }

@@ -69,7 +69,7 @@ impl Runner<'_> {
         self.emit(&Event::ImageBuilt {
             step: name.to_owned(),
             image_id: built.image_id.clone(),
-            builder: built.builder.to_owned(),
+            builder: built.builder.clone(),
         });
         self.images.insert(name.to_owned(), (built.image_id, Vec::new()));
         self.outputs
