@@ -127,6 +127,13 @@ fn build_tag_push_register_and_deploy_pinned_by_digest() {
     assert_eq!(code, 0, "{events:#?}\n{stderr}");
     let built = events.iter().find(|e| e["event"] == "image_built").expect("built");
     assert_eq!(built["builder"], "BuildKit", "this engine offers BuildKit");
+    // The build streamed its progress, step lines marked.
+    assert!(
+        events.iter().any(|e| e["event"] == "build_output"
+            && e["instruction"] == true
+            && e["line"].as_str().is_some_and(|l| l.contains("COPY busybox /bin/busybox"))),
+        "{events:#?}"
+    );
     let pushed = events.iter().find(|e| e["event"] == "image_pushed").expect("pushed");
     let digest = pushed["digest"].as_str().expect("digest").to_owned();
     assert!(digest.starts_with("sha256:") && digest.len() == 71, "{digest}");

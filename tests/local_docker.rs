@@ -36,7 +36,7 @@ async fn build_image(engine: &DockerEngine) {
     .expect("Dockerfile");
     let context = context_tar(dir.path(), "Dockerfile").expect("context");
     let built = engine
-        .build(context, "Dockerfile", &HashMap::new(), &HashMap::new(), None, None)
+        .build(context, "Dockerfile", &HashMap::new(), &HashMap::new(), None, None, &mut |_, _| {})
         .await
         .expect("the test image builds");
     let (repository, tag) = IMAGE.split_once(':').expect("tag");

@@ -65,9 +65,21 @@ struct BuildOutput {
     image_id: Option<String>,
     /// BuildKit steps seen (by digest), so each is logged once.
     vertices: Vec<String>,
+    /// Lines already given to the progress callback.
+    reported: usize,
 }
 
 impl BuildOutput {
+    /// Gives the lines not yet reported to `progress`, saying which start a step.
+    fn report(&mut self, progress: &mut dyn FnMut(&str, bool)) {
+        for line in &self.log[self.reported..] {
+            let instruction = line.starts_with("Step ")
+                || (line.starts_with('#') && line.contains(" [") && !line.contains("[internal]"));
+            progress(line, instruction);
+        }
+        self.reported = self.log.len();
+    }
+
     /// The classic builder's lines: `Step 2/4 : COPY …` names the step.
     fn classic_lines(&mut self, text: &str) {
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -168,15 +180,17 @@ impl DockerEngine {
         labels: &HashMap<String, String>,
         target: Option<&str>,
         platform: Option<&str>,
+        progress: &mut dyn FnMut(&str, bool),
     ) -> Result<Built, BuildError> {
         let request = BuildRequest { dockerfile, args, labels, target, platform };
         if std::env::var("DOCKER_BUILDKIT").is_ok_and(|v| v == "0") {
             // Docker's own switch for the classic builder.
-            return self.classic(context, &request, "DOCKER_BUILDKIT=0").await;
+            return self.classic(context, &request, "DOCKER_BUILDKIT=0", progress).await;
         }
-        match self.build_with(context.clone(), &request, true).await {
+        match self.build_with(context.clone(), &request, true, progress).await {
             Err(Refused(reason)) => {
-                self.classic(context, &request, &format!("BuildKit unavailable: {reason}")).await
+                let why = format!("BuildKit unavailable: {reason}");
+                self.classic(context, &request, &why, progress).await
             }
             Err(Failed(error)) => Err(error),
             Ok(built) => Ok(built),
@@ -189,8 +203,9 @@ impl DockerEngine {
         context: Vec<u8>,
         request: &BuildRequest<'_>,
         why: &str,
+        progress: &mut dyn FnMut(&str, bool),
     ) -> Result<Built, BuildError> {
-        match self.build_with(context, request, false).await {
+        match self.build_with(context, request, false, progress).await {
             Ok(built) => Ok(Built { builder: format!("classic builder; {why}"), ..built }),
             Err(Refused(message)) => Err(BuildError { message, step: None, log: Vec::new() }),
             Err(Failed(error)) => Err(error),
@@ -202,6 +217,7 @@ impl DockerEngine {
         context: Vec<u8>,
         request: &BuildRequest<'_>,
         buildkit: bool,
+        progress: &mut dyn FnMut(&str, bool),
     ) -> Result<Built, BuildFailure> {
         let mut options = BuildImageOptionsBuilder::default()
             .dockerfile(request.dockerfile)
@@ -230,6 +246,7 @@ impl DockerEngine {
         );
         let mut output = BuildOutput::default();
         while let Some(item) = stream.next().await {
+            output.report(progress);
             match item {
                 Ok(info) => {
                     if let Some(text) = info.stream.as_deref() {
@@ -253,6 +270,7 @@ impl DockerEngine {
                 }
             }
         }
+        output.report(progress);
         let BuildOutput { image_id, log, .. } = output;
         let image_id = image_id.ok_or_else(|| {
             Failed(BuildError {

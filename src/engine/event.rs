@@ -50,6 +50,13 @@ pub enum Event {
         kind: String,
         outcome: String,
     },
+    /// A line of a build's output, as it comes; `instruction` marks the lines that start a
+    /// Dockerfile step (`Step 2/4 : COPY …`, `#3 [2/4] COPY …`).
+    BuildOutput {
+        step: String,
+        line: String,
+        instruction: bool,
+    },
     ImageBuilt {
         step: String,
         image_id: String,

@@ -52,6 +52,14 @@ impl Runner<'_> {
             context_dir.display().to_string(),
         );
         let engine = self.engine().await.map_err(|e| format!("`build {name}`: {e}"))?;
+        let sink = &mut *self.sink;
+        let mut progress = |line: &str, instruction: bool| {
+            sink.event(&Event::BuildOutput {
+                step: name.to_owned(),
+                line: line.to_owned(),
+                instruction,
+            });
+        };
         let built = engine
             .build(
                 context,
@@ -60,12 +68,11 @@ impl Runner<'_> {
                 &labels,
                 text("target").as_deref(),
                 text("platform").as_deref(),
+                &mut progress,
             )
             .await
-            .map_err(|error| {
-                let log: Vec<String> = error.log.iter().rev().take(40).rev().cloned().collect();
-                format!("`build {name}`: {error}\n{}", log.join("\n"))
-            })?;
+            // The whole output: the failing step's own lines may be far from its end.
+            .map_err(|error| format!("`build {name}`: {error}\n{}", error.log.join("\n")))?;
         self.emit(&Event::ImageBuilt {
             step: name.to_owned(),
             image_id: built.image_id.clone(),

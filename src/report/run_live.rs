@@ -47,6 +47,9 @@ impl Sink for LiveReporter {
                     rollout_state.as_ref().map_or_else(String::new, |s| format!(" · {s}"))
                 ));
             }
+            Event::BuildOutput { step, line, instruction: false } => {
+                self.bar.set_message(format!("build {step}: {line}"));
+            }
             Event::RunFinished { .. } => {
                 self.bar.finish_and_clear();
                 if let Some(line) = human_line(event) {
