@@ -36,7 +36,17 @@ async fn build_image(engine: &DockerEngine) {
     .expect("Dockerfile");
     let context = context_tar(dir.path(), "Dockerfile").expect("context");
     let built = engine
-        .build(context, "Dockerfile", &HashMap::new(), &HashMap::new(), None, None, &mut |_, _| {})
+        .build(
+            context,
+            &ferry::docker::BuildRequest {
+                dockerfile: "Dockerfile",
+                args: &HashMap::new(),
+                labels: &HashMap::new(),
+                target: None,
+                platform: None,
+            },
+            &mut |_, _| {},
+        )
         .await
         .expect("the test image builds");
     let (repository, tag) = IMAGE.split_once(':').expect("tag");

@@ -39,12 +39,14 @@ impl fmt::Display for BuildError {
 }
 
 /// What a build needs besides its context.
-struct BuildRequest<'a> {
-    dockerfile: &'a str,
-    args: &'a HashMap<String, String>,
-    labels: &'a HashMap<String, String>,
-    target: Option<&'a str>,
-    platform: Option<&'a str>,
+#[derive(Clone, Copy, Debug)]
+pub struct BuildRequest<'a> {
+    /// Relative to the context.
+    pub dockerfile: &'a str,
+    pub args: &'a HashMap<String, String>,
+    pub labels: &'a HashMap<String, String>,
+    pub target: Option<&'a str>,
+    pub platform: Option<&'a str>,
 }
 
 /// A build that did not produce an image: refused by the engine before any step ran (the
@@ -175,22 +177,17 @@ impl DockerEngine {
     pub async fn build(
         &self,
         context: Vec<u8>,
-        dockerfile: &str,
-        args: &HashMap<String, String>,
-        labels: &HashMap<String, String>,
-        target: Option<&str>,
-        platform: Option<&str>,
+        request: &BuildRequest<'_>,
         progress: &mut dyn FnMut(&str, bool),
     ) -> Result<Built, BuildError> {
-        let request = BuildRequest { dockerfile, args, labels, target, platform };
         if std::env::var("DOCKER_BUILDKIT").is_ok_and(|v| v == "0") {
             // Docker's own switch for the classic builder.
-            return self.classic(context, &request, "DOCKER_BUILDKIT=0", progress).await;
+            return self.classic(context, request, "DOCKER_BUILDKIT=0", progress).await;
         }
-        match self.build_with(context.clone(), &request, true, progress).await {
+        match self.build_with(context.clone(), request, true, progress).await {
             Err(Refused(reason)) => {
                 let why = format!("BuildKit unavailable: {reason}");
-                self.classic(context, &request, &why, progress).await
+                self.classic(context, request, &why, progress).await
             }
             Err(Failed(error)) => Err(error),
             Ok(built) => Ok(built),

@@ -10,4 +10,4 @@ mod engine;
 pub use containers::{ContainerSpec, ContainerState, EngineHealth, HealthSpec};
 pub use context::{context_tar, ignore_patterns, is_ignored};
 pub use credentials::{Lookup, lookup, registry_credentials};
-pub use engine::{BuildError, Built, DockerEngine, Pushed, RegistryAuth};
+pub use engine::{BuildError, BuildRequest, Built, DockerEngine, Pushed, RegistryAuth};

@@ -60,16 +60,16 @@ impl Runner<'_> {
                 instruction,
             });
         };
+        let (args, target, platform) = (map("args"), text("target"), text("platform"));
+        let request = crate::docker::BuildRequest {
+            dockerfile: &dockerfile,
+            args: &args,
+            labels: &labels,
+            target: target.as_deref(),
+            platform: platform.as_deref(),
+        };
         let built = engine
-            .build(
-                context,
-                &dockerfile,
-                &map("args"),
-                &labels,
-                text("target").as_deref(),
-                text("platform").as_deref(),
-                &mut progress,
-            )
+            .build(context, &request, &mut progress)
             .await
             // The whole output: the failing step's own lines may be far from its end.
             .map_err(|error| format!("`build {name}`: {error}\n{}", error.log.join("\n")))?;

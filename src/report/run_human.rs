@@ -24,10 +24,11 @@ pub fn human_line(event: &Event) -> Option<String> {
             format!("ferry: {steps} steps, environment `{environment}`, target {target}")
         }
         Event::StepStarted { step, kind } => format!("▸ {kind} {step}"),
-        Event::StepFinished { .. } | Event::Progress { .. } => return None,
         // The build's progress: the step lines; its whole output comes with a failure.
         Event::BuildOutput { line, instruction: true, .. } => format!("  {line}"),
-        Event::BuildOutput { .. } => return None,
+        Event::StepFinished { .. } | Event::Progress { .. } | Event::BuildOutput { .. } => {
+            return None;
+        }
         Event::ImageBuilt { image_id, builder, .. } => format!("  built {image_id} ({builder})"),
         Event::ImagePushed { repository, tags, digest, .. } => {
             format!("  pushed {repository}:{} as {digest}", tags.join(","))
