@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod docker;
 pub mod engine;
 pub mod eval;
+pub mod gates;
 pub mod local;
 pub mod report;
 pub mod suggestion;

@@ -148,3 +148,27 @@ fn usage_errors_exit_2() {
         .code(0)
         .stdout(&format!("ferry {}\n", env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn gate_scripts_are_checked_and_reported_with_their_own_file() {
+    let ran = Test::new()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "tests/fixtures/check/err/unknown_host_function.deploy",
+        ])
+        .run()
+        .code(2);
+    let items: serde_json::Value = serde_json::from_str(&ran.stdout).expect("one JSON array");
+    assert_eq!(items.as_array().map(Vec::len), Some(1), "{}", ran.stdout);
+    assert_eq!(items[0]["code"], "ferry::gate::unknown_host_function");
+    assert_eq!(items[0]["file"], "tests/fixtures/check/err/gates/unknown_host_function.rhai");
+    assert_eq!((items[0]["line"].as_u64(), items[0]["column"].as_u64()), (Some(2), Some(16)));
+    // The standard scripts need no file.
+    Test::new()
+        .args(["check", "pipelines/web.deploy"])
+        .run()
+        .code(0)
+        .stdout("pipelines/web.deploy: ok, 6 steps\n");
+}

@@ -9,8 +9,12 @@ use crate::test::{Test, root};
 /// Input codes are about the file, not its text (`check_cli.rs` makes those files); eval
 /// codes arise when a pipeline is evaluated for a run, not by `ferry check` (unit tests in
 /// `src/eval/` make them).
+/// Gate codes of a script that runs arise in `ferry run` (unit tests in src/gates/ make
+/// them).
 fn is_input(code: Code) -> bool {
-    code.as_str().starts_with("ferry::input::") || code.as_str().starts_with("ferry::eval::")
+    code.as_str().starts_with("ferry::input::")
+        || code.as_str().starts_with("ferry::eval::")
+        || matches!(code, Code::BadResult | Code::ScriptError | Code::ScriptLimit)
 }
 
 fn kind(code: Code) -> &'static str {

@@ -17,10 +17,18 @@ pub(super) fn run(arguments: &CheckArguments) -> ExitStatus {
         }
     };
     let checked = check_source(&source.text);
-    print(arguments.format, &source.name, &source.text, &checked.diagnostics);
-    let failed =
-        checked.has_errors() || (arguments.deny_warnings && !checked.diagnostics.is_empty());
-    if arguments.format == Format::Human && checked.diagnostics.is_empty() {
+    let mut diagnostics = checked.diagnostics.clone();
+    let scripts = checked
+        .file
+        .as_ref()
+        .map(|file| check_scripts(&source.path, &source.name, file, &mut diagnostics))
+        .unwrap_or_default();
+    let mut reports = vec![(source.name.clone(), source.text.clone(), diagnostics)];
+    reports.extend(scripts);
+    print_all(arguments.format, &reports);
+    let all: Vec<&Diagnostic> = reports.iter().flat_map(|(_, _, d)| d).collect();
+    let failed = all.iter().any(|d| d.is_error()) || (arguments.deny_warnings && !all.is_empty());
+    if arguments.format == Format::Human && all.is_empty() {
         let steps = checked.file.as_ref().map_or(0, |file| {
             file.items.iter().filter(|item| matches!(item, crate::syntax::Item::Step(_))).count()
         });
@@ -28,6 +36,68 @@ pub(super) fn run(arguments: &CheckArguments) -> ExitStatus {
         stdout(&format!("{}: ok, {steps}\n", source.name));
     }
     if failed { ExitStatus::InvalidInput } else { ExitStatus::Success }
+}
+
+/// Reads and compiles every gate script the Deployfile names (docs/gates.md): a script
+/// that cannot be read is a diagnostic of the Deployfile, at its path; the script's own
+/// problems are diagnostics of the script, returned with its name and text.
+fn check_scripts(
+    deployfile: &std::path::Path,
+    name: &str,
+    file: &crate::syntax::Deployfile,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(String, String, Vec<Diagnostic>)> {
+    let base = deployfile.parent().unwrap_or_else(|| std::path::Path::new(""));
+    let shown = std::path::Path::new(name).parent().unwrap_or_else(|| std::path::Path::new(""));
+    let mut reports: Vec<(String, String, Vec<Diagnostic>)> = Vec::new();
+    for (path, span) in crate::gates::stdlib::references(file) {
+        let script_name = shown.join(&path).display().to_string();
+        if reports.iter().any(|(seen, _, _)| *seen == script_name) {
+            continue;
+        }
+        match crate::gates::stdlib::read(base, &path) {
+            Err(error) => diagnostics.push(
+                Diagnostic::new(
+                    crate::diagnostic::Code::ScriptNotFound,
+                    span,
+                    if error.kind() == std::io::ErrorKind::NotFound {
+                        format!("gate script `{path}` does not exist")
+                    } else {
+                        format!("gate script `{path}` cannot be read: {error}")
+                    },
+                )
+                .with_label("named here")
+                .with_help(format!(
+                    "the path is relative to the Deployfile; the standard scripts are {}",
+                    crate::gates::stdlib::SCRIPTS
+                        .iter()
+                        .map(|(n, _)| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            ),
+            Ok(text) => {
+                let found =
+                    crate::gates::GateScript::compile(&path, &text).err().unwrap_or_default();
+                reports.push((script_name, text, found));
+            }
+        }
+    }
+    reports.retain(|(_, _, found)| !found.is_empty());
+    reports
+}
+
+/// Prints each file's diagnostics; JSON is one array across the files.
+fn print_all(format: Format, reports: &[(String, String, Vec<Diagnostic>)]) {
+    if format == Format::Json {
+        let files: Vec<(&str, &str, &[Diagnostic])> =
+            reports.iter().map(|(n, t, d)| (n.as_str(), t.as_str(), d.as_slice())).collect();
+        stdout(&crate::report::json_files(&files));
+        return;
+    }
+    for (name, text, diagnostics) in reports {
+        print(format, name, text, diagnostics);
+    }
 }
 
 fn print(format: Format, name: &str, text: &str, diagnostics: &[Diagnostic]) {

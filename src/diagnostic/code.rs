@@ -98,6 +98,15 @@ codes! {
         UndefinedEnvVar => "undefined_env_var", Error;
         UnsetSetting => "unset_setting", Error;
     }
+    "gate" {
+        BadResult => "bad_result", Error;
+        MissingCheck => "missing_check", Error;
+        ScriptError => "script_error", Error;
+        ScriptLimit => "script_limit", Error;
+        ScriptNotFound => "script_not_found", Error;
+        ScriptSyntax => "script_syntax", Error;
+        UnknownHostFunction => "unknown_host_function", Error;
+    }
     "lint" {
         CircuitBreakerOff => "circuit_breaker_off", Warning;
         CircuitBreakerWithoutRollback => "circuit_breaker_without_rollback", Warning;

@@ -33,8 +33,26 @@ struct JsonRelated<'a> {
 /// are 1-based; columns count characters.
 #[must_use]
 pub fn json_diagnostics(name: &str, text: &str, diagnostics: &[Diagnostic]) -> String {
+    json_files(&[(name, text, diagnostics)])
+}
+
+/// One JSON array for the diagnostics of several files: `(name, text, diagnostics)`.
+#[must_use]
+pub fn json_files(files: &[(&str, &str, &[Diagnostic])]) -> String {
+    let items: Vec<JsonDiagnostic<'_>> =
+        files.iter().flat_map(|(name, text, diagnostics)| items(name, text, diagnostics)).collect();
+    let mut out = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".to_owned());
+    out.push('\n');
+    out
+}
+
+fn items<'a>(
+    name: &'a str,
+    text: &'a str,
+    diagnostics: &'a [Diagnostic],
+) -> Vec<JsonDiagnostic<'a>> {
     let index = LineIndex::new(text);
-    let items: Vec<JsonDiagnostic<'_>> = diagnostics
+    diagnostics
         .iter()
         .map(|d| {
             let span = d.span();
@@ -67,8 +85,5 @@ pub fn json_diagnostics(name: &str, text: &str, diagnostics: &[Diagnostic]) -> S
                     .collect(),
             }
         })
-        .collect();
-    let mut out = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".to_owned());
-    out.push('\n');
-    out
+        .collect()
 }

@@ -10,7 +10,7 @@ mod run_ndjson;
 
 pub use github::github_annotations;
 pub use human::{HumanStyle, human_report, summary};
-pub use json::json_diagnostics;
+pub use json::{json_diagnostics, json_files};
 pub use run_human::{HumanReporter, human_line};
 pub use run_live::LiveReporter;
 pub use run_ndjson::NdjsonReporter;

@@ -1,0 +1,24 @@
+//! Health gates: checks the team writes, run during `verify` while the rollout serves
+//! and through `bake`; a failing gate fails the deployment (docs/gates.md).
+//!
+//! - `sandbox.rs`: the one function that builds the rhai engine, with every limit;
+//! - `host/`: the host functions by namespace (`http`, `json`, `ecs`, `log`, `time`), each
+//!   given its capability;
+//! - `script.rs`: a gate script compiled and checked (`ferry check`), and run once;
+//! - `contract.rs`: what a gate is given (`ctx`) and what it answers;
+//! - `http_gate.rs`: the built-in `http(url)` gate;
+//! - `schedule.rs`: `every`, `pass`, `within` — when gates run and when they decide.
+
+pub mod contract;
+pub mod host;
+pub mod http_gate;
+pub mod network;
+pub mod sandbox;
+pub mod schedule;
+pub mod script;
+pub mod stdlib;
+
+pub use contract::{GateContext, Outcome, TaskInfo};
+pub use host::{Capabilities, HttpAnswer, HttpClient, HttpRequest, LogLine};
+pub use sandbox::Limits;
+pub use script::{GateScript, ScriptError};

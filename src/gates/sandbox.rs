@@ -1,0 +1,111 @@
+//! The rhai engine for gate scripts, built in exactly one function from
+//! `Engine::new_raw()` (../shared/STYLE.md "Scripts"): every limit set here, no module
+//! resolver, `eval` disabled, strict variables, and a wall-clock deadline per call enforced
+//! through the progress callback. No file system, process or environment access exists to
+//! be reached: the standard packages loaded hold none, and the host functions are only
+//! those of `host/`, each with the capability it is given.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rhai::packages::{Package, StandardPackage};
+use rhai::{Dynamic, Engine};
+
+use super::host::{self, Capabilities};
+
+/// The limits of one gate evaluation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Operations per call (roughly: expression nodes evaluated).
+    pub operations: u64,
+    /// Nested function calls.
+    pub call_levels: usize,
+    /// Nesting of expressions, at top level and inside functions.
+    pub expression_depth: usize,
+    pub function_expression_depth: usize,
+    /// Bytes of one string.
+    pub string_size: usize,
+    /// Elements of one array, entries of one map.
+    pub array_size: usize,
+    pub map_size: usize,
+    /// Wall-clock time one call may take, host calls (HTTP) included.
+    pub deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            operations: 1_000_000,
+            call_levels: 32,
+            expression_depth: 64,
+            function_expression_depth: 32,
+            string_size: 1024 * 1024,
+            array_size: 10_000,
+            map_size: 10_000,
+            deadline: Duration::from_secs(30),
+        }
+    }
+}
+
+/// When the call under way must end; set before each call.
+#[derive(Clone, Debug)]
+pub struct Deadline(Arc<Mutex<Option<Instant>>>);
+
+impl Deadline {
+    /// Starts the clock for one call.
+    pub fn start(&self, limit: Duration) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(Instant::now() + limit);
+    }
+
+    /// Whether the call under way is past its deadline.
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// Time left in the call under way (for host calls that wait, such as HTTP).
+    #[must_use]
+    pub fn left(&self) -> Duration {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .map_or(Duration::ZERO, |at| at.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// The value a terminated call carries, recognised in `script.rs`.
+pub const DEADLINE_TOKEN: &str = "ferry: deadline";
+
+/// The engine for gate scripts, with `capabilities` behind its host functions.
+#[must_use]
+pub fn engine(limits: Limits, capabilities: &Capabilities) -> (Engine, Deadline) {
+    let mut engine = Engine::new_raw();
+    // The language's core, strings, arrays, maps, maths and logic; no time (`timestamp()`
+    // would read the clock: `time::now` is the capability), nothing else.
+    engine.register_global_module(StandardPackage::new().as_shared_module());
+    engine.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
+    engine.set_max_modules(0);
+    engine.disable_symbol("eval");
+    engine.set_strict_variables(true);
+    engine.set_max_operations(limits.operations);
+    engine.set_max_call_levels(limits.call_levels);
+    engine.set_max_expr_depths(limits.expression_depth, limits.function_expression_depth);
+    engine.set_max_string_size(limits.string_size);
+    engine.set_max_array_size(limits.array_size);
+    engine.set_max_map_size(limits.map_size);
+    engine.set_max_functions(256);
+    engine.set_max_variables(1_000);
+    let deadline = Deadline(Arc::new(Mutex::new(None)));
+    let watch = deadline.clone();
+    engine.on_progress(move |_| watch.passed().then(|| Dynamic::from(DEADLINE_TOKEN)));
+    let printer = capabilities.log.clone();
+    engine.on_print(move |text| printer.write(host::LogLevel::Info, text));
+    let debugger = capabilities.log.clone();
+    engine.on_debug(move |text, _, _| debugger.write(host::LogLevel::Info, text));
+    host::register(&mut engine, capabilities, &deadline);
+    (engine, deadline)
+}
