@@ -5,6 +5,7 @@ mod check_cli;
 mod compat;
 mod diagnostics;
 mod fmt_cli;
+mod gates;
 mod images;
 mod local_api;
 mod local_cli;

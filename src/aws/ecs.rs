@@ -113,6 +113,11 @@ pub struct TaskView {
     pub health: String,
     /// `(container, image, digest)`.
     pub containers: Vec<(String, String, Option<String>)>,
+    /// `host:port` where its containers' published ports answer (`networkBindings`; a
+    /// bind address of `0.0.0.0` is given as `127.0.0.1`).
+    pub endpoints: Vec<String>,
+    /// The task's private address (`awsvpc`), when it has one.
+    pub private_ip: Option<String>,
 }
 
 /// A stopped task: why it stopped.
@@ -529,6 +534,23 @@ impl Ecs {
                         )
                     })
                     .collect(),
+                endpoints: t
+                    .containers()
+                    .iter()
+                    .flat_map(aws_sdk_ecs::types::Container::network_bindings)
+                    .filter_map(|b| {
+                        let ip = match b.bind_ip().unwrap_or("127.0.0.1") {
+                            "0.0.0.0" | "" => "127.0.0.1",
+                            ip => ip,
+                        };
+                        Some(format!("{ip}:{}", b.host_port()?))
+                    })
+                    .collect(),
+                private_ip: t
+                    .containers()
+                    .iter()
+                    .flat_map(aws_sdk_ecs::types::Container::network_interfaces)
+                    .find_map(|i| i.private_ipv4_address().map(str::to_owned)),
             })
             .collect())
     }

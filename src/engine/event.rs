@@ -57,6 +57,36 @@ pub enum Event {
         line: String,
         instruction: bool,
     },
+    /// One attempt of a health gate.
+    GateAttempt {
+        service: String,
+        gate: String,
+        attempt: u32,
+        ok: bool,
+        message: String,
+    },
+    /// A line a gate script logged.
+    GateLog {
+        gate: String,
+        level: crate::gates::host::LogLevel,
+        text: String,
+    },
+    /// A gate passed (`pass` attempts in a row).
+    GatePassed {
+        service: String,
+        gate: String,
+    },
+    /// A gate failed for good; the deployment fails.
+    GateFailed {
+        service: String,
+        gate: String,
+        reason: String,
+    },
+    /// The rollout is done and every gate passed: `bake` begins.
+    Baking {
+        service: String,
+        bake_ms: u64,
+    },
     ImageBuilt {
         step: String,
         image_id: String,

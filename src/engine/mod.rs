@@ -2,6 +2,7 @@
 //! one event stream that every reporter reads. `revision.rs` and `verdict.rs` are pure.
 
 mod event;
+mod gates;
 mod images;
 mod manual;
 mod plan;

@@ -50,7 +50,7 @@ pub struct RunOutcome {
 
 /// What a failed step says.
 #[derive(Debug)]
-enum StepError {
+pub(super) enum StepError {
     /// Nothing was changed; exit 2.
     Refused(String),
     /// A call failed; the service may be mid-change.
@@ -92,6 +92,8 @@ pub struct Runner<'a> {
     pub(super) docker: Option<crate::docker::DockerEngine>,
     /// Built images by `build` step: `(image id, tags set by `tag`)`.
     pub(super) images: BTreeMap<String, (String, Vec<String>)>,
+    /// The network gates use, made when a gate first needs it.
+    pub(super) network: Option<Arc<dyn crate::gates::HttpClient>>,
 }
 
 impl<'a> Runner<'a> {
@@ -121,6 +123,7 @@ impl<'a> Runner<'a> {
             known_events: BTreeMap::new(),
             docker: None,
             images: BTreeMap::new(),
+            network: None,
         }
     }
 
@@ -512,15 +515,11 @@ impl<'a> Runner<'a> {
             return Ok("nothing to verify".to_owned());
         };
         let timeout = step.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
-        if !step.gates.is_empty() || step.bake_ms.is_some_and(|b| b > 0) {
-            // Said, not hidden: the verdict below rests on ECS's rollout alone.
-            self.emit(&Event::Warning {
-                message: format!(
-                    "`verify {}`: gates and `bake` are not run by this version of ferry; the verdict rests on the ECS rollout alone",
-                    step.name
-                ),
-            });
-        }
+        let mut gates = self.prepare_gates(&step.gates, timeout)?;
+        let bake = step.bake_ms.unwrap_or(0);
+        // When the rollout reached `until` and every gate passed: bake runs from then.
+        let mut done: Option<&'static str> = None;
+        let mut baking_since: Option<u64> = None;
         let until_serving = step.until.as_deref() == Some("serving");
         let started = self.clock.now_ms();
         let mut seen = false;
@@ -531,6 +530,17 @@ impl<'a> Runner<'a> {
         let mut serving_reported = false;
         loop {
             if self.clock.now_ms() - started > timeout {
+                // A rollout that is done but waits on a gate: the gate failed.
+                if done.is_some()
+                    && let Some(gate) = gates.iter().find(|g| !g.passed())
+                {
+                    let reason = format!(
+                        "it had not passed when `verify`'s timeout of {} ran out",
+                        crate::eval::duration_text(timeout)
+                    );
+                    let name = gate.name.clone();
+                    return Err(self.gate_failed(&anchor, &name, reason));
+                }
                 return Err(StepError::Deployment {
                     service: anchor.service.clone(),
                     failure: Failure::TimedOut { after_ms: timeout },
@@ -547,7 +557,9 @@ impl<'a> Runner<'a> {
                 Err(error) => return Err(error.into()),
             };
             delay = POLL_MS;
+            let mut messages: Vec<String> = Vec::new();
             if let Some(current) = &service {
+                messages = current.events.iter().map(|(_, m)| m.clone()).collect();
                 for (id, message) in current.events.iter().rev() {
                     if !events_seen.contains(id) {
                         events_seen.push(id.clone());
@@ -605,13 +617,18 @@ impl<'a> Runner<'a> {
                 Standing::Failed(failure) => {
                     return Err(StepError::Deployment { service: anchor.service.clone(), failure });
                 }
-                Standing::Completed => {
-                    self.confirm_digests(&cluster, &anchor).await?;
+                Standing::Completed if done != Some("completed") => {
+                    if !serving_reported {
+                        serving_reported = true;
+                    }
+                    if done.is_none() {
+                        self.confirm_digests(&cluster, &anchor).await?;
+                    }
                     self.emit(&Event::Completed {
                         service: anchor.service.clone(),
                         deployment_id: anchor.deployment_id.clone(),
                     });
-                    return Ok("completed".to_owned());
+                    done = Some("completed");
                 }
                 Standing::Serving if !serving_reported => {
                     serving_reported = true;
@@ -621,12 +638,44 @@ impl<'a> Runner<'a> {
                     });
                     if until_serving {
                         self.confirm_digests(&cluster, &anchor).await?;
-                        return Ok("serving".to_owned());
+                        done = Some("serving");
                     }
                 }
-                Standing::Serving | Standing::Rolling(_) => {}
+                Standing::Completed | Standing::Serving | Standing::Rolling(_) => {}
             }
-            self.sleep(delay).await?;
+            // Gates run once the rollout serves, and on through bake.
+            if serving_reported && !gates.is_empty() {
+                self.run_due_gates(&mut gates, &cluster, &anchor, &messages).await?;
+            }
+            if let Some(label) = done
+                && gates.iter().all(super::gates::Gate::passed)
+            {
+                let now = self.clock.now_ms();
+                let since = *baking_since.get_or_insert(now);
+                if since == now && bake > 0 {
+                    self.emit(&Event::Baking { service: anchor.service.clone(), bake_ms: bake });
+                }
+                if now - since >= bake {
+                    return Ok(label.to_owned());
+                }
+            }
+            // Wake for the next poll, the next gate attempt or the end of bake.
+            let now = self.clock.now_ms();
+            let mut wake = now + delay;
+            for gate in &gates {
+                if serving_reported
+                    && !matches!(
+                        gate.schedule.standing,
+                        crate::gates::schedule::Standing::Failed { .. }
+                    )
+                {
+                    wake = wake.min(gate.schedule.next_ms.max(now));
+                }
+            }
+            if let Some(since) = baking_since {
+                wake = wake.min(since + bake);
+            }
+            self.sleep(wake.saturating_sub(now).max(1)).await?;
         }
     }
 

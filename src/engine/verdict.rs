@@ -46,6 +46,8 @@ pub enum Failure {
     TimedOut { after_ms: u64 },
     /// The rollout can make no progress (ECS's "unable to stop or start tasks").
     CannotProgress { message: String },
+    /// A health gate failed for good (docs/gates.md).
+    GateFailed { gate: String, reason: String },
 }
 
 impl Failure {
@@ -96,6 +98,7 @@ impl Failure {
                 "the rollout did not finish within {}",
                 crate::eval::duration_text(*after_ms)
             ),
+            Failure::GateFailed { gate, reason } => format!("gate {gate} failed: {reason}"),
             Failure::CannotProgress { message } => {
                 format!("the deployment cannot progress: {message}")
             }
@@ -444,6 +447,8 @@ mod tests {
                 "repo@sha256:aaa".to_owned(),
                 Some(digest.to_owned()),
             )],
+            endpoints: vec![],
+            private_ip: None,
         };
         assert_eq!(check_digests(&anchor, &[task("sha256:aaa")]), Ok(()));
         assert!(matches!(

@@ -38,6 +38,10 @@ pub struct TaskInfo {
     pub stopped_reason: String,
     /// `[container, exit code]` for containers that exited.
     pub exit_codes: Vec<(String, i64)>,
+    /// `host:port` of its published ports (`networkBindings`): where this task answers.
+    pub endpoints: Vec<String>,
+    /// Its private address (`awsvpc`), empty without one.
+    pub private_ip: String,
 }
 
 /// What one attempt of a gate decided.

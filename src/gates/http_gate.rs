@@ -1,6 +1,8 @@
 //! The built-in gate `http(url) { status, body_contains, max_latency, every, pass, within }`:
 //! one GET per attempt; it passes when the status is `status` (default 200), the body holds
-//! `body_contains` and the answer came within `max_latency`.
+//! `body_contains` and the answer came within `max_latency`. A `url` that is a path
+//! (`/health`) is asked of every running task of our deployment, at each port it
+//! publishes; all must pass.
 
 use std::time::Duration;
 
@@ -19,6 +21,40 @@ pub struct Expect {
 #[must_use]
 pub fn timeout(expect: &Expect) -> Duration {
     Duration::from_millis(expect.max_latency_ms.map_or(10_000, |ms| ms.max(1)))
+}
+
+/// The URLs an attempt asks: `url` itself, or for a path, `http://ENDPOINT/path` for every
+/// published port of every running task of ours.
+#[must_use]
+pub fn targets(url: &str, tasks: &[super::contract::TaskInfo]) -> Vec<String> {
+    if !url.starts_with('/') {
+        return vec![url.to_owned()];
+    }
+    tasks
+        .iter()
+        .filter(|t| t.last_status == "RUNNING")
+        .flat_map(|t| t.endpoints.iter().map(move |e| format!("http://{e}{url}")))
+        .collect()
+}
+
+/// One attempt against every URL of `urls`: the first that fails decides.
+pub fn attempt_all(client: &dyn HttpClient, urls: &[String], expect: &Expect) -> Outcome {
+    if urls.is_empty() {
+        return Outcome::fail("no running task of our deployment publishes a port yet");
+    }
+    let mut passed = Vec::new();
+    for url in urls {
+        let outcome = attempt(client, url, expect);
+        if !outcome.ok {
+            return outcome;
+        }
+        passed.push(outcome.message);
+    }
+    if passed.len() == 1 {
+        Outcome::pass(passed.remove(0))
+    } else {
+        Outcome::pass(format!("{} tasks answered: {}", passed.len(), passed.join("; ")))
+    }
 }
 
 /// One attempt against `url`.

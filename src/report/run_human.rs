@@ -30,6 +30,20 @@ pub fn human_line(event: &Event) -> Option<String> {
             return None;
         }
         Event::ImageBuilt { image_id, builder, .. } => format!("  built {image_id} ({builder})"),
+        Event::GateAttempt { gate, attempt, ok, message, .. } => {
+            let verdict = if *ok { "pass" } else { "fail" };
+            let message = if message.is_empty() { String::new() } else { format!(": {message}") };
+            format!("  gate {gate} #{attempt} {verdict}{message}")
+        }
+        Event::GateLog { gate, level, text } => match level {
+            crate::gates::host::LogLevel::Info => format!("  gate {gate}: {text}"),
+            crate::gates::host::LogLevel::Warn => format!("  gate {gate}: warning: {text}"),
+        },
+        Event::GatePassed { gate, .. } => format!("  gate {gate} passed"),
+        Event::GateFailed { gate, reason, .. } => format!("  gate {gate} failed: {reason}"),
+        Event::Baking { service, bake_ms } => {
+            format!("  `{service}`: baking for {}", crate::eval::duration_text(*bake_ms))
+        }
         Event::ImagePushed { repository, tags, digest, .. } => {
             format!("  pushed {repository}:{} as {digest}", tags.join(","))
         }

@@ -40,7 +40,7 @@ pub trait HttpClient: Send + Sync {
 }
 
 /// No network (`ferry check` compiles scripts; nothing runs).
-struct NoNetwork;
+pub(crate) struct NoNetwork;
 
 impl HttpClient for NoNetwork {
     fn send(&self, request: &HttpRequest, _: Duration) -> Result<HttpAnswer, String> {

@@ -1,0 +1,216 @@
+//! Health gates in `ferry run --target local` against a real HTTP server on a loopback
+//! port (a small one here, whose answers each test scripts): a passing gate, a failing one
+//! rolled back, a flapping one that needs `pass = 3`, slow answers against `max_latency`,
+//! a fatal script answer, and a gate that fails during `bake` after it passed.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::test::Test;
+
+/// What the server answers to the n-th request (0-based) of a path: status, body, delay.
+type Answer = Box<dyn Fn(usize) -> (u16, String, u64) + Send>;
+
+/// An HTTP/1.0-style server on 127.0.0.1: one thread, one request per connection.
+struct Server {
+    address: String,
+    hits: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(answer: Answer) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        let hits: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen, stopping) = (Arc::clone(&hits), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let mut line = String::new();
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                // Read the headers to their end.
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let n = {
+                    let mut hits = seen.lock().expect("hits");
+                    hits.push(path.clone());
+                    hits.iter().filter(|p| **p == path).count() - 1
+                };
+                let (status, body, delay) = answer(n);
+                std::thread::sleep(Duration::from_millis(delay));
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self { address, hits, stop, thread: Some(thread) }
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.lock().expect("hits").len()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = std::net::TcpStream::connect(&self.address);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn deployfile(image: &str, verify: &str) -> String {
+    format!(
+        "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n  family = \"web\"\n  container \"app\" {{\n    image = \"{image}\"\n  }}\n}}\n\nupdate web {{\n  task_definition = web_task\n  create          = true\n  desired         = 2\n  circuit_breaker = rollback\n}}\n\nverify web {{\n  timeout = 30m\n{verify}}}\n\non failure {{\n  rollback web\n}}\n"
+    )
+}
+
+/// Deploys `acme/web:1` without gates, then `acme/web:2` with `verify`'s extra lines;
+/// returns the second run's exit code and events.
+fn second_deploy(dir: &std::path::Path, verify: &str) -> (i32, Vec<Value>, String) {
+    let run = |deployfile: String| {
+        std::fs::write(dir.join("Deployfile"), deployfile).expect("write");
+        let ran = Test::new()
+            .args(["run", "--target", "local", "--speed", "60", "--output", "ndjson"])
+            .current_dir(dir)
+            .run();
+        let events: Vec<Value> =
+            ran.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        (ran.code, events, ran.stderr)
+    };
+    let (code, events, stderr) = run(deployfile("acme/web:1", ""));
+    assert_eq!(code, 0, "{events:#?}\n{stderr}");
+    run(deployfile("acme/web:2", verify))
+}
+
+fn of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["event"] == kind).collect()
+}
+
+#[test]
+fn a_passing_gate_lets_the_deployment_stand() {
+    let server = Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let verify = format!(
+        "  bake = 1m\n  gate http(\"http://{}/health\") {{ body_contains = \"ok\", every = 10s, pass = 2 }}\n",
+        server.address
+    );
+    let (code, events, stderr) = second_deploy(dir.path(), &verify);
+    assert_eq!(code, 0, "{events:#?}\n{stderr}");
+    assert_eq!(of(&events, "gate_passed").len(), 1);
+    assert!(of(&events, "baking").len() == 1, "{events:#?}");
+    // Two attempts to pass, then the gate keeps running through a minute of bake.
+    assert!(of(&events, "gate_attempt").len() >= 6, "{events:#?}");
+    assert!(server.hits() >= 6);
+}
+
+#[test]
+fn a_failing_gate_rolls_back() {
+    let server = Server::start(Box::new(|_| (503, "down".to_owned(), 0)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let verify = format!(
+        "  gate http(\"http://{}/health\") {{ every = 10s, within = 1m }}\n",
+        server.address
+    );
+    let (code, events, stderr) = second_deploy(dir.path(), &verify);
+    assert_eq!(code, 1, "{events:#?}\n{stderr}");
+    let failed = of(&events, "gate_failed");
+    assert_eq!(failed.len(), 1);
+    let reason = failed[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("status 503 (expected 200); not passed within 1m"), "{reason}");
+    let last = events.last().expect("last");
+    assert_eq!(last["verdict"], "rolled_back", "{last}");
+    // About one attempt per 10 s of the minute.
+    let attempts = of(&events, "gate_attempt").len();
+    assert!((5..=8).contains(&attempts), "{attempts} attempts: {events:#?}");
+}
+
+#[test]
+fn a_flapping_service_needs_pass_in_a_row_and_slow_answers_fail_max_latency() {
+    // ok, ok, fail, ok, ok, ok: passes at the sixth attempt.
+    let flapping = Server::start(Box::new(|n| {
+        if n == 2 { (500, String::new(), 0) } else { (200, "ok".to_owned(), 0) }
+    }));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let verify =
+        format!("  gate http(\"http://{}/\") {{ every = 5s, pass = 3 }}\n", flapping.address);
+    let (code, events, stderr) = second_deploy(dir.path(), &verify);
+    assert_eq!(code, 0, "{events:#?}\n{stderr}");
+    let attempts: Vec<bool> = of(&events, "gate_attempt").iter().map(|e| e["ok"] == true).collect();
+    assert_eq!(attempts[..6], [true, true, false, true, true, true], "{attempts:?}");
+
+    let slow = Server::start(Box::new(|_| (200, "ok".to_owned(), 400)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let verify = format!(
+        "  gate http(\"http://{}/\") {{ max_latency = 100ms, every = 10s, within = 30s }}\n",
+        slow.address
+    );
+    let (code, events, stderr) = second_deploy(dir.path(), &verify);
+    assert_eq!(code, 1, "{events:#?}\n{stderr}");
+    let message = of(&events, "gate_attempt")[0]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("no answer within 100 ms"), "{message}");
+}
+
+#[test]
+fn a_fatal_script_answer_fails_at_once_and_a_bake_failure_rolls_back() {
+    let server = Server::start(Box::new(|n| {
+        // /version: a wrong version; /health: fine six times (a minute), then failing.
+        (if n < 6 { 200 } else { 503 }, "v0".to_owned(), 0)
+    }));
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("gates")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("gates/version.rhai"),
+        "fn check(ctx) {\n  let answer = http::get(ctx.params.url);\n  log::info(`got ${answer.body}`);\n  if answer.body != ctx.params.expect {\n    return #{ ok: false, fatal: true, message: `wrong version ${answer.body}` };\n  }\n  true\n}\n",
+    )
+    .expect("script");
+    let verify = format!(
+        "  gate script(\"gates/version.rhai\") {{ url = \"http://{}/version\", expect = \"v2\", pass = 5 }}\n",
+        server.address
+    );
+    let (code, events, stderr) = second_deploy(dir.path(), &verify);
+    assert_eq!(code, 1, "{events:#?}\n{stderr}");
+    assert_eq!(of(&events, "gate_attempt").len(), 1, "fatal: no retry");
+    assert_eq!(of(&events, "gate_log")[0]["text"], "got v0");
+    let failed = of(&events, "gate_failed");
+    assert_eq!(failed[0]["reason"], "wrong version v0 (fatal)");
+
+    // Passes twice (pass = 2), the rollout completes, then the gate fails twice in a row
+    // during the bake: the deployment is rolled back.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let verify = format!(
+        "  bake = 10m\n  gate http(\"http://{}/health\") {{ every = 10s, pass = 2 }}\n",
+        server.address
+    );
+    let (code, events, stderr) = second_deploy(dir.path(), &verify);
+    assert_eq!(code, 1, "{events:#?}\n{stderr}");
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    let passed = kinds.iter().position(|k| *k == "gate_passed").expect("passed first");
+    let failed = kinds.iter().position(|k| *k == "gate_failed").expect("then failed");
+    assert!(passed < failed, "{kinds:?}");
+    assert!(kinds.contains(&"baking"), "{kinds:?}");
+    let reason = of(&events, "gate_failed")[0]["reason"].as_str().unwrap_or_default().to_owned();
+    assert!(reason.ends_with("2 attempts in a row failed after it had passed"), "{reason}");
+    assert_eq!(events.last().expect("last")["verdict"], "rolled_back");
+}
