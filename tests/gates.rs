@@ -214,3 +214,36 @@ fn a_fatal_script_answer_fails_at_once_and_a_bake_failure_rolls_back() {
     assert!(reason.ends_with("2 attempts in a row failed after it had passed"), "{reason}");
     assert_eq!(events.last().expect("last")["verdict"], "rolled_back");
 }
+
+#[test]
+fn the_standard_scripts_run_in_a_deploy_and_a_script_error_is_a_diagnostic() {
+    let server = Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let verify = format!(
+        "  gate script(\"std/http.rhai\") {{ url = \"http://{a}/orders\", method = \"POST\", body = \"{{}}\", contains = \"ok\" }}\n  gate script(\"std/latency.rhai\") {{ url = \"http://{a}/\", max_ms = 1000, samples = 3 }}\n  gate script(\"std/tasks.rhai\") {{ pass = 2 }}\n  gate script(\"std/version.rhai\") {{ url = \"http://{a}/version\", expect = \"ok\" }}\n",
+        a = server.address
+    );
+    let (code, events, stderr) = second_deploy(dir.path(), &verify);
+    assert_eq!(code, 0, "{events:#?}\n{stderr}");
+    let passed: Vec<&str> =
+        of(&events, "gate_passed").iter().filter_map(|e| e["gate"].as_str()).collect();
+    assert_eq!(passed.len(), 4, "{passed:?}");
+    let tasks = of(&events, "gate_attempt")
+        .into_iter()
+        .find(|e| e["gate"] == "script(std/tasks.rhai)")
+        .expect("tasks.rhai ran");
+    assert_eq!(tasks["message"], "2 tasks running, none unhealthy");
+
+    // A script that breaks while it runs: its error is rendered with its place.
+    std::fs::create_dir(dir.path().join("gates")).expect("mkdir");
+    std::fs::write(dir.path().join("gates/broken.rhai"), "fn check(ctx) {\n  let n = 5;\n  n.len() > 0\n}\n")
+        .expect("script");
+    let (code, events, stderr) =
+        second_deploy(dir.path(), "  gate script(\"gates/broken.rhai\") {}\n");
+    assert_eq!(code, 1, "{events:#?}\n{stderr}");
+    let error = of(&events, "gate_error");
+    assert_eq!(error[0]["code"], "ferry::gate::script_error");
+    let report = error[0]["report"].as_str().unwrap_or_default();
+    assert!(report.contains("gates/broken.rhai:3:"), "{report}");
+    assert!(report.contains("n.len() > 0"), "{report}");
+}

@@ -71,6 +71,13 @@ pub enum Event {
         level: crate::gates::host::LogLevel,
         text: String,
     },
+    /// A gate script's error, as a diagnostic rendered like `ferry check`'s (plain text,
+    /// with the script's name, line and column).
+    GateError {
+        gate: String,
+        code: String,
+        report: String,
+    },
     /// A gate passed (`pass` attempts in a row).
     GatePassed {
         service: String,

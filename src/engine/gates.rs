@@ -178,20 +178,29 @@ impl Runner<'_> {
                     .unwrap_or_else(|e| Outcome::fail(format!("the attempt failed: {e}")))
                 }
                 Check::Script(script) => {
-                    let script = Arc::clone(script);
+                    let running = Arc::clone(script);
                     let ran = tokio::task::spawn_blocking(move || {
-                        script.run(&context, &capabilities, Limits::default())
+                        running.run(&context, &capabilities, Limits::default())
                     })
                     .await
                     .map_err(|e| format!("the attempt failed: {e}"));
                     match ran {
                         Ok(Ok(outcome)) => outcome,
                         // A broken gate cannot vouch for the deployment: it fails for good.
-                        Ok(Err(error)) => Outcome {
-                            ok: false,
-                            message: format!("{} {error}", error.code),
-                            fatal: true,
-                        },
+                        Ok(Err(error)) => {
+                            let report = crate::report::human_report(
+                                &script.name,
+                                &script.text,
+                                &[error.diagnostic(&script.text)],
+                                crate::report::HumanStyle::plain(),
+                            );
+                            self.emit(&Event::GateError {
+                                gate: gate.name.clone(),
+                                code: error.code.to_string(),
+                                report,
+                            });
+                            Outcome { ok: false, message: format!("{} {error}", error.code), fatal: true }
+                        }
                         Err(message) => Outcome::fail(message),
                     }
                 }

@@ -40,6 +40,7 @@ pub fn human_line(event: &Event) -> Option<String> {
             crate::gates::host::LogLevel::Warn => format!("  gate {gate}: warning: {text}"),
         },
         Event::GatePassed { gate, .. } => format!("  gate {gate} passed"),
+        Event::GateError { report, .. } => report.trim_end().to_owned(),
         Event::GateFailed { gate, reason, .. } => format!("  gate {gate} failed: {reason}"),
         Event::Baking { service, bake_ms } => {
             format!("  `{service}`: baking for {}", crate::eval::duration_text(*bake_ms))
