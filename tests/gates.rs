@@ -236,8 +236,11 @@ fn the_standard_scripts_run_in_a_deploy_and_a_script_error_is_a_diagnostic() {
 
     // A script that breaks while it runs: its error is rendered with its place.
     std::fs::create_dir(dir.path().join("gates")).expect("mkdir");
-    std::fs::write(dir.path().join("gates/broken.rhai"), "fn check(ctx) {\n  let n = 5;\n  n.len() > 0\n}\n")
-        .expect("script");
+    std::fs::write(
+        dir.path().join("gates/broken.rhai"),
+        "fn check(ctx) {\n  let n = 5;\n  n.len() > 0\n}\n",
+    )
+    .expect("script");
     let (code, events, stderr) =
         second_deploy(dir.path(), "  gate script(\"gates/broken.rhai\") {}\n");
     assert_eq!(code, 1, "{events:#?}\n{stderr}");

@@ -199,7 +199,11 @@ impl Runner<'_> {
                                 code: error.code.to_string(),
                                 report,
                             });
-                            Outcome { ok: false, message: format!("{} {error}", error.code), fatal: true }
+                            Outcome {
+                                ok: false,
+                                message: format!("{} {error}", error.code),
+                                fatal: true,
+                            }
                         }
                         Err(message) => Outcome::fail(message),
                     }
