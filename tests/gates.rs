@@ -95,8 +95,7 @@ fn second_deploy(dir: &std::path::Path, verify: &str) -> (i32, Vec<Value>, Strin
             .args(["run", "--target", "local", "--speed", "60", "--output", "ndjson"])
             .current_dir(dir)
             .run();
-        let events: Vec<Value> =
-            ran.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        let events: Vec<Value> = ran.events();
         (ran.code, events, ran.stderr)
     };
     let (code, events, stderr) = run(deployfile("acme/web:1", ""));

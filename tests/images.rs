@@ -97,7 +97,7 @@ fn run_with(dir: &std::path::Path, registry: &str, buildkit: &str) -> (i32, Vec<
         ])
         .current_dir(dir)
         .run();
-    let events = ran.stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let events = ran.events();
     (ran.code, events, ran.stderr)
 }
 

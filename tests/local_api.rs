@@ -31,12 +31,7 @@ async fn start(faults: &str) -> Local {
     })
     .await
     .expect("local ECS starts");
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(server.url())
-        .test_credentials()
-        .load()
-        .await;
+    let config = crate::test::sdk_config(server.url()).await;
     Local {
         ecs: aws_sdk_ecs::Client::new(&config),
         ecr: aws_sdk_ecr::Client::new(&config),

@@ -79,12 +79,7 @@ async fn connect(engine: DockerEngine, state_file: Option<&std::path::Path>) -> 
     })
     .await
     .expect("local ECS starts");
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(server.url())
-        .test_credentials()
-        .load()
-        .await;
+    let config = crate::test::sdk_config(server.url()).await;
     Local { ecs: aws_sdk_ecs::Client::new(&config), server, engine }
 }
 

@@ -18,12 +18,7 @@ async fn ecr_for(registry: &Registry, password: Option<&str>) -> (LocalEcs, aws_
     })
     .await
     .expect("local ECR");
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(server.url())
-        .test_credentials()
-        .load()
-        .await;
+    let config = crate::test::sdk_config(server.url()).await;
     (server, aws_sdk_ecr::Client::new(&config))
 }
 

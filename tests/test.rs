@@ -61,6 +61,14 @@ impl Test {
 }
 
 impl Ran {
+    /// The NDJSON events on standard output (`--output ndjson`); every line must be one.
+    pub(crate) fn events(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("an NDJSON line"))
+            .collect()
+    }
+
     #[track_caller]
     pub(crate) fn code(self, expected: i32) -> Self {
         assert_eq!(
@@ -98,4 +106,14 @@ pub(crate) fn unindent(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
         + if text.ends_with('\n') { "\n" } else { "" }
+}
+
+/// SDK settings for an endpoint of the local ECS (test credentials, us-east-1).
+pub(crate) async fn sdk_config(url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(url)
+        .test_credentials()
+        .load()
+        .await
 }

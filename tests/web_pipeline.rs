@@ -60,7 +60,7 @@ fn run(dir: &Path, registry: &str) -> (i32, Vec<Value>, String) {
         ])
         .current_dir(dir)
         .run();
-    let events = ran.stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let events = ran.events();
     (ran.code, events, ran.stderr)
 }
 

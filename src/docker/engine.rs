@@ -180,6 +180,8 @@ impl DockerEngine {
         request: &BuildRequest<'_>,
         progress: &mut dyn FnMut(&str, bool),
     ) -> Result<Built, BuildError> {
+        // Shared, not copied, between a BuildKit attempt and the classic fallback.
+        let context = bytes::Bytes::from(context);
         if std::env::var("DOCKER_BUILDKIT").is_ok_and(|v| v == "0") {
             // Docker's own switch for the classic builder.
             return self.classic(context, request, "DOCKER_BUILDKIT=0", progress).await;
@@ -197,7 +199,7 @@ impl DockerEngine {
     /// A build with the classic builder; `why` says why not BuildKit.
     async fn classic(
         &self,
-        context: Vec<u8>,
+        context: bytes::Bytes,
         request: &BuildRequest<'_>,
         why: &str,
         progress: &mut dyn FnMut(&str, bool),
@@ -211,7 +213,7 @@ impl DockerEngine {
 
     async fn build_with(
         &self,
-        context: Vec<u8>,
+        context: bytes::Bytes,
         request: &BuildRequest<'_>,
         buildkit: bool,
         progress: &mut dyn FnMut(&str, bool),
@@ -236,11 +238,8 @@ impl DockerEngine {
                 .version(BuilderVersion::BuilderBuildKit)
                 .session(&format!("ferry-{}-{nanos}", std::process::id()));
         }
-        let mut stream = self.docker.build_image(
-            options.build(),
-            None,
-            Some(bollard::body_full(context.into())),
-        );
+        let mut stream =
+            self.docker.build_image(options.build(), None, Some(bollard::body_full(context)));
         let mut output = BuildOutput::default();
         while let Some(item) = stream.next().await {
             output.report(progress);

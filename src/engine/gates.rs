@@ -38,7 +38,7 @@ fn millis(params: &BTreeMap<String, Value>, key: &str) -> Option<u64> {
 }
 
 impl Gate {
-    /// Passed, or failed: nothing left to decide before bake.
+    /// Passed (and not failed since).
     pub(super) fn passed(&self) -> bool {
         self.schedule.standing == Standing::Passed
     }

@@ -618,9 +618,7 @@ impl<'a> Runner<'a> {
                     return Err(StepError::Deployment { service: anchor.service.clone(), failure });
                 }
                 Standing::Completed if done != Some("completed") => {
-                    if !serving_reported {
-                        serving_reported = true;
-                    }
+                    serving_reported = true;
                     if done.is_none() {
                         self.confirm_digests(&cluster, &anchor).await?;
                     }

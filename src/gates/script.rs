@@ -165,11 +165,9 @@ impl GateScript {
     fn failure(&self, error: &EvalAltResult, limits: Limits) -> Result<Outcome, ScriptError> {
         let (line, column) = place(error.position());
         let (code, message) = match error {
-            EvalAltResult::ErrorRuntime(value, _) if value.to_string().starts_with("http::") => {
-                return Ok(Outcome::fail(value.to_string()));
-            }
+            // An HTTP request with no answer (`http::…: …`) or a `throw "…"` in the script:
+            // a failed attempt with that message.
             EvalAltResult::ErrorRuntime(value, _) => {
-                // `throw "…"` in the script: a failed attempt with that message.
                 return Ok(Outcome::fail(value.to_string()));
             }
             EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => {
