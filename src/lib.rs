@@ -4,6 +4,7 @@
 //! checked model) → later phases. The pure core (`syntax`, `check`) does no I/O; the
 //! `cli` edge reads files and prints.
 
+pub mod assist;
 pub mod aws;
 pub mod check;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod engine;
 pub mod eval;
 pub mod gates;
 pub mod local;
+pub mod repl;
 pub mod report;
 pub mod suggestion;
 pub mod syntax;

@@ -14,18 +14,18 @@ use serde_json::Value;
 use crate::test::Test;
 
 /// What the server answers to the n-th request (0-based) of a path: status, body, delay.
-type Answer = Box<dyn Fn(usize) -> (u16, String, u64) + Send>;
+pub(crate) type Answer = Box<dyn Fn(usize) -> (u16, String, u64) + Send>;
 
 /// An HTTP/1.0-style server on 127.0.0.1: one thread, one request per connection.
-struct Server {
-    address: String,
+pub(crate) struct Server {
+    pub(crate) address: String,
     hits: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
-    fn start(answer: Answer) -> Self {
+    pub(crate) fn start(answer: Answer) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = listener.local_addr().expect("address").to_string();
         let hits: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -65,7 +65,7 @@ impl Server {
         Self { address, hits, stop, thread: Some(thread) }
     }
 
-    fn hits(&self) -> usize {
+    pub(crate) fn hits(&self) -> usize {
         self.hits.lock().expect("hits").len()
     }
 }

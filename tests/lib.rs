@@ -15,6 +15,7 @@ mod moto;
 mod plan_cli;
 mod properties;
 mod registry;
+mod repl;
 mod revision_roundtrip;
 mod run_engine;
 mod run_local;

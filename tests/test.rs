@@ -2,7 +2,7 @@
 //! its whole output.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// The repository root.
 pub(crate) fn root() -> PathBuf {
@@ -13,6 +13,7 @@ pub(crate) fn root() -> PathBuf {
 #[must_use]
 pub(crate) struct Test {
     command: Command,
+    stdin: Option<String>,
 }
 
 /// What a run printed and how it ended.
@@ -29,7 +30,7 @@ impl Test {
         if let Some(path) = std::env::var_os("PATH") {
             command.env("PATH", path);
         }
-        Self { command }
+        Self { command, stdin: None }
     }
 
     pub(crate) fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(
@@ -50,8 +51,33 @@ impl Test {
         self
     }
 
+    /// Standard input for the run (none: an empty one).
+    pub(crate) fn stdin(mut self, text: &str) -> Self {
+        self.stdin = Some(text.to_owned());
+        self
+    }
+
     pub(crate) fn run(mut self) -> Ran {
-        let Output { status, stdout, stderr } = self.command.output().expect("ferry runs");
+        let Output { status, stdout, stderr } = match self.stdin.take() {
+            None => self.command.output().expect("ferry runs"),
+            Some(text) => {
+                use std::io::Write as _;
+                let mut child = self
+                    .command
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("ferry runs");
+                let mut input = child.stdin.take().expect("stdin");
+                let writer = std::thread::spawn(move || {
+                    let _ = input.write_all(text.as_bytes());
+                });
+                let output = child.wait_with_output().expect("ferry runs");
+                let _ = writer.join();
+                output
+            }
+        };
         Ran {
             stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
             stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
@@ -116,4 +142,27 @@ pub(crate) async fn sdk_config(url: &str) -> aws_config::SdkConfig {
         .test_credentials()
         .load()
         .await
+}
+
+/// Runs git in `dir` as a fixed author at a fixed time, so that the same files make the
+/// same commit SHA on every machine; returns its standard output, trimmed.
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .current_dir(dir)
+        .stderr(Stdio::null())
+        .output()
+        .expect("git runs");
+    assert!(output.status.success(), "git {args:?}");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }

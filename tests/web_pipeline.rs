@@ -6,7 +6,6 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use ferry::docker::DockerEngine;
 use ferry::local::containers::INSTANCE_LABEL;
@@ -15,7 +14,7 @@ use serde_json::Value;
 use crate::images::docker_available;
 use crate::local_docker::Cleanup;
 use crate::registry::Registry;
-use crate::test::{Test, root};
+use crate::test::{Test, git, root};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
@@ -28,18 +27,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).expect("copy");
         }
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .stderr(Stdio::null())
-        .output()
-        .expect("git runs");
-    assert!(output.status.success(), "git {args:?}");
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 fn run(dir: &Path, registry: &str) -> (i32, Vec<Value>, String) {

@@ -36,6 +36,11 @@ impl<'a> Analyzer<'a> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// The diagnostics pushed so far, unsorted.
+    pub(super) fn finish(self) -> Vec<Diagnostic> {
+        self.diagnostics
+    }
+
     /// Checks the whole file and returns every diagnostic, unsorted.
     pub(super) fn run(mut self) -> Vec<Diagnostic> {
         let mut defaults_seen: Option<Span> = None;

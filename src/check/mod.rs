@@ -56,6 +56,21 @@ pub fn check(file: &Deployfile) -> Vec<Diagnostic> {
     diagnostics
 }
 
+/// Checks one expression typed at the REPL prompt as if it stood after every step of
+/// `file` (all of them in scope): its type and its diagnostics, with spans into the
+/// expression's own text.
+#[must_use]
+pub fn check_expression(
+    file: &Deployfile,
+    expr: &crate::syntax::Expr,
+) -> (ValueType, Vec<Diagnostic>) {
+    let mut analyzer = analyzer::Analyzer::new(file);
+    let ty = analyzer.infer(expr, analyzer::Scope { position: usize::MAX, in_settings: false });
+    let mut diagnostics = analyzer.finish();
+    sort(&mut diagnostics);
+    (ty, diagnostics)
+}
+
 fn sort(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.sort_by(|a, b| {
         (a.span().start, a.span().end, a.code).cmp(&(b.span().start, b.span().end, b.code))

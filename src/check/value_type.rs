@@ -64,6 +64,31 @@ impl ValueType {
         }
     }
 
+    /// The type's short name, as the REPL prints it after a value.
+    #[must_use]
+    pub fn name(self) -> String {
+        match self {
+            ValueType::Any => "value".to_owned(),
+            ValueType::Bool => "bool".to_owned(),
+            ValueType::Duration => "duration".to_owned(),
+            ValueType::Enum(_) => "word".to_owned(),
+            ValueType::Gate => "gate".to_owned(),
+            ValueType::Image => "image".to_owned(),
+            ValueType::Integer => "integer".to_owned(),
+            ValueType::List(ValueType::Any) => "list".to_owned(),
+            ValueType::Map(ValueType::Any) => "map".to_owned(),
+            ValueType::List(inner) => format!("list of {}", inner.name()),
+            ValueType::Map(inner) => format!("map of {}", inner.name()),
+            ValueType::Percentage => "percentage".to_owned(),
+            ValueType::Deployment => "deployment".to_owned(),
+            ValueType::Repository => "repository".to_owned(),
+            ValueType::Size => "size".to_owned(),
+            ValueType::String => "string".to_owned(),
+            ValueType::TaskDefinition => "task definition".to_owned(),
+            ValueType::TaskDefinitionSource => "task-definition source".to_owned(),
+        }
+    }
+
     fn plural(self) -> String {
         match self {
             ValueType::Any => "values".to_owned(),

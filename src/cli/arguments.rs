@@ -26,6 +26,8 @@ pub enum Command {
     Run(RunArguments),
     /// Show what `ferry run` would do, from read-only calls.
     Plan(PlanArguments),
+    /// Explore the Deployfile interactively: evaluate expressions, add steps, plan (dry run).
+    Repl(ReplArguments),
     /// Show the services the Deployfile updates: deployments and recent events.
     Status(StatusArguments),
     /// Roll a service back by hand and verify it runs the earlier revision.
@@ -67,6 +69,14 @@ pub struct PlanArguments {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct ReplArguments {
+    #[command(flatten)]
+    pub deployfile: DeployfileArguments,
+    #[command(flatten)]
+    pub target: TargetArguments,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct StatusArguments {
     #[command(flatten)]
     pub deployfile: DeployfileArguments,
@@ -103,7 +113,7 @@ pub struct DeployfileArguments {
 }
 
 /// Where to run, and the local ECS's settings.
-#[derive(Debug, clap::Args)]
+#[derive(Clone, Debug, clap::Args)]
 pub struct TargetArguments {
     /// Where to deploy: AWS (the credential chain; `AWS_ENDPOINT_URL*` honoured) or the
     /// local ECS, started in-process.

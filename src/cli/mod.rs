@@ -9,6 +9,7 @@ mod local;
 mod output;
 mod plan;
 mod prepare;
+mod repl;
 mod rollback;
 mod run;
 mod simulate;
@@ -23,8 +24,8 @@ use clap::Parser as _;
 
 pub use arguments::{
     Arguments, CheckArguments, CircuitBreakerMode, Command, DeployfileArguments, FmtArguments,
-    Format, LocalArguments, Output, PlanArguments, RollbackArguments, RunArguments, RuntimeKind,
-    SimulateArguments, SimulateFormat, StatusArguments, TargetArguments, TargetKind,
+    Format, LocalArguments, Output, PlanArguments, ReplArguments, RollbackArguments, RunArguments,
+    RuntimeKind, SimulateArguments, SimulateFormat, StatusArguments, TargetArguments, TargetKind,
 };
 pub use exit_status::ExitStatus;
 pub use source_file::{DEFAULT_NAME, InputError, MAX_SIZE, SourceFile, find, load};
@@ -50,6 +51,7 @@ where
         Command::Local(arguments) => local::run(&arguments),
         Command::Run(arguments) => run::run(&arguments),
         Command::Plan(arguments) => plan::run(&arguments),
+        Command::Repl(arguments) => repl::run(&arguments),
         Command::Status(arguments) => status::run(&arguments),
         Command::Rollback(arguments) => rollback::run(&arguments),
     };

@@ -2,18 +2,16 @@
 //! for `ferry run --plan`. With `--target local`, the local ECS's state file is read and
 //! left untouched.
 
-use std::fmt::Write as _;
-
 use super::output::{stderr, stdout};
 use super::prepare::{connect, prepare, runtime};
 use super::{ExitStatus, PlanArguments};
 use crate::aws::{Clients, Ecs};
-use crate::engine::{Plan, make_plan};
+use crate::engine::{Plan, make_plan, plan_text};
 
 pub(super) fn run(arguments: &PlanArguments) -> ExitStatus {
     match plan(arguments) {
         Ok(plan) => {
-            stdout(&human(&plan));
+            stdout(&plan_text(&plan, None));
             ExitStatus::Success
         }
         Err(message) => {
@@ -53,26 +51,4 @@ fn plan(arguments: &PlanArguments) -> Result<Plan, String> {
             .map_err(|error| format!("error: cannot write `{}`: {error}\n", path.display()))?;
     }
     Ok(plan)
-}
-
-fn human(plan: &Plan) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "plan for environment `{}` on {} ({} read-only calls)",
-        plan.environment, plan.target, plan.calls
-    );
-    for step in &plan.steps {
-        let _ = writeln!(out, "\n{} {}: {}", step.kind, step.step, step.action);
-        for line in &step.diff {
-            let _ = writeln!(out, "    {line}");
-        }
-        if !step.timeline.is_empty() {
-            let _ = writeln!(out, "  predicted rollout:");
-            for line in &step.timeline {
-                let _ = writeln!(out, "    {line}");
-            }
-        }
-    }
-    out
 }

@@ -108,7 +108,11 @@ impl BuildOutput {
                     Some((prefix, rest)) if prefix[1..].contains('/') => rest,
                     _ => name,
                 };
-                self.step = Some(instruction.trim().to_owned());
+                // The step that failed names the build's failure; the steps BuildKit
+                // cancelled because of it ("context canceled") do not replace it.
+                if self.step.is_none() || !vertex.error.contains("canceled") {
+                    self.step = Some(instruction.trim().to_owned());
+                }
                 self.log.push(format!("error: {}", vertex.error));
             }
         }
@@ -402,6 +406,12 @@ mod tests {
             panic!("a failed step is a failure, not a refusal")
         };
         assert_eq!(error.step.as_deref(), Some("COPY secret.txt /secret.txt"));
+        // A step cancelled because of that failure, reported after it, does not replace it.
+        output.buildkit_status(&StatusResponse {
+            vertexes: vec![vertex("c", "[1/3] COPY busybox /bin/busybox", "context canceled")],
+            ..StatusResponse::default()
+        });
+        assert_eq!(output.step.as_deref(), Some("COPY secret.txt /secret.txt"));
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //! service's events as read just before.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use super::event::Event;
 use super::runner::{Runner, StepError};
 use super::verdict::{Anchor, Failure};
-use crate::eval::{GateSpec, GateTarget, Value};
+use crate::aws::Ecs;
+use crate::eval::{GateSpec, GateTarget, Value, Workspace};
 use crate::gates::http_gate::{self, Expect};
 use crate::gates::schedule::{Schedule, Standing};
 use crate::gates::{Capabilities, GateContext, GateScript, HttpClient, Limits, Outcome, TaskInfo};
@@ -37,6 +39,232 @@ fn millis(params: &BTreeMap<String, Value>, key: &str) -> Option<u64> {
     }
 }
 
+/// `http(URL)` or `script(PATH)`: how events and reasons name a gate.
+#[must_use]
+pub fn gate_name(target: &GateTarget) -> String {
+    match target {
+        GateTarget::Http { url } => format!("http({url})"),
+        GateTarget::Script { path } => format!("script({path})"),
+    }
+}
+
+/// Compiles one gate: its check, parameters and schedule. The error says why a script
+/// cannot be read or does not compile.
+fn prepare_gate(spec: &GateSpec, base_dir: &Path, timeout_ms: u64) -> Result<Gate, String> {
+    let params: BTreeMap<String, serde_json::Value> = spec
+        .params
+        .iter()
+        .filter_map(|(k, v)| serde_json::to_value(v).ok().map(|v| (k.clone(), v)))
+        .collect();
+    let pass = match spec.params.get("pass") {
+        Some(Value::Integer(n)) => u32::try_from(*n).ok(),
+        _ => None,
+    };
+    let schedule = Schedule::new(
+        millis(&spec.params, "every"),
+        pass,
+        Some(millis(&spec.params, "within").unwrap_or(timeout_ms)),
+    );
+    let check = match &spec.target {
+        GateTarget::Http { url } => {
+            let text = |key: &str| match spec.params.get(key) {
+                Some(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            };
+            let expect = Expect {
+                status: match spec.params.get("status") {
+                    Some(Value::Integer(n)) => u16::try_from(*n).ok(),
+                    _ => None,
+                },
+                body_contains: text("body_contains"),
+                max_latency_ms: millis(&spec.params, "max_latency"),
+            };
+            Check::Http { url: url.clone(), expect }
+        }
+        GateTarget::Script { path } => {
+            let text = crate::gates::stdlib::read(base_dir, path)
+                .map_err(|e| format!("gate script `{path}` cannot be read: {e}"))?;
+            let script = GateScript::compile(path, &text).map_err(|diagnostics| {
+                let report = crate::report::human_report(
+                    path,
+                    &text,
+                    &diagnostics,
+                    crate::report::HumanStyle::plain(),
+                );
+                format!("gate script `{path}` does not compile:\n{report}")
+            })?;
+            Check::Script(Arc::new(script))
+        }
+    };
+    Ok(Gate { name: gate_name(&spec.target), check, params, schedule })
+}
+
+/// The answer of one attempt, and the rendered report when a script broke (`code`, text).
+async fn attempt(
+    check: &Check,
+    context: GateContext,
+    capabilities: Capabilities,
+    http: Arc<dyn HttpClient>,
+) -> (Outcome, Option<(String, String)>) {
+    match check {
+        Check::Http { url, expect } => {
+            let urls = http_gate::targets(url, &capabilities.tasks);
+            let expect = expect.clone();
+            let outcome =
+                tokio::task::spawn_blocking(move || http_gate::attempt_all(&*http, &urls, &expect))
+                    .await
+                    .unwrap_or_else(|e| Outcome::fail(format!("the attempt failed: {e}")));
+            (outcome, None)
+        }
+        Check::Script(script) => {
+            let running = Arc::clone(script);
+            let ran = tokio::task::spawn_blocking(move || {
+                running.run(&context, &capabilities, Limits::default())
+            })
+            .await
+            .map_err(|e| format!("the attempt failed: {e}"));
+            match ran {
+                Ok(Ok(outcome)) => (outcome, None),
+                // A broken gate cannot vouch for the deployment: it fails for good.
+                Ok(Err(error)) => {
+                    let report = crate::report::human_report(
+                        &script.name,
+                        &script.text,
+                        &[error.diagnostic(&script.text)],
+                        crate::report::HumanStyle::plain(),
+                    );
+                    let outcome = Outcome {
+                        ok: false,
+                        message: format!("{} {error}", error.code),
+                        fatal: true,
+                    };
+                    (outcome, Some((error.code.to_string(), report)))
+                }
+                Err(message) => (Outcome::fail(message), None),
+            }
+        }
+    }
+}
+
+/// A deployment's tasks, running and stopped, for `ecs::tasks()` and path URLs; empty
+/// when they cannot be read (the attempt then sees none).
+async fn task_infos(ecs: &Ecs, cluster: &str, service: &str, deployment_id: &str) -> Vec<TaskInfo> {
+    let mut infos: Vec<TaskInfo> = ecs
+        .deployment_tasks(cluster, service, deployment_id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| TaskInfo {
+            id: t.arn.rsplit('/').next().unwrap_or(&t.arn).to_owned(),
+            last_status: t.last_status,
+            health: t.health,
+            digests: t.containers.into_iter().filter_map(|(_, _, d)| d).collect(),
+            endpoints: t.endpoints,
+            private_ip: t.private_ip.unwrap_or_default(),
+            ..TaskInfo::default()
+        })
+        .collect();
+    let stopped = ecs.stopped_tasks(cluster, service, deployment_id).await.unwrap_or_default();
+    infos.extend(stopped.into_iter().map(|t| {
+        TaskInfo {
+            id: t.arn.rsplit('/').next().unwrap_or(&t.arn).to_owned(),
+            last_status: "STOPPED".to_owned(),
+            health: "UNKNOWN".to_owned(),
+            stop_code: t.stop_code,
+            stopped_reason: t.reason,
+            exit_codes: t
+                .containers
+                .into_iter()
+                .filter_map(|(name, code, _)| code.map(|c| (name, i64::from(c))))
+                .collect(),
+            ..TaskInfo::default()
+        }
+    }));
+    infos
+}
+
+/// What one attempt of a gate tried by hand (`:gate` in the REPL) found.
+#[derive(Debug)]
+pub struct GateTrial {
+    pub name: String,
+    /// The deployment the gate was run against (the service's PRIMARY one).
+    pub deployment_id: String,
+    pub task_definition: String,
+    pub tasks: usize,
+    pub outcome: Outcome,
+    /// What the script logged.
+    pub log: Vec<String>,
+    /// The rendered report of a script that broke.
+    pub error: Option<String>,
+}
+
+/// Runs one gate once against a service as it runs now: its PRIMARY deployment's tasks,
+/// read with read-only calls. Nothing is registered, updated or stopped.
+pub async fn try_gate(
+    spec: &GateSpec,
+    base_dir: &Path,
+    ecs: &Ecs,
+    cluster: &str,
+    service: &str,
+    workspace: &Workspace,
+) -> Result<GateTrial, String> {
+    let gate = prepare_gate(spec, base_dir, 0)?;
+    let view = ecs
+        .service(cluster, service)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("service `{service}` does not exist in cluster `{cluster}`"))?;
+    let primary = view
+        .primary()
+        .ok_or_else(|| format!("service `{service}` has no PRIMARY deployment"))?
+        .clone();
+    let tasks = Arc::new(task_infos(ecs, cluster, service, &primary.id).await);
+    let network: Arc<dyn HttpClient> =
+        Arc::new(crate::gates::network::Network::new(tokio::runtime::Handle::current())?);
+    let epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let started = std::time::Instant::now();
+    let context = GateContext {
+        params: gate.params.clone(),
+        cluster: cluster.to_owned(),
+        service: service.to_owned(),
+        deployment_id: primary.id.clone(),
+        task_definition_arn: primary.task_definition.clone(),
+        images: BTreeMap::new(),
+        git_sha: workspace.git.as_ref().map(crate::eval::GitInfo::version).unwrap_or_default(),
+        attempt: 1,
+        elapsed_ms: 0,
+    };
+    let capabilities = Capabilities {
+        http: Arc::clone(&network),
+        clock: Arc::new(move || {
+            epoch + u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+        }),
+        log: crate::gates::host::LogSink::default(),
+        tasks: Arc::clone(&tasks),
+        events: Arc::new(view.events.iter().map(|(_, message)| message.clone()).collect()),
+    };
+    let log = capabilities.log.clone();
+    let (outcome, error) = attempt(&gate.check, context, capabilities, network).await;
+    Ok(GateTrial {
+        name: gate.name,
+        deployment_id: primary.id,
+        task_definition: primary.task_definition,
+        tasks: tasks.len(),
+        outcome,
+        log: log
+            .take()
+            .into_iter()
+            .map(|line| match line.level {
+                crate::gates::host::LogLevel::Info => line.text,
+                crate::gates::host::LogLevel::Warn => format!("warning: {}", line.text),
+            })
+            .collect(),
+        error: error.map(|(_, report)| report),
+    })
+}
+
 impl Gate {
     /// Passed (and not failed since).
     pub(super) fn passed(&self) -> bool {
@@ -52,60 +280,11 @@ impl Runner<'_> {
         gates: &[GateSpec],
         timeout_ms: u64,
     ) -> Result<Vec<Gate>, StepError> {
-        let mut prepared = Vec::new();
-        for spec in gates {
-            let params: BTreeMap<String, serde_json::Value> = spec
-                .params
-                .iter()
-                .filter_map(|(k, v)| serde_json::to_value(v).ok().map(|v| (k.clone(), v)))
-                .collect();
-            let pass = match spec.params.get("pass") {
-                Some(Value::Integer(n)) => u32::try_from(*n).ok(),
-                _ => None,
-            };
-            let schedule = Schedule::new(
-                millis(&spec.params, "every"),
-                pass,
-                Some(millis(&spec.params, "within").unwrap_or(timeout_ms)),
-            );
-            let (name, check) = match &spec.target {
-                GateTarget::Http { url } => {
-                    let text = |key: &str| match spec.params.get(key) {
-                        Some(Value::String(s)) => Some(s.clone()),
-                        _ => None,
-                    };
-                    let expect = Expect {
-                        status: match spec.params.get("status") {
-                            Some(Value::Integer(n)) => u16::try_from(*n).ok(),
-                            _ => None,
-                        },
-                        body_contains: text("body_contains"),
-                        max_latency_ms: millis(&spec.params, "max_latency"),
-                    };
-                    (format!("http({url})"), Check::Http { url: url.clone(), expect })
-                }
-                GateTarget::Script { path } => {
-                    let text =
-                        crate::gates::stdlib::read(&self.options.base_dir, path).map_err(|e| {
-                            StepError::Refused(format!("gate script `{path}` cannot be read: {e}"))
-                        })?;
-                    let script = GateScript::compile(path, &text).map_err(|diagnostics| {
-                        let report = crate::report::human_report(
-                            path,
-                            &text,
-                            &diagnostics,
-                            crate::report::HumanStyle::plain(),
-                        );
-                        StepError::Refused(format!(
-                            "gate script `{path}` does not compile:\n{report}"
-                        ))
-                    })?;
-                    (format!("script({path})"), Check::Script(Arc::new(script)))
-                }
-            };
-            prepared.push(Gate { name, check, params, schedule });
-        }
-        Ok(prepared)
+        gates
+            .iter()
+            .map(|spec| prepare_gate(spec, &self.options.base_dir, timeout_ms))
+            .collect::<Result<_, _>>()
+            .map_err(StepError::Refused)
     }
 
     fn network(&mut self) -> Result<Arc<dyn HttpClient>, StepError> {
@@ -133,7 +312,8 @@ impl Runner<'_> {
             return Ok(());
         }
         let network = self.network()?;
-        let tasks = Arc::new(self.task_infos(cluster, anchor).await);
+        let tasks =
+            Arc::new(task_infos(&self.ecs, cluster, &anchor.service, &anchor.deployment_id).await);
         let events = Arc::new(events.to_vec());
         let epoch = self.clock.epoch_ms();
         let clock = self.clock.clone();
@@ -167,48 +347,11 @@ impl Runner<'_> {
                 events: Arc::clone(&events),
             };
             let log = capabilities.log.clone();
-            let outcome = match &gate.check {
-                Check::Http { url, expect } => {
-                    let urls = http_gate::targets(url, &tasks);
-                    let (expect, http) = (expect.clone(), Arc::clone(&network));
-                    tokio::task::spawn_blocking(move || {
-                        http_gate::attempt_all(&*http, &urls, &expect)
-                    })
-                    .await
-                    .unwrap_or_else(|e| Outcome::fail(format!("the attempt failed: {e}")))
-                }
-                Check::Script(script) => {
-                    let running = Arc::clone(script);
-                    let ran = tokio::task::spawn_blocking(move || {
-                        running.run(&context, &capabilities, Limits::default())
-                    })
-                    .await
-                    .map_err(|e| format!("the attempt failed: {e}"));
-                    match ran {
-                        Ok(Ok(outcome)) => outcome,
-                        // A broken gate cannot vouch for the deployment: it fails for good.
-                        Ok(Err(error)) => {
-                            let report = crate::report::human_report(
-                                &script.name,
-                                &script.text,
-                                &[error.diagnostic(&script.text)],
-                                crate::report::HumanStyle::plain(),
-                            );
-                            self.emit(&Event::GateError {
-                                gate: gate.name.clone(),
-                                code: error.code.to_string(),
-                                report,
-                            });
-                            Outcome {
-                                ok: false,
-                                message: format!("{} {error}", error.code),
-                                fatal: true,
-                            }
-                        }
-                        Err(message) => Outcome::fail(message),
-                    }
-                }
-            };
+            let (outcome, error) =
+                attempt(&gate.check, context, capabilities, Arc::clone(&network)).await;
+            if let Some((code, report)) = error {
+                self.emit(&Event::GateError { gate: gate.name.clone(), code, report });
+            }
             for line in log.take() {
                 self.emit(&Event::GateLog {
                     gate: gate.name.clone(),
@@ -250,48 +393,6 @@ impl Runner<'_> {
             service: anchor.service.clone(),
             failure: Failure::GateFailed { gate: gate.to_owned(), reason },
         }
-    }
-
-    /// Our deployment's tasks, running and stopped, for `ecs::tasks()`; empty when they
-    /// cannot be read (the attempt then sees none).
-    async fn task_infos(&self, cluster: &str, anchor: &Anchor) -> Vec<TaskInfo> {
-        let mut infos: Vec<TaskInfo> = self
-            .ecs
-            .deployment_tasks(cluster, &anchor.service, &anchor.deployment_id)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| TaskInfo {
-                id: t.arn.rsplit('/').next().unwrap_or(&t.arn).to_owned(),
-                last_status: t.last_status,
-                health: t.health,
-                digests: t.containers.into_iter().filter_map(|(_, _, d)| d).collect(),
-                endpoints: t.endpoints,
-                private_ip: t.private_ip.unwrap_or_default(),
-                ..TaskInfo::default()
-            })
-            .collect();
-        let stopped = self
-            .ecs
-            .stopped_tasks(cluster, &anchor.service, &anchor.deployment_id)
-            .await
-            .unwrap_or_default();
-        infos.extend(stopped.into_iter().map(|t| {
-            TaskInfo {
-                id: t.arn.rsplit('/').next().unwrap_or(&t.arn).to_owned(),
-                last_status: "STOPPED".to_owned(),
-                health: "UNKNOWN".to_owned(),
-                stop_code: t.stop_code,
-                stopped_reason: t.reason,
-                exit_codes: t
-                    .containers
-                    .into_iter()
-                    .filter_map(|(name, code, _)| code.map(|c| (name, i64::from(c))))
-                    .collect(),
-                ..TaskInfo::default()
-            }
-        }));
-        infos
     }
 
     /// `repository@sha256:…` by `build` step, for `ctx.images`.

@@ -12,8 +12,9 @@ mod runner;
 mod verdict;
 
 pub use event::{Event, Recorder, Sink, Verdict};
+pub use gates::{GateTrial, gate_name, try_gate};
 pub use manual::{roll_back, services, status_text};
-pub use plan::{Fingerprint, Plan, StepPlan, drift, make_plan};
+pub use plan::{Fingerprint, Plan, StepPlan, drift, make_plan, plan_text};
 pub use revision::{RevisionError, RevisionInput, next_revision, revision_text};
 pub use revision_json::revision_from_json;
 pub use runner::{RunOptions, RunOutcome, Runner};

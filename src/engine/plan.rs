@@ -91,12 +91,12 @@ pub async fn make_plan(
         };
         let kind = step.kind.keyword().to_owned();
         let name = step.name.name.clone();
-        let entry = match planned {
+        let entry = match planned.clone() {
             PlannedStep::Build { .. } | PlannedStep::Tag { .. } | PlannedStep::Push { .. } => {
                 StepPlan {
                     step: name,
                     kind,
-                    action: "image steps are not run by this version of ferry".to_owned(),
+                    action: image_action(&planned),
                     diff: Vec::new(),
                     timeline: Vec::new(),
                 }
@@ -173,6 +173,39 @@ pub async fn make_plan(
     }
     plan.calls = ecs.calls();
     Ok(plan)
+}
+
+/// What an image step would do; nothing is built or pushed by a plan.
+fn image_action(step: &PlannedStep) -> String {
+    match step {
+        PlannedStep::Build { fields, .. } => {
+            let text = |key: &str, default: &str| {
+                fields.get(key).and_then(Value::text).unwrap_or_else(|| default.to_owned())
+            };
+            let platform =
+                fields.get("platform").and_then(Value::text).map(|p| format!(" for {p}"));
+            format!(
+                "build `{}` from context `{}`{} (not built by a plan)",
+                text("dockerfile", "Dockerfile"),
+                text("context", "."),
+                platform.unwrap_or_default()
+            )
+        }
+        PlannedStep::Tag { tags, .. } => {
+            let tags: Vec<String> = tags.iter().map(ToString::to_string).collect();
+            format!("tag the image {}", tags.join(", "))
+        }
+        PlannedStep::Push { to, .. } => match to {
+            crate::eval::Repository::Ecr { name, create, .. } => format!(
+                "push to ECR repository `{name}`{} and pin the digest",
+                if *create { " (created when missing)" } else { "" }
+            ),
+            crate::eval::Repository::Registry { name } => {
+                format!("push to `{name}` and pin the digest")
+            }
+        },
+        _ => String::new(),
+    }
 }
 
 async fn plan_register(
@@ -446,4 +479,29 @@ pub async fn drift(plan: &Plan, ecs: &Ecs) -> Result<Vec<String>, AwsError> {
         }
     }
     Ok(changes)
+}
+
+/// The plan as `ferry plan` prints it; with `only`, the steps of that name alone.
+#[must_use]
+pub fn plan_text(plan: &Plan, only: Option<&str>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "plan for environment `{}` on {} ({} read-only calls)",
+        plan.environment, plan.target, plan.calls
+    );
+    for step in plan.steps.iter().filter(|step| only.is_none_or(|name| step.step == name)) {
+        let _ = writeln!(out, "\n{} {}: {}", step.kind, step.step, step.action);
+        for line in &step.diff {
+            let _ = writeln!(out, "    {line}");
+        }
+        if !step.timeline.is_empty() {
+            let _ = writeln!(out, "  predicted rollout:");
+            for line in &step.timeline {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    out
 }

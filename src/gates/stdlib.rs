@@ -26,6 +26,31 @@ pub fn read(base: &std::path::Path, path: &str) -> Result<String, std::io::Error
     }
 }
 
+/// The `.rhai` files under `base` (three levels deep at most; hidden folders and
+/// `target` skipped), as paths relative to it, sorted: what `script("…")` may name.
+#[must_use]
+pub fn on_disk(base: &std::path::Path) -> Vec<String> {
+    fn walk(dir: &std::path::Path, prefix: &str, depth: usize, found: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten().take(10_000) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if name.starts_with('.') || name == "target" || name == "node_modules" {
+                continue;
+            }
+            if path.is_dir() && depth < 3 {
+                walk(&path, &format!("{prefix}{name}/"), depth + 1, found);
+            } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("rhai")) {
+                found.push(format!("{prefix}{name}"));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(base, "", 0, &mut found);
+    found.sort();
+    found
+}
+
 /// The gate scripts a Deployfile names: `(path, span of the path string)`.
 #[must_use]
 pub fn references(file: &crate::syntax::Deployfile) -> Vec<(String, crate::syntax::Span)> {

@@ -11,6 +11,7 @@ mod parser;
 mod rule_name;
 mod span;
 mod syntax_error;
+mod tokens;
 
 pub use ast::{
     Block, Comment, Defaults, Deployfile, Entry, Environment, Field, Handler, Ident, Item,
@@ -24,3 +25,4 @@ pub use formatter::{FormatError, format, format_file};
 pub use line_index::{LineColumn, LineIndex};
 pub use parser::{parse, parse_expression};
 pub use span::Span;
+pub use tokens::{Token, TokenKind, open_brackets, tokens};

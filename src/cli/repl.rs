@@ -1,0 +1,90 @@
+//! `ferry repl`: the REPL (src/repl/) wired to the files and the target. On a terminal it
+//! is the line editor; otherwise standard input is read as a script, without prompts.
+//! Exit code: 0, or 2 when the Deployfile did not load or (as a script) an input failed.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use super::prepare::{connect, runtime};
+use super::source_file::{InputError, load};
+use super::workspace::gather;
+use super::{DEFAULT_NAME, ExitStatus, ReplArguments, TargetArguments};
+use crate::aws::Clients;
+use crate::eval::Settings;
+use crate::repl::{Connection, Loader, Session, Source, history_path, interactive, script};
+use crate::report::{HumanStyle, human_report};
+
+pub(super) fn run(arguments: &ReplArguments) -> ExitStatus {
+    let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let style = HumanStyle {
+        color: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        width: if terminal {
+            std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+        } else {
+            80
+        },
+    };
+    let file = arguments.deployfile.file.clone();
+    let load: Loader = Box::new(move || read(file.as_deref(), style));
+    let target = arguments.target.clone();
+    let connector =
+        Box::new(move |settings: &Settings, base_dir: &Path| open(&target, settings, base_dir));
+    let (mut session, started) =
+        Session::start(load, connector, arguments.deployfile.environment.clone(), style);
+    print!("{}", started.text);
+    let failed = if terminal {
+        match interactive(&mut session, history_path()) {
+            Ok(_) => false,
+            Err(error) => {
+                eprintln!("error: the terminal failed: {error}");
+                true
+            }
+        }
+    } else {
+        script(&mut session, std::io::stdin().lock(), &mut std::io::stdout().lock())
+    };
+    if started.failed || (failed && !terminal) {
+        ExitStatus::InvalidInput
+    } else {
+        ExitStatus::Success
+    }
+}
+
+/// The Deployfile and its workspace; none when no file was named and none is found.
+fn read(file: Option<&Path>, style: HumanStyle) -> Result<Option<Source>, String> {
+    let working_dir = std::env::current_dir().unwrap_or_default();
+    if file.is_none() && super::find(&working_dir).is_none() {
+        return Ok(None);
+    }
+    match load(file, &working_dir) {
+        Ok(source) => {
+            let workspace = gather(&source.path);
+            Ok(Some(Source { name: source.name, path: source.path, text: source.text, workspace }))
+        }
+        Err(InputError { name, text, diagnostic }) => {
+            Err(human_report(&name, &text, &[diagnostic], style))
+        }
+    }
+}
+
+/// The read-only connection: the local ECS reads its state file and leaves it alone.
+fn open(
+    target: &TargetArguments,
+    settings: &Settings,
+    base_dir: &Path,
+) -> Result<Connection, String> {
+    let runtime = runtime()?;
+    let (client, local, name) = runtime.block_on(async {
+        let (target, local, _clock) =
+            connect(target, settings, &base_dir.join(DEFAULT_NAME), true).await?;
+        let clients = Clients::new(&target).await;
+        let name = if local.is_some() { "local" } else { "aws" };
+        Ok::<_, String>((clients.ecs, local, name))
+    })?;
+    Ok(Connection {
+        local: local.map(|local| Box::new(local) as Box<dyn std::any::Any + Send>),
+        client,
+        target: name.to_owned(),
+        runtime,
+    })
+}

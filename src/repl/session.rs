@@ -1,0 +1,933 @@
+//! A REPL session: the Deployfile as loaded plus the items typed at the prompt, the
+//! chosen environment, and (once a command needs it) a read-only connection to the
+//! target. `handle` takes one complete input and returns what to print. Nothing here
+//! registers, updates, pushes, builds or deregisters: the only calls to the target are
+//! the reads `ferry plan` makes.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use super::Connection;
+use super::commands::{self, Command};
+use crate::assist::Known;
+use crate::check::{ValueType, check_expression, check_source};
+use crate::diagnostic::Diagnostic;
+use crate::eval::{
+    EvalError, Evaluator, Outputs, PlannedStep, Settings, Value, Workspace, environment_names,
+    plan_step, resolve, step_values,
+};
+use crate::report::{HumanStyle, human_report};
+use crate::suggestion::did_you_mean;
+use crate::syntax::{Deployfile, Item, LineIndex, Span, Step, StepKind, parse_expression};
+
+/// The Deployfile as read, and the workspace (git, environment variables) beside it.
+pub struct Source {
+    pub name: String,
+    pub path: PathBuf,
+    pub text: String,
+    pub workspace: Workspace,
+}
+
+/// Reads the Deployfile again (`:reload`); `None` when there is none.
+pub type Loader = Box<dyn FnMut() -> Result<Option<Source>, String>>;
+
+/// Opens the read-only connection to the target for these settings.
+pub type Connector = Box<dyn FnMut(&Settings, &std::path::Path) -> Result<Connection, String>>;
+
+/// One piece of the text the session checks: the Deployfile, or an input.
+struct Part {
+    name: String,
+    start: usize,
+    text: String,
+}
+
+/// What one input produced.
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub text: String,
+    pub failed: bool,
+    pub quit: bool,
+}
+
+impl Reply {
+    fn ok(text: impl Into<String>) -> Self {
+        Self { text: text.into(), ..Self::default() }
+    }
+
+    fn error(text: impl Into<String>) -> Self {
+        Self { text: text.into(), failed: true, quit: false }
+    }
+}
+
+pub struct Session {
+    load: Loader,
+    connect: Connector,
+    connection: Option<Connection>,
+    base_dir: PathBuf,
+    parts: Vec<Part>,
+    text: String,
+    file: Deployfile,
+    environment: Option<String>,
+    settings: Settings,
+    workspace: Workspace,
+    inputs: usize,
+    style: HumanStyle,
+}
+
+impl Session {
+    /// Loads the Deployfile and resolves the environment. The reply tells what was
+    /// loaded, or why the Deployfile could not be (the session then starts empty);
+    /// `failed` is set when it had errors.
+    pub fn start(
+        mut load: Loader,
+        connect: Connector,
+        environment: Option<String>,
+        style: HumanStyle,
+    ) -> (Session, Reply) {
+        let mut session = Session {
+            load: Box::new(|| Ok(None)),
+            connect,
+            connection: None,
+            base_dir: PathBuf::from("."),
+            parts: Vec::new(),
+            text: String::new(),
+            file: Deployfile { items: Vec::new(), comments: Vec::new() },
+            environment,
+            settings: Settings::default(),
+            workspace: Workspace::default(),
+            inputs: 0,
+            style,
+        };
+        let loaded = load();
+        session.load = load;
+        let reply = session.take_source(loaded);
+        (session, reply)
+    }
+
+    /// The names completion offers.
+    #[must_use]
+    pub fn known(&self) -> Known {
+        let mut known = Known::of(&self.file);
+        known.expressions = true;
+        known.scripts = crate::gates::stdlib::on_disk(&self.base_dir);
+        known
+            .scripts
+            .extend(crate::gates::stdlib::SCRIPTS.iter().map(|(name, _)| (*name).to_owned()));
+        known
+    }
+
+    /// The step names, for completing the arguments of commands.
+    #[must_use]
+    pub fn step_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = steps(&self.file).map(|step| step.name.name.clone()).collect();
+        names.dedup();
+        names
+    }
+
+    #[must_use]
+    pub fn environments(&self) -> Vec<String> {
+        environment_names(&self.file)
+    }
+
+    /// The name of the chosen environment, for the prompt.
+    #[must_use]
+    pub fn environment_name(&self) -> &str {
+        &self.settings.name
+    }
+
+    /// Handles one complete input: a command, an item to add, or an expression.
+    pub fn handle(&mut self, input: &str) -> Reply {
+        let input = input.trim();
+        if input.is_empty() || input.starts_with('#') {
+            return Reply::default();
+        }
+        self.inputs += 1;
+        let name = format!("<input {}>", self.inputs);
+        if let Some(command) = input.strip_prefix(':') {
+            return match commands::parse(command) {
+                Ok(command) => self.command(command),
+                Err(message) => Reply::error(message),
+            };
+        }
+        let first = input.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next();
+        let defines = first.is_some_and(|word| {
+            StepKind::from_keyword(word).is_some() || matches!(word, "defaults" | "environment")
+        }) || (first == Some("on") && input.contains('{'));
+        if defines { self.define(input, &name) } else { self.expression(input, &name) }
+    }
+
+    fn take_source(&mut self, loaded: Result<Option<Source>, String>) -> Reply {
+        let source = match loaded {
+            Ok(Some(source)) => source,
+            Ok(None) => {
+                self.reset(None);
+                return Reply::ok(
+                    "no Deployfile here: starting with an empty pipeline (type steps to add them)\n",
+                );
+            }
+            Err(message) => {
+                self.reset(None);
+                return Reply::error(format!(
+                    "{message}starting with an empty pipeline; fix the Deployfile and `:reload`\n"
+                ));
+            }
+        };
+        let checked = check_source(&source.text);
+        let report = if checked.diagnostics.is_empty() {
+            String::new()
+        } else {
+            human_report(&source.name, &source.text, &checked.diagnostics, self.style)
+        };
+        if checked.has_errors() {
+            self.workspace = source.workspace;
+            self.base_dir = base_dir(&source.path);
+            self.reset(None);
+            return Reply::error(format!(
+                "{report}starting with an empty pipeline; fix `{}` and `:reload`\n",
+                source.name
+            ));
+        }
+        let name = source.name.clone();
+        self.base_dir = base_dir(&source.path);
+        self.workspace = source.workspace;
+        self.reset(Some(Part { name: source.name, start: 0, text: source.text }));
+        match resolve(&self.file, self.environment.as_deref(), &self.workspace) {
+            Ok(settings) => self.settings = settings,
+            Err(error) => {
+                let message = self.eval_error(error, &name, &self.text.clone());
+                self.environment = None;
+                self.settings = resolve(&self.file, None, &self.workspace).unwrap_or_default();
+                return Reply::error(format!(
+                    "{report}{message}using environment `{}` instead\n",
+                    self.settings.name
+                ));
+            }
+        }
+        let count = steps(&self.file).count();
+        Reply::ok(format!(
+            "{report}loaded `{name}`: {} ({}), environment `{}`\n",
+            plural(count, "step"),
+            list_or_none(&self.environments(), "no environments"),
+            self.settings.name
+        ))
+    }
+
+    fn reset(&mut self, part: Option<Part>) {
+        self.connection = None;
+        self.parts = part.into_iter().collect();
+        self.text = self.parts.first().map(|p| p.text.clone()).unwrap_or_default();
+        self.file = crate::syntax::parse(&self.text)
+            .unwrap_or(Deployfile { items: Vec::new(), comments: Vec::new() });
+        if self.parts.is_empty() {
+            self.settings = resolve(&self.file, None, &self.workspace).unwrap_or_default();
+        }
+    }
+
+    fn command(&mut self, command: Command) -> Reply {
+        match command {
+            Command::Help => Reply::ok(commands::HELP),
+            Command::Quit => Reply { quit: true, ..Reply::default() },
+            Command::Steps => Reply::ok(self.steps_text()),
+            Command::Show(name) => self.with_step(&name, |session, _| session.show(&name)),
+            Command::Env(None) => {
+                let names = self.environments();
+                let current = &self.settings.name;
+                Reply::ok(format!(
+                    "environment `{current}`{}\n{}\n",
+                    self.settings_text(),
+                    list_or_none(&names, "no environments defined")
+                ))
+            }
+            Command::Env(Some(name)) => self.switch(&name),
+            Command::Reload => {
+                let typed: Vec<Part> = self.parts.drain(..).filter(|p| p.start > 0).collect();
+                let loaded = (self.load)();
+                let mut reply = self.take_source(loaded);
+                let mut dropped = Vec::new();
+                for part in typed {
+                    let name = part.name.clone();
+                    let again = self.define(&part.text, &name);
+                    if again.failed {
+                        dropped.push(name);
+                    }
+                }
+                if !dropped.is_empty() {
+                    let _ = writeln!(
+                        reply.text,
+                        "dropped what no longer checks: {}",
+                        dropped.join(", ")
+                    );
+                }
+                reply
+            }
+            Command::Plan(only) => match only {
+                Some(name) => self.with_step(&name, |session, _| session.plan(Some(&name))),
+                None => self.plan(None),
+            },
+            Command::Diff(name) => self.with_step(&name, |session, steps| {
+                if steps.iter().any(|s| matches!(s, StepKind::Register | StepKind::Update)) {
+                    session.diff(&name)
+                } else {
+                    Reply::error(format!(
+                        "error: `:diff` shows `register` and `update` steps; `{name}` is {}\n",
+                        kinds_text(&steps)
+                    ))
+                }
+            }),
+            Command::Simulate(only) => self.simulate(only.as_deref()),
+            Command::Gate(selector) => self.gate(selector.as_deref()),
+        }
+    }
+
+    /// Runs `then` when a step of that name exists (with the kinds of the steps so named).
+    fn with_step(
+        &mut self,
+        name: &str,
+        then: impl FnOnce(&mut Self, Vec<StepKind>) -> Reply,
+    ) -> Reply {
+        let kinds: Vec<StepKind> =
+            steps(&self.file).filter(|s| s.name.name == name).map(|s| s.kind).collect();
+        if kinds.is_empty() {
+            let names = self.step_names();
+            let help = did_you_mean(name, names.iter().map(String::as_str))
+                .unwrap_or_else(|| "`:steps` lists them".to_owned());
+            return Reply::error(format!("error: no step is called `{name}`\n  help: {help}\n"));
+        }
+        then(self, kinds)
+    }
+
+    /// Adds an item typed at the prompt when the whole pipeline still checks.
+    fn define(&mut self, input: &str, name: &str) -> Reply {
+        let mut candidate = self.text.clone();
+        if !candidate.is_empty() && !candidate.ends_with('\n') {
+            candidate.push('\n');
+        }
+        if !candidate.is_empty() {
+            candidate.push('\n');
+        }
+        let start = candidate.len();
+        candidate.push_str(input);
+        candidate.push('\n');
+        let checked = check_source(&candidate);
+        let report = self.report_parts(&candidate, start, name, input, &checked.diagnostics);
+        if checked.has_errors() {
+            return Reply::error(format!("{report}nothing was added\n"));
+        }
+        let Some(file) = checked.file else {
+            return Reply::error(format!("{report}nothing was added\n"));
+        };
+        let settings = match resolve(&file, self.environment.as_deref(), &self.workspace) {
+            Ok(settings) => settings,
+            Err(error) => {
+                let message = self.eval_error(error, name, input);
+                return Reply::error(format!("{message}nothing was added\n"));
+            }
+        };
+        let added: Vec<String> = file
+            .items
+            .iter()
+            .filter(|item| item.span().start >= start)
+            .map(describe_item)
+            .collect();
+        self.parts.push(Part { name: name.to_owned(), start, text: input.to_owned() });
+        self.text = candidate;
+        self.file = file;
+        self.settings = settings;
+        Reply::ok(format!("{report}added {}\n", added.join(", ")))
+    }
+
+    /// Renders diagnostics of the candidate text: those in the input against the input
+    /// (positions inside what was typed), the others against the whole text.
+    fn report_parts(
+        &self,
+        candidate: &str,
+        start: usize,
+        name: &str,
+        input: &str,
+        diagnostics: &[Diagnostic],
+    ) -> String {
+        let (inside, outside): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
+            diagnostics.iter().partition(|d| d.span().start >= start);
+        let mut out = String::new();
+        let shifted: Vec<Diagnostic> = inside
+            .into_iter()
+            .map(|d| {
+                let mut d = d.clone();
+                let mut notes = Vec::new();
+                d.labels.retain(|label| {
+                    if label.span.start >= start {
+                        return true;
+                    }
+                    notes.push(format!("{} at {}", label.message, self.location(label.span)));
+                    false
+                });
+                for label in &mut d.labels {
+                    label.span = Span::new(label.span.start - start, label.span.end - start);
+                }
+                if !notes.is_empty() {
+                    let help = d.help.take().map(|h| format!("; {h}")).unwrap_or_default();
+                    d.help = Some(format!("{}{help}", notes.join("; ")));
+                }
+                d
+            })
+            .collect();
+        if !shifted.is_empty() {
+            out.push_str(&human_report(name, input, &shifted, self.style));
+        }
+        if !outside.is_empty() {
+            let outside: Vec<Diagnostic> = outside.into_iter().cloned().collect();
+            let whole = self.parts.first().map_or("<pipeline>", |p| p.name.as_str());
+            out.push_str(&human_report(whole, candidate, &outside, self.style));
+        }
+        out
+    }
+
+    /// `Deployfile:12:3` or `<input 4>:1:7`.
+    fn location(&self, span: Span) -> String {
+        let part = self.parts.iter().rev().find(|p| p.start <= span.start);
+        match part {
+            Some(part) => {
+                let at =
+                    LineIndex::new(&part.text).line_column(&part.text, span.start - part.start);
+                format!("{}:{}:{}", part.name, at.line, at.column)
+            }
+            None => "the pipeline".to_owned(),
+        }
+    }
+
+    fn expression(&mut self, input: &str, name: &str) -> Reply {
+        let expr = match parse_expression(input) {
+            Ok(expr) => expr,
+            Err(diagnostics) => {
+                return Reply::error(human_report(name, input, &diagnostics, self.style));
+            }
+        };
+        let (ty, diagnostics) = check_expression(&self.file, &expr);
+        let report = if diagnostics.is_empty() {
+            String::new()
+        } else {
+            human_report(name, input, &diagnostics, self.style)
+        };
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Reply::error(report);
+        }
+        let values = step_values(&self.file);
+        let outputs = Outputs::new();
+        let evaluator = Evaluator::new(&self.settings, &self.workspace, &values, &outputs);
+        match evaluator.expr(&expr) {
+            Ok(value) => {
+                let (value, ty) = self.preview(&expr, value, ty);
+                Reply::ok(format!("{report}{value} : {}\n", type_name(&value, ty)))
+            }
+            Err(error) => Reply::error(format!("{report}{}", self.eval_error(error, name, input))),
+        }
+    }
+
+    /// What the REPL can tell before the pipeline runs: `app.tags` from `tag app`,
+    /// `web_task.containers` from `register web_task`.
+    fn preview(
+        &self,
+        expr: &crate::syntax::Expr,
+        value: Value,
+        ty: ValueType,
+    ) -> (Value, ValueType) {
+        let crate::syntax::ExprKind::Reference(reference) = &expr.kind else {
+            return (value, ty);
+        };
+        let segments: Vec<&str> = reference.segments.iter().map(|s| s.name.as_str()).collect();
+        let [step_name, attribute] = segments.as_slice() else { return (value, ty) };
+        if !matches!(value, Value::Pending(_)) {
+            return (value, ty);
+        }
+        let wanted = match *attribute {
+            "tags" => StepKind::Tag,
+            "containers" => StepKind::Register,
+            _ => return (value, ty),
+        };
+        let Some(step) = steps(&self.file).find(|s| s.name.name == *step_name && s.kind == wanted)
+        else {
+            return (value, ty);
+        };
+        let values = step_values(&self.file);
+        let outputs = Outputs::new();
+        let evaluator = Evaluator::new(&self.settings, &self.workspace, &values, &outputs);
+        match plan_step(step, &evaluator) {
+            Ok(PlannedStep::Tag { tags, .. }) => {
+                (Value::List(tags), ValueType::List(&ValueType::String))
+            }
+            Ok(PlannedStep::Register(register)) => {
+                let containers = register
+                    .containers
+                    .iter()
+                    .map(|container| {
+                        let json = serde_json::to_value(container).unwrap_or_default();
+                        let mut map = match from_json(json) {
+                            Value::Map(map) => map,
+                            _ => std::collections::BTreeMap::new(),
+                        };
+                        if let Some(image) = &container.image {
+                            map.insert("image".to_owned(), image.clone());
+                        }
+                        Value::Map(map)
+                    })
+                    .collect();
+                (Value::List(containers), ValueType::List(&ValueType::Map(&ValueType::Any)))
+            }
+            _ => (value, ty),
+        }
+    }
+
+    fn eval_error(&self, error: EvalError, name: &str, text: &str) -> String {
+        match error {
+            EvalError::At(diagnostic) => human_report(name, text, &[diagnostic], self.style),
+            EvalError::Usage { message, help } => format!(
+                "error: {message}\n{}",
+                help.map_or_else(String::new, |h| format!("  help: {h}\n"))
+            ),
+        }
+    }
+
+    fn switch(&mut self, name: &str) -> Reply {
+        match resolve(&self.file, Some(name), &self.workspace) {
+            Ok(settings) => {
+                self.environment = Some(name.to_owned());
+                self.settings = settings;
+                self.connection = None;
+                Reply::ok(format!("environment `{name}`{}\n", self.settings_text()))
+            }
+            Err(error) => {
+                let text = self.text.clone();
+                Reply::error(format!(
+                    "{}still environment `{}`\n",
+                    self.eval_error(error, "<pipeline>", &text),
+                    self.settings.name
+                ))
+            }
+        }
+    }
+
+    fn settings_text(&self) -> String {
+        let mut parts = Vec::new();
+        for (key, value) in [
+            ("region", &self.settings.region),
+            ("cluster", &self.settings.cluster),
+            ("account", &self.settings.account),
+            ("profile", &self.settings.profile),
+        ] {
+            if let Some(value) = value {
+                parts.push(format!("{key} {value:?}"));
+            }
+        }
+        if !self.settings.vars.is_empty() {
+            let vars: Vec<&str> = self.settings.vars.keys().map(String::as_str).collect();
+            parts.push(format!("vars {}", vars.join(", ")));
+        }
+        if parts.is_empty() { String::new() } else { format!(": {}", parts.join(", ")) }
+    }
+
+    fn steps_text(&self) -> String {
+        let mut out = String::new();
+        let line = |step: &Step, indent: &str| {
+            let what = format!("{} {}", step.kind.keyword(), step.name.name);
+            format!("{indent}{what:<28} {}\n", self.location(step.span))
+        };
+        for item in &self.file.items {
+            if let Item::Step(step) = item {
+                out.push_str(&line(step, "  "));
+            }
+        }
+        for item in &self.file.items {
+            if let Item::Handler(handler) = item {
+                let _ = writeln!(out, "on {}:", handler.event.name);
+                for step in &handler.steps {
+                    out.push_str(&line(step, "    "));
+                }
+            }
+        }
+        if out.is_empty() {
+            out.push_str("no steps yet\n");
+        }
+        out
+    }
+
+    /// Every step of that name, with its fields evaluated for the environment.
+    fn show(&self, name: &str) -> Reply {
+        let values = step_values(&self.file);
+        let outputs = Outputs::new();
+        let evaluator = Evaluator::new(&self.settings, &self.workspace, &values, &outputs);
+        let mut out = String::new();
+        for step in steps(&self.file).filter(|s| s.name.name == name) {
+            let _ = writeln!(
+                out,
+                "{} {}  ({}, environment `{}`)",
+                step.kind.keyword(),
+                name,
+                self.location(step.span),
+                self.settings.name
+            );
+            for entry in step.entries() {
+                show_entry(&mut out, entry, &evaluator, 1);
+            }
+        }
+        Reply::ok(out)
+    }
+
+    /// Connects on first use; later commands reuse the connection.
+    fn connection(&mut self) -> Result<&Connection, String> {
+        if self.connection.is_none() {
+            self.connection = Some((self.connect)(&self.settings, &self.base_dir)?);
+        }
+        Ok(self.connection.as_ref().expect("just connected"))
+    }
+
+    fn plan_of(&mut self) -> Result<crate::engine::Plan, String> {
+        self.connection()?;
+        let connection = self.connection.as_ref().expect("connected");
+        let ecs = connection.ecs();
+        connection.runtime.block_on(crate::engine::make_plan(
+            &self.file,
+            &self.settings,
+            &self.workspace,
+            &ecs,
+            &connection.target,
+            &self.base_dir,
+        ))
+    }
+
+    fn plan(&mut self, only: Option<&str>) -> Reply {
+        match self.plan_of() {
+            Ok(plan) => Reply::ok(crate::engine::plan_text(&plan, only)),
+            Err(message) => Reply::error(error_line(&message)),
+        }
+    }
+
+    fn diff(&mut self, name: &str) -> Reply {
+        let plan = match self.plan_of() {
+            Ok(plan) => plan,
+            Err(message) => return Reply::error(error_line(&message)),
+        };
+        let mut out = format!("({})\n", plural(plan.calls as usize, "read-only call"));
+        for step in plan.steps.iter().filter(|s| s.step == name) {
+            if !matches!(step.kind.as_str(), "register" | "update") {
+                continue;
+            }
+            let _ = writeln!(out, "{} {}: {}", step.kind, step.step, step.action);
+            for line in &step.diff {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+        Reply::ok(out)
+    }
+
+    fn simulate(&mut self, only: Option<&str>) -> Reply {
+        let updates: Vec<Step> = steps(&self.file)
+            .filter(|s| s.kind == StepKind::Update && only.is_none_or(|n| s.name.name == n))
+            .cloned()
+            .collect();
+        if updates.is_empty() {
+            return Reply::error(match only {
+                Some(name) => format!("error: no `update {name}` step\n"),
+                None => "error: no `update` step to simulate\n".to_owned(),
+            });
+        }
+        let values = step_values(&self.file);
+        let outputs = Outputs::new();
+        let mut plans = Vec::new();
+        {
+            let evaluator = Evaluator::new(&self.settings, &self.workspace, &values, &outputs);
+            for step in &updates {
+                match plan_step(step, &evaluator) {
+                    Ok(PlannedStep::Update(update)) => plans.push(update),
+                    Ok(_) => {}
+                    Err(error) => {
+                        let text = self.text.clone();
+                        return Reply::error(self.eval_error(error, "<pipeline>", &text));
+                    }
+                }
+            }
+        }
+        let default_cluster = self.settings.cluster.clone().unwrap_or_else(|| "default".to_owned());
+        if let Err(message) = self.connection() {
+            return Reply::error(error_line(&message));
+        }
+        let connection = self.connection.as_ref().expect("connected");
+        let ecs = connection.ecs();
+        let mut out = String::new();
+        for update in plans {
+            let cluster = update.cluster.clone().unwrap_or_else(|| default_cluster.clone());
+            let live = match connection.runtime.block_on(ecs.service(&cluster, &update.service)) {
+                Ok(live) => live,
+                Err(error) => return Reply::error(error_line(&error.to_string())),
+            };
+            let input = super::simulation_input(&update, live.as_ref());
+            let Some(live) = live else {
+                let _ = write!(
+                    out,
+                    "update {}: service `{}` does not exist in cluster `{cluster}`: {}\n\n",
+                    update.name,
+                    update.service,
+                    if update.create {
+                        format!(
+                            "creating it starts {} at once",
+                            plural(input.desired as usize, "task")
+                        )
+                    } else {
+                        "the run would stop there (set `create = true`)".to_owned()
+                    }
+                );
+                continue;
+            };
+            let _ = write!(
+                out,
+                "update {}: service `{}` (cluster `{cluster}`), {} running now\n\n",
+                update.name,
+                update.service,
+                plural(usize::try_from(live.running).unwrap_or(0), "task")
+            );
+            out.push_str(&crate::report::simulation_text(&crate::local::simulation::simulate(
+                &input,
+            )));
+            out.push('\n');
+        }
+        let _ = writeln!(out, "({})", plural(ecs.calls() as usize, "read-only call"));
+        Reply::ok(out)
+    }
+
+    fn gate(&mut self, selector: Option<&str>) -> Reply {
+        let values = step_values(&self.file);
+        let outputs = Outputs::new();
+        // (verify step, its update step's service and cluster, the gate)
+        let mut gates = Vec::new();
+        {
+            let evaluator = Evaluator::new(&self.settings, &self.workspace, &values, &outputs);
+            let mut services = std::collections::BTreeMap::new();
+            for step in steps(&self.file) {
+                match plan_step(step, &evaluator) {
+                    Ok(PlannedStep::Update(update)) => {
+                        services.insert(update.name.clone(), (update.service, update.cluster));
+                    }
+                    Ok(PlannedStep::Verify(verify)) => {
+                        for gate in verify.gates {
+                            let service = services.get(&verify.name).cloned();
+                            gates.push((verify.name.clone(), service, gate));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if gates.is_empty() {
+            return Reply::error("error: no `verify` step has a gate\n");
+        }
+        let list = || {
+            let mut out = String::new();
+            for (i, (verify, _, gate)) in gates.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  {}  verify {verify}: {}",
+                    i + 1,
+                    crate::engine::gate_name(&gate.target)
+                );
+            }
+            out
+        };
+        let Some(selector) = selector else {
+            return Reply::ok(format!("{}run one with `:gate N`\n", list()));
+        };
+        let chosen: Vec<usize> = match selector.parse::<usize>() {
+            Ok(n) if (1..=gates.len()).contains(&n) => vec![n - 1],
+            _ => (0..gates.len())
+                .filter(|&i| crate::engine::gate_name(&gates[i].2.target).contains(selector))
+                .collect(),
+        };
+        let [index] = chosen.as_slice() else {
+            let why = if chosen.is_empty() { "no gate matches" } else { "several gates match" };
+            return Reply::error(format!("error: {why} `{selector}`\n{}", list()));
+        };
+        let (verify, service, spec) = gates[*index].clone();
+        let Some((service, cluster)) = service else {
+            return Reply::error(format!(
+                "error: `verify {verify}` has no `update {verify}` step\n"
+            ));
+        };
+        let cluster = cluster
+            .or_else(|| self.settings.cluster.clone())
+            .unwrap_or_else(|| "default".to_owned());
+        if let Err(message) = self.connection() {
+            return Reply::error(error_line(&message));
+        }
+        let connection = self.connection.as_ref().expect("connected");
+        let ecs = connection.ecs();
+        let trial = connection.runtime.block_on(crate::engine::try_gate(
+            &spec,
+            &self.base_dir,
+            &ecs,
+            &cluster,
+            &service,
+            &self.workspace,
+        ));
+        let trial = match trial {
+            Ok(trial) => trial,
+            Err(message) => return Reply::error(error_line(&message)),
+        };
+        let mut out = format!(
+            "{} of `verify {verify}`, once, against service `{service}` (cluster `{cluster}`)\n  deployment {} (PRIMARY) runs {}, {}\n",
+            trial.name,
+            trial.deployment_id,
+            trial.task_definition,
+            plural(trial.tasks, "task")
+        );
+        for line in &trial.log {
+            let _ = writeln!(out, "  log: {line}");
+        }
+        if let Some(report) = &trial.error {
+            out.push_str(report);
+        }
+        let verdict = match (trial.outcome.ok, trial.outcome.fatal) {
+            (true, _) => "passed",
+            (false, true) => "failed for good",
+            (false, false) => "failed (a deployment would try again)",
+        };
+        let _ = writeln!(out, "  {verdict}: {}", trial.outcome.message);
+        let _ = writeln!(
+            out,
+            "({}; the gate's own requests were sent as written)",
+            plural(ecs.calls() as usize, "read-only ECS call")
+        );
+        Reply { text: out, failed: !trial.outcome.ok, quit: false }
+    }
+}
+
+fn base_dir(path: &std::path::Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), PathBuf::from)
+}
+
+/// The steps in order, then those of handlers.
+fn steps(file: &Deployfile) -> impl Iterator<Item = &Step> {
+    file.items.iter().filter_map(|item| match item {
+        Item::Step(step) => Some(step),
+        _ => None,
+    })
+}
+
+fn describe_item(item: &Item) -> String {
+    match item {
+        Item::Step(step) => format!("`{} {}`", step.kind.keyword(), step.name.name),
+        Item::Defaults(_) => "`defaults`".to_owned(),
+        Item::Environment(environment) => format!("`environment {}`", environment.name.name),
+        Item::Handler(handler) => format!("`on {}`", handler.event.name),
+    }
+}
+
+fn kinds_text(kinds: &[StepKind]) -> String {
+    let words: Vec<String> = kinds.iter().map(|k| format!("a `{}` step", k.keyword())).collect();
+    words.join(" and ")
+}
+
+fn show_entry(
+    out: &mut String,
+    entry: &crate::syntax::Entry,
+    evaluator: &Evaluator<'_>,
+    depth: usize,
+) {
+    let indent = "  ".repeat(depth);
+    match entry {
+        crate::syntax::Entry::Field(field) => {
+            let value = match evaluator.expr(&field.value) {
+                Ok(value) => value.to_string(),
+                Err(EvalError::At(diagnostic)) => format!("<error: {}>", diagnostic.message),
+                Err(EvalError::Usage { message, .. }) => format!("<error: {message}>"),
+            };
+            let _ = writeln!(out, "{indent}{} = {value}", field.key.name);
+        }
+        crate::syntax::Entry::Block(block) => {
+            let label = block
+                .label
+                .as_ref()
+                .map(|label| match evaluator.expr(label) {
+                    Ok(value) => format!(" {value}"),
+                    Err(_) => " <error>".to_owned(),
+                })
+                .unwrap_or_default();
+            let _ = writeln!(out, "{indent}{}{label} {{", block.kind.name);
+            for inner in block.entries() {
+                show_entry(out, inner, evaluator, depth + 1);
+            }
+            let _ = writeln!(out, "{indent}}}");
+        }
+    }
+}
+
+/// The short name of a value's type: the checker's where it is precise, else the value's.
+fn type_name(value: &Value, ty: ValueType) -> String {
+    if let Value::Pending(_) = value {
+        return format!("{}, known when the pipeline runs", ty.name());
+    }
+    if !matches!(
+        ty,
+        ValueType::Any | ValueType::List(ValueType::Any) | ValueType::Map(ValueType::Any)
+    ) {
+        return ty.name();
+    }
+    match value {
+        Value::Bool(_) => "bool",
+        Value::Integer(_) => "integer",
+        Value::Duration(_) => "duration",
+        Value::Percentage(_) => "percentage",
+        Value::String(_) => "string",
+        Value::List(_) => "list",
+        Value::Map(_) => "map",
+        Value::Word(_) => "word",
+        Value::Image { .. } => "image",
+        Value::TaskDefinition { .. } => "task definition",
+        Value::Deployment { .. } => "deployment",
+        Value::Repository(_) => "repository",
+        Value::Source(_) => "task-definition source",
+        Value::Gate(_) => "gate",
+        Value::Pending(_) => "value",
+    }
+    .to_owned()
+}
+
+/// A JSON value as a Deployfile value (nulls left out of maps).
+fn from_json(json: serde_json::Value) -> Value {
+    match json {
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => {
+            n.as_i64().map_or_else(|| Value::String(n.to_string()), Value::Integer)
+        }
+        serde_json::Value::String(s) => Value::String(s),
+        serde_json::Value::Array(items) => Value::List(items.into_iter().map(from_json).collect()),
+        serde_json::Value::Object(map) => Value::Map(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null() && v.as_object().is_none_or(|o| !o.is_empty()))
+                .map(|(k, v)| (k, from_json(v)))
+                .collect(),
+        ),
+        serde_json::Value::Null => Value::Word("none".to_owned()),
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+}
+
+fn list_or_none(names: &[String], none: &str) -> String {
+    if names.is_empty() {
+        none.to_owned()
+    } else {
+        let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        format!("environments {}", names.join(", "))
+    }
+}
+
+fn error_line(message: &str) -> String {
+    let message = message.trim_end();
+    if message.starts_with("error:") {
+        format!("{message}\n")
+    } else {
+        format!("error: {message}\n")
+    }
+}
