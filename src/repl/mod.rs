@@ -104,3 +104,43 @@ pub fn script(session: &mut Session, input: impl BufRead, out: &mut impl Write) 
     }
     failed
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{UpdateStep, script, simulation_input};
+
+    #[test]
+    fn the_steps_settings_win_over_the_live_ones() {
+        let update = UpdateStep {
+            desired: Some(6),
+            circuit_breaker: Some("rollback".to_owned()),
+            grace_s: Some(30),
+            ..UpdateStep::default()
+        };
+        let input = simulation_input(&update, None);
+        assert_eq!((input.desired, input.min_healthy_percent, input.max_percent), (6, 100, 200));
+        assert!(input.circuit_breaker.enable && input.circuit_breaker.rollback);
+        assert_eq!(input.grace_ms, 30_000);
+    }
+
+    #[test]
+    fn a_script_gathers_lines_while_a_block_is_open() {
+        let load: super::Loader = Box::new(|| Ok(None));
+        let connect: super::Connector = Box::new(|_, _| Err("no target in this test".to_owned()));
+        let (mut session, _) = super::Session::start(
+            load,
+            connect,
+            None,
+            crate::report::HumanStyle { color: false, width: 80 },
+        );
+        let mut out = Vec::new();
+        let input = "build a {\n  context = \".\"\n}\n:plan\na\n";
+        let failed = script(&mut session, input.as_bytes(), &mut out);
+        let out = String::from_utf8(out).expect("UTF-8");
+        assert!(failed, "`:plan` without a target fails");
+        assert_eq!(
+            out,
+            "added `build a`\nerror: no target in this test\n<image of `build a`, pinned when pushed> : image\n"
+        );
+    }
+}

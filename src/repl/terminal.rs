@@ -242,3 +242,31 @@ pub fn interactive(session: &mut Session, history: Option<PathBuf>) -> std::io::
     }
     Ok(failed)
 }
+
+#[cfg(test)]
+mod tests {
+    use reedline::{Highlighter as _, ValidationResult, Validator as _};
+
+    use super::{ReplHighlighter, ReplValidator};
+
+    #[test]
+    fn highlighting_keeps_every_byte() {
+        for line in [
+            "build app {\n  tags = [\"${env.name}-x\", 90s] # note\n}",
+            ":plan web",
+            "\"open ${git",
+            "é = ~",
+        ] {
+            let styled = ReplHighlighter.highlight(line, 0);
+            let text: String = styled.buffer.iter().map(|(_, piece)| piece.as_str()).collect();
+            assert_eq!(text, line);
+        }
+    }
+
+    #[test]
+    fn open_blocks_ask_for_more_lines() {
+        assert!(matches!(ReplValidator.validate("build app {"), ValidationResult::Incomplete));
+        assert!(matches!(ReplValidator.validate("build app {\n}"), ValidationResult::Complete));
+        assert!(matches!(ReplValidator.validate(":show {"), ValidationResult::Complete));
+    }
+}
