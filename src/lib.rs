@@ -14,6 +14,7 @@ pub mod engine;
 pub mod eval;
 pub mod gates;
 pub mod local;
+pub mod lsp;
 pub mod repl;
 pub mod report;
 pub mod suggestion;

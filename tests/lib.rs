@@ -11,6 +11,7 @@ mod local_api;
 mod local_cli;
 mod local_docker;
 mod local_registry;
+mod lsp;
 mod moto;
 mod plan_cli;
 mod properties;

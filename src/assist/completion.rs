@@ -44,6 +44,8 @@ pub struct Known {
     /// Steps that define a name (`build`, `register`, `update`) with the offset of their
     /// definition; only those before the cursor are in scope.
     pub steps: Vec<(String, StepKind, usize)>,
+    /// Environment names offered after `environment` (the language server: those of the
+    /// other Deployfiles beside this one).
     pub environments: Vec<String>,
     pub vars: Vec<String>,
     /// Gate scripts: the embedded `std/…` ones and `.rhai` files found on disk.
@@ -53,7 +55,7 @@ pub struct Known {
 }
 
 impl Known {
-    /// The names a parsed Deployfile defines, all in scope (offset 0).
+    /// The names a parsed Deployfile defines; each step is in scope after its end.
     #[must_use]
     pub fn of(file: &Deployfile) -> Known {
         let mut known = Known::default();
@@ -65,7 +67,7 @@ impl Known {
                         StepKind::Build | StepKind::Register | StepKind::Update
                     ) =>
                 {
-                    known.steps.push((step.name.name.clone(), step.kind, 0));
+                    known.steps.push((step.name.name.clone(), step.kind, step.span.end));
                 }
                 Item::Environment(environment) => {
                     known.environments.push(environment.name.name.clone());
@@ -130,6 +132,15 @@ pub fn complete(text: &str, offset: usize, known: &Known) -> Completion {
             }
         }
         Place::EventName => add("failure", CandidateKind::Keyword, "when a step fails"),
+        Place::EnvironmentName => {
+            for name in &known.environments {
+                add(
+                    name,
+                    CandidateKind::Environment,
+                    "an environment of the other Deployfiles here",
+                );
+            }
+        }
         Place::Key(spec) => {
             for field in spec.fields {
                 add(field.name, CandidateKind::Field, field.doc);

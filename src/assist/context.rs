@@ -39,6 +39,8 @@ pub enum Place {
     StepName(StepKind),
     /// The event after `on`.
     EventName,
+    /// The name after `environment`.
+    EnvironmentName,
     /// A field or nested block of this block.
     Key(&'static BlockSpec),
     /// The label of a nested block (`gate |`).
@@ -71,6 +73,8 @@ struct Open {
     frame: Frame,
     /// The tokens of the entry being written in this frame, since the last separator.
     entry: Vec<Token>,
+    /// The step this block's closing brace defines (in scope after it).
+    defines: Option<(String, StepKind, usize)>,
 }
 
 /// The place at byte `offset` of `text`.
@@ -123,6 +127,7 @@ pub fn place_at(text: &str, offset: usize) -> PlaceAt {
             Frame::Top | Frame::Handler => match top.entry.as_slice() {
                 [word] if word.kind == TokenKind::Word => match word.text(text) {
                     "on" if matches!(top.frame, Frame::Top) => Place::EventName,
+                    "environment" if matches!(top.frame, Frame::Top) => Place::EnvironmentName,
                     keyword => {
                         StepKind::from_keyword(keyword).map_or(Place::Nothing, Place::StepName)
                     }
@@ -161,7 +166,7 @@ fn block_spec(frame: &Frame) -> Option<&'static BlockSpec> {
 
 /// Runs the tokens through the bracket stack.
 fn walk(text: &str, tokens: &[Token]) -> (Vec<Open>, Vec<(String, StepKind, usize)>) {
-    let mut stack = vec![Open { frame: Frame::Top, entry: Vec::new() }];
+    let mut stack = vec![Open { frame: Frame::Top, entry: Vec::new(), defines: None }];
     let mut steps = Vec::new();
     for &token in tokens {
         let piece = token.text(text);
@@ -182,13 +187,14 @@ fn walk(text: &str, tokens: &[Token]) -> (Vec<Open>, Vec<(String, StepKind, usiz
             }
             (TokenKind::Punct, ",") => top.entry.clear(),
             (TokenKind::Punct, "{") => {
-                let frame = opened_block(text, top, &mut steps);
-                stack.push(Open { frame, entry: Vec::new() });
+                let mut defines = None;
+                let frame = opened_block(text, top, &mut defines);
+                stack.push(Open { frame, entry: Vec::new(), defines });
             }
             (TokenKind::Punct, "[") => {
                 let field = field_of_entry(text, top);
                 top.entry.push(token);
-                stack.push(Open { frame: Frame::List(field), entry: Vec::new() });
+                stack.push(Open { frame: Frame::List(field), entry: Vec::new(), defines: None });
             }
             (TokenKind::Punct, "(") => {
                 let function = top
@@ -199,11 +205,12 @@ fn walk(text: &str, tokens: &[Token]) -> (Vec<Open>, Vec<(String, StepKind, usiz
                     .map(|t| t.text(text).to_owned())
                     .unwrap_or_default();
                 top.entry.push(token);
-                stack.push(Open { frame: Frame::Call(function), entry: Vec::new() });
+                stack.push(Open { frame: Frame::Call(function), entry: Vec::new(), defines: None });
             }
             (TokenKind::Punct, "}" | "]" | ")") | (TokenKind::InterpolationClose, _) => {
                 if stack.len() > 1 {
                     let closed = stack.pop().expect("more than one frame");
+                    steps.extend(closed.defines);
                     let parent = stack.last_mut().expect("the stack never empties");
                     match closed.frame {
                         Frame::Settings
@@ -217,7 +224,7 @@ fn walk(text: &str, tokens: &[Token]) -> (Vec<Open>, Vec<(String, StepKind, usiz
             }
             (TokenKind::StringStart, _) => {
                 top.entry.push(token);
-                stack.push(Open { frame: Frame::String, entry: Vec::new() });
+                stack.push(Open { frame: Frame::String, entry: Vec::new(), defines: None });
             }
             (TokenKind::StringEnd, _) => {
                 if matches!(top.frame, Frame::String) {
@@ -225,7 +232,7 @@ fn walk(text: &str, tokens: &[Token]) -> (Vec<Open>, Vec<(String, StepKind, usiz
                 }
             }
             (TokenKind::InterpolationOpen, _) => {
-                stack.push(Open { frame: Frame::Interpolation, entry: Vec::new() });
+                stack.push(Open { frame: Frame::Interpolation, entry: Vec::new(), defines: None });
             }
             _ => top.entry.push(token),
         }
@@ -240,7 +247,11 @@ fn field_of_entry(text: &str, open: &Open) -> Option<&'static FieldSpec> {
 }
 
 /// What a `{` opens, from the frame it is in and the entry before it.
-fn opened_block(text: &str, open: &mut Open, steps: &mut Vec<(String, StepKind, usize)>) -> Frame {
+fn opened_block(
+    text: &str,
+    open: &mut Open,
+    defines: &mut Option<(String, StepKind, usize)>,
+) -> Frame {
     let words: Vec<&str> =
         open.entry.iter().filter(|t| t.kind == TokenKind::Word).map(|t| t.text(text)).collect();
     let has_equals = open.entry.iter().any(|t| t.kind == TokenKind::Punct && t.text(text) == "=");
@@ -251,7 +262,7 @@ fn opened_block(text: &str, open: &mut Open, steps: &mut Vec<(String, StepKind, 
             [keyword, name] => match StepKind::from_keyword(keyword) {
                 Some(kind) => {
                     let at = open.entry.first().map_or(0, |t| t.span.start);
-                    steps.push(((*name).to_owned(), kind, at));
+                    *defines = Some(((*name).to_owned(), kind, at));
                     Frame::Step(kind)
                 }
                 None => Frame::Unknown,
@@ -323,11 +334,12 @@ mod tests {
 
     #[test]
     fn steps_before_the_cursor() {
+        // The step being written is not in scope inside itself.
         let text =
             "build app {}\nregister t { from = service(\"w\") }\nupdate w {\n  task_definition = ";
         let found = place_at(text, text.len());
         let names: Vec<&str> = found.steps.iter().map(|(n, _, _)| n.as_str()).collect();
-        assert_eq!(names, ["app", "t", "w"]);
+        assert_eq!(names, ["app", "t"]);
         assert!(
             matches!(found.place, Place::Value { field: Some(f) } if f.name == "task_definition")
         );

@@ -26,6 +26,8 @@ pub enum Command {
     Run(RunArguments),
     /// Show what `ferry run` would do, from read-only calls.
     Plan(PlanArguments),
+    /// The language server, on standard input and output (for editors; docs/editors.md).
+    Lsp,
     /// Explore the Deployfile interactively: evaluate expressions, add steps, plan (dry run).
     Repl(ReplArguments),
     /// Show the services the Deployfile updates: deployments and recent events.

@@ -38,9 +38,9 @@ pub(super) fn run(arguments: &CheckArguments) -> ExitStatus {
     if failed { ExitStatus::InvalidInput } else { ExitStatus::Success }
 }
 
-/// Reads and compiles every gate script the Deployfile names (docs/gates.md): a script
-/// that cannot be read is a diagnostic of the Deployfile, at its path; the script's own
-/// problems are diagnostics of the script, returned with its name and text.
+/// The gate scripts' diagnostics (docs/gates.md), each script named as the Deployfile's
+/// directory is shown (`pipelines/gates/x.rhai`); a script that cannot be read is a
+/// diagnostic of the Deployfile, added to `diagnostics`.
 fn check_scripts(
     deployfile: &std::path::Path,
     name: &str,
@@ -49,42 +49,16 @@ fn check_scripts(
 ) -> Vec<(String, String, Vec<Diagnostic>)> {
     let base = deployfile.parent().unwrap_or_else(|| std::path::Path::new(""));
     let shown = std::path::Path::new(name).parent().unwrap_or_else(|| std::path::Path::new(""));
-    let mut reports: Vec<(String, String, Vec<Diagnostic>)> = Vec::new();
-    for (path, span) in crate::gates::stdlib::references(file) {
-        let script_name = shown.join(&path).display().to_string();
-        if reports.iter().any(|(seen, _, _)| *seen == script_name) {
-            continue;
-        }
-        match crate::gates::stdlib::read(base, &path) {
-            Err(error) => diagnostics.push(
-                Diagnostic::new(
-                    crate::diagnostic::Code::ScriptNotFound,
-                    span,
-                    if error.kind() == std::io::ErrorKind::NotFound {
-                        format!("gate script `{path}` does not exist")
-                    } else {
-                        format!("gate script `{path}` cannot be read: {error}")
-                    },
-                )
-                .with_label("named here")
-                .with_help(format!(
-                    "the path is relative to the Deployfile; the standard scripts are {}",
-                    crate::gates::stdlib::SCRIPTS
-                        .iter()
-                        .map(|(n, _)| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            ),
-            Ok(text) => {
-                let found =
-                    crate::gates::GateScript::compile(&path, &text).err().unwrap_or_default();
-                reports.push((script_name, text, found));
-            }
-        }
-    }
-    reports.retain(|(_, _, found)| !found.is_empty());
-    reports
+    let checked = crate::gates::check_scripts(base, file);
+    diagnostics.extend(checked.missing);
+    checked
+        .scripts
+        .into_iter()
+        .filter(|script| !script.diagnostics.is_empty())
+        .map(|script| {
+            (shown.join(&script.path).display().to_string(), script.text, script.diagnostics)
+        })
+        .collect()
 }
 
 /// Prints each file's diagnostics; JSON is one array across the files.

@@ -52,6 +52,13 @@ where
         Command::Run(arguments) => run::run(&arguments),
         Command::Plan(arguments) => plan::run(&arguments),
         Command::Repl(arguments) => repl::run(&arguments),
+        Command::Lsp => match crate::lsp::serve_stdio() {
+            Ok(()) => ExitStatus::Success,
+            Err(message) => {
+                output::stderr(&format!("error: {message}\n"));
+                ExitStatus::InvalidInput
+            }
+        },
         Command::Status(arguments) => status::run(&arguments),
         Command::Rollback(arguments) => rollback::run(&arguments),
     };

@@ -89,3 +89,64 @@ mod tests {
         assert!(find("std/nothing.rhai").is_none());
     }
 }
+
+/// A gate script a Deployfile names, read and compiled.
+#[derive(Debug)]
+pub struct CheckedScript {
+    /// The path as written in the Deployfile.
+    pub path: String,
+    /// The file it was read from; none for an embedded standard script.
+    pub file: Option<std::path::PathBuf>,
+    pub text: String,
+    pub diagnostics: Vec<crate::diagnostic::Diagnostic>,
+}
+
+/// The gate scripts of a Deployfile, checked.
+#[derive(Debug, Default)]
+pub struct CheckedScripts {
+    /// Diagnostics of the Deployfile: scripts that cannot be read, at their path.
+    pub missing: Vec<crate::diagnostic::Diagnostic>,
+    /// Each script once, in the order first named.
+    pub scripts: Vec<CheckedScript>,
+}
+
+/// Reads and compiles every gate script the Deployfile names (relative to `base`, else
+/// the standard scripts): what `ferry check` and the language server report.
+#[must_use]
+pub fn check_scripts(base: &std::path::Path, file: &crate::syntax::Deployfile) -> CheckedScripts {
+    use crate::diagnostic::{Code, Diagnostic};
+    let mut checked = CheckedScripts::default();
+    for (path, span) in references(file) {
+        if checked.scripts.iter().any(|script| script.path == path)
+            || checked.missing.iter().any(|d| d.span() == span)
+        {
+            continue;
+        }
+        match read(base, &path) {
+            Err(error) => checked.missing.push(
+                Diagnostic::new(
+                    Code::ScriptNotFound,
+                    span,
+                    if error.kind() == std::io::ErrorKind::NotFound {
+                        format!("gate script `{path}` does not exist")
+                    } else {
+                        format!("gate script `{path}` cannot be read: {error}")
+                    },
+                )
+                .with_label("named here")
+                .with_help(format!(
+                    "the path is relative to the Deployfile; the standard scripts are {}",
+                    SCRIPTS.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                )),
+            ),
+            Ok(text) => {
+                let diagnostics =
+                    super::GateScript::compile(&path, &text).err().unwrap_or_default();
+                let on_disk = base.join(&path);
+                let file = on_disk.is_file().then_some(on_disk);
+                checked.scripts.push(CheckedScript { path, file, text, diagnostics });
+            }
+        }
+    }
+    checked
+}

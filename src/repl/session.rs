@@ -108,6 +108,10 @@ impl Session {
     #[must_use]
     pub fn known(&self) -> Known {
         let mut known = Known::of(&self.file);
+        // Typed text comes after the whole pipeline: every step is in scope.
+        for step in &mut known.steps {
+            step.2 = 0;
+        }
         known.expressions = true;
         known.scripts = crate::gates::stdlib::on_disk(&self.base_dir);
         known

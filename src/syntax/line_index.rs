@@ -65,6 +65,23 @@ impl LineIndex {
             .sum();
         (line, column)
     }
+
+    /// The byte offset of a 0-based line and UTF-16 column (an LSP position): past the
+    /// end of a line is its end, past the last line is the end of the text, and a column
+    /// inside a character's surrogate pair is that character's start.
+    #[must_use]
+    pub fn offset_of_utf16(&self, text: &str, line: usize, column: usize) -> usize {
+        let Some(&start) = self.line_starts.get(line) else { return text.len() };
+        let end = self.line_starts.get(line + 1).map_or(text.len(), |next| next - 1);
+        let mut units = 0;
+        for (i, c) in text[start..end].char_indices() {
+            if units + c.len_utf16() > column {
+                return start + i;
+            }
+            units += c.len_utf16();
+        }
+        end
+    }
 }
 
 #[cfg(test)]
@@ -95,5 +112,12 @@ mod tests {
         let text = "a😀b";
         let index = LineIndex::new(text);
         assert_eq!(index.utf16_position(text, 5), (0, 3));
+        assert_eq!(index.offset_of_utf16(text, 0, 3), 5);
+        assert_eq!(index.offset_of_utf16(text, 0, 2), 1, "inside the pair: the emoji's start");
+        assert_eq!(index.offset_of_utf16(text, 0, 99), 6);
+        assert_eq!(index.offset_of_utf16(text, 7, 0), 6);
+        let two = "ab\r\ncd";
+        let index = LineIndex::new(two);
+        assert_eq!(index.offset_of_utf16(two, 1, 1), 5);
     }
 }
