@@ -4,6 +4,7 @@
 mod check_cli;
 mod compat;
 mod diagnostics;
+mod editors;
 mod fmt_cli;
 mod gates;
 mod images;

@@ -355,6 +355,16 @@ fn incremental_and_whole_edits_update_the_diagnostics() {
         (published["version"].clone(), published["diagnostics"].clone()),
         (json!(4), json!([]))
     );
+    // A gate script that does not exist is found as it is typed.
+    let gated = CLEAN
+        .replace("  timeout = 5m\n", "  timeout = 5m\n  gate script(\"gates/nope.rhai\") {}\n");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 5 }, "contentChanges": [{ "text": gated }] }),
+    );
+    let published = client.diagnostics(&uri);
+    assert_eq!(published["diagnostics"][0]["code"], "ferry::gate::script_not_found", "{published}");
+    assert_eq!(published["diagnostics"][0]["range"]["start"], position(&gated, "\"gates/nope", 0));
     assert_eq!(client.shutdown(), 0);
 }
 

@@ -22,4 +22,4 @@ pub use contract::{GateContext, Outcome, TaskInfo};
 pub use host::{Capabilities, HttpAnswer, HttpClient, HttpRequest, LogLine};
 pub use sandbox::Limits;
 pub use script::{GateScript, ScriptError};
-pub use stdlib::{CheckedScript, CheckedScripts, check_scripts};
+pub use stdlib::{CheckedScript, CheckedScripts, check_scripts, missing_scripts};

@@ -110,11 +110,51 @@ pub struct CheckedScripts {
     pub scripts: Vec<CheckedScript>,
 }
 
+/// The diagnostic of a gate script that cannot be read, at its path in the Deployfile.
+fn missing(
+    path: &str,
+    span: crate::syntax::Span,
+    error: &std::io::Error,
+) -> crate::diagnostic::Diagnostic {
+    use crate::diagnostic::{Code, Diagnostic};
+    Diagnostic::new(
+        Code::ScriptNotFound,
+        span,
+        if error.kind() == std::io::ErrorKind::NotFound {
+            format!("gate script `{path}` does not exist")
+        } else {
+            format!("gate script `{path}` cannot be read: {error}")
+        },
+    )
+    .with_label("named here")
+    .with_help(format!(
+        "the path is relative to the Deployfile; the standard scripts are {}",
+        SCRIPTS.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    ))
+}
+
+/// The gate scripts a Deployfile names that cannot be found: a check cheap enough for
+/// every keystroke (it looks the files up without reading or compiling them).
+#[must_use]
+pub fn missing_scripts(
+    base: &std::path::Path,
+    file: &crate::syntax::Deployfile,
+) -> Vec<crate::diagnostic::Diagnostic> {
+    references(file)
+        .into_iter()
+        .filter(|(path, _)| find(path).is_none())
+        .filter_map(|(path, span)| match std::fs::metadata(base.join(&path)) {
+            Ok(meta) if meta.is_file() => None,
+            Ok(_) => Some(missing(&path, span, &std::io::Error::other("it is not a file"))),
+            Err(error) => Some(missing(&path, span, &error)),
+        })
+        .collect()
+}
+
 /// Reads and compiles every gate script the Deployfile names (relative to `base`, else
 /// the standard scripts): what `ferry check` and the language server report.
 #[must_use]
 pub fn check_scripts(base: &std::path::Path, file: &crate::syntax::Deployfile) -> CheckedScripts {
-    use crate::diagnostic::{Code, Diagnostic};
     let mut checked = CheckedScripts::default();
     for (path, span) in references(file) {
         if checked.scripts.iter().any(|script| script.path == path)
@@ -123,22 +163,7 @@ pub fn check_scripts(base: &std::path::Path, file: &crate::syntax::Deployfile) -
             continue;
         }
         match read(base, &path) {
-            Err(error) => checked.missing.push(
-                Diagnostic::new(
-                    Code::ScriptNotFound,
-                    span,
-                    if error.kind() == std::io::ErrorKind::NotFound {
-                        format!("gate script `{path}` does not exist")
-                    } else {
-                        format!("gate script `{path}` cannot be read: {error}")
-                    },
-                )
-                .with_label("named here")
-                .with_help(format!(
-                    "the path is relative to the Deployfile; the standard scripts are {}",
-                    SCRIPTS.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-                )),
-            ),
+            Err(error) => checked.missing.push(missing(&path, span, &error)),
             Ok(text) => {
                 let diagnostics =
                     super::GateScript::compile(&path, &text).err().unwrap_or_default();

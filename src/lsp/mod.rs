@@ -172,14 +172,16 @@ impl Server<'_> {
         let base = convert::path_of(uri).and_then(|p| p.parent().map(Path::to_path_buf));
         let mut script_reports = Vec::new();
         if let (Some(base), Some(file), true) = (&base, &document.file, document.current) {
-            let checked = crate::gates::check_scripts(base, file);
+            // Whether each script exists: on every change (cheap). Compiling them: on
+            // open and save only.
+            let missing = crate::gates::missing_scripts(base, file);
             diagnostics.extend(
-                checked
-                    .missing
+                missing
                     .iter()
                     .map(|d| convert::diagnostic(uri, &document.text, &document.index, d)),
             );
             if scripts {
+                let checked = crate::gates::check_scripts(base, file);
                 for script in checked.scripts {
                     let Some(script_uri) = script.file.as_deref().and_then(convert::uri_of) else {
                         continue;
