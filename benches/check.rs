@@ -33,6 +33,21 @@ fn main() {
         }),
     );
     report(
+        &format!("of which parse (pest + lowering), {lines} lines"),
+        runs,
+        measure(runs, || {
+            std::hint::black_box(ferry::syntax::parse(std::hint::black_box(&text)).is_ok());
+        }),
+    );
+    let file = ferry::syntax::parse(&text).expect("parses");
+    report(
+        &format!("of which analysis of the tree, {lines} lines"),
+        runs,
+        measure(runs, || {
+            std::hint::black_box(ferry::check::check(std::hint::black_box(&file)));
+        }),
+    );
+    report(
         &format!("fmt, in-process, {lines} lines"),
         runs,
         measure(runs, || {

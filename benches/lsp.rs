@@ -2,7 +2,8 @@
 //!
 //! 1. The time from sending a `didChange` (one incremental edit) to receiving the
 //!    diagnostics published for that version, on a 5,000-line Deployfile (target: under
-//!    20 ms): the real `ferry lsp` process over its stdio pipes, 200 edits.
+//!    20 ms): the real `ferry lsp` process over its stdio pipes, 200 edits; then the same
+//!    edits sent as whole texts (a full parse each).
 //! 2. The server's memory (VmRSS and its peak, VmHWM, from /proc) after `initialize`, and
 //!    with ten such files open.
 
@@ -141,6 +142,32 @@ fn main() {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
         "didChange → publishDiagnostics, {lines} lines: median {:.2} ms, p95 {:.2} ms, min {:.2} ms, max {:.2} ms ({runs} edits)",
+        ms(times[runs / 2]),
+        ms(times[runs * 95 / 100]),
+        ms(times[0]),
+        ms(times[runs - 1])
+    );
+
+    // The same edits sent as whole texts (clients without incremental sync): every
+    // change is a full parse.
+    let mut times = Vec::with_capacity(runs);
+    let mut whole = text.clone();
+    for i in 0..runs {
+        let version = (runs + i) as i64 + 2;
+        let offset = middle + "BUILD = \"".len();
+        whole.replace_range(offset..=offset, if i % 2 == 0 { "7" } else { "6" });
+        let edit = json!({ "jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": { "uri": uri, "version": version },
+            "contentChanges": [{ "text": whole }] } });
+        let start = Instant::now();
+        send(&mut stdin, &edit);
+        let params = published(&messages, uri, version);
+        times.push(start.elapsed());
+        assert_eq!(params["diagnostics"], json!([]), "the edits keep the file clean");
+    }
+    times.sort();
+    println!(
+        "the same with whole-text changes (full parse): median {:.2} ms, p95 {:.2} ms, min {:.2} ms, max {:.2} ms ({runs} edits)",
         ms(times[runs / 2]),
         ms(times[runs * 95 / 100]),
         ms(times[0]),

@@ -34,15 +34,20 @@ impl Document {
         document
     }
 
-    /// Applies the edits in order, then checks the new text once.
+    /// Applies the edits in order, then checks the new text once. One edit inside one
+    /// item of a text that parsed re-parses that item alone (`syntax::reparse`).
     pub(super) fn change(&mut self, version: i32, changes: Vec<TextDocumentContentChangeEvent>) {
         let count = changes.len();
+        let mut single = None;
         for (i, change) in changes.into_iter().enumerate() {
             match change.range {
                 None => self.text = change.text,
                 Some(range) => {
                     let span = self.span(range);
                     self.text.replace_range(span.start..span.end, &change.text);
+                    if count == 1 {
+                        single = Some((span, change.text.len()));
+                    }
                 }
             }
             if i + 1 < count {
@@ -51,7 +56,20 @@ impl Document {
         }
         self.index = LineIndex::new(&self.text);
         self.version = version;
-        self.check();
+        let reparsed = match (single, &self.file) {
+            (Some((span, inserted)), Some(file)) if self.current => {
+                crate::syntax::reparse(file, &self.text, span, inserted)
+            }
+            _ => None,
+        };
+        match reparsed {
+            Some(file) => {
+                self.diagnostics = crate::check::check(&file);
+                self.file = Some(file);
+                self.current = true;
+            }
+            None => self.check(),
+        }
     }
 
     fn check(&mut self) {
