@@ -1,8 +1,10 @@
 //! ferry ships containers to Amazon ECS from a `Deployfile` kept in the repository.
 //!
-//! The pipeline of the program: `syntax` (text → tree) → `check` (tree → diagnostics and a
-//! checked model) → later phases. The pure core (`syntax`, `check`) does no I/O; the
-//! `cli` edge reads files and prints.
+//! The pipeline of the program: `syntax` (text → tree) → `check` (tree → diagnostics) →
+//! `eval` (values for one environment) → `engine` (plan, run, verdict). The pure core
+//! (`syntax`, `check`, `eval`, `assist`, the engine's plan and verdict) does no I/O; the
+//! edges do: `cli`, `repl` and `lsp` (the front ends), `aws`, `docker`, `gates`, `local`.
+//! docs/architecture.md has the map.
 
 pub mod assist;
 pub mod aws;

@@ -345,6 +345,15 @@ fn incremental_and_whole_edits_update_the_diagnostics() {
     let codes: Vec<&Value> =
         published["diagnostics"].as_array().expect("array").iter().map(|d| &d["code"]).collect();
     assert_eq!(codes, [&json!("ferry::check::out_of_range")], "{published}");
+    // While the text does not parse, the outline answers nothing (it does not crash).
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 30 }, "contentChanges": [{ "text": "register t {" }] }),
+    );
+    client.diagnostics(&uri);
+    let outline =
+        client.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri } }));
+    assert_eq!(outline, Value::Null);
     // A whole-text change (no range) back to the clean text.
     client.notify(
         "textDocument/didChange",

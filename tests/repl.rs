@@ -109,17 +109,30 @@ git.sha
 #[test]
 fn no_deployfile_starts_empty_and_a_broken_one_is_reported() {
     let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("README"), "x\n").expect("write");
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "first"]);
+    let sha = git(dir.path(), &["rev-parse", "HEAD"]);
     let ran = Test::new()
         .args(["repl"])
         .current_dir(dir.path())
-        .stdin("build a {}\n:steps\na\n")
+        .stdin("build a {}\nbuild cache-b {}\n:reload\n:steps\na\ncache-b\ngit.sha\n")
         .run()
         .code(0);
+    // Typed items survive `:reload`; names with `-` are references; git is the folder's.
     assert_eq!(
         ran.stdout,
-        "no Deployfile here: starting with an empty pipeline (type steps to add them)\n\
-         added `build a`\n  build a                      <input 1>:1:1\n\
-         <image of `build a`, pinned when pushed> : image\n"
+        format!(
+            "no Deployfile here: starting with an empty pipeline (type steps to add them)\n\
+             added `build a`\nadded `build cache-b`\n\
+             no Deployfile here: starting with an empty pipeline (type steps to add them)\n\
+             \x20 build a                      <input 1>:1:1\n\
+             \x20 build cache-b                <input 2>:1:1\n\
+             <image of `build a`, pinned when pushed> : image\n\
+             <image of `build cache-b`, pinned when pushed> : image\n\
+             \"{sha}\" : string\n"
+        )
     );
     std::fs::write(dir.path().join("Deployfile"), "build a { contxt = \".\" }\n").expect("write");
     let ran = Test::new().args(["repl"]).current_dir(dir.path()).stdin(":steps\n").run().code(2);
@@ -180,6 +193,13 @@ fn plan_diff_simulate_and_gate_against_the_local_ecs_change_nothing() {
         .stdin(":plan\n:diff web_task\n:simulate\n:gate\n:gate 1\n:plan web\n")
         .run()
         .code(0);
+    // A gate number that does not exist runs nothing.
+    let refused = ferry(dir.path(), &["repl"]).stdin(":gate 3\n").run().code(2);
+    assert!(
+        refused.stdout.contains("error: there is no gate 3; the gates are 1 to 1"),
+        "{}",
+        refused.stdout
+    );
     let out = &ran.stdout;
     // `:plan` prints what `ferry plan` prints.
     assert!(out.contains(&plan), "the REPL's plan:\n{out}\nferry plan:\n{plan}");

@@ -80,7 +80,10 @@ struct Open {
 /// The place at byte `offset` of `text`.
 #[must_use]
 pub fn place_at(text: &str, offset: usize) -> PlaceAt {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let all: Vec<Token> = tokens(text).into_iter().filter(|t| t.span.start < offset).collect();
     // The partial word under the cursor, and the dotted chain before it.
     let mut prefix = Span::at(offset);
@@ -100,6 +103,7 @@ pub fn place_at(text: &str, offset: usize) -> PlaceAt {
         && all[before - 1].text(text) == "."
         && all[before - 2].kind == TokenKind::Word
         && all[before - 1].span.end == all.get(before).map_or(prefix.start, |t| t.span.start)
+        && all[before - 2].span.end == all[before - 1].span.start
     {
         base.insert(0, all[before - 2].text(text).to_owned());
         before -= 2;
@@ -208,7 +212,28 @@ fn walk(text: &str, tokens: &[Token]) -> (Vec<Open>, Vec<(String, StepKind, usiz
                 stack.push(Open { frame: Frame::Call(function), entry: Vec::new(), defines: None });
             }
             (TokenKind::Punct, "}" | "]" | ")") | (TokenKind::InterpolationClose, _) => {
-                if stack.len() > 1 {
+                // Close the frame this bracket matches, and any left open inside it.
+                let matches = |frame: &Frame| match (token.kind, piece) {
+                    (TokenKind::InterpolationClose, _) => matches!(frame, Frame::Interpolation),
+                    (_, "]") => matches!(frame, Frame::List(_)),
+                    (_, ")") => matches!(frame, Frame::Call(_)),
+                    _ => !matches!(
+                        frame,
+                        Frame::Top
+                            | Frame::List(_)
+                            | Frame::Call(_)
+                            | Frame::String
+                            | Frame::Interpolation
+                    ),
+                };
+                let Some(target) = stack.iter().rposition(|open| matches(&open.frame)) else {
+                    continue;
+                };
+                if target == 0 {
+                    continue;
+                }
+                stack.truncate(target + 1);
+                {
                     let closed = stack.pop().expect("more than one frame");
                     steps.extend(closed.defines);
                     let parent = stack.last_mut().expect("the stack never empties");
@@ -328,6 +353,10 @@ mod tests {
         assert_eq!(prefix, "gates/v");
         assert!(matches!(at("build a { # co|").0, Place::Nothing));
         assert!(matches!(at("build a { context = \"./|").0, Place::Nothing));
+        // A dot with a blank before it is not an attribute; a bracket closes what it opened.
+        assert!(!matches!(at("build a { args = { X = git .s| } }").0, Place::Attribute { .. }));
+        let (place, _) = at("update w {\n  x = \"${ [ }\"\n  gr|");
+        assert!(matches!(place, Place::Key(spec) if spec.field("grace").is_some()));
         let (place, _) = at("register t { requires = [F|");
         assert!(matches!(place, Place::Value { field: Some(f) } if f.name == "requires"));
     }

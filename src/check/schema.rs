@@ -1,5 +1,5 @@
 //! What each block may hold: its fields with their types, ranges and docs, and its
-//! nested blocks. The checker, the docs and (later) the language server read these tables.
+//! nested blocks. The checker, the docs, the REPL and the language server read these tables.
 
 use super::ValueType as T;
 use super::text_format::TextFormat as F;

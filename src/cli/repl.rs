@@ -11,7 +11,7 @@ use super::workspace::gather;
 use super::{DEFAULT_NAME, ExitStatus, ReplArguments, TargetArguments};
 use crate::aws::Clients;
 use crate::eval::Settings;
-use crate::repl::{Connection, Loader, Session, Source, history_path, interactive, script};
+use crate::repl::{Connection, Loaded, Loader, Session, Source, history_path, interactive, script};
 use crate::report::{HumanStyle, human_report};
 
 pub(super) fn run(arguments: &ReplArguments) -> ExitStatus {
@@ -50,19 +50,30 @@ pub(super) fn run(arguments: &ReplArguments) -> ExitStatus {
     }
 }
 
-/// The Deployfile and its workspace; none when no file was named and none is found.
-fn read(file: Option<&Path>, style: HumanStyle) -> Result<Option<Source>, String> {
+/// The Deployfile and the workspace of its folder; without one (none named, none found,
+/// or unreadable), the workspace of the working directory.
+fn read(file: Option<&Path>, style: HumanStyle) -> Loaded {
     let working_dir = std::env::current_dir().unwrap_or_default();
+    let here = |source| Loaded {
+        source,
+        workspace: gather(&working_dir.join(DEFAULT_NAME)),
+        base_dir: working_dir.clone(),
+    };
     if file.is_none() && super::find(&working_dir).is_none() {
-        return Ok(None);
+        return here(Ok(None));
     }
     match load(file, &working_dir) {
-        Ok(source) => {
-            let workspace = gather(&source.path);
-            Ok(Some(Source { name: source.name, path: source.path, text: source.text, workspace }))
-        }
+        Ok(source) => Loaded {
+            workspace: gather(&source.path),
+            base_dir: source
+                .path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| working_dir.clone(), Path::to_path_buf),
+            source: Ok(Some(Source { name: source.name, path: source.path, text: source.text })),
+        },
         Err(InputError { name, text, diagnostic }) => {
-            Err(human_report(&name, &text, &[diagnostic], style))
+            here(Err(human_report(&name, &text, &[diagnostic], style)))
         }
     }
 }

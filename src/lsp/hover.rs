@@ -149,7 +149,7 @@ fn block_doc(title: &str, spec: &BlockSpec) -> String {
 
 /// A step name: what it stands for and where it is defined.
 fn step_doc(document: &Document, name: &str) -> Option<String> {
-    let file = document.file.as_ref()?;
+    let file = document.file.as_ref().filter(|_| document.current)?;
     let symbols = crate::check::Symbols::collect(file);
     let definition = symbols.definitions.get(name)?;
     let line = document.position(definition.span.start).line + 1;
@@ -182,7 +182,7 @@ fn reference_doc(document: &Document, chain: &[&str]) -> Option<String> {
         }
         [step] => step_doc(document, step),
         [step, name] => {
-            let file = document.file.as_ref()?;
+            let file = document.file.as_ref().filter(|_| document.current)?;
             let symbols = crate::check::Symbols::collect(file);
             let specs = match symbols.definitions.get(*step)?.kind {
                 StepKind::Build => schema::IMAGE,

@@ -35,8 +35,8 @@ use lsp_types::{
     DocumentSymbolParams, DocumentSymbolResponse, GotoDefinitionParams, GotoDefinitionResponse,
     Hover, HoverContents, HoverParams, HoverProviderCapability, InitializeParams, Location,
     MarkupContent, MarkupKind, OneOf, PublishDiagnosticsParams, ReferenceParams, RenameParams,
-    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit,
-    Uri, WorkspaceEdit,
+    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, TextEdit, Uri, WorkspaceEdit,
 };
 
 use crate::assist::{CandidateKind, Known, complete};
@@ -54,9 +54,12 @@ pub fn serve_stdio() -> Result<(), String> {
 #[must_use]
 pub fn capabilities() -> ServerCapabilities {
     ServerCapabilities {
-        text_document_sync: Some(TextDocumentSyncCapability::Kind(
-            TextDocumentSyncKind::INCREMENTAL,
-        )),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+            open_close: Some(true),
+            change: Some(TextDocumentSyncKind::INCREMENTAL),
+            save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+            ..TextDocumentSyncOptions::default()
+        })),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
         completion_provider: Some(CompletionOptions {
             trigger_characters: Some(vec![".".to_owned(), "\"".to_owned(), "/".to_owned()]),
@@ -256,7 +259,8 @@ impl Server<'_> {
             }),
             DocumentSymbolRequest::METHOD => parse::<DocumentSymbolParams>(params).map(|p| {
                 to_value(self.documents.get(&p.text_document.uri).and_then(|document| {
-                    let file = document.file.as_ref()?;
+                    // Spans of an older tree do not fit the current text.
+                    let file = document.file.as_ref().filter(|_| document.current)?;
                     Some(DocumentSymbolResponse::Nested(navigation::symbols(document, file)))
                 }))
             }),
@@ -381,7 +385,7 @@ impl Server<'_> {
             ));
         }
         let Some((document, all, found)) = self.occurrence(uri, position) else { return Ok(None) };
-        if all.iter().any(|o| o.name == name) {
+        if name != found.name && all.iter().any(|o| o.name == name) {
             return Err((REQUEST_FAILED, format!("a step is already called `{name}`")));
         }
         let edits: Vec<TextEdit> = all

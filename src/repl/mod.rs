@@ -11,7 +11,7 @@ mod terminal;
 use std::io::{BufRead, Write};
 
 pub use commands::{COMMANDS, Command, HELP};
-pub use session::{Connector, Loader, Reply, Session, Source};
+pub use session::{Connector, Loaded, Loader, Reply, Session, Source};
 pub use terminal::{history_path, interactive};
 
 use crate::aws::{Ecs, ServiceView};
@@ -125,7 +125,11 @@ mod tests {
 
     #[test]
     fn a_script_gathers_lines_while_a_block_is_open() {
-        let load: super::Loader = Box::new(|| Ok(None));
+        let load: super::Loader = Box::new(|| super::Loaded {
+            source: Ok(None),
+            workspace: crate::eval::Workspace::default(),
+            base_dir: std::path::PathBuf::from("."),
+        });
         let connect: super::Connector = Box::new(|_, _| Err("no target in this test".to_owned()));
         let (mut session, _) = super::Session::start(
             load,

@@ -20,16 +20,25 @@ use crate::report::{HumanStyle, human_report};
 use crate::suggestion::did_you_mean;
 use crate::syntax::{Deployfile, Item, LineIndex, Span, Step, StepKind, parse_expression};
 
-/// The Deployfile as read, and the workspace (git, environment variables) beside it.
+/// The Deployfile as read.
 pub struct Source {
     pub name: String,
     pub path: PathBuf,
     pub text: String,
-    pub workspace: Workspace,
 }
 
-/// Reads the Deployfile again (`:reload`); `None` when there is none.
-pub type Loader = Box<dyn FnMut() -> Result<Option<Source>, String>>;
+/// What a load found: the Deployfile (none when there is none; the report when it cannot
+/// be read), and the workspace (git, environment variables) of its folder — or of the
+/// working directory without one, so `git.sha` works in an empty session too.
+pub struct Loaded {
+    pub source: Result<Option<Source>, String>,
+    pub workspace: Workspace,
+    /// Where gate scripts and the local state are looked for.
+    pub base_dir: PathBuf,
+}
+
+/// Reads the Deployfile (at start and on `:reload`).
+pub type Loader = Box<dyn FnMut() -> Loaded>;
 
 /// Opens the read-only connection to the target for these settings.
 pub type Connector = Box<dyn FnMut(&Settings, &std::path::Path) -> Result<Connection, String>>;
@@ -39,6 +48,8 @@ struct Part {
     name: String,
     start: usize,
     text: String,
+    /// Typed at the prompt (not the Deployfile).
+    typed: bool,
 }
 
 /// What one input produced.
@@ -85,7 +96,11 @@ impl Session {
         style: HumanStyle,
     ) -> (Session, Reply) {
         let mut session = Session {
-            load: Box::new(|| Ok(None)),
+            load: Box::new(|| Loaded {
+                source: Ok(None),
+                workspace: Workspace::default(),
+                base_dir: PathBuf::from("."),
+            }),
             connect,
             connection: None,
             base_dir: PathBuf::from("."),
@@ -123,8 +138,12 @@ impl Session {
     /// The step names, for completing the arguments of commands.
     #[must_use]
     pub fn step_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = steps(&self.file).map(|step| step.name.name.clone()).collect();
-        names.dedup();
+        let mut names: Vec<String> = Vec::new();
+        for step in steps(&self.file) {
+            if !names.contains(&step.name.name) {
+                names.push(step.name.name.clone());
+            }
+        }
         names
     }
 
@@ -153,15 +172,18 @@ impl Session {
                 Err(message) => Reply::error(message),
             };
         }
-        let first = input.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next();
+        let first =
+            input.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).next();
         let defines = first.is_some_and(|word| {
             StepKind::from_keyword(word).is_some() || matches!(word, "defaults" | "environment")
         }) || (first == Some("on") && input.contains('{'));
         if defines { self.define(input, &name) } else { self.expression(input, &name) }
     }
 
-    fn take_source(&mut self, loaded: Result<Option<Source>, String>) -> Reply {
-        let source = match loaded {
+    fn take_source(&mut self, loaded: Loaded) -> Reply {
+        self.workspace = loaded.workspace;
+        self.base_dir = loaded.base_dir;
+        let source = match loaded.source {
             Ok(Some(source)) => source,
             Ok(None) => {
                 self.reset(None);
@@ -183,8 +205,6 @@ impl Session {
             human_report(&source.name, &source.text, &checked.diagnostics, self.style)
         };
         if checked.has_errors() {
-            self.workspace = source.workspace;
-            self.base_dir = base_dir(&source.path);
             self.reset(None);
             return Reply::error(format!(
                 "{report}starting with an empty pipeline; fix `{}` and `:reload`\n",
@@ -192,9 +212,7 @@ impl Session {
             ));
         }
         let name = source.name.clone();
-        self.base_dir = base_dir(&source.path);
-        self.workspace = source.workspace;
-        self.reset(Some(Part { name: source.name, start: 0, text: source.text }));
+        self.reset(Some(Part { name: source.name, start: 0, text: source.text, typed: false }));
         match resolve(&self.file, self.environment.as_deref(), &self.workspace) {
             Ok(settings) => self.settings = settings,
             Err(error) => {
@@ -244,7 +262,7 @@ impl Session {
             }
             Command::Env(Some(name)) => self.switch(&name),
             Command::Reload => {
-                let typed: Vec<Part> = self.parts.drain(..).filter(|p| p.start > 0).collect();
+                let typed: Vec<Part> = self.parts.drain(..).filter(|p| p.typed).collect();
                 let loaded = (self.load)();
                 let mut reply = self.take_source(loaded);
                 let mut dropped = Vec::new();
@@ -333,7 +351,7 @@ impl Session {
             .filter(|item| item.span().start >= start)
             .map(describe_item)
             .collect();
-        self.parts.push(Part { name: name.to_owned(), start, text: input.to_owned() });
+        self.parts.push(Part { name: name.to_owned(), start, text: input.to_owned(), typed: true });
         self.text = candidate;
         self.file = file;
         self.settings = settings;
@@ -740,7 +758,14 @@ impl Session {
         };
         let chosen: Vec<usize> = match selector.parse::<usize>() {
             Ok(n) if (1..=gates.len()).contains(&n) => vec![n - 1],
-            _ => (0..gates.len())
+            Ok(n) => {
+                return Reply::error(format!(
+                    "error: there is no gate {n}; the gates are 1 to {}\n{}",
+                    gates.len(),
+                    list()
+                ));
+            }
+            Err(_) => (0..gates.len())
                 .filter(|&i| crate::engine::gate_name(&gates[i].2.target).contains(selector))
                 .collect(),
         };
@@ -802,13 +827,7 @@ impl Session {
     }
 }
 
-fn base_dir(path: &std::path::Path) -> PathBuf {
-    path.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), PathBuf::from)
-}
-
-/// The steps in order, then those of handlers.
+/// The steps of the pipeline in order (not those of `on failure`).
 fn steps(file: &Deployfile) -> impl Iterator<Item = &Step> {
     file.items.iter().filter_map(|item| match item {
         Item::Step(step) => Some(step),
