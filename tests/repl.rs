@@ -280,7 +280,7 @@ fn on_a_terminal_tab_completes_and_blocks_span_lines() {
     let history = dir.path().join("history");
     let tmux = Tmux { socket: format!("ferry-repl-{}", std::process::id()) };
     let command = format!(
-        "env -i PATH=\"$PATH\" TERM=xterm NO_COLOR=1 FERRY_HISTORY={} {} repl",
+        "env -i PATH=\"$PATH\" TERM=xterm-256color FERRY_HISTORY={} {} repl",
         history.display(),
         env!("CARGO_BIN_EXE_ferry")
     );
@@ -313,7 +313,15 @@ fn on_a_terminal_tab_completes_and_blocks_span_lines() {
     // A block over several lines, a field completed inside it.
     tmux.keys(&["build worker {", "Enter", "  cont", "Tab"]);
     tmux.screen_with("  context");
-    tmux.keys(&[" = \"worker\"", "Enter", "}", "Enter"]);
+    tmux.keys(&[" = \"worker\""]);
+    // Highlighting: the keyword in bold magenta, the string in green, as the terminal shows them.
+    let colored = tmux.run(&["capture-pane", "-e", "-p", "-t", "repl"]);
+    assert!(
+        colored.contains("\x1b[1m\x1b[35mbuild") || colored.contains("\x1b[1;35mbuild"),
+        "{colored:?}"
+    );
+    assert!(colored.contains("\x1b[32m\"worker\""), "{colored:?}");
+    tmux.keys(&["Enter", "}", "Enter"]);
     tmux.screen_with("added `build worker`");
     // Commands complete too, and step names after them.
     tmux.keys(&[":sh", "Tab"]);

@@ -33,7 +33,7 @@ pub(super) fn run(arguments: &ReplArguments) -> ExitStatus {
         Session::start(load, connector, arguments.deployfile.environment.clone(), style);
     print!("{}", started.text);
     let failed = if terminal {
-        match interactive(&mut session, history_path()) {
+        match interactive(&mut session, history_path(), style.color) {
             Ok(_) => false,
             Err(error) => {
                 eprintln!("error: the terminal failed: {error}");

@@ -189,8 +189,12 @@ impl Prompt for ReplPrompt {
 }
 
 /// Runs the REPL on the terminal until `:quit` or Ctrl-D; returns whether the last input
-/// failed.
-pub fn interactive(session: &mut Session, history: Option<PathBuf>) -> std::io::Result<bool> {
+/// failed. `color`: highlight what is typed (off with `NO_COLOR`).
+pub fn interactive(
+    session: &mut Session,
+    history: Option<PathBuf>,
+    color: bool,
+) -> std::io::Result<bool> {
     let names = Arc::new(Mutex::new(Names::of(session)));
     let mut keybindings = default_emacs_keybindings();
     keybindings.add_binding(
@@ -204,12 +208,14 @@ pub fn interactive(session: &mut Session, history: Option<PathBuf>) -> std::io::
     let menu = ColumnarMenu::default().with_name("completion_menu");
     let mut editor = Reedline::create()
         .with_completer(Box::new(ReplCompleter(Arc::clone(&names))))
-        .with_highlighter(Box::new(ReplHighlighter))
         .with_validator(Box::new(ReplValidator))
         .with_menu(ReedlineMenu::EngineCompleter(Box::new(menu)))
         .with_edit_mode(Box::new(Emacs::new(keybindings)))
         .with_quick_completions(true)
         .with_partial_completions(true);
+    if color {
+        editor = editor.with_highlighter(Box::new(ReplHighlighter));
+    }
     if let Some(path) = history {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
