@@ -275,6 +275,31 @@ mod tests {
     }
 
     #[test]
+    fn any_offset_of_any_text_is_answered() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut texts: Vec<String> = ["web", "hello", "multi-service", "fargate"]
+            .iter()
+            .map(|n| {
+                std::fs::read_to_string(format!("{root}/pipelines/{n}.deploy")).expect("pipeline")
+            })
+            .collect();
+        texts.push("register t {\n  container \"wé😀b\" { image = \"${git.".to_owned());
+        texts.push("}}]) \"${ ] ) } x.y. = = ,\n#".to_owned());
+        let known = Known { expressions: true, ..Known::default() };
+        for text in &texts {
+            let file = crate::syntax::parse(text).ok();
+            let known = file.as_ref().map_or_else(|| known.clone(), Known::of);
+            for offset in 0..=text.len() + 2 {
+                let completion = complete(text, offset, &known);
+                assert!(
+                    completion.replace.end <= text.len()
+                        && text.is_char_boundary(completion.replace.start)
+                );
+            }
+        }
+    }
+
+    #[test]
     fn expressions_at_the_prompt() {
         let known = Known { expressions: true, ..Known::default() };
         assert_eq!(labels("g|", &known), ["git"]);

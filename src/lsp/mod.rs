@@ -480,3 +480,95 @@ fn parse<P: serde::de::DeserializeOwned>(params: serde_json::Value) -> Result<P,
 fn to_value(value: impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use lsp_server::{Connection, Notification, Request};
+    use serde_json::json;
+
+    use super::Server;
+
+    /// Every request at many positions (some past the end) of texts that parse, texts
+    /// that do not, and texts being edited by range: the server answers, it never panics.
+    #[test]
+    fn no_request_panics_whatever_the_text_and_position() {
+        let (connection, client) = Connection::memory();
+        let mut server =
+            Server { documents: HashMap::new(), scripts: HashMap::new(), out: &connection };
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut texts: Vec<String> = ["web", "hello", "multi-service"]
+            .iter()
+            .map(|name| {
+                std::fs::read_to_string(format!("{root}/pipelines/{name}.deploy"))
+                    .expect("pipeline")
+            })
+            .collect();
+        texts.push("register t {\n  container \"wé😀b\" { image = \"${git.".to_owned());
+        texts.push(
+            "build a { args = { X = \"é\" } }\nupdate w {\n  task_definition = a\n".to_owned(),
+        );
+        let uri = format!("file://{root}/pipelines/probe.deploy");
+        let requests = [
+            "textDocument/hover",
+            "textDocument/completion",
+            "textDocument/definition",
+            "textDocument/references",
+            "textDocument/rename",
+            "textDocument/documentSymbol",
+            "textDocument/formatting",
+            "textDocument/codeAction",
+        ];
+        let mut id = 0;
+        let mut ask = |server: &mut Server<'_>, line: u32, character: u32| {
+            let position = json!({ "line": line, "character": character });
+            for method in requests {
+                id += 1;
+                let params = json!({
+                    "textDocument": { "uri": uri },
+                    "position": position,
+                    "context": { "includeDeclaration": true, "diagnostics": [] },
+                    "newName": "renamed",
+                    "options": { "tabSize": 2, "insertSpaces": true },
+                    "range": { "start": position, "end": position },
+                });
+                let _ =
+                    server.request(&Request { id: id.into(), method: method.to_owned(), params });
+            }
+        };
+        for (n, text) in texts.iter().enumerate() {
+            server.notification(&Notification::new(
+                "textDocument/didOpen".to_owned(),
+                json!({ "textDocument": { "uri": uri, "languageId": "deployfile", "version": 1, "text": text } }),
+            ));
+            let lines = u32::try_from(text.lines().count()).expect("lines");
+            for line in (0..=lines + 1).step_by(3) {
+                for character in [0, 1, 2, 5, 9, 14, 22, 40, 200] {
+                    ask(&mut server, line, character);
+                }
+            }
+            // Edits by range that break and mend the text, asking after each.
+            for (version, line) in (0..lines).step_by(5).enumerate() {
+                let edit = if version % 2 == 0 { "{\"é" } else { "" };
+                server.notification(&Notification::new(
+                    "textDocument/didChange".to_owned(),
+                    json!({
+                        "textDocument": { "uri": uri, "version": version + 2 },
+                        "contentChanges": [{
+                            "range": { "start": { "line": line, "character": 1 }, "end": { "line": line, "character": 3 } },
+                            "text": edit
+                        }]
+                    }),
+                ));
+                ask(&mut server, line, 2);
+                ask(&mut server, line + 1, 0);
+            }
+            server.notification(&Notification::new(
+                "textDocument/didClose".to_owned(),
+                json!({ "textDocument": { "uri": uri } }),
+            ));
+            assert!(client.receiver.try_iter().count() > 0, "text {n}: diagnostics were published");
+        }
+    }
+}
