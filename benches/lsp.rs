@@ -83,6 +83,41 @@ fn memory(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// Sends `runs` changes to `uri` (versions from `first`; `changes(i)` gives the
+/// `contentChanges`), times each from the write to the diagnostics of its version, and
+/// prints the median, p95, min and max.
+fn timed_changes(
+    stdin: &mut ChildStdin,
+    messages: &Receiver<Value>,
+    uri: &str,
+    first: usize,
+    runs: usize,
+    what: &str,
+    mut changes: impl FnMut(usize) -> Value,
+) {
+    let mut times = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let version = (first + i) as i64;
+        let edit = json!({ "jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": { "uri": uri, "version": version },
+            "contentChanges": changes(i) } });
+        let start = Instant::now();
+        send(stdin, &edit);
+        let params = published(messages, uri, version);
+        times.push(start.elapsed());
+        assert_eq!(params["diagnostics"], json!([]), "the edits keep the file clean");
+    }
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "{what}: median {:.2} ms, p95 {:.2} ms, min {:.2} ms, max {:.2} ms ({runs} edits)",
+        ms(times[runs / 2]),
+        ms(times[runs * 95 / 100]),
+        ms(times[0]),
+        ms(times[runs - 1])
+    );
+}
+
 fn main() {
     let text = generated(5_000);
     let lines = text.lines().count();
@@ -122,56 +157,34 @@ fn main() {
     let line = before.matches('\n').count();
     let character = before.rsplit('\n').next().unwrap_or("").len();
     let runs = 200;
-    let mut times = Vec::with_capacity(runs);
-    for i in 0..runs {
-        let version = i as i64 + 2;
-        let digit = if i % 2 == 0 { "9" } else { "8" };
-        let edit = json!({ "jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
-            "textDocument": { "uri": uri, "version": version },
-            "contentChanges": [{
-                "range": { "start": { "line": line, "character": character }, "end": { "line": line, "character": character + 1 } },
-                "text": digit
-            }] } });
-        let start = Instant::now();
-        send(&mut stdin, &edit);
-        let params = published(&messages, uri, version);
-        times.push(start.elapsed());
-        assert_eq!(params["diagnostics"], json!([]), "the edits keep the file clean");
-    }
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "didChange → publishDiagnostics, {lines} lines: median {:.2} ms, p95 {:.2} ms, min {:.2} ms, max {:.2} ms ({runs} edits)",
-        ms(times[runs / 2]),
-        ms(times[runs * 95 / 100]),
-        ms(times[0]),
-        ms(times[runs - 1])
+    let range = json!({
+        "start": { "line": line, "character": character },
+        "end": { "line": line, "character": character + 1 }
+    });
+    timed_changes(
+        &mut stdin,
+        &messages,
+        uri,
+        2,
+        runs,
+        &format!("didChange → publishDiagnostics, {lines} lines"),
+        |i| json!([{ "range": range, "text": if i % 2 == 0 { "9" } else { "8" } }]),
     );
-
     // The same edits sent as whole texts (clients without incremental sync): every
     // change is a full parse.
-    let mut times = Vec::with_capacity(runs);
     let mut whole = text.clone();
-    for i in 0..runs {
-        let version = (runs + i) as i64 + 2;
-        let offset = middle + "BUILD = \"".len();
-        whole.replace_range(offset..=offset, if i % 2 == 0 { "7" } else { "6" });
-        let edit = json!({ "jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
-            "textDocument": { "uri": uri, "version": version },
-            "contentChanges": [{ "text": whole }] } });
-        let start = Instant::now();
-        send(&mut stdin, &edit);
-        let params = published(&messages, uri, version);
-        times.push(start.elapsed());
-        assert_eq!(params["diagnostics"], json!([]), "the edits keep the file clean");
-    }
-    times.sort();
-    println!(
-        "the same with whole-text changes (full parse): median {:.2} ms, p95 {:.2} ms, min {:.2} ms, max {:.2} ms ({runs} edits)",
-        ms(times[runs / 2]),
-        ms(times[runs * 95 / 100]),
-        ms(times[0]),
-        ms(times[runs - 1])
+    let offset = middle + "BUILD = \"".len();
+    timed_changes(
+        &mut stdin,
+        &messages,
+        uri,
+        runs + 2,
+        runs,
+        "the same with whole-text changes (full parse)",
+        |i| {
+            whole.replace_range(offset..=offset, if i % 2 == 0 { "7" } else { "6" });
+            json!([{ "text": whole }])
+        },
     );
 
     for n in 1..10 {

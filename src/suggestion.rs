@@ -8,6 +8,13 @@ pub fn did_you_mean<'a>(
     closest(name, candidates).map(|best| format!("did you mean `{best}`?"))
 }
 
+/// The name a help line suggests, when it starts "did you mean `x`?" — the language
+/// server's quick fix reads it back.
+#[must_use]
+pub fn suggested(help: &str) -> Option<&str> {
+    help.strip_prefix("did you mean `")?.split_once('`').map(|(name, _)| name)
+}
+
 /// The candidate closest to `name`, if its distance is at most a third of the length
 /// (and at least 1, so `biuld` finds `build`).
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -52,6 +59,14 @@ pub fn distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_suggestion_is_read_back_from_its_help_line() {
+        let help = did_you_mean("biuld", ["build"]).expect("close");
+        assert_eq!(suggested(&help), Some("build"));
+        assert_eq!(suggested("did you mean `check`? The host functions are …"), Some("check"));
+        assert_eq!(suggested("set it in `defaults`"), None);
+    }
 
     macro_rules! closest_cases {
         ($($name:literal among [$($candidate:literal),*] => $expected:expr;)*) => {

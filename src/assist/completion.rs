@@ -1,9 +1,9 @@
 //! Completion: the candidates for the place at the cursor, from the schema (step kinds,
 //! fields, nested blocks, built-in functions, attributes) and the names in scope.
 
-use super::context::{Place, place_at};
-use crate::check::ValueType;
+use super::context::{Place, PlaceAt, place_at};
 use crate::check::schema::{self, AttributeSpec, FieldSpec, LabelSpec};
+use crate::check::{ValueType, describe_kind};
 use crate::syntax::{Deployfile, Item, Span, StepKind};
 
 /// What a candidate is, for the editor's icon or the REPL's menu.
@@ -89,7 +89,14 @@ impl Known {
 /// The completions at byte `offset` of `text`.
 #[must_use]
 pub fn complete(text: &str, offset: usize, known: &Known) -> Completion {
-    let found = place_at(text, offset);
+    complete_at(text, &place_at(text, offset), known)
+}
+
+/// The completions at a place already found: a caller that reads the disk for some
+/// names (gate scripts, environments) looks at `found.place` first and reads only what
+/// that place offers.
+#[must_use]
+pub fn complete_at(text: &str, found: &PlaceAt, known: &Known) -> Completion {
     let typed = &text[found.prefix.start..found.prefix.end];
     let mut steps: Vec<(String, StepKind)> = known
         .steps
@@ -127,7 +134,7 @@ pub fn complete(text: &str, offset: usize, known: &Known) -> Completion {
             };
             for (name, step_kind) in &steps {
                 if Some(*step_kind) == wanted {
-                    add(name, CandidateKind::Step, describe(*step_kind));
+                    add(name, CandidateKind::Step, describe_kind(*step_kind));
                 }
             }
         }
@@ -213,7 +220,7 @@ fn values(
         _ => {}
     }
     for (name, kind) in steps {
-        add(name, CandidateKind::Step, describe(*kind));
+        add(name, CandidateKind::Step, describe_kind(*kind));
     }
     add("git", CandidateKind::Namespace, "the commit being deployed: `git.sha`, `git.branch`, …");
     add("env", CandidateKind::Namespace, "the chosen environment: `env.name`, `env.cluster`, …");
@@ -224,14 +231,6 @@ fn values(
     if ty != Some(ValueType::Bool) {
         add("true", CandidateKind::Word, "");
         add("false", CandidateKind::Word, "");
-    }
-}
-
-fn describe(kind: StepKind) -> &'static str {
-    match kind {
-        StepKind::Build => "an image (a `build` step)",
-        StepKind::Register => "a task definition (a `register` step)",
-        _ => "a deployment (an `update` step)",
     }
 }
 

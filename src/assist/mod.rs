@@ -5,5 +5,5 @@
 mod completion;
 mod context;
 
-pub use completion::{Candidate, CandidateKind, Completion, Known, complete};
-pub use context::{Frame, Place, place_at};
+pub use completion::{Candidate, CandidateKind, Completion, Known, complete, complete_at};
+pub use context::{Frame, Place, PlaceAt, place_at};

@@ -10,7 +10,7 @@ mod text_format;
 mod value_check;
 mod value_type;
 
-pub use symbols::{Definition, Symbols};
+pub use symbols::{Definition, Symbols, defines_name, describe_kind};
 pub use text_format::TextFormat;
 pub use value_type::ValueType;
 

@@ -24,7 +24,7 @@ impl Definition {
 }
 
 #[must_use]
-pub(super) fn describe_kind(kind: StepKind) -> &'static str {
+pub fn describe_kind(kind: StepKind) -> &'static str {
     match kind {
         StepKind::Build => "an image (a `build` step)",
         StepKind::Register => "a task definition (a `register` step)",
@@ -38,7 +38,7 @@ pub(super) fn describe_kind(kind: StepKind) -> &'static str {
 
 /// Whether a step of this kind defines its name (rather than naming another step).
 #[must_use]
-pub(super) fn defines_name(kind: StepKind) -> bool {
+pub fn defines_name(kind: StepKind) -> bool {
     matches!(kind, StepKind::Build | StepKind::Register | StepKind::Update)
 }
 

@@ -14,8 +14,13 @@ pub(super) fn stderr(text: &str) {
 }
 
 /// Colour only on a terminal and without `NO_COLOR`; the terminal's width from `COLUMNS`.
+/// For reports on standard error.
 pub(super) fn human_style() -> HumanStyle {
-    let terminal = std::io::stderr().is_terminal();
+    style_for(std::io::stderr().is_terminal())
+}
+
+/// The same for output that goes to a terminal or not (`terminal`).
+pub(super) fn style_for(terminal: bool) -> HumanStyle {
     let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let width = if terminal {
         std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)

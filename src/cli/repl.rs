@@ -5,6 +5,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
+use super::output::style_for;
 use super::prepare::{connect, runtime};
 use super::source_file::{InputError, load};
 use super::workspace::gather;
@@ -16,14 +17,7 @@ use crate::report::{HumanStyle, human_report};
 
 pub(super) fn run(arguments: &ReplArguments) -> ExitStatus {
     let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    let style = HumanStyle {
-        color: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        width: if terminal {
-            std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
-        } else {
-            80
-        },
-    };
+    let style = style_for(terminal);
     let file = arguments.deployfile.file.clone();
     let load: Loader = Box::new(move || read(file.as_deref(), style));
     let target = arguments.target.clone();
@@ -34,7 +28,7 @@ pub(super) fn run(arguments: &ReplArguments) -> ExitStatus {
     print!("{}", started.text);
     let failed = if terminal {
         match interactive(&mut session, history_path(), style.color) {
-            Ok(_) => false,
+            Ok(()) => false,
             Err(error) => {
                 eprintln!("error: the terminal failed: {error}");
                 true
@@ -70,7 +64,7 @@ fn read(file: Option<&Path>, style: HumanStyle) -> Loaded {
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .map_or_else(|| working_dir.clone(), Path::to_path_buf),
-            source: Ok(Some(Source { name: source.name, path: source.path, text: source.text })),
+            source: Ok(Some(Source { name: source.name, text: source.text })),
         },
         Err(InputError { name, text, diagnostic }) => {
             here(Err(human_report(&name, &text, &[diagnostic], style)))

@@ -51,6 +51,15 @@ pub fn on_disk(base: &std::path::Path) -> Vec<String> {
     found
 }
 
+/// What `script("…")` may name beside the Deployfile at `base`: the `.rhai` files there
+/// (`on_disk`), then the standard scripts.
+#[must_use]
+pub fn script_names(base: &std::path::Path) -> Vec<String> {
+    let mut names = on_disk(base);
+    names.extend(SCRIPTS.iter().map(|(name, _)| (*name).to_owned()));
+    names
+}
+
 /// The gate scripts a Deployfile names: `(path, span of the path string)`.
 #[must_use]
 pub fn references(file: &crate::syntax::Deployfile) -> Vec<(String, crate::syntax::Span)> {

@@ -39,7 +39,7 @@ use lsp_types::{
     TextDocumentSyncOptions, TextDocumentSyncSaveOptions, TextEdit, Uri, WorkspaceEdit,
 };
 
-use crate::assist::{CandidateKind, Known, complete};
+use crate::assist::{CandidateKind, Known, Place, complete_at, place_at};
 use document::Document;
 
 /// Runs the server on standard input and output until the client says `exit`.
@@ -291,14 +291,23 @@ impl Server<'_> {
 
     fn completion(&self, uri: &Uri, position: lsp_types::Position) -> Option<CompletionResponse> {
         let document = self.documents.get(uri)?;
-        let offset = document.offset(position);
+        let found = place_at(&document.text, document.offset(position));
         let mut known = document.file.as_ref().map(Known::of).unwrap_or_default();
-        if let Some(base) = convert::path_of(uri).and_then(|p| p.parent().map(Path::to_path_buf)) {
-            known.scripts = crate::gates::stdlib::on_disk(&base);
-            known.environments = sibling_environments(&base, convert::path_of(uri).as_deref());
+        // The disk is read only for the places that offer what is on it.
+        let path = convert::path_of(uri);
+        let base = path.as_deref().and_then(Path::parent);
+        match &found.place {
+            Place::StringArgument { function } if function == "script" => {
+                known.scripts = base.map(crate::gates::stdlib::script_names).unwrap_or_default();
+            }
+            Place::EnvironmentName => {
+                known.environments = base
+                    .map(|base| sibling_environments(base, path.as_deref()))
+                    .unwrap_or_default();
+            }
+            _ => {}
         }
-        known.scripts.extend(crate::gates::stdlib::SCRIPTS.iter().map(|(n, _)| (*n).to_owned()));
-        let completion = complete(&document.text, offset, &known);
+        let completion = complete_at(&document.text, &found, &known);
         let range = document.range(completion.replace);
         let items = completion
             .candidates
@@ -424,9 +433,8 @@ impl Server<'_> {
             let Some(suggestion) = diagnostic
                 .help
                 .as_deref()
-                .and_then(|help| help.strip_prefix("did you mean `"))
-                .and_then(|rest| rest.split_once('`'))
-                .map(|(word, _)| word.to_owned())
+                .and_then(crate::suggestion::suggested)
+                .map(str::to_owned)
             else {
                 continue;
             };

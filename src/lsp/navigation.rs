@@ -5,6 +5,7 @@
 use lsp_types::{DocumentSymbol, SymbolKind};
 
 use super::document::Document;
+use crate::check::defines_name;
 use crate::syntax::{Deployfile, Entry, Expr, ExprKind, Item, Span, Step, StepKind, StringPart};
 
 /// One place a step name appears.
@@ -15,17 +16,13 @@ pub(super) struct Occurrence {
     pub(super) definition: bool,
 }
 
-fn defines(kind: StepKind) -> bool {
-    matches!(kind, StepKind::Build | StepKind::Register | StepKind::Update)
-}
-
 /// Every occurrence of a defined step name, in source order.
 pub(super) fn occurrences(file: &Deployfile) -> Vec<Occurrence> {
     let defined: std::collections::BTreeSet<&str> = file
         .items
         .iter()
         .filter_map(|item| match item {
-            Item::Step(step) if defines(step.kind) => Some(step.name.name.as_str()),
+            Item::Step(step) if defines_name(step.kind) => Some(step.name.name.as_str()),
             _ => None,
         })
         .collect();
@@ -35,7 +32,7 @@ pub(super) fn occurrences(file: &Deployfile) -> Vec<Occurrence> {
             found.push(Occurrence {
                 name: step.name.name.clone(),
                 span: step.name.span,
-                definition: defines(step.kind),
+                definition: defines_name(step.kind),
             });
         }
         for entry in step.entries() {
@@ -180,7 +177,7 @@ pub(super) fn symbols(document: &Document, file: &Deployfile) -> Vec<DocumentSym
         symbol(
             format!("{} {}", step.kind.keyword(), step.name.name),
             Some(crate::check::schema::step(step.kind).what.to_owned()),
-            if defines(step.kind) { SymbolKind::FUNCTION } else { SymbolKind::EVENT },
+            if defines_name(step.kind) { SymbolKind::FUNCTION } else { SymbolKind::EVENT },
             step.span,
             step.name.span,
             (!children.is_empty()).then_some(children),

@@ -1,6 +1,6 @@
 //! The REPL's `:commands`: their names, arguments and help.
 
-use crate::suggestion::did_you_mean;
+use crate::suggestion::closest;
 
 /// A parsed command.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,9 +83,9 @@ pub(super) fn parse(text: &str) -> Result<Command, String> {
         "" => return Err("error: a command name follows `:` (`:help` lists them)\n".to_owned()),
         other => {
             let names = COMMANDS.iter().map(|(name, _, _)| *name);
-            let help = did_you_mean(other, names).map_or_else(
+            let help = closest(other, names).map_or_else(
                 || "`:help` lists the commands".to_owned(),
-                |h| h.replacen('`', "`:", 1),
+                |best| format!("did you mean `:{best}`?"),
             );
             return Err(format!("error: unknown command `:{other}`\n  help: {help}\n"));
         }

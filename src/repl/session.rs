@@ -22,8 +22,8 @@ use crate::syntax::{Deployfile, Item, LineIndex, Span, Step, StepKind, parse_exp
 
 /// The Deployfile as read.
 pub struct Source {
+    /// As the user named it (`pipelines/web.deploy`), for reports.
     pub name: String,
-    pub path: PathBuf,
     pub text: String,
 }
 
@@ -128,11 +128,13 @@ impl Session {
             step.2 = 0;
         }
         known.expressions = true;
-        known.scripts = crate::gates::stdlib::on_disk(&self.base_dir);
         known
-            .scripts
-            .extend(crate::gates::stdlib::SCRIPTS.iter().map(|(name, _)| (*name).to_owned()));
-        known
+    }
+
+    /// Where the Deployfile's gate scripts are looked for.
+    #[must_use]
+    pub fn base_dir(&self) -> &std::path::Path {
+        &self.base_dir
     }
 
     /// The step names, for completing the arguments of commands.

@@ -15,7 +15,7 @@ use reedline::{
 
 use super::commands::COMMANDS;
 use super::session::Session;
-use crate::assist::{Known, complete};
+use crate::assist::{Known, Place, complete_at, place_at};
 use crate::syntax::{StepKind, TokenKind, open_brackets, tokens};
 
 /// Where history is kept: `FERRY_HISTORY` (empty: nowhere), else
@@ -38,6 +38,8 @@ struct Names {
     known: Known,
     steps: Vec<String>,
     environments: Vec<String>,
+    /// Where `script("…")` completion looks for `.rhai` files, on Tab.
+    base_dir: PathBuf,
 }
 
 impl Names {
@@ -46,6 +48,7 @@ impl Names {
             known: session.known(),
             steps: session.step_names(),
             environments: session.environments(),
+            base_dir: session.base_dir().to_path_buf(),
         }
     }
 }
@@ -87,7 +90,18 @@ impl Completer for ReplCompleter {
                 }
             };
         }
-        let completion = complete(line, pos, &names.known);
+        let found = place_at(line, pos);
+        let scripts;
+        let mut known = &names.known;
+        if matches!(&found.place, Place::StringArgument { function } if function == "script") {
+            // The disk is read on Tab inside `script("…")`, not after every input.
+            scripts = Known {
+                scripts: crate::gates::stdlib::script_names(&names.base_dir),
+                ..names.known.clone()
+            };
+            known = &scripts;
+        }
+        let completion = complete_at(line, &found, known);
         completion
             .candidates
             .iter()
@@ -188,13 +202,13 @@ impl Prompt for ReplPrompt {
     }
 }
 
-/// Runs the REPL on the terminal until `:quit` or Ctrl-D; returns whether the last input
-/// failed. `color`: highlight what is typed (off with `NO_COLOR`).
+/// Runs the REPL on the terminal until `:quit` or Ctrl-D. `color`: highlight what is
+/// typed (off with `NO_COLOR`).
 pub fn interactive(
     session: &mut Session,
     history: Option<PathBuf>,
     color: bool,
-) -> std::io::Result<bool> {
+) -> std::io::Result<()> {
     let names = Arc::new(Mutex::new(Names::of(session)));
     let mut keybindings = default_emacs_keybindings();
     keybindings.add_binding(
@@ -228,13 +242,11 @@ pub fn interactive(
     println!(
         "dry run: nothing is built, pushed, registered or updated; `:help` lists the commands"
     );
-    let mut failed = false;
     loop {
         let prompt = ReplPrompt(session.environment_name().to_owned());
         match editor.read_line(&prompt)? {
             Signal::Success(buffer) => {
                 let reply = session.handle(&buffer);
-                failed = reply.failed;
                 print!("{}", reply.text);
                 if reply.quit {
                     break;
@@ -246,7 +258,7 @@ pub fn interactive(
             _ => {}
         }
     }
-    Ok(failed)
+    Ok(())
 }
 
 #[cfg(test)]
