@@ -37,7 +37,7 @@ fn plan_shows_the_change_and_changes_nothing() {
     let plan = ferry(dir.path(), &["plan", "--out", "plan.json"]).code(0);
     assert!(
         plan.stdout
-            .contains("-container app image: acme/web:1\n    +container app image: acme/web:2"),
+            .contains("-      \"image\": \"acme/web:1\",\n    +      \"image\": \"acme/web:2\","),
         "{}",
         plan.stdout
     );
@@ -110,16 +110,23 @@ fn a_revision_can_start_from_a_json_file() {
         .replace("IMAGE", "1");
     std::fs::write(dir.path().join("Deployfile"), &file).expect("write");
     let plan = ferry(dir.path(), &["plan"]).code(0);
-    assert!(plan.stdout.contains("+container app environment MODE: \"prod\""), "{}", plan.stdout);
-    assert!(plan.stdout.contains("+container app environment EMPTY: \"\""), "{}", plan.stdout);
-    assert!(plan.stdout.contains("+container app image: acme/web:1"), "{}", plan.stdout);
+    // Canonical JSON: the empty value is kept, variables in name order.
+    let empty = plan.stdout.find("\"name\": \"EMPTY\"").expect("EMPTY");
+    let mode = plan.stdout.find("\"name\": \"MODE\"").expect("MODE");
+    assert!(empty < mode, "{}", plan.stdout);
+    assert!(plan.stdout.contains("+          \"value\": \"\""), "{}", plan.stdout);
+    assert!(plan.stdout.contains("+      \"image\": \"acme/web:1\""), "{}", plan.stdout);
     ferry(dir.path(), &["run", "--allow-dirty"]).code(0);
     let again = ferry(dir.path(), &["plan"]).code(0);
     assert!(again.stdout.contains("nothing changed: reuse"), "{}", again.stdout);
+    // Every member AWS knows is read (here `ipcMode`); one it does not know is named.
     std::fs::write(dir.path().join("taskdef.json"), r#"{"family": "web", "ipcMode": "host", "containerDefinitions": [{"name": "app", "image": "x"}]}"#).expect("write");
+    let plan = ferry(dir.path(), &["plan"]).code(0);
+    assert!(plan.stdout.contains("+  \"ipcMode\": \"host\""), "{}", plan.stdout);
+    std::fs::write(dir.path().join("taskdef.json"), r#"{"family": "web", "ipcModee": "host", "containerDefinitions": [{"name": "app", "image": "x"}]}"#).expect("write");
     let refused = ferry(dir.path(), &["run", "--allow-dirty"]).code(2);
     assert!(
-        refused.stderr.contains("`ipcMode` of the task definition is not read"),
+        refused.stderr.contains("`ipcModee` is not a member of a task definition that AWS knows"),
         "{}",
         refused.stderr
     );

@@ -204,8 +204,11 @@ fn plan_diff_simulate_and_gate_against_the_local_ecs_change_nothing() {
     // `:plan` prints what `ferry plan` prints.
     assert!(out.contains(&plan), "the REPL's plan:\n{out}\nferry plan:\n{plan}");
     assert!(out.contains("register web_task: register a new revision of `web`"), "{out}");
-    assert!(out.contains("-container app image: acme/web:1\n    +container app image: acme/web:2"));
-    assert!(out.contains("update web: service `web` (cluster `c`), 4 tasks running now"), "{out}");
+    assert!(
+        out.contains("-      \"image\": \"acme/web:1\",\n    +      \"image\": \"acme/web:2\","),
+        "{out}"
+    );
+    assert!(out.contains("update web: service `web` (cluster `c`), 4 tasks desired"), "{out}");
     assert!(out.contains("desired 4, min healthy 50%, max 100%"), "{out}");
     assert!(out.contains("outcome after"), "{out}");
     assert!(out.contains(&format!("  1  verify web: http(http://{}/health)", server.address)));

@@ -334,7 +334,8 @@ fn on_a_terminal_the_rollout_shows_live_progress() {
     assert!(status.success());
     let screen = std::fs::read_to_string(&log).expect("log");
     assert!(screen.contains("3/3 running, 0 pending, 0 failed"), "{screen}");
-    assert!(screen.contains("success: deployed and verified (exit 0)"), "{screen}");
+    assert!(screen.contains("success: deployed and verified: `web` runs "), "{screen}");
+    assert!(screen.contains(" completed (exit 0)"), "{screen}");
 }
 
 #[test]

@@ -57,6 +57,29 @@ impl AwsError {
     }
 }
 
+impl AwsError {
+    /// Whether the endpoint does not offer the call at all (an older API, or another
+    /// implementation such as moto).
+    #[must_use]
+    pub fn is_unsupported(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "UnknownOperationException"
+                | "UnsupportedOperation"
+                | "InvalidAction"
+                | "NotImplemented"
+                | "UnsupportedFeatureException"
+        )
+    }
+
+    /// Whether the call may have been applied though no answer came (the network, a
+    /// timeout): the state must be read back before anything is said about it.
+    #[must_use]
+    pub fn answer_lost(&self) -> bool {
+        matches!(self.code.as_str(), "NetworkError" | "Timeout" | "ServerException")
+    }
+}
+
 impl fmt::Display for AwsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} on {} failed: {}", self.operation, self.resource, self.code)?;

@@ -4,131 +4,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
-    DesiredStatus, LaunchType, LoadBalancer, NetworkConfiguration, Tag, TaskDefinition,
-    TaskDefinitionField, TaskDefinitionStatus,
+    DesiredStatus, LaunchType, LoadBalancer, Tag, TaskDefinition, TaskDefinitionField,
+    TaskDefinitionStatus,
 };
 
 use super::AwsError;
+use super::views::{ServiceDeploymentView, ServiceRequest, ServiceView, StoppedTask, TaskView};
 use crate::engine::RevisionInput;
-use crate::eval::UpdateStep;
-
-/// A deployment as DescribeServices shows it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct DeploymentView {
-    pub id: String,
-    pub status: String,
-    pub task_definition: String,
-    pub rollout_state: Option<String>,
-    pub reason: String,
-    pub desired: i32,
-    pub running: i32,
-    pub pending: i32,
-    pub failed: i32,
-}
-
-/// A service as DescribeServices shows it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct ServiceView {
-    pub arn: String,
-    pub name: String,
-    pub status: String,
-    pub desired: i32,
-    pub running: i32,
-    pub pending: i32,
-    pub task_definition: String,
-    pub deployments: Vec<DeploymentView>,
-    /// `(id, message)`, newest first.
-    pub events: Vec<(String, String)>,
-    pub current_service_deployment: Option<String>,
-    pub min_healthy: Option<i32>,
-    pub max: Option<i32>,
-    pub circuit_breaker: Option<(bool, bool)>,
-    pub grace_s: Option<i32>,
-}
-
-impl ServiceView {
-    #[must_use]
-    pub fn primary(&self) -> Option<&DeploymentView> {
-        self.deployments.iter().find(|d| d.status == "PRIMARY")
-    }
-
-    #[must_use]
-    pub fn deployment(&self, id: &str) -> Option<&DeploymentView> {
-        self.deployments.iter().find(|d| d.id == id)
-    }
-
-    fn from_sdk(service: &aws_sdk_ecs::types::Service) -> Self {
-        let config = service.deployment_configuration();
-        Self {
-            arn: service.service_arn().unwrap_or_default().to_owned(),
-            name: service.service_name().unwrap_or_default().to_owned(),
-            status: service.status().unwrap_or_default().to_owned(),
-            desired: service.desired_count(),
-            running: service.running_count(),
-            pending: service.pending_count(),
-            task_definition: service.task_definition().unwrap_or_default().to_owned(),
-            deployments: service
-                .deployments()
-                .iter()
-                .map(|d| DeploymentView {
-                    id: d.id().unwrap_or_default().to_owned(),
-                    status: d.status().unwrap_or_default().to_owned(),
-                    task_definition: d.task_definition().unwrap_or_default().to_owned(),
-                    rollout_state: d.rollout_state().map(|s| s.as_str().to_owned()),
-                    reason: d.rollout_state_reason().unwrap_or_default().to_owned(),
-                    desired: d.desired_count(),
-                    running: d.running_count(),
-                    pending: d.pending_count(),
-                    failed: d.failed_tasks(),
-                })
-                .collect(),
-            events: service
-                .events()
-                .iter()
-                .map(|e| {
-                    (
-                        e.id().unwrap_or_default().to_owned(),
-                        e.message().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect(),
-            current_service_deployment: service.current_service_deployment().map(str::to_owned),
-            min_healthy: config.and_then(DeploymentConfiguration::minimum_healthy_percent),
-            max: config.and_then(DeploymentConfiguration::maximum_percent),
-            circuit_breaker: config
-                .and_then(DeploymentConfiguration::deployment_circuit_breaker)
-                .map(|b| (b.enable(), b.rollback())),
-            grace_s: service.health_check_grace_period_seconds(),
-        }
-    }
-}
-
-/// A task of a deployment, with what the verdict needs.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct TaskView {
-    pub arn: String,
-    pub started_by: String,
-    pub last_status: String,
-    pub health: String,
-    /// `(container, image, digest)`.
-    pub containers: Vec<(String, String, Option<String>)>,
-    /// `host:port` where its containers' published ports answer (`networkBindings`; a
-    /// bind address of `0.0.0.0` is given as `127.0.0.1`).
-    pub endpoints: Vec<String>,
-    /// The task's private address (`awsvpc`), when it has one.
-    pub private_ip: Option<String>,
-}
-
-/// A stopped task: why it stopped.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct StoppedTask {
-    pub arn: String,
-    pub stop_code: String,
-    pub reason: String,
-    /// `(container, exit code, reason)`.
-    pub containers: Vec<(String, Option<i32>, Option<String>)>,
-}
 
 /// The service of a Create/UpdateService answer, which always holds one.
 fn service_of(
@@ -284,119 +166,91 @@ impl Ecs {
         Ok(())
     }
 
-    fn deployment_configuration(step: &UpdateStep) -> Option<DeploymentConfiguration> {
-        if step.min_healthy.is_none() && step.max.is_none() && step.circuit_breaker.is_none() {
-            return None;
-        }
-        let breaker = step.circuit_breaker.as_deref().map(|mode| {
-            DeploymentCircuitBreaker::builder()
-                .enable(mode != "off")
-                .rollback(mode == "rollback")
-                .build()
-        });
-        Some(
-            DeploymentConfiguration::builder()
-                .set_minimum_healthy_percent(step.min_healthy.and_then(|n| i32::try_from(n).ok()))
-                .set_maximum_percent(step.max.and_then(|n| i32::try_from(n).ok()))
-                .set_deployment_circuit_breaker(breaker)
-                .build(),
-        )
-    }
-
-    fn network(step: &UpdateStep) -> Option<NetworkConfiguration> {
-        let network = step.network.as_ref()?;
-        let vpc = AwsVpcConfiguration::builder()
-            .set_subnets(Some(network.subnets.clone()))
-            .set_security_groups(Some(network.security_groups.clone()).filter(|g| !g.is_empty()))
-            .assign_public_ip(if network.public_ip {
-                AssignPublicIp::Enabled
-            } else {
-                AssignPublicIp::Disabled
-            })
-            .build()
-            .ok()?;
-        Some(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
-    }
-
-    fn load_balancers(step: &UpdateStep) -> Option<Vec<LoadBalancer>> {
-        (!step.load_balancers.is_empty()).then(|| {
-            step.load_balancers
-                .iter()
+    fn load_balancers(request: &ServiceRequest) -> Option<Vec<LoadBalancer>> {
+        request.load_balancers.as_ref().map(|lbs| {
+            lbs.iter()
                 .map(|lb| {
                     LoadBalancer::builder()
                         .target_group_arn(&lb.target_group)
                         .container_name(&lb.container)
-                        .container_port(i32::try_from(lb.port).unwrap_or_default())
+                        .container_port(lb.port)
                         .build()
                 })
                 .collect()
         })
     }
 
-    /// CreateService with the step's settings; returns the service as created.
+    /// CreateService as `request` says (with its idempotency token); returns the service.
     pub async fn create_service(
         &self,
         cluster: &str,
-        step: &UpdateStep,
-        task_definition: &str,
+        request: &ServiceRequest,
     ) -> Result<ServiceView, AwsError> {
         self.count();
         let answer = self
             .client
             .create_service()
             .cluster(cluster)
-            .service_name(&step.service)
-            .task_definition(task_definition)
-            .desired_count(step.desired.and_then(|n| i32::try_from(n).ok()).unwrap_or(1))
-            .set_deployment_configuration(Self::deployment_configuration(step))
-            .set_health_check_grace_period_seconds(step.grace_s.and_then(|n| i32::try_from(n).ok()))
-            .set_launch_type(step.launch_type.as_deref().map(LaunchType::from))
-            .set_platform_version(step.platform_version.clone())
-            .set_network_configuration(Self::network(step))
-            .set_load_balancers(Self::load_balancers(step))
+            .service_name(&request.service)
+            .set_task_definition(request.task_definition.clone())
+            .desired_count(request.desired.unwrap_or(1))
+            .set_deployment_configuration(
+                request.deployment.map(super::views::DeploymentSettings::to_sdk),
+            )
+            .set_health_check_grace_period_seconds(request.grace_s)
+            .set_launch_type(request.launch_type.as_deref().map(LaunchType::from))
+            .set_platform_version(request.platform_version.clone())
+            .set_network_configuration(
+                request.network.as_ref().and_then(super::views::NetworkView::to_sdk),
+            )
+            .set_load_balancers(Self::load_balancers(request))
+            .set_client_token(request.client_token.clone())
             .send()
             .await
             .map_err(|e| {
                 AwsError::from_sdk(
                     "CreateService",
-                    format!("service `{}` of cluster `{cluster}`", step.service),
+                    format!("service `{}` of cluster `{cluster}`", request.service),
                     &e,
                 )
             })?;
-        service_of(answer.service(), "CreateService", format!("service `{}`", step.service))
+        service_of(answer.service(), "CreateService", format!("service `{}`", request.service))
     }
 
-    /// One UpdateService with the revision and every deployment setting of the step.
+    /// UpdateService with exactly the members `request` holds.
     pub async fn update_service(
         &self,
         cluster: &str,
-        step: &UpdateStep,
-        task_definition: &str,
+        request: &ServiceRequest,
     ) -> Result<ServiceView, AwsError> {
         self.count();
         let answer = self
             .client
             .update_service()
             .cluster(cluster)
-            .service(&step.service)
-            .task_definition(task_definition)
-            .set_desired_count(step.desired.and_then(|n| i32::try_from(n).ok()))
-            .set_deployment_configuration(Self::deployment_configuration(step))
-            .set_health_check_grace_period_seconds(step.grace_s.and_then(|n| i32::try_from(n).ok()))
-            .set_force_new_deployment(step.force.then_some(true))
-            .set_platform_version(step.platform_version.clone())
-            .set_network_configuration(Self::network(step))
-            .set_load_balancers(Self::load_balancers(step))
+            .service(&request.service)
+            .set_task_definition(request.task_definition.clone())
+            .set_desired_count(request.desired)
+            .set_deployment_configuration(
+                request.deployment.map(super::views::DeploymentSettings::to_sdk),
+            )
+            .set_health_check_grace_period_seconds(request.grace_s)
+            .set_force_new_deployment(request.force.then_some(true))
+            .set_platform_version(request.platform_version.clone())
+            .set_network_configuration(
+                request.network.as_ref().and_then(super::views::NetworkView::to_sdk),
+            )
+            .set_load_balancers(Self::load_balancers(request))
             .send()
             .await
             .map_err(|e| {
                 AwsError::from_sdk(
                     "UpdateService",
-                    format!("service `{}` of cluster `{cluster}`", step.service),
+                    format!("service `{}` of cluster `{cluster}`", request.service),
                     &e,
                 )
             })?;
-        service_of(answer.service(), "UpdateService", format!("service `{}`", step.service))
+        service_of(answer.service(), "UpdateService", format!("service `{}`", request.service))
     }
 
     /// UpdateService back to `task_definition` (a rollback without the deployment ARN).
@@ -406,23 +260,12 @@ impl Ecs {
         service: &str,
         task_definition: &str,
     ) -> Result<ServiceView, AwsError> {
-        self.count();
-        let answer = self
-            .client
-            .update_service()
-            .cluster(cluster)
-            .service(service)
-            .task_definition(task_definition)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk(
-                    "UpdateService",
-                    format!("service `{service}` of cluster `{cluster}`"),
-                    &e,
-                )
-            })?;
-        service_of(answer.service(), "UpdateService", format!("service `{service}`"))
+        let request = ServiceRequest {
+            service: service.to_owned(),
+            task_definition: Some(task_definition.to_owned()),
+            ..ServiceRequest::default()
+        };
+        self.update_service(cluster, &request).await
     }
 
     /// StopServiceDeployment with ROLLBACK.
@@ -523,6 +366,7 @@ impl Ecs {
                 started_by: t.started_by().unwrap_or_default().to_owned(),
                 last_status: t.last_status().unwrap_or_default().to_owned(),
                 health: t.health_status().map(|h| h.as_str().to_owned()).unwrap_or_default(),
+                started_ms: t.started_at().and_then(|at| at.to_millis().ok()),
                 containers: t
                     .containers()
                     .iter()
@@ -586,6 +430,101 @@ impl Ecs {
                     .collect(),
             })
             .collect())
+    }
+
+    /// The service deployments of a service, newest first, every page; `None` when the
+    /// endpoint has no such call (before 2024, or another implementation).
+    pub async fn service_deployments(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<Vec<ServiceDeploymentView>>, AwsError> {
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            self.count();
+            let page = match self
+                .client
+                .list_service_deployments()
+                .cluster(cluster)
+                .service(service)
+                .set_next_token(token.clone())
+                .send()
+                .await
+            {
+                Ok(page) => page,
+                Err(error) => {
+                    let error = AwsError::from_sdk(
+                        "ListServiceDeployments",
+                        format!("service `{service}` of cluster `{cluster}`"),
+                        &error,
+                    );
+                    if error.is_unsupported() {
+                        return Ok(None);
+                    }
+                    return Err(error);
+                }
+            };
+            found.extend(page.service_deployments().iter().map(|s| ServiceDeploymentView {
+                arn: s.service_deployment_arn().unwrap_or_default().to_owned(),
+                status: s.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                status_reason: s.status_reason().map(str::to_owned),
+                target_revision: s.target_service_revision_arn().map(str::to_owned),
+                created_ms: s.created_at().and_then(|t| t.to_millis().ok()).unwrap_or_default(),
+            }));
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                found.sort_by_key(|s| std::cmp::Reverse(s.created_ms));
+                return Ok(Some(found));
+            }
+        }
+    }
+
+    /// One service deployment, or `None` when ECS does not know it.
+    pub async fn service_deployment(
+        &self,
+        arn: &str,
+    ) -> Result<Option<ServiceDeploymentView>, AwsError> {
+        self.count();
+        let answer = self
+            .client
+            .describe_service_deployments()
+            .service_deployment_arns(arn)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "DescribeServiceDeployments",
+                    format!("service deployment `{arn}`"),
+                    &e,
+                )
+            })?;
+        Ok(answer.service_deployments().first().map(|s| ServiceDeploymentView {
+            arn: s.service_deployment_arn().unwrap_or_default().to_owned(),
+            status: s.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            status_reason: s.status_reason().map(str::to_owned),
+            target_revision: s.target_service_revision().and_then(|r| r.arn()).map(str::to_owned),
+            created_ms: s.created_at().and_then(|t| t.to_millis().ok()).unwrap_or_default(),
+        }))
+    }
+
+    /// The task definition of a service revision, or `None` when ECS cannot describe it.
+    pub async fn revision_task_definition(&self, arn: &str) -> Result<Option<String>, AwsError> {
+        self.count();
+        let answer = self
+            .client
+            .describe_service_revisions()
+            .service_revision_arns(arn)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "DescribeServiceRevisions",
+                    format!("service revision `{arn}`"),
+                    &e,
+                )
+            })?;
+        Ok(answer.service_revisions().first().and_then(|r| r.task_definition()).map(str::to_owned))
     }
 
     /// ACTIVE revisions of a family, newest first, every page.

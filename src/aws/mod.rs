@@ -6,7 +6,12 @@
 mod aws_error;
 mod clients;
 mod ecs;
+mod views;
 
 pub use aws_error::AwsError;
 pub use clients::{Clients, Target};
-pub use ecs::{DeploymentView, Ecs, ServiceView, StoppedTask, TaskView};
+pub use ecs::Ecs;
+pub use views::{
+    BreakerView, DeploymentSettings, DeploymentView, EventView, LoadBalancerView, NetworkView,
+    ServiceDeploymentView, ServiceRequest, ServiceView, StoppedTask, TaskView,
+};

@@ -36,6 +36,8 @@ pub enum Command {
     Rollback(RollbackArguments),
 }
 
+// Each flag of `ferry run` is a bool of its own.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, clap::Args)]
 pub struct RunArguments {
     #[command(flatten)]
@@ -54,9 +56,14 @@ pub struct RunArguments {
     /// Wait for another deployment of the service to finish instead of refusing.
     #[arg(long)]
     pub wait_for_lock: bool,
-    /// A plan made by `ferry plan --out`: refuse when live state changed since.
+    /// A plan made by `ferry plan --out`: refuse when live state changed since, or the
+    /// run would now do otherwise.
     #[arg(long)]
     pub plan: Option<PathBuf>,
+    /// Start a deployment even where a service already runs the revision (a service left
+    /// FAILED by an earlier deployment, a re-pushed tag).
+    #[arg(long)]
+    pub redeploy: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,6 +75,9 @@ pub struct PlanArguments {
     /// Also write the plan as JSON, for `ferry run --plan`.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Plan as `ferry run --redeploy` would run.
+    #[arg(long)]
+    pub redeploy: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -138,6 +148,10 @@ pub struct TargetArguments {
     /// With `--target local`: the Docker registry (`HOST:PORT`) behind the local ECR.
     #[arg(long)]
     pub registry: Option<String>,
+    /// With `--target local`: tasks each cluster has room for (default: as the state file
+    /// says, else unbounded); the predicted rollout counts it.
+    #[arg(long)]
+    pub capacity: Option<u32>,
 }
 
 /// Where a run goes.

@@ -1,12 +1,12 @@
 //! `ferry plan`: what `ferry run` would do, from read-only calls; `--out` writes it as JSON
 //! for `ferry run --plan`. With `--target local`, the local ECS's state file is read and
-//! left untouched.
+//! left untouched, and nothing is written to disk unless `--out` asks.
 
 use super::output::{stderr, stdout};
-use super::prepare::{connect, prepare, runtime};
+use super::prepare::{Prepared, connect, prepare, runtime};
 use super::{ExitStatus, PlanArguments};
 use crate::aws::{Clients, Ecs};
-use crate::engine::{Plan, make_plan, plan_text};
+use crate::engine::{Plan, PlanError, PlanOptions, make_plan, plan_text};
 
 pub(super) fn run(arguments: &PlanArguments) -> ExitStatus {
     match plan(arguments) {
@@ -31,6 +31,10 @@ fn plan(arguments: &PlanArguments) -> Result<Plan, String> {
         let target_name = if local.is_some() { "local" } else { "aws" };
         let base_dir =
             prepared.source.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        let options = PlanOptions {
+            redeploy: arguments.redeploy,
+            capacity: local.as_ref().and_then(crate::local::LocalEcs::capacity),
+        };
         let plan = make_plan(
             &prepared.file,
             &prepared.settings,
@@ -38,9 +42,10 @@ fn plan(arguments: &PlanArguments) -> Result<Plan, String> {
             &ecs,
             target_name,
             &base_dir,
+            &options,
         )
         .await
-        .map_err(|e| format!("error: {e}\n"));
+        .map_err(|error| plan_error(&prepared, &error));
         // The local ECS is dropped without `shutdown`: its state file is not written.
         drop(local);
         plan
@@ -51,4 +56,13 @@ fn plan(arguments: &PlanArguments) -> Result<Plan, String> {
             .map_err(|error| format!("error: cannot write `{}`: {error}\n", path.display()))?;
     }
     Ok(plan)
+}
+
+/// A plan's error as the user reads it: an evaluation error as a diagnostic on the
+/// Deployfile (the renderer of `ferry check`), an AWS error in words.
+pub(super) fn plan_error(prepared: &Prepared, error: &PlanError) -> String {
+    match error {
+        PlanError::Eval(error) => super::prepare::eval_error_text(prepared, error),
+        PlanError::Aws(error) => format!("error: {error}\n"),
+    }
 }

@@ -42,18 +42,43 @@ pub(super) fn prepare(arguments: &DeployfileArguments) -> Result<Prepared, Strin
         return Err("error: the Deployfile did not parse\n".to_owned());
     };
     let workspace = gather(&source.path);
-    let settings = resolve(&file, environment, &workspace).map_err(|error| match error {
-        EvalError::At(diagnostic) => {
-            human_report(&source.name, &source.text, &[diagnostic], human_style())
-        }
-        EvalError::Usage { message, help } => {
-            format!(
-                "error: {message}\n{}",
-                help.map_or_else(String::new, |h| format!("  help: {h}\n"))
-            )
-        }
-    })?;
+    let settings = resolve(&file, environment, &workspace)
+        .map_err(|error| eval_text(&source.name, &source.text, &error))?;
     Ok(Prepared { source, file, workspace, settings })
+}
+
+/// An evaluation error as the user reads it: a diagnostic on the Deployfile, rendered as
+/// `ferry check` renders them; a usage error (an unknown environment) as a line and help.
+fn eval_text(name: &str, text: &str, error: &EvalError) -> String {
+    match error {
+        EvalError::At(diagnostic) => {
+            human_report(name, text, std::slice::from_ref(diagnostic), human_style())
+        }
+        EvalError::Usage { message, help } => format!(
+            "error: {message}\n{}",
+            help.as_ref().map_or_else(String::new, |h| format!("  help: {h}\n"))
+        ),
+    }
+}
+
+/// An evaluation error of the prepared Deployfile, rendered.
+pub(super) fn eval_error_text(prepared: &Prepared, error: &EvalError) -> String {
+    eval_text(&prepared.source.name, &prepared.source.text, error)
+}
+
+impl Prepared {
+    /// Every step's values, evaluated before anything runs: an `env(…)` that is not set
+    /// is a diagnostic here, not a failure halfway through.
+    pub(super) fn check_values(&self) -> Result<(), String> {
+        crate::engine::evaluate(
+            &self.file,
+            &self.settings,
+            &self.workspace,
+            &crate::eval::Outputs::new(),
+        )
+        .map(|_| ())
+        .map_err(|error| eval_error_text(self, &error))
+    }
 }
 
 /// The target's SDK settings, the local ECS when it is the target, and the clock to time
@@ -87,8 +112,10 @@ pub(super) async fn connect(
                     .join(".ferry")
                     .join("local-state.json")
             });
+            // A read-only command leaves the disk as it was: no `.ferry/` is made.
             if let Some(dir) = state.parent()
                 && !dir.as_os_str().is_empty()
+                && !read_only
             {
                 std::fs::create_dir_all(dir).map_err(|error| {
                     format!("error: cannot create `{}`: {error}\n", dir.display())
@@ -108,6 +135,7 @@ pub(super) async fn connect(
                 },
                 faults,
                 registry,
+                capacity: target.capacity,
                 ..LocalOptions::default()
             })
             .await

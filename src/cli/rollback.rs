@@ -59,13 +59,16 @@ pub(super) fn run(arguments: &RollbackArguments) -> ExitStatus {
             {
                 stderr(&format!("warning: {message}\n"));
             }
-            result.map_err(|reason| {
-                (
+            result.map_err(|error| match error {
+                crate::engine::RollbackError::Refused(reason) => {
+                    (ExitStatus::InvalidInput, format!("error: {reason}\n"))
+                }
+                crate::engine::RollbackError::Failed(reason) => (
                     ExitStatus::Verdict(3),
                     format!(
                         "FAILED: the rollback of `{service}` is not verified: {reason} (exit 3)\n"
                     ),
-                )
+                ),
             })
         })
     });

@@ -26,6 +26,7 @@ pub(super) fn run(arguments: &RunArguments) -> ExitStatus {
 
 fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
     let prepared = prepare(&arguments.deployfile)?;
+    prepared.check_values()?;
     let plan: Option<Plan> = match &arguments.plan {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|error| {
@@ -71,6 +72,7 @@ fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
         let (target, local, clock) = connect(&arguments.target, &prepared.settings, &prepared.source.path, false).await?;
         let clients = Clients::new(&target).await;
         let ecs = Ecs::new(clients.ecs);
+        let capacity = local.as_ref().and_then(crate::local::LocalEcs::capacity);
         if let Some(plan) = &plan {
             let changes = drift(plan, &ecs).await.map_err(|error| format!("error: {error}\n"))?;
             if !changes.is_empty() {
@@ -94,6 +96,9 @@ fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
             },
             base_dir: prepared.source.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
             ecr: Some(clients.ecr.clone()),
+            redeploy: arguments.redeploy,
+            capacity,
+            expected: plan.as_ref().map(|p| p.changes.clone()),
         };
         let runner = Runner::new(&prepared.file, prepared.settings.clone(), &prepared.workspace, ecs, clock, &mut tee, options);
         let outcome = runner.run().await;

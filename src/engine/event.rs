@@ -127,6 +127,25 @@ pub enum Event {
         service: String,
         task_definition: String,
     },
+    /// UpdateService changed settings only (desired count, min/max, grace, breaker): no
+    /// deployment starts; `changes` as `desired: 3 → 1`.
+    SettingsUpdated {
+        service: String,
+        changes: Vec<String>,
+    },
+    /// A deployment of the very revision this run deploys was already in progress (an
+    /// earlier run was interrupted): it is watched, not started again.
+    DeploymentResumed {
+        service: String,
+        deployment_id: String,
+        task_definition: String,
+    },
+    /// After a settings change: the service runs its desired count, settled.
+    Scaled {
+        service: String,
+        running: i32,
+        desired: i32,
+    },
     WaitingForLock {
         service: String,
         deployments: usize,

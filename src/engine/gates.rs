@@ -99,6 +99,15 @@ fn prepare_gate(spec: &GateSpec, base_dir: &Path, timeout_ms: u64) -> Result<Gat
     Ok(Gate { name: gate_name(&spec.target), check, params, schedule })
 }
 
+/// Reads and compiles every gate of a `verify` step: a script that is missing or does not
+/// compile refuses the run before its first write.
+pub(super) fn check_gates(gates: &[GateSpec], base_dir: &Path) -> Result<(), String> {
+    for spec in gates {
+        prepare_gate(spec, base_dir, 0)?;
+    }
+    Ok(())
+}
+
 /// The answer of one attempt, and the rendered report when a script broke (`code`, text).
 async fn attempt(
     check: &Check,
@@ -243,7 +252,7 @@ pub async fn try_gate(
         }),
         log: crate::gates::host::LogSink::default(),
         tasks: Arc::clone(&tasks),
-        events: Arc::new(view.events.iter().map(|(_, message)| message.clone()).collect()),
+        events: Arc::new(view.events.iter().map(|event| event.message.clone()).collect()),
     };
     let log = capabilities.log.clone();
     let (outcome, error) = attempt(&gate.check, context, capabilities, network).await;

@@ -225,3 +225,35 @@ impl Runner<'_> {
         ))
     }
 }
+
+/// What an image step would do, for the plan; nothing is built or pushed by a plan.
+pub(super) fn image_action(step: &crate::eval::PlannedStep) -> String {
+    use crate::eval::PlannedStep;
+    match step {
+        PlannedStep::Build { fields, .. } => {
+            let text = |key: &str, default: &str| {
+                fields.get(key).and_then(Value::text).unwrap_or_else(|| default.to_owned())
+            };
+            let platform =
+                fields.get("platform").and_then(Value::text).map(|p| format!(" for {p}"));
+            format!(
+                "build `{}` from context `{}`{} (not built by a plan)",
+                text("dockerfile", "Dockerfile"),
+                text("context", "."),
+                platform.unwrap_or_default()
+            )
+        }
+        PlannedStep::Tag { tags, .. } => {
+            let tags: Vec<String> = tags.iter().map(ToString::to_string).collect();
+            format!("tag the image {}", tags.join(", "))
+        }
+        PlannedStep::Push { to, .. } => match to {
+            Repository::Ecr { name, create, .. } => format!(
+                "push to ECR repository `{name}`{} and pin the digest",
+                if *create { " (created when missing)" } else { "" }
+            ),
+            Repository::Registry { name } => format!("push to `{name}` and pin the digest"),
+        },
+        _ => String::new(),
+    }
+}

@@ -1,7 +1,7 @@
 //! `ferry status` and `ferry rollback`: the services a Deployfile updates, shown as ECS
 //! sees them, and rolled back by hand — StopServiceDeployment(ROLLBACK) while a deployment
-//! is in progress, otherwise UpdateService to the revision before the current one — then
-//! verified like a run's rollback.
+//! is in progress, otherwise UpdateService to the last revision whose deployment
+//! completed (never one that failed) — then verified like a run's rollback.
 
 use std::time::Duration;
 
@@ -66,14 +66,28 @@ pub fn status_text(cluster: &str, name: &str, service: Option<&ServiceView>) -> 
             if d.reason.is_empty() { String::new() } else { format!(" ({})", d.reason) }
         );
     }
-    for (_, message) in service.events.iter().take(10) {
+    for event in service.events.iter().take(10) {
+        let message = &event.message;
         let _ = writeln!(out, "  event: {message}");
     }
     out
 }
 
-/// Rolls a service back by hand and waits until it runs the target revision, settled.
-/// Returns the revision it runs.
+/// Why a rollback by hand did not happen or is not verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RollbackError {
+    /// Nothing was changed (exit 2): an unknown `--to`, a missing service, nothing to go
+    /// back to.
+    Refused(String),
+    /// The rollback was asked for and is not verified (exit 3).
+    Failed(String),
+}
+
+/// Rolls a service back by hand and waits until it runs the target revision, settled:
+/// `--to` the named revision, or the last revision whose deployment completed other than
+/// the one running (never a revision whose deployment failed or was rolled back). While a
+/// deployment is in progress, StopServiceDeployment(ROLLBACK) when ECS gave its ARN.
+/// Everything is checked before the first write. Returns the revision it runs.
 pub async fn roll_back(
     ecs: &Ecs,
     clock: &Clock,
@@ -81,61 +95,115 @@ pub async fn roll_back(
     name: &str,
     to: Option<&str>,
     timeout_ms: u64,
-) -> Result<String, String> {
-    let service = ecs
-        .service(cluster, name)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("service `{name}` does not exist in cluster `{cluster}`"))?;
-    let primary = service
-        .primary()
-        .cloned()
-        .ok_or_else(|| format!("service `{name}` has no PRIMARY deployment"))?;
-    let in_progress =
-        primary.rollout_state.as_deref() == Some("IN_PROGRESS") || service.deployments.len() > 1;
-    let target = match to {
-        Some(revision) => {
-            let (td, _) = ecs.task_definition(revision).await.map_err(|e| e.to_string())?;
-            td.task_definition_arn().unwrap_or_default().to_owned()
-        }
-        None if in_progress => service
-            .deployments
-            .iter()
-            .find(|d| d.id != primary.id)
-            .map(|d| d.task_definition.clone())
-            .ok_or_else(|| "no earlier deployment to go back to".to_owned())?,
-        None => previous_revision(ecs, &primary.task_definition)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| {
-                format!("no ACTIVE revision before {}: name one with --to", primary.task_definition)
-            })?,
+) -> Result<String, RollbackError> {
+    let refused = |e: AwsError| RollbackError::Refused(format!("{e}; nothing was changed"));
+    let service = ecs.service(cluster, name).await.map_err(refused)?.ok_or_else(|| {
+        RollbackError::Refused(format!("service `{name}` does not exist in cluster `{cluster}`"))
+    })?;
+    let primary = service.primary().cloned().ok_or_else(|| {
+        RollbackError::Refused(format!("service `{name}` has no PRIMARY deployment"))
+    })?;
+    let in_progress = super::resolve::in_progress(&service);
+    let target = if let Some(revision) = to {
+        named_target(ecs, revision, &primary.task_definition, in_progress, name).await?
+    } else {
+        last_good(ecs, cluster, &service, in_progress).await?
     };
-    match (&service.current_service_deployment, in_progress && to.is_none()) {
-        (Some(arn), true) if ecs.roll_back(arn).await.is_ok() => {}
-        _ => {
-            ecs.redeploy(cluster, name, &target).await.map_err(|e| e.to_string())?;
+    let stop = match (&service.current_service_deployment, in_progress && to.is_none()) {
+        (Some(arn), true) => {
+            let status = ecs.service_deployment(arn).await.ok().flatten().map(|d| d.status);
+            matches!(status.as_deref(), Some("PENDING" | "IN_PROGRESS"))
+                && ecs.roll_back(arn).await.is_ok()
         }
+        _ => false,
+    };
+    if !stop {
+        ecs.redeploy(cluster, name, &target)
+            .await
+            .map_err(|e| RollbackError::Failed(e.to_string()))?;
     }
     let started = clock.now_ms();
     loop {
         match ecs.service(cluster, name).await {
             Ok(Some(service)) if settled_on(&service, &target) => return Ok(target),
-            Ok(None) => return Err(format!("service `{name}` is gone")),
-            Err(error) if !error.is_transient() => return Err(error.to_string()),
+            Ok(None) => return Err(RollbackError::Failed(format!("service `{name}` is gone"))),
+            Err(error) if !error.is_transient() => {
+                return Err(RollbackError::Failed(error.to_string()));
+            }
             _ => {}
         }
         if clock.now_ms() - started > timeout_ms {
-            return Err(format!(
+            return Err(RollbackError::Failed(format!(
                 "service `{name}` did not settle on {target} within {}",
                 crate::eval::duration_text(timeout_ms)
-            ));
+            )));
         }
-        tokio::time::sleep(clock.real_duration(5_000).max(Duration::from_millis(5))).await;
+        if clock.is_manual() {
+            clock.advance(5_000);
+        } else {
+            tokio::time::sleep(clock.real_duration(5_000).max(Duration::from_millis(5))).await;
+        }
     }
 }
 
-/// The ACTIVE revision of the same family just below `arn`.
+/// `--to REVISION`, checked before anything is written: it must exist, be ACTIVE, and not
+/// be the revision the settled service runs.
+async fn named_target(
+    ecs: &Ecs,
+    revision: &str,
+    running: &str,
+    in_progress: bool,
+    name: &str,
+) -> Result<String, RollbackError> {
+    let (td, _) = match ecs.task_definition(revision).await {
+        Ok(found) => found,
+        Err(error) if error.code == "ClientException" => {
+            return Err(RollbackError::Refused(format!(
+                "`--to {revision}`: ECS has no such revision ({}); nothing was changed",
+                error.message
+            )));
+        }
+        Err(error) => return Err(RollbackError::Refused(format!("{error}; nothing was changed"))),
+    };
+    if td.status() == Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Inactive) {
+        return Err(RollbackError::Refused(format!(
+            "`--to {revision}`: the revision is INACTIVE (deregistered); ECS cannot deploy it; nothing was changed"
+        )));
+    }
+    let arn = td.task_definition_arn().unwrap_or_default().to_owned();
+    if arn == running && !in_progress {
+        return Err(RollbackError::Refused(format!(
+            "service `{name}` already runs {arn}; nothing was changed"
+        )));
+    }
+    Ok(arn)
+}
+
+/// The last revision whose deployment completed, other than the one a settled service
+/// runs; where the endpoint keeps no deployment history, the family's previous ACTIVE
+/// revision.
+async fn last_good(
+    ecs: &Ecs,
+    cluster: &str,
+    service: &ServiceView,
+    in_progress: bool,
+) -> Result<String, RollbackError> {
+    let refused = |e: AwsError| RollbackError::Refused(format!("{e}; nothing was changed"));
+    let running = service.primary().map(|p| p.task_definition.clone()).unwrap_or_default();
+    let except = (!in_progress).then_some(running.as_str());
+    match super::live::last_completed(ecs, cluster, service, except).await.map_err(refused)? {
+        Some(target) if target != running || in_progress => Ok(target),
+        _ => previous_revision(ecs, &running).await.map_err(refused)?.ok_or_else(|| {
+            RollbackError::Refused(format!(
+                "no deployment of `{}` other than the running one ({running}) completed, and the family has no ACTIVE revision before it: name one with --to",
+                service.name
+            ))
+        }),
+    }
+}
+
+/// The ACTIVE revision of the same family just below `arn`: the fallback where the
+/// endpoint keeps no service-deployment history.
 async fn previous_revision(ecs: &Ecs, arn: &str) -> Result<Option<String>, AwsError> {
     let Some((family, revision)) =
         arn.rsplit_once("task-definition/").and_then(|(_, rest)| rest.split_once(':'))

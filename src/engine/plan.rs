@@ -1,23 +1,19 @@
-//! `ferry plan`: what a run would do, from read-only calls only — the task-definition
-//! diff against the live revision, the service-setting diff, the predicted rollout for the
-//! live desired count (the local ECS's scheduler), and the revisions cleanup would
-//! deregister. The plan's fingerprint lets `ferry run --plan` refuse when live state has
-//! drifted since.
+//! `ferry plan`: the change set of the pipeline against the live state, from read-only
+//! calls only, as text (and as JSON with `--out`). The plan's fingerprint of each service
+//! and family, and its change set, let `ferry run --plan` refuse when live state or the
+//! resolution has drifted since.
 
-use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use similar::TextDiff;
 
-use super::revision::{RevisionInput, next_revision, revision_text};
-use crate::aws::{AwsError, Ecs, ServiceView};
+use super::change::{ChangeSet, RegisterDecision, StepChange, UpdateAction, Watch};
+use super::live::{Live, read_live};
+use super::resolve::{Options, resolve};
+use crate::aws::{AwsError, Ecs};
 use crate::eval::{
-    Evaluator, Outputs, PlannedStep, RegisterStep, Settings, TaskDefinitionSource, UpdateStep,
-    Value, Workspace, plan_step, step_values,
+    EvalError, Evaluator, Outputs, PlannedStep, Settings, Workspace, plan_step, step_values,
 };
-use crate::local::behaviour::FaultFile;
-use crate::local::scheduler::{CircuitBreaker, SchedulerSettings};
-use crate::local::simulation::{Outcome, SimulationInput, simulate};
 use crate::syntax::{Deployfile, Item};
 
 /// What the plan saw of a service, to detect drift.
@@ -30,25 +26,12 @@ pub struct Fingerprint {
     pub deployments: Vec<String>,
 }
 
-/// One step of the plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StepPlan {
-    pub step: String,
-    pub kind: String,
-    /// What would happen, in words.
-    pub action: String,
-    /// A unified diff (task definition) or setting lines (service).
-    pub diff: Vec<String>,
-    /// The predicted rollout, one line per scheduler pass.
-    pub timeline: Vec<String>,
-}
-
 /// The plan of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub environment: String,
     pub target: String,
-    pub steps: Vec<StepPlan>,
+    pub changes: ChangeSet,
     pub fingerprints: Vec<Fingerprint>,
     /// The latest ACTIVE revision of each family a `register` step reads, when the plan
     /// was made: a registration since is drift too.
@@ -56,6 +39,58 @@ pub struct Plan {
     pub families: Vec<(String, Option<String>)>,
     /// Read-only calls made.
     pub calls: u64,
+}
+
+/// Why a plan could not be made.
+#[derive(Debug)]
+pub enum PlanError {
+    /// A value of the Deployfile cannot be evaluated (rendered like `ferry check`).
+    Eval(EvalError),
+    /// A read-only call failed.
+    Aws(AwsError),
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanError::Eval(EvalError::At(diagnostic)) => f.write_str(&diagnostic.message),
+            PlanError::Eval(EvalError::Usage { message, .. }) => f.write_str(message),
+            PlanError::Aws(error) => error.fmt(f),
+        }
+    }
+}
+
+impl From<AwsError> for PlanError {
+    fn from(error: AwsError) -> Self {
+        PlanError::Aws(error)
+    }
+}
+
+/// The steps of the pipeline (not those of `on failure`), evaluated with `outputs`.
+pub fn evaluate(
+    file: &Deployfile,
+    settings: &Settings,
+    workspace: &Workspace,
+    outputs: &Outputs,
+) -> Result<Vec<PlannedStep>, EvalError> {
+    let values = step_values(file);
+    let evaluator = Evaluator::new(settings, workspace, &values, outputs);
+    file.items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Step(step) => Some(plan_step(step, &evaluator)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What a plan (and a run) is told besides the Deployfile.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// `--redeploy`.
+    pub redeploy: bool,
+    /// Tasks the cluster has room for, where known.
+    pub capacity: Option<u32>,
 }
 
 /// Makes the plan.
@@ -66,390 +101,71 @@ pub async fn make_plan(
     ecs: &Ecs,
     target: &str,
     base_dir: &std::path::Path,
-) -> Result<Plan, String> {
-    let values = step_values(file);
-    let mut outputs = Outputs::new();
-    let mut plan = Plan {
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let steps = evaluate(file, settings, workspace, &Outputs::new()).map_err(PlanError::Eval)?;
+    let live =
+        read_live(&steps, settings.cluster.as_ref(), ecs, base_dir, options.capacity).await?;
+    let resolve_options = Options {
+        cluster: settings.cluster.clone(),
+        redeploy: options.redeploy,
+        client_token: None,
+    };
+    let changes = resolve(&steps, &live, &Outputs::new(), &resolve_options);
+    Ok(Plan {
         environment: settings.name.clone(),
         target: target.to_owned(),
-        steps: Vec::new(),
-        fingerprints: Vec::new(),
-        families: Vec::new(),
-        calls: 0,
-    };
-    let cluster_of = |explicit: Option<&String>| {
-        explicit
-            .cloned()
-            .or_else(|| settings.cluster.clone())
-            .unwrap_or_else(|| "default".to_owned())
-    };
-    for item in &file.items {
-        let Item::Step(step) = item else { continue };
-        let planned = {
-            let evaluator = Evaluator::new(settings, workspace, &values, &outputs);
-            plan_step(step, &evaluator).map_err(|error| format!("{error:?}"))?
-        };
-        let kind = step.kind.keyword().to_owned();
-        let name = step.name.name.clone();
-        let entry = match planned.clone() {
-            PlannedStep::Build { .. } | PlannedStep::Tag { .. } | PlannedStep::Push { .. } => {
-                StepPlan {
-                    step: name,
-                    kind,
-                    action: image_action(&planned),
-                    diff: Vec::new(),
-                    timeline: Vec::new(),
-                }
-            }
-            PlannedStep::Register(register) => {
-                let (entry, arn) = plan_register(&register, ecs, &cluster_of, base_dir)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let family = register.family.clone().or_else(|| match &register.from {
-                    Some(TaskDefinitionSource::Family { name }) => {
-                        name.split(':').next().map(str::to_owned)
-                    }
-                    _ => None,
-                });
-                if let Some(family) = family {
-                    let latest = latest_revision(ecs, &family).await.map_err(|e| e.to_string())?;
-                    plan.families.push((family, latest));
-                }
-                outputs.insert(name.clone(), Value::TaskDefinition { step: name, arn });
-                entry
-            }
-            PlannedStep::Update(update) => {
-                let cluster = cluster_of(update.cluster.as_ref());
-                let service =
-                    ecs.service(&cluster, &update.service).await.map_err(|e| e.to_string())?;
-                plan.fingerprints.push(Fingerprint {
-                    cluster: cluster.clone(),
-                    service: update.service.clone(),
-                    task_definition: service
-                        .as_ref()
-                        .and_then(|s| s.primary().map(|p| p.task_definition.clone())),
-                    deployments: service
-                        .as_ref()
-                        .map(|s| s.deployments.iter().map(|d| d.id.clone()).collect())
-                        .unwrap_or_default(),
-                });
-                let next = match outputs.get(&update.task_definition) {
-                    Some(Value::TaskDefinition { arn: Some(arn), .. }) => arn.clone(),
-                    _ => format!(
-                        "<the revision `register {}` would register>",
-                        update.task_definition
-                    ),
-                };
-                plan_update(&update, &cluster, service.as_ref(), &next)
-            }
-            PlannedStep::Verify(verify) => StepPlan {
-                step: name,
-                kind,
-                action: format!(
-                    "watch our deployment until {} (timeout {}{}{})",
-                    verify.until.as_deref().unwrap_or("completed"),
-                    crate::eval::duration_text(verify.timeout_ms.unwrap_or(30 * 60_000)),
-                    verify.fail_fast.map_or_else(String::new, |n| format!(
-                        ", fail fast after {n} stopped tasks"
-                    )),
-                    if verify.gates.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", {} gates", verify.gates.len())
-                    }
-                ),
-                diff: Vec::new(),
-                timeline: Vec::new(),
-            },
-            PlannedStep::Rollback(rollback) => StepPlan {
-                step: name,
-                kind,
-                action: format!("roll `{}` back to the revision it runs now", rollback.name),
-                diff: Vec::new(),
-                timeline: Vec::new(),
-            },
-        };
-        plan.steps.push(entry);
-    }
-    plan.calls = ecs.calls();
-    Ok(plan)
+        fingerprints: fingerprints(&changes, &live),
+        families: families(&changes, &live),
+        changes,
+        calls: ecs.calls(),
+    })
 }
 
-/// What an image step would do; nothing is built or pushed by a plan.
-fn image_action(step: &PlannedStep) -> String {
-    match step {
-        PlannedStep::Build { fields, .. } => {
-            let text = |key: &str, default: &str| {
-                fields.get(key).and_then(Value::text).unwrap_or_else(|| default.to_owned())
-            };
-            let platform =
-                fields.get("platform").and_then(Value::text).map(|p| format!(" for {p}"));
-            format!(
-                "build `{}` from context `{}`{} (not built by a plan)",
-                text("dockerfile", "Dockerfile"),
-                text("context", "."),
-                platform.unwrap_or_default()
-            )
-        }
-        PlannedStep::Tag { tags, .. } => {
-            let tags: Vec<String> = tags.iter().map(ToString::to_string).collect();
-            format!("tag the image {}", tags.join(", "))
-        }
-        PlannedStep::Push { to, .. } => match to {
-            crate::eval::Repository::Ecr { name, create, .. } => format!(
-                "push to ECR repository `{name}`{} and pin the digest",
-                if *create { " (created when missing)" } else { "" }
-            ),
-            crate::eval::Repository::Registry { name } => {
-                format!("push to `{name}` and pin the digest")
-            }
-        },
-        _ => String::new(),
-    }
-}
-
-async fn plan_register(
-    step: &RegisterStep,
-    ecs: &Ecs,
-    cluster_of: &dyn Fn(Option<&String>) -> String,
-    base_dir: &std::path::Path,
-) -> Result<(StepPlan, Option<String>), AwsError> {
-    let mut current: Option<(String, RevisionInput)> = None;
-    let mut from_file: Option<RevisionInput> = None;
-    match &step.from {
-        Some(TaskDefinitionSource::Service { name, cluster }) => {
-            if let Some(service) = ecs.service(&cluster_of(cluster.as_ref()), name).await? {
-                let (td, tags) = ecs.task_definition(&service.task_definition).await?;
-                current = Some((
-                    td.task_definition_arn().unwrap_or_default().to_owned(),
-                    RevisionInput::from_described(&td, &tags),
-                ));
-            }
-        }
-        Some(TaskDefinitionSource::Family { name }) => {
-            let (td, tags) = ecs.task_definition(name).await?;
-            current = Some((
-                td.task_definition_arn().unwrap_or_default().to_owned(),
-                RevisionInput::from_described(&td, &tags),
-            ));
-        }
-        Some(TaskDefinitionSource::File { path }) => {
-            let full = base_dir.join(path);
-            let read = std::fs::read_to_string(&full)
-                .map_err(|e| e.to_string())
-                .and_then(|text| super::revision_json::revision_from_json(&text).map_err(|e| e.0));
-            match read {
-                Ok(revision) => {
-                    if let Ok((td, tags)) = ecs.task_definition(&revision.family).await {
-                        let arn = td.task_definition_arn().unwrap_or_default().to_owned();
-                        current = Some((arn, RevisionInput::from_described(&td, &tags)));
-                    }
-                    from_file = Some(revision);
-                }
-                Err(reason) => {
-                    let action = format!("cannot read `{}`: {reason}", full.display());
-                    let entry = StepPlan {
-                        step: step.name.clone(),
-                        kind: "register".to_owned(),
-                        action,
-                        diff: Vec::new(),
-                        timeline: Vec::new(),
-                    };
-                    return Ok((entry, None));
-                }
-            }
-        }
-        None => {
-            if let Some(family) = &step.family
-                && let Ok((td, tags)) = ecs.task_definition(family).await
-            {
-                current = Some((
-                    td.task_definition_arn().unwrap_or_default().to_owned(),
-                    RevisionInput::from_described(&td, &tags),
-                ));
-            }
-        }
-    }
-    let images: BTreeMap<String, String> = step
-        .containers
+/// What the plan saw of each service it updates.
+#[must_use]
+pub(super) fn fingerprints(changes: &ChangeSet, live: &Live) -> Vec<Fingerprint> {
+    changes
+        .steps
         .iter()
-        .filter_map(|c| match &c.image {
-            Some(Value::String(reference) | Value::Image { reference: Some(reference), .. }) => {
-                Some((c.name.clone(), reference.clone()))
-            }
-            Some(Value::Image { step, .. }) => {
-                Some((c.name.clone(), format!("<image pushed by `push {step}`>")))
-            }
+        .filter_map(|step| match step {
+            StepChange::Update(update) => Some(update),
             _ => None,
         })
-        .collect();
-    let base = match &step.from {
-        Some(TaskDefinitionSource::File { .. }) => from_file,
-        Some(_) => current.as_ref().map(|(_, c)| c.clone()),
-        None => None,
-    };
-    let entry = |action: String, diff: Vec<String>| StepPlan {
-        step: step.name.clone(),
-        kind: "register".to_owned(),
-        action,
-        diff,
-        timeline: Vec::new(),
-    };
-    let next = match next_revision(base, step, &images) {
-        Ok(next) => next,
-        Err(error) => {
-            return Ok((entry(format!("cannot register: {}", error.0), Vec::new()), None));
-        }
-    };
-    if let Some((arn, live)) = &current
-        && next_revision(Some(live.clone()), step, &images).is_ok_and(|n| &n == live)
-    {
-        return Ok((entry(format!("nothing changed: reuse {arn}"), Vec::new()), Some(arn.clone())));
-    }
-    let before = current.as_ref().map(|(_, live)| revision_text(live)).unwrap_or_default();
-    let after = revision_text(&next);
-    let title =
-        current.as_ref().map_or_else(|| "(no revision yet)".to_owned(), |(arn, _)| arn.clone());
-    let diff = TextDiff::from_lines(&before, &after)
-        .unified_diff()
-        .context_radius(2)
-        .header(&title, "next revision")
-        .to_string();
-    let action = match &current {
-        Some((arn, _)) => format!("register a new revision of `{}` (now {arn})", next.family),
-        None => format!("register the first revision of `{}`", next.family),
-    };
-    let mut lines: Vec<String> = diff.lines().map(str::to_owned).collect();
-    // Cleanup after success keeps `keep` revisions counting the new one, and never the
-    // revision running now (the rollback target).
-    if let Some(keep) = step.keep {
-        let live = current.as_ref().map(|(arn, _)| arn.clone());
-        let existing = ecs.revisions(&next.family).await?;
-        let doomed: Vec<&String> = existing
-            .iter()
-            .skip((keep as usize).saturating_sub(1))
-            .filter(|arn| Some(*arn) != live.as_ref())
-            .collect();
-        for arn in doomed {
-            lines.push(format!("after success, deregister {arn} (keep = {keep})"));
-        }
-    }
-    Ok((entry(action, lines), None))
-}
-
-fn plan_update(
-    step: &UpdateStep,
-    cluster: &str,
-    service: Option<&ServiceView>,
-    next: &str,
-) -> StepPlan {
-    let mut diff = Vec::new();
-    let mut setting = |name: &str, from: Option<String>, to: Option<String>| {
-        if let Some(to) = to
-            && from.as_deref() != Some(to.as_str())
-        {
-            diff.push(format!("{name}: {} → {to}", from.unwrap_or_else(|| "unset".to_owned())));
-        }
-    };
-    let live_breaker = service.and_then(|s| s.circuit_breaker).map(|(enable, rollback)| {
-        match (enable, rollback) {
-            (false, _) => "off".to_owned(),
-            (true, false) => "on".to_owned(),
-            (true, true) => "rollback".to_owned(),
-        }
-    });
-    setting(
-        "task_definition",
-        service.and_then(|s| s.primary().map(|p| p.task_definition.clone())),
-        Some(next.to_owned()),
-    );
-    setting("desired", service.map(|s| s.desired.to_string()), step.desired.map(|d| d.to_string()));
-    setting(
-        "min_healthy",
-        service.and_then(|s| s.min_healthy).map(|m| format!("{m}%")),
-        step.min_healthy.map(|m| format!("{m}%")),
-    );
-    setting(
-        "max",
-        service.and_then(|s| s.max).map(|m| format!("{m}%")),
-        step.max.map(|m| format!("{m}%")),
-    );
-    setting(
-        "grace",
-        service.and_then(|s| s.grace_s).map(|g| format!("{g}s")),
-        step.grace_s.map(|g| format!("{g}s")),
-    );
-    setting("circuit_breaker", live_breaker.clone(), step.circuit_breaker.clone());
-    let desired = step.desired.or_else(|| service.map(|s| i64::from(s.desired))).unwrap_or(1);
-    let min = step
-        .min_healthy
-        .or_else(|| service.and_then(|s| s.min_healthy).map(i64::from))
-        .unwrap_or(100);
-    let max = step.max.or_else(|| service.and_then(|s| s.max).map(i64::from)).unwrap_or(200);
-    let action = match service {
-        None if step.create => {
-            format!("create service `{}` in cluster `{cluster}` with {desired} tasks", step.service)
-        }
-        None => format!(
-            "service `{}` does not exist in cluster `{cluster}`: the run would stop here (set `create = true`)",
-            step.service
-        ),
-        Some(s) if s.primary().is_some_and(|p| p.task_definition == next) && !step.force => {
-            format!("nothing to deploy: `{}` already runs {next}", step.service)
-        }
-        Some(s) if s.deployments.len() > 1 => format!(
-            "another deployment of `{}` is in progress: the run would refuse (or wait with --wait-for-lock)",
-            step.service
-        ),
-        Some(_) => format!("update service `{}` in one UpdateService call", step.service),
-    };
-    let mut timeline = Vec::new();
-    if service.is_some() && !action.starts_with("nothing") {
-        let simulation = simulate(&SimulationInput {
-            desired: u32::try_from(desired).unwrap_or(1),
-            min_healthy_percent: u32::try_from(min).unwrap_or(100),
-            max_percent: u32::try_from(max).unwrap_or(200),
-            capacity: None,
-            circuit_breaker: CircuitBreaker::OFF,
-            grace_ms: 0,
-            drain_ms: 0,
-            faults: FaultFile::default(),
-            settings: SchedulerSettings::default(),
-        });
-        for step in &simulation.steps {
-            timeline.push(format!(
-                "{:>6}  {} {} {}",
-                crate::eval::duration_text(step.at_ms),
-                step.action,
-                step.count,
-                step.revision
-            ));
-        }
-        timeline.push(match simulation.outcome {
-            Outcome::Completed => format!(
-                "completes after about {} (30 s starts, 40 s to healthy)",
-                crate::eval::duration_text(simulation.duration_ms)
-            ),
-            Outcome::Stuck => {
-                "cannot progress: ECS could neither start nor stop a task with these settings"
-                    .to_owned()
+        .map(|update| {
+            let service = live.service(&update.cluster, &update.service);
+            Fingerprint {
+                cluster: update.cluster.clone(),
+                service: update.service.clone(),
+                task_definition: service
+                    .and_then(|s| s.primary().map(|p| p.task_definition.clone())),
+                deployments: service
+                    .map(|s| s.deployments.iter().map(|d| d.id.clone()).collect())
+                    .unwrap_or_default(),
             }
-            Outcome::Failed | Outcome::RolledBack => "fails".to_owned(),
-        });
-    }
-    StepPlan { step: step.name.clone(), kind: "update".to_owned(), action, diff, timeline }
+        })
+        .collect()
 }
 
-/// The latest ACTIVE revision of a family, if it has one.
-async fn latest_revision(ecs: &Ecs, family: &str) -> Result<Option<String>, AwsError> {
-    Ok(ecs.revisions(family).await?.into_iter().next())
+fn families(changes: &ChangeSet, live: &Live) -> Vec<(String, Option<String>)> {
+    let mut seen = Vec::new();
+    for step in &changes.steps {
+        if let StepChange::Register(register) = step
+            && !register.family.is_empty()
+            && !seen.iter().any(|(f, _): &(String, Option<String>)| *f == register.family)
+        {
+            let latest = live.families.get(&register.family).and_then(|r| r.first().cloned());
+            seen.push((register.family.clone(), latest));
+        }
+    }
+    seen
 }
 
 /// How live state differs from the plan's fingerprints; empty when it does not.
 pub async fn drift(plan: &Plan, ecs: &Ecs) -> Result<Vec<String>, AwsError> {
     let mut changes = Vec::new();
     for (family, seen) in &plan.families {
-        let latest = latest_revision(ecs, family).await?;
+        let latest = ecs.revisions(family).await?.into_iter().next();
         if &latest != seen {
             changes.push(format!(
                 "family `{family}`'s latest revision is now {}; the plan saw {}",
@@ -481,6 +197,104 @@ pub async fn drift(plan: &Plan, ecs: &Ecs) -> Result<Vec<String>, AwsError> {
     Ok(changes)
 }
 
+/// Where a run's change set decides otherwise than the plan's: a register that reuses
+/// instead of registering, another action on a service, other settings, another watch.
+#[must_use]
+pub fn differences(planned: &ChangeSet, now: &ChangeSet) -> Vec<String> {
+    let mut out = Vec::new();
+    for step in &planned.steps {
+        let Some(other) = now.step(step.name(), step.kind()) else {
+            out.push(format!("`{} {}` is no longer in the pipeline", step.kind(), step.name()));
+            continue;
+        };
+        let said = |change: &StepChange| summary(change);
+        if said(step) != said(other) {
+            out.push(format!(
+                "`{} {}`: the plan said {}; now {}",
+                step.kind(),
+                step.name(),
+                said(step),
+                said(other)
+            ));
+        }
+    }
+    for step in &now.steps {
+        if planned.step(step.name(), step.kind()).is_none() {
+            out.push(format!("`{} {}` is new since the plan", step.kind(), step.name()));
+        }
+    }
+    out
+}
+
+/// A step's decision in one phrase, for `differences` and the run's report.
+#[must_use]
+pub fn summary(change: &StepChange) -> String {
+    match change {
+        StepChange::Image { action, .. } | StepChange::Rollback { action, .. } => action.clone(),
+        StepChange::Register(register) => match &register.decision {
+            RegisterDecision::Reuse { arn, .. } => format!("reuse {arn}"),
+            RegisterDecision::Register => format!(
+                "register a new revision of `{}`{}",
+                register.family,
+                register.diff.is_empty().then_some("").map_or_else(
+                    || format!(" ({} diff lines)", register.diff.len()),
+                    |_| String::new()
+                )
+            ),
+            RegisterDecision::AfterPush { .. } => {
+                format!(
+                    "register a new revision of `{}` unless the pushed image runs already",
+                    register.family
+                )
+            }
+            RegisterDecision::Refuse(refusal) => format!("refuse: {}", refusal.reason),
+        },
+        StepChange::Update(update) => {
+            let settings: Vec<String> =
+                update.settings.iter().map(super::change::SettingChange::text).collect();
+            let action = match &update.action {
+                UpdateAction::Create => "create the service".to_owned(),
+                UpdateAction::Deploy => "start a deployment".to_owned(),
+                UpdateAction::Settings => "change settings, no deployment".to_owned(),
+                UpdateAction::Resume { deployment_id } => {
+                    format!("watch deployment {deployment_id} again")
+                }
+                UpdateAction::Nothing => "nothing to deploy".to_owned(),
+                UpdateAction::Refuse(refusal) => format!("refuse: {}", refusal.reason),
+            };
+            if settings.is_empty() { action } else { format!("{action} ({})", settings.join("; ")) }
+        }
+        StepChange::Verify(verify) => watch_text(&verify.watch, &verify.service),
+    }
+}
+
+/// What a verify watches, in words.
+#[must_use]
+pub(super) fn watch_text(watch: &Watch, service: &str) -> String {
+    match watch {
+        Watch::Deployment { until, timeout_ms, fail_fast, gates, bake_ms } => format!(
+            "watch our deployment until {until} (timeout {}{}{}{})",
+            crate::eval::duration_text(*timeout_ms),
+            fail_fast.map_or_else(String::new, |n| format!(", fail fast after {n} stopped tasks")),
+            if gates.is_empty() { String::new() } else { format!(", gates {}", gates.join(", ")) },
+            if *bake_ms > 0 {
+                format!(", bake {}", crate::eval::duration_text(*bake_ms))
+            } else {
+                String::new()
+            }
+        ),
+        Watch::Scaling { desired, timeout_ms } => format!(
+            "no deployment starts: wait until service `{service}` runs {} on its revision, settled (timeout {})",
+            desired.map_or_else(
+                || "its desired count".to_owned(),
+                |d| if d == 1 { "1 task".to_owned() } else { format!("{d} tasks") }
+            ),
+            crate::eval::duration_text(*timeout_ms)
+        ),
+        Watch::Nothing => "nothing to verify: no deployment starts".to_owned(),
+    }
+}
+
 /// The plan as `ferry plan` prints it; with `only`, the steps of that name alone.
 #[must_use]
 pub fn plan_text(plan: &Plan, only: Option<&str>) -> String {
@@ -491,16 +305,124 @@ pub fn plan_text(plan: &Plan, only: Option<&str>) -> String {
         "plan for environment `{}` on {} ({} read-only calls)",
         plan.environment, plan.target, plan.calls
     );
-    for step in plan.steps.iter().filter(|step| only.is_none_or(|name| step.step == name)) {
-        let _ = writeln!(out, "\n{} {}: {}", step.kind, step.step, step.action);
-        for line in &step.diff {
-            let _ = writeln!(out, "    {line}");
+    for step in plan.changes.steps.iter().filter(|step| only.is_none_or(|name| step.name() == name))
+    {
+        out.push('\n');
+        out.push_str(&step_text(step));
+    }
+    let refusals = plan.changes.refusals();
+    if !refusals.is_empty() {
+        let _ = writeln!(out, "\n`ferry run` would refuse now, before writing anything:");
+        for refusal in refusals {
+            let _ = writeln!(out, "  - {}: {}", refusal.step, refusal.reason);
         }
-        if !step.timeline.is_empty() {
-            let _ = writeln!(out, "  predicted rollout:");
-            for line in &step.timeline {
+    }
+    out
+}
+
+/// One step of the plan as text: its action line, then its diff, settings, rollout.
+#[must_use]
+pub fn step_text(step: &StepChange) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    match step {
+        StepChange::Image { step, image_kind, action } => {
+            let _ = writeln!(out, "{image_kind} {step}: {action}");
+        }
+        StepChange::Rollback { step, action } => {
+            let _ = writeln!(out, "rollback {step}: {action}");
+        }
+        StepChange::Register(register) => {
+            let against = register
+                .compared_with
+                .as_ref()
+                .map_or_else(String::new, |(arn, why)| format!(" (compared with {arn}, {why})"));
+            let action = match &register.decision {
+                RegisterDecision::Reuse { arn, why } => {
+                    format!("nothing changed: reuse {arn} ({why})")
+                }
+                RegisterDecision::Register if register.compared_with.is_none() => {
+                    format!("register the first revision of `{}`", register.family)
+                }
+                RegisterDecision::Register => {
+                    format!("register a new revision of `{}`{against}", register.family)
+                }
+                RegisterDecision::AfterPush { images } => format!(
+                    "register a new revision of `{}` once the image of {} is pushed, unless its digest is the one running{against}",
+                    register.family,
+                    images.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                ),
+                RegisterDecision::Refuse(refusal) => format!("refused: {}", refusal.reason),
+            };
+            let _ = writeln!(out, "register {}: {action}", register.step);
+            for line in &register.diff {
                 let _ = writeln!(out, "    {line}");
             }
+            for arn in &register.deregister {
+                let keep = register.keep.map_or_else(String::new, |k| format!(" (keep = {k})"));
+                let _ = writeln!(out, "    after success, deregister {arn}{keep}");
+            }
+        }
+        StepChange::Update(update) => {
+            let action = match &update.action {
+                UpdateAction::Create => format!(
+                    "create service `{}` in cluster `{}` with {} tasks",
+                    update.service,
+                    update.cluster,
+                    update.request.as_ref().and_then(|r| r.desired).unwrap_or(1)
+                ),
+                UpdateAction::Deploy => format!(
+                    "update service `{}` in one UpdateService call: a deployment starts",
+                    update.service
+                ),
+                UpdateAction::Settings => format!(
+                    "update service `{}`'s settings in one UpdateService call: no deployment starts",
+                    update.service
+                ),
+                UpdateAction::Resume { deployment_id } => format!(
+                    "deployment {deployment_id} of this revision is in progress: watch it again{}",
+                    if update.request.is_some() { " (after updating the settings)" } else { "" }
+                ),
+                UpdateAction::Nothing => format!(
+                    "nothing to deploy: `{}` already runs {} with these settings",
+                    update.service,
+                    update.running.as_deref().unwrap_or("its revision")
+                ),
+                UpdateAction::Refuse(refusal) => format!("refused: {}", refusal.reason),
+            };
+            let _ = writeln!(out, "update {}: {action}", update.step);
+            for setting in &update.settings {
+                let _ = writeln!(out, "    {}", setting.text());
+            }
+            for note in &update.notes {
+                let _ = writeln!(out, "    note: {note}");
+            }
+            if let Some(prediction) = update.prediction.as_ref().filter(|_| update.action.deploys())
+            {
+                let _ = writeln!(out, "  predicted rollout:");
+                for line in &prediction.timeline {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+            if update.action.deploys() {
+                let _ = writeln!(
+                    out,
+                    "  on failure, a rollback goes to {}",
+                    update
+                        .rollback_target
+                        .as_deref()
+                        .unwrap_or("nothing: no deployment of this service completed")
+                );
+            }
+        }
+        StepChange::Verify(verify) => {
+            let _ = writeln!(
+                out,
+                "verify {}{}: {}",
+                verify.step,
+                if verify.implicit { " (no `verify` step: the defaults)" } else { "" },
+                watch_text(&verify.watch, &verify.service)
+            );
         }
     }
     out

@@ -9,6 +9,8 @@ use aws_sdk_ecs::types::{
     PortMapping, RuntimePlatform, Secret, Tag, TaskDefinition, TransportProtocol,
 };
 
+use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+
 use crate::eval::{ContainerChange, RegisterStep};
 
 /// The members of `RegisterTaskDefinition`, as the next revision will be registered.
@@ -61,6 +63,63 @@ impl RevisionInput {
             enable_fault_injection: td.enable_fault_injection(),
         }
     }
+}
+
+impl RevisionInput {
+    /// As the SDK's register input (what `aws::Ecs::register` sends and the JSON codec writes).
+    #[must_use]
+    pub fn to_register_input(&self) -> RegisterTaskDefinitionInput {
+        RegisterTaskDefinitionInput::builder()
+            .family(&self.family)
+            .set_task_role_arn(self.task_role_arn.clone())
+            .set_execution_role_arn(self.execution_role_arn.clone())
+            .set_network_mode(self.network_mode.clone())
+            .set_container_definitions(Some(self.container_definitions.clone()))
+            .set_volumes(some(self.volumes.clone()))
+            .set_placement_constraints(some(self.placement_constraints.clone()))
+            .set_requires_compatibilities(some(self.requires_compatibilities.clone()))
+            .set_cpu(self.cpu.clone())
+            .set_memory(self.memory.clone())
+            .set_tags(some(self.tags.clone()))
+            .set_pid_mode(self.pid_mode.clone())
+            .set_ipc_mode(self.ipc_mode.clone())
+            .set_proxy_configuration(self.proxy_configuration.clone())
+            .set_ephemeral_storage(self.ephemeral_storage.clone())
+            .set_runtime_platform(self.runtime_platform.clone())
+            .set_enable_fault_injection(self.enable_fault_injection)
+            .build()
+            // The builder fails only for a missing family or containers, both set here.
+            .expect("a register input with its family and containers")
+    }
+
+    /// From the SDK's register input (what the JSON codec reads).
+    #[must_use]
+    pub fn from_register_input(input: &RegisterTaskDefinitionInput) -> Self {
+        Self {
+            family: input.family().unwrap_or_default().to_owned(),
+            task_role_arn: input.task_role_arn().map(str::to_owned),
+            execution_role_arn: input.execution_role_arn().map(str::to_owned),
+            network_mode: input.network_mode().cloned(),
+            container_definitions: input.container_definitions().to_vec(),
+            volumes: input.volumes().to_vec(),
+            placement_constraints: input.placement_constraints().to_vec(),
+            requires_compatibilities: input.requires_compatibilities().to_vec(),
+            cpu: input.cpu().map(str::to_owned),
+            memory: input.memory().map(str::to_owned),
+            tags: input.tags().to_vec(),
+            pid_mode: input.pid_mode().cloned(),
+            ipc_mode: input.ipc_mode().cloned(),
+            proxy_configuration: input.proxy_configuration().cloned(),
+            ephemeral_storage: input.ephemeral_storage().cloned(),
+            runtime_platform: input.runtime_platform().cloned(),
+            enable_fault_injection: input.enable_fault_injection(),
+        }
+    }
+}
+
+/// `Some(items)`, or `None` for an empty list (the member is left out).
+fn some<T>(items: Vec<T>) -> Option<Vec<T>> {
+    Some(items).filter(|v| !v.is_empty())
 }
 
 /// Why the next revision cannot be made.
@@ -236,117 +295,4 @@ fn apply(
         }
     }
     next
-}
-
-/// A revision as stable text, one member a line, for the plan's unified diff.
-#[must_use]
-pub fn revision_text(input: &RevisionInput) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let mut line = |key: &str, value: Option<String>| {
-        if let Some(value) = value {
-            let _ = writeln!(out, "{key}: {value}");
-        }
-    };
-    line("family", Some(input.family.clone()));
-    line("cpu", input.cpu.clone());
-    line("memory", input.memory.clone());
-    line("networkMode", input.network_mode.as_ref().map(|m| m.as_str().to_owned()));
-    line("taskRoleArn", input.task_role_arn.clone());
-    line("executionRoleArn", input.execution_role_arn.clone());
-    if !input.requires_compatibilities.is_empty() {
-        line(
-            "requiresCompatibilities",
-            Some(
-                input
-                    .requires_compatibilities
-                    .iter()
-                    .map(|c| c.as_str().to_owned())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-        );
-    }
-    line("runtimePlatform", input.runtime_platform.as_ref().map(|p| format!("{p:?}")));
-    line(
-        "ephemeralStorage",
-        input.ephemeral_storage.as_ref().map(|e| format!("{} GiB", e.size_in_gib())),
-    );
-    for (label, items) in [
-        ("volumes", format!("{:?}", input.volumes)),
-        ("placementConstraints", format!("{:?}", input.placement_constraints)),
-    ] {
-        if items != "[]" {
-            line(label, Some(items));
-        }
-    }
-    line("proxyConfiguration", input.proxy_configuration.as_ref().map(|p| format!("{p:?}")));
-    for tag in &input.tags {
-        line(
-            &format!("tag {}", tag.key().unwrap_or_default()),
-            Some(tag.value().unwrap_or_default().to_owned()),
-        );
-    }
-    for container in &input.container_definitions {
-        let name = container.name().unwrap_or_default();
-        let mut member =
-            |key: &str, value: Option<String>| line(&format!("container {name} {key}"), value);
-        member("image", container.image().map(str::to_owned));
-        member("essential", container.essential().map(|e| e.to_string()));
-        member("cpu", Some(container.cpu().to_string()));
-        member("memory", container.memory().map(|m| m.to_string()));
-        member("memoryReservation", container.memory_reservation().map(|m| m.to_string()));
-        member(
-            "command",
-            Some(container.command()).filter(|c| !c.is_empty()).map(|c| format!("{c:?}")),
-        );
-        member(
-            "entryPoint",
-            Some(container.entry_point()).filter(|c| !c.is_empty()).map(|c| format!("{c:?}")),
-        );
-        for pair in container.environment() {
-            member(
-                &format!("environment {}", pair.name().unwrap_or_default()),
-                Some(format!("{:?}", pair.value().unwrap_or_default())),
-            );
-        }
-        for secret in container.secrets() {
-            member(&format!("secret {}", secret.name()), Some(secret.value_from().to_owned()));
-        }
-        for mapping in container.port_mappings() {
-            member(
-                "port",
-                Some(format!(
-                    "{}/{}",
-                    mapping.container_port().unwrap_or_default(),
-                    mapping.protocol().map_or("tcp", |p| p.as_str())
-                )),
-            );
-        }
-        member(
-            "healthCheck",
-            container
-                .health_check()
-                .map(|h| format!("{:?} every {}s", h.command(), h.interval().unwrap_or(30))),
-        );
-        member("stopTimeout", container.stop_timeout().map(|s| format!("{s}s")));
-        member("logConfiguration", container.log_configuration().map(|l| format!("{l:?}")));
-        for (kind, text) in [
-            ("mountPoints", format!("{:?}", container.mount_points())),
-            ("dependsOn", format!("{:?}", container.depends_on())),
-            ("ulimits", format!("{:?}", container.ulimits())),
-        ] {
-            if text != "[]" {
-                member(kind, Some(text));
-            }
-        }
-        member("linuxParameters", container.linux_parameters().map(|l| format!("{l:?}")));
-        member(
-            "dockerLabels",
-            container
-                .docker_labels()
-                .map(|l| format!("{:?}", l.iter().collect::<std::collections::BTreeMap<_, _>>())),
-        );
-    }
-    out
 }

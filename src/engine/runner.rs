@@ -1,28 +1,29 @@
-//! Running a pipeline: steps in order, each producing the outputs later steps use, events
-//! to the sink, and the verdict of DESIGN "Exit codes". ECS is reached only through
-//! `aws::Ecs`; time through the `Clock` (real time on AWS, the local ECS's clock locally).
+//! Running a pipeline: first every refusal (the Deployfile's values, gate scripts, the
+//! live state read once and resolved — a missing service, another deployment in progress,
+//! a service left FAILED, a rollout that cannot progress), so exit 2 always means nothing
+//! was changed; then the steps in order, each executing exactly its entry of the change
+//! set (`resolve.rs`, the function `ferry plan` prints), resolved again as outputs become
+//! known. ECS is reached only through `aws::Ecs`; time through the `Clock` (real time on
+//! AWS, the local ECS's clock locally). `watch.rs` judges the rollout, `recovery.rs` rolls
+//! back and cleans up.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::change::{ChangeSet, RegisterDecision, StepChange, UpdateAction, UpdateChange};
 use super::event::{Event, Sink, Verdict};
-use super::revision::{RevisionInput, next_revision};
-use super::verdict::{Anchor, Failure, Standing, check_digests, failed_tasks, judge, settled_on};
-use crate::aws::{AwsError, Ecs, ServiceView};
-use crate::eval::{
-    Evaluator, Outputs, PlannedStep, RegisterStep, RollbackStep, Settings, TaskDefinitionSource,
-    UpdateStep, Value, VerifyStep, Workspace, plan_step, step_values,
-};
+use super::live::{Live, read_live};
+use super::plan::{differences, evaluate};
+use super::resolve::{Options, resolve};
+use super::verdict::{Anchor, Failure};
+use crate::aws::{AwsError, Ecs, ServiceRequest, ServiceView};
+use crate::eval::{Outputs, PlannedStep, RegisterStep, Settings, Value, Workspace};
 use crate::local::clock::Clock;
-use crate::syntax::{Deployfile, Item, Step};
+use crate::syntax::Deployfile;
 
-/// The default `verify` timeout.
-const DEFAULT_TIMEOUT_MS: u64 = 30 * 60_000;
-/// The default `rollback` timeout.
-const DEFAULT_ROLLBACK_TIMEOUT_MS: u64 = 15 * 60_000;
 /// Time between looks at a rollout; doubled (up to a minute) while calls fail.
-const POLL_MS: u64 = 5_000;
+pub(super) const POLL_MS: u64 = 5_000;
 /// How long to wait for another deployment with `--wait-for-lock`.
 const LOCK_WAIT_MS: u64 = 60 * 60_000;
 
@@ -33,12 +34,20 @@ pub struct RunOptions {
     pub interrupted: Arc<AtomicBool>,
     pub allow_dirty: bool,
     pub wait_for_lock: bool,
+    /// `--redeploy`: start a deployment even of the revision a service runs (a service
+    /// left FAILED, a re-pushed tag).
+    pub redeploy: bool,
     /// `aws` or `local`, for the events.
     pub target: String,
     /// The Deployfile's directory: `file(…)` paths and build contexts are relative to it.
     pub base_dir: std::path::PathBuf,
     /// The ECR client, for `push` to `ecr(…)`.
     pub ecr: Option<aws_sdk_ecr::Client>,
+    /// Tasks the cluster has room for, where known (the local ECS's `--capacity`).
+    pub capacity: Option<u32>,
+    /// `--plan`: the change set of `ferry plan --out`; the run refuses when it now
+    /// resolves otherwise.
+    pub expected: Option<ChangeSet>,
 }
 
 /// The outcome of a run.
@@ -51,7 +60,7 @@ pub struct RunOutcome {
 /// What a failed step says.
 #[derive(Debug)]
 pub(super) enum StepError {
-    /// Nothing was changed; exit 2.
+    /// The step cannot go on; nothing of it was written.
     Refused(String),
     /// A call failed; the service may be mid-change.
     Aws(AwsError),
@@ -80,14 +89,23 @@ pub struct Runner<'a> {
     pub interrupted: Arc<AtomicBool>,
     pub options: RunOptions,
     pub(super) outputs: Outputs,
-    /// The anchor of each update step that ran.
-    anchors: BTreeMap<String, (String, Anchor)>,
-    /// Revisions each register step made, and the families, for cleanup.
-    registered: Vec<(RegisterStep, String)>,
+    /// The live state, read once before the first write.
+    pub(super) live: Live,
+    /// The anchor of each update step that started (or resumed) a deployment.
+    pub(super) anchors: BTreeMap<String, (String, Anchor)>,
+    /// Update steps that changed settings only: `(cluster, service, desired)`.
+    pub(super) scaled: BTreeMap<String, (String, String, Option<i32>)>,
+    /// Revisions each register step made, for cleanup.
+    pub(super) registered: Vec<(RegisterStep, String)>,
+    /// What this run wrote (registrations, services created or updated), for a verdict
+    /// after a failure.
+    pub(super) writes: Vec<String>,
     /// Failures seen, by update step.
-    failures: BTreeMap<String, Failure>,
-    /// Service events that existed before each update step's deployment, not to repeat.
-    known_events: BTreeMap<String, Vec<String>>,
+    pub(super) failures: BTreeMap<String, Failure>,
+    /// What was verified, by update step, for the final line.
+    pub(super) verified: Vec<String>,
+    /// Services that already ran their revision with their settings.
+    pub(super) unchanged: Vec<String>,
     /// The Docker engine, connected when a `build` step first needs it.
     pub(super) docker: Option<crate::docker::DockerEngine>,
     /// Built images by `build` step: `(image id, tags set by `tag`)`.
@@ -117,10 +135,14 @@ impl<'a> Runner<'a> {
             interrupted: Arc::clone(&options.interrupted),
             options,
             outputs: Outputs::new(),
+            live: Live::default(),
             anchors: BTreeMap::new(),
+            scaled: BTreeMap::new(),
             registered: Vec::new(),
+            writes: Vec::new(),
             failures: BTreeMap::new(),
-            known_events: BTreeMap::new(),
+            verified: Vec::new(),
+            unchanged: Vec::new(),
             docker: None,
             images: BTreeMap::new(),
             network: None,
@@ -131,7 +153,17 @@ impl<'a> Runner<'a> {
         self.sink.event(event);
     }
 
-    async fn sleep(&self, virtual_ms: u64) -> Result<(), StepError> {
+    /// Waits `virtual_ms` on the clock (a manual clock is moved forward instead); Ctrl-C
+    /// ends the wait.
+    pub(super) async fn sleep(&self, virtual_ms: u64) -> Result<(), StepError> {
+        if self.clock.is_manual() {
+            if self.interrupted.load(Ordering::Relaxed) {
+                return Err(StepError::Interrupted);
+            }
+            self.clock.advance(virtual_ms);
+            tokio::task::yield_now().await;
+            return Ok(());
+        }
         let deadline = self.clock.now_ms() + virtual_ms;
         while self.clock.now_ms() < deadline {
             if self.interrupted.load(Ordering::Relaxed) {
@@ -146,21 +178,44 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// Now on the endpoint's clock, in epoch milliseconds (task and event timestamps).
+    pub(super) fn epoch_now_ms(&self) -> i64 {
+        i64::try_from(self.clock.epoch_ms() + self.clock.now_ms()).unwrap_or(i64::MAX)
+    }
+
+    fn resolve_options(&self) -> Options {
+        Options {
+            cluster: self.settings.cluster.clone(),
+            redeploy: self.options.redeploy,
+            client_token: Some(client_token(self.epoch_now_ms())),
+        }
+    }
+
+    /// The change set now: the steps evaluated with the outputs so far, against the live
+    /// state read before the first write.
+    fn changes(&self) -> Result<ChangeSet, String> {
+        let steps = evaluate(self.file, &self.settings, self.workspace, &self.outputs)
+            .map_err(|e| eval_reason(&e))?;
+        Ok(resolve(&steps, &self.live, &self.outputs, &self.resolve_options()))
+    }
+
     /// Runs every step, then `on failure` if one failed; returns the verdict.
-    pub async fn run(mut self) -> RunOutcome {
-        let steps: Vec<&Step> = self
+    pub async fn run(self) -> RunOutcome {
+        // The run's state machine is large: it lives on the heap, not in callers' futures.
+        Box::pin(self.run_steps()).await
+    }
+
+    async fn run_steps(mut self) -> RunOutcome {
+        let step_count = self
             .file
             .items
             .iter()
-            .filter_map(|item| match item {
-                Item::Step(step) => Some(step),
-                _ => None,
-            })
-            .collect();
+            .filter(|item| matches!(item, crate::syntax::Item::Step(_)))
+            .count();
         self.emit(&Event::RunStarted {
             environment: self.settings.name.clone(),
             target: self.options.target.clone(),
-            steps: steps.len(),
+            steps: step_count,
         });
         if let Some(git) = &self.workspace.git
             && git.dirty
@@ -168,39 +223,62 @@ impl<'a> Runner<'a> {
         {
             return self.finish(
                 Verdict::InvalidInput,
-                "the work tree has uncommitted changes; commit them, or pass --allow-dirty (the version then carries `-dirty`)".to_owned(),
+                "the work tree has uncommitted changes; commit them, or pass --allow-dirty (the version then carries `-dirty`); nothing was changed".to_owned(),
             );
         }
-        for step in steps {
-            let kind = step.kind.keyword().to_owned();
-            let name = step.name.name.clone();
+        let changes = match self.preflight().await {
+            Ok(changes) => changes,
+            Err(outcome) => return outcome,
+        };
+        for planned in changes.steps {
+            let kind = planned.kind().to_owned();
+            let name = planned.name().to_owned();
             self.emit(&Event::StepStarted { step: name.clone(), kind: kind.clone() });
-            match self.step(step).await {
+            match self.step(&name, &kind).await {
                 Ok(outcome) => self.emit(&Event::StepFinished { step: name, kind, outcome }),
                 Err(StepError::Refused(reason)) => {
-                    return self.finish(Verdict::InvalidInput, reason);
+                    self.emit(&Event::StepFinished {
+                        step: name.clone(),
+                        kind: kind.clone(),
+                        outcome: "refused".to_owned(),
+                    });
+                    if self.writes.is_empty() {
+                        return self.finish(
+                            Verdict::InvalidInput,
+                            format!("{reason}; nothing was changed"),
+                        );
+                    }
+                    let reason = format!("`{kind} {name}`: {reason}");
+                    return self.stopped_after_writes(reason).await;
                 }
                 Err(StepError::Interrupted) => {
                     return self.interrupted_finish(&format!("{kind} {name}")).await;
                 }
                 Err(StepError::Aws(error)) => {
-                    let reason = format!("{error}; {}", next_action(&error));
                     self.emit(&Event::StepFinished {
                         step: name,
                         kind,
                         outcome: "failed".to_owned(),
                     });
+                    let reason = format!("{error}; {}", next_action(&error));
+                    if self.writes.is_empty() {
+                        return self.finish(
+                            Verdict::InvalidInput,
+                            format!("{reason}; nothing was changed"),
+                        );
+                    }
                     return self.on_failure(reason).await;
                 }
                 Err(StepError::Deployment { service, failure }) => {
                     let reason = failure.describe();
+                    let deployment_id = self
+                        .anchors
+                        .get(&name)
+                        .map(|(_, a)| a.deployment_id.clone())
+                        .unwrap_or_default();
                     self.emit(&Event::DeploymentFailed {
                         service: service.clone(),
-                        deployment_id: self
-                            .anchors
-                            .get(&name)
-                            .map(|(_, a)| a.deployment_id.clone())
-                            .unwrap_or_default(),
+                        deployment_id,
                         reason: reason.clone(),
                     });
                     self.failures.insert(name.clone(), failure);
@@ -216,268 +294,427 @@ impl<'a> Runner<'a> {
         if let Err(error) = self.cleanup().await {
             self.emit(&Event::Warning { message: format!("cleanup: {error}") });
         }
-        let reason = if self.anchors.is_empty() {
-            "nothing to deploy".to_owned()
-        } else {
-            "deployed and verified".to_owned()
+        let unchanged = self.unchanged.join(", ");
+        let reason = match (self.verified.is_empty(), unchanged.is_empty()) {
+            (true, true) => "nothing to deploy".to_owned(),
+            (true, false) => format!("nothing to deploy: {unchanged} with these settings"),
+            (false, true) => self.verified.join("; "),
+            (false, false) => format!("{}; unchanged: {unchanged}", self.verified.join("; ")),
         };
         self.finish(Verdict::Success, reason)
     }
 
-    fn finish(&mut self, verdict: Verdict, reason: String) -> RunOutcome {
-        self.emit(&Event::RunFinished {
-            verdict,
-            exit_code: verdict.exit_code(),
-            reason: reason.clone(),
-        });
-        RunOutcome { verdict, reason }
-    }
-
-    async fn interrupted_finish(&mut self, step: &str) -> RunOutcome {
-        let mut state = format!("interrupted during `{step}`");
-        if let Some((cluster, anchor)) = self.anchors.values().last().cloned()
-            && let Ok(Some(service)) = self.ecs.service(&cluster, &anchor.service).await
-        {
-            let primary = service.primary().map_or_else(String::new, |p| {
-                format!(
-                    "; service `{}` runs {} ({}), {} deployment(s)",
-                    service.name,
-                    p.task_definition,
-                    p.rollout_state.clone().unwrap_or_default(),
-                    service.deployments.len()
-                )
-            });
-            state.push_str(&primary);
-        }
-        self.finish(Verdict::Interrupted, state)
-    }
-
-    /// Plans one step with the outputs so far, then runs it.
-    async fn step(&mut self, step: &Step) -> Result<String, StepError> {
-        let values = step_values(self.file);
-        let planned = {
-            let evaluator = Evaluator::new(&self.settings, self.workspace, &values, &self.outputs);
-            plan_step(step, &evaluator).map_err(|error| StepError::Refused(eval_reason(&error)))?
+    /// Everything that can refuse the run, before anything is written: the Deployfile's
+    /// values, the gate scripts, and the change set against the live state (waiting out
+    /// another deployment with `--wait-for-lock`).
+    async fn preflight(&mut self) -> Result<ChangeSet, RunOutcome> {
+        let steps = match evaluate(self.file, &self.settings, self.workspace, &Outputs::new()) {
+            Ok(steps) => steps,
+            Err(error) => {
+                let reason = format!("{}; nothing was changed", eval_reason(&error));
+                return Err(self.finish(Verdict::InvalidInput, reason));
+            }
         };
-        match planned {
-            PlannedStep::Build { name, fields } => {
-                self.build(&name, &fields).await.map_err(StepError::Refused)
+        for step in &steps {
+            if let PlannedStep::Verify(verify) = step
+                && let Err(reason) =
+                    super::gates::check_gates(&verify.gates, &self.options.base_dir)
+            {
+                return Err(
+                    self.finish(Verdict::InvalidInput, format!("{reason}; nothing was changed"))
+                );
             }
-            PlannedStep::Tag { name, tags } => self.tag(&name, &tags).map_err(StepError::Refused),
-            PlannedStep::Push { name, to } => {
-                self.push(&name, &to).await.map_err(StepError::Refused)
+        }
+        let started = self.clock.now_ms();
+        let mut waiting = false;
+        loop {
+            let live = match read_live(
+                &steps,
+                self.settings.cluster.as_ref(),
+                &self.ecs,
+                &self.options.base_dir,
+                self.options.capacity,
+            )
+            .await
+            {
+                Ok(live) => live,
+                Err(error) => {
+                    let reason = format!("{error}; {}; nothing was changed", next_action(&error));
+                    return Err(self.finish(Verdict::InvalidInput, reason));
+                }
+            };
+            let changes = resolve(&steps, &live, &Outputs::new(), &self.resolve_options());
+            self.live = live;
+            let refusals = changes.refusals();
+            if !refusals.is_empty() {
+                let busy: Vec<_> = refusals.iter().filter(|r| r.busy).collect();
+                if self.options.wait_for_lock && busy.len() == refusals.len() {
+                    if self.clock.now_ms() - started > LOCK_WAIT_MS {
+                        return Err(self.finish(
+                            Verdict::InvalidInput,
+                            format!(
+                                "{}: still busy after an hour; nothing was changed",
+                                busy[0].step
+                            ),
+                        ));
+                    }
+                    if !waiting {
+                        waiting = true;
+                        for change in &changes.steps {
+                            if let StepChange::Update(update) = change
+                                && matches!(&update.action, UpdateAction::Refuse(r) if r.busy)
+                            {
+                                let deployments = self
+                                    .live
+                                    .service(&update.cluster, &update.service)
+                                    .map_or(0, |s| s.deployments.len());
+                                self.emit(&Event::WaitingForLock {
+                                    service: update.service.clone(),
+                                    deployments,
+                                });
+                            }
+                        }
+                    }
+                    if let Err(error) = self.sleep(POLL_MS).await {
+                        let _ = error;
+                        return Err(self.finish(
+                            Verdict::Interrupted,
+                            "interrupted while waiting for another deployment; nothing was changed"
+                                .to_owned(),
+                        ));
+                    }
+                    continue;
+                }
+                let reasons: Vec<String> =
+                    refusals.iter().map(|r| format!("{}: {}", r.step, r.reason)).collect();
+                return Err(self.finish(
+                    Verdict::InvalidInput,
+                    format!("{}; nothing was changed", reasons.join("; ")),
+                ));
             }
-            PlannedStep::Register(register) => self.register(register).await,
-            PlannedStep::Update(update) => self.update(update).await,
-            PlannedStep::Verify(verify) => self.verify(&verify).await,
-            PlannedStep::Rollback(rollback) => {
+            if let Some(expected) = &self.options.expected {
+                let drift = differences(expected, &changes);
+                if !drift.is_empty() {
+                    return Err(self.finish(
+                        Verdict::InvalidInput,
+                        format!(
+                            "the run would do otherwise than the plan: {}; nothing was changed (make a new plan with `ferry plan --out`)",
+                            drift.join("; ")
+                        ),
+                    ));
+                }
+            }
+            return Ok(changes);
+        }
+    }
+
+    /// Runs one step of the change set, resolved again with the outputs so far.
+    async fn step(&mut self, name: &str, kind: &str) -> Result<String, StepError> {
+        if self.interrupted.load(Ordering::Relaxed) {
+            return Err(StepError::Interrupted);
+        }
+        let steps = evaluate(self.file, &self.settings, self.workspace, &self.outputs)
+            .map_err(|e| StepError::Refused(eval_reason(&e)))?;
+        let changes = resolve(&steps, &self.live, &self.outputs, &self.resolve_options());
+        let planned = steps.iter().find(|s| s.name() == name && s.kind() == kind);
+        let change = changes.step(name, kind).cloned();
+        match (planned, change) {
+            (Some(PlannedStep::Build { name, fields }), _) => {
+                self.build(name, fields).await.map_err(StepError::Refused)
+            }
+            (Some(PlannedStep::Tag { name, tags }), _) => {
+                self.tag(name, tags).map_err(StepError::Refused)
+            }
+            (Some(PlannedStep::Push { name, to }), _) => {
+                self.push(name, to).await.map_err(StepError::Refused)
+            }
+            (Some(PlannedStep::Register(step)), Some(StepChange::Register(change))) => {
+                self.register(step, change).await
+            }
+            (Some(PlannedStep::Update(step)), Some(StepChange::Update(change))) => {
+                let _ = step;
+                self.update(change).await
+            }
+            (planned, Some(StepChange::Verify(change))) => {
+                let spec = match planned {
+                    Some(PlannedStep::Verify(verify)) => verify.clone(),
+                    _ => {
+                        crate::eval::VerifyStep { name: change.step.clone(), ..Default::default() }
+                    }
+                };
+                self.verify(&spec, &change).await
+            }
+            (Some(PlannedStep::Rollback(rollback)), _) => {
                 if !self.anchors.contains_key(&rollback.name) {
                     // This run started no deployment of that service: nothing to undo.
                     return Ok("nothing to roll back".to_owned());
                 }
-                self.rollback(&rollback).await.map(|()| "rolled back".to_owned())
+                self.rollback(rollback).await.map(|()| "rolled back".to_owned())
             }
+            (_, Some(change)) => match change.refusal() {
+                Some(refusal) => {
+                    Err(StepError::Refused(format!("{}: {}", refusal.step, refusal.reason)))
+                }
+                None => Ok(String::new()),
+            },
+            (_, None) => Ok(String::new()),
         }
     }
 
-    fn cluster(&self, explicit: Option<&String>) -> String {
-        explicit
-            .cloned()
-            .or_else(|| self.settings.cluster.clone())
-            .unwrap_or_else(|| "default".to_owned())
+    async fn register(
+        &mut self,
+        step: &RegisterStep,
+        change: super::change::RegisterChange,
+    ) -> Result<String, StepError> {
+        match change.decision {
+            RegisterDecision::Reuse { arn, why } => {
+                self.emit(&Event::RevisionReused { step: step.name.clone(), arn: arn.clone() });
+                self.outputs.insert(
+                    step.name.clone(),
+                    Value::TaskDefinition { step: step.name.clone(), arn: Some(arn) },
+                );
+                Ok(format!("reused the current revision ({why})"))
+            }
+            RegisterDecision::Register => {
+                let Some(next) = change.next else {
+                    return Err(StepError::Refused("no revision to register".to_owned()));
+                };
+                let arn = self.ecs.register(&next).await?;
+                self.writes.push(format!("registered {arn}"));
+                self.emit(&Event::RevisionRegistered { step: step.name.clone(), arn: arn.clone() });
+                self.live.revisions.insert(
+                    arn.clone(),
+                    Some(super::live::Described { arn: arn.clone(), input: next }),
+                );
+                self.outputs.insert(
+                    step.name.clone(),
+                    Value::TaskDefinition { step: step.name.clone(), arn: Some(arn.clone()) },
+                );
+                self.registered.push((step.clone(), arn));
+                Ok("registered".to_owned())
+            }
+            RegisterDecision::AfterPush { images } => Err(StepError::Refused(format!(
+                "the image of {} is not known yet",
+                images.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            ))),
+            RegisterDecision::Refuse(refusal) => Err(StepError::Refused(refusal.reason)),
+        }
     }
 
-    async fn register(&mut self, step: RegisterStep) -> Result<String, StepError> {
-        let mut base_arn: Option<String> = None;
-        let base = match &step.from {
-            None => None,
-            Some(TaskDefinitionSource::Service { name, cluster }) => {
-                let cluster = self.cluster(cluster.as_ref());
-                match self.ecs.service(&cluster, name).await? {
-                    Some(service) => {
-                        let (td, tags) = self.ecs.task_definition(&service.task_definition).await?;
-                        base_arn = td.task_definition_arn().map(str::to_owned);
-                        Some(RevisionInput::from_described(&td, &tags))
-                    }
-                    None if step.family.is_some() => None,
-                    None => {
-                        return Err(StepError::Refused(format!(
-                            "`register {}` starts from service `{name}`, which does not exist in cluster `{cluster}`; give `family` and the containers to register a first revision",
-                            step.name
-                        )));
-                    }
-                }
-            }
-            Some(TaskDefinitionSource::Family { name }) => {
-                let (td, tags) = self.ecs.task_definition(name).await?;
-                base_arn = td.task_definition_arn().map(str::to_owned);
-                Some(RevisionInput::from_described(&td, &tags))
-            }
-            Some(TaskDefinitionSource::File { path }) => {
-                let full = self.options.base_dir.join(path);
-                let text = std::fs::read_to_string(&full).map_err(|error| {
-                    StepError::Refused(format!(
-                        "`register {}`: cannot read `{}`: {error}",
-                        step.name,
-                        full.display()
-                    ))
-                })?;
-                Some(super::revision_json::revision_from_json(&text).map_err(|error| {
-                    StepError::Refused(format!(
-                        "`register {}`: `{}`: {}",
-                        step.name,
-                        full.display(),
-                        error.0
-                    ))
-                })?)
-            }
-        };
-        let mut images = BTreeMap::new();
-        for container in &step.containers {
-            match &container.image {
-                None => {}
-                Some(
-                    Value::String(reference) | Value::Image { reference: Some(reference), .. },
-                ) => {
-                    images.insert(container.name.clone(), reference.clone());
-                }
-                Some(other) => {
-                    return Err(StepError::Refused(format!(
-                        "container `{}` of `register {}`: the image {other} is not known yet",
-                        container.name, step.name
-                    )));
-                }
-            }
+    async fn update(&mut self, planned: UpdateChange) -> Result<String, StepError> {
+        if let UpdateAction::Refuse(refusal) = &planned.action {
+            return Err(StepError::Refused(refusal.reason.clone()));
         }
-        // Nothing changed when the step's changes leave the current revision as it is. A
-        // new family's current revision is its latest ACTIVE one, if any.
-        let mut current = base.clone().map(|b| (base_arn.clone().unwrap_or_default(), b));
-        if current.is_none()
-            && let Some(family) = &step.family
-            && let Ok((latest, tags)) = self.ecs.task_definition(family).await
-        {
-            current = Some((
-                latest.task_definition_arn().unwrap_or_default().to_owned(),
-                RevisionInput::from_described(&latest, &tags),
-            ));
+        // The service again, just before writing: if it moved since the live state was
+        // read (another run started a deployment), this run stops instead of fighting it.
+        let fresh = self.ecs.service(&planned.cluster, &planned.service).await?;
+        let change = self.resolve_against(&planned, fresh.clone())?;
+        let cluster = change.cluster.clone();
+        let mut request = change.request.clone().unwrap_or_default();
+        if change.action.deploys() && request.task_definition.is_none() && !request.force {
+            request.task_definition = change.task_definition.arn().map(str::to_owned);
         }
-        if let Some((arn, current)) = current
-            && next_revision(Some(current.clone()), &step, &images)
-                .is_ok_and(|next| next == current)
-        {
-            self.emit(&Event::RevisionReused { step: step.name.clone(), arn: arn.clone() });
-            self.outputs.insert(
-                step.name.clone(),
-                Value::TaskDefinition { step: step.name.clone(), arn: Some(arn) },
-            );
-            return Ok("reused the current revision".to_owned());
-        }
-        let next =
-            next_revision(base, &step, &images).map_err(|error| StepError::Refused(error.0))?;
-        let arn = self.ecs.register(&next).await?;
-        self.emit(&Event::RevisionRegistered { step: step.name.clone(), arn: arn.clone() });
-        self.outputs.insert(
-            step.name.clone(),
-            Value::TaskDefinition { step: step.name.clone(), arn: Some(arn.clone()) },
-        );
-        self.registered.push((step, arn));
-        Ok("registered".to_owned())
-    }
-
-    async fn update(&mut self, step: UpdateStep) -> Result<String, StepError> {
-        let cluster = self.cluster(step.cluster.as_ref());
-        let arn = match self.outputs.get(&step.task_definition) {
-            Some(Value::TaskDefinition { arn: Some(arn), .. }) => arn.clone(),
-            _ => {
-                return Err(StepError::Refused(format!(
-                    "`update {}`: `{}` registered no revision",
-                    step.name, step.task_definition
-                )));
-            }
-        };
-        let mut service = self.ecs.service(&cluster, &step.service).await?;
-        if service.is_none() {
-            if !step.create {
-                return Err(StepError::Refused(format!(
-                    "service `{}` does not exist in cluster `{cluster}`; set `create = true` in `update {}` to create it",
-                    step.service, step.name
-                )));
-            }
-            self.ecs.ensure_cluster(&cluster).await?;
-            let created = self.ecs.create_service(&cluster, &step, &arn).await?;
-            self.emit(&Event::ServiceCreated {
-                service: step.service.clone(),
-                cluster: cluster.clone(),
-            });
-            return self.anchor(&step, &cluster, &created, &arn, None);
-        }
-        let mut waited = 0;
-        while let Some(current) = &service
-            && lock_held(current)
-        {
-            if !self.options.wait_for_lock {
-                return Err(StepError::Refused(format!(
-                    "another deployment of service `{}` is in progress ({} deployments); wait for it, or pass --wait-for-lock",
-                    step.service,
-                    current.deployments.len()
-                )));
-            }
-            if waited == 0 {
-                self.emit(&Event::WaitingForLock {
-                    service: step.service.clone(),
-                    deployments: current.deployments.len(),
+        match change.action.clone() {
+            UpdateAction::Refuse(refusal) => Err(StepError::Refused(format!(
+                "{} (the service changed since ferry read it)",
+                refusal.reason
+            ))),
+            UpdateAction::Nothing => {
+                let running = change.running.clone().unwrap_or_default();
+                self.unchanged.push(format!("`{}` already runs {running}", change.service));
+                self.emit(&Event::NothingToDeploy {
+                    service: change.service.clone(),
+                    task_definition: running,
                 });
+                Ok("nothing to deploy".to_owned())
             }
-            if waited > LOCK_WAIT_MS {
-                return Err(StepError::Refused(format!(
-                    "service `{}` stayed busy for an hour; nothing was changed",
-                    step.service
-                )));
+            UpdateAction::Create => {
+                self.ecs.ensure_cluster(&cluster).await?;
+                let created = match self.ecs.create_service(&cluster, &request).await {
+                    Ok(created) => created,
+                    Err(error) if error.answer_lost() => {
+                        // The same token makes a second CreateService return the service
+                        // the first one made.
+                        self.emit(&Event::Warning {
+                            message: format!(
+                                "{error}; asking again with the same idempotency token"
+                            ),
+                        });
+                        self.ecs.create_service(&cluster, &request).await?
+                    }
+                    Err(error) => return Err(error.into()),
+                };
+                self.writes.push(format!("created service `{}`", change.service));
+                self.emit(&Event::ServiceCreated {
+                    service: change.service.clone(),
+                    cluster: cluster.clone(),
+                });
+                self.anchor(&change, &created, None)
             }
-            self.sleep(POLL_MS).await?;
-            waited += POLL_MS;
-            service = self.ecs.service(&cluster, &step.service).await?;
+            UpdateAction::Deploy => {
+                let answer = match self.ecs.update_service(&cluster, &request).await {
+                    Ok(answer) => answer,
+                    Err(error) if error.answer_lost() => {
+                        self.read_back(&change, &request, fresh.as_ref(), error).await?
+                    }
+                    Err(error) => return Err(error.into()),
+                };
+                self.writes.push(format!("updated service `{}`", change.service));
+                self.anchor(&change, &answer, fresh.as_ref())
+            }
+            UpdateAction::Settings => {
+                match self.ecs.update_service(&cluster, &request).await {
+                    Ok(_) => {}
+                    Err(error) if error.answer_lost() => {
+                        self.read_back(&change, &request, fresh.as_ref(), error).await?;
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+                let changes: Vec<String> =
+                    change.settings.iter().map(super::change::SettingChange::text).collect();
+                self.writes.push(format!(
+                    "changed settings of service `{}` ({})",
+                    change.service,
+                    changes.join("; ")
+                ));
+                self.emit(&Event::SettingsUpdated { service: change.service.clone(), changes });
+                self.scaled.insert(
+                    change.step.clone(),
+                    (cluster, change.service.clone(), request.desired),
+                );
+                Ok("settings changed".to_owned())
+            }
+            UpdateAction::Resume { deployment_id } => {
+                if let Some(request) = change.request.clone() {
+                    self.ecs.update_service(&cluster, &request).await?;
+                    self.writes.push(format!("changed settings of service `{}`", change.service));
+                }
+                let Some(service) = fresh else {
+                    return Err(StepError::Refused(format!(
+                        "service `{}` is gone",
+                        change.service
+                    )));
+                };
+                self.emit(&Event::DeploymentResumed {
+                    service: change.service.clone(),
+                    deployment_id: deployment_id.clone(),
+                    task_definition: change.running.clone().unwrap_or_default(),
+                });
+                self.anchor(&change, &service, None)
+                    .map(|_| "watching the deployment in progress".to_owned())
+            }
         }
-        let Some(current) = service else {
-            return Err(StepError::Refused(format!(
-                "service `{}` disappeared while waiting",
-                step.service
-            )));
+    }
+
+    /// The update resolved against the service as it is now (`fresh`); refused when the
+    /// action differs from the one resolved before the first write.
+    fn resolve_against(
+        &mut self,
+        planned: &UpdateChange,
+        fresh: Option<ServiceView>,
+    ) -> Result<UpdateChange, StepError> {
+        let key = (planned.cluster.clone(), planned.service.clone());
+        let before = self.live.services.insert(key.clone(), fresh);
+        let changes = self.changes().map_err(StepError::Refused)?;
+        let now = match changes.step(&planned.step, "update") {
+            Some(StepChange::Update(change)) => change.clone(),
+            _ => planned.clone(),
         };
-        let previous = current.primary().map(|p| (p.task_definition.clone(), p.id.clone()));
-        if previous.as_ref().is_some_and(|(td, _)| *td == arn) && !step.force {
-            self.emit(&Event::NothingToDeploy {
-                service: step.service.clone(),
-                task_definition: arn,
-            });
-            return Ok("nothing to deploy".to_owned());
+        let same_action =
+            std::mem::discriminant(&now.action) == std::mem::discriminant(&planned.action);
+        if !same_action {
+            let reason = match &now.action {
+                UpdateAction::Refuse(refusal) => refusal.reason.clone(),
+                _ => format!(
+                    "service `{}` changed since ferry read it: the update would now {}",
+                    planned.service,
+                    super::plan::summary(&StepChange::Update(now.clone()))
+                ),
+            };
+            if let Some(before) = before {
+                self.live.services.insert(key, before);
+            }
+            return Err(StepError::Refused(reason));
         }
-        let updated = self.ecs.update_service(&cluster, &step, &arn).await?;
-        self.anchor(&step, &cluster, &updated, &arn, previous)
+        Ok(now)
+    }
+
+    /// After a CreateService/UpdateService whose answer was lost: the service read back.
+    /// The deployment is ours when it runs our revision and is newer than what was read
+    /// before; settings are applied when the service shows them.
+    async fn read_back(
+        &mut self,
+        change: &UpdateChange,
+        request: &ServiceRequest,
+        before: Option<&ServiceView>,
+        error: AwsError,
+    ) -> Result<ServiceView, StepError> {
+        let known: Vec<String> = before
+            .map(|s| s.deployments.iter().map(|d| d.id.clone()).collect())
+            .unwrap_or_default();
+        for _ in 0..6 {
+            self.sleep(POLL_MS).await?;
+            let Ok(Some(service)) = self.ecs.service(&change.cluster, &change.service).await else {
+                continue;
+            };
+            let started = service.deployments.iter().any(|d| {
+                !known.contains(&d.id)
+                    && request.task_definition.as_ref().is_none_or(|td| &d.task_definition == td)
+            });
+            let settings = request.desired.is_none_or(|d| d == service.desired)
+                && request.grace_s.is_none_or(|g| Some(g) == service.grace_s);
+            let applied = if change.action == UpdateAction::Settings { settings } else { started };
+            if applied {
+                self.emit(&Event::Warning {
+                    message: format!("{error}; the service was read back: the update was applied"),
+                });
+                return Ok(service);
+            }
+            let reason = format!(
+                "{error}; the service was read back: it runs {} with deployments [{}], unchanged",
+                service.primary().map_or("nothing", |p| p.task_definition.as_str()),
+                service.deployments.iter().map(|d| d.id.as_str()).collect::<Vec<_>>().join(", ")
+            );
+            return Err(StepError::Aws(AwsError { message: reason, ..error }));
+        }
+        Err(StepError::Aws(AwsError {
+            message: format!("{}; the service could not be read back", error.message),
+            ..error
+        }))
     }
 
     /// Records our deployment: the PRIMARY deployment of the answer, with our revision.
     fn anchor(
         &mut self,
-        step: &UpdateStep,
-        cluster: &str,
+        change: &UpdateChange,
         answer: &ServiceView,
-        arn: &str,
-        previous: Option<(String, String)>,
+        before: Option<&ServiceView>,
     ) -> Result<String, StepError> {
-        let (previous, previous_deployment_id) = previous.unzip();
-        let Some(ours) =
-            answer.deployments.iter().find(|d| d.status == "PRIMARY" && d.task_definition == arn)
-        else {
+        let known: Vec<String> = before
+            .map(|s| s.deployments.iter().map(|d| d.id.clone()).collect())
+            .unwrap_or_default();
+        let ours = match &change.action {
+            UpdateAction::Resume { deployment_id } => answer.deployment(deployment_id),
+            _ => answer.deployments.iter().find(|d| {
+                d.status == "PRIMARY"
+                    && !known.contains(&d.id)
+                    && change.task_definition.arn().is_none_or(|arn| d.task_definition == arn)
+            }),
+        };
+        let Some(ours) = ours.cloned() else {
             return Err(StepError::Deployment {
-                service: step.service.clone(),
-                failure: Failure::Vanished,
+                service: change.service.clone(),
+                failure: Failure::Vanished {
+                    runs: answer
+                        .primary()
+                        .map(|p| format!("{} (deployment {})", p.task_definition, p.id)),
+                },
             });
         };
         let digests = self
             .registered
             .iter()
-            .filter(|(_, registered)| registered == arn)
+            .filter(|(_, registered)| *registered == ours.task_definition)
             .flat_map(|(register, _)| register.containers.iter())
             .filter_map(|c| match &c.image {
                 Some(
@@ -488,405 +725,62 @@ impl<'a> Runner<'a> {
                 _ => None,
             })
             .collect();
+        let health_check = self.live.revision(&ours.task_definition).is_some_and(|d| {
+            d.input
+                .container_definitions
+                .iter()
+                .any(|c| c.essential() != Some(false) && c.health_check().is_some())
+        });
+        let previous = match &change.action {
+            UpdateAction::Create => None,
+            UpdateAction::Resume { .. } => change.rollback_target.clone(),
+            _ => change.running.clone(),
+        };
         let anchor = Anchor {
-            service: step.service.clone(),
+            service: change.service.clone(),
             deployment_id: ours.id.clone(),
-            task_definition: arn.to_owned(),
+            task_definition: ours.task_definition.clone(),
+            created_ms: ours.created_ms,
             service_deployment_arn: answer.current_service_deployment.clone(),
             previous_task_definition: previous.clone(),
-            previous_deployment_id,
+            rollback_target: change.rollback_target.clone().filter(|t| *t != ours.task_definition),
             digests,
+            health_check,
+            // Every event of the answer (or of the service before) predates ours, except
+            // for a resumed deployment, whose events since its creation are its own.
+            known_events: match &change.action {
+                UpdateAction::Resume { .. } => Vec::new(),
+                _ => answer.events.iter().map(|e| e.id.clone()).collect(),
+            },
         };
-        self.emit(&Event::DeploymentStarted {
-            service: step.service.clone(),
-            deployment_id: ours.id.clone(),
-            task_definition: arn.to_owned(),
-            previous_task_definition: previous,
-        });
-        self.anchors.insert(step.name.clone(), (cluster.to_owned(), anchor));
-        // Every event of the UpdateService/CreateService answer predates our deployment.
-        self.known_events
-            .insert(step.name.clone(), answer.events.iter().map(|(id, _)| id.clone()).collect());
+        if !matches!(change.action, UpdateAction::Resume { .. }) {
+            self.emit(&Event::DeploymentStarted {
+                service: change.service.clone(),
+                deployment_id: ours.id.clone(),
+                task_definition: ours.task_definition.clone(),
+                previous_task_definition: previous,
+            });
+        }
+        self.anchors.insert(change.step.clone(), (change.cluster.clone(), anchor));
         Ok("deployment started".to_owned())
     }
 
-    async fn verify(&mut self, step: &VerifyStep) -> Result<String, StepError> {
-        let Some((cluster, anchor)) = self.anchors.get(&step.name).cloned() else {
-            return Ok("nothing to verify".to_owned());
-        };
-        let timeout = step.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
-        let mut gates = self.prepare_gates(&step.gates, timeout)?;
-        let bake = step.bake_ms.unwrap_or(0);
-        // When the rollout reached `until` and every gate passed: bake runs from then.
-        let mut done: Option<&'static str> = None;
-        let mut baking_since: Option<u64> = None;
-        let until_serving = step.until.as_deref() == Some("serving");
-        let started = self.clock.now_ms();
-        let mut seen = false;
-        let mut events_seen: Vec<String> =
-            self.known_events.get(&step.name).cloned().unwrap_or_default();
-        let mut stopped_seen: Vec<String> = Vec::new();
-        let mut delay = POLL_MS;
-        let mut serving_reported = false;
-        loop {
-            if self.clock.now_ms() - started > timeout {
-                // A rollout that is done but waits on a gate: the gate failed.
-                if done.is_some()
-                    && let Some(gate) = gates.iter().find(|g| !g.passed())
-                {
-                    let reason = format!(
-                        "it had not passed when `verify`'s timeout of {} ran out",
-                        crate::eval::duration_text(timeout)
-                    );
-                    let name = gate.name.clone();
-                    return Err(self.gate_failed(&anchor, &name, reason));
-                }
-                return Err(StepError::Deployment {
-                    service: anchor.service.clone(),
-                    failure: Failure::TimedOut { after_ms: timeout },
-                });
-            }
-            let service = match self.ecs.service(&cluster, &anchor.service).await {
-                Ok(service) => service,
-                Err(error) if error.is_transient() => {
-                    self.emit(&Event::Warning { message: format!("{error}; trying again") });
-                    delay = (delay * 2).min(60_000);
-                    self.sleep(delay).await?;
-                    continue;
-                }
-                Err(error) => return Err(error.into()),
-            };
-            delay = POLL_MS;
-            let mut messages: Vec<String> = Vec::new();
-            if let Some(current) = &service {
-                messages = current.events.iter().map(|(_, m)| m.clone()).collect();
-                for (id, message) in current.events.iter().rev() {
-                    if !events_seen.contains(id) {
-                        events_seen.push(id.clone());
-                        self.emit(&Event::ServiceEvent {
-                            service: anchor.service.clone(),
-                            message: message.clone(),
-                        });
-                    }
-                }
-                if let Some(ours) = current.deployment(&anchor.deployment_id) {
-                    seen = true;
-                    self.emit(&Event::Progress {
-                        service: anchor.service.clone(),
-                        deployment_id: ours.id.clone(),
-                        desired: ours.desired,
-                        running: ours.running,
-                        pending: ours.pending,
-                        failed: ours.failed,
-                        rollout_state: ours.rollout_state.clone(),
-                    });
-                }
-            }
-            // Fail fast on stopped tasks of ours.
-            if seen && let Some(limit) = step.fail_fast {
-                let stopped = self
-                    .ecs
-                    .stopped_tasks(&cluster, &anchor.service, &anchor.deployment_id)
-                    .await
-                    .unwrap_or_default();
-                let failed = failed_tasks(&stopped);
-                for task in &failed {
-                    if !stopped_seen.contains(&task.arn) {
-                        stopped_seen.push(task.arn.clone());
-                        self.emit(&Event::TaskStopped {
-                            service: anchor.service.clone(),
-                            task: task.arn.rsplit('/').next().unwrap_or(&task.arn).to_owned(),
-                            stop_code: task.stop_code.clone(),
-                            reason: task.reason.clone(),
-                            exit_codes: task
-                                .containers
-                                .iter()
-                                .map(|(n, c, _)| (n.clone(), *c))
-                                .collect(),
-                        });
-                    }
-                }
-                if failed.len() >= limit as usize {
-                    return Err(StepError::Deployment {
-                        service: anchor.service.clone(),
-                        failure: Failure::FailFast { stopped: failed },
-                    });
-                }
-            }
-            match judge(&anchor, service.as_ref(), seen) {
-                Standing::Failed(failure) => {
-                    return Err(StepError::Deployment { service: anchor.service.clone(), failure });
-                }
-                Standing::Completed if done != Some("completed") => {
-                    serving_reported = true;
-                    if done.is_none() {
-                        self.confirm_digests(&cluster, &anchor).await?;
-                    }
-                    self.emit(&Event::Completed {
-                        service: anchor.service.clone(),
-                        deployment_id: anchor.deployment_id.clone(),
-                    });
-                    done = Some("completed");
-                }
-                Standing::Serving if !serving_reported => {
-                    serving_reported = true;
-                    self.emit(&Event::Serving {
-                        service: anchor.service.clone(),
-                        deployment_id: anchor.deployment_id.clone(),
-                    });
-                    if until_serving {
-                        self.confirm_digests(&cluster, &anchor).await?;
-                        done = Some("serving");
-                    }
-                }
-                Standing::Completed | Standing::Serving | Standing::Rolling(_) => {}
-            }
-            // Gates run once the rollout serves, and on through bake.
-            if serving_reported && !gates.is_empty() {
-                self.run_due_gates(&mut gates, &cluster, &anchor, &messages).await?;
-            }
-            if let Some(label) = done
-                && gates.iter().all(super::gates::Gate::passed)
-            {
-                let now = self.clock.now_ms();
-                let since = *baking_since.get_or_insert(now);
-                if since == now && bake > 0 {
-                    self.emit(&Event::Baking { service: anchor.service.clone(), bake_ms: bake });
-                }
-                if now - since >= bake {
-                    return Ok(label.to_owned());
-                }
-            }
-            // Wake for the next poll, the next gate attempt or the end of bake.
-            let now = self.clock.now_ms();
-            let mut wake = now + delay;
-            for gate in &gates {
-                if serving_reported
-                    && !matches!(
-                        gate.schedule.standing,
-                        crate::gates::schedule::Standing::Failed { .. }
-                    )
-                {
-                    wake = wake.min(gate.schedule.next_ms.max(now));
-                }
-            }
-            if let Some(since) = baking_since {
-                wake = wake.min(since + bake);
-            }
-            self.sleep(wake.saturating_sub(now).max(1)).await?;
-        }
-    }
-
-    async fn confirm_digests(&mut self, cluster: &str, anchor: &Anchor) -> Result<(), StepError> {
-        if anchor.digests.is_empty() {
-            return Ok(());
-        }
-        let tasks =
-            self.ecs.deployment_tasks(cluster, &anchor.service, &anchor.deployment_id).await?;
-        check_digests(anchor, &tasks)
-            .map_err(|failure| StepError::Deployment { service: anchor.service.clone(), failure })
-    }
-
-    /// After a failure: the `on failure` steps, or, without them, a look at whether ECS
-    /// rolled back by itself.
-    async fn on_failure(&mut self, reason: String) -> RunOutcome {
-        let handlers: Vec<RollbackStep> = self
-            .file
-            .items
-            .iter()
-            .filter_map(|item| match item {
-                Item::Handler(handler) if handler.event.name == "failure" => Some(handler),
-                _ => None,
-            })
-            .flat_map(|handler| handler.steps.iter())
-            .map(|step| RollbackStep { name: step.name.name.clone(), timeout_ms: None })
-            .collect();
-        // Only services this run changed can be rolled back.
-        let handlers: Vec<RollbackStep> =
-            handlers.into_iter().filter(|h| self.anchors.contains_key(&h.name)).collect();
-        if self.anchors.is_empty() {
-            return self.finish(
-                Verdict::Failed,
-                format!(
-                    "{reason}; no service was changed, but the run did not finish: have a look"
-                ),
-            );
-        }
-        let targets: Vec<RollbackStep> = if handlers.is_empty() {
-            // ECS's own rollback still counts when we verify it.
-            self.anchors
-                .keys()
-                .filter(|name| {
-                    self.failures.get(*name).is_some_and(|f| {
-                        matches!(
-                            f,
-                            Failure::RolledBackByEcs { .. }
-                                | Failure::CircuitBreaker { rolled_back_by_ecs: true, .. }
-                        )
-                    })
-                })
-                .map(|name| RollbackStep { name: name.clone(), timeout_ms: None })
-                .collect()
-        } else {
-            handlers
-        };
-        if targets.is_empty() {
-            return self.finish(
-                Verdict::Failed,
-                format!("{reason}; no rollback was asked for: the service needs a look"),
-            );
-        }
-        for target in &targets {
-            if self.interrupted.load(Ordering::Relaxed) {
-                return self.finish(
-                    Verdict::Interrupted,
-                    format!("{reason}; interrupted before rolling back"),
-                );
-            }
-            if let Err(error) = self.rollback(target).await {
-                let why = match error {
-                    StepError::Aws(error) => error.to_string(),
-                    StepError::Refused(why) => why,
-                    StepError::Deployment { failure, .. } => failure.describe(),
-                    StepError::Interrupted => "interrupted".to_owned(),
-                };
-                return self.finish(
-                    Verdict::Failed,
-                    format!("{reason}; the rollback of `{}` failed: {why}", target.name),
-                );
-            }
-        }
-        self.finish(
-            Verdict::RolledBack,
-            format!("{reason}; rolled back and verified on the previous revision"),
-        )
-    }
-
-    /// Rolls an update step's service back to the revision that was PRIMARY before, and
-    /// verifies the service runs it again.
-    async fn rollback(&mut self, step: &RollbackStep) -> Result<(), StepError> {
-        let Some((cluster, anchor)) = self.anchors.get(&step.name).cloned() else {
-            return Ok(());
-        };
-        let Some(previous) = anchor.previous_task_definition.clone() else {
-            let reason =
-                "the service was created by this run: there is no previous revision to go back to"
-                    .to_owned();
-            self.emit(&Event::RollbackFailed {
-                service: anchor.service.clone(),
-                reason: reason.clone(),
-            });
-            return Err(StepError::Refused(reason));
-        };
-        let already = matches!(
-            self.failures.get(&step.name),
-            Some(
-                Failure::RolledBackByEcs { .. }
-                    | Failure::CircuitBreaker { rolled_back_by_ecs: true, .. }
-            )
-        );
-        let how = if already {
-            "ECS's circuit breaker is rolling back; verifying".to_owned()
-        } else if let Some(arn) = &anchor.service_deployment_arn {
-            match self.ecs.roll_back(arn).await {
-                Ok(()) => "StopServiceDeployment(ROLLBACK)".to_owned(),
-                Err(error) => {
-                    self.emit(&Event::Warning {
-                        message: format!(
-                            "{error}; updating the service to the previous revision instead"
-                        ),
-                    });
-                    self.ecs.redeploy(&cluster, &anchor.service, &previous).await?;
-                    "UpdateService to the previous revision".to_owned()
-                }
-            }
-        } else {
-            self.ecs.redeploy(&cluster, &anchor.service, &previous).await?;
-            "UpdateService to the previous revision".to_owned()
-        };
-        self.emit(&Event::RollbackStarted {
-            service: anchor.service.clone(),
-            to_task_definition: Some(previous.clone()),
-            how,
+    pub(super) fn finish(&mut self, verdict: Verdict, reason: String) -> RunOutcome {
+        self.emit(&Event::RunFinished {
+            verdict,
+            exit_code: verdict.exit_code(),
+            reason: reason.clone(),
         });
-        let timeout = step.timeout_ms.unwrap_or(DEFAULT_ROLLBACK_TIMEOUT_MS);
-        let started = self.clock.now_ms();
-        loop {
-            if self.clock.now_ms() - started > timeout {
-                let reason = format!(
-                    "the service did not settle on {previous} within {}",
-                    crate::eval::duration_text(timeout)
-                );
-                self.emit(&Event::RollbackFailed {
-                    service: anchor.service.clone(),
-                    reason: reason.clone(),
-                });
-                return Err(StepError::Refused(reason));
-            }
-            match self.ecs.service(&cluster, &anchor.service).await {
-                Ok(Some(service)) => {
-                    if settled_on(&service, &previous) {
-                        self.emit(&Event::RollbackVerified {
-                            service: anchor.service.clone(),
-                            task_definition: previous.clone(),
-                        });
-                        return Ok(());
-                    }
-                }
-                Ok(None) => {
-                    let reason = "the service is gone".to_owned();
-                    self.emit(&Event::RollbackFailed {
-                        service: anchor.service.clone(),
-                        reason: reason.clone(),
-                    });
-                    return Err(StepError::Refused(reason));
-                }
-                Err(error) if error.is_transient() => {}
-                Err(error) => return Err(error.into()),
-            }
-            self.sleep(POLL_MS).await?;
-        }
-    }
-
-    /// After verified success: deregisters revisions beyond each register step's `keep`,
-    /// never the new one nor the one a rollback would need.
-    async fn cleanup(&mut self) -> Result<(), AwsError> {
-        let protected: Vec<String> = self
-            .anchors
-            .values()
-            .flat_map(|(_, a)| {
-                [Some(a.task_definition.clone()), a.previous_task_definition.clone()]
-            })
-            .flatten()
-            .collect();
-        let registered = self.registered.clone();
-        for (step, arn) in registered {
-            let Some(keep) = step.keep else { continue };
-            let family = arn
-                .rsplit_once("task-definition/")
-                .and_then(|(_, rest)| rest.split(':').next())
-                .unwrap_or_default()
-                .to_owned();
-            let revisions = self.ecs.revisions(&family).await?;
-            for old in revisions.iter().skip(keep as usize) {
-                if protected.contains(old) {
-                    continue;
-                }
-                self.ecs.deregister(old).await?;
-                self.emit(&Event::Deregistered { arn: old.clone() });
-            }
-        }
-        Ok(())
+        RunOutcome { verdict, reason }
     }
 }
 
-/// Another deployment is still rolling: more than one deployment, or the PRIMARY in progress.
-fn lock_held(service: &ServiceView) -> bool {
-    service.deployments.len() > 1
-        || service.primary().is_some_and(|p| p.rollout_state.as_deref() == Some("IN_PROGRESS"))
+/// CreateService's idempotency token for a run: 36 printable ASCII characters at most.
+fn client_token(now_ms: i64) -> String {
+    format!("ferry-{}-{now_ms}", std::process::id())
 }
 
-fn next_action(error: &AwsError) -> &'static str {
+pub(super) fn next_action(error: &AwsError) -> &'static str {
     match error.code.as_str() {
         "AccessDeniedException" | "UnrecognizedClientException" | "InvalidSignatureException" => {
             "check the credentials and their permissions"
@@ -903,7 +797,7 @@ fn next_action(error: &AwsError) -> &'static str {
     }
 }
 
-fn eval_reason(error: &crate::eval::EvalError) -> String {
+pub(super) fn eval_reason(error: &crate::eval::EvalError) -> String {
     match error {
         crate::eval::EvalError::At(diagnostic) => {
             let help = diagnostic.help.as_ref().map_or_else(String::new, |h| format!(" ({h})"));

@@ -1,27 +1,52 @@
 //! Judging a rollout (DESIGN "What correct means"): anchored on OUR deployment id from the
 //! UpdateService answer, never on the first poll; success only when our deployment is the
-//! PRIMARY, with our task definition, COMPLETED (or serving, when asked), and its running
-//! tasks run the digests we asked for. A circuit-breaker rollback, a superseding
-//! deployment or a vanished deployment is a failure with its reason. Pure.
+//! PRIMARY, with our task definition, COMPLETED (or serving — every desired task of ours
+//! healthy — when asked), and its running tasks run the digests we asked for. A
+//! circuit-breaker rollback, a superseding deployment or a vanished deployment is a
+//! failure with its reason. Only events of our deployment count: created after it, and
+//! not seen before it. Pure.
 
 use std::collections::BTreeMap;
 
-use crate::aws::{ServiceView, StoppedTask, TaskView};
+use crate::aws::{EventView, ServiceView, StoppedTask, TaskView};
+
+/// How long ECS waits before it counts a RUNNING task without a health check as healthy
+/// (reference §1.4).
+pub(super) const UNCHECKED_HEALTHY_AFTER_MS: i64 = 40_000;
 
 /// What the verdict is anchored on.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Anchor {
     pub service: String,
     pub deployment_id: String,
     pub task_definition: String,
+    /// `createdAt` of our deployment (epoch ms, the endpoint's clock).
+    pub created_ms: i64,
     /// The service-deployment ARN, when ECS gave one (for StopServiceDeployment).
     pub service_deployment_arn: Option<String>,
-    /// The revision that was PRIMARY before our update: where a rollback goes.
+    /// The revision that was PRIMARY before our update.
     pub previous_task_definition: Option<String>,
-    /// The deployment that was PRIMARY before ours; ECS's rollback re-activates it.
-    pub previous_deployment_id: Option<String>,
+    /// Where a rollback goes: the last revision whose deployment completed.
+    pub rollback_target: Option<String>,
     /// Container → the digest we pinned (`sha256:…`), for images pinned by digest.
     pub digests: BTreeMap<String, String>,
+    /// Whether an essential container of our revision has a health check.
+    pub health_check: bool,
+    /// Ids of the service's events from before our deployment: never ours.
+    pub known_events: Vec<String>,
+}
+
+impl Anchor {
+    /// The service's events that belong to our deployment's time: created at or after it,
+    /// and not among those seen before it.
+    #[must_use]
+    pub fn our_events<'a>(&self, service: &'a ServiceView) -> Vec<&'a EventView> {
+        service
+            .events
+            .iter()
+            .filter(|e| e.created_ms >= self.created_ms && !self.known_events.contains(&e.id))
+            .collect()
+    }
 }
 
 /// Why a rollout failed.
@@ -30,12 +55,12 @@ pub struct Anchor {
 pub enum Failure {
     /// The circuit breaker failed our deployment (`rolloutState = FAILED`).
     CircuitBreaker { reason: String, rolled_back_by_ecs: bool },
-    /// ECS rolled back to another deployment.
+    /// ECS's circuit breaker rolled back to another deployment.
     RolledBackByEcs { to_deployment: String, to_task_definition: String },
-    /// Another deployment replaced ours.
+    /// Another deployment replaced ours; it is left alone.
     Superseded { by_deployment: String, task_definition: String },
     /// Our deployment is gone and nothing explains it.
-    Vanished,
+    Vanished { runs: Option<String> },
     /// The service is gone or INACTIVE.
     ServiceGone,
     /// `fail_fast` tasks of our deployment stopped.
@@ -43,7 +68,7 @@ pub enum Failure {
     /// Running tasks run another image than the one we pushed.
     WrongImage { task: String, container: String, expected: String, found: String },
     /// The rollout did not finish within `timeout`.
-    TimedOut { after_ms: u64 },
+    TimedOut { after_ms: u64, standing: String },
     /// The rollout can make no progress (ECS's "unable to stop or start tasks").
     CannotProgress { message: String },
     /// A health gate failed for good (docs/gates.md).
@@ -51,21 +76,38 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// Whether ECS is rolling back (or rolled back) by itself: ferry only verifies.
+    #[must_use]
+    pub fn rolled_back_by_ecs(&self) -> bool {
+        matches!(
+            self,
+            Failure::RolledBackByEcs { .. }
+                | Failure::CircuitBreaker { rolled_back_by_ecs: true, .. }
+        )
+    }
+
     /// The reason in words, for the final line.
     #[must_use]
     pub fn describe(&self) -> String {
         match self {
             Failure::CircuitBreaker { reason, rolled_back_by_ecs } => {
-                let back = if *rolled_back_by_ecs { "; ECS is rolling back" } else { "" };
-                format!("the circuit breaker failed the deployment ({reason}){back}")
+                let back = if *rolled_back_by_ecs {
+                    "; ECS's circuit breaker is rolling back"
+                } else {
+                    ""
+                };
+                format!("ECS's circuit breaker failed our deployment ({reason}){back}")
             }
-            Failure::RolledBackByEcs { to_deployment, to_task_definition } => {
-                format!("ECS rolled back to deployment {to_deployment} ({to_task_definition})")
-            }
-            Failure::Superseded { by_deployment, task_definition } => {
-                format!("deployment {by_deployment} ({task_definition}) replaced ours")
-            }
-            Failure::Vanished => "our deployment disappeared from the service".to_owned(),
+            Failure::RolledBackByEcs { to_deployment, to_task_definition } => format!(
+                "ECS's circuit breaker rolled our deployment back to deployment {to_deployment} ({to_task_definition})"
+            ),
+            Failure::Superseded { by_deployment, task_definition } => format!(
+                "deployment {by_deployment} ({task_definition}) replaced ours; ferry leaves it alone"
+            ),
+            Failure::Vanished { runs } => format!(
+                "our deployment disappeared from the service and ECS recorded no rollback{}",
+                runs.as_ref().map_or_else(String::new, |r| format!("; the service runs {r}"))
+            ),
             Failure::ServiceGone => "the service is gone or INACTIVE".to_owned(),
             Failure::FailFast { stopped } => {
                 let first = stopped.first().map_or_else(String::new, |t| {
@@ -94,8 +136,8 @@ impl Failure {
             Failure::WrongImage { task, container, expected, found } => {
                 format!("task {task} runs {found} in container `{container}`, not {expected}")
             }
-            Failure::TimedOut { after_ms } => format!(
-                "the rollout did not finish within {}",
+            Failure::TimedOut { after_ms, standing } => format!(
+                "the rollout did not finish within {} ({standing})",
                 crate::eval::duration_text(*after_ms)
             ),
             Failure::GateFailed { gate, reason } => format!("gate {gate} failed: {reason}"),
@@ -111,7 +153,8 @@ impl Failure {
 pub enum Standing {
     /// Still rolling; the status line says how far.
     Rolling(String),
-    /// Every desired task of ours runs; old tasks may still drain.
+    /// Every desired task of ours runs (whether they count as healthy is `healthy_tasks`'s
+    /// to say); old tasks may still drain.
     Serving,
     /// Our deployment completed.
     Completed,
@@ -119,42 +162,43 @@ pub enum Standing {
 }
 
 /// Judges one DescribeServices answer. `seen` says whether our deployment appeared in an
-/// earlier answer; before it has, its absence means "not visible yet", not "gone".
+/// earlier answer; before it has, its absence means "not visible yet" unless the service
+/// shows why it is gone.
 #[must_use]
 pub fn judge(anchor: &Anchor, service: Option<&ServiceView>, seen: bool) -> Standing {
     let Some(service) = service else { return Standing::Failed(Failure::ServiceGone) };
     let primary = service.primary();
+    let ours_events = anchor.our_events(service);
+    let rollback_recorded = ours_events.iter().any(|e| {
+        e.message.contains(&format!("(deployment {}) deployment failed", anchor.deployment_id))
+            || e.message.contains("rolling back to deployment")
+    }) || primary
+        .is_some_and(|p| p.reason.starts_with("ECS deployment circuit breaker: rolling back"));
+    // A deployment newer than ours (by the endpoint's clock) that is not ECS re-activating
+    // an older one.
+    let newer = service.deployments.iter().find(|d| {
+        d.id != anchor.deployment_id
+            && d.created_ms > anchor.created_ms
+            && !d.reason.starts_with("ECS deployment circuit breaker: rolling back")
+    });
     let Some(ours) = service.deployment(&anchor.deployment_id) else {
-        if !seen {
-            return Standing::Rolling("waiting for our deployment to show".to_owned());
+        if let Some(newer) = newer {
+            return Standing::Failed(Failure::Superseded {
+                by_deployment: newer.id.clone(),
+                task_definition: newer.task_definition.clone(),
+            });
         }
-        // A rollback that already completed: ours is gone, the previous revision is back.
-        let failed_event = format!("(deployment {}) deployment failed", anchor.deployment_id);
-        if let Some(p) = primary
-            && (anchor.previous_deployment_id.as_deref() == Some(p.id.as_str())
-                || service.events.iter().any(|(_, m)| m.contains(&failed_event)))
-        {
+        if rollback_recorded && let Some(p) = primary {
             return Standing::Failed(Failure::RolledBackByEcs {
                 to_deployment: p.id.clone(),
                 to_task_definition: p.task_definition.clone(),
             });
         }
-        return Standing::Failed(match primary {
-            Some(p) if p.reason.starts_with("ECS deployment circuit breaker: rolling back") => {
-                Failure::RolledBackByEcs {
-                    to_deployment: p.id.clone(),
-                    to_task_definition: p.task_definition.clone(),
-                }
-            }
-            Some(p)
-                if p.task_definition != anchor.task_definition || p.id != anchor.deployment_id =>
-            {
-                Failure::Superseded {
-                    by_deployment: p.id.clone(),
-                    task_definition: p.task_definition.clone(),
-                }
-            }
-            _ => Failure::Vanished,
+        if !seen {
+            return Standing::Rolling("waiting for our deployment to show".to_owned());
+        }
+        return Standing::Failed(Failure::Vanished {
+            runs: primary.map(|p| format!("{} (deployment {})", p.task_definition, p.id)),
         });
     };
     if ours.rollout_state.as_deref() == Some("FAILED") {
@@ -165,18 +209,20 @@ pub fn judge(anchor: &Anchor, service: Option<&ServiceView>, seen: bool) -> Stan
         });
     }
     if ours.status != "PRIMARY" {
-        return Standing::Failed(match primary {
-            Some(p) if p.reason.starts_with("ECS deployment circuit breaker: rolling back") => {
-                Failure::RolledBackByEcs {
-                    to_deployment: p.id.clone(),
-                    to_task_definition: p.task_definition.clone(),
-                }
-            }
-            Some(p) => Failure::Superseded {
+        return Standing::Failed(match (primary, newer) {
+            (_, Some(newer)) if newer.status == "PRIMARY" => Failure::Superseded {
+                by_deployment: newer.id.clone(),
+                task_definition: newer.task_definition.clone(),
+            },
+            (Some(p), _) if rollback_recorded => Failure::RolledBackByEcs {
+                to_deployment: p.id.clone(),
+                to_task_definition: p.task_definition.clone(),
+            },
+            (Some(p), _) => Failure::Superseded {
                 by_deployment: p.id.clone(),
                 task_definition: p.task_definition.clone(),
             },
-            None => Failure::Vanished,
+            (None, _) => Failure::Vanished { runs: None },
         });
     }
     if ours.rollout_state.as_deref() == Some("COMPLETED") {
@@ -190,12 +236,11 @@ pub fn judge(anchor: &Anchor, service: Option<&ServiceView>, seen: bool) -> Stan
     {
         return Standing::Completed;
     }
-    if let Some((_, message)) = service
-        .events
+    if let Some(event) = ours_events
         .iter()
-        .find(|(_, m)| m.contains("was unable to stop or start tasks during a deployment"))
+        .find(|e| e.message.contains("was unable to stop or start tasks during a deployment"))
     {
-        return Standing::Failed(Failure::CannotProgress { message: message.clone() });
+        return Standing::Failed(Failure::CannotProgress { message: event.message.clone() });
     }
     if ours.desired > 0 && ours.running >= ours.desired && ours.pending == 0 {
         return Standing::Serving;
@@ -205,6 +250,23 @@ pub fn judge(anchor: &Anchor, service: Option<&ServiceView>, seen: bool) -> Stan
         "{}/{} running, {} pending, {} failed; {old} old still running",
         ours.running, ours.desired, ours.pending, ours.failed
     ))
+}
+
+/// How many tasks of ours count as healthy at `now_ms` (epoch ms, the endpoint's clock),
+/// as ECS counts them: RUNNING and HEALTHY with a container health check; RUNNING for 40
+/// seconds without one (reference §1.4). An UNHEALTHY task never counts.
+#[must_use]
+pub fn healthy_tasks(anchor: &Anchor, tasks: &[TaskView], now_ms: i64) -> usize {
+    tasks
+        .iter()
+        .filter(|t| t.last_status == "RUNNING" && t.started_by == anchor.deployment_id)
+        .filter(|t| match t.health.as_str() {
+            "HEALTHY" => true,
+            "UNHEALTHY" => false,
+            _ if anchor.health_check => false,
+            _ => t.started_ms.is_some_and(|at| now_ms - at >= UNCHECKED_HEALTHY_AFTER_MS),
+        })
+        .count()
 }
 
 /// Whether the service runs `task_definition` alone, settled: one deployment, COMPLETED
@@ -256,8 +318,9 @@ pub fn check_digests(anchor: &Anchor, tasks: &[TaskView]) -> Result<(), Failure>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::DeploymentView;
+    use crate::aws::{BreakerView, DeploymentView};
 
+    /// Our deployment is created at 1000 (epoch ms); older ones before, newer ones after.
     fn deployment(
         id: &str,
         status: &str,
@@ -267,6 +330,11 @@ mod tests {
         running: i32,
         desired: i32,
     ) -> DeploymentView {
+        let created_ms = match id {
+            "ecs-svc/1" => 500,
+            "ecs-svc/2" => 1_000,
+            _ => 2_000,
+        };
         DeploymentView {
             id: id.to_owned(),
             status: status.to_owned(),
@@ -277,6 +345,7 @@ mod tests {
             running,
             pending: 0,
             failed: 0,
+            created_ms,
         }
     }
 
@@ -293,13 +362,15 @@ mod tests {
                 .map(|d| d.task_definition.clone())
                 .unwrap_or_default(),
             deployments,
-            events: Vec::new(),
-            current_service_deployment: None,
             min_healthy: Some(100),
             max: Some(200),
-            circuit_breaker: Some((true, true)),
-            grace_s: None,
+            circuit_breaker: Some(BreakerView { enable: true, rollback: true }),
+            ..ServiceView::default()
         }
+    }
+
+    fn event(id: &str, created_ms: i64, message: &str) -> EventView {
+        EventView { id: id.to_owned(), created_ms, message: message.to_owned() }
     }
 
     fn anchor() -> Anchor {
@@ -307,10 +378,11 @@ mod tests {
             service: "web".to_owned(),
             deployment_id: "ecs-svc/2".to_owned(),
             task_definition: "td:2".to_owned(),
-            service_deployment_arn: None,
+            created_ms: 1_000,
             previous_task_definition: Some("td:1".to_owned()),
-            previous_deployment_id: Some("ecs-svc/1".to_owned()),
-            digests: BTreeMap::new(),
+            rollback_target: Some("td:1".to_owned()),
+            known_events: vec!["before".to_owned()],
+            ..Anchor::default()
         }
     }
 
@@ -320,9 +392,10 @@ mod tests {
         let stale =
             service(vec![deployment("ecs-svc/1", "PRIMARY", "td:1", Some("COMPLETED"), "", 3, 3)]);
         assert!(matches!(judge(&anchor(), Some(&stale), false), Standing::Rolling(_)));
+        // Once seen, its absence with no rollback recorded is not "ECS rolled back".
         assert!(matches!(
             judge(&anchor(), Some(&stale), true),
-            Standing::Failed(Failure::RolledBackByEcs { .. })
+            Standing::Failed(Failure::Vanished { runs: Some(_) })
         ));
     }
 
@@ -345,6 +418,12 @@ mod tests {
                 to_task_definition: "td:1".to_owned()
             })
         );
+        // Before ferry's first look, too: the rollback is recorded, so it is not "not
+        // visible yet" until the timeout.
+        assert!(matches!(
+            judge(&anchor(), Some(&rolled), false),
+            Standing::Failed(Failure::RolledBackByEcs { .. })
+        ));
         let failing = service(vec![
             deployment(
                 "ecs-svc/1",
@@ -365,15 +444,16 @@ mod tests {
                 0,
             ),
         ]);
-        assert!(matches!(
-            judge(&anchor(), Some(&failing), true),
-            Standing::Failed(Failure::CircuitBreaker { rolled_back_by_ecs: true, .. })
-        ));
+        let standing = judge(&anchor(), Some(&failing), true);
+        assert!(
+            matches!(&standing, Standing::Failed(f @ Failure::CircuitBreaker { rolled_back_by_ecs: true, .. }) if f.describe().contains("circuit breaker")),
+            "{standing:?}"
+        );
     }
 
     #[test]
     fn a_rollback_that_already_completed_is_still_a_rollback() {
-        let back = service(vec![deployment(
+        let mut back = service(vec![deployment(
             "ecs-svc/1",
             "PRIMARY",
             "td:1",
@@ -382,9 +462,27 @@ mod tests {
             3,
             3,
         )]);
+        back.events = vec![
+            event("e3", 1_500, "(service web) (deployment ecs-svc/1) deployment completed."),
+            event("e2", 1_200, "(service web) rolling back to deployment ecs-svc/1."),
+            event(
+                "e1",
+                1_100,
+                "(service web) (deployment ecs-svc/2) deployment failed: tasks failed to start.",
+            ),
+        ];
         assert!(matches!(
             judge(&anchor(), Some(&back), true),
             Standing::Failed(Failure::RolledBackByEcs { .. })
+        ));
+        // The same events from before our deployment say nothing about ours.
+        let mut old = back.clone();
+        for e in &mut old.events {
+            e.created_ms -= 1_000;
+        }
+        assert!(matches!(
+            judge(&anchor(), Some(&old), true),
+            Standing::Failed(Failure::Vanished { .. })
         ));
         let other = service(vec![deployment(
             "ecs-svc/9",
@@ -413,6 +511,15 @@ mod tests {
             judge(&anchor(), Some(&redeploy), true),
             Standing::Failed(Failure::Superseded { .. })
         ));
+        // Nor a forced redeployment of our own revision, with ours still listed.
+        let forced = service(vec![
+            deployment("ecs-svc/7", "PRIMARY", "td:2", Some("IN_PROGRESS"), "", 1, 3),
+            deployment("ecs-svc/2", "ACTIVE", "td:2", Some("IN_PROGRESS"), "", 2, 2),
+        ]);
+        assert!(matches!(
+            judge(&anchor(), Some(&forced), true),
+            Standing::Failed(Failure::Superseded { .. })
+        ));
     }
 
     #[test]
@@ -434,6 +541,50 @@ mod tests {
     }
 
     #[test]
+    fn only_events_of_our_deployment_count() {
+        let stuck = "(service web) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.";
+        let mut rolling = service(vec![
+            deployment("ecs-svc/2", "PRIMARY", "td:2", Some("IN_PROGRESS"), "", 1, 3),
+            deployment("ecs-svc/1", "ACTIVE", "td:1", Some("COMPLETED"), "", 3, 3),
+        ]);
+        // Logged before our deployment (ECS keeps 100 events): not ours.
+        rolling.events = vec![event("old", 400, stuck)];
+        assert!(matches!(judge(&anchor(), Some(&rolling), true), Standing::Rolling(_)));
+        // Seen in the UpdateService answer: not ours either, whatever its time says.
+        rolling.events = vec![event("before", 1_500, stuck)];
+        assert!(matches!(judge(&anchor(), Some(&rolling), true), Standing::Rolling(_)));
+        rolling.events = vec![event("new", 1_500, stuck)];
+        assert!(matches!(
+            judge(&anchor(), Some(&rolling), true),
+            Standing::Failed(Failure::CannotProgress { .. })
+        ));
+    }
+
+    #[test]
+    fn serving_means_healthy_as_ecs_counts_it() {
+        let task = |health: &str, started_ms: i64| TaskView {
+            arn: "arn:task/c/t1".to_owned(),
+            started_by: "ecs-svc/2".to_owned(),
+            last_status: "RUNNING".to_owned(),
+            health: health.to_owned(),
+            started_ms: Some(started_ms),
+            ..TaskView::default()
+        };
+        let mut checked = anchor();
+        checked.health_check = true;
+        let tasks = [task("HEALTHY", 0), task("UNKNOWN", 0), task("UNHEALTHY", 0)];
+        assert_eq!(healthy_tasks(&checked, &tasks, 100_000), 1);
+        // Without a health check, RUNNING counts after 40 s, and not before.
+        let unchecked = anchor();
+        assert_eq!(healthy_tasks(&unchecked, &[task("UNKNOWN", 70_000)], 100_000), 0);
+        assert_eq!(healthy_tasks(&unchecked, &[task("UNKNOWN", 60_000)], 100_000), 1);
+        assert_eq!(healthy_tasks(&unchecked, &[task("UNHEALTHY", 0)], 100_000), 0);
+        let mut other = task("HEALTHY", 0);
+        other.started_by = "ecs-svc/1".to_owned();
+        assert_eq!(healthy_tasks(&checked, &[other], 100_000), 0);
+    }
+
+    #[test]
     fn digests_must_match() {
         let mut anchor = anchor();
         anchor.digests.insert("web".to_owned(), "sha256:aaa".to_owned());
@@ -447,8 +598,7 @@ mod tests {
                 "repo@sha256:aaa".to_owned(),
                 Some(digest.to_owned()),
             )],
-            endpoints: vec![],
-            private_ip: None,
+            ..TaskView::default()
         };
         assert_eq!(check_digests(&anchor, &[task("sha256:aaa")]), Ok(()));
         assert!(matches!(

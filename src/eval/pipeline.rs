@@ -137,6 +137,36 @@ pub enum PlannedStep {
     Rollback(RollbackStep),
 }
 
+impl PlannedStep {
+    /// The step's name (`app`, `web_task`, `web`).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        match self {
+            PlannedStep::Build { name, .. }
+            | PlannedStep::Tag { name, .. }
+            | PlannedStep::Push { name, .. } => name,
+            PlannedStep::Register(step) => &step.name,
+            PlannedStep::Update(step) => &step.name,
+            PlannedStep::Verify(step) => &step.name,
+            PlannedStep::Rollback(step) => &step.name,
+        }
+    }
+
+    /// The step's keyword.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PlannedStep::Build { .. } => "build",
+            PlannedStep::Tag { .. } => "tag",
+            PlannedStep::Push { .. } => "push",
+            PlannedStep::Register(_) => "register",
+            PlannedStep::Update(_) => "update",
+            PlannedStep::Verify(_) => "verify",
+            PlannedStep::Rollback(_) => "rollback",
+        }
+    }
+}
+
 /// The pipeline of one environment.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Pipeline {

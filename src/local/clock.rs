@@ -70,6 +70,12 @@ impl Clock {
         (self.lock().epoch_ms + ms) as f64 / 1000.0
     }
 
+    /// Whether the clock moves only when `advance` is called.
+    #[must_use]
+    pub fn is_manual(&self) -> bool {
+        matches!(self.lock().mode, Mode::Manual { .. })
+    }
+
     /// Moves a manual clock forward; a scaled clock ignores it.
     pub fn advance(&self, ms: u64) {
         if let Mode::Manual { now_ms } = &mut self.lock().mode {

@@ -1,6 +1,6 @@
 //! Service deployments (the 2024 API): `ListServiceDeployments`,
-//! `DescribeServiceDeployments`, `StopServiceDeployment`. Each scheduler deployment gets
-//! a record whose status follows it: `IN_PROGRESS` → `SUCCESSFUL`, or → `ROLLBACK_IN_PROGRESS` →
+//! `DescribeServiceDeployments`, `DescribeServiceRevisions`, `StopServiceDeployment`. Each
+//! scheduler deployment gets a record whose status follows it: `IN_PROGRESS` → `SUCCESSFUL`, or → `ROLLBACK_IN_PROGRESS` →
 //! `ROLLBACK_SUCCESSFUL` after a circuit-breaker or requested rollback, or → `STOPPED` when
 //! superseded or failed without rollback.
 
@@ -102,6 +102,22 @@ pub(super) fn sync(service: &mut Service, now: u64) {
 }
 
 impl EcsState {
+    /// The first service-deployment record, of any service, that `matches`.
+    fn service_deployment(
+        &self,
+        matches: impl Fn(&ServiceDeployment) -> bool,
+    ) -> Option<(&super::state::Cluster, &Service, &ServiceDeployment)> {
+        self.clusters.values().find_map(|cluster| {
+            cluster.services.values().find_map(|service| {
+                service
+                    .service_deployments
+                    .iter()
+                    .find(|s| matches(s))
+                    .map(|s| (cluster, service, s))
+            })
+        })
+    }
+
     pub fn list_service_deployments(&self, request: Request<'_>) -> Result<Value, ApiError> {
         let cluster = self.cluster(request.string("cluster")?)?;
         let name = service_key(request.required_string("service")?);
@@ -146,15 +162,7 @@ impl EcsState {
         let mut found = Vec::new();
         let mut failures = Vec::new();
         for arn in arns {
-            let hit = self.clusters.values().find_map(|cluster| {
-                cluster.services.values().find_map(|service| {
-                    service
-                        .service_deployments
-                        .iter()
-                        .find(|s| s.arn == arn)
-                        .map(|s| (cluster, service, s))
-                })
-            });
+            let hit = self.service_deployment(|s| s.arn == arn);
             let Some((cluster, service, record)) = hit else {
                 failures.push(json!({ "arn": arn, "reason": "MISSING" }));
                 continue;
@@ -197,6 +205,39 @@ impl EcsState {
             found.push(value);
         }
         Ok(json!({ "serviceDeployments": found, "failures": failures }))
+    }
+
+    /// `DescribeServiceRevisions`: each revision's task definition and launch settings.
+    pub fn describe_service_revisions(&self, request: Request<'_>) -> Result<Value, ApiError> {
+        let arns = request.strings("serviceRevisionArns")?;
+        if arns.is_empty() || arns.len() > 20 {
+            return Err(ApiError::invalid("serviceRevisionArns must hold 1 to 20 ARNs."));
+        }
+        let mut found = Vec::new();
+        let mut failures = Vec::new();
+        for arn in arns {
+            let hit = self.service_deployment(|s| s.target_revision_arn == arn);
+            let Some((cluster, service, record)) = hit else {
+                failures.push(json!({ "arn": arn, "reason": "MISSING" }));
+                continue;
+            };
+            let mut value = json!({
+                "serviceRevisionArn": record.target_revision_arn,
+                "serviceArn": service.arn,
+                "clusterArn": cluster.arn,
+                "taskDefinition": record.task_definition_arn,
+                "loadBalancers": service.load_balancers,
+                "createdAt": self.time(record.created_ms),
+            });
+            if let Some(launch_type) = &service.launch_type {
+                value["launchType"] = json!(launch_type);
+            }
+            if let Some(network) = &service.network_configuration {
+                value["networkConfiguration"] = network.clone();
+            }
+            found.push(value);
+        }
+        Ok(json!({ "serviceRevisions": found, "failures": failures }))
     }
 
     pub fn stop_service_deployment(

@@ -55,8 +55,22 @@ impl EcsState {
             }
             td.revision_info()
         };
+        let client_token = request.string("clientToken")?.map(str::to_owned);
+        if client_token.as_ref().is_some_and(|t| {
+            t.is_empty() || t.len() > 36 || !t.bytes().all(|b| (33..=126).contains(&b))
+        }) {
+            return Err(ApiError::invalid(
+                "clientToken must be 1 to 36 ASCII characters from 33 to 126.",
+            ));
+        }
         let cluster = self.clusters.get(&cluster_name).ok_or_else(ApiError::cluster_not_found)?;
-        if cluster.services.get(&name).is_some_and(|s| s.status != ServiceStatus::Inactive) {
+        if let Some(existing) =
+            cluster.services.get(&name).filter(|s| s.status != ServiceStatus::Inactive)
+        {
+            // A retry of the call that made it (same token) gets the service it made.
+            if client_token.is_some() && existing.client_token == client_token {
+                return Ok(self.service_answer(&cluster_name, &name, now));
+            }
             return Err(ApiError::invalid("Creation of service was not idempotent."));
         }
         let cluster_arn = cluster.arn.clone();
@@ -93,6 +107,7 @@ impl EcsState {
             created_ms: now,
             service_deployments: Vec::new(),
             revision_count: 0,
+            client_token,
         };
         self.set_tags_from(&arn, &request)?;
         let cluster =

@@ -223,6 +223,12 @@ impl LocalEcs {
         &self.shared.clock
     }
 
+    /// Tasks each cluster has room for, if bounded.
+    #[must_use]
+    pub fn capacity(&self) -> Option<u32> {
+        lock(&self.shared.state).capacity
+    }
+
     /// Calls answered so far, by operation.
     #[must_use]
     pub fn calls(&self) -> BTreeMap<String, u64> {
@@ -413,6 +419,7 @@ fn dispatch(
         (Api::Ecs, "StopTask") => state.stop_task(request, now),
         (Api::Ecs, "ListServiceDeployments") => state.list_service_deployments(request),
         (Api::Ecs, "DescribeServiceDeployments") => state.describe_service_deployments(request),
+        (Api::Ecs, "DescribeServiceRevisions") => state.describe_service_revisions(request),
         (Api::Ecs, "StopServiceDeployment") => state.stop_service_deployment(request, now),
         (Api::Ecs, "TagResource") => state.tag_resource(request),
         (Api::Ecs, "UntagResource") => state.untag_resource(request),

@@ -107,6 +107,10 @@ pub struct Service {
     pub service_deployments: Vec<ServiceDeployment>,
     /// Service revisions, by number.
     pub revision_count: u32,
+    /// The `clientToken` of the CreateService that made it: the same call again returns
+    /// this service instead of failing as not idempotent.
+    #[serde(default)]
+    pub client_token: Option<String>,
 }
 
 /// A service deployment record (`ListServiceDeployments`).

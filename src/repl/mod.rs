@@ -14,11 +14,7 @@ pub use commands::{COMMANDS, Command, HELP};
 pub use session::{Connector, Loaded, Loader, Reply, Session, Source};
 pub use terminal::{history_path, interactive};
 
-use crate::aws::{Ecs, ServiceView};
-use crate::eval::UpdateStep;
-use crate::local::behaviour::FaultFile;
-use crate::local::scheduler::{CircuitBreaker, SchedulerSettings};
-use crate::local::simulation::SimulationInput;
+use crate::aws::Ecs;
 use crate::syntax::open_brackets;
 
 /// A read-only connection to the target, opened on the first command that needs one.
@@ -43,37 +39,6 @@ impl Drop for Connection {
     fn drop(&mut self) {
         let local = self.local.take();
         self.runtime.block_on(async move { drop(local) });
-    }
-}
-
-/// The rollout an `update` step would start: its settings over the live service's.
-#[must_use]
-pub fn simulation_input(update: &UpdateStep, live: Option<&ServiceView>) -> SimulationInput {
-    let number = |own: Option<i64>, live: Option<i32>, default: u32| {
-        own.and_then(|n| u32::try_from(n).ok())
-            .or_else(|| live.and_then(|n| u32::try_from(n).ok()))
-            .unwrap_or(default)
-    };
-    let breaker = match update.circuit_breaker.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        Some("rollback") => Some((true, true)),
-        Some("on") => Some((true, false)),
-        Some(_) => Some((false, false)),
-        None => live.and_then(|s| s.circuit_breaker),
-    };
-    SimulationInput {
-        desired: number(update.desired, live.map(|s| s.desired), 1),
-        min_healthy_percent: number(update.min_healthy, live.and_then(|s| s.min_healthy), 100),
-        max_percent: number(update.max, live.and_then(|s| s.max), 200),
-        capacity: None,
-        circuit_breaker: breaker.map_or(CircuitBreaker::OFF, |(enable, rollback)| CircuitBreaker {
-            enable,
-            rollback,
-            reset_on_healthy_task: true,
-        }),
-        grace_ms: u64::from(number(update.grace_s, live.and_then(|s| s.grace_s), 0)) * 1000,
-        drain_ms: 0,
-        faults: FaultFile::default(),
-        settings: SchedulerSettings::default(),
     }
 }
 
@@ -107,21 +72,7 @@ pub fn script(session: &mut Session, input: impl BufRead, out: &mut impl Write) 
 
 #[cfg(test)]
 mod tests {
-    use super::{UpdateStep, script, simulation_input};
-
-    #[test]
-    fn the_steps_settings_win_over_the_live_ones() {
-        let update = UpdateStep {
-            desired: Some(6),
-            circuit_breaker: Some("rollback".to_owned()),
-            grace_s: Some(30),
-            ..UpdateStep::default()
-        };
-        let input = simulation_input(&update, None);
-        assert_eq!((input.desired, input.min_healthy_percent, input.max_percent), (6, 100, 200));
-        assert!(input.circuit_breaker.enable && input.circuit_breaker.rollback);
-        assert_eq!(input.grace_ms, 30_000);
-    }
+    use super::script;
 
     #[test]
     fn a_script_gathers_lines_while_a_block_is_open() {

@@ -604,18 +604,27 @@ impl Session {
         Ok(self.connection.as_ref().expect("just connected"))
     }
 
+    /// The plan of the pipeline as loaded and typed: the change set `ferry plan` prints.
     fn plan_of(&mut self) -> Result<crate::engine::Plan, String> {
         self.connection()?;
         let connection = self.connection.as_ref().expect("connected");
         let ecs = connection.ecs();
-        connection.runtime.block_on(crate::engine::make_plan(
+        let made = connection.runtime.block_on(crate::engine::make_plan(
             &self.file,
             &self.settings,
             &self.workspace,
             &ecs,
             &connection.target,
             &self.base_dir,
-        ))
+            &crate::engine::PlanOptions::default(),
+        ));
+        made.map_err(|error| match error {
+            crate::engine::PlanError::Eval(error) => {
+                let text = self.text.clone();
+                self.eval_error(error, "<pipeline>", &text)
+            }
+            crate::engine::PlanError::Aws(error) => error.to_string(),
+        })
     }
 
     fn plan(&mut self, only: Option<&str>) -> Reply {
@@ -631,89 +640,68 @@ impl Session {
             Err(message) => return Reply::error(error_line(&message)),
         };
         let mut out = format!("({})\n", plural(plan.calls as usize, "read-only call"));
-        for step in plan.steps.iter().filter(|s| s.step == name) {
-            if !matches!(step.kind.as_str(), "register" | "update") {
-                continue;
-            }
-            let _ = writeln!(out, "{} {}: {}", step.kind, step.step, step.action);
-            for line in &step.diff {
-                let _ = writeln!(out, "    {line}");
+        for step in plan.changes.steps.iter().filter(|s| s.name() == name) {
+            if matches!(step.kind(), "register" | "update") {
+                out.push_str(&crate::engine::step_text(step));
             }
         }
         Reply::ok(out)
     }
 
+    /// The predicted rollout of each `update`: the plan's own prediction (the step's
+    /// settings over the live service's), shown pass by pass.
     fn simulate(&mut self, only: Option<&str>) -> Reply {
-        let updates: Vec<Step> = steps(&self.file)
-            .filter(|s| s.kind == StepKind::Update && only.is_none_or(|n| s.name.name == n))
-            .cloned()
-            .collect();
-        if updates.is_empty() {
+        let any = steps(&self.file)
+            .any(|s| s.kind == StepKind::Update && only.is_none_or(|n| s.name.name == n));
+        if !any {
             return Reply::error(match only {
                 Some(name) => format!("error: no `update {name}` step\n"),
                 None => "error: no `update` step to simulate\n".to_owned(),
             });
         }
-        let values = step_values(&self.file);
-        let outputs = Outputs::new();
-        let mut plans = Vec::new();
-        {
-            let evaluator = Evaluator::new(&self.settings, &self.workspace, &values, &outputs);
-            for step in &updates {
-                match plan_step(step, &evaluator) {
-                    Ok(PlannedStep::Update(update)) => plans.push(update),
-                    Ok(_) => {}
-                    Err(error) => {
-                        let text = self.text.clone();
-                        return Reply::error(self.eval_error(error, "<pipeline>", &text));
-                    }
+        let plan = match self.plan_of() {
+            Ok(plan) => plan,
+            Err(message) => return Reply::error(error_line(&message)),
+        };
+        let mut out = String::new();
+        for step in &plan.changes.steps {
+            let crate::engine::StepChange::Update(update) = step else { continue };
+            if only.is_some_and(|n| n != update.step) {
+                continue;
+            }
+            match (&update.prediction, &update.action) {
+                (Some(prediction), _) => {
+                    let _ = write!(
+                        out,
+                        "update {}: service `{}` (cluster `{}`), {} desired\n\n",
+                        update.step,
+                        update.service,
+                        update.cluster,
+                        plural(prediction.effective.desired as usize, "task")
+                    );
+                    out.push_str(&crate::report::simulation_text(&crate::engine::simulation(
+                        &prediction.effective,
+                    )));
+                    out.push('\n');
+                }
+                (None, crate::engine::UpdateAction::Create) => {
+                    let desired = update.request.as_ref().and_then(|r| r.desired).unwrap_or(1);
+                    let _ = write!(
+                        out,
+                        "update {}: service `{}` does not exist in cluster `{}`: creating it starts {} at once\n\n",
+                        update.step,
+                        update.service,
+                        update.cluster,
+                        plural(usize::try_from(desired).unwrap_or(0), "task")
+                    );
+                }
+                (None, _) => {
+                    let _ =
+                        write!(out, "update {}: {}\n\n", update.step, crate::engine::summary(step));
                 }
             }
         }
-        let default_cluster = self.settings.cluster.clone().unwrap_or_else(|| "default".to_owned());
-        if let Err(message) = self.connection() {
-            return Reply::error(error_line(&message));
-        }
-        let connection = self.connection.as_ref().expect("connected");
-        let ecs = connection.ecs();
-        let mut out = String::new();
-        for update in plans {
-            let cluster = update.cluster.clone().unwrap_or_else(|| default_cluster.clone());
-            let live = match connection.runtime.block_on(ecs.service(&cluster, &update.service)) {
-                Ok(live) => live,
-                Err(error) => return Reply::error(error_line(&error.to_string())),
-            };
-            let input = super::simulation_input(&update, live.as_ref());
-            let Some(live) = live else {
-                let _ = write!(
-                    out,
-                    "update {}: service `{}` does not exist in cluster `{cluster}`: {}\n\n",
-                    update.name,
-                    update.service,
-                    if update.create {
-                        format!(
-                            "creating it starts {} at once",
-                            plural(input.desired as usize, "task")
-                        )
-                    } else {
-                        "the run would stop there (set `create = true`)".to_owned()
-                    }
-                );
-                continue;
-            };
-            let _ = write!(
-                out,
-                "update {}: service `{}` (cluster `{cluster}`), {} running now\n\n",
-                update.name,
-                update.service,
-                plural(usize::try_from(live.running).unwrap_or(0), "task")
-            );
-            out.push_str(&crate::report::simulation_text(&crate::local::simulation::simulate(
-                &input,
-            )));
-            out.push('\n');
-        }
-        let _ = writeln!(out, "({})", plural(ecs.calls() as usize, "read-only call"));
+        let _ = writeln!(out, "({})", plural(plan.calls as usize, "read-only call"));
         Reply::ok(out)
     }
 

@@ -67,6 +67,18 @@ pub fn human_line(event: &Event) -> Option<String> {
         Event::NothingToDeploy { service, task_definition } => {
             format!("  service `{service}` already runs {task_definition}: nothing to deploy")
         }
+        Event::SettingsUpdated { service, changes } => {
+            format!(
+                "  `{service}`: settings changed ({}); no deployment starts",
+                changes.join("; ")
+            )
+        }
+        Event::DeploymentResumed { service, deployment_id, task_definition } => format!(
+            "  `{service}`: deployment {deployment_id} of {task_definition} is already in progress; watching it"
+        ),
+        Event::Scaled { service, running, desired } => {
+            format!("  `{service}`: {running} of {desired} tasks running, settled")
+        }
         Event::WaitingForLock { service, deployments } => {
             format!("  waiting: service `{service}` has {deployments} deployments in progress")
         }

@@ -1,0 +1,291 @@
+//! Plain views of what the ECS calls read (services, deployments, events, tasks, service
+//! deployments) and the one description of a CreateService/UpdateService call the engine
+//! sends. No SDK type leaves `aws`; these are what the engine judges and prints.
+
+use aws_sdk_ecs::types::{AssignPublicIp, DeploymentConfiguration, NetworkConfiguration};
+use serde::{Deserialize, Serialize};
+
+/// A deployment as DescribeServices shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DeploymentView {
+    pub id: String,
+    pub status: String,
+    pub task_definition: String,
+    pub rollout_state: Option<String>,
+    pub reason: String,
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    pub failed: i32,
+    /// `createdAt`, epoch milliseconds on the endpoint's clock.
+    pub created_ms: i64,
+}
+
+/// A service event.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct EventView {
+    pub id: String,
+    /// `createdAt`, epoch milliseconds on the endpoint's clock.
+    pub created_ms: i64,
+    pub message: String,
+}
+
+/// `awsvpcConfiguration`, with subnets and groups in order so two can be compared.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkView {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub public_ip: bool,
+}
+
+impl NetworkView {
+    #[must_use]
+    pub fn new(
+        mut subnets: Vec<String>,
+        mut security_groups: Vec<String>,
+        public_ip: bool,
+    ) -> Self {
+        subnets.sort();
+        security_groups.sort();
+        Self { subnets, security_groups, public_ip }
+    }
+
+    pub(super) fn to_sdk(&self) -> Option<NetworkConfiguration> {
+        let vpc = aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+            .set_subnets(Some(self.subnets.clone()))
+            .set_security_groups(Some(self.security_groups.clone()).filter(|g| !g.is_empty()))
+            .assign_public_ip(if self.public_ip {
+                AssignPublicIp::Enabled
+            } else {
+                AssignPublicIp::Disabled
+            })
+            .build()
+            .ok()?;
+        Some(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
+    }
+}
+
+/// One `loadBalancers` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LoadBalancerView {
+    pub target_group: String,
+    pub container: String,
+    pub port: i32,
+}
+
+/// `deploymentCircuitBreaker`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerView {
+    pub enable: bool,
+    pub rollback: bool,
+}
+
+impl BreakerView {
+    /// `off`, `on` or `rollback`: the Deployfile's words.
+    #[must_use]
+    pub fn word(self) -> &'static str {
+        match (self.enable, self.rollback) {
+            (false, _) => "off",
+            (true, false) => "on",
+            (true, true) => "rollback",
+        }
+    }
+
+    /// From the Deployfile's word.
+    #[must_use]
+    pub fn from_word(word: &str) -> Self {
+        Self { enable: word != "off", rollback: word == "rollback" }
+    }
+}
+
+/// A service as DescribeServices shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceView {
+    pub arn: String,
+    pub name: String,
+    pub status: String,
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    pub task_definition: String,
+    pub deployments: Vec<DeploymentView>,
+    /// Newest first, as ECS keeps them (at most 100).
+    pub events: Vec<EventView>,
+    pub current_service_deployment: Option<String>,
+    pub min_healthy: Option<i32>,
+    pub max: Option<i32>,
+    pub circuit_breaker: Option<BreakerView>,
+    pub grace_s: Option<i32>,
+    pub launch_type: Option<String>,
+    pub platform_version: Option<String>,
+    pub network: Option<NetworkView>,
+    pub load_balancers: Vec<LoadBalancerView>,
+}
+
+impl ServiceView {
+    #[must_use]
+    pub fn primary(&self) -> Option<&DeploymentView> {
+        self.deployments.iter().find(|d| d.status == "PRIMARY")
+    }
+
+    #[must_use]
+    pub fn deployment(&self, id: &str) -> Option<&DeploymentView> {
+        self.deployments.iter().find(|d| d.id == id)
+    }
+
+    pub(super) fn from_sdk(service: &aws_sdk_ecs::types::Service) -> Self {
+        let config = service.deployment_configuration();
+        let millis = |t: Option<&aws_smithy_types::DateTime>| {
+            t.and_then(|t| t.to_millis().ok()).unwrap_or_default()
+        };
+        let network = service
+            .network_configuration()
+            .and_then(NetworkConfiguration::awsvpc_configuration)
+            .map(|vpc| {
+                NetworkView::new(
+                    vpc.subnets().to_vec(),
+                    vpc.security_groups().to_vec(),
+                    vpc.assign_public_ip() == Some(&AssignPublicIp::Enabled),
+                )
+            });
+        let mut load_balancers: Vec<LoadBalancerView> = service
+            .load_balancers()
+            .iter()
+            .map(|lb| LoadBalancerView {
+                target_group: lb.target_group_arn().unwrap_or_default().to_owned(),
+                container: lb.container_name().unwrap_or_default().to_owned(),
+                port: lb.container_port().unwrap_or_default(),
+            })
+            .collect();
+        load_balancers.sort();
+        Self {
+            arn: service.service_arn().unwrap_or_default().to_owned(),
+            name: service.service_name().unwrap_or_default().to_owned(),
+            status: service.status().unwrap_or_default().to_owned(),
+            desired: service.desired_count(),
+            running: service.running_count(),
+            pending: service.pending_count(),
+            task_definition: service.task_definition().unwrap_or_default().to_owned(),
+            deployments: service
+                .deployments()
+                .iter()
+                .map(|d| DeploymentView {
+                    id: d.id().unwrap_or_default().to_owned(),
+                    status: d.status().unwrap_or_default().to_owned(),
+                    task_definition: d.task_definition().unwrap_or_default().to_owned(),
+                    rollout_state: d.rollout_state().map(|s| s.as_str().to_owned()),
+                    reason: d.rollout_state_reason().unwrap_or_default().to_owned(),
+                    desired: d.desired_count(),
+                    running: d.running_count(),
+                    pending: d.pending_count(),
+                    failed: d.failed_tasks(),
+                    created_ms: millis(d.created_at()),
+                })
+                .collect(),
+            events: service
+                .events()
+                .iter()
+                .map(|e| EventView {
+                    id: e.id().unwrap_or_default().to_owned(),
+                    created_ms: millis(e.created_at()),
+                    message: e.message().unwrap_or_default().to_owned(),
+                })
+                .collect(),
+            current_service_deployment: service.current_service_deployment().map(str::to_owned),
+            min_healthy: config.and_then(DeploymentConfiguration::minimum_healthy_percent),
+            max: config.and_then(DeploymentConfiguration::maximum_percent),
+            circuit_breaker: config
+                .and_then(DeploymentConfiguration::deployment_circuit_breaker)
+                .map(|b| BreakerView { enable: b.enable(), rollback: b.rollback() }),
+            grace_s: service.health_check_grace_period_seconds(),
+            launch_type: service.launch_type().map(|l| l.as_str().to_owned()),
+            platform_version: service.platform_version().map(str::to_owned),
+            network,
+            load_balancers,
+        }
+    }
+}
+
+/// A task of a deployment, with what the verdict needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TaskView {
+    pub arn: String,
+    pub started_by: String,
+    pub last_status: String,
+    /// `HEALTHY`, `UNHEALTHY` or `UNKNOWN` (no health check, or not decided yet).
+    pub health: String,
+    /// `startedAt` (when it reached RUNNING), epoch milliseconds on the endpoint's clock.
+    pub started_ms: Option<i64>,
+    /// `(container, image, digest)`.
+    pub containers: Vec<(String, String, Option<String>)>,
+    /// `host:port` where its containers' published ports answer (`networkBindings`; a
+    /// bind address of `0.0.0.0` is given as `127.0.0.1`).
+    pub endpoints: Vec<String>,
+    /// The task's private address (`awsvpc`), when it has one.
+    pub private_ip: Option<String>,
+}
+
+/// A stopped task: why it stopped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoppedTask {
+    pub arn: String,
+    pub stop_code: String,
+    pub reason: String,
+    /// `(container, exit code, reason)`.
+    pub containers: Vec<(String, Option<i32>, Option<String>)>,
+}
+
+/// A service deployment (ListServiceDeployments, DescribeServiceDeployments).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceDeploymentView {
+    pub arn: String,
+    /// `SUCCESSFUL`, `ROLLBACK_SUCCESSFUL`, `IN_PROGRESS`, …
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub target_revision: Option<String>,
+    pub created_ms: i64,
+}
+
+/// One CreateService or UpdateService call: what it sends. `None` leaves a member out, so
+/// ECS keeps the service's value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceRequest {
+    pub service: String,
+    pub task_definition: Option<String>,
+    pub desired: Option<i32>,
+    /// `deploymentConfiguration`: minimum healthy percent, maximum percent and breaker,
+    /// sent whole (ECS's values where the Deployfile sets none).
+    pub deployment: Option<DeploymentSettings>,
+    pub grace_s: Option<i32>,
+    pub force: bool,
+    /// CreateService only.
+    pub launch_type: Option<String>,
+    pub platform_version: Option<String>,
+    pub network: Option<NetworkView>,
+    pub load_balancers: Option<Vec<LoadBalancerView>>,
+    /// CreateService's idempotency token: a retried call returns the service it made.
+    pub client_token: Option<String>,
+}
+
+/// `deploymentConfiguration` as ferry sends it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentSettings {
+    pub min_healthy: Option<i32>,
+    pub max: Option<i32>,
+    pub circuit_breaker: Option<BreakerView>,
+}
+
+impl DeploymentSettings {
+    pub(super) fn to_sdk(self) -> DeploymentConfiguration {
+        DeploymentConfiguration::builder()
+            .set_minimum_healthy_percent(self.min_healthy)
+            .set_maximum_percent(self.max)
+            .set_deployment_circuit_breaker(self.circuit_breaker.map(|b| {
+                aws_sdk_ecs::types::DeploymentCircuitBreaker::builder()
+                    .enable(b.enable)
+                    .rollback(b.rollback)
+                    .build()
+            }))
+            .build()
+    }
+}

@@ -1,0 +1,158 @@
+//! The predicted rollout of a deployment: the local ECS's scheduler run alone on the
+//! settings the deployment will have — the step's, else the live service's, else ECS's
+//! defaults — with the breaker, the grace period, the cluster's room where it is known and
+//! the load balancer's draining (ECS's default 300 s deregistration delay). One function
+//! for `ferry plan`, the run's refusal of a deployment that cannot progress, and the
+//! REPL's `:plan` and `:simulate`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::BreakerView;
+use crate::local::behaviour::FaultFile;
+use crate::local::scheduler::{CircuitBreaker, SchedulerSettings};
+use crate::local::simulation::{Outcome, Simulation, SimulationInput, simulate};
+
+/// A target group's deregistration delay when none is read (reference §1.5).
+pub(super) const DEFAULT_DRAIN_MS: u64 = 300_000;
+
+/// The settings a deployment runs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Effective {
+    pub desired: u32,
+    pub min_healthy: u32,
+    pub max: u32,
+    pub circuit_breaker: BreakerView,
+    pub grace_s: u32,
+    /// Tasks the cluster has room for; none when unknown (Fargate, or not read).
+    pub capacity: Option<u32>,
+    pub load_balanced: bool,
+}
+
+/// What the plan says of a rollout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub effective: Effective,
+    /// One line per scheduler pass that starts or stops tasks, then the outcome.
+    pub timeline: Vec<String>,
+    /// `completes`, `cannot_progress`, `fails`, `rolls_back`.
+    pub outcome: String,
+    pub duration_ms: u64,
+}
+
+impl Prediction {
+    #[must_use]
+    pub fn stuck(&self) -> bool {
+        self.outcome == "cannot_progress"
+    }
+}
+
+/// The scheduler's input for these settings, with the default task timings (30 s to
+/// start, healthy 40 s after RUNNING).
+#[must_use]
+pub fn simulation_input(effective: &Effective) -> SimulationInput {
+    SimulationInput {
+        desired: effective.desired,
+        min_healthy_percent: effective.min_healthy,
+        max_percent: effective.max,
+        capacity: effective.capacity,
+        circuit_breaker: CircuitBreaker {
+            enable: effective.circuit_breaker.enable,
+            rollback: effective.circuit_breaker.rollback,
+            reset_on_healthy_task: true,
+        },
+        grace_ms: u64::from(effective.grace_s) * 1000,
+        drain_ms: if effective.load_balanced { DEFAULT_DRAIN_MS } else { 0 },
+        faults: FaultFile::default(),
+        settings: SchedulerSettings::default(),
+    }
+}
+
+/// The simulated rollout, for `:simulate`'s full timeline.
+#[must_use]
+pub fn simulation(effective: &Effective) -> Simulation {
+    simulate(&simulation_input(effective))
+}
+
+/// The predicted rollout.
+#[must_use]
+pub fn predict(effective: &Effective) -> Prediction {
+    let simulation = simulation(effective);
+    let mut timeline: Vec<String> = simulation
+        .steps
+        .iter()
+        .map(|step| {
+            format!(
+                "{:>6}  {} {} {}",
+                crate::eval::duration_text(step.at_ms),
+                step.action,
+                step.count,
+                step.revision
+            )
+        })
+        .collect();
+    let (outcome, line) = match simulation.outcome {
+        Outcome::Completed => (
+            "completes",
+            format!(
+                "completes after about {} (30 s starts, 40 s to healthy{})",
+                crate::eval::duration_text(simulation.duration_ms),
+                if effective.load_balanced { ", 300 s draining" } else { "" }
+            ),
+        ),
+        Outcome::Stuck => (
+            "cannot_progress",
+            format!(
+                "cannot progress: with {} desired, min_healthy {}% and max {}%{} ECS can neither start nor stop a task",
+                effective.desired,
+                effective.min_healthy,
+                effective.max,
+                effective.capacity.map_or_else(String::new, |c| format!(" and room for {c} tasks"))
+            ),
+        ),
+        Outcome::Failed => ("fails", "fails".to_owned()),
+        Outcome::RolledBack => ("rolls_back", "is rolled back".to_owned()),
+    };
+    timeline.push(line);
+    Prediction {
+        effective: *effective,
+        timeline,
+        outcome: outcome.to_owned(),
+        duration_ms: simulation.duration_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn effective(desired: u32, min: u32, max: u32) -> Effective {
+        Effective {
+            desired,
+            min_healthy: min,
+            max,
+            circuit_breaker: BreakerView { enable: true, rollback: true },
+            grace_s: 0,
+            capacity: None,
+            load_balanced: false,
+        }
+    }
+
+    #[test]
+    fn the_settings_are_the_deployments() {
+        assert!(predict(&effective(1, 100, 100)).stuck());
+        assert_eq!(predict(&effective(3, 100, 200)).outcome, "completes");
+        let input = simulation_input(&Effective {
+            grace_s: 60,
+            load_balanced: true,
+            capacity: Some(8),
+            ..effective(6, 100, 200)
+        });
+        assert_eq!((input.grace_ms, input.drain_ms, input.capacity), (60_000, 300_000, Some(8)));
+        assert!(input.circuit_breaker.enable && input.circuit_breaker.rollback);
+        // Room for 6 tasks and 6 running: nothing can start, and min 100% stops nothing.
+        let full = predict(&Effective { capacity: Some(6), ..effective(6, 100, 200) });
+        assert!(full.stuck(), "{:?}", full.timeline);
+        let draining = predict(&Effective { load_balanced: true, ..effective(2, 100, 200) });
+        assert!(draining.duration_ms >= DEFAULT_DRAIN_MS, "{}", draining.duration_ms);
+    }
+}

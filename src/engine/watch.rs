@@ -1,0 +1,327 @@
+//! `verify`: watching what the update did. Our deployment is polled and judged
+//! (`verdict.rs`) until it serves — every desired task of ours healthy, as ECS counts
+//! healthy — or completes, with fail-fast on stopped tasks of ours, the gates once it
+//! serves and through `bake`, and the timeout. A settings-only update is watched until the
+//! service settles at its desired count. The final line says what was verified.
+
+use super::change::{VerifyChange, Watch};
+use super::event::Event;
+use super::runner::{POLL_MS, Runner, StepError};
+use super::verdict::{
+    Anchor, Failure, Standing, check_digests, failed_tasks, healthy_tasks, judge, settled_on,
+};
+use crate::eval::VerifyStep;
+
+/// How long our deployment may stay out of sight after UpdateService before it counts as
+/// vanished (eventually consistent reads show it within seconds).
+const NOT_SEEN_LIMIT_MS: u64 = 3 * 60_000;
+
+impl Runner<'_> {
+    pub(super) async fn verify(
+        &mut self,
+        step: &VerifyStep,
+        change: &VerifyChange,
+    ) -> Result<String, StepError> {
+        match &change.watch {
+            Watch::Nothing => Ok("nothing to verify".to_owned()),
+            Watch::Scaling { timeout_ms, .. } => {
+                self.watch_scaling(&change.step, *timeout_ms).await
+            }
+            Watch::Deployment { .. } => self.watch_deployment(step, change).await,
+        }
+    }
+
+    async fn watch_scaling(&mut self, step: &str, timeout_ms: u64) -> Result<String, StepError> {
+        let Some((cluster, service, desired)) = self.scaled.get(step).cloned() else {
+            return Ok("nothing to verify".to_owned());
+        };
+        let started = self.clock.now_ms();
+        loop {
+            match self.ecs.service(&cluster, &service).await {
+                Ok(Some(view)) => {
+                    let at_desired = desired.is_none_or(|d| view.desired == d);
+                    if at_desired && settled_on(&view, &view.task_definition) {
+                        self.emit(&Event::Scaled {
+                            service: service.clone(),
+                            running: view.running,
+                            desired: view.desired,
+                        });
+                        self.verified.push(format!(
+                            "`{service}`: settings changed, no deployment; {} running of {} desired on {}, settled",
+                            view.running, view.desired, view.task_definition
+                        ));
+                        return Ok("settled".to_owned());
+                    }
+                }
+                Ok(None) => {
+                    return Err(StepError::Deployment { service, failure: Failure::ServiceGone });
+                }
+                Err(error) if error.is_transient() => {
+                    self.emit(&Event::Warning { message: format!("{error}; trying again") });
+                }
+                Err(error) => return Err(error.into()),
+            }
+            if self.clock.now_ms() - started > timeout_ms {
+                return Err(StepError::Deployment {
+                    service,
+                    failure: Failure::TimedOut {
+                        after_ms: timeout_ms,
+                        standing: "the service did not settle at its desired count".to_owned(),
+                    },
+                });
+            }
+            self.sleep(POLL_MS).await?;
+        }
+    }
+
+    async fn watch_deployment(
+        &mut self,
+        step: &VerifyStep,
+        change: &VerifyChange,
+    ) -> Result<String, StepError> {
+        let Some((cluster, anchor)) = self.anchors.get(&change.step).cloned() else {
+            return Ok("nothing to verify".to_owned());
+        };
+        let Watch::Deployment { until, timeout_ms, bake_ms, .. } = &change.watch else {
+            return Ok("nothing to verify".to_owned());
+        };
+        let timeout = *timeout_ms;
+        let bake = *bake_ms;
+        let until_serving = until == "serving";
+        let mut gates = self.prepare_gates(&step.gates, timeout)?;
+        // When the rollout reached `until` and every gate passed: bake runs from then.
+        let mut done: Option<&'static str> = None;
+        let mut baking_since: Option<u64> = None;
+        let started = self.clock.now_ms();
+        let mut seen = false;
+        let mut events_seen: Vec<String> = anchor.known_events.clone();
+        let mut stopped_seen: Vec<String> = Vec::new();
+        let mut delay = POLL_MS;
+        let mut serving_reported = false;
+        let mut standing_text = "waiting for our deployment to show".to_owned();
+        loop {
+            if self.clock.now_ms() - started > timeout {
+                // A rollout that is done but waits on a gate: the gate failed.
+                if done.is_some()
+                    && let Some(gate) = gates.iter().find(|g| !g.passed())
+                {
+                    let reason = format!(
+                        "it had not passed when `verify`'s timeout of {} ran out",
+                        crate::eval::duration_text(timeout)
+                    );
+                    let name = gate.name.clone();
+                    return Err(self.gate_failed(&anchor, &name, reason));
+                }
+                return Err(StepError::Deployment {
+                    service: anchor.service.clone(),
+                    failure: Failure::TimedOut { after_ms: timeout, standing: standing_text },
+                });
+            }
+            let service = match self.ecs.service(&cluster, &anchor.service).await {
+                Ok(service) => service,
+                Err(error) if error.is_transient() => {
+                    self.emit(&Event::Warning { message: format!("{error}; trying again") });
+                    delay = (delay * 2).min(60_000);
+                    self.sleep(delay).await?;
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            };
+            delay = POLL_MS;
+            let mut messages: Vec<String> = Vec::new();
+            if let Some(current) = &service {
+                messages = current.events.iter().map(|e| e.message.clone()).collect();
+                for event in current.events.iter().rev() {
+                    if !events_seen.contains(&event.id) {
+                        events_seen.push(event.id.clone());
+                        self.emit(&Event::ServiceEvent {
+                            service: anchor.service.clone(),
+                            message: event.message.clone(),
+                        });
+                    }
+                }
+                if let Some(ours) = current.deployment(&anchor.deployment_id) {
+                    seen = true;
+                    self.emit(&Event::Progress {
+                        service: anchor.service.clone(),
+                        deployment_id: ours.id.clone(),
+                        desired: ours.desired,
+                        running: ours.running,
+                        pending: ours.pending,
+                        failed: ours.failed,
+                        rollout_state: ours.rollout_state.clone(),
+                    });
+                }
+            }
+            // Fail fast on stopped tasks of ours.
+            if seen && let Some(limit) = step.fail_fast {
+                let stopped = self
+                    .ecs
+                    .stopped_tasks(&cluster, &anchor.service, &anchor.deployment_id)
+                    .await
+                    .unwrap_or_default();
+                let failed = failed_tasks(&stopped);
+                for task in &failed {
+                    if !stopped_seen.contains(&task.arn) {
+                        stopped_seen.push(task.arn.clone());
+                        self.emit(&Event::TaskStopped {
+                            service: anchor.service.clone(),
+                            task: task.arn.rsplit('/').next().unwrap_or(&task.arn).to_owned(),
+                            stop_code: task.stop_code.clone(),
+                            reason: task.reason.clone(),
+                            exit_codes: task
+                                .containers
+                                .iter()
+                                .map(|(n, c, _)| (n.clone(), *c))
+                                .collect(),
+                        });
+                    }
+                }
+                if failed.len() >= limit as usize {
+                    return Err(StepError::Deployment {
+                        service: anchor.service.clone(),
+                        failure: Failure::FailFast { stopped: failed },
+                    });
+                }
+            }
+            let mut standing = judge(&anchor, service.as_ref(), seen);
+            if standing == Standing::Serving {
+                // Running is not serving: every desired task of ours must count as healthy.
+                let desired = service
+                    .as_ref()
+                    .and_then(|s| s.deployment(&anchor.deployment_id))
+                    .map_or(0, |d| d.desired);
+                let tasks = self
+                    .ecs
+                    .deployment_tasks(&cluster, &anchor.service, &anchor.deployment_id)
+                    .await
+                    .unwrap_or_default();
+                let healthy = healthy_tasks(&anchor, &tasks, self.epoch_now_ms());
+                if healthy < usize::try_from(desired).unwrap_or(0) {
+                    standing = Standing::Rolling(format!(
+                        "{desired} of ours running, {healthy} healthy{}",
+                        if anchor.health_check {
+                            " (their health checks)"
+                        } else {
+                            " (no health check: healthy 40 s after RUNNING)"
+                        }
+                    ));
+                }
+            }
+            if !seen && self.clock.now_ms() - started > NOT_SEEN_LIMIT_MS {
+                standing = Standing::Failed(Failure::Vanished {
+                    runs: service
+                        .as_ref()
+                        .and_then(|s| s.primary())
+                        .map(|p| format!("{} (deployment {})", p.task_definition, p.id)),
+                });
+            }
+            match standing {
+                Standing::Failed(failure) => {
+                    return Err(StepError::Deployment { service: anchor.service.clone(), failure });
+                }
+                Standing::Completed if done != Some("completed") => {
+                    serving_reported = true;
+                    if done.is_none() {
+                        self.confirm_digests(&cluster, &anchor).await?;
+                    }
+                    self.emit(&Event::Completed {
+                        service: anchor.service.clone(),
+                        deployment_id: anchor.deployment_id.clone(),
+                    });
+                    done = Some("completed");
+                }
+                Standing::Serving if !serving_reported => {
+                    serving_reported = true;
+                    self.emit(&Event::Serving {
+                        service: anchor.service.clone(),
+                        deployment_id: anchor.deployment_id.clone(),
+                    });
+                    if until_serving {
+                        self.confirm_digests(&cluster, &anchor).await?;
+                        done = Some("serving");
+                    }
+                }
+                Standing::Rolling(text) => standing_text = text,
+                Standing::Completed | Standing::Serving => {}
+            }
+            // Gates run once the rollout serves, and on through bake.
+            if serving_reported && !gates.is_empty() {
+                self.run_due_gates(&mut gates, &cluster, &anchor, &messages).await?;
+            }
+            if let Some(label) = done
+                && gates.iter().all(super::gates::Gate::passed)
+            {
+                let now = self.clock.now_ms();
+                let since = *baking_since.get_or_insert(now);
+                if since == now && bake > 0 {
+                    self.emit(&Event::Baking { service: anchor.service.clone(), bake_ms: bake });
+                }
+                if now - since >= bake {
+                    self.verified.push(verified_text(&anchor, label, &gates, bake));
+                    return Ok(label.to_owned());
+                }
+            }
+            // Wake for the next poll, the next gate attempt or the end of bake.
+            let now = self.clock.now_ms();
+            let mut wake = now + delay;
+            for gate in &gates {
+                if serving_reported
+                    && !matches!(
+                        gate.schedule.standing,
+                        crate::gates::schedule::Standing::Failed { .. }
+                    )
+                {
+                    wake = wake.min(gate.schedule.next_ms.max(now));
+                }
+            }
+            if let Some(since) = baking_since {
+                wake = wake.min(since + bake);
+            }
+            self.sleep(wake.saturating_sub(now).max(1)).await?;
+        }
+    }
+
+    async fn confirm_digests(&mut self, cluster: &str, anchor: &Anchor) -> Result<(), StepError> {
+        if anchor.digests.is_empty() {
+            return Ok(());
+        }
+        let tasks =
+            self.ecs.deployment_tasks(cluster, &anchor.service, &anchor.deployment_id).await?;
+        check_digests(anchor, &tasks)
+            .map_err(|failure| StepError::Deployment { service: anchor.service.clone(), failure })
+    }
+}
+
+/// What was verified of one service, for the final line.
+fn verified_text(
+    anchor: &Anchor,
+    label: &str,
+    gates: &[super::gates::Gate],
+    bake_ms: u64,
+) -> String {
+    let mut parts = vec![format!(
+        "deployment {} {}",
+        anchor.deployment_id,
+        if label == "serving" {
+            "serving (every desired task of ours healthy)"
+        } else {
+            "completed"
+        }
+    )];
+    if !anchor.digests.is_empty() {
+        parts.push("its tasks run the pushed digests".to_owned());
+    }
+    for gate in gates {
+        parts.push(format!("gate {} passed", gate.name));
+    }
+    if bake_ms > 0 {
+        parts.push(format!("baked {}", crate::eval::duration_text(bake_ms)));
+    }
+    format!(
+        "deployed and verified: `{}` runs {}: {}",
+        anchor.service,
+        anchor.task_definition,
+        parts.join(", ")
+    )
+}
