@@ -41,14 +41,20 @@ fn plan_shows_the_change_and_changes_nothing() {
         "{}",
         plan.stdout
     );
-    assert!(plan.stdout.contains("predicted rollout:"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains(
+            "predicted rollout (4 desired, min_healthy 50%, max 100%, circuit breaker off, grace 0s):"
+        ),
+        "{}",
+        plan.stdout
+    );
     assert!(
         !plan.stdout.contains("deregister"),
         "no `keep`, nothing to deregister: {}",
         plan.stdout
     );
     // min 50 % of 4: stop two old tasks first, then start two new ones.
-    let timeline = plan.stdout.split("predicted rollout:").nth(1).expect("timeline");
+    let timeline = plan.stdout.split("predicted rollout").nth(1).expect("timeline");
     let stop = timeline.find("stop 2 old").expect("stops first");
     let start = timeline.find("start 2 new").expect("then starts");
     assert!(stop < start, "{timeline}");
@@ -179,4 +185,43 @@ fn a_revision_registered_since_the_plan_is_drift() {
         .code(0);
     let refused = ferry(dir.path(), &["run", "--allow-dirty", "--plan", "plan.json"]).code(2);
     assert!(refused.stderr.contains("family `web`'s latest revision is now"), "{}", refused.stderr);
+}
+
+#[test]
+fn evaluation_errors_render_as_diagnostics_and_a_plan_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // `ferry check` accepts an `env(…)` it cannot know is unset; plan and run say where.
+    let text = FILE.replace("acme/web:IMAGE", "acme/web:${env(\"FERRY_NOT_SET\")}");
+    std::fs::write(dir.path().join("Deployfile"), &text).expect("write");
+    Test::new().args(["check"]).current_dir(dir.path()).run().code(0);
+    for command in [&["plan"][..], &["run", "--allow-dirty"][..]] {
+        let ran = ferry(dir.path(), command).code(2);
+        assert!(
+            ran.stderr.contains("environment variable `FERRY_NOT_SET` is not set"),
+            "{}",
+            ran.stderr
+        );
+        assert!(ran.stderr.contains("Deployfile:8:"), "the place: {}", ran.stderr);
+        assert!(
+            !ran.stderr.contains("Diagnostic {") && !ran.stderr.contains("At("),
+            "{}",
+            ran.stderr
+        );
+    }
+    let repl = Test::new()
+        .args(["repl", "--target", "local"])
+        .current_dir(dir.path())
+        .stdin(":plan\n")
+        .run();
+    assert!(
+        repl.stdout.contains("environment variable `FERRY_NOT_SET` is not set"),
+        "{}",
+        repl.stdout
+    );
+    assert!(!repl.stdout.contains("Diagnostic {"), "{}", repl.stdout);
+    // None of it made a `.ferry` folder: plan and the REPL write nothing to disk.
+    assert!(!dir.path().join(".ferry").exists());
+    write(dir.path(), "1");
+    ferry(dir.path(), &["plan"]).code(0);
+    assert!(!dir.path().join(".ferry").exists(), "a plan in a fresh folder leaves no `.ferry/`");
 }

@@ -36,6 +36,11 @@ impl<'a> Analyzer<'a> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// Whether an error was pushed so far.
+    pub(super) fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == crate::diagnostic::Severity::Error)
+    }
+
     /// The diagnostics pushed so far, unsorted.
     pub(super) fn finish(self) -> Vec<Diagnostic> {
         self.diagnostics
@@ -110,6 +115,7 @@ impl<'a> Analyzer<'a> {
                 }
             }
         }
+        self.pipeline_lints(self.file);
         self.diagnostics
     }
 

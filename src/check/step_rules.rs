@@ -1,10 +1,11 @@
 //! Rules that involve more than one field of a step, and the lints (warnings) that come
 //! from ECS's behaviour: a deployment that cannot progress, a circuit breaker without
-//! rollback, a `keep` that would drop the rollback target, a verify that checks nothing.
+//! rollback, a `keep` that would drop the rollback target, a verify that checks nothing;
+//! and over the whole pipeline, an `update` without `verify`, a `register` nothing deploys.
 
 use super::analyzer::{Analyzer, Scope};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::syntax::{Block, Expr, ExprKind, Step, StepKind};
+use crate::syntax::{Block, Deployfile, Expr, ExprKind, Item, Step, StepKind};
 
 /// ECS's defaults for a REPLICA service (reference/ecs-semantics.md §1.2).
 const DEFAULT_MIN_HEALTHY: i64 = 100;
@@ -25,6 +26,62 @@ impl Analyzer<'_> {
             StepKind::Update => self.update(step, body, what),
             StepKind::Verify => self.verify_without_checks(step, Some(body), what),
             StepKind::Build | StepKind::Rollback => {}
+        }
+    }
+
+    /// Lints that need every step: an `update` that no `verify` names (ferry then waits
+    /// for the deployment with the defaults), a `register` that no `update` deploys. Not
+    /// while the file has errors: a misspelt `task_definition` would make every register
+    /// look undeployed.
+    pub(super) fn pipeline_lints(&mut self, file: &Deployfile) {
+        if self.has_errors() {
+            return;
+        }
+        let steps: Vec<&Step> = file
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Step(step) => Some(step),
+                _ => None,
+            })
+            .collect();
+        let named = |kind: StepKind, name: &str| {
+            steps.iter().any(|s| s.kind == kind && s.name.name == name)
+        };
+        let deployed = |name: &str| {
+            steps.iter().any(|s| {
+                s.kind == StepKind::Update
+                    && s.body.as_ref().and_then(|b| b.field("task_definition")).is_some_and(|f| {
+                        matches!(&f.value.kind, ExprKind::Reference(r) if r.head().name == name)
+                    })
+            })
+        };
+        for step in &steps {
+            let name = &step.name.name;
+            if step.kind == StepKind::Update && !named(StepKind::Verify, name) {
+                self.push(
+                    Diagnostic::new(
+                        Code::UpdateWithoutVerify,
+                        step.name.span,
+                        format!("`update {name}` has no `verify` step"),
+                    )
+                    .with_label("ferry waits for this deployment with the defaults: until it completes, for up to 30 minutes, with no gate")
+                    .with_help(format!("add `verify {name} {{ timeout = 15m }}` and a gate that checks the service itself")),
+                );
+            }
+            if step.kind == StepKind::Register && !deployed(name) {
+                self.push(
+                    Diagnostic::new(
+                        Code::RegisterWithoutUpdate,
+                        step.name.span,
+                        format!("`register {name}` is deployed by no `update`"),
+                    )
+                    .with_label("its revision is registered, and no service runs it")
+                    .with_help(format!(
+                        "add `update SERVICE {{ task_definition = {name} }}`, or remove the step"
+                    )),
+                );
+            }
         }
     }
 

@@ -115,6 +115,8 @@ codes! {
         ImageNotPushed => "image_not_pushed", Warning;
         KeepDropsRollbackTarget => "keep_drops_rollback_target", Warning;
         LatestOnlyTag => "latest_only_tag", Warning;
+        RegisterWithoutUpdate => "register_without_update", Warning;
+        UpdateWithoutVerify => "update_without_verify", Warning;
         VerifyWithoutChecks => "verify_without_checks", Warning;
     }
 }

@@ -399,7 +399,7 @@ pub fn step_text(step: &StepChange) -> String {
             }
             if let Some(prediction) = update.prediction.as_ref().filter(|_| update.action.deploys())
             {
-                let _ = writeln!(out, "  predicted rollout:");
+                let _ = writeln!(out, "  predicted rollout ({}):", prediction.effective.text());
                 for line in &prediction.timeline {
                     let _ = writeln!(out, "    {line}");
                 }

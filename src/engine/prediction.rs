@@ -28,6 +28,23 @@ pub struct Effective {
     pub load_balanced: bool,
 }
 
+impl Effective {
+    /// The settings in words, as the plan shows them above the timeline.
+    #[must_use]
+    pub fn text(&self) -> String {
+        format!(
+            "{} desired, min_healthy {}%, max {}%, circuit breaker {}, grace {}s{}{}",
+            self.desired,
+            self.min_healthy,
+            self.max,
+            self.circuit_breaker.word(),
+            self.grace_s,
+            self.capacity.map_or_else(String::new, |c| format!(", room for {c} tasks")),
+            if self.load_balanced { ", 300 s draining" } else { "" }
+        )
+    }
+}
+
 /// What the plan says of a rollout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prediction {

@@ -132,6 +132,12 @@ pub struct ApiFaults {
     /// Share of calls (0 to 1) whose connection is closed without an answer.
     #[serde(default)]
     pub drop_connections: f64,
+    /// Per operation (`UpdateService`): how many of its first calls are carried out and
+    /// then lose their answer (the connection is closed), as when a network drops the
+    /// response of a call that was applied.
+    #[serde(default)]
+    pub lose_answers: std::collections::BTreeMap<String, u32>,
+
     /// Added to every answer.
     pub latency: Option<DurationText>,
     /// Seed of the random choices, so a run can be repeated.

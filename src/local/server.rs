@@ -65,6 +65,8 @@ pub(super) struct Shared {
     pub(super) registry: RegistryConfig,
     random: Mutex<Ids>,
     calls: Mutex<BTreeMap<String, u64>>,
+    /// Answers still to lose, by operation (the fault file's `lose_answers`).
+    lose: Mutex<BTreeMap<String, u32>>,
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -146,8 +148,10 @@ impl LocalEcs {
             state: Mutex::new(state),
             clock,
             random: Mutex::new(Ids::new(options.faults.api.seed)),
-            faults: options.faults,
             registry: options.registry,
+            lose: Mutex::new(options.faults.api.lose_answers.clone()),
+
+            faults: options.faults,
             calls: Mutex::new(BTreeMap::new()),
         });
         let (stop, mut stopped) = watch::channel(false);
@@ -297,7 +301,12 @@ async fn handle(
         // Returning an error makes hyper close the connection with no response.
         return Err(Dropped);
     }
-    let answer = answer(&shared, request).await;
+    let (operation, answer) = answer(&shared, request).await;
+    if let Some(left) = lock(&shared.lose).get_mut(&operation).filter(|left| **left > 0) {
+        // Carried out, and the answer lost on the way back.
+        *left -= 1;
+        return Err(Dropped);
+    }
     let (status, body) = match answer {
         Ok(value) => (200, value.to_string()),
         Err(error) => (error.status, error.body()),
@@ -316,7 +325,22 @@ fn request_id(shared: &Shared) -> String {
     format!("{}-{}-{}-{}-{}", &id[..8], &id[8..12], &id[12..16], &id[16..20], &id[20..32])
 }
 
-async fn answer(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Value, ApiError> {
+/// The operation a request names, and its answer.
+async fn answer(
+    shared: &Shared,
+    request: HttpRequest<Incoming>,
+) -> (String, Result<Value, ApiError>) {
+    let target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.split_once('.'))
+        .map(|(_, op)| op.to_owned())
+        .unwrap_or_default();
+    (target, answer_of(shared, request).await)
+}
+
+async fn answer_of(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Value, ApiError> {
     let target = request
         .headers()
         .get("x-amz-target")

@@ -1,0 +1,248 @@
+//! An in-process local ECS on a manual clock, and `ferry plan`, `ferry run` and `ferry
+//! rollback` driven through the library entry points the CLI uses. Time moves only when
+//! ferry waits, so a rollout of minutes takes milliseconds and every run is the same run
+//! again. Other clients (another CI run, another tool) act through the real SDK, from a
+//! hook on ferry's event stream when they must act mid-rollout.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use ferry::aws::{Clients, Ecs, ServiceView, Target};
+use ferry::engine::{
+    ChangeSet, Event, Plan, PlanError, PlanOptions, RollbackError, RunOptions, Runner, Sink,
+    Verdict, make_plan, roll_back,
+};
+use ferry::eval::{Workspace, resolve};
+use ferry::local::behaviour::FaultFile;
+use ferry::local::clock::Clock;
+use ferry::local::{LocalEcs, LocalOptions};
+
+/// The local ECS of one test, with a directory for the Deployfile's files.
+pub(crate) struct Local {
+    pub(crate) server: LocalEcs,
+    pub(crate) clients: Clients,
+    pub(crate) dir: tempfile::TempDir,
+}
+
+/// How a run ended, and what it said.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub(crate) verdict: Verdict,
+    pub(crate) reason: String,
+    pub(crate) events: Vec<Event>,
+}
+
+impl Outcome {
+    pub(crate) fn code(&self) -> u8 {
+        self.verdict.exit_code()
+    }
+
+    pub(crate) fn has(&self, kind: &str) -> bool {
+        self.events.iter().any(|e| kind_of(e) == kind)
+    }
+
+    pub(crate) fn kinds(&self) -> Vec<String> {
+        self.events.iter().map(kind_of).collect()
+    }
+}
+
+/// The `event` member of an event's JSON form (`deployment_started`).
+pub(crate) fn kind_of(event: &Event) -> String {
+    serde_json::to_value(event)
+        .ok()
+        .and_then(|v| v["event"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A hook on ferry's event stream.
+pub(crate) type EventHook = Box<dyn FnMut(&Event, &Hook) + Send>;
+
+/// What a run is given besides the Deployfile.
+#[derive(Default)]
+pub(crate) struct Setup {
+    pub(crate) redeploy: bool,
+    pub(crate) wait_for_lock: bool,
+    pub(crate) expected: Option<ChangeSet>,
+    /// Called with every event as ferry emits it.
+    pub(crate) hook: Option<EventHook>,
+}
+
+/// What a hook may do: act as another client, or press Ctrl-C.
+pub(crate) struct Hook {
+    pub(crate) clients: Clients,
+    pub(crate) interrupted: Arc<AtomicBool>,
+    /// The local ECS's clock: moving it stands for ferry being slow to look.
+    pub(crate) clock: Clock,
+}
+
+impl Hook {
+    /// Runs another client's calls to their end, from inside ferry's event stream.
+    pub(crate) fn act<F: std::future::Future>(
+        &self,
+        calls: impl FnOnce(Clients) -> F,
+    ) -> F::Output {
+        let clients = self.clients.clone();
+        tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(calls(clients)))
+    }
+
+    pub(crate) fn interrupt(&self) {
+        self.interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+struct Hooked {
+    events: Vec<Event>,
+    hook: Option<EventHook>,
+    context: Hook,
+}
+
+impl Sink for Hooked {
+    fn event(&mut self, event: &Event) {
+        self.events.push(event.clone());
+        if let Some(hook) = self.hook.as_mut() {
+            hook(event, &self.context);
+        }
+    }
+}
+
+impl Local {
+    /// A local ECS with this fault file (JSON; `{}` for none) and a manual clock.
+    pub(crate) async fn start(faults: &str) -> Self {
+        Self::with(faults, None).await
+    }
+
+    pub(crate) async fn with(faults: &str, capacity: Option<u32>) -> Self {
+        let server = LocalEcs::start(LocalOptions {
+            clock: Some(Clock::manual()),
+            faults: FaultFile::parse(faults).expect("fault file"),
+            capacity,
+            ..LocalOptions::default()
+        })
+        .await
+        .expect("local ECS");
+        let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;
+        Self { server, clients, dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    /// Writes a file beside the Deployfile (`file(…)` reads it).
+    pub(crate) fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join(name), text).expect("write");
+    }
+
+    fn parse(text: &str) -> ferry::syntax::Deployfile {
+        let checked = ferry::check::check_source(text);
+        assert!(!checked.has_errors(), "{text}\n{:#?}", checked.diagnostics);
+        checked.file.expect("parses")
+    }
+
+    pub(crate) async fn plan(&self, text: &str) -> Result<Plan, PlanError> {
+        self.plan_with(text, false).await
+    }
+
+    pub(crate) async fn plan_with(&self, text: &str, redeploy: bool) -> Result<Plan, PlanError> {
+        let file = Self::parse(text);
+        let workspace = Workspace::default();
+        let settings = resolve(&file, None, &workspace).expect("settings");
+        make_plan(
+            &file,
+            &settings,
+            &workspace,
+            &Ecs::new(self.clients.ecs.clone()),
+            "local",
+            self.dir.path(),
+            &PlanOptions { redeploy, capacity: self.server.capacity() },
+        )
+        .await
+    }
+
+    pub(crate) async fn run(&self, text: &str) -> Outcome {
+        self.run_with(text, Setup::default()).await
+    }
+
+    pub(crate) async fn run_with(&self, text: &str, setup: Setup) -> Outcome {
+        let file = Self::parse(text);
+        let workspace = Workspace::default();
+        let settings = resolve(&file, None, &workspace).expect("settings");
+        let interrupted = Arc::new(AtomicBool::new(false));
+        let mut sink = Hooked {
+            events: Vec::new(),
+            hook: setup.hook,
+            context: Hook {
+                clients: self.clients.clone(),
+                interrupted: Arc::clone(&interrupted),
+                clock: self.server.clock().clone(),
+            },
+        };
+        let options = RunOptions {
+            interrupted,
+            wait_for_lock: setup.wait_for_lock,
+            redeploy: setup.redeploy,
+            target: "local".to_owned(),
+            base_dir: self.dir.path().to_path_buf(),
+            capacity: self.server.capacity(),
+            expected: setup.expected,
+            ..RunOptions::default()
+        };
+        let outcome = Runner::new(
+            &file,
+            settings,
+            &workspace,
+            Ecs::new(self.clients.ecs.clone()),
+            self.server.clock().clone(),
+            &mut sink,
+            options,
+        )
+        .run()
+        .await;
+        Outcome { verdict: outcome.verdict, reason: outcome.reason, events: sink.events }
+    }
+
+    /// `ferry rollback` by hand.
+    pub(crate) async fn rollback(&self, to: Option<&str>) -> Result<String, RollbackError> {
+        roll_back(
+            &Ecs::new(self.clients.ecs.clone()),
+            self.server.clock(),
+            "c",
+            "web",
+            to,
+            15 * 60_000,
+        )
+        .await
+    }
+
+    pub(crate) async fn service(&self) -> Option<ServiceView> {
+        Ecs::new(self.clients.ecs.clone()).service("c", "web").await.expect("describe")
+    }
+
+    /// ACTIVE revisions of the family, newest first.
+    pub(crate) async fn revisions(&self, family: &str) -> Vec<String> {
+        Ecs::new(self.clients.ecs.clone()).revisions(family).await.expect("list")
+    }
+
+    /// Lets the local ECS run on by itself for a while (nobody waits: time is moved).
+    pub(crate) fn pass(&self, ms: u64) {
+        self.server.clock().advance(ms);
+    }
+
+    /// Waits until the service settles on one deployment (another client's deployment
+    /// running to its end), moving time.
+    pub(crate) async fn settle(&self) -> ServiceView {
+        for _ in 0..2_000 {
+            if let Some(service) = self.service().await
+                && service.deployments.len() == 1
+                && service.primary().is_some_and(|p| {
+                    p.rollout_state.as_deref() != Some("IN_PROGRESS") && p.running == p.desired
+                })
+            {
+                return service;
+            }
+            self.pass(5_000);
+        }
+        panic!("the service did not settle: {:#?}", self.service().await);
+    }
+}
+
+/// The revision number at the end of a task-definition ARN (`…:web:3` → 3).
+pub(crate) fn revision_number(arn: &str) -> u32 {
+    arn.rsplit(':').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}

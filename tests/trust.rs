@@ -1,0 +1,634 @@
+//! A verdict you can trust on a service with a history (issue 13): each failure found by
+//! trying the landed build on services that already had deployments, as a test. Every test
+//! builds a history first — old revisions, old events, a failed deployment, settings
+//! changed by another tool, another client mid-rollout — on the in-process local ECS.
+
+use ferry::engine::{Event, RollbackError, StepChange, Verdict, plan_text};
+
+use crate::harness::{Local, Outcome, Setup, revision_number};
+
+const FAULTS: &str = r#"{"images": [
+  {"match": "*:crash*", "crash_after": "5s", "exit_code": 3},
+  {"match": "*:quick*", "start": "1s", "crash_after": "1s", "exit_code": 3},
+  {"match": "*:sick*", "never_healthy": true, "unhealthy_after": "60s"},
+  {"match": "*:slow*", "start": "3m"}
+]}"#;
+
+/// A Deployfile for service `web` of cluster `c`: the register step's body, extra update
+/// fields, the verify step's body (none: no verify step), and `on failure { rollback }`.
+fn deployfile(register: &str, update: &str, verify: Option<&str>, on_failure: bool) -> String {
+    let mut text = format!(
+        "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n{register}}}\n\nupdate web {{\n  task_definition = web_task\n  create          = true\n{update}}}\n"
+    );
+    if let Some(verify) = verify {
+        let timeout = if verify.contains("timeout") { "" } else { "  timeout = 30m\n" };
+        text = format!("{text}\nverify web {{\n{timeout}{verify}}}\n");
+    }
+    if on_failure {
+        text.push_str("\non failure {\n  rollback web\n}\n");
+    }
+    text
+}
+
+/// The image as a register body of family `web`.
+fn image(image: &str) -> String {
+    format!("  family = \"web\"\n  container \"app\" {{\n    image = \"{image}\"\n  }}\n")
+}
+
+fn standard(tag: &str) -> String {
+    deployfile(&image(&format!("acme/web:{tag}")), "  desired = 3\n", Some(""), true)
+}
+
+fn assert_code(outcome: &Outcome, code: u8) {
+    assert_eq!(outcome.code(), code, "{}\n{:#?}", outcome.reason, outcome.kinds());
+}
+
+/// What the service runs: the PRIMARY's revision number and its desired count.
+async fn runs(local: &Local) -> (u32, i32) {
+    let service = local.service().await.expect("the service exists");
+    let primary = service.primary().expect("a primary").clone();
+    (revision_number(&primary.task_definition), service.desired)
+}
+
+// 1. `register { from = file(…) }`.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_revision_without_containers_is_registered_and_deployed() {
+    let local = Local::start(FAULTS).await;
+    let td = |tag: &str| {
+        format!(
+            r#"{{"family": "web", "containerDefinitions": [{{"name": "app", "image": "acme/web:{tag}"}}]}}"#
+        )
+    };
+    local.write("td.json", &td("1"));
+    let text = deployfile("  from = file(\"td.json\")\n", "  desired = 2\n", Some(""), true);
+    let plan = local.plan(&text).await.expect("plan");
+    assert!(
+        plan_text(&plan, None).contains("register web_task: register the first revision of `web`")
+    );
+    let first = local.run(&text).await;
+    assert_code(&first, 0);
+    assert_eq!(runs(&local).await, (1, 2));
+    // A changed file is deployed.
+    local.write("td.json", &td("2"));
+    let second = local.run(&text).await;
+    assert_code(&second, 0);
+    assert!(second.has("deployment_started"));
+    assert_eq!(runs(&local).await, (2, 2));
+    // The same file again: nothing registered, nothing deployed, and the plan says so.
+    let plan = local.plan(&text).await.expect("plan");
+    assert!(
+        plan_text(&plan, None).contains("nothing changed: reuse"),
+        "{}",
+        plan_text(&plan, None)
+    );
+    let third = local.run(&text).await;
+    assert_code(&third, 0);
+    assert!(third.has("revision_reused") && third.has("nothing_to_deploy"), "{:?}", third.kinds());
+    assert_eq!(local.revisions("web").await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_revision_with_a_container_block_is_reused_on_rerun() {
+    let local = Local::start(FAULTS).await;
+    local.write(
+        "td.json",
+        r#"{"family": "web", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "acme/web:0", "portMappings": [{"containerPort": 8080}], "environment": [{"name": "EMPTY", "value": ""}]}]}"#,
+    );
+    let register =
+        "  from = file(\"td.json\")\n  container \"app\" {\n    image = \"acme/web:5\"\n  }\n";
+    let text = deployfile(register, "  desired = 2\n", Some(""), true);
+    assert_code(&local.run(&text).await, 0);
+    let plan = local.plan(&text).await.expect("plan");
+    let printed = plan_text(&plan, None);
+    assert!(printed.contains("nothing changed: reuse"), "{printed}");
+    assert!(printed.contains("update web: nothing to deploy"), "{printed}");
+    let again = local.run(&text).await;
+    assert_code(&again, 0);
+    assert!(
+        again.has("revision_reused") && !again.has("deployment_started"),
+        "{:?}",
+        again.kinds()
+    );
+    assert_eq!(local.revisions("web").await.len(), 1);
+}
+
+// 2. Settings-only changes.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_only_changes_are_applied() {
+    let local = Local::start(FAULTS).await;
+    assert_code(&local.run(&standard("1")).await, 0);
+    let fewer = deployfile(&image("acme/web:1"), "  desired = 1\n", Some(""), true);
+    let plan = plan_text(&local.plan(&fewer).await.expect("plan"), None);
+    assert!(plan.contains("desired: 3 → 1") && plan.contains("no deployment starts"), "{plan}");
+    let run = local.run(&fewer).await;
+    assert_code(&run, 0);
+    assert!(run.has("settings_updated") && run.has("scaled"), "{:?}", run.kinds());
+    assert!(!run.has("deployment_started"));
+    let service = local.service().await.expect("service");
+    assert_eq!((service.desired, service.running), (1, 1));
+    // A grace period and the breaker on an existing service.
+    let settings = deployfile(
+        &image("acme/web:1"),
+        "  desired = 1\n  grace = 60s\n  circuit_breaker = rollback\n",
+        Some(""),
+        true,
+    );
+    let run = local.run(&settings).await;
+    assert_code(&run, 0);
+    let service = local.service().await.expect("service");
+    assert_eq!(service.grace_s, Some(60));
+    assert_eq!(service.circuit_breaker.map(ferry::aws::BreakerView::word), Some("rollback"));
+    assert_eq!(local.revisions("web").await.len(), 1, "no revision for a settings change");
+    assert!(run.reason.contains("settings changed, no deployment"), "{}", run.reason);
+}
+
+// 3. A stale event.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_event_does_not_fail_a_good_deployment() {
+    let local = Local::start(FAULTS).await;
+    let one = |tag: &str| {
+        deployfile(&image(&format!("acme/web:{tag}")), "  desired = 1\n", Some(""), true)
+    };
+    assert_code(&local.run(&one("1")).await, 0);
+    // Another tool deploys with a configuration that cannot progress, then fixes it.
+    let ecs = &local.clients.ecs;
+    let container = aws_sdk_ecs::types::ContainerDefinition::builder()
+        .name("app")
+        .image("acme/web:other")
+        .build();
+    let other = ecs
+        .register_task_definition()
+        .family("web")
+        .container_definitions(container)
+        .send()
+        .await
+        .expect("register");
+    let arn =
+        other.task_definition().and_then(|t| t.task_definition_arn()).expect("arn").to_owned();
+    let stuck = aws_sdk_ecs::types::DeploymentConfiguration::builder()
+        .minimum_healthy_percent(100)
+        .maximum_percent(100)
+        .build();
+    ecs.update_service()
+        .cluster("c")
+        .service("web")
+        .task_definition(&arn)
+        .deployment_configuration(stuck)
+        .send()
+        .await
+        .expect("update");
+    local.pass(60_000);
+    let service = local.service().await.expect("service");
+    assert!(service.events.iter().any(|e| e.message.contains("unable to stop or start tasks")));
+    let unstuck = aws_sdk_ecs::types::DeploymentConfiguration::builder()
+        .minimum_healthy_percent(100)
+        .maximum_percent(200)
+        .build();
+    ecs.update_service()
+        .cluster("c")
+        .service("web")
+        .deployment_configuration(unstuck)
+        .send()
+        .await
+        .expect("update");
+    local.settle().await;
+    // The event is still among the service's 100; it is not about our deployment.
+    let run = local.run(&one("3")).await;
+    assert_code(&run, 0);
+    assert_eq!(runs(&local).await.0, 3);
+}
+
+// 4. No `verify` step.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_verify_step_ferry_waits_for_the_deployment() {
+    let local = Local::start(FAULTS).await;
+    let text = deployfile(&image("acme/web:slow-1"), "  desired = 1\n", None, false);
+    let plan = plan_text(&local.plan(&text).await.expect("plan"), None);
+    assert!(
+        plan.contains(
+            "verify web (no `verify` step: the defaults): watch our deployment until completed"
+        ),
+        "{plan}"
+    );
+    let run = local.run(&text).await;
+    assert_code(&run, 0);
+    let service = local.service().await.expect("service");
+    let primary = service.primary().expect("primary");
+    assert_eq!(primary.rollout_state.as_deref(), Some("COMPLETED"), "{service:#?}");
+    assert_eq!(service.running, 1);
+    assert!(run.reason.starts_with("deployed and verified: `web` runs "), "{}", run.reason);
+    assert!(run.reason.contains(" completed"), "{}", run.reason);
+    // A crashing image without `verify` is a failure, not "deployed".
+    let crash = deployfile(
+        &image("acme/web:crash-2"),
+        "  desired = 1\n  circuit_breaker = rollback\n",
+        None,
+        false,
+    );
+    let run = local.run(&crash).await;
+    assert_ne!(run.verdict, Verdict::Success, "{}", run.reason);
+}
+
+// 5. `ferry rollback` after a failed deployment.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_rollback_goes_to_the_last_good_revision() {
+    let local = Local::start(FAULTS).await;
+    let breaker = |tag: &str| {
+        deployfile(
+            &image(&format!("acme/web:{tag}")),
+            "  desired = 3\n  circuit_breaker = rollback\n",
+            Some(""),
+            false,
+        )
+    };
+    assert_code(&local.run(&breaker("1")).await, 0);
+    // Revision 2 crashes; ECS's breaker rolls it back (verified: exit 1).
+    let crashed = local.run(&breaker("crash-2")).await;
+    assert_code(&crashed, 1);
+    assert!(crashed.reason.contains("circuit breaker"), "{}", crashed.reason);
+    assert_eq!(runs(&local).await.0, 1);
+    assert_code(&local.run(&breaker("3")).await, 0);
+    assert_eq!(runs(&local).await.0, 3);
+    // An unknown `--to` is refused before anything is written.
+    let unknown = local.rollback(Some("web:99")).await;
+    assert!(
+        matches!(&unknown, Err(RollbackError::Refused(r)) if r.contains("web:99")),
+        "{unknown:?}"
+    );
+    assert_eq!(runs(&local).await.0, 3);
+    // Back to revision 1, the last whose deployment completed — not 2, which crashed.
+    let back = local.rollback(None).await.expect("rolled back");
+    assert_eq!(revision_number(&back), 1, "{back}");
+    assert_eq!(runs(&local).await.0, 1);
+}
+
+// Also seen.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_rollback_the_good_commit_is_reused() {
+    let local = Local::start(FAULTS).await;
+    let fast = |tag: &str| {
+        deployfile(
+            &image(&format!("acme/web:{tag}")),
+            "  desired = 3\n",
+            Some("  fail_fast = 2\n"),
+            true,
+        )
+    };
+    assert_code(&local.run(&fast("1")).await, 0);
+    assert_code(&local.run(&fast("crash-2")).await, 1);
+    // The family's newest revision is 2 (the crashed one); the service runs 1.
+    let plan = plan_text(&local.plan(&fast("1")).await.expect("plan"), None);
+    assert!(plan.contains("nothing changed: reuse arn:aws:ecs:us-east-1:000000000000:task-definition/web:1 (the revision service `web` runs)"), "{plan}");
+    let rerun = local.run(&fast("1")).await;
+    assert_code(&rerun, 0);
+    assert!(rerun.has("nothing_to_deploy"), "{:?}", rerun.kinds());
+    assert_eq!(local.revisions("web").await.len(), 2, "no duplicate of revision 1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_write_nothing() {
+    let local = Local::start(FAULTS).await;
+    // A missing service without `create`.
+    let missing = standard("1").replace("  create          = true\n", "");
+    let run = local.run(&missing).await;
+    assert_code(&run, 2);
+    assert!(run.reason.contains("does not exist in cluster `c`"), "{}", run.reason);
+    assert!(local.revisions("web").await.is_empty(), "nothing registered");
+    // A gate script that is missing.
+    assert_code(&local.run(&standard("1")).await, 0);
+    let gated = deployfile(
+        &image("acme/web:2"),
+        "  desired = 3\n",
+        Some("  gate script(\"gates/missing.rhai\") {}\n"),
+        true,
+    );
+    let run = local.run(&gated).await;
+    assert_code(&run, 2);
+    assert!(run.reason.contains("gates/missing.rhai"), "{}", run.reason);
+    // A gate script that does not compile.
+    std::fs::create_dir_all(local.dir.path().join("gates")).expect("mkdir");
+    local.write("gates/broken.rhai", "fn check( {");
+    let broken = gated.replace("missing.rhai", "broken.rhai");
+    let run = local.run(&broken).await;
+    assert_code(&run, 2);
+    assert!(run.reason.contains("does not compile"), "{}", run.reason);
+    // A configuration that cannot progress, set by another tool and not by the Deployfile.
+    let stuck = aws_sdk_ecs::types::DeploymentConfiguration::builder()
+        .minimum_healthy_percent(100)
+        .maximum_percent(100)
+        .build();
+    local
+        .clients
+        .ecs
+        .update_service()
+        .cluster("c")
+        .service("web")
+        .desired_count(1)
+        .deployment_configuration(stuck)
+        .send()
+        .await
+        .expect("update");
+    local.settle().await;
+    let one = deployfile(&image("acme/web:2"), "  desired = 1\n", Some(""), true);
+    let run = local.run(&one).await;
+    assert_code(&run, 2);
+    assert!(run.reason.contains("would not progress"), "{}", run.reason);
+    // Another deployment in progress (another client's slow one).
+    let fixed = aws_sdk_ecs::types::DeploymentConfiguration::builder()
+        .minimum_healthy_percent(100)
+        .maximum_percent(200)
+        .build();
+    let container = aws_sdk_ecs::types::ContainerDefinition::builder()
+        .name("app")
+        .image("acme/web:slow-9")
+        .build();
+    let other = local
+        .clients
+        .ecs
+        .register_task_definition()
+        .family("web")
+        .container_definitions(container)
+        .send()
+        .await
+        .expect("register");
+    let arn =
+        other.task_definition().and_then(|t| t.task_definition_arn()).expect("arn").to_owned();
+    local
+        .clients
+        .ecs
+        .update_service()
+        .cluster("c")
+        .service("web")
+        .task_definition(&arn)
+        .deployment_configuration(fixed)
+        .send()
+        .await
+        .expect("update");
+    let before = local.revisions("web").await.len();
+    let run = local.run(&one).await;
+    assert_code(&run, 2);
+    assert!(
+        run.reason.contains("another deployment of service `web` is in progress"),
+        "{}",
+        run.reason
+    );
+    assert_eq!(local.revisions("web").await.len(), before, "nothing registered");
+    assert!(!run.has("revision_registered"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_ecs_rolled_back_the_rollback_is_verified_not_stopped() {
+    let local = Local::start(FAULTS).await;
+    let breaker = |tag: &str| {
+        deployfile(
+            &image(&format!("acme/web:{tag}")),
+            "  desired = 3\n  circuit_breaker = rollback\n",
+            Some(""),
+            true,
+        )
+    };
+    assert_code(&local.run(&breaker("1")).await, 0);
+    let run = local.run(&breaker("crash-2")).await;
+    assert_code(&run, 1);
+    let warnings: Vec<&Event> =
+        run.events.iter().filter(|e| matches!(e, Event::Warning { .. })).collect();
+    assert!(warnings.is_empty(), "{warnings:#?}");
+    assert!(run.reason.contains("ECS's circuit breaker"), "{}", run.reason);
+    let how = run.events.iter().find_map(|e| match e {
+        Event::RollbackStarted { how, .. } => Some(how.clone()),
+        _ => None,
+    });
+    assert!(
+        how.is_some_and(|h| h.contains("circuit breaker") || h.contains("already rolling back"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_predicted_rollout_uses_the_real_settings() {
+    let local = Local::with(FAULTS, Some(8)).await;
+    assert_code(&local.run(&standard("1")).await, 0);
+    let text = deployfile(
+        &image("acme/web:2"),
+        "  desired = 6\n  grace = 60s\n  circuit_breaker = rollback\n",
+        Some(""),
+        true,
+    );
+    let plan = local.plan(&text).await.expect("plan");
+    let printed = plan_text(&plan, None);
+    assert!(printed.contains("predicted rollout (6 desired, min_healthy 100%, max 200%, circuit breaker rollback, grace 60s, room for 8 tasks):"), "{printed}");
+    // The REPL's `:simulate` reads the same prediction.
+    let update = plan.changes.steps.iter().find_map(|s| match s {
+        StepChange::Update(u) => Some(u.clone()),
+        _ => None,
+    });
+    let effective = update.and_then(|u| u.prediction).expect("a prediction").effective;
+    assert_eq!((effective.desired, effective.grace_s, effective.capacity), (6, 60, Some(8)));
+}
+
+// Fault probing.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn until_serving_means_healthy() {
+    let local = Local::start(FAULTS).await;
+    let serving = |image_text: &str, health: bool| {
+        let check = if health {
+            "    health_check {\n      command = [\"CMD\", \"true\"]\n    }\n"
+        } else {
+            ""
+        };
+        let register = format!(
+            "  family = \"web\"\n  container \"app\" {{\n    image = \"{image_text}\"\n{check}  }}\n"
+        );
+        deployfile(&register, "  desired = 2\n", Some("  until = serving\n  timeout = 20m\n"), true)
+    };
+    assert_code(&local.run(&serving("acme/web:1", true)).await, 0);
+    // RUNNING but never healthy: not serving.
+    let sick = local.run(&serving("acme/web:sick-2", true)).await;
+    assert_ne!(sick.verdict, Verdict::Success, "{}", sick.reason);
+    assert!(!sick.has("serving"), "{:?}", sick.kinds());
+    assert_eq!(runs(&local).await.0, 1);
+    // Without a health check, a task that crashes a second after it runs never serves.
+    assert_code(&local.run(&serving("acme/web:3", false)).await, 0);
+    let crash = local.run(&serving("acme/web:quick-4", false)).await;
+    assert_ne!(crash.verdict, Verdict::Success, "{}", crash.reason);
+    assert!(!crash.has("serving"), "{:?}", crash.kinds());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_left_failed_is_not_nothing_to_deploy() {
+    let local = Local::start(FAULTS).await;
+    let text = deployfile(
+        &image("acme/web:crash-1"),
+        "  desired = 3\n  circuit_breaker = on\n",
+        Some(""),
+        false,
+    );
+    let first = local.run(&text).await;
+    assert_code(&first, 3);
+    let service = local.service().await.expect("service");
+    assert_eq!(service.primary().and_then(|p| p.rollout_state.as_deref()), Some("FAILED"));
+    // The same Deployfile again: refused, with the reason, and nothing written.
+    let again = local.run(&text).await;
+    assert_code(&again, 2);
+    assert!(
+        again.reason.contains("left failed") && again.reason.contains("--redeploy"),
+        "{}",
+        again.reason
+    );
+    assert!(!again.has("deployment_started"));
+    // Asked to, it deploys the revision again.
+    let redeployed = local.run_with(&text, Setup { redeploy: true, ..Setup::default() }).await;
+    assert!(redeployed.has("deployment_started"), "{:?}", redeployed.kinds());
+    // A new revision over a failed service is the usual fix.
+    let fixed = local.run(&text.replace("crash-1", "2")).await;
+    assert_code(&fixed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_is_read_back() {
+    // CreateService applied, its answers lost: the same idempotency token returns it.
+    let local =
+        Local::start(r#"{"api": {"lose_answers": {"CreateService": 3, "UpdateService": 3}}}"#)
+            .await;
+    let first = local.run(&standard("1")).await;
+    assert_code(&first, 0);
+    assert!(first.has("service_created"), "{:?}", first.kinds());
+    // UpdateService applied, all three attempts' answers lost: read back, ours found.
+    let second = local.run(&standard("2")).await;
+    assert_code(&second, 0);
+    assert!(
+        second.events.iter().any(|e| matches!(e, Event::Warning { message } if message.contains("read back: the update was applied"))),
+        "{:#?}",
+        second.events
+    );
+    assert_eq!(runs(&local).await.0, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_before_the_first_look_is_named() {
+    let local = Local::start(FAULTS).await;
+    let breaker = |tag: &str| {
+        deployfile(
+            &image(&format!("acme/web:{tag}")),
+            "  desired = 3\n  circuit_breaker = rollback\n",
+            Some("  timeout = 10m\n"),
+            false,
+        )
+    };
+    assert_code(&local.run(&breaker("1")).await, 0);
+    // ferry's first look after UpdateService comes late (500s, latency): by then ECS has
+    // rolled the crashing revision back.
+    let hook = Box::new(|event: &Event, hook: &crate::harness::Hook| {
+        if let Event::DeploymentStarted { .. } = event {
+            hook.clock.advance(5 * 60_000);
+        }
+    });
+    let run =
+        local.run_with(&breaker("quick-2"), Setup { hook: Some(hook), ..Setup::default() }).await;
+    assert_code(&run, 1);
+    assert!(!run.reason.contains("did not finish within"), "{}", run.reason);
+    assert!(run.reason.contains("circuit breaker"), "{}", run.reason);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_clients_deployment_is_reported_and_left_alone() {
+    let local = Local::start(FAULTS).await;
+    assert_code(&local.run(&standard("1")).await, 0);
+    // Mid-rollout, another client forces a new deployment of the same revision.
+    let hook = Box::new(|event: &Event, hook: &crate::harness::Hook| {
+        if let Event::DeploymentStarted { .. } = event {
+            hook.act(|clients| async move {
+                clients
+                    .ecs
+                    .update_service()
+                    .cluster("c")
+                    .service("web")
+                    .force_new_deployment(true)
+                    .send()
+                    .await
+                    .expect("update");
+            });
+        }
+    });
+    let run =
+        local.run_with(&standard("slow-2"), Setup { hook: Some(hook), ..Setup::default() }).await;
+    assert_code(&run, 3);
+    assert!(
+        run.reason.contains("replaced ours") && run.reason.contains("left alone"),
+        "{}",
+        run.reason
+    );
+    assert!(!run.has("rollback_started"), "{:?}", run.kinds());
+    let service = local.settle().await;
+    assert_eq!(revision_number(&service.task_definition), 2, "the newer deployment runs on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_the_rollback_is_130() {
+    let local = Local::start(FAULTS).await;
+    let fast = |tag: &str| {
+        deployfile(
+            &image(&format!("acme/web:{tag}")),
+            "  desired = 3\n",
+            Some("  fail_fast = 2\n"),
+            true,
+        )
+    };
+    assert_code(&local.run(&fast("1")).await, 0);
+    let hook = Box::new(|event: &Event, hook: &crate::harness::Hook| {
+        if let Event::RollbackStarted { .. } = event {
+            hook.interrupt();
+        }
+    });
+    let run =
+        local.run_with(&fast("crash-2"), Setup { hook: Some(hook), ..Setup::default() }).await;
+    assert_code(&run, 130);
+    assert!(run.reason.contains("interrupted while rolling"), "{}", run.reason);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_is_resumed_by_the_next() {
+    let local = Local::start(FAULTS).await;
+    assert_code(&local.run(&standard("1")).await, 0);
+    let hook = Box::new(|event: &Event, hook: &crate::harness::Hook| {
+        if let Event::Progress { .. } = event {
+            hook.interrupt();
+        }
+    });
+    let run =
+        local.run_with(&standard("slow-2"), Setup { hook: Some(hook), ..Setup::default() }).await;
+    assert_code(&run, 130);
+    assert!(run.reason.contains("running ferry again watches it"), "{}", run.reason);
+    // The next run finds its own revision rolling out and watches it to the end.
+    let plan = plan_text(&local.plan(&standard("slow-2")).await.expect("plan"), None);
+    assert!(plan.contains("is in progress: watch it again"), "{plan}");
+    let again = local.run(&standard("slow-2")).await;
+    assert_code(&again, 0);
+    assert!(
+        again.has("deployment_resumed") && !again.has("deployment_started"),
+        "{:?}",
+        again.kinds()
+    );
+    assert_eq!(local.revisions("web").await.len(), 2);
+    assert_eq!(runs(&local).await.0, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_would_differ_from_its_plan_is_refused() {
+    let local = Local::start(FAULTS).await;
+    assert_code(&local.run(&standard("1")).await, 0);
+    let plan = local.plan(&standard("1")).await.expect("plan");
+    // The Deployfile changed between the plan and the run: the run would register.
+    let run = local
+        .run_with(&standard("2"), Setup { expected: Some(plan.changes), ..Setup::default() })
+        .await;
+    assert_code(&run, 2);
+    assert!(run.reason.contains("otherwise than the plan"), "{}", run.reason);
+    assert_eq!(local.revisions("web").await.len(), 1);
+}
