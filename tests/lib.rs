@@ -8,6 +8,7 @@ mod editors;
 mod fmt_cli;
 mod gates;
 mod harness;
+mod histories;
 mod images;
 mod local_api;
 mod local_cli;

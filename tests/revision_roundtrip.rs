@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use ferry::aws::{Clients, Ecs, Target};
-use ferry::engine::{RevisionInput, next_revision};
+use ferry::engine::{
+    RevisionInput, next_revision, revision_from_json, revision_text, same_revision,
+};
 use ferry::eval::{ContainerChange, RegisterStep, Value};
 use serde_json::{Value as Json, json};
 
@@ -126,6 +128,19 @@ async fn round_trip(url: &str, address: &str) {
     expected["containerDefinitions"][0]["image"] = json!("acme/web:2");
     assert_eq!(got, expected, "the new revision differs beyond the image");
     assert_eq!(after["tags"], before["tags"], "tags are carried over");
+    // The file reader takes the whole DescribeTaskDefinition answer of this endpoint, and
+    // the JSON that was registered is, in canonical form, the revision it made of it:
+    // ferry's idea of "nothing changed" agrees with what the endpoint filled in.
+    let described = revision_from_json(&before.to_string()).expect("reads the described answer");
+    let written = revision_from_json(&everything().to_string()).expect("reads the input");
+    assert!(
+        same_revision(&written, &described),
+        "{}\n{}",
+        revision_text(&written),
+        revision_text(&described)
+    );
+    assert!(same_revision(&described, &RevisionInput::from_described(&current, &tags)));
+    assert!(!same_revision(&written, &next), "the image differs");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -632,3 +632,55 @@ async fn a_run_that_would_differ_from_its_plan_is_refused() {
     assert!(run.reason.contains("otherwise than the plan"), "{}", run.reason);
     assert_eq!(local.revisions("web").await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diff_shows_only_what_changes() {
+    let local = Local::start(FAULTS).await;
+    // A revision registered by another tool, with maps (log options, labels) and volumes.
+    let log = aws_sdk_ecs::types::LogConfiguration::builder()
+        .log_driver(aws_sdk_ecs::types::LogDriver::Awslogs)
+        .options("awslogs-group", "/ecs/web")
+        .options("awslogs-region", "us-east-1")
+        .options("awslogs-stream-prefix", "web")
+        .options("mode", "non-blocking")
+        .build()
+        .expect("log configuration");
+    let container = aws_sdk_ecs::types::ContainerDefinition::builder()
+        .name("app")
+        .image("acme/web:1")
+        .log_configuration(log)
+        .docker_labels("team", "web")
+        .docker_labels("tier", "front")
+        .docker_labels("cost", "shared")
+        .build();
+    let volume = aws_sdk_ecs::types::Volume::builder().name("data").build();
+    local
+        .clients
+        .ecs
+        .register_task_definition()
+        .family("web")
+        .container_definitions(container)
+        .volumes(volume)
+        .send()
+        .await
+        .expect("register");
+    let register = |from: &str, tag: &str| {
+        format!("  from = {from}\n  container \"app\" {{\n    image = \"acme/web:{tag}\"\n  }}\n")
+    };
+    for (from, tag) in [("family(\"web\")", "2"), ("service(\"web\")", "3")] {
+        let text = deployfile(&register(from, tag), "  desired = 1\n", Some(""), true);
+        let plan = plan_text(&local.plan(&text).await.expect("plan"), None);
+        let changed: Vec<&str> = plan
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| {
+                (l.starts_with('-') || l.starts_with('+'))
+                    && !l.starts_with("---")
+                    && !l.starts_with("+++")
+            })
+            .collect();
+        assert_eq!(changed.len(), 2, "only the image changes:\n{plan}");
+        assert!(changed[1].contains(&format!("acme/web:{tag}")), "{plan}");
+        assert_code(&local.run(&text).await, 0);
+    }
+}

@@ -109,6 +109,15 @@ pub async fn roll_back(
     } else {
         last_good(ecs, cluster, &service, in_progress).await?
     };
+    // A rollback is a deployment too: refused, like any, when it could not progress.
+    let prediction =
+        super::prediction::predict(&super::prediction::Effective::live(&service, None));
+    if !in_progress && prediction.stuck() {
+        return Err(RollbackError::Refused(format!(
+            "a rollback of `{name}` to {target} would not progress: {}; nothing was changed (set `max = 200%` first, or `min_healthy = 0%` to accept downtime)",
+            prediction.timeline.last().cloned().unwrap_or_default()
+        )));
+    }
     let stop = match (&service.current_service_deployment, in_progress && to.is_none()) {
         (Some(arn), true) => {
             let status = ecs.service_deployment(arn).await.ok().flatten().map(|d| d.status);
@@ -180,7 +189,7 @@ async fn named_target(
 }
 
 /// The last revision whose deployment completed, other than the one a settled service
-/// runs; where the endpoint keeps no deployment history, the family's previous ACTIVE
+/// runs; only where the endpoint keeps no deployment history, the family's previous ACTIVE
 /// revision.
 async fn last_good(
     ecs: &Ecs,
@@ -191,15 +200,25 @@ async fn last_good(
     let refused = |e: AwsError| RollbackError::Refused(format!("{e}; nothing was changed"));
     let running = service.primary().map(|p| p.task_definition.clone()).unwrap_or_default();
     let except = (!in_progress).then_some(running.as_str());
-    match super::live::last_completed(ecs, cluster, service, except).await.map_err(refused)? {
-        Some(target) if target != running || in_progress => Ok(target),
-        _ => previous_revision(ecs, &running).await.map_err(refused)?.ok_or_else(|| {
-            RollbackError::Refused(format!(
-                "no deployment of `{}` other than the running one ({running}) completed, and the family has no ACTIVE revision before it: name one with --to",
-                service.name
-            ))
-        }),
+    if let Some(target) = super::live::last_completed(ecs, cluster, service, except)
+        .await
+        .map_err(refused)?
+        .filter(|t| *t != running || in_progress)
+    {
+        return Ok(target);
     }
+    // Without a deployment history (an endpoint that has none), the revision before the
+    // running one is the only guess; with one, "nothing completed" is the answer.
+    let has_history =
+        ecs.service_deployments(cluster, &service.name).await.map_err(refused)?.is_some();
+    let fallback =
+        if has_history { None } else { previous_revision(ecs, &running).await.map_err(refused)? };
+    fallback.ok_or_else(|| {
+        RollbackError::Refused(format!(
+            "no deployment of `{}` other than the running one ({running}) completed: there is no good revision to go back to; name one with --to",
+            service.name
+        ))
+    })
 }
 
 /// The ACTIVE revision of the same family just below `arn`: the fallback where the

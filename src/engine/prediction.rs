@@ -29,6 +29,23 @@ pub struct Effective {
 }
 
 impl Effective {
+    /// The settings a deployment of the service runs with when nothing changes them (ECS's
+    /// defaults where it shows none).
+    #[must_use]
+    pub fn live(service: &crate::aws::ServiceView, capacity: Option<u32>) -> Self {
+        let unsigned =
+            |n: Option<i32>, default: u32| n.and_then(|n| u32::try_from(n).ok()).unwrap_or(default);
+        Self {
+            desired: unsigned(Some(service.desired), 0),
+            min_healthy: unsigned(service.min_healthy, 100),
+            max: unsigned(service.max, 200),
+            circuit_breaker: service.circuit_breaker.unwrap_or_default(),
+            grace_s: unsigned(service.grace_s, 0),
+            capacity,
+            load_balanced: !service.load_balancers.is_empty(),
+        }
+    }
+
     /// The settings in words, as the plan shows them above the timeline.
     #[must_use]
     pub fn text(&self) -> String {

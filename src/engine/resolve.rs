@@ -575,15 +575,16 @@ fn resolve_update(
     let force = step.force || (options.redeploy && !new_revision);
     let deploys = new_revision || force || network_changes || lbs_change || platform_changes;
     // The deployment settings as they will be, for the request and the prediction.
+    let unsigned = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok());
+    let current = Effective::live(service, live.capacity);
     let effective = Effective {
-        desired: u32::try_from(desired.unwrap_or(service.desired)).unwrap_or(0),
-        min_healthy: u32::try_from(min_healthy.or(service.min_healthy).unwrap_or(100))
-            .unwrap_or(100),
-        max: u32::try_from(max.or(service.max).unwrap_or(200)).unwrap_or(200),
-        circuit_breaker: breaker.or(service.circuit_breaker).unwrap_or_default(),
-        grace_s: u32::try_from(grace_s.or(service.grace_s).unwrap_or(0)).unwrap_or(0),
-        capacity: live.capacity,
-        load_balanced: !load_balancers.as_ref().unwrap_or(&service.load_balancers).is_empty(),
+        desired: unsigned(desired).unwrap_or(current.desired),
+        min_healthy: unsigned(min_healthy).unwrap_or(current.min_healthy),
+        max: unsigned(max).unwrap_or(current.max),
+        circuit_breaker: breaker.unwrap_or(current.circuit_breaker),
+        grace_s: unsigned(grace_s).unwrap_or(current.grace_s),
+        load_balanced: load_balancers.as_ref().map_or(current.load_balanced, |l| !l.is_empty()),
+        ..current
     };
     let deployment_changes = change
         .settings

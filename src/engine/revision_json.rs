@@ -204,8 +204,9 @@ fn first_difference(given: &Value, back: &Value, path: &str) -> Option<String> {
 
 /// The revision in canonical form: RegisterTaskDefinition's JSON with sorted keys, and
 /// what ECS fills in on registration left out — empty lists and objects, `essential:
-/// true`, a container `cpu` of 0, the `tcp` protocol, a host port of 0 (or equal to the
-/// container port under `awsvpc` and `host`), `networkMode: bridge` — with `cpu`/`memory`
+/// true`, a container `cpu` of 0, a health check's default interval (30 s), timeout (5 s)
+/// and retries (3), the `tcp` protocol, a host port of 0 (or equal to the container port
+/// under `awsvpc` and `host`), `networkMode: bridge` — with `cpu`/`memory`
 /// units converted (`1 vCPU` → `1024`, `2 GB` → `2048`), and variables, secrets, tags and
 /// compatibilities in name order. Two revisions are the same when their canonical forms are.
 #[must_use]
@@ -233,6 +234,14 @@ pub fn canonical(input: &RevisionInput) -> Value {
             }
             if container.get("cpu").and_then(Value::as_i64) == Some(0) {
                 container.remove("cpu");
+            }
+            // ECS fills in a health check's defaults (reference §1.5).
+            if let Some(Value::Object(check)) = container.get_mut("healthCheck") {
+                for (member, default) in [("interval", 30), ("timeout", 5), ("retries", 3)] {
+                    if check.get(member).and_then(Value::as_i64) == Some(default) {
+                        check.remove(member);
+                    }
+                }
             }
             sort_by(container, "environment", "name");
             sort_by(container, "secrets", "name");
@@ -380,14 +389,18 @@ mod tests {
     #[test]
     fn canonical_forms_leave_ecs_defaults_out() {
         // What ECS answers for INPUT: defaults filled in, members in another order.
-        let described = r#"{"family":"web","cpu":"0.25 vCPU","networkMode":"bridge","volumes":[],"placementConstraints":[],"containerDefinitions":[{"name":"app","image":"x:1","cpu":0,"essential":true,"environment":[{"name":"E","value":""}],"mountPoints":[],"volumesFrom":[],"systemControls":[],"portMappings":[{"containerPort":80,"hostPort":0,"protocol":"tcp"}]}]}"#;
-        let a = revision_from_json(INPUT).expect("input");
+        let described = r#"{"family":"web","cpu":"0.25 vCPU","networkMode":"bridge","volumes":[],"placementConstraints":[],"containerDefinitions":[{"name":"app","image":"x:1","cpu":0,"essential":true,"environment":[{"name":"E","value":""}],"mountPoints":[],"volumesFrom":[],"systemControls":[],"portMappings":[{"containerPort":80,"hostPort":0,"protocol":"tcp"}],"healthCheck":{"command":["CMD","true"],"interval":30,"timeout":5,"retries":3}}]}"#;
+        let input = INPUT.replace(
+            r#""portMappings""#,
+            r#""healthCheck":{"command":["CMD","true"]},"portMappings""#,
+        );
+        let a = revision_from_json(&input).expect("input");
         let b = revision_from_json(described).expect("described");
         assert_ne!(a, b);
         assert!(same_revision(&a, &b), "{}\n{}", revision_text(&a), revision_text(&b));
         // The empty value of E is kept: an empty string is not an absent one.
         assert!(revision_text(&a).contains(r#""value": """#), "{}", revision_text(&a));
-        let other = revision_from_json(&INPUT.replace("x:1", "x:2")).expect("other");
+        let other = revision_from_json(&input.replace("x:1", "x:2")).expect("other");
         assert!(!same_revision(&a, &other));
     }
 
