@@ -96,8 +96,17 @@ async fn main() {
     .expect("local");
     first_deploy(&server, 3).await;
     let before = total_calls(&server);
+    let by_operation = server.calls();
     let started = Instant::now();
     let events = ferry_run(&server, &deployfile("acme/web:2", 3, "")).await;
+    if std::env::var_os("FERRY_BENCH_CALLS").is_some() {
+        for (operation, n) in server.calls() {
+            let was = by_operation.get(&operation).copied().unwrap_or(0);
+            if n > was {
+                println!("  {operation}: {}", n - was);
+            }
+        }
+    }
     let ferry_wall = started.elapsed();
     let ferry_calls = total_calls(&server) - before;
     assert!(matches!(events.last(), Some(Event::RunFinished { exit_code: 0, .. })), "{events:#?}");

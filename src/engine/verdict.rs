@@ -269,6 +269,21 @@ pub fn healthy_tasks(anchor: &Anchor, tasks: &[TaskView], now_ms: i64) -> usize 
         .count()
 }
 
+/// Without a health check, when every RUNNING task of ours will count as healthy (the
+/// latest start plus 40 s); none with one, where only a later look can tell.
+#[must_use]
+pub(super) fn healthy_at(anchor: &Anchor, tasks: &[TaskView]) -> Option<i64> {
+    if anchor.health_check {
+        return None;
+    }
+    tasks
+        .iter()
+        .filter(|t| t.last_status == "RUNNING" && t.started_by == anchor.deployment_id)
+        .filter_map(|t| t.started_ms)
+        .max()
+        .map(|at| at + UNCHECKED_HEALTHY_AFTER_MS)
+}
+
 /// Whether the service runs `task_definition` alone, settled: one deployment, COMPLETED
 /// (or without rolloutState), at its desired count. What a verified rollback means.
 #[must_use]
@@ -579,6 +594,11 @@ mod tests {
         assert_eq!(healthy_tasks(&unchecked, &[task("UNKNOWN", 70_000)], 100_000), 0);
         assert_eq!(healthy_tasks(&unchecked, &[task("UNKNOWN", 60_000)], 100_000), 1);
         assert_eq!(healthy_tasks(&unchecked, &[task("UNHEALTHY", 0)], 100_000), 0);
+        assert_eq!(
+            healthy_at(&unchecked, &[task("UNKNOWN", 70_000), task("UNKNOWN", 50_000)]),
+            Some(110_000)
+        );
+        assert_eq!(healthy_at(&checked, &[task("UNKNOWN", 70_000)]), None);
         let mut other = task("HEALTHY", 0);
         other.started_by = "ecs-svc/1".to_owned();
         assert_eq!(healthy_tasks(&checked, &[other], 100_000), 0);

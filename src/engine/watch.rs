@@ -8,7 +8,8 @@ use super::change::{VerifyChange, Watch};
 use super::event::Event;
 use super::runner::{POLL_MS, Runner, StepError};
 use super::verdict::{
-    Anchor, Failure, Standing, check_digests, failed_tasks, healthy_tasks, judge, settled_on,
+    Anchor, Failure, Standing, check_digests, failed_tasks, healthy_at, healthy_tasks, judge,
+    settled_on,
 };
 use crate::eval::VerifyStep;
 
@@ -99,6 +100,8 @@ impl Runner<'_> {
         let mut delay = POLL_MS;
         let mut serving_reported = false;
         let mut standing_text = "waiting for our deployment to show".to_owned();
+        // When tasks of ours without a health check will count as healthy (epoch ms).
+        let mut recheck_at: i64 = 0;
         loop {
             if self.clock.now_ms() - started > timeout {
                 // A rollout that is done but waits on a gate: the gate failed.
@@ -185,27 +188,33 @@ impl Runner<'_> {
                 }
             }
             let mut standing = judge(&anchor, service.as_ref(), seen);
-            if standing == Standing::Serving {
+            if standing == Standing::Serving && !serving_reported {
                 // Running is not serving: every desired task of ours must count as healthy.
                 let desired = service
                     .as_ref()
                     .and_then(|s| s.deployment(&anchor.deployment_id))
                     .map_or(0, |d| d.desired);
-                let tasks = self
-                    .ecs
-                    .deployment_tasks(&cluster, &anchor.service, &anchor.deployment_id)
-                    .await
-                    .unwrap_or_default();
-                let healthy = healthy_tasks(&anchor, &tasks, self.epoch_now_ms());
-                if healthy < usize::try_from(desired).unwrap_or(0) {
-                    standing = Standing::Rolling(format!(
-                        "{desired} of ours running, {healthy} healthy{}",
-                        if anchor.health_check {
-                            " (their health checks)"
-                        } else {
-                            " (no health check: healthy 40 s after RUNNING)"
-                        }
-                    ));
+                let why = if anchor.health_check {
+                    " (their health checks)"
+                } else {
+                    " (no health check: healthy 40 s after RUNNING)"
+                };
+                if self.epoch_now_ms() < recheck_at {
+                    // Tasks without a health check count at a known time: no need to look sooner.
+                    standing = Standing::Rolling(format!("{desired} of ours running{why}"));
+                } else {
+                    let tasks = self
+                        .ecs
+                        .deployment_tasks(&cluster, &anchor.service, &anchor.deployment_id)
+                        .await
+                        .unwrap_or_default();
+                    let healthy = healthy_tasks(&anchor, &tasks, self.epoch_now_ms());
+                    if healthy < usize::try_from(desired).unwrap_or(0) {
+                        recheck_at = healthy_at(&anchor, &tasks).unwrap_or(0);
+                        standing = Standing::Rolling(format!(
+                            "{desired} of ours running, {healthy} healthy{why}"
+                        ));
+                    }
                 }
             }
             if !seen && self.clock.now_ms() - started > NOT_SEEN_LIMIT_MS {
