@@ -11,7 +11,7 @@ use super::Connection;
 use super::commands::{self, Command};
 use crate::assist::Known;
 use crate::check::{ValueType, check_expression, check_source};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::{
     EvalError, Evaluator, Outputs, PlannedStep, Settings, Value, Workspace, environment_names,
     plan_step, resolve, step_values,
@@ -333,7 +333,16 @@ impl Session {
         candidate.push_str(input);
         candidate.push('\n');
         let checked = check_source(&candidate);
-        let report = self.report_parts(&candidate, start, name, input, &checked.diagnostics);
+        // A pipeline typed step by step is unfinished between steps: the lints about the
+        // pipeline as a whole (an `update` not verified yet, a `register` not deployed yet)
+        // are `ferry check`'s and the editor's to say, not every prompt's.
+        let shown: Vec<Diagnostic> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| !matches!(d.code, Code::UpdateWithoutVerify | Code::RegisterWithoutUpdate))
+            .cloned()
+            .collect();
+        let report = self.report_parts(&candidate, start, name, input, &shown);
         if checked.has_errors() {
             return Reply::error(format!("{report}nothing was added\n"));
         }
