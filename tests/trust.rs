@@ -493,12 +493,21 @@ async fn a_service_left_failed_is_not_nothing_to_deploy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_answer_is_read_back() {
     // CreateService applied, its answers lost: the same idempotency token returns it.
-    let local =
-        Local::start(r#"{"api": {"lose_answers": {"CreateService": 3, "UpdateService": 3}}}"#)
-            .await;
+    // RegisterTaskDefinition too: the family's latest revision is read back.
+    let faults = r#"{"api": {"lose_answers": {"CreateService": 3, "UpdateService": 3, "RegisterTaskDefinition": 3}}}"#;
+    let local = Local::start(faults).await;
     let first = local.run(&standard("1")).await;
     assert_code(&first, 0);
     assert!(first.has("service_created"), "{:?}", first.kinds());
+    assert!(
+        first.events.iter().any(
+            |e| matches!(e, Event::Warning { message } if message.contains("is the revision sent"))
+        ),
+        "{:#?}",
+        first.events
+    );
+    // The SDK's own retries registered it up to three times; ferry deploys the newest.
+    assert_eq!(runs(&local).await.0, 3);
     // UpdateService applied, all three attempts' answers lost: read back, ours found.
     let second = local.run(&standard("2")).await;
     assert_code(&second, 0);
@@ -507,7 +516,7 @@ async fn a_lost_answer_is_read_back() {
         "{:#?}",
         second.events
     );
-    assert_eq!(runs(&local).await.0, 2);
+    assert_eq!(runs(&local).await.0, 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -479,7 +479,13 @@ impl<'a> Runner<'a> {
                 let Some(next) = change.next else {
                     return Err(StepError::Refused("no revision to register".to_owned()));
                 };
-                let arn = self.ecs.register(&next).await?;
+                let arn = match self.ecs.register(&next).await {
+                    Ok(arn) => arn,
+                    Err(error) if error.answer_lost() => {
+                        self.registered_anyway(&next, error).await?
+                    }
+                    Err(error) => return Err(error.into()),
+                };
                 self.writes.push(format!("registered {arn}"));
                 self.emit(&Event::RevisionRegistered { step: step.name.clone(), arn: arn.clone() });
                 self.live.revisions.insert(
@@ -499,6 +505,35 @@ impl<'a> Runner<'a> {
             ))),
             RegisterDecision::Refuse(refusal) => Err(StepError::Refused(refusal.reason)),
         }
+    }
+
+    /// After a RegisterTaskDefinition whose answer was lost: the family's latest revision
+    /// read back; when it is the revision we sent, it was registered.
+    async fn registered_anyway(
+        &mut self,
+        next: &super::revision::RevisionInput,
+        error: AwsError,
+    ) -> Result<String, StepError> {
+        self.sleep(POLL_MS).await?;
+        if let Ok((latest, tags)) = self.ecs.task_definition(&next.family).await {
+            let read = super::revision::RevisionInput::from_described(&latest, &tags);
+            if super::revision_json::same_revision(&read, next) {
+                let arn = latest.task_definition_arn().unwrap_or_default().to_owned();
+                self.emit(&Event::Warning {
+                    message: format!(
+                        "{error}; the family was read back: {arn} is the revision sent"
+                    ),
+                });
+                return Ok(arn);
+            }
+        }
+        Err(StepError::Aws(AwsError {
+            message: format!(
+                "{}; read back, the family's latest revision is not ours",
+                error.message
+            ),
+            ..error
+        }))
     }
 
     async fn update(&mut self, planned: UpdateChange) -> Result<String, StepError> {
