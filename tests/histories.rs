@@ -431,6 +431,10 @@ async fn plan_and_run(
         ));
     }
     let outcome = local.run_with(&text, Setup { expected: Some(plan.changes), ..setup }).await;
+    // The only refusal these histories meet is a deployment that could not progress.
+    if expected.update == "refuse" && !outcome.reason.contains("would not progress") {
+        return Err(format!("refused for another reason: {}", outcome.reason));
+    }
     let (ran_register, ran_update) = did(&outcome);
     if expected.update != "refuse"
         && (ran_register.as_ref(), ran_update) != (register.as_ref(), update)

@@ -308,6 +308,12 @@ async fn refusals_write_nothing() {
         Some("  gate script(\"gates/missing.rhai\") {}\n"),
         true,
     );
+    // The plan says the run would refuse, and it does.
+    let plan = plan_text(&local.plan(&gated).await.expect("plan"), None);
+    assert!(
+        plan.contains("`ferry run` would refuse now") && plan.contains("gates/missing.rhai"),
+        "{plan}"
+    );
     let run = local.run(&gated).await;
     assert_code(&run, 2);
     assert!(run.reason.contains("gates/missing.rhai"), "{}", run.reason);
@@ -494,7 +500,7 @@ async fn a_service_left_failed_is_not_nothing_to_deploy() {
 async fn a_lost_answer_is_read_back() {
     // CreateService applied, its answers lost: the same idempotency token returns it.
     // RegisterTaskDefinition too: the family's latest revision is read back.
-    let faults = r#"{"api": {"lose_answers": {"CreateService": 3, "UpdateService": 3, "RegisterTaskDefinition": 3}}}"#;
+    let faults = r#"{"api": {"lose_answers": {"CreateService": 3, "UpdateService": 6, "RegisterTaskDefinition": 3}}}"#;
     let local = Local::start(faults).await;
     let first = local.run(&standard("1")).await;
     assert_code(&first, 0);
@@ -517,6 +523,14 @@ async fn a_lost_answer_is_read_back() {
         second.events
     );
     assert_eq!(runs(&local).await.0, 4);
+    // A settings-only UpdateService whose answers were lost: every setting sent is read
+    // back before ferry says it was applied.
+    let fewer = deployfile(&image("acme/web:2"), "  desired = 2\n  grace = 30s\n", Some(""), true);
+    let third = local.run(&fewer).await;
+    assert_code(&third, 0);
+    assert!(third.has("settings_updated") && third.has("scaled"), "{:?}", third.kinds());
+    let service = local.service().await.expect("service");
+    assert_eq!((service.desired, service.grace_s), (2, Some(30)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -692,4 +706,88 @@ async fn a_diff_shows_only_what_changes() {
         assert!(changed[1].contains(&format!("acme/web:{tag}")), "{plan}");
         assert_code(&local.run(&text).await, 0);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_leaves_a_newer_deployment_of_another_service_alone() {
+    let local = Local::start(FAULTS).await;
+    // Two services: `api` deploys and is verified, then `web` crashes.
+    let two = |api: &str, web: &str| {
+        format!(
+            "defaults {{\n  cluster = \"c\"\n}}\n\nregister api_task {{\n  family = \"api\"\n  container \"app\" {{\n    image = \"acme/api:{api}\"\n  }}\n}}\n\nupdate api {{\n  task_definition = api_task\n  create = true\n  desired = 2\n}}\n\nverify api {{\n  timeout = 30m\n}}\n\nregister web_task {{\n  family = \"web\"\n  container \"app\" {{\n    image = \"acme/web:{web}\"\n  }}\n}}\n\nupdate web {{\n  task_definition = web_task\n  create = true\n  desired = 2\n}}\n\nverify web {{\n  timeout = 30m\n  fail_fast = 2\n}}\n\non failure {{\n  rollback api\n  rollback web\n}}\n"
+        )
+    };
+    assert_code(&local.run(&two("1", "1")).await, 0);
+    // While `web` rolls out, another CI run forces a new deployment of `api`.
+    let hook = Box::new(|event: &Event, hook: &crate::harness::Hook| {
+        if let Event::StepStarted { step, kind } = event
+            && step == "web"
+            && kind == "verify"
+        {
+            hook.act(|clients| async move {
+                clients
+                    .ecs
+                    .update_service()
+                    .cluster("c")
+                    .service("api")
+                    .force_new_deployment(true)
+                    .send()
+                    .await
+                    .expect("update");
+            });
+        }
+    });
+    let run =
+        local.run_with(&two("2", "crash-2"), Setup { hook: Some(hook), ..Setup::default() }).await;
+    assert_code(&run, 3);
+    assert!(run.reason.contains("left alone") && run.reason.contains("`api`"), "{}", run.reason);
+    assert!(run.reason.contains("rolled back and verified: `web`"), "{}", run.reason);
+    // `api` runs on with the other run's deployment (of revision 2); `web` is back on 1.
+    let ecs = ferry::aws::Ecs::new(local.clients.ecs.clone());
+    let api = ecs.service("c", "api").await.expect("describe").expect("api");
+    assert_eq!(revision_number(&api.primary().expect("primary").task_definition), 2);
+    assert!(
+        api.deployments.len() == 1
+            || api.primary().is_some_and(|p| p.rollout_state.as_deref() == Some("IN_PROGRESS"))
+    );
+    assert_eq!(runs(&local).await.0, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_deregisters_what_the_plan_said() {
+    let local = Local::start(FAULTS).await;
+    let keep = |tag: &str| {
+        let register = format!(
+            "  from = service(\"web\")\n  family = \"web\"\n  keep = 2\n  container \"app\" {{\n    image = \"acme/web:{tag}\"\n  }}\n"
+        );
+        deployfile(&register, "  desired = 2\n", Some(""), true)
+    };
+    for tag in ["1", "2", "3"] {
+        assert_code(&local.run(&keep(tag)).await, 0);
+    }
+    let plan = plan_text(&local.plan(&keep("4")).await.expect("plan"), None);
+    // Revision 4 (new) and 3 (it runs now) stay; 1 went with the last run; 2 goes.
+    assert!(
+        plan.contains("after success, deregister arn:aws:ecs:us-east-1:000000000000:task-definition/web:2 (keep = 2)"),
+        "{plan}"
+    );
+    assert!(!plan.contains("task-definition/web:3 (keep"), "{plan}");
+    let run = local.run(&keep("4")).await;
+    assert_code(&run, 0);
+    let gone: Vec<u32> = run
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Deregistered { arn } => Some(revision_number(arn)),
+            _ => None,
+        })
+        .collect();
+    let planned: Vec<u32> = plan
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("after success, deregister "))
+        .map(|l| revision_number(l.split(' ').next().unwrap_or_default()))
+        .collect();
+    assert_eq!(gone, planned, "{plan}");
+    let left: Vec<u32> = local.revisions("web").await.iter().map(|a| revision_number(a)).collect();
+    assert!(left.contains(&4) && left.contains(&3), "{left:?}");
 }

@@ -87,6 +87,7 @@ fn open(
         Ok::<_, String>((clients.ecs, local, name))
     })?;
     Ok(Connection {
+        capacity: local.as_ref().and_then(crate::local::LocalEcs::capacity),
         local: local.map(|local| Box::new(local) as Box<dyn std::any::Any + Send>),
         client,
         target: name.to_owned(),

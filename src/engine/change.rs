@@ -90,7 +90,8 @@ impl StepChange {
             StepChange::Register(RegisterChange {
                 decision: RegisterDecision::Refuse(refusal),
                 ..
-            }) => Some(refusal),
+            })
+            | StepChange::Verify(VerifyChange { refusal: Some(refusal), .. }) => Some(refusal),
             _ => None,
         }
     }
@@ -243,6 +244,9 @@ pub struct VerifyChange {
     /// No `verify` step names the update: ferry waits with the defaults.
     pub implicit: bool,
     pub watch: Watch,
+    /// A gate script that is missing or does not compile.
+    #[serde(default)]
+    pub refusal: Option<Refusal>,
 }
 
 /// What is watched.

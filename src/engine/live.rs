@@ -37,6 +37,8 @@ pub struct Live {
     pub files: BTreeMap<String, Result<String, String>>,
     /// Tasks the cluster has room for, where known (the local ECS's `--capacity`).
     pub capacity: Option<u32>,
+    /// By `verify` step: why one of its gate scripts cannot be read or does not compile.
+    pub gate_problems: BTreeMap<String, String>,
 }
 
 impl Live {
@@ -74,10 +76,22 @@ pub async fn read_live(
                     Some(TaskDefinitionSource::Service { name, cluster }) => {
                         let cluster = cluster_of(cluster.as_ref(), default_cluster);
                         reader.service(&cluster, name).await?;
+                        // The family of the revision it runs: its latest, and its
+                        // revisions for cleanup.
+                        let family = reader
+                            .live
+                            .service(&cluster, name)
+                            .map(|s| super::resolve::family_of(&s.task_definition))
+                            .filter(|f| !f.is_empty() && register.family.is_none());
+                        if let Some(family) = family {
+                            reader.revision(&family).await?;
+                            reader.family(&family).await?;
+                        }
                     }
                     Some(TaskDefinitionSource::Family { name }) => {
                         reader.revision(name).await?;
                         if let Some(family) = name.split(':').next() {
+                            reader.revision(family).await?;
                             reader.family(family).await?;
                         }
                     }
@@ -105,6 +119,13 @@ pub async fn read_live(
                 let cluster = cluster_of(update.cluster.as_ref(), default_cluster);
                 reader.service(&cluster, &update.service).await?;
                 reader.rollback_target(&cluster, &update.service).await?;
+            }
+            PlannedStep::Verify(verify) => {
+                // The scripts are read and compiled here, at the edge; a problem is a
+                // refusal of the resolution.
+                if let Err(problem) = super::gates::check_gates(&verify.gates, base_dir) {
+                    reader.live.gate_problems.insert(verify.name.clone(), problem);
+                }
             }
             _ => {}
         }

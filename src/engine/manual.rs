@@ -127,9 +127,14 @@ pub async fn roll_back(
         _ => false,
     };
     if !stop {
-        ecs.redeploy(cluster, name, &target)
-            .await
-            .map_err(|e| RollbackError::Failed(e.to_string()))?;
+        ecs.redeploy(cluster, name, &target).await.map_err(|e| {
+            // Refused with an answer: nothing was written.
+            if e.answer_lost() {
+                RollbackError::Failed(e.to_string())
+            } else {
+                RollbackError::Refused(format!("{e}; nothing was changed"))
+            }
+        })?;
     }
     let started = clock.now_ms();
     loop {

@@ -233,14 +233,13 @@ pub fn summary(change: &StepChange) -> String {
         StepChange::Image { action, .. } | StepChange::Rollback { action, .. } => action.clone(),
         StepChange::Register(register) => match &register.decision {
             RegisterDecision::Reuse { arn, .. } => format!("reuse {arn}"),
-            RegisterDecision::Register => format!(
-                "register a new revision of `{}`{}",
-                register.family,
-                register.diff.is_empty().then_some("").map_or_else(
-                    || format!(" ({} diff lines)", register.diff.len()),
-                    |_| String::new()
+            RegisterDecision::Register => {
+                format!(
+                    "register a new revision of `{}`: {}",
+                    register.family,
+                    register.diff.join("\n")
                 )
-            ),
+            }
             RegisterDecision::AfterPush { .. } => {
                 format!(
                     "register a new revision of `{}` unless the pushed image runs already",

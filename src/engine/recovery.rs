@@ -8,7 +8,15 @@ use std::sync::atomic::Ordering;
 
 use super::event::{Event, Verdict};
 use super::runner::{POLL_MS, RunOutcome, Runner, StepError};
-use super::verdict::{Failure, settled_on};
+use super::verdict::{Failure, Standing, judge, settled_on};
+
+/// How a rollback ended.
+pub(super) enum Rolled {
+    /// The service runs the target again, verified.
+    Back,
+    /// A deployment that replaced ours is someone else's: nothing was done (the reason).
+    LeftAlone(String),
+}
 use crate::aws::AwsError;
 use crate::eval::RollbackStep;
 use crate::syntax::Item;
@@ -57,7 +65,11 @@ impl Runner<'_> {
         let mut left_alone = Vec::new();
         for name in self.anchors.keys() {
             match self.failures.get(name) {
-                Some(Failure::Superseded { .. }) => left_alone.push(name.clone()),
+                Some(Failure::Superseded { by_deployment, task_definition }) => {
+                    left_alone.push(format!(
+                        "`{name}`: deployment {by_deployment} ({task_definition}) replaced ours"
+                    ));
+                }
                 Some(failure) if failure.rolled_back_by_ecs() || asked.contains(name) => {
                     targets.push(RollbackStep { name: name.clone(), timeout_ms: None });
                 }
@@ -85,7 +97,8 @@ impl Runner<'_> {
                 );
             }
             match self.rollback(target).await {
-                Ok(()) => {
+                Ok(Rolled::LeftAlone(reason)) => left_alone.push(reason),
+                Ok(Rolled::Back) => {
                     if let Some((_, anchor)) = self.anchors.get(&target.name) {
                         back.push(format!(
                             "`{}` on {}",
@@ -118,13 +131,14 @@ impl Runner<'_> {
             }
         }
         if !left_alone.is_empty() {
+            let done = if back.is_empty() {
+                "nothing was rolled back".to_owned()
+            } else {
+                format!("rolled back and verified: {}", back.join(", "))
+            };
             return self.finish(
                 Verdict::Failed,
-                format!(
-                    "{reason}; rolled back and verified: {}; left alone: {}",
-                    back.join(", "),
-                    left_alone.join(", ")
-                ),
+                format!("{reason}; {done}; left alone: {}", left_alone.join(", ")),
             );
         }
         self.finish(
@@ -135,16 +149,31 @@ impl Runner<'_> {
 
     /// Rolls an update step's service back to the last revision whose deployment
     /// completed, and verifies the service runs it again, alone.
-    pub(super) async fn rollback(&mut self, step: &RollbackStep) -> Result<(), StepError> {
+    pub(super) async fn rollback(&mut self, step: &RollbackStep) -> Result<Rolled, StepError> {
         let Some((cluster, anchor)) = self.anchors.get(&step.name).cloned() else {
-            return Ok(());
+            return Ok(Rolled::Back);
         };
         let failure = self.failures.get(&step.name).cloned();
+        // The service as it is now: a deployment that replaced ours since (another CI run,
+        // another tool) is someone else's, and no rollback undoes it.
+        let now = self.ecs.service(&cluster, &anchor.service).await?;
+        if let Some(service) = &now
+            && let Standing::Failed(Failure::Superseded { by_deployment, task_definition }) =
+                judge(&anchor, Some(service), true)
+        {
+            return Ok(Rolled::LeftAlone(format!(
+                "`{}`: deployment {by_deployment} ({task_definition}) replaced ours; it is left alone",
+                anchor.service
+            )));
+        }
         // ECS's own rollback goes where ECS says; ours to the last completed revision.
         let target = match &failure {
             Some(Failure::RolledBackByEcs { to_task_definition, .. }) => {
                 Some(to_task_definition.clone())
             }
+            Some(f) if f.rolled_back_by_ecs() => anchor.rollback_target.clone().or_else(|| {
+                now.as_ref().and_then(|s| s.primary()).map(|p| p.task_definition.clone())
+            }),
             _ => anchor.rollback_target.clone(),
         };
         let Some(target) = target else {
@@ -165,8 +194,8 @@ impl Runner<'_> {
             "ECS's circuit breaker is rolling back; verifying".to_owned()
         } else if let Some(arn) = &anchor.service_deployment_arn {
             // Read the deployment before asking ECS to stop it: it may have rolled back
-            // (or finished) by itself meanwhile.
-            let status = self.ecs.service_deployment(arn).await.ok().flatten().map(|d| d.status);
+            // (or finished) by itself meanwhile. Unknown, nothing is written blind.
+            let status = self.ecs.service_deployment(arn).await?.map(|d| d.status);
             match status.as_deref() {
                 Some("ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS" | "ROLLBACK_SUCCESSFUL") => {
                     format!(
@@ -180,18 +209,13 @@ impl Runner<'_> {
                         self.emit(&Event::Warning {
                             message: format!("{error}; updating the service to {target} instead"),
                         });
-                        self.ecs.redeploy(&cluster, &anchor.service, &target).await?;
-                        "UpdateService to the last completed revision".to_owned()
+                        self.redeploy_to(&cluster, &anchor.service, now.as_ref(), &target).await?
                     }
                 },
-                _ => {
-                    self.ecs.redeploy(&cluster, &anchor.service, &target).await?;
-                    "UpdateService to the last completed revision".to_owned()
-                }
+                _ => self.redeploy_to(&cluster, &anchor.service, now.as_ref(), &target).await?,
             }
         } else {
-            self.ecs.redeploy(&cluster, &anchor.service, &target).await?;
-            "UpdateService to the last completed revision".to_owned()
+            self.redeploy_to(&cluster, &anchor.service, now.as_ref(), &target).await?
         };
         self.emit(&Event::RollbackStarted {
             service: anchor.service.clone(),
@@ -222,7 +246,7 @@ impl Runner<'_> {
                         if let Some((_, anchor)) = self.anchors.get_mut(&step.name) {
                             anchor.rollback_target = Some(target);
                         }
-                        return Ok(());
+                        return Ok(Rolled::Back);
                     }
                 }
                 Ok(None) => {
@@ -240,8 +264,39 @@ impl Runner<'_> {
         }
     }
 
-    /// After verified success: deregisters revisions beyond each register step's `keep`,
-    /// never the new one, the one a service ran before, nor a rollback target.
+    /// UpdateService back to `target`, unless that deployment could not progress with the
+    /// service's settings (the prediction `ferry plan` makes).
+    async fn redeploy_to(
+        &mut self,
+        cluster: &str,
+        service: &str,
+        now: Option<&crate::aws::ServiceView>,
+        target: &str,
+    ) -> Result<String, StepError> {
+        if let Some(now) = now {
+            let prediction = super::prediction::predict(&super::prediction::Effective::live(
+                now,
+                self.options.capacity,
+            ));
+            if prediction.stuck() {
+                let reason = format!(
+                    "a rollback to {target} would not progress: {}",
+                    prediction.timeline.last().cloned().unwrap_or_default()
+                );
+                self.emit(&Event::RollbackFailed {
+                    service: service.to_owned(),
+                    reason: reason.clone(),
+                });
+                return Err(StepError::Refused(reason));
+            }
+        }
+        self.ecs.redeploy(cluster, service, target).await?;
+        Ok("UpdateService to the last completed revision".to_owned())
+    }
+
+    /// After verified success: deregisters the revisions the change set named (beyond
+    /// each register step's `keep`), never the new ones, the one a service ran before, nor
+    /// a rollback target.
     pub(super) async fn cleanup(&mut self) -> Result<(), AwsError> {
         let protected: Vec<String> = self
             .anchors
@@ -256,29 +311,28 @@ impl Runner<'_> {
             .flatten()
             .chain(self.registered.iter().map(|(_, arn)| arn.clone()))
             .collect();
-        let registered = self.registered.clone();
-        for (step, arn) in registered {
-            let Some(keep) = step.keep else { continue };
-            let family = super::resolve::family_of(&arn);
-            let revisions = self.ecs.revisions(&family).await?;
-            for old in revisions.iter().skip(keep as usize) {
-                if protected.contains(old) {
-                    continue;
-                }
-                self.ecs.deregister(old).await?;
-                self.emit(&Event::Deregistered { arn: old.clone() });
+        let mut done: Vec<String> = Vec::new();
+        for old in self.deregister.clone() {
+            if protected.contains(&old) || done.contains(&old) {
+                continue;
             }
+            self.ecs.deregister(&old).await?;
+            self.emit(&Event::Deregistered { arn: old.clone() });
+            done.push(old);
         }
         Ok(())
     }
 
     /// Ctrl-C or SIGTERM: what the service looks like now, and what the run wrote.
-    pub(super) async fn interrupted_finish(&mut self, step: &str) -> RunOutcome {
-        let mut state = format!("interrupted during `{step}`");
+    pub(super) async fn interrupted_finish(&mut self, kind: &str, name: &str) -> RunOutcome {
+        let mut state = format!("interrupted during `{kind} {name}`");
         if !self.writes.is_empty() {
             state = format!("{state}; this run wrote: {}", self.writes.join("; "));
         }
-        if let Some((cluster, anchor)) = self.anchors.values().last().cloned()
+        // The service of the step that ran (a verify names its update), else the last one
+        // this run deployed.
+        let anchored = self.anchors.get(name).or_else(|| self.anchors.values().last()).cloned();
+        if let Some((cluster, anchor)) = anchored
             && let Ok(Some(service)) = self.ecs.service(&cluster, &anchor.service).await
         {
             let primary = service.primary().map_or_else(String::new, |p| {

@@ -123,6 +123,7 @@ pub fn resolve(
                         &implicit,
                         Some(&change),
                         true,
+                        live,
                     )));
                 }
             }
@@ -131,6 +132,7 @@ pub fn resolve(
                     verify,
                     updates.get(&verify.name),
                     false,
+                    live,
                 )));
             }
             PlannedStep::Rollback(rollback) => {
@@ -729,6 +731,7 @@ fn resolve_verify(
     step: &VerifyStep,
     update: Option<&UpdateChange>,
     implicit: bool,
+    live: &Live,
 ) -> VerifyChange {
     let timeout_ms = step.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
     let watch = match update.map(|u| &u.action) {
@@ -750,5 +753,10 @@ fn resolve_verify(
         service: update.map(|u| u.service.clone()).unwrap_or_default(),
         implicit,
         watch,
+        refusal: live.gate_problems.get(&step.name).map(|problem| Refusal {
+            step: format!("verify {}", step.name),
+            reason: problem.clone(),
+            busy: false,
+        }),
     }
 }

@@ -171,6 +171,11 @@ fn first_difference(given: &Value, back: &Value, path: &str) -> Option<String> {
                 match back.get(key) {
                     // An empty list or object is the member left out.
                     None if is_empty(value) => {}
+                    None if key == "inferenceAccelerators" => {
+                        return Some(
+                            "`inferenceAccelerators` is retired by AWS (Elastic Inference ended); remove it".to_owned(),
+                        );
+                    }
                     None => {
                         return Some(format!(
                             "`{}` is not a member of {} that AWS knows",

@@ -93,10 +93,12 @@ pub struct Runner<'a> {
     pub(super) live: Live,
     /// The anchor of each update step that started (or resumed) a deployment.
     pub(super) anchors: BTreeMap<String, (String, Anchor)>,
-    /// Update steps that changed settings only: `(cluster, service, desired)`.
-    pub(super) scaled: BTreeMap<String, (String, String, Option<i32>)>,
-    /// Revisions each register step made, for cleanup.
+    /// Update steps that changed settings only: the cluster and the call.
+    pub(super) scaled: BTreeMap<String, (String, ServiceRequest)>,
+    /// Revisions each register step made.
     pub(super) registered: Vec<(RegisterStep, String)>,
+    /// The revisions the change set deregisters after success (`keep`).
+    pub(super) deregister: Vec<String>,
     /// What this run wrote (registrations, services created or updated), for a verdict
     /// after a failure.
     pub(super) writes: Vec<String>,
@@ -139,6 +141,7 @@ impl<'a> Runner<'a> {
             anchors: BTreeMap::new(),
             scaled: BTreeMap::new(),
             registered: Vec::new(),
+            deregister: Vec::new(),
             writes: Vec::new(),
             failures: BTreeMap::new(),
             verified: Vec::new(),
@@ -151,6 +154,23 @@ impl<'a> Runner<'a> {
 
     pub(super) fn emit(&mut self, event: &Event) {
         self.sink.event(event);
+    }
+
+    /// Notes a write call about to be sent: until it answers, the run may have written it.
+    fn sending(&mut self, call: &str) {
+        self.writes.push(format!("{call} (sent; its answer was not confirmed)"));
+    }
+
+    /// The last write call answered, or was read back: it is written.
+    fn written(&mut self, what: String) {
+        self.writes.pop();
+        self.writes.push(what);
+    }
+
+    /// The last write call was refused (an answer came): nothing of it was written.
+    fn refused_write(&mut self, error: AwsError) -> StepError {
+        self.writes.pop();
+        StepError::Aws(error)
     }
 
     /// Waits `virtual_ms` on the clock (a manual clock is moved forward instead); Ctrl-C
@@ -252,7 +272,7 @@ impl<'a> Runner<'a> {
                     return self.stopped_after_writes(reason).await;
                 }
                 Err(StepError::Interrupted) => {
-                    return self.interrupted_finish(&format!("{kind} {name}")).await;
+                    return self.interrupted_finish(&kind, &name).await;
                 }
                 Err(StepError::Aws(error)) => {
                     self.emit(&Event::StepFinished {
@@ -315,16 +335,6 @@ impl<'a> Runner<'a> {
                 return Err(self.finish(Verdict::InvalidInput, reason));
             }
         };
-        for step in &steps {
-            if let PlannedStep::Verify(verify) = step
-                && let Err(reason) =
-                    super::gates::check_gates(&verify.gates, &self.options.base_dir)
-            {
-                return Err(
-                    self.finish(Verdict::InvalidInput, format!("{reason}; nothing was changed"))
-                );
-            }
-        }
         let started = self.clock.now_ms();
         let mut waiting = false;
         loop {
@@ -375,8 +385,7 @@ impl<'a> Runner<'a> {
                             }
                         }
                     }
-                    if let Err(error) = self.sleep(POLL_MS).await {
-                        let _ = error;
+                    if self.sleep(POLL_MS).await.is_err() {
                         return Err(self.finish(
                             Verdict::Interrupted,
                             "interrupted while waiting for another deployment; nothing was changed"
@@ -431,8 +440,7 @@ impl<'a> Runner<'a> {
             (Some(PlannedStep::Register(step)), Some(StepChange::Register(change))) => {
                 self.register(step, change).await
             }
-            (Some(PlannedStep::Update(step)), Some(StepChange::Update(change))) => {
-                let _ = step;
+            (Some(PlannedStep::Update(_)), Some(StepChange::Update(change))) => {
                 self.update(change).await
             }
             (planned, Some(StepChange::Verify(change))) => {
@@ -449,7 +457,10 @@ impl<'a> Runner<'a> {
                     // This run started no deployment of that service: nothing to undo.
                     return Ok("nothing to roll back".to_owned());
                 }
-                self.rollback(rollback).await.map(|()| "rolled back".to_owned())
+                self.rollback(rollback).await.map(|rolled| match rolled {
+                    super::recovery::Rolled::Back => "rolled back".to_owned(),
+                    super::recovery::Rolled::LeftAlone(reason) => reason,
+                })
             }
             (_, Some(change)) => match change.refusal() {
                 Some(refusal) => {
@@ -479,14 +490,15 @@ impl<'a> Runner<'a> {
                 let Some(next) = change.next else {
                     return Err(StepError::Refused("no revision to register".to_owned()));
                 };
+                self.sending(&format!("RegisterTaskDefinition of family `{}`", next.family));
                 let arn = match self.ecs.register(&next).await {
                     Ok(arn) => arn,
                     Err(error) if error.answer_lost() => {
                         self.registered_anyway(&next, error).await?
                     }
-                    Err(error) => return Err(error.into()),
+                    Err(error) => return Err(self.refused_write(error)),
                 };
-                self.writes.push(format!("registered {arn}"));
+                self.written(format!("registered {arn}"));
                 self.emit(&Event::RevisionRegistered { step: step.name.clone(), arn: arn.clone() });
                 self.live.revisions.insert(
                     arn.clone(),
@@ -497,6 +509,7 @@ impl<'a> Runner<'a> {
                     Value::TaskDefinition { step: step.name.clone(), arn: Some(arn.clone()) },
                 );
                 self.registered.push((step.clone(), arn));
+                self.deregister.extend(change.deregister);
                 Ok("registered".to_owned())
             }
             RegisterDecision::AfterPush { images } => Err(StepError::Refused(format!(
@@ -564,7 +577,16 @@ impl<'a> Runner<'a> {
                 Ok("nothing to deploy".to_owned())
             }
             UpdateAction::Create => {
-                self.ecs.ensure_cluster(&cluster).await?;
+                self.sending(&format!("CreateCluster `{cluster}`"));
+                if let Err(error) = self.ecs.ensure_cluster(&cluster).await {
+                    return Err(if error.answer_lost() {
+                        error.into()
+                    } else {
+                        self.refused_write(error)
+                    });
+                }
+                self.written(format!("created cluster `{cluster}` (or found it)"));
+                self.sending(&format!("CreateService `{}`", change.service));
                 let created = match self.ecs.create_service(&cluster, &request).await {
                     Ok(created) => created,
                     Err(error) if error.answer_lost() => {
@@ -577,9 +599,9 @@ impl<'a> Runner<'a> {
                         });
                         self.ecs.create_service(&cluster, &request).await?
                     }
-                    Err(error) => return Err(error.into()),
+                    Err(error) => return Err(self.refused_write(error)),
                 };
-                self.writes.push(format!("created service `{}`", change.service));
+                self.written(format!("created service `{}`", change.service));
                 self.emit(&Event::ServiceCreated {
                     service: change.service.clone(),
                     cluster: cluster.clone(),
@@ -587,42 +609,48 @@ impl<'a> Runner<'a> {
                 self.anchor(&change, &created, None)
             }
             UpdateAction::Deploy => {
+                self.sending(&format!("UpdateService `{}`", change.service));
                 let answer = match self.ecs.update_service(&cluster, &request).await {
                     Ok(answer) => answer,
                     Err(error) if error.answer_lost() => {
                         self.read_back(&change, &request, fresh.as_ref(), error).await?
                     }
-                    Err(error) => return Err(error.into()),
+                    Err(error) => return Err(self.refused_write(error)),
                 };
-                self.writes.push(format!("updated service `{}`", change.service));
+                self.written(format!("updated service `{}`", change.service));
                 self.anchor(&change, &answer, fresh.as_ref())
             }
             UpdateAction::Settings => {
+                self.sending(&format!("UpdateService `{}`", change.service));
                 match self.ecs.update_service(&cluster, &request).await {
                     Ok(_) => {}
                     Err(error) if error.answer_lost() => {
                         self.read_back(&change, &request, fresh.as_ref(), error).await?;
                     }
-                    Err(error) => return Err(error.into()),
+                    Err(error) => return Err(self.refused_write(error)),
                 }
                 let changes: Vec<String> =
                     change.settings.iter().map(super::change::SettingChange::text).collect();
-                self.writes.push(format!(
+                self.written(format!(
                     "changed settings of service `{}` ({})",
                     change.service,
                     changes.join("; ")
                 ));
                 self.emit(&Event::SettingsUpdated { service: change.service.clone(), changes });
-                self.scaled.insert(
-                    change.step.clone(),
-                    (cluster, change.service.clone(), request.desired),
-                );
+                self.scaled.insert(change.step.clone(), (cluster, request));
                 Ok("settings changed".to_owned())
             }
             UpdateAction::Resume { deployment_id } => {
                 if let Some(request) = change.request.clone() {
-                    self.ecs.update_service(&cluster, &request).await?;
-                    self.writes.push(format!("changed settings of service `{}`", change.service));
+                    self.sending(&format!("UpdateService `{}`", change.service));
+                    match self.ecs.update_service(&cluster, &request).await {
+                        Ok(_) => {}
+                        Err(error) if error.answer_lost() => {
+                            self.read_back(&change, &request, fresh.as_ref(), error).await?;
+                        }
+                        Err(error) => return Err(self.refused_write(error)),
+                    }
+                    self.written(format!("changed settings of service `{}`", change.service));
                 }
                 let Some(service) = fresh else {
                     return Err(StepError::Refused(format!(
@@ -649,6 +677,33 @@ impl<'a> Runner<'a> {
         fresh: Option<ServiceView>,
     ) -> Result<UpdateChange, StepError> {
         let key = (planned.cluster.clone(), planned.service.clone());
+        // A deployment that started in between, or another PRIMARY, makes the plan and the
+        // rollback target stale (deployments that finished draining may drop out).
+        let then = self.live.service(&planned.cluster, &planned.service);
+        let ids: Vec<&str> =
+            then.map(|s| s.deployments.iter().map(|d| d.id.as_str()).collect()).unwrap_or_default();
+        let primary = |s: Option<&ServiceView>| {
+            s.and_then(ServiceView::primary).map(|p| (p.id.clone(), p.task_definition.clone()))
+        };
+        let moved = primary(then) != primary(fresh.as_ref())
+            || fresh
+                .as_ref()
+                .is_some_and(|s| s.deployments.iter().any(|d| !ids.contains(&d.id.as_str())));
+        if moved {
+            return Err(StepError::Refused(format!(
+                "service `{}` changed since ferry read it: its deployments are now [{}]; run again to plan against it",
+                planned.service,
+                fresh.as_ref().map_or_else(
+                    || "none: the service is gone".to_owned(),
+                    |s| s
+                        .deployments
+                        .iter()
+                        .map(|d| format!("{} of {}", d.id, d.task_definition))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            )));
+        }
         let before = self.live.services.insert(key.clone(), fresh);
         let changes = self.changes().map_err(StepError::Refused)?;
         let now = match changes.step(&planned.step, "update") {
@@ -692,13 +747,7 @@ impl<'a> Runner<'a> {
             let Ok(Some(service)) = self.ecs.service(&change.cluster, &change.service).await else {
                 continue;
             };
-            let started = service.deployments.iter().any(|d| {
-                !known.contains(&d.id)
-                    && request.task_definition.as_ref().is_none_or(|td| &d.task_definition == td)
-            });
-            let settings = request.desired.is_none_or(|d| d == service.desired)
-                && request.grace_s.is_none_or(|g| Some(g) == service.grace_s);
-            let applied = if change.action == UpdateAction::Settings { settings } else { started };
+            let applied = applied(request, &service, &known);
             if applied {
                 self.emit(&Event::Warning {
                     message: format!("{error}; the service was read back: the update was applied"),
@@ -706,11 +755,13 @@ impl<'a> Runner<'a> {
                 return Ok(service);
             }
             let reason = format!(
-                "{error}; the service was read back: it runs {} with deployments [{}], unchanged",
+                "{}; the service was read back: it runs {} with deployments [{}], unchanged",
+                error.message,
                 service.primary().map_or("nothing", |p| p.task_definition.as_str()),
                 service.deployments.iter().map(|d| d.id.as_str()).collect::<Vec<_>>().join(", ")
             );
-            return Err(StepError::Aws(AwsError { message: reason, ..error }));
+            // Read back unchanged: the call was not carried out.
+            return Err(self.refused_write(AwsError { message: reason, ..error }));
         }
         Err(StepError::Aws(AwsError {
             message: format!("{}; the service could not be read back", error.message),
@@ -808,6 +859,29 @@ impl<'a> Runner<'a> {
         });
         RunOutcome { verdict, reason }
     }
+}
+
+/// Whether the service shows everything `request` asked for: a deployment that was not
+/// among `known` (with its revision, when one was sent), and every setting it sent.
+pub(super) fn applied(request: &ServiceRequest, service: &ServiceView, known: &[String]) -> bool {
+    let deployed = (request.task_definition.is_none() && !request.force)
+        || service.deployments.iter().any(|d| {
+            !known.contains(&d.id)
+                && request.task_definition.as_ref().is_none_or(|td| &d.task_definition == td)
+        });
+    deployed && settings_applied(request, service)
+}
+
+/// Whether the service shows every setting `request` sent.
+pub(super) fn settings_applied(request: &ServiceRequest, service: &ServiceView) -> bool {
+    let deployment = request.deployment.is_none_or(|d| {
+        d.min_healthy.is_none_or(|m| service.min_healthy == Some(m))
+            && d.max.is_none_or(|m| service.max == Some(m))
+            && d.circuit_breaker.is_none_or(|b| service.circuit_breaker == Some(b))
+    });
+    deployment
+        && request.desired.is_none_or(|d| d == service.desired)
+        && request.grace_s.is_none_or(|g| Some(g) == service.grace_s)
 }
 
 /// CreateService's idempotency token for a run: 36 printable ASCII characters at most.

@@ -33,15 +33,18 @@ impl Runner<'_> {
     }
 
     async fn watch_scaling(&mut self, step: &str, timeout_ms: u64) -> Result<String, StepError> {
-        let Some((cluster, service, desired)) = self.scaled.get(step).cloned() else {
+        let Some((cluster, request)) = self.scaled.get(step).cloned() else {
             return Ok("nothing to verify".to_owned());
         };
+        let service = request.service.clone();
         let started = self.clock.now_ms();
         loop {
             match self.ecs.service(&cluster, &service).await {
                 Ok(Some(view)) => {
-                    let at_desired = desired.is_none_or(|d| view.desired == d);
-                    if at_desired && settled_on(&view, &view.task_definition) {
+                    // Every setting sent shows, and the service runs its desired count.
+                    if super::runner::settings_applied(&request, &view)
+                        && settled_on(&view, &view.task_definition)
+                    {
                         self.emit(&Event::Scaled {
                             service: service.clone(),
                             running: view.running,
@@ -158,11 +161,19 @@ impl Runner<'_> {
             }
             // Fail fast on stopped tasks of ours.
             if seen && let Some(limit) = step.fail_fast {
-                let stopped = self
+                let stopped = match self
                     .ecs
                     .stopped_tasks(&cluster, &anchor.service, &anchor.deployment_id)
                     .await
-                    .unwrap_or_default();
+                {
+                    Ok(stopped) => stopped,
+                    Err(error) => {
+                        self.emit(&Event::Warning {
+                            message: format!("{error}; fail-fast looks again at the next poll"),
+                        });
+                        Vec::new()
+                    }
+                };
                 let failed = failed_tasks(&stopped);
                 for task in &failed {
                     if !stopped_seen.contains(&task.arn) {
@@ -203,11 +214,21 @@ impl Runner<'_> {
                     // Tasks without a health check count at a known time: no need to look sooner.
                     standing = Standing::Rolling(format!("{desired} of ours running{why}"));
                 } else {
-                    let tasks = self
+                    let tasks = match self
                         .ecs
                         .deployment_tasks(&cluster, &anchor.service, &anchor.deployment_id)
                         .await
-                        .unwrap_or_default();
+                    {
+                        Ok(tasks) => tasks,
+                        Err(error) => {
+                            self.emit(&Event::Warning {
+                                message: format!(
+                                    "{error}; the tasks' health is read again at the next poll"
+                                ),
+                            });
+                            Vec::new()
+                        }
+                    };
                     let healthy = healthy_tasks(&anchor, &tasks, self.epoch_now_ms());
                     if healthy < usize::try_from(desired).unwrap_or(0) {
                         recheck_at = healthy_at(&anchor, &tasks).unwrap_or(0);

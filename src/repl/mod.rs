@@ -24,6 +24,8 @@ pub struct Connection {
     pub client: aws_sdk_ecs::Client,
     /// `aws` or `local`.
     pub target: String,
+    /// Tasks each cluster has room for, where known (the local ECS's `--capacity`).
+    pub capacity: Option<u32>,
     pub runtime: tokio::runtime::Runtime,
 }
 

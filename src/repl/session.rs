@@ -625,7 +625,7 @@ impl Session {
             &ecs,
             &connection.target,
             &self.base_dir,
-            &crate::engine::PlanOptions::default(),
+            &crate::engine::PlanOptions { redeploy: false, capacity: connection.capacity },
         ));
         made.map_err(|error| match error {
             crate::engine::PlanError::Eval(error) => {
