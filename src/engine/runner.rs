@@ -609,26 +609,12 @@ impl<'a> Runner<'a> {
                 self.anchor(&change, &created, None)
             }
             UpdateAction::Deploy => {
-                self.sending(&format!("UpdateService `{}`", change.service));
-                let answer = match self.ecs.update_service(&cluster, &request).await {
-                    Ok(answer) => answer,
-                    Err(error) if error.answer_lost() => {
-                        self.read_back(&change, &request, fresh.as_ref(), error).await?
-                    }
-                    Err(error) => return Err(self.refused_write(error)),
-                };
+                let answer = self.update_service(&change, &request, fresh.as_ref()).await?;
                 self.written(format!("updated service `{}`", change.service));
                 self.anchor(&change, &answer, fresh.as_ref())
             }
             UpdateAction::Settings => {
-                self.sending(&format!("UpdateService `{}`", change.service));
-                match self.ecs.update_service(&cluster, &request).await {
-                    Ok(_) => {}
-                    Err(error) if error.answer_lost() => {
-                        self.read_back(&change, &request, fresh.as_ref(), error).await?;
-                    }
-                    Err(error) => return Err(self.refused_write(error)),
-                }
+                self.update_service(&change, &request, fresh.as_ref()).await?;
                 let changes: Vec<String> =
                     change.settings.iter().map(super::change::SettingChange::text).collect();
                 self.written(format!(
@@ -642,14 +628,7 @@ impl<'a> Runner<'a> {
             }
             UpdateAction::Resume { deployment_id } => {
                 if let Some(request) = change.request.clone() {
-                    self.sending(&format!("UpdateService `{}`", change.service));
-                    match self.ecs.update_service(&cluster, &request).await {
-                        Ok(_) => {}
-                        Err(error) if error.answer_lost() => {
-                            self.read_back(&change, &request, fresh.as_ref(), error).await?;
-                        }
-                        Err(error) => return Err(self.refused_write(error)),
-                    }
+                    self.update_service(&change, &request, fresh.as_ref()).await?;
                     self.written(format!("changed settings of service `{}`", change.service));
                 }
                 let Some(service) = fresh else {
@@ -666,6 +645,23 @@ impl<'a> Runner<'a> {
                 self.anchor(&change, &service, None)
                     .map(|_| "watching the deployment in progress".to_owned())
             }
+        }
+    }
+
+    /// One UpdateService, noted as sent until it answers; a lost answer is read back.
+    async fn update_service(
+        &mut self,
+        change: &UpdateChange,
+        request: &ServiceRequest,
+        before: Option<&ServiceView>,
+    ) -> Result<ServiceView, StepError> {
+        self.sending(&format!("UpdateService `{}`", change.service));
+        match self.ecs.update_service(&change.cluster, request).await {
+            Ok(answer) => Ok(answer),
+            Err(error) if error.answer_lost() => {
+                self.read_back(change, request, before, error).await
+            }
+            Err(error) => Err(self.refused_write(error)),
         }
     }
 
