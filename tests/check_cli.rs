@@ -172,3 +172,26 @@ fn gate_scripts_are_checked_and_reported_with_their_own_file() {
         .code(0)
         .stdout("pipelines/web.deploy: ok, 6 steps\n");
 }
+
+#[test]
+fn a_diagnostic_past_column_65535_is_reported_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let long = format!("build app {{ args = {{ A = \"{}\", B = 1 }} }} @\n", "x".repeat(70_000));
+    std::fs::write(dir.path().join("Deployfile"), long).expect("write");
+    for args in [
+        &["check"][..],
+        &["fmt", "--check"],
+        &["plan", "--target", "local"],
+        &["run", "--target", "local"],
+    ] {
+        let ran = Test::new().args(args).current_dir(dir.path()).run();
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr.chars().take(500).collect::<String>());
+        assert!(
+            ran.stderr.contains("Deployfile:1:70040"),
+            "{args:?}: {}",
+            ran.stderr.chars().take(500).collect::<String>()
+        );
+    }
+    let repl = Test::new().args(["repl"]).current_dir(dir.path()).stdin(":steps\n").run();
+    assert_ne!(repl.code, 101, "{}", repl.stderr.chars().take(500).collect::<String>());
+}

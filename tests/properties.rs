@@ -142,3 +142,42 @@ proptest! {
         holds(&text)?;
     }
 }
+
+/// A text with a very long line (up to 80,000 characters, narrow or wide), short lines
+/// around it.
+fn long_text() -> impl Strategy<Value = String> {
+    (prop::sample::select(vec!["x", "中", "😀", "é", " "]), 0usize..80_000, 0usize..4).prop_map(
+        |(unit, count, lines)| {
+            let mut text = "build app {\n".repeat(lines);
+            text.push_str(&unit.repeat(count));
+            text.push_str(" @\n}\n");
+            text
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Every renderer takes any diagnostic on any text — long lines, wide characters, spans
+    /// past the end or inside a character — without a panic (miette's frame cannot pad past
+    /// 65,535 columns: such reports go without the frame).
+    #[test]
+    fn every_renderer_takes_any_span(text in long_text(), start in any::<usize>(), length in 0usize..200, related in any::<usize>()) {
+        use ferry::diagnostic::{Code, Diagnostic};
+        use ferry::syntax::Span;
+        let at = |offset: usize| offset % (text.len() + 20);
+        let start = at(start);
+        let diagnostic = Diagnostic::new(Code::UnexpectedToken, Span::new(start, start + length), "unexpected")
+            .with_label("here")
+            .with_related(Span::new(at(related), at(related) + 1), "and here")
+            .with_help("remove it");
+        let all = [diagnostic];
+        let human = ferry::report::human_report("Deployfile", &text, &all, ferry::report::HumanStyle::plain());
+        prop_assert!(human.contains("unexpected"));
+        let json = ferry::report::json_diagnostics("Deployfile", &text, &all);
+        prop_assert!(json.contains("ferry::syntax::unexpected_token"));
+        let github = ferry::report::github_annotations("Deployfile", &text, &all);
+        prop_assert!(github.contains("::error"));
+    }
+}

@@ -84,6 +84,9 @@ pub fn human_report(
     diagnostics: &[Diagnostic],
     style: HumanStyle,
 ) -> String {
+    if !framable(text, diagnostics) {
+        return frameless(name, text, diagnostics);
+    }
     let theme =
         if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler =
@@ -102,4 +105,86 @@ pub fn human_report(
         }
     }
     out
+}
+
+/// Lines longer than this (in characters) are not drawn under a frame: miette pads with
+/// `format!` widths, which cannot pass 65,535, and a wide character takes two columns.
+const MAX_FRAMED_LINE: usize = 30_000;
+
+/// Whether every span falls inside the text, on a line short enough to draw.
+fn framable(text: &str, diagnostics: &[Diagnostic]) -> bool {
+    diagnostics.iter().flat_map(|d| d.labels.iter()).all(|label| {
+        let (start, end) = (label.span.start, label.span.end);
+        if start > end
+            || end > text.len()
+            || !text.is_char_boundary(start)
+            || !text.is_char_boundary(end)
+        {
+            return false;
+        }
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+        text[line_start..line_end].chars().count() <= MAX_FRAMED_LINE
+    })
+}
+
+/// The report without source frames: each diagnostic with its code, message, place
+/// (`name:line:column`, columns in characters), labels and help.
+fn frameless(name: &str, text: &str, diagnostics: &[Diagnostic]) -> String {
+    let place = |offset: usize| {
+        let offset = offset.min(text.len());
+        let before = text.get(..offset).unwrap_or(text);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("{name}:{line}:{column}")
+    };
+    let mut out = format!("  {} (lines too long to show)\n", summary(name, diagnostics));
+    for d in diagnostics {
+        let kind = if d.is_error() { "Error" } else { "Warning" };
+        let _ = writeln!(out, "\n{kind}: {}\n\n  {}", d.code, d.message);
+        for (i, label) in d.labels.iter().enumerate() {
+            let what = if i == 0 { "at" } else { "see" };
+            let _ = writeln!(out, "  {what} {}: {}", place(label.span.start), label.message);
+        }
+        if let Some(help) = &d.help {
+            let _ = writeln!(out, "  help: {help}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::{Code, Diagnostic};
+    use crate::syntax::Span;
+
+    #[test]
+    fn a_very_long_line_is_reported_without_its_frame() {
+        let text = format!("build app {{ args = {{ A = \"{}\" }} }} @\n", "x".repeat(70_000));
+        let at = text.find('@').expect("@");
+        let diagnostic =
+            Diagnostic::new(Code::UnexpectedToken, Span::new(at, at + 1), "unexpected `@`")
+                .with_label("here")
+                .with_help("remove it");
+        let out = human_report("Deployfile", &text, &[diagnostic], HumanStyle::plain());
+        assert!(out.contains("Error: ferry::syntax::unexpected_token"), "{out}");
+        assert!(out.contains("at Deployfile:1:70033: here"), "{out}");
+        assert!(out.contains("help: remove it"), "{out}");
+        // Wide characters count twice on screen.
+        let wide = format!("{}@", "中".repeat(31_000));
+        let at = wide.find('@').expect("@");
+        let diagnostic =
+            Diagnostic::new(Code::UnexpectedToken, Span::new(at, at + 1), "unexpected");
+        assert!(
+            human_report("f", &wide, &[diagnostic], HumanStyle::plain()).contains("at f:1:31001")
+        );
+        // A span past the text's end or inside a character is not drawn either.
+        let diagnostic = Diagnostic::new(Code::UnexpectedToken, Span::new(5, 99), "beyond");
+        assert!(
+            human_report("f", "short", &[diagnostic], HumanStyle::plain()).contains("at f:1:6")
+        );
+        let diagnostic = Diagnostic::new(Code::UnexpectedToken, Span::new(1, 2), "inside");
+        assert!(human_report("f", "中", &[diagnostic], HumanStyle::plain()).contains("inside"));
+    }
 }
