@@ -17,6 +17,7 @@ pub mod eval;
 pub mod gates;
 pub mod local;
 pub mod lsp;
+pub mod regular_file;
 pub mod repl;
 pub mod report;
 pub mod suggestion;

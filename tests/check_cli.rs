@@ -126,11 +126,16 @@ fn bad_input_files_get_clear_errors() {
     let huge = std::fs::File::create(path("huge.deploy")).expect("create");
     huge.set_len(ferry::cli::MAX_SIZE + 1).expect("grow");
     std::fs::write(path("plain"), "x").expect("write");
+    // A named pipe would block the read for ever; a device never ends.
+    let fifo = std::process::Command::new("mkfifo").arg(path("pipe.deploy")).status();
+    assert!(fifo.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
     for (name, code, words) in [
+        ("pipe.deploy", "ferry::input::not_regular_file", "is a named pipe, not a regular file"),
+        ("/dev/zero", "ferry::input::not_regular_file", "is a device, not a regular file"),
         ("empty.deploy", "ferry::input::empty_file", "is empty"),
         ("binary.deploy", "ferry::input::not_utf8", "byte 13 is not valid UTF-8"),
         ("dir.deploy", "ferry::input::is_directory", "is a directory"),
-        ("huge.deploy", "ferry::input::file_too_large", "more than the 16777216"),
+        ("huge.deploy", "ferry::input::file_too_large", "larger than the 16777216 bytes"),
         ("plain/inside.deploy", "ferry::input::unreadable", "cannot read"),
     ] {
         let ran = Test::new().args(["check".as_ref(), path(name).as_os_str()]).run().code(2);

@@ -755,6 +755,69 @@ async fn state_persists_between_runs() {
     assert!(error.contains("is not a ferry local state"), "{error}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_mid_rollout_keeps_each_tasks_fate() {
+    // Tasks of a crashing image are still PENDING when the endpoint stops; restarted from
+    // its state file, they must still crash — not quietly run healthy and "complete".
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let faults = r#"{"images": [{"match": "*:crash", "crash_after": "5s", "exit_code": 3}]}"#;
+    let options = || LocalOptions {
+        state_file: Some(path.clone()),
+        clock: Some(Clock::manual()),
+        faults: FaultFile::parse(faults).expect("faults"),
+        ..LocalOptions::default()
+    };
+    let ecs = "AmazonEC2ContainerServiceV20141113";
+    let first = LocalEcs::start(options()).await.expect("start");
+    let call = |url: &str, op: &str, body: &str| raw(url, &format!("{ecs}.{op}"), body);
+    call(first.url(), "CreateCluster", r#"{"clusterName":"c"}"#);
+    call(
+        first.url(),
+        "RegisterTaskDefinition",
+        r#"{"family":"web","containerDefinitions":[{"name":"a","image":"x:1"}]}"#,
+    );
+    call(
+        first.url(),
+        "RegisterTaskDefinition",
+        r#"{"family":"web","containerDefinitions":[{"name":"a","image":"x:crash"}]}"#,
+    );
+    let breaker =
+        r#""deploymentConfiguration":{"deploymentCircuitBreaker":{"enable":true,"rollback":true}}"#;
+    let (status, _) = call(
+        first.url(),
+        "CreateService",
+        &format!(
+            r#"{{"cluster":"c","serviceName":"web","taskDefinition":"web:1","desiredCount":2,{breaker}}}"#
+        ),
+    );
+    assert_eq!(status, 200);
+    first.clock().advance(120_000);
+    call(
+        first.url(),
+        "UpdateService",
+        r#"{"cluster":"c","service":"web","taskDefinition":"web:2"}"#,
+    );
+    first.clock().advance(10_000);
+    first.shutdown().await.expect("saved");
+    let second = LocalEcs::start(options()).await.expect("restart");
+    for _ in 0..120 {
+        second.clock().advance(5_000);
+        let (_, answer) =
+            call(second.url(), "DescribeServices", r#"{"cluster":"c","services":["web"]}"#);
+        let _ = answer;
+    }
+    let (_, answer) =
+        call(second.url(), "DescribeServices", r#"{"cluster":"c","services":["web"]}"#);
+    let deployments = answer["services"][0]["deployments"].as_array().expect("deployments").clone();
+    let primary = deployments.iter().find(|d| d["status"] == "PRIMARY").expect("primary");
+    assert!(
+        primary["taskDefinition"].as_str().is_some_and(|td| td.ends_with("web:1")),
+        "the crashing revision must not complete after a restart: {deployments:#?}"
+    );
+    second.shutdown().await.expect("saved");
+}
+
 /// Every operation, every member it reads, every wrong type: answered with a 4xx and a
 /// typed error, never a crash, a 500 or a hang; the endpoint keeps answering.
 #[tokio::test(flavor = "multi_thread")]

@@ -60,8 +60,15 @@ fn bad_options_are_refused() {
     let ran =
         Test::new().args(["local".as_ref(), "--faults".as_ref(), faults.as_os_str()]).run().code(2);
     assert!(ran.stderr.contains("share from 0 to 1"), "{}", ran.stderr);
-    let ran = Test::new().args(["local", "--speed", "0.5"]).run().code(2);
-    assert!(ran.stderr.contains("`--speed` is a number of 1 or more"), "{}", ran.stderr);
+    for speed in ["0.5", "1e19", "inf", "NaN"] {
+        let ran = Test::new().args(["local", "--speed", speed]).run().code(2);
+        assert!(ran.stderr.contains("`--speed` is a number from 1 to 1000000"), "{}", ran.stderr);
+        let ran = Test::new()
+            .args(["plan", "pipelines/hello.deploy", "--target", "local", "--speed", speed])
+            .run()
+            .code(2);
+        assert!(ran.stderr.contains("`--speed` is a number from 1 to 1000000"), "{}", ran.stderr);
+    }
     // Real containers run in real time.
     let ran = Test::new().args(["local", "--runtime", "docker", "--speed", "10"]).run().code(2);
     assert_eq!(
@@ -79,4 +86,66 @@ fn bad_options_are_refused() {
     let ran =
         Test::new().args(["local".as_ref(), "--state".as_ref(), state.as_os_str()]).run().code(2);
     assert!(ran.stderr.contains("is not a ferry local state"), "{}", ran.stderr);
+}
+
+/// Starts `ferry local` through `sh` (for a file-handle limit), returns it and its URL.
+fn start_local(prefix: &str) -> (std::process::Child, String) {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{prefix} exec {} local --speed 100", env!("CARGO_BIN_EXE_ferry")))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ferry local starts");
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut url).expect("the URL line");
+    (child, url.trim().to_owned())
+}
+
+#[test]
+fn half_sent_requests_and_a_lack_of_file_handles_do_not_stop_the_endpoint() {
+    // 40 file handles at most: 60 idle connections exhaust them.
+    let (mut child, url) = start_local("ulimit -n 40;");
+    let address = url.trim_start_matches("http://").to_owned();
+    let mut idle = Vec::new();
+    for _ in 0..60 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(&address) {
+            // Headers begun and never finished.
+            let _ = stream.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n");
+            idle.push(stream);
+        }
+    }
+    // Each half-sent request is closed after the header timeout (5 s).
+    std::thread::sleep(std::time::Duration::from_secs(7));
+    let mut closed = 0;
+    for stream in &mut idle {
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(200)));
+        let mut buffer = [0u8; 512];
+        // Closed (end of file, or an error answer then the end): the read returns.
+        if stream.read(&mut buffer).is_ok() {
+            closed += 1;
+        }
+    }
+    assert!(closed > 0, "no idle connection was closed");
+    drop(idle);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Handles are back: the endpoint answers again.
+    let answer = post(
+        &url,
+        "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
+        r#"{"family":"hello","containerDefinitions":[{"name":"app","image":"hello:1"}]}"#,
+    );
+    assert!(answer.contains("task-definition/hello:1"), "{answer}");
+    // A desired count past ECS's quota is refused.
+    let answer =
+        post(&url, "AmazonEC2ContainerServiceV20141113.CreateCluster", r#"{"clusterName":"c"}"#);
+    assert!(answer.contains("200 OK"), "{answer}");
+    let answer = post(
+        &url,
+        "AmazonEC2ContainerServiceV20141113.CreateService",
+        r#"{"cluster":"c","serviceName":"s","taskDefinition":"hello:1","desiredCount":1000000}"#,
+    );
+    assert!(answer.contains("desiredCount must be from 0 to 5000"), "{answer}");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
 }

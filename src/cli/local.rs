@@ -15,8 +15,8 @@ pub(super) fn run(arguments: &LocalArguments) -> ExitStatus {
             return ExitStatus::InvalidInput;
         }
     };
-    if !(arguments.speed.is_finite() && arguments.speed >= 1.0) {
-        stderr("error: `--speed` is a number of 1 or more\n");
+    if !crate::local::clock::valid_speed(arguments.speed) {
+        stderr("error: `--speed` is a number from 1 to 1000000\n");
         return ExitStatus::InvalidInput;
     }
     let options = LocalOptions {

@@ -100,8 +100,8 @@ pub(super) async fn connect(
         TargetKind::Local => {
             let docker = target.runtime == super::RuntimeKind::Docker && !read_only;
             let speed = target.speed.unwrap_or(if docker { 1.0 } else { 60.0 });
-            if !(speed.is_finite() && speed >= 1.0) {
-                return Err("error: `--speed` is a number of 1 or more\n".to_owned());
+            if !crate::local::clock::valid_speed(speed) {
+                return Err("error: `--speed` is a number from 1 to 1000000\n".to_owned());
             }
             let faults = FaultFile::load_optional(target.faults.as_deref())
                 .map_err(|message| format!("error: {message}\n"))?;

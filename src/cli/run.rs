@@ -29,7 +29,7 @@ fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
     prepared.check_values()?;
     let plan: Option<Plan> = match &arguments.plan {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|error| {
+            let text = crate::regular_file::read_text(path, super::MAX_SIZE).map_err(|error| {
                 format!("error: cannot read plan `{}`: {error}\n", path.display())
             })?;
             Some(serde_json::from_str(&text).map_err(|error| {

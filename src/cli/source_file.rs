@@ -71,51 +71,48 @@ pub fn find(dir: &Path) -> Option<PathBuf> {
 }
 
 fn read(path: &Path, name: &str) -> Result<SourceFile, InputError> {
-    let metadata = std::fs::metadata(path).map_err(|error| match error.kind() {
-        std::io::ErrorKind::NotFound => InputError::plain(
-            name,
-            Code::FileNotFound,
-            format!("`{name}` does not exist"),
-            "check the path; without one, ferry looks for `Deployfile` from here upward".to_owned(),
-        ),
-        _ => InputError::plain(
-            name,
-            Code::Unreadable,
-            format!("cannot read `{name}`: {error}"),
-            "check that the path names a file ferry may read".to_owned(),
-        ),
-    })?;
-    if metadata.is_dir() {
-        return Err(InputError::plain(
-            name,
-            Code::IsDirectory,
-            format!("`{name}` is a directory"),
-            format!(
-                "name the Deployfile inside it, such as `{}`",
-                Path::new(name).join(DEFAULT_NAME).display()
-            ),
-        ));
-    }
-    if metadata.len() > MAX_SIZE {
-        return Err(InputError::plain(
-            name,
-            Code::FileTooLarge,
-            format!(
-                "`{name}` is {} bytes, more than the {} a Deployfile may have",
-                metadata.len(),
-                MAX_SIZE
-            ),
-            "a Deployfile describes one pipeline; is this the right file?".to_owned(),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|error| {
+    use crate::regular_file::FileProblem;
+    let unreadable = |error: &dyn std::fmt::Display| {
         InputError::plain(
             name,
             Code::Unreadable,
             format!("cannot read `{name}`: {error}"),
             "check that the path names a file ferry may read".to_owned(),
         )
-    })?;
+    };
+    let bytes =
+        crate::regular_file::read_bytes(path, MAX_SIZE).map_err(|problem| match problem {
+            FileProblem::NotFound => InputError::plain(
+                name,
+                Code::FileNotFound,
+                format!("`{name}` does not exist"),
+                "check the path; without one, ferry looks for `Deployfile` from here upward"
+                    .to_owned(),
+            ),
+            FileProblem::NotRegular("a directory") => InputError::plain(
+                name,
+                Code::IsDirectory,
+                format!("`{name}` is a directory"),
+                format!(
+                    "name the Deployfile inside it, such as `{}`",
+                    Path::new(name).join(DEFAULT_NAME).display()
+                ),
+            ),
+            FileProblem::NotRegular(kind) => InputError::plain(
+                name,
+                Code::NotRegularFile,
+                format!("`{name}` is {kind}, not a regular file"),
+                "ferry reads a Deployfile from a file; write it to one first".to_owned(),
+            ),
+            FileProblem::TooLarge { cap } => InputError::plain(
+                name,
+                Code::FileTooLarge,
+                format!("`{name}` is larger than the {cap} bytes a Deployfile may have"),
+                "a Deployfile describes one pipeline; is this the right file?".to_owned(),
+            ),
+            FileProblem::NotUtf8 => unreadable(&"it is not UTF-8"),
+            FileProblem::Io(error) => unreadable(&error),
+        })?;
     let text = String::from_utf8(bytes).map_err(|error| {
         let offset = error.utf8_error().valid_up_to();
         let bytes = error.into_bytes();

@@ -55,6 +55,7 @@ codes! {
     "input" {
         FileNotFound => "file_not_found", Error;
         IsDirectory => "is_directory", Error;
+        NotRegularFile => "not_regular_file", Error;
         Unreadable => "unreadable", Error;
         NotUtf8 => "not_utf8", Error;
         EmptyFile => "empty_file", Error;

@@ -7,7 +7,9 @@ use std::path::Path;
 /// The patterns of `.dockerignore` in `dir`, if any: `(pattern, include)`.
 #[must_use]
 pub fn ignore_patterns(dir: &Path) -> Vec<(String, bool)> {
-    let Ok(text) = std::fs::read_to_string(dir.join(".dockerignore")) else { return Vec::new() };
+    let Ok(text) = crate::regular_file::read_text(&dir.join(".dockerignore"), 1024 * 1024) else {
+        return Vec::new();
+    };
     text.lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))

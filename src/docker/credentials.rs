@@ -131,9 +131,9 @@ pub fn registry_credentials(repository: &str) -> Result<Option<RegistryAuth>, St
         return Ok(Some(RegistryAuth { username, password, server: host }));
     }
     let Some(path) = config_path() else { return Ok(None) };
-    let text = match std::fs::read_to_string(&path) {
+    let text = match crate::regular_file::read_text(&path, 16 * 1024 * 1024) {
         Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(crate::regular_file::FileProblem::NotFound) => return Ok(None),
         Err(error) => {
             return Err(format!("cannot read the Docker config `{}`: {error}", path.display()));
         }

@@ -135,15 +135,8 @@ pub async fn read_live(
 
 /// A task-definition file's text: regular, UTF-8, at most a mebibyte.
 fn read_file(path: &Path) -> Result<String, String> {
-    let metadata =
-        std::fs::metadata(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    if !metadata.is_file() {
-        return Err(format!("`{}` is not a regular file", path.display()));
-    }
-    if metadata.len() > MAX_FILE {
-        return Err(format!("`{}` is larger than 1 MiB", path.display()));
-    }
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+    crate::regular_file::read_text(path, MAX_FILE)
+        .map_err(|problem| format!("cannot read `{}`: {problem}", path.display()))
 }
 
 struct Reader<'a> {

@@ -15,12 +15,18 @@ pub fn find(path: &str) -> Option<&'static str> {
     SCRIPTS.iter().find(|(name, _)| *name == path).map(|(_, text)| *text)
 }
 
-/// Reads the gate script `path` (relative to `base`): the file, else the standard script of
-/// that name. The error is the file's.
-pub fn read(base: &std::path::Path, path: &str) -> Result<String, std::io::Error> {
-    match std::fs::read_to_string(base.join(path)) {
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            find(path).map(str::to_owned).ok_or(error)
+/// The largest gate script read.
+pub const MAX_SCRIPT: u64 = 1024 * 1024;
+
+/// Reads the gate script `path` (relative to `base`): the file — regular, at most 1 MiB —
+/// else the standard script of that name. The error is the file's.
+pub fn read(
+    base: &std::path::Path,
+    path: &str,
+) -> Result<String, crate::regular_file::FileProblem> {
+    match crate::regular_file::read_text(&base.join(path), MAX_SCRIPT) {
+        Err(crate::regular_file::FileProblem::NotFound) => {
+            find(path).map(str::to_owned).ok_or(crate::regular_file::FileProblem::NotFound)
         }
         other => other,
     }
@@ -123,16 +129,17 @@ pub struct CheckedScripts {
 fn missing(
     path: &str,
     span: crate::syntax::Span,
-    error: &std::io::Error,
+    problem: &crate::regular_file::FileProblem,
 ) -> crate::diagnostic::Diagnostic {
     use crate::diagnostic::{Code, Diagnostic};
     Diagnostic::new(
         Code::ScriptNotFound,
         span,
-        if error.kind() == std::io::ErrorKind::NotFound {
-            format!("gate script `{path}` does not exist")
-        } else {
-            format!("gate script `{path}` cannot be read: {error}")
+        match problem {
+            crate::regular_file::FileProblem::NotFound => {
+                format!("gate script `{path}` does not exist")
+            }
+            other => format!("gate script `{path}` cannot be read: {other}"),
         },
     )
     .with_label("named here")
@@ -154,8 +161,12 @@ pub fn missing_scripts(
         .filter(|(path, _)| find(path).is_none())
         .filter_map(|(path, span)| match std::fs::metadata(base.join(&path)) {
             Ok(meta) if meta.is_file() => None,
-            Ok(_) => Some(missing(&path, span, &std::io::Error::other("it is not a file"))),
-            Err(error) => Some(missing(&path, span, &error)),
+            Ok(_) => Some(missing(
+                &path,
+                span,
+                &crate::regular_file::FileProblem::NotRegular("not a regular file"),
+            )),
+            Err(_) => Some(missing(&path, span, &crate::regular_file::FileProblem::NotFound)),
         })
         .collect()
 }

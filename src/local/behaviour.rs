@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::syntax::parse_duration;
 
 /// What happens to a task once it is launched.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     /// Runs and becomes healthy.
     Healthy,
@@ -23,7 +23,7 @@ pub enum Outcome {
 }
 
 /// The timing and fate of one virtual task.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TaskBehaviour {
     /// From launch to RUNNING (or to the failure of a task that cannot start).
     pub start_ms: u64,
@@ -163,7 +163,7 @@ impl<'de> Deserialize<'de> for DurationText {
 impl FaultFile {
     /// Reads a fault file (JSON); the error names the file, line and column.
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::regular_file::read_text(path, 1024 * 1024)
             .map_err(|error| format!("cannot read fault file `{}`: {error}", path.display()))?;
         Self::parse(&text).map_err(|error| format!("fault file `{}`: {error}", path.display()))
     }

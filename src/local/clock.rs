@@ -29,11 +29,22 @@ fn epoch_now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
+/// The fastest a clock runs: a virtual second per real microsecond. Past that a virtual
+/// day passes between two polls, and time in milliseconds overflows within weeks.
+pub const MAX_SPEED: f64 = 1_000_000.0;
+
+/// Whether `speed` is one a clock can run at (1 to `MAX_SPEED`).
+#[must_use]
+pub fn valid_speed(speed: f64) -> bool {
+    speed.is_finite() && (1.0..=MAX_SPEED).contains(&speed)
+}
+
 impl Clock {
-    /// A clock running `speed` times faster than real time (at least 1).
+    /// A clock running `speed` times faster than real time (1 to `MAX_SPEED`).
     #[must_use]
     pub fn scaled(speed: f64) -> Self {
-        Self::with(Mode::Scaled { started: Instant::now(), speed: speed.max(1.0) })
+        let speed = if speed.is_finite() { speed.clamp(1.0, MAX_SPEED) } else { 1.0 };
+        Self::with(Mode::Scaled { started: Instant::now(), speed })
     }
 
     /// A clock that moves only when `advance` is called.

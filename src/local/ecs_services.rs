@@ -14,6 +14,17 @@ use super::state::{
 };
 use super::task::{Stop, StopCode};
 
+/// The most tasks a service may want (ECS's default quota of tasks per service).
+const MAX_DESIRED: u32 = 5_000;
+
+/// `desiredCount`, 0 to 5,000.
+fn desired_count(n: i64) -> Result<u32, ApiError> {
+    u32::try_from(n)
+        .ok()
+        .filter(|n| *n <= MAX_DESIRED)
+        .ok_or_else(|| ApiError::invalid(format!("desiredCount must be from 0 to {MAX_DESIRED}.")))
+}
+
 /// The deregistration delay of a load balancer's target group (§1.5).
 const DEFAULT_DRAIN_MS: u64 = 300_000;
 
@@ -46,8 +57,7 @@ impl EcsState {
         let desired = request.integer("desiredCount")?.ok_or_else(|| {
             ApiError::invalid("desiredCount can not be null for a REPLICA service.")
         })?;
-        let desired = u32::try_from(desired)
-            .map_err(|_| ApiError::invalid("desiredCount must be 0 or more."))?;
+        let desired = desired_count(desired)?;
         let revision = {
             let td = self.task_definition(request.required_string("taskDefinition")?)?;
             if td.status != TaskDefinitionStatus::Active {
@@ -133,10 +143,7 @@ impl EcsState {
         };
         let grace = grace(request)?;
         let desired = match request.integer("desiredCount")? {
-            Some(n) => Some(
-                u32::try_from(n)
-                    .map_err(|_| ApiError::invalid("desiredCount must be 0 or more."))?,
-            ),
+            Some(n) => Some(desired_count(n)?),
             None => None,
         };
         let force = request.boolean("forceNewDeployment")?.unwrap_or(false);

@@ -154,24 +154,9 @@ impl LocalEcs {
             faults: options.faults,
             calls: Mutex::new(BTreeMap::new()),
         });
-        let (stop, mut stopped) = watch::channel(false);
+        let (stop, stopped) = watch::channel(false);
         let serving = Arc::clone(&shared);
-        let server = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => {
-                        let Ok((stream, _)) = accepted else { continue };
-                        let shared = Arc::clone(&serving);
-                        tokio::spawn(async move {
-                            let io = hyper_util::rt::TokioIo::new(stream);
-                            let service = service_fn(move |request| handle(Arc::clone(&shared), request));
-                            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
-                        });
-                    }
-                    _ = stopped.changed() => break,
-                }
-            }
-        });
+        let server = tokio::spawn(serve(listener, serving, stopped));
         // Containers are labelled with the state file they belong to: with one, they
         // outlive this process and the next start adopts them; without, shutdown removes
         // them. Anything else of that label is left over from a killed run.
@@ -268,6 +253,49 @@ impl LocalEcs {
     }
 }
 
+/// Connections served at once; the next waits for one to close.
+const MAX_CONNECTIONS: usize = 256;
+/// How long a client may take to send a request's headers (an idle keep-alive
+/// connection is closed after it too), and its body.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Accepts and serves connections until `stopped`: at most `MAX_CONNECTIONS` at once, a
+/// half-sent request closed after its timeout, and no busy loop when the process is out
+/// of file handles (the accept is retried after a pause).
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            _ = stopped.changed() => break,
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopped.changed() => break,
+        };
+        let Ok((stream, _)) = accepted else {
+            // EMFILE and the like: wait for handles to come back rather than spin.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
+        };
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let service = service_fn(move |request| handle(Arc::clone(&shared), request));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(io, service)
+                .await;
+            drop(permit);
+        });
+    }
+}
+
 /// `path` made absolute through its directory, which exists (the file may not yet).
 fn absolute(path: &std::path::Path) -> PathBuf {
     let dir = match path.parent() {
@@ -355,11 +383,12 @@ async fn answer_of(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Va
         Some((ECR_PREFIX, op)) => (Api::Ecr, op.to_owned()),
         _ => return Err(ApiError::unknown_operation(&target)),
     };
-    let bytes = Limited::new(request.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|_| ApiError::serialization("The request body is too large or was cut off."))?
-        .to_bytes();
+    let bytes =
+        tokio::time::timeout(BODY_TIMEOUT, Limited::new(request.into_body(), MAX_BODY).collect())
+            .await
+            .map_err(|_| ApiError::serialization("The request body did not arrive in time."))?
+            .map_err(|_| ApiError::serialization("The request body is too large or was cut off."))?
+            .to_bytes();
     let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {

@@ -17,6 +17,9 @@ use super::scheduler::{Launcher, Rollout, SchedulerSettings};
 /// How long stopped tasks stay describable (§3.4: at least one hour).
 pub const STOPPED_TASK_RETENTION_MS: u64 = 3_600_000;
 
+/// The largest state file read.
+const MAX_STATE: u64 = 256 * 1024 * 1024;
+
 /// The whole state.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct EcsState {
@@ -249,12 +252,13 @@ impl EcsState {
     }
 
     /// Reads a saved state; a missing file is a fresh state.
+    /// Reads the state file (none yet: a fresh state); at most 256 MiB.
     pub fn load(path: &Path, epoch_ms: u64) -> Result<Self, String> {
-        match std::fs::read_to_string(path) {
+        match crate::regular_file::read_text(path, MAX_STATE) {
             Ok(text) => serde_json::from_str(&text).map_err(|error| {
                 format!("state file `{}` is not a ferry local state: {error}", path.display())
             }),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::new(epoch_ms)),
+            Err(crate::regular_file::FileProblem::NotFound) => Ok(Self::new(epoch_ms)),
             Err(error) => Err(format!("cannot read state file `{}`: {error}", path.display())),
         }
     }

@@ -91,7 +91,9 @@ pub struct Task {
     pub next_ms: u64,
     pub stop: Option<Stop>,
     pub exit_code_on_stop: Option<i32>,
-    #[serde(skip)]
+    /// What happens to it (the fault file's rule for its image, drawn at launch), kept in
+    /// the state file so a restarted endpoint goes on with the same fate.
+    #[serde(default)]
     pub plan: Option<TaskBehaviour>,
     /// How long the stop path's parts take.
     pub drain_ms: u64,
@@ -353,7 +355,8 @@ impl Task {
     }
 
     fn reach_running(&mut self, grace_ms: u64, changes: &mut Vec<Change>) {
-        // The plan is set at launch; a task loaded from a state file has none and runs healthy.
+        // The plan is set at launch and saved with the task; a task from an older state file
+        // without one runs healthy.
         let at = self.next_ms;
         let plan = self.plan.clone().unwrap_or_default();
         if let Outcome::FailToStart { reason } = &plan.outcome {

@@ -471,7 +471,9 @@ fn sibling_environments(dir: &Path, this: Option<&Path>) -> Vec<String> {
         if !deployfile || Some(path.as_path()) == this {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let Ok(text) = crate::regular_file::read_text(&path, crate::cli::MAX_SIZE) else {
+            continue;
+        };
         if let Ok(file) = crate::syntax::parse(&text) {
             for environment in crate::eval::environment_names(&file) {
                 names.insert(environment);
