@@ -7,6 +7,7 @@ mod diagnostics;
 mod editors;
 mod fmt_cli;
 mod gates;
+mod hardening;
 mod harness;
 mod histories;
 mod images;

@@ -72,6 +72,12 @@ impl AwsError {
         )
     }
 
+    /// Whether Ctrl-C (or SIGTERM) cut the call short.
+    #[must_use]
+    pub fn is_interrupted(&self) -> bool {
+        self.code == "Interrupted"
+    }
+
     /// Whether the call may have been applied though no answer came (the network, a
     /// timeout): the state must be read back before anything is said about it.
     #[must_use]

@@ -2,6 +2,8 @@
 //! profile from the environment's settings, `AWS_ENDPOINT_URL*` honoured by the SDK) or
 //! the local ECS (an endpoint URL and dummy credentials).
 
+use std::time::Duration;
+
 use aws_config::BehaviorVersion;
 
 /// Where the pipeline runs.
@@ -24,11 +26,42 @@ pub struct Clients {
     pub ecr: aws_sdk_ecr::Client,
 }
 
+/// How long one attempt of a call may take, unless `FERRY_AWS_TIMEOUT` says otherwise.
+const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a connection may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Attempts of one call (the first and two retries, the SDK's standard).
+const ATTEMPTS: u32 = 3;
+
+/// One attempt's limit: `FERRY_AWS_TIMEOUT` (`30s`, `2m`, `500ms`) or the default.
+fn attempt_timeout() -> Duration {
+    std::env::var("FERRY_AWS_TIMEOUT")
+        .ok()
+        .and_then(|text| crate::syntax::parse_duration(text.trim()).ok())
+        .filter(|ms| *ms > 0)
+        .map_or(DEFAULT_ATTEMPT_TIMEOUT, Duration::from_millis)
+}
+
+/// Every call bounded: a connect timeout, one per attempt, and one for the whole call
+/// with its retries (the SDK cancels an attempt that outlives its limit and retries it).
+fn timeouts() -> (aws_config::timeout::TimeoutConfig, aws_config::retry::RetryConfig) {
+    let attempt = attempt_timeout();
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT.min(attempt))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(attempt * ATTEMPTS + Duration::from_secs(5))
+        .build();
+    (timeouts, aws_config::retry::RetryConfig::standard().with_max_attempts(ATTEMPTS))
+}
+
 impl Clients {
     pub async fn new(target: &Target) -> Self {
+        let (timeouts, retries) = timeouts();
         let config = match target {
             Target::Aws { region, profile } => {
-                let mut loader = aws_config::defaults(BehaviorVersion::latest());
+                let mut loader = aws_config::defaults(BehaviorVersion::latest())
+                    .timeout_config(timeouts)
+                    .retry_config(retries);
                 if let Some(region) = region {
                     loader = loader.region(aws_config::Region::new(region.clone()));
                 }
@@ -39,6 +72,8 @@ impl Clients {
             }
             Target::Local { url } => {
                 aws_config::defaults(BehaviorVersion::latest())
+                    .timeout_config(timeouts)
+                    .retry_config(retries)
                     .region(aws_config::Region::new("us-east-1"))
                     .endpoint_url(url)
                     .test_credentials()

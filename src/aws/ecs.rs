@@ -1,7 +1,9 @@
 //! The ECS calls of the run engine, with plain views of what it reads.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::{
     DesiredStatus, LaunchType, LoadBalancer, Tag, TaskDefinition, TaskDefinitionField,
@@ -31,12 +33,21 @@ fn service_of(
 pub struct Ecs {
     client: aws_sdk_ecs::Client,
     calls: Arc<AtomicU64>,
+    /// Set by Ctrl-C or SIGTERM.
+    interrupted: Option<Arc<AtomicBool>>,
+    /// No call waits past this (shared by clones).
+    deadline: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Ecs {
     #[must_use]
     pub fn new(client: aws_sdk_ecs::Client) -> Self {
-        Self { client, calls: Arc::new(AtomicU64::new(0)) }
+        Self {
+            client,
+            calls: Arc::new(AtomicU64::new(0)),
+            interrupted: None,
+            deadline: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// API calls made so far.
@@ -49,6 +60,63 @@ impl Ecs {
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Ctrl-C (and SIGTERM) cut calls short: each call after `flag` is set, and each one
+    /// in flight, ends with the `Interrupted` error.
+    #[must_use]
+    pub fn interruptible(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.interrupted = Some(flag);
+        self
+    }
+
+    /// A client for the last look after Ctrl-C: not cut by the interruption, but every
+    /// call bounded by `within` from now.
+    #[must_use]
+    pub fn for_last_look(&self, within: Duration) -> Self {
+        Self {
+            client: self.client.clone(),
+            calls: Arc::clone(&self.calls),
+            interrupted: None,
+            deadline: Arc::new(Mutex::new(Some(Instant::now() + within))),
+        }
+    }
+
+    /// Calls that have not answered by `deadline` end with a `Timeout` error (`verify`'s
+    /// time left bounds every call it makes); `None` lifts the bound.
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        *self.deadline.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = deadline;
+    }
+
+    /// Runs one call, racing it with Ctrl-C and the deadline: it is dropped (the SDK
+    /// cancels it) when either comes first.
+    async fn guarded<F: Future>(&self, call: F) -> Result<F::Output, AwsError> {
+        let cut = |code: &str, message: &str| AwsError {
+            operation: "an ECS call",
+            resource: "the endpoint".to_owned(),
+            code: code.to_owned(),
+            message: message.to_owned(),
+        };
+        let interrupted = || self.interrupted.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
+        if interrupted() {
+            return Err(cut("Interrupted", "interrupted before the call"));
+        }
+        let deadline = *self.deadline.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // On the heap: the SDK's futures are large, and callers' futures hold this one.
+        let mut call = Box::pin(call);
+        loop {
+            tokio::select! {
+                answer = &mut call => return Ok(answer),
+                () = tokio::time::sleep(Duration::from_millis(50)) => {
+                    if interrupted() {
+                        return Err(cut("Interrupted", "interrupted while waiting for the answer"));
+                    }
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(cut("Timeout", "no answer within the time the step has left"));
+                    }
+                }
+            }
+        }
+    }
+
     /// The service, or `None` when it (or its cluster) is missing or INACTIVE.
     pub async fn service(
         &self,
@@ -57,24 +125,26 @@ impl Ecs {
     ) -> Result<Option<ServiceView>, AwsError> {
         use aws_sdk_ecs::operation::describe_services::DescribeServicesError;
         self.count();
-        let answer =
-            match self.client.describe_services().cluster(cluster).services(service).send().await {
-                Ok(answer) => answer,
-                Err(error)
-                    if error
-                        .as_service_error()
-                        .is_some_and(DescribeServicesError::is_cluster_not_found_exception) =>
-                {
-                    return Ok(None);
-                }
-                Err(error) => {
-                    return Err(AwsError::from_sdk(
-                        "DescribeServices",
-                        format!("service `{service}` of cluster `{cluster}`"),
-                        &error,
-                    ));
-                }
-            };
+        let answer = match self
+            .guarded(self.client.describe_services().cluster(cluster).services(service).send())
+            .await?
+        {
+            Ok(answer) => answer,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(DescribeServicesError::is_cluster_not_found_exception) =>
+            {
+                return Ok(None);
+            }
+            Err(error) => {
+                return Err(AwsError::from_sdk(
+                    "DescribeServices",
+                    format!("service `{service}` of cluster `{cluster}`"),
+                    &error,
+                ));
+            }
+        };
         Ok(answer
             .services()
             .iter()
@@ -89,12 +159,14 @@ impl Ecs {
     ) -> Result<(TaskDefinition, Vec<Tag>), AwsError> {
         self.count();
         let answer = self
-            .client
-            .describe_task_definition()
-            .task_definition(reference)
-            .include(TaskDefinitionField::Tags)
-            .send()
-            .await
+            .guarded(
+                self.client
+                    .describe_task_definition()
+                    .task_definition(reference)
+                    .include(TaskDefinitionField::Tags)
+                    .send(),
+            )
+            .await?
             .map_err(|e| {
                 AwsError::from_sdk(
                     "DescribeTaskDefinition",
@@ -115,31 +187,33 @@ impl Ecs {
     pub async fn register(&self, input: &RevisionInput) -> Result<String, AwsError> {
         self.count();
         let answer = self
-            .client
-            .register_task_definition()
-            .family(&input.family)
-            .set_task_role_arn(input.task_role_arn.clone())
-            .set_execution_role_arn(input.execution_role_arn.clone())
-            .set_network_mode(input.network_mode.clone())
-            .set_container_definitions(Some(input.container_definitions.clone()))
-            .set_volumes(Some(input.volumes.clone()).filter(|v| !v.is_empty()))
-            .set_placement_constraints(
-                Some(input.placement_constraints.clone()).filter(|v| !v.is_empty()),
+            .guarded(
+                self.client
+                    .register_task_definition()
+                    .family(&input.family)
+                    .set_task_role_arn(input.task_role_arn.clone())
+                    .set_execution_role_arn(input.execution_role_arn.clone())
+                    .set_network_mode(input.network_mode.clone())
+                    .set_container_definitions(Some(input.container_definitions.clone()))
+                    .set_volumes(Some(input.volumes.clone()).filter(|v| !v.is_empty()))
+                    .set_placement_constraints(
+                        Some(input.placement_constraints.clone()).filter(|v| !v.is_empty()),
+                    )
+                    .set_requires_compatibilities(
+                        Some(input.requires_compatibilities.clone()).filter(|v| !v.is_empty()),
+                    )
+                    .set_cpu(input.cpu.clone())
+                    .set_memory(input.memory.clone())
+                    .set_tags(Some(input.tags.clone()).filter(|v| !v.is_empty()))
+                    .set_pid_mode(input.pid_mode.clone())
+                    .set_ipc_mode(input.ipc_mode.clone())
+                    .set_proxy_configuration(input.proxy_configuration.clone())
+                    .set_ephemeral_storage(input.ephemeral_storage.clone())
+                    .set_runtime_platform(input.runtime_platform.clone())
+                    .set_enable_fault_injection(input.enable_fault_injection)
+                    .send(),
             )
-            .set_requires_compatibilities(
-                Some(input.requires_compatibilities.clone()).filter(|v| !v.is_empty()),
-            )
-            .set_cpu(input.cpu.clone())
-            .set_memory(input.memory.clone())
-            .set_tags(Some(input.tags.clone()).filter(|v| !v.is_empty()))
-            .set_pid_mode(input.pid_mode.clone())
-            .set_ipc_mode(input.ipc_mode.clone())
-            .set_proxy_configuration(input.proxy_configuration.clone())
-            .set_ephemeral_storage(input.ephemeral_storage.clone())
-            .set_runtime_platform(input.runtime_platform.clone())
-            .set_enable_fault_injection(input.enable_fault_injection)
-            .send()
-            .await
+            .await?
             .map_err(|e| {
                 AwsError::from_sdk(
                     "RegisterTaskDefinition",
@@ -157,11 +231,8 @@ impl Ecs {
     /// Creates the cluster when it does not exist (CreateCluster is idempotent).
     pub async fn ensure_cluster(&self, cluster: &str) -> Result<(), AwsError> {
         self.count();
-        self.client
-            .create_cluster()
-            .cluster_name(cluster)
-            .send()
-            .await
+        self.guarded(self.client.create_cluster().cluster_name(cluster).send())
+            .await?
             .map_err(|e| AwsError::from_sdk("CreateCluster", format!("cluster `{cluster}`"), &e))?;
         Ok(())
     }
@@ -188,25 +259,27 @@ impl Ecs {
     ) -> Result<ServiceView, AwsError> {
         self.count();
         let answer = self
-            .client
-            .create_service()
-            .cluster(cluster)
-            .service_name(&request.service)
-            .set_task_definition(request.task_definition.clone())
-            .desired_count(request.desired.unwrap_or(1))
-            .set_deployment_configuration(
-                request.deployment.map(super::views::DeploymentSettings::to_sdk),
+            .guarded(
+                self.client
+                    .create_service()
+                    .cluster(cluster)
+                    .service_name(&request.service)
+                    .set_task_definition(request.task_definition.clone())
+                    .desired_count(request.desired.unwrap_or(1))
+                    .set_deployment_configuration(
+                        request.deployment.map(super::views::DeploymentSettings::to_sdk),
+                    )
+                    .set_health_check_grace_period_seconds(request.grace_s)
+                    .set_launch_type(request.launch_type.as_deref().map(LaunchType::from))
+                    .set_platform_version(request.platform_version.clone())
+                    .set_network_configuration(
+                        request.network.as_ref().and_then(super::views::NetworkView::to_sdk),
+                    )
+                    .set_load_balancers(Self::load_balancers(request))
+                    .set_client_token(request.client_token.clone())
+                    .send(),
             )
-            .set_health_check_grace_period_seconds(request.grace_s)
-            .set_launch_type(request.launch_type.as_deref().map(LaunchType::from))
-            .set_platform_version(request.platform_version.clone())
-            .set_network_configuration(
-                request.network.as_ref().and_then(super::views::NetworkView::to_sdk),
-            )
-            .set_load_balancers(Self::load_balancers(request))
-            .set_client_token(request.client_token.clone())
-            .send()
-            .await
+            .await?
             .map_err(|e| {
                 AwsError::from_sdk(
                     "CreateService",
@@ -225,24 +298,26 @@ impl Ecs {
     ) -> Result<ServiceView, AwsError> {
         self.count();
         let answer = self
-            .client
-            .update_service()
-            .cluster(cluster)
-            .service(&request.service)
-            .set_task_definition(request.task_definition.clone())
-            .set_desired_count(request.desired)
-            .set_deployment_configuration(
-                request.deployment.map(super::views::DeploymentSettings::to_sdk),
+            .guarded(
+                self.client
+                    .update_service()
+                    .cluster(cluster)
+                    .service(&request.service)
+                    .set_task_definition(request.task_definition.clone())
+                    .set_desired_count(request.desired)
+                    .set_deployment_configuration(
+                        request.deployment.map(super::views::DeploymentSettings::to_sdk),
+                    )
+                    .set_health_check_grace_period_seconds(request.grace_s)
+                    .set_force_new_deployment(request.force.then_some(true))
+                    .set_platform_version(request.platform_version.clone())
+                    .set_network_configuration(
+                        request.network.as_ref().and_then(super::views::NetworkView::to_sdk),
+                    )
+                    .set_load_balancers(Self::load_balancers(request))
+                    .send(),
             )
-            .set_health_check_grace_period_seconds(request.grace_s)
-            .set_force_new_deployment(request.force.then_some(true))
-            .set_platform_version(request.platform_version.clone())
-            .set_network_configuration(
-                request.network.as_ref().and_then(super::views::NetworkView::to_sdk),
-            )
-            .set_load_balancers(Self::load_balancers(request))
-            .send()
-            .await
+            .await?
             .map_err(|e| {
                 AwsError::from_sdk(
                     "UpdateService",
@@ -271,19 +346,21 @@ impl Ecs {
     /// StopServiceDeployment with ROLLBACK.
     pub async fn roll_back(&self, service_deployment_arn: &str) -> Result<(), AwsError> {
         self.count();
-        self.client
-            .stop_service_deployment()
-            .service_deployment_arn(service_deployment_arn)
-            .stop_type(aws_sdk_ecs::types::StopServiceDeploymentStopType::Rollback)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk(
-                    "StopServiceDeployment",
-                    format!("service deployment `{service_deployment_arn}`"),
-                    &e,
-                )
-            })?;
+        self.guarded(
+            self.client
+                .stop_service_deployment()
+                .service_deployment_arn(service_deployment_arn)
+                .stop_type(aws_sdk_ecs::types::StopServiceDeploymentStopType::Rollback)
+                .send(),
+        )
+        .await?
+        .map_err(|e| {
+            AwsError::from_sdk(
+                "StopServiceDeployment",
+                format!("service deployment `{service_deployment_arn}`"),
+                &e,
+            )
+        })?;
         Ok(())
     }
 
@@ -307,7 +384,7 @@ impl Ecs {
             if stopped {
                 call = call.desired_status(DesiredStatus::Stopped);
             }
-            let page = call.send().await.map_err(|e| {
+            let page = self.guarded(call.send()).await?.map_err(|e| {
                 AwsError::from_sdk(
                     "ListTasks",
                     format!("service `{service}` of cluster `{cluster}`"),
@@ -331,12 +408,14 @@ impl Ecs {
         for chunk in arns.chunks(100) {
             self.count();
             let answer = self
-                .client
-                .describe_tasks()
-                .cluster(cluster)
-                .set_tasks(Some(chunk.to_vec()))
-                .send()
-                .await
+                .guarded(
+                    self.client
+                        .describe_tasks()
+                        .cluster(cluster)
+                        .set_tasks(Some(chunk.to_vec()))
+                        .send(),
+                )
+                .await?
                 .map_err(|e| {
                     AwsError::from_sdk(
                         "DescribeTasks",
@@ -444,13 +523,15 @@ impl Ecs {
         loop {
             self.count();
             let page = match self
-                .client
-                .list_service_deployments()
-                .cluster(cluster)
-                .service(service)
-                .set_next_token(token.clone())
-                .send()
-                .await
+                .guarded(
+                    self.client
+                        .list_service_deployments()
+                        .cluster(cluster)
+                        .service(service)
+                        .set_next_token(token.clone())
+                        .send(),
+                )
+                .await?
             {
                 Ok(page) => page,
                 Err(error) => {
@@ -487,11 +568,8 @@ impl Ecs {
     ) -> Result<Option<ServiceDeploymentView>, AwsError> {
         self.count();
         let answer = self
-            .client
-            .describe_service_deployments()
-            .service_deployment_arns(arn)
-            .send()
-            .await
+            .guarded(self.client.describe_service_deployments().service_deployment_arns(arn).send())
+            .await?
             .map_err(|e| {
                 AwsError::from_sdk(
                     "DescribeServiceDeployments",
@@ -512,11 +590,8 @@ impl Ecs {
     pub async fn revision_task_definition(&self, arn: &str) -> Result<Option<String>, AwsError> {
         self.count();
         let answer = self
-            .client
-            .describe_service_revisions()
-            .service_revision_arns(arn)
-            .send()
-            .await
+            .guarded(self.client.describe_service_revisions().service_revision_arns(arn).send())
+            .await?
             .map_err(|e| {
                 AwsError::from_sdk(
                     "DescribeServiceRevisions",
@@ -534,14 +609,16 @@ impl Ecs {
         loop {
             self.count();
             let page = self
-                .client
-                .list_task_definitions()
-                .family_prefix(family)
-                .status(TaskDefinitionStatus::Active)
-                .sort(aws_sdk_ecs::types::SortOrder::Desc)
-                .set_next_token(token.clone())
-                .send()
-                .await
+                .guarded(
+                    self.client
+                        .list_task_definitions()
+                        .family_prefix(family)
+                        .status(TaskDefinitionStatus::Active)
+                        .sort(aws_sdk_ecs::types::SortOrder::Desc)
+                        .set_next_token(token.clone())
+                        .send(),
+                )
+                .await?
                 .map_err(|e| {
                     AwsError::from_sdk("ListTaskDefinitions", format!("family `{family}`"), &e)
                 })?;
@@ -555,9 +632,11 @@ impl Ecs {
 
     pub async fn deregister(&self, arn: &str) -> Result<(), AwsError> {
         self.count();
-        self.client.deregister_task_definition().task_definition(arn).send().await.map_err(
-            |e| AwsError::from_sdk("DeregisterTaskDefinition", format!("revision `{arn}`"), &e),
-        )?;
+        self.guarded(self.client.deregister_task_definition().task_definition(arn).send())
+            .await?
+            .map_err(|e| {
+            AwsError::from_sdk("DeregisterTaskDefinition", format!("revision `{arn}`"), &e)
+        })?;
         Ok(())
     }
 }

@@ -44,7 +44,14 @@ pub(super) fn run(arguments: &RollbackArguments) -> ExitStatus {
                 connect(&arguments.target, &prepared.settings, &prepared.source.path, false)
                     .await
                     .map_err(|m| (ExitStatus::InvalidInput, m))?;
-            let ecs = Ecs::new(Clients::new(&target).await.ecs);
+            // Ctrl-C or SIGTERM cuts a call short and ends with exit 130.
+            let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = std::sync::Arc::clone(&interrupted);
+            tokio::spawn(async move {
+                super::local::wait_for_interrupt().await;
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            let ecs = Ecs::new(Clients::new(&target).await.ecs).interruptible(interrupted);
             let result = roll_back(
                 &ecs,
                 &clock,
@@ -62,6 +69,9 @@ pub(super) fn run(arguments: &RollbackArguments) -> ExitStatus {
             result.map_err(|error| match error {
                 crate::engine::RollbackError::Refused(reason) => {
                     (ExitStatus::InvalidInput, format!("error: {reason}\n"))
+                }
+                crate::engine::RollbackError::Interrupted(reason) => {
+                    (ExitStatus::Verdict(130), format!("interrupted: {reason} (exit 130)\n"))
                 }
                 crate::engine::RollbackError::Failed(reason) => (
                     ExitStatus::Verdict(3),

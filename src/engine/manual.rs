@@ -81,6 +81,8 @@ pub enum RollbackError {
     Refused(String),
     /// The rollback was asked for and is not verified (exit 3).
     Failed(String),
+    /// Ctrl-C or SIGTERM (exit 130); what was asked goes on in ECS.
+    Interrupted(String),
 }
 
 /// Rolls a service back by hand and waits until it runs the target revision, settled:
@@ -96,7 +98,7 @@ pub async fn roll_back(
     to: Option<&str>,
     timeout_ms: u64,
 ) -> Result<String, RollbackError> {
-    let refused = |e: AwsError| RollbackError::Refused(format!("{e}; nothing was changed"));
+    let refused = refusal;
     let service = ecs.service(cluster, name).await.map_err(refused)?.ok_or_else(|| {
         RollbackError::Refused(format!("service `{name}` does not exist in cluster `{cluster}`"))
     })?;
@@ -129,7 +131,11 @@ pub async fn roll_back(
     if !stop {
         ecs.redeploy(cluster, name, &target).await.map_err(|e| {
             // Refused with an answer: nothing was written.
-            if e.answer_lost() {
+            if e.is_interrupted() {
+                RollbackError::Interrupted(format!(
+                    "interrupted while asking to roll `{name}` back to {target}: it may have been sent"
+                ))
+            } else if e.answer_lost() {
                 RollbackError::Failed(e.to_string())
             } else {
                 RollbackError::Refused(format!("{e}; nothing was changed"))
@@ -139,6 +145,11 @@ pub async fn roll_back(
     let started = clock.now_ms();
     loop {
         match ecs.service(cluster, name).await {
+            Err(error) if error.is_interrupted() => {
+                return Err(RollbackError::Interrupted(format!(
+                    "interrupted while waiting for `{name}` to settle on {target}; the rollback goes on in ECS"
+                )));
+            }
             Ok(Some(service)) if settled_on(&service, &target) => return Ok(target),
             Ok(None) => return Err(RollbackError::Failed(format!("service `{name}` is gone"))),
             Err(error) if !error.is_transient() => {
@@ -177,7 +188,7 @@ async fn named_target(
                 error.message
             )));
         }
-        Err(error) => return Err(RollbackError::Refused(format!("{error}; nothing was changed"))),
+        Err(error) => return Err(refusal(error)),
     };
     if td.status() == Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Inactive) {
         return Err(RollbackError::Refused(format!(
@@ -202,7 +213,7 @@ async fn last_good(
     service: &ServiceView,
     in_progress: bool,
 ) -> Result<String, RollbackError> {
-    let refused = |e: AwsError| RollbackError::Refused(format!("{e}; nothing was changed"));
+    let refused = refusal;
     let running = service.primary().map(|p| p.task_definition.clone()).unwrap_or_default();
     let except = (!in_progress).then_some(running.as_str());
     if let Some(target) = super::live::last_completed(ecs, cluster, service, except)
@@ -224,6 +235,17 @@ async fn last_good(
             service.name
         ))
     })
+}
+
+/// A failed read before anything was written: refused, or interrupted.
+// A `map_err` adapter: it takes the error by value.
+#[allow(clippy::needless_pass_by_value)]
+fn refusal(error: AwsError) -> RollbackError {
+    if error.is_interrupted() {
+        RollbackError::Interrupted("interrupted; nothing was changed".to_owned())
+    } else {
+        RollbackError::Refused(format!("{error}; nothing was changed"))
+    }
 }
 
 /// The ACTIVE revision of the same family just below `arn`: the fallback where the

@@ -224,6 +224,23 @@ impl Runner<'_> {
         });
         let timeout = step.timeout_ms.unwrap_or(DEFAULT_ROLLBACK_TIMEOUT_MS);
         let started = self.clock.now_ms();
+        self.ecs.set_deadline(self.real_deadline(timeout));
+        let settled = self.await_rollback(&cluster, &anchor, &target, step, timeout, started).await;
+        self.ecs.set_deadline(None);
+        settled
+    }
+
+    /// Waits until the service runs `target` alone again, settled.
+    async fn await_rollback(
+        &mut self,
+        cluster: &str,
+        anchor: &super::verdict::Anchor,
+        target: &str,
+        step: &RollbackStep,
+        timeout: u64,
+        started: u64,
+    ) -> Result<Rolled, StepError> {
+        let target = target.to_owned();
         loop {
             if self.clock.now_ms() - started > timeout {
                 let reason = format!(
@@ -236,7 +253,7 @@ impl Runner<'_> {
                 });
                 return Err(StepError::Refused(reason));
             }
-            match self.ecs.service(&cluster, &anchor.service).await {
+            match self.ecs.service(cluster, &anchor.service).await {
                 Ok(Some(service)) => {
                     if settled_on(&service, &target) {
                         self.emit(&Event::RollbackVerified {
@@ -332,8 +349,10 @@ impl Runner<'_> {
         // The service of the step that ran (a verify names its update), else the last one
         // this run deployed.
         let anchored = self.anchors.get(name).or_else(|| self.anchors.values().last()).cloned();
+        // One last look, not cut by the interruption but bounded.
+        let look = self.ecs.for_last_look(std::time::Duration::from_secs(5));
         if let Some((cluster, anchor)) = anchored
-            && let Ok(Some(service)) = self.ecs.service(&cluster, &anchor.service).await
+            && let Ok(Some(service)) = look.service(&cluster, &anchor.service).await
         {
             let primary = service.primary().map_or_else(String::new, |p| {
                 format!(

@@ -74,7 +74,7 @@ pub(super) enum StepError {
 
 impl From<AwsError> for StepError {
     fn from(error: AwsError) -> Self {
-        StepError::Aws(error)
+        if error.is_interrupted() { StepError::Interrupted } else { StepError::Aws(error) }
     }
 }
 
@@ -131,7 +131,8 @@ impl<'a> Runner<'a> {
             file,
             settings,
             workspace,
-            ecs,
+            // Ctrl-C cuts even a call that hangs.
+            ecs: ecs.interruptible(Arc::clone(&options.interrupted)),
             clock,
             sink,
             interrupted: Arc::clone(&options.interrupted),
@@ -170,7 +171,7 @@ impl<'a> Runner<'a> {
     /// The last write call was refused (an answer came): nothing of it was written.
     fn refused_write(&mut self, error: AwsError) -> StepError {
         self.writes.pop();
-        StepError::Aws(error)
+        StepError::from(error)
     }
 
     /// Waits `virtual_ms` on the clock (a manual clock is moved forward instead); Ctrl-C
@@ -196,6 +197,16 @@ impl<'a> Runner<'a> {
             .await;
         }
         Ok(())
+    }
+
+    /// The real instant `virtual_ms` from now, a little past it (a last look may still be
+    /// answered); none on a manual clock, where waiting moves time.
+    pub(super) fn real_deadline(&self, virtual_ms: u64) -> Option<std::time::Instant> {
+        (!self.clock.is_manual()).then(|| {
+            std::time::Instant::now()
+                + self.clock.real_duration(virtual_ms)
+                + std::time::Duration::from_secs(2)
+        })
     }
 
     /// Now on the endpoint's clock, in epoch milliseconds (task and event timestamps).
@@ -348,6 +359,10 @@ impl<'a> Runner<'a> {
             .await
             {
                 Ok(live) => live,
+                Err(error) if error.is_interrupted() => {
+                    let reason = "interrupted while reading the live state; nothing was changed";
+                    return Err(self.finish(Verdict::Interrupted, reason.to_owned()));
+                }
                 Err(error) => {
                     let reason = format!("{error}; {}; nothing was changed", next_action(&error));
                     return Err(self.finish(Verdict::InvalidInput, reason));

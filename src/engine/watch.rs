@@ -26,9 +26,18 @@ impl Runner<'_> {
         match &change.watch {
             Watch::Nothing => Ok("nothing to verify".to_owned()),
             Watch::Scaling { timeout_ms, .. } => {
-                self.watch_scaling(&change.step, *timeout_ms).await
+                self.ecs.set_deadline(self.real_deadline(*timeout_ms));
+                let watched = self.watch_scaling(&change.step, *timeout_ms).await;
+                self.ecs.set_deadline(None);
+                watched
             }
-            Watch::Deployment { .. } => self.watch_deployment(step, change).await,
+            Watch::Deployment { timeout_ms, .. } => {
+                // The timeout bounds the step's wall time: no call waits past it.
+                self.ecs.set_deadline(self.real_deadline(*timeout_ms));
+                let watched = self.watch_deployment(step, change).await;
+                self.ecs.set_deadline(None);
+                watched
+            }
         }
     }
 
