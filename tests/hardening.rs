@@ -130,8 +130,7 @@ impl Freezer {
                     let flag = Arc::clone(&flag);
                     std::thread::spawn(move || {
                         let mut buffer = [0u8; 16 * 1024];
-                        loop {
-                            let Ok(n) = from.read(&mut buffer) else { break };
+                        while let Ok(n) = from.read(&mut buffer) {
                             if n == 0 {
                                 break;
                             }
@@ -147,6 +146,19 @@ impl Freezer {
             }
         });
         Self { address: format!("http://{address}"), frozen }
+    }
+}
+
+struct Freeze {
+    recorder: Recorder,
+    frozen: Arc<AtomicBool>,
+}
+impl ferry::engine::Sink for Freeze {
+    fn event(&mut self, event: &Event) {
+        if let Event::DeploymentStarted { .. } = event {
+            self.frozen.store(true, Ordering::Relaxed);
+        }
+        self.recorder.event(event);
     }
 }
 
@@ -167,18 +179,6 @@ async fn a_frozen_endpoint_mid_verify_ends_at_the_verify_timeout() {
     let workspace = Workspace::default();
     let settings = resolve(&file, None, &workspace).expect("settings");
     let clients = Clients::new(&Target::Local { url: freezer.address.clone() }).await;
-    struct Freeze {
-        recorder: Recorder,
-        frozen: Arc<AtomicBool>,
-    }
-    impl ferry::engine::Sink for Freeze {
-        fn event(&mut self, event: &Event) {
-            if let Event::DeploymentStarted { .. } = event {
-                self.frozen.store(true, Ordering::Relaxed);
-            }
-            self.recorder.event(event);
-        }
-    }
     let mut sink = Freeze { recorder: Recorder::default(), frozen: Arc::clone(&freezer.frozen) };
     let started = Instant::now();
     let outcome = Runner::new(
