@@ -407,3 +407,58 @@ fn dropped_connections_do_not_change_the_verdict() {
     );
     assert_eq!(bad.code, 1, "{:#?}\n{}", bad.events.last(), bad.stderr);
 }
+
+#[test]
+fn two_runs_on_one_state_file_do_not_both_write_it() {
+    let project = Project::new();
+    assert_eq!(
+        project.run(&deployfile("acme/web:1", BREAKER_ROLLBACK, "", true), "faults.json").code,
+        0
+    );
+    std::fs::write(
+        project.dir.path().join("Deployfile"),
+        deployfile("acme/web:slow", BREAKER_ROLLBACK, "", true),
+    )
+    .expect("write");
+    // The first run holds the state while it rolls out (slowly, at speed 10).
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args([
+            "run",
+            "--target",
+            "local",
+            "--speed",
+            "10",
+            "--output",
+            "ndjson",
+            "--faults",
+            "faults.json",
+        ])
+        .current_dir(project.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ferry run");
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(first.stdout.take().expect("stdout")));
+    for line in lines.by_ref() {
+        if line.expect("line").contains("deployment_started") {
+            break;
+        }
+    }
+    // A second run on the same state file is refused, naming the first.
+    let second = project.run(&deployfile("acme/web:2", BREAKER_ROLLBACK, "", true), "faults.json");
+    assert_eq!(second.code, 2, "{}", second.stderr);
+    assert!(
+        second.stderr.contains("is in use by another ferry process (pid "),
+        "{}",
+        second.stderr
+    );
+    // A plan may still read it.
+    let plan = crate::test::Test::new()
+        .args(["plan", "--target", "local"])
+        .current_dir(project.dir.path())
+        .run();
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let _ = std::process::Command::new("kill").args(["-INT", &first.id().to_string()]).status();
+    let _ = first.wait();
+}

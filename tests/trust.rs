@@ -791,3 +791,43 @@ async fn cleanup_deregisters_what_the_plan_said() {
     let left: Vec<u32> = local.revisions("web").await.iter().map(|a| revision_number(a)).collect();
     assert!(left.contains(&4) && left.contains(&3), "{left:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_started_at_the_same_instant_never_both_proceed() {
+    // 20 trials: two CI runs of different commits, started together on one service.
+    let mut outcomes = Vec::new();
+    for trial in 0..20 {
+        let local = Local::start(FAULTS).await;
+        assert_code(&local.run(&standard("1")).await, 0);
+        let (first, second) = (standard(&format!("a{trial}")), standard(&format!("b{trial}")));
+        let (a, b) = tokio::join!(local.run(&first), local.run(&second));
+        let won: Vec<&Outcome> =
+            [&a, &b].into_iter().filter(|o| o.verdict == Verdict::Success).collect();
+        assert!(won.len() <= 1, "trial {trial}: both proceeded:\n{}\n{}", a.reason, b.reason);
+        for outcome in [&a, &b] {
+            // Neither undoes the other: a run that lost stops without rolling back.
+            assert!(!outcome.has("rollback_started"), "trial {trial}: {}", outcome.reason);
+            if outcome.verdict != Verdict::Success {
+                assert!(
+                    outcome.reason.contains("replaced ours")
+                        || outcome.reason.contains("in progress")
+                        || outcome.reason.contains("changed since ferry read it"),
+                    "trial {trial}: {}",
+                    outcome.reason
+                );
+            }
+        }
+        // The service settles on the winner's revision, and nobody's deploy is lost to a
+        // rollback.
+        let service = local.settle().await;
+        if let Some(winner) = won.first() {
+            let ran = winner.events.iter().find_map(|e| match e {
+                Event::DeploymentStarted { task_definition, .. } => Some(task_definition.clone()),
+                _ => None,
+            });
+            assert_eq!(ran.as_deref(), Some(service.task_definition.as_str()), "trial {trial}");
+        }
+        outcomes.push((a.code(), b.code()));
+    }
+    eprintln!("two runs at once, exit codes per trial: {outcomes:?}");
+}

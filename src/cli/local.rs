@@ -31,6 +31,7 @@ pub(super) fn run(arguments: &LocalArguments) -> ExitStatus {
         capacity: arguments.capacity,
         clock: None,
         runtime: arguments.runtime.into(),
+        read_only: false,
     };
     let runtime =
         match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {

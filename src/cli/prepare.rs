@@ -136,6 +136,7 @@ pub(super) async fn connect(
                 faults,
                 registry,
                 capacity: target.capacity,
+                read_only,
                 ..LocalOptions::default()
             })
             .await

@@ -808,6 +808,20 @@ impl<'a> Runner<'a> {
                 },
             });
         };
+        // A deployment that started between our read and our UpdateService is another
+        // run's: ECS ordered the calls, ours is the later one and replaced it.
+        for other in answer
+            .deployments
+            .iter()
+            .filter(|d| d.id != ours.id && !known.contains(&d.id) && before.is_some())
+        {
+            self.emit(&Event::Warning {
+                message: format!(
+                    "another deployment of `{}` ({} of {}) started between ferry's read and its UpdateService; ours replaced it, and that run will find its deployment replaced",
+                    change.service, other.id, other.task_definition
+                ),
+            });
+        }
         let digests = self
             .registered
             .iter()

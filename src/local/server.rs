@@ -46,6 +46,9 @@ pub struct LocalOptions {
     pub clock: Option<Clock>,
     /// Virtual tasks, or real containers on the Docker engine.
     pub runtime: Runtime,
+    /// Read the state file and leave it: no lock is taken and nothing is saved
+    /// (`ferry plan`, `ferry status`).
+    pub read_only: bool,
 }
 
 /// What a task is.
@@ -84,6 +87,50 @@ pub struct LocalEcs {
     /// outlive this process (with a state file).
     containers: Option<(tokio::task::JoinHandle<()>, String, bool)>,
     state_file: Option<PathBuf>,
+    /// The lock on the state file, held while this endpoint may write it.
+    _lock: Option<StateLock>,
+}
+
+/// An exclusive lock on a state file (`FILE.lock` beside it, holding the owner's pid):
+/// a second process that would write the same state is refused.
+struct StateLock {
+    _file: std::fs::File,
+}
+
+impl StateLock {
+    fn take(state: &std::path::Path) -> Result<Self, String> {
+        use std::io::{Read as _, Seek as _, Write as _};
+        let path = state.with_extension("lock");
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|error| format!("cannot open the lock `{}`: {error}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut owner = String::new();
+                let _ = file.read_to_string(&mut owner);
+                return Err(format!(
+                    "the local state `{}` is in use by another ferry process{}; wait for it to finish, or give this one another `--state`",
+                    state.display(),
+                    owner
+                        .trim()
+                        .parse::<u32>()
+                        .map_or_else(|_| String::new(), |pid| format!(" (pid {pid})"))
+                ));
+            }
+            Err(std::fs::TryLockError::Error(error)) => {
+                return Err(format!("cannot lock `{}`: {error}", path.display()));
+            }
+        }
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = write!(file, "{}", std::process::id());
+        Ok(Self { _file: file })
+    }
 }
 
 impl Drop for LocalEcs {
@@ -131,6 +178,11 @@ impl LocalEcs {
         let clock = options.clock.clone().unwrap_or_else(|| {
             Clock::scaled(if options.speed > 0.0 { options.speed } else { 1.0 })
         });
+        // The lock first: the state read is the one this process will write back.
+        let state_lock = match &options.state_file {
+            Some(path) if !options.read_only => Some(StateLock::take(path)?),
+            _ => None,
+        };
         let mut state = match &options.state_file {
             Some(path) => EcsState::load(path, clock.epoch_ms())?,
             None => EcsState::new(clock.epoch_ms()),
@@ -197,7 +249,8 @@ impl LocalEcs {
             stop,
             server: Some(server),
             containers,
-            state_file: options.state_file,
+            state_file: options.state_file.filter(|_| !options.read_only),
+            _lock: state_lock,
         })
     }
 
