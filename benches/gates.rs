@@ -89,8 +89,13 @@ fn main() {
         .build()
         .expect("runtime");
     let address = server(2_000);
-    let network: Arc<dyn ferry::gates::HttpClient> =
-        Arc::new(ferry::gates::network::Network::new(runtime.handle().clone()).expect("network"));
+    // As a run sends them: through the network policy, the URL named.
+    let network: Arc<dyn ferry::gates::HttpClient> = Arc::new(ferry::gates::network::Guarded {
+        network: Arc::new(
+            ferry::gates::network::Network::new(runtime.handle().clone(), false).expect("network"),
+        ),
+        policy: ferry::gates::Policy::new([format!("http://{address}/").as_str()], &[], false),
+    });
     let mut capabilities = Capabilities::none();
     capabilities.http = Arc::clone(&network);
     let script = GateScript::compile("std/version.rhai", version).expect("compiles");

@@ -249,3 +249,86 @@ fn the_standard_scripts_run_in_a_deploy_and_a_script_error_is_a_diagnostic() {
     assert!(report.contains("gates/broken.rhai:3:"), "{report}");
     assert!(report.contains("n.len() > 0"), "{report}");
 }
+
+#[test]
+fn gates_reach_the_hosts_the_step_names_and_never_the_metadata_address() {
+    let named = Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
+    let unnamed = Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
+    let port = named.address.rsplit_once(':').expect("port").1;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("gates")).expect("mkdir");
+    // The script asks the host its parameter names, then one it names itself.
+    std::fs::write(
+        dir.path().join("gates/both.rhai"),
+        format!(
+            "fn check(ctx) {{\n  http::get(ctx.params.url);\n  http::get(\"http://{}/secret\");\n  true\n}}\n",
+            unnamed.address
+        ),
+    )
+    .expect("script");
+    let gate = format!(
+        "  gate script(\"gates/both.rhai\") {{ url = \"http://localhost:{port}/\", every = 10s, within = 30s }}\n"
+    );
+    let (code, events, stderr) = second_deploy(dir.path(), &gate);
+    assert_eq!(code, 1, "{events:#?}\n{stderr}");
+    let message = of(&events, "gate_attempt")[0]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("does not allow `127.0.0.1`"), "{message}");
+    assert!(message.contains("allow_hosts"), "{message}");
+    assert!(named.hits() > 0, "the named host was asked");
+    assert_eq!(unnamed.hits(), 0, "a host the Deployfile does not name was reached");
+
+    // Named in `allow_hosts`, it is reached and the gate passes.
+    let allowed = format!("  allow_hosts = [\"127.0.0.1\"]\n{gate}");
+    let (code, events, stderr) = second_deploy(dir.path(), &allowed);
+    assert_eq!(code, 0, "{events:#?}\n{stderr}");
+    assert!(unnamed.hits() > 0);
+
+    // The metadata address, named by an `http` gate: refused without a connection
+    // attempt, every time, with what to write to allow it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, events, stderr) = second_deploy(
+        dir.path(),
+        "  gate http(\"http://169.254.169.254/latest/meta-data/\") { every = 10s, within = 30s }\n",
+    );
+    assert_eq!(code, 1, "{events:#?}\n{stderr}");
+    let attempts = of(&events, "gate_attempt");
+    assert!(!attempts.is_empty());
+    for attempt in attempts {
+        let message = attempt["message"].as_str().unwrap_or_default();
+        assert!(message.contains("set `allow_link_local = true`"), "{message}");
+    }
+}
+
+#[test]
+fn what_gates_print_is_capped_per_attempt_and_per_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("gates")).expect("mkdir");
+    // Half a MiB thrown at every attempt, after 200 log lines of which one is as long.
+    std::fs::write(
+        dir.path().join("gates/loud.rhai"),
+        "fn check(ctx) {\n  let s = \"x\";\n  for i in 0..19 { s += s; }\n  log::info(s);\n  for i in 0..200 { log::info(`line ${i}`); }\n  throw s;\n}\n",
+    )
+    .expect("script");
+    let (code, events, stderr) = second_deploy(
+        dir.path(),
+        "  gate script(\"gates/loud.rhai\") { every = 1s, within = 1m }\n",
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let attempts = of(&events, "gate_attempt");
+    assert!(attempts.len() > 20, "{} attempts", attempts.len());
+    for attempt in &attempts {
+        let message = attempt["message"].as_str().unwrap_or_default();
+        assert!(message.len() <= 2_100, "an attempt's message of {} bytes", message.len());
+        assert!(message.contains("more bytes cut"), "{}", &message[message.len() - 40..]);
+    }
+    let logs = of(&events, "gate_log");
+    assert!(logs.len() <= 1_001, "{} log lines", logs.len());
+    assert!(logs.iter().all(|l| l["text"].as_str().unwrap_or_default().len() <= 1_000));
+    let dropped = logs
+        .iter()
+        .filter(|l| l["text"].as_str().unwrap_or_default().contains("are dropped"))
+        .count();
+    assert_eq!(dropped, 1, "one notice that later lines are dropped");
+    let printed: usize = events.iter().map(|e| e.to_string().len()).sum();
+    assert!(printed < 3_000_000, "{printed} bytes of events");
+}

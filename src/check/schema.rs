@@ -508,6 +508,20 @@ static VERIFY: BlockSpec = BlockSpec {
         ),
         field("bake", T::Duration, "time the gates keep passing after the rollout", "bake = 2m")
             .range(0, MAX),
+        field(
+            "allow_hosts",
+            T::List(&T::String),
+            "hosts gates may reach besides the URLs of this step and its tasks",
+            "allow_hosts = [\"status.example.com\", \"*.internal.example.com\"]",
+        )
+        .count(0, 100)
+        .format(F::GateHost),
+        field(
+            "allow_link_local",
+            T::Bool,
+            "let gates reach link-local and instance-metadata addresses (169.254.0.0/16)",
+            "allow_link_local = false",
+        ),
     ],
     blocks: &[NestedSpec {
         kind: "gate",

@@ -16,6 +16,8 @@ pub enum TextFormat {
     FamilyRevision,
     /// An `http://` or `https://` URL.
     HttpUrl,
+    /// A host gates may reach: `name`, an address, `*.domain`, `host:port` or a URL.
+    GateHost,
     /// `os/arch` or `os/arch/variant`.
     Platform,
     /// An AWS region name such as `eu-west-1`.
@@ -67,6 +69,24 @@ impl TextFormat {
                     .ok_or_else(|| "a URL starts with `http://` or `https://`".to_owned())?;
                 if rest.is_empty() || rest.starts_with('/') {
                     Err("the URL has no host".to_owned())
+                } else {
+                    Ok(())
+                }
+            }
+            TextFormat::GateHost => {
+                if text.starts_with("http://") || text.starts_with("https://") {
+                    return TextFormat::HttpUrl.check(text);
+                }
+                let name = text.strip_prefix("*.").unwrap_or(text);
+                if name.is_empty() {
+                    Err("write a host name or address, such as `status.example.com`".to_owned())
+                } else if let Some(c) =
+                    name.chars().find(|c| c.is_whitespace() || "/*@?#".contains(*c))
+                {
+                    Err(format!(
+                        "a host cannot hold `{}`; write `name`, `*.domain` or `host:port`",
+                        c.escape_debug()
+                    ))
                 } else {
                     Ok(())
                 }
@@ -225,6 +245,14 @@ mod tests {
         FamilyRevision: "web" => true;
         FamilyRevision: "web:12" => true;
         FamilyRevision: "web:0" => false;
+        GateHost: "status.example.com" => true;
+        GateHost: "*.internal.example.com" => true;
+        GateHost: "10.0.0.7:8080" => true;
+        GateHost: "https://hooks.example.com/x" => true;
+        GateHost: "https:/hooks.example.com" => false;
+        GateHost: "*." => false;
+        GateHost: "a b" => false;
+        GateHost: "user@host" => false;
         HttpUrl: "https://example.com/health" => true;
         HttpUrl: "ftp://x" => false;
         HttpUrl: "http:///x" => false;

@@ -12,10 +12,101 @@ use super::event::Event;
 use super::runner::{Runner, StepError};
 use super::verdict::{Anchor, Failure};
 use crate::aws::Ecs;
-use crate::eval::{GateSpec, GateTarget, Value, Workspace};
+use crate::eval::{GateSpec, GateTarget, Value, VerifyStep, Workspace};
 use crate::gates::http_gate::{self, Expect};
+use crate::gates::network::{Guarded, Network};
 use crate::gates::schedule::{Schedule, Standing};
-use crate::gates::{Capabilities, GateContext, GateScript, HttpClient, Limits, Outcome, TaskInfo};
+use crate::gates::{
+    Capabilities, GateContext, GateScript, HttpClient, Limits, Outcome, Policy, TaskInfo,
+};
+
+/// The longest message one attempt reports (characters); the rest is cut.
+const MAX_MESSAGE: usize = 2_000;
+/// The longest report of a broken script (characters).
+const MAX_REPORT: usize = 8_000;
+/// The log lines gates may print in one run; later ones are dropped, with one notice.
+const MAX_RUN_LOG_LINES: usize = 1_000;
+/// The text (bytes) gates may print in one run: past it, messages are cut to
+/// `SHORT_MESSAGE` and scripts' reports and log lines are dropped.
+const MAX_RUN_TEXT: usize = 1_000_000;
+const SHORT_MESSAGE: usize = 200;
+
+/// `text` cut to `max` characters, saying how much was cut.
+fn clip(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text,
+        Some((at, _)) => {
+            let cut = text.len() - at;
+            format!("{}… ({cut} more bytes cut)", &text[..at])
+        }
+    }
+}
+
+/// What gates have printed so far in this run (docs/gates.md, "Limits").
+#[derive(Debug, Default)]
+pub(super) struct GateOutput {
+    log_lines: usize,
+    text: usize,
+    dropped_noted: bool,
+}
+
+impl GateOutput {
+    fn spend(&mut self, text: &str) -> bool {
+        if self.text + text.len() > MAX_RUN_TEXT {
+            return false;
+        }
+        self.text += text.len();
+        true
+    }
+
+    /// An attempt's message as the run reports it.
+    fn message(&mut self, message: String) -> String {
+        let message =
+            if self.text >= MAX_RUN_TEXT { clip(message, SHORT_MESSAGE) } else { message };
+        self.text = self.text.saturating_add(message.len());
+        message
+    }
+
+    /// Whether a log line (or a report) is printed; the first dropped one is noted.
+    fn take_line(&mut self, text: &str) -> Result<(), Option<String>> {
+        if self.log_lines < MAX_RUN_LOG_LINES && self.spend(text) {
+            self.log_lines += 1;
+            return Ok(());
+        }
+        if self.dropped_noted {
+            return Err(None);
+        }
+        self.dropped_noted = true;
+        Err(Some(format!(
+            "gates have printed {} log lines and {} KB in this run: further log lines and \
+             reports are dropped",
+            self.log_lines,
+            self.text / 1_000
+        )))
+    }
+}
+
+/// The gate network policy of a `verify` step: the URLs its gates name (targets and
+/// parameters), its `allow_hosts` and `allow_link_local`.
+#[must_use]
+pub fn network_policy(step: &VerifyStep) -> Policy {
+    fn urls<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::String(text) => found.push(text),
+            Value::List(items) => items.iter().for_each(|item| urls(item, found)),
+            Value::Map(entries) => entries.values().for_each(|item| urls(item, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for gate in &step.gates {
+        if let GateTarget::Http { url } = &gate.target {
+            found.push(url.as_str());
+        }
+        gate.params.values().for_each(|value| urls(value, &mut found));
+    }
+    Policy::new(found, &step.allow_hosts, step.allow_link_local)
+}
 
 /// What a gate runs.
 enum Check {
@@ -108,8 +199,24 @@ pub(super) fn check_gates(gates: &[GateSpec], base_dir: &Path) -> Result<(), Str
     Ok(())
 }
 
-/// The answer of one attempt, and the rendered report when a script broke (`code`, text).
+/// The answer of one attempt, and the rendered report when a script broke (`code`, text),
+/// each cut to its limit. Every request passes `policy`, with the attempt's tasks.
 async fn attempt(
+    check: &Check,
+    context: GateContext,
+    mut capabilities: Capabilities,
+    network: Arc<dyn HttpClient>,
+    policy: &Policy,
+) -> (Outcome, Option<(String, String)>) {
+    let http: Arc<dyn HttpClient> =
+        Arc::new(Guarded { network, policy: policy.with_tasks(&capabilities.tasks) });
+    capabilities.http = Arc::clone(&http);
+    let (mut outcome, report) = attempt_unclipped(check, context, capabilities, http).await;
+    outcome.message = clip(outcome.message, MAX_MESSAGE);
+    (outcome, report.map(|(code, text)| (code, clip(text, MAX_REPORT))))
+}
+
+async fn attempt_unclipped(
     check: &Check,
     context: GateContext,
     capabilities: Capabilities,
@@ -208,9 +315,11 @@ pub struct GateTrial {
 }
 
 /// Runs one gate once against a service as it runs now: its PRIMARY deployment's tasks,
-/// read with read-only calls. Nothing is registered, updated or stopped.
+/// read with read-only calls, under its step's network `policy`. Nothing is registered,
+/// updated or stopped.
 pub async fn try_gate(
     spec: &GateSpec,
+    policy: &Policy,
     base_dir: &Path,
     ecs: &Ecs,
     cluster: &str,
@@ -229,7 +338,7 @@ pub async fn try_gate(
         .clone();
     let tasks = Arc::new(task_infos(ecs, cluster, service, &primary.id).await);
     let network: Arc<dyn HttpClient> =
-        Arc::new(crate::gates::network::Network::new(tokio::runtime::Handle::current())?);
+        Arc::new(Network::new(tokio::runtime::Handle::current(), policy.allow_link_local)?);
     let epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -255,7 +364,7 @@ pub async fn try_gate(
         events: Arc::new(view.events.iter().map(|event| event.message.clone()).collect()),
     };
     let log = capabilities.log.clone();
-    let (outcome, error) = attempt(&gate.check, context, capabilities, network).await;
+    let (outcome, error) = attempt(&gate.check, context, capabilities, network, policy).await;
     Ok(GateTrial {
         name: gate.name,
         deployment_id: primary.id,
@@ -296,12 +405,16 @@ impl Runner<'_> {
             .map_err(StepError::Refused)
     }
 
-    fn network(&mut self) -> Result<Arc<dyn HttpClient>, StepError> {
-        if let Some(network) = &self.network {
-            return Ok(Arc::clone(network));
+    /// The network for gates under `policy`, made once (again when a step's
+    /// `allow_link_local` differs).
+    fn network(&mut self, policy: &Policy) -> Result<Arc<dyn HttpClient>, StepError> {
+        if let Some(network) = &self.network
+            && network.allows_link_local() == policy.allow_link_local
+        {
+            return Ok(Arc::clone(network) as Arc<dyn HttpClient>);
         }
-        let network: Arc<dyn HttpClient> = Arc::new(
-            crate::gates::network::Network::new(tokio::runtime::Handle::current())
+        let network = Arc::new(
+            Network::new(tokio::runtime::Handle::current(), policy.allow_link_local)
                 .map_err(StepError::Refused)?,
         );
         self.network = Some(Arc::clone(&network));
@@ -312,6 +425,7 @@ impl Runner<'_> {
     pub(super) async fn run_due_gates(
         &mut self,
         gates: &mut [Gate],
+        policy: &Policy,
         cluster: &str,
         anchor: &Anchor,
         events: &[String],
@@ -320,7 +434,7 @@ impl Runner<'_> {
         if !gates.iter().any(|g| g.schedule.due(now)) {
             return Ok(());
         }
-        let network = self.network()?;
+        let network = self.network(policy)?;
         let tasks =
             Arc::new(task_infos(&self.ecs, cluster, &anchor.service, &anchor.deployment_id).await);
         let events = Arc::new(events.to_vec());
@@ -356,18 +470,27 @@ impl Runner<'_> {
                 events: Arc::clone(&events),
             };
             let log = capabilities.log.clone();
-            let (outcome, error) =
-                attempt(&gate.check, context, capabilities, Arc::clone(&network)).await;
+            let (mut outcome, error) =
+                attempt(&gate.check, context, capabilities, Arc::clone(&network), policy).await;
             if let Some((code, report)) = error {
-                self.emit(&Event::GateError { gate: gate.name.clone(), code, report });
+                match self.gate_output.take_line(&report) {
+                    Ok(()) => {
+                        self.emit(&Event::GateError { gate: gate.name.clone(), code, report });
+                    }
+                    Err(notice) => self.note_gate_output_dropped(&gate.name, notice),
+                }
             }
             for line in log.take() {
-                self.emit(&Event::GateLog {
-                    gate: gate.name.clone(),
-                    level: line.level,
-                    text: line.text,
-                });
+                match self.gate_output.take_line(&line.text) {
+                    Ok(()) => self.emit(&Event::GateLog {
+                        gate: gate.name.clone(),
+                        level: line.level,
+                        text: line.text,
+                    }),
+                    Err(notice) => self.note_gate_output_dropped(&gate.name, notice),
+                }
             }
+            outcome.message = self.gate_output.message(outcome.message);
             let was_passed = gate.passed();
             let attempt = gate.schedule.attempts + 1;
             self.emit(&Event::GateAttempt {
@@ -389,6 +512,16 @@ impl Runner<'_> {
             }
         }
         Ok(())
+    }
+
+    fn note_gate_output_dropped(&mut self, gate: &str, notice: Option<String>) {
+        if let Some(text) = notice {
+            self.emit(&Event::GateLog {
+                gate: gate.to_owned(),
+                level: crate::gates::host::LogLevel::Warn,
+                text,
+            });
+        }
     }
 
     /// The failure of `gate`, reported.

@@ -22,7 +22,7 @@ pub use change::{
     TaskDefinitionRef, UpdateAction, UpdateChange, VerifyChange, Watch,
 };
 pub use event::{Event, Recorder, Sink, Verdict};
-pub use gates::{GateTrial, gate_name, try_gate};
+pub use gates::{GateTrial, gate_name, network_policy, try_gate};
 pub use live::{Described, Live, last_completed, read_live};
 pub use manual::{RollbackError, roll_back, services, status_text};
 pub use plan::{

@@ -113,7 +113,9 @@ pub struct Runner<'a> {
     /// Built images by `build` step: `(image id, tags set by `tag`)`.
     pub(super) images: BTreeMap<String, (String, Vec<String>)>,
     /// The network gates use, made when a gate first needs it.
-    pub(super) network: Option<Arc<dyn crate::gates::HttpClient>>,
+    pub(super) network: Option<Arc<crate::gates::network::Network>>,
+    /// What gates printed so far, against the run's limits.
+    pub(super) gate_output: super::gates::GateOutput,
 }
 
 impl<'a> Runner<'a> {
@@ -150,6 +152,7 @@ impl<'a> Runner<'a> {
             docker: None,
             images: BTreeMap::new(),
             network: None,
+            gate_output: super::gates::GateOutput::default(),
         }
     }
 

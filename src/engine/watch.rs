@@ -102,6 +102,7 @@ impl Runner<'_> {
         let bake = *bake_ms;
         let until_serving = until == "serving";
         let mut gates = self.prepare_gates(&step.gates, timeout)?;
+        let policy = super::gates::network_policy(step);
         // When the rollout reached `until` and every gate passed: bake runs from then.
         let mut done: Option<&'static str> = None;
         let mut baking_since: Option<u64> = None;
@@ -286,7 +287,7 @@ impl Runner<'_> {
             }
             // Gates run once the rollout serves, and on through bake.
             if serving_reported && !gates.is_empty() {
-                self.run_due_gates(&mut gates, &cluster, &anchor, &messages).await?;
+                self.run_due_gates(&mut gates, &policy, &cluster, &anchor, &messages).await?;
             }
             if let Some(label) = done
                 && gates.iter().all(super::gates::Gate::passed)

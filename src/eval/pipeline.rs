@@ -114,6 +114,10 @@ pub struct VerifyStep {
     pub until: Option<String>,
     pub bake_ms: Option<u64>,
     pub gates: Vec<GateSpec>,
+    /// Hosts the gates may reach besides those the step names (docs/gates.md).
+    pub allow_hosts: Vec<String>,
+    /// Gates may reach link-local and instance-metadata addresses.
+    pub allow_link_local: bool,
 }
 
 /// `rollback NAME`.
@@ -387,6 +391,8 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
                 until: text(&values, "until").map(|u| u.to_ascii_lowercase()),
                 bake_ms: millis(&values, "bake"),
                 gates,
+                allow_hosts: strings(&values, "allow_hosts").unwrap_or_default(),
+                allow_link_local: flag(&values, "allow_link_local"),
             })
         }
         StepKind::Rollback => {

@@ -7,12 +7,14 @@
 //! - `script.rs`: a gate script compiled and checked (`ferry check`), and run once;
 //! - `contract.rs`: what a gate is given (`ctx`) and what it answers;
 //! - `http_gate.rs`: the built-in `http(url)` gate;
+//! - `policy.rs`: the hosts and addresses gates may reach; `network.rs` applies it;
 //! - `schedule.rs`: `every`, `pass`, `within` — when gates run and when they decide.
 
 pub mod contract;
 pub mod host;
 pub mod http_gate;
 pub mod network;
+pub mod policy;
 pub mod sandbox;
 pub mod schedule;
 pub mod script;
@@ -20,6 +22,7 @@ pub mod stdlib;
 
 pub use contract::{GateContext, Outcome, TaskInfo};
 pub use host::{Capabilities, HttpAnswer, HttpClient, HttpRequest, LogLine};
+pub use policy::Policy;
 pub use sandbox::Limits;
 pub use script::{GateScript, ScriptError};
 pub use stdlib::{CheckedScript, CheckedScripts, check_scripts, missing_scripts};

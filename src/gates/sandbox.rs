@@ -77,6 +77,75 @@ impl Deadline {
     }
 }
 
+/// `array.sort(|a, b| …)` and `array.dedup(|a, b| …)` whose callback's error (a throw, a
+/// limit, the deadline) is the call's error.
+fn register_strict_callbacks(engine: &mut Engine) {
+    use rhai::{Array, EvalAltResult, FnPtr, NativeCallContext, Position};
+    fn comparison(value: &Dynamic) -> Result<std::cmp::Ordering, Box<EvalAltResult>> {
+        value.as_int().map(|n| n.cmp(&0)).map_err(|found| {
+            Box::new(EvalAltResult::ErrorMismatchOutputType(
+                "an integer (negative, zero or positive)".into(),
+                found.into(),
+                Position::NONE,
+            ))
+        })
+    }
+    engine.register_fn(
+        "sort",
+        |context: NativeCallContext,
+         array: &mut Array,
+         comparer: FnPtr|
+         -> Result<(), Box<EvalAltResult>> {
+            let mut failure: Option<Box<EvalAltResult>> = None;
+            array.sort_by(|a, b| {
+                if failure.is_some() {
+                    return std::cmp::Ordering::Equal;
+                }
+                match comparer
+                    .call_raw(&context, None, [a.clone(), b.clone()])
+                    .and_then(|value| comparison(&value))
+                {
+                    Ok(order) => order,
+                    Err(error) => {
+                        failure = Some(error);
+                        std::cmp::Ordering::Equal
+                    }
+                }
+            });
+            failure.map_or(Ok(()), Err)
+        },
+    );
+    engine.register_fn(
+        "dedup",
+        |context: NativeCallContext,
+         array: &mut Array,
+         comparer: FnPtr|
+         -> Result<(), Box<EvalAltResult>> {
+            let mut kept: Array = Vec::with_capacity(array.len());
+            for item in std::mem::take(array) {
+                let same = match kept.last() {
+                    Some(last) => comparer
+                        .call_raw(&context, None, [last.clone(), item.clone()])?
+                        .as_bool()
+                        .map_err(|found| {
+                            Box::new(EvalAltResult::ErrorMismatchOutputType(
+                                "a boolean".into(),
+                                found.into(),
+                                Position::NONE,
+                            ))
+                        })?,
+                    None => false,
+                };
+                if !same {
+                    kept.push(item);
+                }
+            }
+            *array = kept;
+            Ok(())
+        },
+    );
+}
+
 /// The value a terminated call carries, recognised in `script.rs`.
 pub const DEADLINE_TOKEN: &str = "ferry: deadline";
 
@@ -87,6 +156,9 @@ pub fn engine(limits: Limits, capabilities: &Capabilities) -> (Engine, Deadline)
     // The language's core, strings, arrays, maps, maths and logic; no time (`timestamp()`
     // would read the clock: `time::now` is the capability), nothing else.
     engine.register_global_module(StandardPackage::new().as_shared_module());
+    // The standard `sort` and `dedup` with a callback ignore its errors — a comparator
+    // that throws, or is stopped by the deadline, would let a gate pass: these fail.
+    register_strict_callbacks(&mut engine);
     engine.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
     engine.set_max_modules(0);
     engine.disable_symbol("eval");

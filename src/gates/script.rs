@@ -434,4 +434,33 @@ mod tests {
         assert_eq!(outcome, Outcome::pass("checked"));
         assert_eq!(log.take()[0].text, "attempt 2");
     }
+
+    #[test]
+    fn an_error_inside_a_callback_fails_the_attempt() {
+        // Every array method that takes a callback: a throw inside it (or a loop the
+        // limits stop) never lets the gate pass.
+        for call in [
+            "a.sort(|x, y| { throw \"boom\" })",
+            "a.sort(|x, y| { loop {} })",
+            "a.sort(|x, y| \"not a number\")",
+            "a.dedup(|x, y| { throw \"boom\" })",
+            "a.filter(|x| { throw \"boom\" })",
+            "a.map(|x| { throw \"boom\" })",
+            "a.reduce(|s, x| { throw \"boom\" }, 0)",
+            "a.some(|x| { throw \"boom\" })",
+            "a.all(|x| { throw \"boom\" })",
+            "a.index_of(|x| { throw \"boom\" })",
+            "a.find(|x| { throw \"boom\" })",
+            "a.retain(|x| { throw \"boom\" })",
+            "a.drain(|x| { throw \"boom\" })",
+            "a.for_each(|| { throw \"boom\" })",
+        ] {
+            let text = format!("fn check(ctx) {{ let a = [3, 1, 2]; {call}; true }}");
+            let passed = matches!(run(&text, fast()), Ok(Outcome { ok: true, .. }));
+            assert!(!passed, "{call} let the gate pass");
+        }
+        // The callbacks still work when they do not fail.
+        let text = "fn check(ctx) { let a = [3, 1, 2, 2]; a.sort(|x, y| x - y); a.dedup(|x, y| x == y); a == [1, 2, 3] }";
+        assert_eq!(run(text, fast()), Ok(Outcome::pass("")));
+    }
 }

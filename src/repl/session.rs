@@ -728,9 +728,10 @@ impl Session {
                         services.insert(update.name.clone(), (update.service, update.cluster));
                     }
                     Ok(PlannedStep::Verify(verify)) => {
+                        let policy = crate::engine::network_policy(&verify);
                         for gate in verify.gates {
                             let service = services.get(&verify.name).cloned();
-                            gates.push((verify.name.clone(), service, gate));
+                            gates.push((verify.name.clone(), service, gate, policy.clone()));
                         }
                     }
                     _ => {}
@@ -742,7 +743,7 @@ impl Session {
         }
         let list = || {
             let mut out = String::new();
-            for (i, (verify, _, gate)) in gates.iter().enumerate() {
+            for (i, (verify, _, gate, _)) in gates.iter().enumerate() {
                 let _ = writeln!(
                     out,
                     "  {}  verify {verify}: {}",
@@ -772,7 +773,7 @@ impl Session {
             let why = if chosen.is_empty() { "no gate matches" } else { "several gates match" };
             return Reply::error(format!("error: {why} `{selector}`\n{}", list()));
         };
-        let (verify, service, spec) = gates[*index].clone();
+        let (verify, service, spec, policy) = gates[*index].clone();
         let Some((service, cluster)) = service else {
             return Reply::error(format!(
                 "error: `verify {verify}` has no `update {verify}` step\n"
@@ -788,6 +789,7 @@ impl Session {
         let ecs = connection.ecs();
         let trial = connection.runtime.block_on(crate::engine::try_gate(
             &spec,
+            &policy,
             &self.base_dir,
             &ecs,
             &cluster,
