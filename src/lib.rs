@@ -20,6 +20,7 @@ pub mod lsp;
 pub mod regular_file;
 pub mod repl;
 pub mod report;
+pub mod sensitive;
 pub mod suggestion;
 pub mod syntax;
 

@@ -311,11 +311,12 @@ fn what_gates_print_is_capped_per_attempt_and_per_run() {
     .expect("script");
     let (code, events, stderr) = second_deploy(
         dir.path(),
-        "  gate script(\"gates/loud.rhai\") { every = 1s, within = 1m }\n",
+        "  gate script(\"gates/loud.rhai\") { every = 1s, within = 5m }\n",
     );
     assert_eq!(code, 1, "{stderr}");
+    // Ten attempts print 1,010 log lines: past the run's 1,000 from the eleventh on.
     let attempts = of(&events, "gate_attempt");
-    assert!(attempts.len() > 20, "{} attempts", attempts.len());
+    assert!(attempts.len() > 11, "{} attempts", attempts.len());
     for attempt in &attempts {
         let message = attempt["message"].as_str().unwrap_or_default();
         assert!(message.len() <= 2_100, "an attempt's message of {} bytes", message.len());

@@ -1,12 +1,13 @@
 //! The model-based history test (issue 13): random service histories — good, crashing,
 //! never-healthy and slow images, settings-only changes, `file(…)` edits, another
 //! client's UpdateService mid-rollout, `ferry rollback` by hand, scaling to 0 and back, a
-//! configuration that cannot progress, ferry interrupted mid-rollout and run again — are
-//! driven through `ferry plan` then `ferry run` against the local ECS (in-process, manual
-//! clock). An oracle that knows each step's intent checks after every step: the exit
-//! code, the revision the service runs, its desired count and settings, how many revisions
-//! exist, and that the plan predicted what the run did. A failing history prints its seed
-//! and a shrunk history.
+//! configuration that cannot progress, ferry interrupted mid-rollout and run again, a
+//! rotated secret (`API_TOKEN`) — are driven through `ferry plan` then `ferry run` against
+//! the local ECS (in-process, manual clock). An oracle that knows each step's intent checks
+//! after every step: the exit code, the revision the service runs, its desired count and
+//! settings, how many revisions exist, that the plan predicted what the run did, and that
+//! neither the plan as printed nor any event shows the secret, old or new. A failing
+//! history prints its seed and a shrunk history.
 //!
 //! `FERRY_HISTORIES` (default 100) histories are run, from seed `FERRY_HISTORY_SEED`
 //! (default 0); docs/fuzzing.md has the soak command.
@@ -93,6 +94,9 @@ enum Action {
     FileEdit { version: u32, kind: Kind },
     /// The same Deployfile again.
     Rerun,
+    /// The Deployfile's `API_TOKEN` changes (a secret rotated): a new revision, the same
+    /// image.
+    RotateSecret,
     /// Another client forces a new deployment while ours of `version` rolls out.
     Intruder { version: u32 },
     /// `ferry rollback` by hand.
@@ -117,6 +121,7 @@ impl fmt::Display for Action {
             ),
             Action::FileEdit { version, kind } => write!(f, "file() with {}", kind.image(*version)),
             Action::Rerun => f.write_str("run again"),
+            Action::RotateSecret => f.write_str("rotate API_TOKEN, run again"),
             Action::Intruder { version } => {
                 write!(
                     f,
@@ -141,7 +146,8 @@ fn history(seed: u64, steps: usize) -> Vec<Action> {
     while actions.len() < steps {
         version += 1;
         let action = match random.below(100) {
-            0..=21 => Action::Deploy { kind: Kind::Good, version },
+            0..=17 => Action::Deploy { kind: Kind::Good, version },
+            18..=21 => Action::RotateSecret,
             22..=29 => Action::Deploy { kind: Kind::Slow, version },
             30..=39 => Action::Deploy { kind: Kind::Crash, version },
             40..=45 => Action::Deploy { kind: Kind::Sick, version },
@@ -196,8 +202,9 @@ struct Live {
 #[derive(Clone, Debug)]
 struct Model {
     exists: bool,
-    /// The image of each revision of family `web`, revision 1 first.
-    contents: Vec<String>,
+    /// The image and secret generation of each revision of family `web`, revision 1
+    /// first.
+    contents: Vec<(String, u32)>,
     /// The revision the service runs (1-based).
     running: usize,
     /// Revisions whose deployment completed, in order (a rollback completes its target).
@@ -207,6 +214,8 @@ struct Model {
     /// The image the Deployfile names, and whether through `file(…)`.
     image: String,
     file: bool,
+    /// The generation of the `API_TOKEN` the Deployfile declares (`secret()`).
+    secret: u32,
 }
 
 /// What the oracle expects of one run.
@@ -230,7 +239,13 @@ impl Model {
             declared: Declared { desired: Some(3), ..Declared::default() },
             image: String::new(),
             file: false,
+            secret: 1,
         }
+    }
+
+    /// The value of `API_TOKEN` the Deployfile declares now.
+    fn secret(&self) -> String {
+        format!("{SECRET}-{}", self.secret)
     }
 
     fn effective(&self) -> Live {
@@ -253,10 +268,11 @@ impl Model {
     /// The revision the run resolves to: reuse the running one, else the family's latest,
     /// else a new one (`None`).
     fn resolve(&self, image: &str) -> Option<usize> {
-        if self.running > 0 && self.contents[self.running - 1] == image {
+        let wanted = (image.to_owned(), self.secret);
+        if self.running > 0 && self.contents[self.running - 1] == wanted {
             return Some(self.running);
         }
-        (self.contents.last().map(String::as_str) == Some(image)).then_some(self.contents.len())
+        (self.contents.last() == Some(&wanted)).then_some(self.contents.len())
     }
 
     /// Expects one run of the Deployfile with `image` of `kind`, and moves the model on.
@@ -265,7 +281,7 @@ impl Model {
         image.clone_into(&mut self.image);
         let effective = self.effective();
         if !self.exists {
-            self.contents.push(image.to_owned());
+            self.contents.push((image.to_owned(), self.secret));
             self.exists = true;
             self.running = self.contents.len();
             self.live = Live { desired: self.declared.desired.unwrap_or(1), ..effective };
@@ -288,7 +304,7 @@ impl Model {
             };
         }
         let revision = reused.unwrap_or_else(|| {
-            self.contents.push(image.to_owned());
+            self.contents.push((image.to_owned(), self.secret));
             self.contents.len()
         });
         self.live = effective;
@@ -327,8 +343,9 @@ fn deployfile(model: &Model) -> String {
         "  from = file(\"td.json\")\n".to_owned()
     } else {
         format!(
-            "  family = \"web\"\n  container \"app\" {{\n    image = \"{}\"\n    health_check {{\n      command = [\"CMD\", \"true\"]\n    }}\n  }}\n",
-            model.image
+            "  family = \"web\"\n  container \"app\" {{\n    image = \"{}\"\n    environment = {{ API_TOKEN = \"{}\" }}\n    health_check {{\n      command = [\"CMD\", \"true\"]\n    }}\n  }}\n",
+            model.image,
+            model.secret()
         )
     };
     let d = model.declared;
@@ -349,9 +366,12 @@ fn deployfile(model: &Model) -> String {
     )
 }
 
-fn task_definition_file(image: &str) -> String {
+/// A secret every revision carries (`API_TOKEN`): no event of any run may show it.
+const SECRET: &str = "histories-s3cr3t-token";
+
+fn task_definition_file(image: &str, secret: &str) -> String {
     format!(
-        r#"{{"family": "web", "containerDefinitions": [{{"name": "app", "image": "{image}", "healthCheck": {{"command": ["CMD", "true"]}}}}]}}"#
+        r#"{{"family": "web", "containerDefinitions": [{{"name": "app", "image": "{image}", "environment": [{{"name": "API_TOKEN", "value": "{secret}"}}], "healthCheck": {{"command": ["CMD", "true"]}}}}]}}"#
     )
 }
 
@@ -418,9 +438,18 @@ async fn plan_and_run(
 ) -> Result<Outcome, String> {
     let text = deployfile(model);
     if model.file {
-        local.write("td.json", &task_definition_file(&model.image));
+        local.write("td.json", &task_definition_file(&model.image, &model.secret()));
     }
     let plan = local.plan(&text).await.map_err(|e| format!("the plan failed: {e}"))?;
+    // The plan as `ferry plan` prints it never shows the secret, on either side of a diff.
+    let file = ferry::syntax::parse(&text).map_err(|_| "the Deployfile does not parse")?;
+    let workspace = ferry::eval::Workspace::default();
+    let settings = ferry::eval::resolve(&file, None, &workspace).map_err(|e| format!("{e:?}"))?;
+    let mask = ferry::engine::sensitive_mask(&file, &settings, &workspace, &plan.changes);
+    let shown = mask.text(&ferry::engine::plan_text(&plan, None));
+    if shown.contains(SECRET) {
+        return Err(format!("the plan shows the secret:\n{shown}"));
+    }
     let (register, update) = planned(&plan);
     if (register.as_ref(), update) != (expected.register.as_ref(), expected.update)
         && !(expected.update == "refuse" && update == "refuse")
@@ -434,6 +463,12 @@ async fn plan_and_run(
     // The only refusal these histories meet is a deployment that could not progress.
     if expected.update == "refuse" && !outcome.reason.contains("would not progress") {
         return Err(format!("refused for another reason: {}", outcome.reason));
+    }
+    for event in &outcome.events {
+        let shown = serde_json::to_string(event).unwrap_or_default();
+        if shown.contains(SECRET) {
+            return Err(format!("an event shows the secret: {shown}"));
+        }
     }
     let (ran_register, ran_update) = did(&outcome);
     if expected.update != "refuse"
@@ -514,16 +549,21 @@ async fn play(local: &Local, model: &mut Model, action: &Action) -> Result<(), S
             deploy(local, model, change, *kind, false, Setup::default()).await?;
         }
         Action::Settings(declared) => {
-            let running = model.contents[model.running - 1].clone();
+            let (running, secret) = model.contents[model.running - 1].clone();
             let change = |m: &mut Model| {
                 m.declared = *declared;
                 m.image = running;
+                m.secret = secret;
             };
             deploy(local, model, change, Kind::Good, false, Setup::default()).await?;
         }
         Action::Rerun => {
             let kind = kind_of(&model.image);
             deploy(local, model, |_| {}, kind, false, Setup::default()).await?;
+        }
+        Action::RotateSecret => {
+            let kind = kind_of(&model.image);
+            deploy(local, model, |m| m.secret += 1, kind, false, Setup::default()).await?;
         }
         Action::Intruder { version } => {
             let image = Kind::Slow.image(*version);

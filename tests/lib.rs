@@ -25,6 +25,7 @@ mod revision_roundtrip;
 mod run_engine;
 mod run_local;
 mod scheduler;
+mod sensitive;
 mod simulate_cli;
 mod test;
 mod trust;

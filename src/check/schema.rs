@@ -640,6 +640,12 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         doc: "an environment variable of the process running ferry; an error when unset without a default",
     },
     FunctionSpec {
+        name: "sensitive",
+        params: &[param("value", T::String, true)],
+        returns: T::String,
+        doc: "the value, printed as `(sensitive)` by plan, run and the REPL unless `--show-values`",
+    },
+    FunctionSpec {
         name: "ecr",
         params: &[
             ParamSpec { format: Some(F::EcrRepository), ..param("name", T::String, true) },

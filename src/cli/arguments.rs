@@ -64,6 +64,10 @@ pub struct RunArguments {
     /// FAILED by an earlier deployment, a re-pushed tag).
     #[arg(long)]
     pub redeploy: bool,
+    /// Print sensitive values (what `env(…)` reads, `sensitive(…)`, names such as
+    /// `*_TOKEN`) as they are instead of `(sensitive)`.
+    #[arg(long)]
+    pub show_values: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,6 +82,10 @@ pub struct PlanArguments {
     /// Plan as `ferry run --redeploy` would run.
     #[arg(long)]
     pub redeploy: bool,
+    /// Print sensitive values (what `env(…)` reads, `sensitive(…)`, names such as
+    /// `*_TOKEN`) as they are instead of `(sensitive)`.
+    #[arg(long)]
+    pub show_values: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -86,6 +94,10 @@ pub struct ReplArguments {
     pub deployfile: DeployfileArguments,
     #[command(flatten)]
     pub target: TargetArguments,
+    /// Print sensitive values (what `env(…)` reads, `sensitive(…)`, names such as
+    /// `*_TOKEN`) as they are instead of `(sensitive)`.
+    #[arg(long)]
+    pub show_values: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -10,8 +10,8 @@ use crate::engine::{Plan, PlanError, PlanOptions, make_plan, plan_text};
 
 pub(super) fn run(arguments: &PlanArguments) -> ExitStatus {
     match plan(arguments) {
-        Ok(plan) => {
-            stdout(&plan_text(&plan, None));
+        Ok(text) => {
+            stdout(&text);
             ExitStatus::Success
         }
         Err(message) => {
@@ -21,8 +21,33 @@ pub(super) fn run(arguments: &PlanArguments) -> ExitStatus {
     }
 }
 
-fn plan(arguments: &PlanArguments) -> Result<Plan, String> {
+/// The plan as text, written as JSON to `--out` too; sensitive values masked in both
+/// unless `--show-values`.
+fn plan(arguments: &PlanArguments) -> Result<String, String> {
     let prepared = prepare(&arguments.deployfile)?;
+    let plan = make(arguments, &prepared)
+        .map_err(|message| prepared.mask(arguments.show_values).text(&message))?;
+    let mask = if arguments.show_values {
+        crate::sensitive::Mask::none()
+    } else {
+        crate::engine::sensitive_mask(
+            &prepared.file,
+            &prepared.settings,
+            &prepared.workspace,
+            &plan.changes,
+        )
+    };
+    if let Some(path) = &arguments.out {
+        let mut json = serde_json::to_value(&plan).map_err(|e| format!("error: {e}\n"))?;
+        mask.json(&mut json);
+        let text = serde_json::to_string_pretty(&json).map_err(|e| format!("error: {e}\n"))?;
+        std::fs::write(path, text + "\n")
+            .map_err(|error| format!("error: cannot write `{}`: {error}\n", path.display()))?;
+    }
+    Ok(mask.text(&plan_text(&plan, None)))
+}
+
+fn make(arguments: &PlanArguments, prepared: &Prepared) -> Result<Plan, String> {
     let plan = runtime()?.block_on(async {
         let (target, local, _clock) =
             connect(&arguments.target, &prepared.settings, &prepared.source.path, true).await?;
@@ -45,16 +70,11 @@ fn plan(arguments: &PlanArguments) -> Result<Plan, String> {
             &options,
         )
         .await
-        .map_err(|error| plan_error(&prepared, &error));
+        .map_err(|error| plan_error(prepared, &error));
         // The local ECS is dropped without `shutdown`: its state file is not written.
         drop(local);
         plan
     })?;
-    if let Some(path) = &arguments.out {
-        let text = serde_json::to_string_pretty(&plan).map_err(|e| format!("error: {e}\n"))?;
-        std::fs::write(path, text + "\n")
-            .map_err(|error| format!("error: cannot write `{}`: {error}\n", path.display()))?;
-    }
     Ok(plan)
 }
 

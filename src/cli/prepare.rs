@@ -24,6 +24,20 @@ pub(super) struct Prepared {
     pub settings: Settings,
 }
 
+impl Prepared {
+    /// The Deployfile's sensitive values, to print with (none with `--show-values`).
+    pub(super) fn mask(&self, show_values: bool) -> crate::sensitive::Mask {
+        if show_values {
+            return crate::sensitive::Mask::none();
+        }
+        crate::sensitive::Mask::new(crate::eval::sensitive_values(
+            &self.file,
+            &self.settings,
+            &self.workspace,
+        ))
+    }
+}
+
 /// Reads, checks and evaluates the Deployfile; the error is the text to print (exit 2).
 pub(super) fn prepare(arguments: &DeployfileArguments) -> Result<Prepared, String> {
     let environment = arguments.environment.as_deref();

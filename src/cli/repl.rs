@@ -23,8 +23,13 @@ pub(super) fn run(arguments: &ReplArguments) -> ExitStatus {
     let target = arguments.target.clone();
     let connector =
         Box::new(move |settings: &Settings, base_dir: &Path| open(&target, settings, base_dir));
-    let (mut session, started) =
-        Session::start(load, connector, arguments.deployfile.environment.clone(), style);
+    let (mut session, started) = Session::start(
+        load,
+        connector,
+        arguments.deployfile.environment.clone(),
+        style,
+        arguments.show_values,
+    );
     print!("{}", started.text);
     let failed = if terminal {
         match interactive(&mut session, history_path(), style.color) {

@@ -26,6 +26,15 @@ pub(super) fn run(arguments: &RunArguments) -> ExitStatus {
 
 fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
     let prepared = prepare(&arguments.deployfile)?;
+    let mask = prepared.mask(arguments.show_values);
+    // What goes wrong before the run starts is printed masked too.
+    run_prepared(arguments, &prepared).map_err(|message| mask.text(&message))
+}
+
+fn run_prepared(
+    arguments: &RunArguments,
+    prepared: &super::prepare::Prepared,
+) -> Result<Verdict, String> {
     prepared.check_values()?;
     let plan: Option<Plan> = match &arguments.plan {
         Some(path) => {
@@ -99,6 +108,7 @@ fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
             redeploy: arguments.redeploy,
             capacity,
             expected: plan.as_ref().map(|p| p.changes.clone()),
+            show_values: arguments.show_values,
         };
         let runner = Runner::new(&prepared.file, prepared.settings.clone(), &prepared.workspace, ecs, clock, &mut tee, options);
         let outcome = runner.run().await;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::revision::RevisionInput;
 use crate::aws::ServiceRequest;
+use crate::sensitive::{Mask, looks_secret};
 
 /// The change set of a pipeline against one reading of the live state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -26,6 +27,47 @@ impl ChangeSet {
     #[must_use]
     pub fn step(&self, name: &str, kind: &str) -> Option<&StepChange> {
         self.steps.iter().find(|s| s.name() == name && s.kind() == kind)
+    }
+
+    /// The values its diffs show that are sensitive beside `mask`'s (docs/cli.md,
+    /// "Sensitive values"): in the revisions compared, each container environment entry
+    /// whose name looks secret or whose next value `mask` masks — on both sides, so the
+    /// old value of a secret is not shown beside the new one masked.
+    #[must_use]
+    pub fn sensitive_values(&self, mask: &Mask) -> Vec<String> {
+        let entries = |input: &RevisionInput| -> Vec<(String, String, String)> {
+            input
+                .container_definitions
+                .iter()
+                .flat_map(|container| {
+                    let name = container.name().unwrap_or_default().to_owned();
+                    container.environment().iter().map(move |pair| {
+                        (
+                            name.clone(),
+                            pair.name().unwrap_or_default().to_owned(),
+                            pair.value().unwrap_or_default().to_owned(),
+                        )
+                    })
+                })
+                .collect()
+        };
+        let mut found = Vec::new();
+        for step in &self.steps {
+            let StepChange::Register(register) = step else { continue };
+            let next = register.next.as_ref().map(entries).unwrap_or_default();
+            let secret: Vec<(&str, &str)> = next
+                .iter()
+                .filter(|(_, name, value)| looks_secret(name) || mask.touches(value))
+                .map(|(container, name, _)| (container.as_str(), name.as_str()))
+                .collect();
+            let before = register.before.as_deref().map(entries).unwrap_or_default();
+            for (container, name, value) in next.iter().chain(&before) {
+                if looks_secret(name) || secret.contains(&(container.as_str(), name.as_str())) {
+                    found.push(value.clone());
+                }
+            }
+        }
+        found
     }
 }
 
@@ -114,6 +156,9 @@ pub struct RegisterChange {
     /// The revision to register, when `decision` is `Register`.
     #[serde(skip)]
     pub next: Option<RevisionInput>,
+    /// The revision it is compared with, when it registers (for `sensitive_values`).
+    #[serde(skip)]
+    pub before: Option<Box<RevisionInput>>,
 }
 
 /// Register a revision, or reuse one.

@@ -1,10 +1,10 @@
 //! The event stream of a run. Every reporter (human, NDJSON, GitHub) reads these and only
 //! these; the NDJSON form is documented in docs/events.md and stable.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a run ended (DESIGN "Exit codes").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Deployed and verified, or nothing to do: exit 0.
@@ -33,7 +33,7 @@ impl Verdict {
 }
 
 /// One thing that happened.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     RunStarted {
@@ -207,6 +207,39 @@ pub enum Event {
         exit_code: u8,
         reason: String,
     },
+}
+
+impl Event {
+    /// Its name in the NDJSON stream (`gate_log`).
+    #[must_use]
+    pub fn name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("event").and_then(|e| e.as_str()).map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// The event with every sensitive value in it printed as `(sensitive)`.
+    #[must_use]
+    pub fn masked(&self, mask: &crate::sensitive::Mask) -> Event {
+        if mask.is_empty() {
+            return self.clone();
+        }
+        let withheld = || Event::Warning {
+            message: format!("a `{}` event held a sensitive value and is not shown", self.name()),
+        };
+        let Ok(mut value) = serde_json::to_value(self) else { return withheld() };
+        if let Some(members) = value.as_object_mut() {
+            for (name, member) in members.iter_mut() {
+                if name != "event" {
+                    mask.json(member);
+                }
+            }
+        }
+        // Should a masked word no longer read back (a value such as `info`), the event is
+        // withheld rather than shown unmasked.
+        serde_json::from_value(value).unwrap_or_else(|_| withheld())
+    }
 }
 
 /// Where events go: reporters implement it.

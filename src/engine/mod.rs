@@ -27,7 +27,7 @@ pub use live::{Described, Live, last_completed, read_live};
 pub use manual::{RollbackError, roll_back, services, status_text};
 pub use plan::{
     Fingerprint, Plan, PlanError, PlanOptions, differences, drift, evaluate, make_plan, plan_text,
-    step_text, summary,
+    sensitive_mask, step_text, summary,
 };
 pub use prediction::{Effective, Prediction, predict, simulation, simulation_input};
 pub use resolve::{Options as ResolveOptions, family_of, resolve};

@@ -14,6 +14,7 @@ use crate::aws::{AwsError, Ecs};
 use crate::eval::{
     EvalError, Evaluator, Outputs, PlannedStep, Settings, Workspace, plan_step, step_values,
 };
+use crate::sensitive::Mask;
 use crate::syntax::{Deployfile, Item};
 
 /// What the plan saw of a service, to detect drift.
@@ -197,17 +198,34 @@ pub async fn drift(plan: &Plan, ecs: &Ecs) -> Result<Vec<String>, AwsError> {
     Ok(changes)
 }
 
+/// What plan, run and `--out` print sensitive values with (docs/cli.md, "Sensitive
+/// values"): the Deployfile's, and those of the revisions `changes` compares.
+#[must_use]
+pub fn sensitive_mask(
+    file: &Deployfile,
+    settings: &Settings,
+    workspace: &Workspace,
+    changes: &ChangeSet,
+) -> Mask {
+    let mut mask = Mask::new(crate::eval::sensitive_values(file, settings, workspace));
+    let more = changes.sensitive_values(&mask);
+    mask.extend(more);
+    mask
+}
+
 /// Where a run's change set decides otherwise than the plan's: a register that reuses
 /// instead of registering, another action on a service, other settings, another watch.
+/// Both are read through `mask`: a plan written masked (the default) matches a run whose
+/// sensitive values are the same or changed since — those are not compared.
 #[must_use]
-pub fn differences(planned: &ChangeSet, now: &ChangeSet) -> Vec<String> {
+pub fn differences(planned: &ChangeSet, now: &ChangeSet, mask: &Mask) -> Vec<String> {
     let mut out = Vec::new();
     for step in &planned.steps {
         let Some(other) = now.step(step.name(), step.kind()) else {
             out.push(format!("`{} {}` is no longer in the pipeline", step.kind(), step.name()));
             continue;
         };
-        let said = |change: &StepChange| summary(change);
+        let said = |change: &StepChange| mask.text(&summary(change));
         if said(step) != said(other) {
             out.push(format!(
                 "`{} {}`: the plan said {}; now {}",

@@ -90,6 +90,7 @@ pub fn resolve(
                         deregister: Vec::new(),
                         keep: None,
                         next: None,
+                        before: None,
                     },
                     _ => resolve_register(register, steps, live, options),
                 };
@@ -174,6 +175,7 @@ fn register_refused(step: &RegisterStep, family: String, reason: String) -> Regi
         deregister: Vec::new(),
         keep: None,
         next: None,
+        before: None,
     }
 }
 
@@ -349,11 +351,12 @@ fn resolve_register(
         step: step.name.clone(),
         family,
         decision,
-        compared_with: compared.map(|(arn, why, _)| (arn, why)),
+        compared_with: compared.as_ref().map(|(arn, why, _)| (arn.clone(), why.clone())),
         diff,
         deregister,
         keep: step.keep,
         next: registers.then_some(next),
+        before: compared.filter(|_| registers).map(|(_, _, input)| Box::new(input)),
     }
 }
 

@@ -28,6 +28,7 @@ pub(super) const POLL_MS: u64 = 5_000;
 const LOCK_WAIT_MS: u64 = 60 * 60_000;
 
 /// How to run.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     /// Set by Ctrl-C or SIGTERM; the run stops at the next safe point.
@@ -48,6 +49,8 @@ pub struct RunOptions {
     /// `--plan`: the change set of `ferry plan --out`; the run refuses when it now
     /// resolves otherwise.
     pub expected: Option<ChangeSet>,
+    /// `--show-values`: events print sensitive values as they are.
+    pub show_values: bool,
 }
 
 /// The outcome of a run.
@@ -116,6 +119,9 @@ pub struct Runner<'a> {
     pub(super) network: Option<Arc<crate::gates::network::Network>>,
     /// What gates printed so far, against the run's limits.
     pub(super) gate_output: super::gates::GateOutput,
+    /// The sensitive values every event is masked with (none with `--show-values`):
+    /// the Deployfile's, and those of the revisions the change set compares.
+    pub(super) mask: crate::sensitive::Mask,
 }
 
 impl<'a> Runner<'a> {
@@ -153,11 +159,26 @@ impl<'a> Runner<'a> {
             images: BTreeMap::new(),
             network: None,
             gate_output: super::gates::GateOutput::default(),
+            mask: crate::sensitive::Mask::none(),
         }
     }
 
     pub(super) fn emit(&mut self, event: &Event) {
-        self.sink.event(event);
+        if self.mask.is_empty() {
+            self.sink.event(event);
+        } else {
+            self.sink.event(&event.masked(&self.mask));
+        }
+    }
+
+    /// Adds the sensitive values of the Deployfile and of `changes` to the mask.
+    pub(super) fn learn_sensitive(&mut self, changes: &ChangeSet) {
+        if self.options.show_values {
+            return;
+        }
+        let mask = super::plan::sensitive_mask(self.file, &self.settings, self.workspace, changes);
+        // What earlier resolutions compared stays masked.
+        self.mask.extend(mask.values().iter().cloned());
     }
 
     /// Notes a write call about to be sent: until it answers, the run may have written it.
@@ -246,6 +267,7 @@ impl<'a> Runner<'a> {
             .iter()
             .filter(|item| matches!(item, crate::syntax::Item::Step(_)))
             .count();
+        self.learn_sensitive(&ChangeSet::default());
         self.emit(&Event::RunStarted {
             environment: self.settings.name.clone(),
             target: self.options.target.clone(),
@@ -373,6 +395,7 @@ impl<'a> Runner<'a> {
             };
             let changes = resolve(&steps, &live, &Outputs::new(), &self.resolve_options());
             self.live = live;
+            self.learn_sensitive(&changes);
             let refusals = changes.refusals();
             if !refusals.is_empty() {
                 let busy: Vec<_> = refusals.iter().filter(|r| r.busy).collect();
@@ -420,7 +443,7 @@ impl<'a> Runner<'a> {
                 ));
             }
             if let Some(expected) = &self.options.expected {
-                let drift = differences(expected, &changes);
+                let drift = differences(expected, &changes, &self.mask);
                 if !drift.is_empty() {
                     return Err(self.finish(
                         Verdict::InvalidInput,
@@ -443,6 +466,7 @@ impl<'a> Runner<'a> {
         let steps = evaluate(self.file, &self.settings, self.workspace, &self.outputs)
             .map_err(|e| StepError::Refused(eval_reason(&e)))?;
         let changes = resolve(&steps, &self.live, &self.outputs, &self.resolve_options());
+        self.learn_sensitive(&changes);
         let planned = steps.iter().find(|s| s.name() == name && s.kind() == kind);
         let change = changes.step(name, kind).cloned();
         match (planned, change) {

@@ -176,6 +176,8 @@ impl<'a> Evaluator<'a> {
                     }
                 }
             }
+            // The value itself; the front ends mask it (`eval::sensitive_values`).
+            "sensitive" => argument("value")?.unwrap_or(Value::String(String::new())),
             "ecr" => Value::Repository(Repository::Ecr {
                 name: text(argument("name")?).unwrap_or_default(),
                 create: flag(argument("create")?),

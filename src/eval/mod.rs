@@ -5,6 +5,7 @@
 mod eval_error;
 mod evaluator;
 mod pipeline;
+mod sensitive;
 mod settings;
 mod value;
 mod workspace;
@@ -16,6 +17,7 @@ pub use pipeline::{
     PlannedStep, RegisterStep, RollbackStep, UpdateStep, VerifyStep, build_pipeline, plan_step,
     step_values,
 };
+pub use sensitive::{expr_sensitive_values, sensitive_values};
 pub use settings::{DEFAULT_ENVIRONMENT, Settings, environment_names, resolve};
 pub use value::{GateTarget, Repository, TaskDefinitionSource, Value};
 pub use workspace::{DIRTY_MARKER, GitInfo, Workspace};

@@ -89,6 +89,7 @@ mod tests {
             connect,
             None,
             crate::report::HumanStyle { color: false, width: 80 },
+            false,
         );
         let mut out = Vec::new();
         let input = "build a {\n  context = \".\"\n}\n:plan\na\n";

@@ -83,6 +83,11 @@ pub struct Session {
     workspace: Workspace,
     inputs: usize,
     style: HumanStyle,
+    /// `--show-values`: replies print sensitive values as they are.
+    show_values: bool,
+    /// Sensitive values met beside the Deployfile's: typed expressions' and those of the
+    /// revisions plans compared.
+    met_sensitive: Vec<String>,
 }
 
 impl Session {
@@ -94,6 +99,7 @@ impl Session {
         connect: Connector,
         environment: Option<String>,
         style: HumanStyle,
+        show_values: bool,
     ) -> (Session, Reply) {
         let mut session = Session {
             load: Box::new(|| Loaded {
@@ -112,11 +118,30 @@ impl Session {
             workspace: Workspace::default(),
             inputs: 0,
             style,
+            show_values,
+            met_sensitive: Vec::new(),
         };
         let loaded = load();
         session.load = load;
-        let reply = session.take_source(loaded);
+        let mut reply = session.take_source(loaded);
+        reply.text = session.mask().text(&reply.text);
         (session, reply)
+    }
+
+    /// What replies are masked with (docs/repl.md): the Deployfile's sensitive values and
+    /// those met since; nothing with `--show-values`.
+    fn mask(&self) -> crate::sensitive::Mask {
+        if self.show_values {
+            return crate::sensitive::Mask::none();
+        }
+        let mut mask = crate::engine::sensitive_mask(
+            &self.file,
+            &self.settings,
+            &self.workspace,
+            &crate::engine::ChangeSet::default(),
+        );
+        mask.extend(self.met_sensitive.iter().cloned());
+        mask
     }
 
     /// The names completion offers.
@@ -160,8 +185,15 @@ impl Session {
         &self.settings.name
     }
 
-    /// Handles one complete input: a command, an item to add, or an expression.
+    /// Handles one complete input: a command, an item to add, or an expression. The
+    /// reply prints sensitive values as `(sensitive)` unless `--show-values`.
     pub fn handle(&mut self, input: &str) -> Reply {
+        let mut reply = self.handle_unmasked(input);
+        reply.text = self.mask().text(&reply.text);
+        reply
+    }
+
+    fn handle_unmasked(&mut self, input: &str) -> Reply {
         let input = input.trim();
         if input.is_empty() || input.starts_with('#') {
             return Reply::default();
@@ -447,6 +479,11 @@ impl Session {
         let values = step_values(&self.file);
         let outputs = Outputs::new();
         let evaluator = Evaluator::new(&self.settings, &self.workspace, &values, &outputs);
+        self.met_sensitive.extend(crate::eval::expr_sensitive_values(
+            &expr,
+            &self.settings,
+            &self.workspace,
+        ));
         match evaluator.expr(&expr) {
             Ok(value) => {
                 let (value, ty) = self.preview(&expr, value, ty);
@@ -627,6 +664,10 @@ impl Session {
             &self.base_dir,
             &crate::engine::PlanOptions { redeploy: false, capacity: connection.capacity },
         ));
+        if let Ok(plan) = &made {
+            let values = plan.changes.sensitive_values(&self.mask());
+            self.met_sensitive.extend(values);
+        }
         made.map_err(|error| match error {
             crate::engine::PlanError::Eval(error) => {
                 let text = self.text.clone();
