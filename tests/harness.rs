@@ -22,6 +22,8 @@ pub(crate) struct Local {
     pub(crate) server: LocalEcs,
     pub(crate) clients: Clients,
     pub(crate) dir: tempfile::TempDir,
+    /// How to start it again (`restart`), when it keeps a state file.
+    again: Option<(LocalOptions, u16)>,
 }
 
 /// How a run ended, and what it said.
@@ -65,6 +67,49 @@ pub(crate) struct Setup {
     pub(crate) expected: Option<ChangeSet>,
     /// Called with every event as ferry emits it.
     pub(crate) hook: Option<EventHook>,
+}
+
+/// Another tool forcing a new deployment of c/web the moment ferry's deployment starts.
+/// Its answer is ignored: under injected faults it may fail, as on AWS.
+pub(crate) fn intruder() -> EventHook {
+    Box::new(|event: &Event, hook: &Hook| {
+        if let Event::DeploymentStarted { .. } = event {
+            hook.act(|clients| async move {
+                let _ = clients
+                    .ecs
+                    .update_service()
+                    .cluster("c")
+                    .service("web")
+                    .force_new_deployment(true)
+                    .send()
+                    .await;
+            });
+        }
+    })
+}
+
+/// Another tool leaving c/web at one task with a configuration that cannot progress
+/// (minimum healthy 100 %, maximum 100 %).
+pub(crate) async fn set_stuck_configuration(
+    clients: &Clients,
+) -> Result<
+    (),
+    aws_sdk_ecs::error::SdkError<aws_sdk_ecs::operation::update_service::UpdateServiceError>,
+> {
+    let stuck = aws_sdk_ecs::types::DeploymentConfiguration::builder()
+        .minimum_healthy_percent(100)
+        .maximum_percent(100)
+        .build();
+    clients
+        .ecs
+        .update_service()
+        .cluster("c")
+        .service("web")
+        .desired_count(1)
+        .deployment_configuration(stuck)
+        .send()
+        .await
+        .map(|_| ())
 }
 
 /// What a hook may do: act as another client, or press Ctrl-C.
@@ -121,7 +166,52 @@ impl Local {
         .await
         .expect("local ECS");
         let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;
-        Self { server, clients, dir: tempfile::tempdir().expect("tempdir") }
+        Self { server, clients, dir: tempfile::tempdir().expect("tempdir"), again: None }
+    }
+
+    /// A local ECS with this fault file that keeps its state in a file, so that
+    /// `restart` can stop it and start it again on the same port.
+    pub(crate) async fn persistent(faults: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = LocalOptions {
+            clock: Some(Clock::manual()),
+            faults: FaultFile::parse(faults).expect("fault file"),
+            state_file: Some(dir.path().join("state.json")),
+            ..LocalOptions::default()
+        };
+        let server = LocalEcs::start(options.clone()).await.expect("local ECS");
+        let port = server.url().rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;
+        Self { server, clients, dir, again: Some((options, port)) }
+    }
+
+    /// Stops the endpoint (its state saved; connections cut) and starts it again on the
+    /// same port from its state file, with the same clock: the clients never learn.
+    pub(crate) async fn restart(&mut self) {
+        let (options, port) = self.again.clone().expect("a persistent local ECS");
+        // Something to hold the place while the port is free.
+        let placeholder = LocalEcs::start(LocalOptions {
+            clock: Some(Clock::manual()),
+            ..LocalOptions::default()
+        })
+        .await
+        .expect("placeholder");
+        let old = std::mem::replace(&mut self.server, placeholder);
+        old.shutdown().await.expect("shutdown");
+        let mut again = None;
+        for _ in 0..50 {
+            match LocalEcs::start(LocalOptions { port, ..options.clone() }).await {
+                Ok(server) => {
+                    again = Some(server);
+                    break;
+                }
+                // The port may take a moment to be free again.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            }
+        }
+        let placeholder =
+            std::mem::replace(&mut self.server, again.expect("restarted on the same port"));
+        let _ = placeholder.shutdown().await;
     }
 
     /// Writes a file beside the Deployfile (`file(…)` reads it).

@@ -18,14 +18,14 @@ use ferry::engine::{Event, Plan, RegisterDecision, RollbackError, StepChange, Up
 
 use crate::harness::{Local, Outcome, Setup, revision_number};
 
-const FAULTS: &str = r#"{"images": [
+pub(crate) const FAULTS: &str = r#"{"images": [
   {"match": "*:crash-*", "crash_after": "5s", "exit_code": 3},
   {"match": "*:sick-*", "never_healthy": true, "unhealthy_after": "60s"},
   {"match": "*:slow-*", "start": "2m"}
 ]}"#;
 
 /// A small, seedable generator (SplitMix64): the same seed, the same history.
-struct Random(u64);
+pub(crate) struct Random(pub(crate) u64);
 
 impl Random {
     fn next(&mut self) -> u64 {
@@ -36,7 +36,7 @@ impl Random {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 
@@ -44,14 +44,14 @@ impl Random {
         items[self.below(items.len() as u64) as usize]
     }
 
-    fn chance(&mut self, percent: u64) -> bool {
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 }
 
 /// What an image does on the local ECS (the fault file above).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Good,
     Slow,
     Crash,
@@ -59,7 +59,7 @@ enum Kind {
 }
 
 impl Kind {
-    fn image(self, version: u32) -> String {
+    pub(crate) fn image(self, version: u32) -> String {
         match self {
             Kind::Good => format!("acme/web:{version}"),
             Kind::Slow => format!("acme/web:slow-{version}"),
@@ -75,17 +75,17 @@ impl Kind {
 
 /// What the Deployfile declares of the service (none: the live value is kept).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Declared {
-    desired: Option<u32>,
-    min: Option<u32>,
-    max: Option<u32>,
-    grace: Option<u32>,
-    breaker: Option<&'static str>,
+pub(crate) struct Declared {
+    pub(crate) desired: Option<u32>,
+    pub(crate) min: Option<u32>,
+    pub(crate) max: Option<u32>,
+    pub(crate) grace: Option<u32>,
+    pub(crate) breaker: Option<&'static str>,
 }
 
 /// One step of a history.
 #[derive(Clone, Debug)]
-enum Action {
+pub(crate) enum Action {
     /// `ferry run` with a new image, the declared settings as they are.
     Deploy { kind: Kind, version: u32 },
     /// The settings change; the image stays the one the service runs.
@@ -139,7 +139,7 @@ impl fmt::Display for Action {
 }
 
 /// A random history: a first good deploy that creates the service, then `steps - 1`.
-fn history(seed: u64, steps: usize) -> Vec<Action> {
+pub(crate) fn history(seed: u64, steps: usize) -> Vec<Action> {
     let mut random = Random(seed);
     let mut version = 1;
     let mut actions = vec![Action::Deploy { kind: Kind::Good, version }];
@@ -200,7 +200,7 @@ struct Live {
 
 /// The oracle: what the service should look like, and what each step should do.
 #[derive(Clone, Debug)]
-struct Model {
+pub(crate) struct Model {
     exists: bool,
     /// The image and secret generation of each revision of family `web`, revision 1
     /// first.
@@ -210,12 +210,12 @@ struct Model {
     /// Revisions whose deployment completed, in order (a rollback completes its target).
     completions: Vec<usize>,
     live: Live,
-    declared: Declared,
+    pub(crate) declared: Declared,
     /// The image the Deployfile names, and whether through `file(…)`.
-    image: String,
-    file: bool,
+    pub(crate) image: String,
+    pub(crate) file: bool,
     /// The generation of the `API_TOKEN` the Deployfile declares (`secret()`).
-    secret: u32,
+    pub(crate) secret: u32,
 }
 
 /// What the oracle expects of one run.
@@ -229,7 +229,7 @@ struct Expected {
 }
 
 impl Model {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             exists: false,
             contents: Vec::new(),
@@ -244,7 +244,7 @@ impl Model {
     }
 
     /// The value of `API_TOKEN` the Deployfile declares now.
-    fn secret(&self) -> String {
+    pub(crate) fn secret(&self) -> String {
         format!("{SECRET}-{}", self.secret)
     }
 
@@ -338,7 +338,7 @@ impl Model {
 }
 
 /// The Deployfile of the model's current declaration and image.
-fn deployfile(model: &Model) -> String {
+pub(crate) fn deployfile(model: &Model) -> String {
     let register = if model.file {
         "  from = file(\"td.json\")\n".to_owned()
     } else {
@@ -367,9 +367,9 @@ fn deployfile(model: &Model) -> String {
 }
 
 /// A secret every revision carries (`API_TOKEN`): no event of any run may show it.
-const SECRET: &str = "histories-s3cr3t-token";
+pub(crate) const SECRET: &str = "histories-s3cr3t-token";
 
-fn task_definition_file(image: &str, secret: &str) -> String {
+pub(crate) fn task_definition_file(image: &str, secret: &str) -> String {
     format!(
         r#"{{"family": "web", "containerDefinitions": [{{"name": "app", "image": "{image}", "environment": [{{"name": "API_TOKEN", "value": "{secret}"}}], "healthCheck": {{"command": ["CMD", "true"]}}}}]}}"#
     )
@@ -571,21 +571,7 @@ async fn play(local: &Local, model: &mut Model, action: &Action) -> Result<(), S
                 m.file = false;
                 m.image = image;
             };
-            let hook = Box::new(|event: &Event, hook: &crate::harness::Hook| {
-                if let Event::DeploymentStarted { .. } = event {
-                    hook.act(|clients| async move {
-                        let _ = clients
-                            .ecs
-                            .update_service()
-                            .cluster("c")
-                            .service("web")
-                            .force_new_deployment(true)
-                            .send()
-                            .await;
-                    });
-                }
-            });
-            let setup = Setup { hook: Some(hook), ..Setup::default() };
+            let setup = Setup { hook: Some(crate::harness::intruder()), ..Setup::default() };
             let outcome = deploy(local, model, change, Kind::Slow, true, setup).await;
             local.settle().await;
             outcome?;
@@ -615,19 +601,7 @@ async fn play(local: &Local, model: &mut Model, action: &Action) -> Result<(), S
             }
         }
         Action::OtherToolStuck => {
-            let stuck = aws_sdk_ecs::types::DeploymentConfiguration::builder()
-                .minimum_healthy_percent(100)
-                .maximum_percent(100)
-                .build();
-            local
-                .clients
-                .ecs
-                .update_service()
-                .cluster("c")
-                .service("web")
-                .desired_count(1)
-                .deployment_configuration(stuck)
-                .send()
+            crate::harness::set_stuck_configuration(&local.clients)
                 .await
                 .map_err(|e| format!("the other tool's UpdateService: {e:?}"))?;
             local.settle().await;
@@ -668,7 +642,7 @@ async fn play(local: &Local, model: &mut Model, action: &Action) -> Result<(), S
     Ok(())
 }
 
-fn kind_of(image: &str) -> Kind {
+pub(crate) fn kind_of(image: &str) -> Kind {
     if image.contains(":crash-") {
         Kind::Crash
     } else if image.contains(":sick-") {
@@ -741,7 +715,7 @@ async fn shrink(mut actions: Vec<Action>) -> (Vec<Action>, String) {
     }
 }
 
-fn setting(name: &str, default: u64) -> u64 {
+pub(crate) fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 

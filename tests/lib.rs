@@ -27,6 +27,7 @@ mod run_local;
 mod scheduler;
 mod sensitive;
 mod simulate_cli;
+mod soak;
 mod test;
 mod trust;
 mod web_pipeline;

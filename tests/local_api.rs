@@ -818,6 +818,27 @@ async fn a_restart_mid_rollout_keeps_each_tasks_fate() {
     second.shutdown().await.expect("saved");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_endpoint_answers_nothing_more_on_a_kept_alive_connection() {
+    // The SDK keeps connections alive. Once stopped, the endpoint must close them: an
+    // endpoint restarted on the same port must answer the next call, from the state saved
+    // (found by the soak: the stopped one answered on from its memory, unsaved).
+    let mut local = crate::harness::Local::persistent("{}").await;
+    let ecs = || local.clients.ecs.clone();
+    ecs().create_cluster().cluster_name("before").send().await.expect("create");
+    local.restart().await;
+    let ecs = local.clients.ecs.clone();
+    ecs.create_cluster().cluster_name("after").send().await.expect("create after restart");
+    assert_eq!(
+        local.server.calls().get("CreateCluster"),
+        Some(&1),
+        "the restarted endpoint answered the call"
+    );
+    let found = ecs.describe_clusters().clusters("before").clusters("after").send().await;
+    let found = found.expect("describe");
+    assert_eq!(found.clusters().len(), 2, "the state before the restart is there: {found:?}");
+}
+
 /// Every operation, every member it reads, every wrong type: answered with a 4xx and a
 /// typed error, never a crash, a 500 or a hang; the endpoint keeps answering.
 #[tokio::test(flavor = "multi_thread")]

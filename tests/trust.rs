@@ -325,21 +325,7 @@ async fn refusals_write_nothing() {
     assert_code(&run, 2);
     assert!(run.reason.contains("does not compile"), "{}", run.reason);
     // A configuration that cannot progress, set by another tool and not by the Deployfile.
-    let stuck = aws_sdk_ecs::types::DeploymentConfiguration::builder()
-        .minimum_healthy_percent(100)
-        .maximum_percent(100)
-        .build();
-    local
-        .clients
-        .ecs
-        .update_service()
-        .cluster("c")
-        .service("web")
-        .desired_count(1)
-        .deployment_configuration(stuck)
-        .send()
-        .await
-        .expect("update");
+    crate::harness::set_stuck_configuration(&local.clients).await.expect("update");
     local.settle().await;
     let one = deployfile(&image("acme/web:2"), "  desired = 1\n", Some(""), true);
     let run = local.run(&one).await;
@@ -564,21 +550,8 @@ async fn another_clients_deployment_is_reported_and_left_alone() {
     let local = Local::start(FAULTS).await;
     assert_code(&local.run(&standard("1")).await, 0);
     // Mid-rollout, another client forces a new deployment of the same revision.
-    let hook = Box::new(|event: &Event, hook: &crate::harness::Hook| {
-        if let Event::DeploymentStarted { .. } = event {
-            hook.act(|clients| async move {
-                clients
-                    .ecs
-                    .update_service()
-                    .cluster("c")
-                    .service("web")
-                    .force_new_deployment(true)
-                    .send()
-                    .await
-                    .expect("update");
-            });
-        }
-    });
+    // (The exit code 3 below shows it happened.)
+    let hook = crate::harness::intruder();
     let run =
         local.run_with(&standard("slow-2"), Setup { hook: Some(hook), ..Setup::default() }).await;
     assert_code(&run, 3);

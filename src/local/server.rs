@@ -68,6 +68,8 @@ pub(super) struct Shared {
     pub(super) registry: RegistryConfig,
     random: Mutex<Ids>,
     calls: Mutex<BTreeMap<String, u64>>,
+    /// Faults of the fault file's `api` injected so far, by kind.
+    injected: Mutex<BTreeMap<&'static str, u64>>,
     /// Answers still to lose, by operation (the fault file's `lose_answers`).
     lose: Mutex<BTreeMap<String, u32>>,
 }
@@ -205,6 +207,7 @@ impl LocalEcs {
 
             faults: options.faults,
             calls: Mutex::new(BTreeMap::new()),
+            injected: Mutex::new(BTreeMap::new()),
         });
         let (stop, stopped) = watch::channel(false);
         let serving = Arc::clone(&shared);
@@ -277,6 +280,13 @@ impl LocalEcs {
         lock(&self.shared.calls).clone()
     }
 
+    /// API faults injected so far: `throttled`, `server_errors`, `dropped` (connections
+    /// closed unanswered), `answers_lost` (calls carried out, their answer not sent).
+    #[must_use]
+    pub fn injected(&self) -> BTreeMap<&'static str, u64> {
+        lock(&self.shared.injected).clone()
+    }
+
     /// Runs `f` on the state brought up to now (for tests and the run engine's reports).
     pub fn with_state<T>(&self, f: impl FnOnce(&mut EcsState, u64) -> T) -> T {
         let now = self.shared.clock.now_ms();
@@ -311,6 +321,8 @@ const MAX_CONNECTIONS: usize = 256;
 /// How long a client may take to send a request's headers (an idle keep-alive
 /// connection is closed after it too), and its body.
 const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a stopping endpoint lets the requests under way finish.
+const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Accepts and serves connections until `stopped`: at most `MAX_CONNECTIONS` at once, a
@@ -318,6 +330,7 @@ const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// of file handles (the accept is retried after a pause).
 async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
     let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let permit = tokio::select! {
             permit = Arc::clone(&permits).acquire_owned() => match permit {
@@ -336,17 +349,32 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::R
             continue;
         };
         let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
+        let mut stop = stopped.clone();
+        connections.spawn(async move {
             let io = hyper_util::rt::TokioIo::new(stream);
             let service = service_fn(move |request| handle(Arc::clone(&shared), request));
-            let _ = hyper::server::conn::http1::Builder::new()
+            let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(io, service)
-                .await;
+                .serve_connection(io, service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                // Stopping: the request under way is answered, then the connection closes.
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
             drop(permit);
         });
+        while connections.try_join_next().is_some() {}
     }
+    // A stopped endpoint answers nothing more, not even on a kept-alive connection: the
+    // state saved next is the last any client saw.
+    let drained = async { while connections.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(STOP_TIMEOUT, drained).await;
+    connections.abort_all();
 }
 
 /// `path` made absolute through its directory, which exists (the file may not yet).
@@ -380,12 +408,14 @@ async fn handle(
     let drop_share = shared.faults.api.drop_connections;
     if drop_share > 0.0 && lock(&shared.random).fraction() < drop_share {
         // Returning an error makes hyper close the connection with no response.
+        *lock(&shared.injected).entry("dropped").or_default() += 1;
         return Err(Dropped);
     }
     let (operation, answer) = answer(&shared, request).await;
     if let Some(left) = lock(&shared.lose).get_mut(&operation).filter(|left| **left > 0) {
         // Carried out, and the answer lost on the way back.
         *left -= 1;
+        *lock(&shared.injected).entry("answers_lost").or_default() += 1;
         return Err(Dropped);
     }
     let (status, body) = match answer {
@@ -485,9 +515,11 @@ async fn injected_fault(shared: &Shared) -> Result<(), ApiError> {
     if api.throttle > 0.0 || api.server_errors > 0.0 {
         let roll = lock(&shared.random).fraction();
         if roll < api.throttle {
+            *lock(&shared.injected).entry("throttled").or_default() += 1;
             return Err(ApiError::throttling());
         }
         if roll < api.throttle + api.server_errors {
+            *lock(&shared.injected).entry("server_errors").or_default() += 1;
             return Err(ApiError::server());
         }
     }
