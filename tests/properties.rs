@@ -173,11 +173,11 @@ proptest! {
             .with_related(Span::new(at(related), at(related) + 1), "and here")
             .with_help("remove it");
         let all = [diagnostic];
-        let human = ferry::report::human_report("Deployfile", &text, &all, ferry::report::HumanStyle::plain());
+        let human = ferry::render::human_report("Deployfile", &text, &all, ferry::render::HumanStyle::plain());
         prop_assert!(human.contains("unexpected"));
-        let json = ferry::report::json_diagnostics("Deployfile", &text, &all);
+        let json = ferry::render::json_diagnostics("Deployfile", &text, &all);
         prop_assert!(json.contains("ferry::syntax::unexpected_token"));
-        let github = ferry::report::github_annotations("Deployfile", &text, &all);
+        let github = ferry::render::github_annotations("Deployfile", &text, &all);
         prop_assert!(github.contains("::error"));
     }
 }

@@ -5,7 +5,7 @@ use super::source_file::{InputError, load};
 use super::{CheckArguments, ExitStatus, Format};
 use crate::check::check_source;
 use crate::diagnostic::Diagnostic;
-use crate::report::{github_annotations, human_report, json_diagnostics};
+use crate::render::{github_annotations, human_report, json_diagnostics};
 
 pub(super) fn run(arguments: &CheckArguments) -> ExitStatus {
     let working_dir = std::env::current_dir().unwrap_or_default();
@@ -66,7 +66,7 @@ fn print_all(format: Format, reports: &[(String, String, Vec<Diagnostic>)]) {
     if format == Format::Json {
         let files: Vec<(&str, &str, &[Diagnostic])> =
             reports.iter().map(|(n, t, d)| (n.as_str(), t.as_str(), d.as_slice())).collect();
-        stdout(&crate::report::json_files(&files));
+        stdout(&crate::render::json_files(&files));
         return;
     }
     for (name, text, diagnostics) in reports {

@@ -9,7 +9,7 @@ use similar::TextDiff;
 use super::output::{human_style, stderr, stdout};
 use super::source_file::{InputError, load};
 use super::{ExitStatus, FmtArguments};
-use crate::report::human_report;
+use crate::render::human_report;
 use crate::syntax::{FormatError, format};
 
 pub(super) fn run(arguments: &FmtArguments) -> ExitStatus {

@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use crate::report::HumanStyle;
+use crate::render::HumanStyle;
 
 pub(super) fn stdout(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());

@@ -13,7 +13,7 @@ use crate::eval::{EvalError, Settings, Workspace, resolve};
 use crate::local::behaviour::FaultFile;
 use crate::local::clock::Clock;
 use crate::local::{LocalEcs, LocalOptions};
-use crate::report::human_report;
+use crate::render::human_report;
 use crate::syntax::Deployfile;
 
 /// A Deployfile ready to run.

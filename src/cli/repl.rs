@@ -12,8 +12,8 @@ use super::workspace::gather;
 use super::{DEFAULT_NAME, ExitStatus, ReplArguments, TargetArguments};
 use crate::aws::Clients;
 use crate::eval::Settings;
+use crate::render::{HumanStyle, human_report};
 use crate::repl::{Connection, Loaded, Loader, Session, Source, history_path, interactive, script};
-use crate::report::{HumanStyle, human_report};
 
 pub(super) fn run(arguments: &ReplArguments) -> ExitStatus {
     let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();

@@ -176,11 +176,11 @@ fn prepare_gate(spec: &GateSpec, base_dir: &Path, timeout_ms: u64) -> Result<Gat
             let text = crate::gates::stdlib::read(base_dir, path)
                 .map_err(|e| format!("gate script `{path}` cannot be read: {e}"))?;
             let script = GateScript::compile(path, &text).map_err(|diagnostics| {
-                let report = crate::report::human_report(
+                let report = crate::render::human_report(
                     path,
                     &text,
                     &diagnostics,
-                    crate::report::HumanStyle::plain(),
+                    crate::render::HumanStyle::plain(),
                 );
                 format!("gate script `{path}` does not compile:\n{report}")
             })?;
@@ -243,11 +243,11 @@ async fn attempt_unclipped(
                 Ok(Ok(outcome)) => (outcome, None),
                 // A broken gate cannot vouch for the deployment: it fails for good.
                 Ok(Err(error)) => {
-                    let report = crate::report::human_report(
+                    let report = crate::render::human_report(
                         &script.name,
                         &script.text,
                         &[error.diagnostic(&script.text)],
-                        crate::report::HumanStyle::plain(),
+                        crate::render::HumanStyle::plain(),
                     );
                     let outcome = Outcome {
                         ok: false,

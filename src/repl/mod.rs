@@ -88,7 +88,7 @@ mod tests {
             load,
             connect,
             None,
-            crate::report::HumanStyle { color: false, width: 80 },
+            crate::render::HumanStyle { color: false, width: 80 },
             false,
         );
         let mut out = Vec::new();

@@ -16,7 +16,7 @@ use crate::eval::{
     EvalError, Evaluator, Outputs, PlannedStep, Settings, Value, Workspace, environment_names,
     plan_step, resolve, step_values,
 };
-use crate::report::{HumanStyle, human_report};
+use crate::render::{HumanStyle, human_report};
 use crate::suggestion::did_you_mean;
 use crate::syntax::{Deployfile, Item, LineIndex, Span, Step, StepKind, parse_expression};
 

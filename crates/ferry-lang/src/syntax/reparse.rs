@@ -187,7 +187,7 @@ mod tests {
         let mut answered = 0;
         for name in ["web", "multi-service", "hello"] {
             let text = std::fs::read_to_string(format!(
-                "{}/pipelines/{name}.deploy",
+                "{}/../../pipelines/{name}.deploy",
                 env!("CARGO_MANIFEST_DIR")
             ))
             .expect("pipeline");

@@ -468,7 +468,7 @@ mod tests {
         build_pipeline(&file, settings, &workspace(), &Outputs::new())
     }
 
-    const WEB: &str = include_str!("../../pipelines/web.deploy");
+    const WEB: &str = include_str!("../../../../pipelines/web.deploy");
 
     #[test]
     fn the_web_pipeline_evaluates() {

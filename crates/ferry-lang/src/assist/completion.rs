@@ -279,7 +279,8 @@ mod tests {
         let mut texts: Vec<String> = ["web", "hello", "multi-service", "fargate"]
             .iter()
             .map(|n| {
-                std::fs::read_to_string(format!("{root}/pipelines/{n}.deploy")).expect("pipeline")
+                std::fs::read_to_string(format!("{root}/../../pipelines/{n}.deploy"))
+                    .expect("pipeline")
             })
             .collect();
         texts.push("register t {\n  container \"wé😀b\" { image = \"${git.".to_owned());

@@ -193,7 +193,7 @@ mod tests {
     fn example_pipelines_are_clean() {
         for path in ["hello", "web", "minimal", "multi-service", "fargate"] {
             let text = std::fs::read_to_string(format!(
-                "{}/pipelines/{path}.deploy",
+                "{}/../../pipelines/{path}.deploy",
                 env!("CARGO_MANIFEST_DIR")
             ))
             .expect("pipeline exists");
