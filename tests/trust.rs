@@ -520,6 +520,32 @@ async fn a_lost_answer_is_read_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_retry_after_a_lost_answer_is_read_back() {
+    // The first attempt is applied and its answer lost; the SDK's two retries are throttled:
+    // the call ends in ThrottlingException though it was applied (found by the soak).
+    let faults = r#"{"api": {
+        "lose_answers": {"RegisterTaskDefinition": 1, "CreateService": 1, "UpdateService": 1},
+        "throttle_retries": {"RegisterTaskDefinition": 2, "CreateService": 2, "UpdateService": 2}
+    }}"#;
+    let local = Local::start(faults).await;
+    let first = local.run(&standard("1")).await;
+    assert_code(&first, 0);
+    let warned = |run: &crate::harness::Outcome, text: &str| {
+        run.events.iter().any(|e| matches!(e, Event::Warning { message } if message.contains(text)))
+    };
+    assert!(warned(&first, "is the revision sent"), "{:#?}", first.events);
+    assert!(warned(&first, "asking again with the same idempotency token"), "{:#?}", first.events);
+    let revisions = local.server.with_state(|state, _| state.families["web"].len());
+    assert_eq!(revisions, 1, "the throttled retries registered nothing more");
+    assert_eq!(runs(&local).await.0, 1);
+    let second = local.run(&standard("2")).await;
+    assert_code(&second, 0);
+    assert!(warned(&second, "read back: the update was applied"), "{:#?}", second.events);
+    assert_eq!(runs(&local).await.0, 2);
+    assert_eq!(local.server.injected().get("throttled"), Some(&6));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollback_before_the_first_look_is_named() {
     let local = Local::start(FAULTS).await;
     let breaker = |tag: &str| {

@@ -78,11 +78,13 @@ impl AwsError {
         self.code == "Interrupted"
     }
 
-    /// Whether the call may have been applied though no answer came (the network, a
-    /// timeout): the state must be read back before anything is said about it.
+    /// Whether the call may have been applied though no answer said so: the network or a
+    /// timeout cut an answer, or — since the SDK retries every transient error — an earlier
+    /// attempt was applied and its answer lost before a retry was throttled. The state must
+    /// be read back before anything is said about it.
     #[must_use]
     pub fn answer_lost(&self) -> bool {
-        matches!(self.code.as_str(), "NetworkError" | "Timeout" | "ServerException")
+        self.is_transient()
     }
 }
 

@@ -570,25 +570,35 @@ impl<'a> Runner<'a> {
         error: AwsError,
     ) -> Result<String, StepError> {
         self.sleep(POLL_MS).await?;
-        if let Ok((latest, tags)) = self.ecs.task_definition(&next.family).await {
-            let read = super::revision::RevisionInput::from_described(&latest, &tags);
-            if super::revision_json::same_revision(&read, next) {
-                let arn = latest.task_definition_arn().unwrap_or_default().to_owned();
-                self.emit(&Event::Warning {
-                    message: format!(
-                        "{error}; the family was read back: {arn} is the revision sent"
-                    ),
-                });
-                return Ok(arn);
+        match self.ecs.task_definition(&next.family).await {
+            Ok((latest, tags)) => {
+                let read = super::revision::RevisionInput::from_described(&latest, &tags);
+                if super::revision_json::same_revision(&read, next) {
+                    let arn = latest.task_definition_arn().unwrap_or_default().to_owned();
+                    self.emit(&Event::Warning {
+                        message: format!(
+                            "{error}; the family was read back: {arn} is the revision sent"
+                        ),
+                    });
+                    return Ok(arn);
+                }
+                // Not ours on top; ours may still be below another client's, so the write
+                // stays noted as possibly made.
+                let message = format!(
+                    "{}; read back, the family's latest revision is not ours",
+                    error.message
+                );
+                Err(StepError::from(AwsError { message, ..error }))
             }
+            // Not known either way: the write stays noted as possibly made.
+            Err(read) => Err(StepError::from(AwsError {
+                message: format!(
+                    "{}; the family could not be read back ({}): a revision may have been registered",
+                    error.message, read.code
+                ),
+                ..error
+            })),
         }
-        Err(StepError::Aws(AwsError {
-            message: format!(
-                "{}; read back, the family's latest revision is not ours",
-                error.message
-            ),
-            ..error
-        }))
     }
 
     async fn update(&mut self, planned: UpdateChange) -> Result<String, StepError> {

@@ -137,6 +137,11 @@ pub struct ApiFaults {
     /// response of a call that was applied.
     #[serde(default)]
     pub lose_answers: std::collections::BTreeMap<String, u32>,
+    /// Per operation: how many of its calls after its lost answers (from the first call
+    /// when none are lost) are answered `ThrottlingException` without being carried out —
+    /// the SDK's retry throttled after an attempt that was applied.
+    #[serde(default)]
+    pub throttle_retries: std::collections::BTreeMap<String, u32>,
 
     /// Added to every answer.
     pub latency: Option<DurationText>,

@@ -72,6 +72,8 @@ pub(super) struct Shared {
     injected: Mutex<BTreeMap<&'static str, u64>>,
     /// Answers still to lose, by operation (the fault file's `lose_answers`).
     lose: Mutex<BTreeMap<String, u32>>,
+    /// Retries still to throttle, by operation (the fault file's `throttle_retries`).
+    throttle_retries: Mutex<BTreeMap<String, u32>>,
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -204,6 +206,7 @@ impl LocalEcs {
             random: Mutex::new(Ids::new(options.faults.api.seed)),
             registry: options.registry,
             lose: Mutex::new(options.faults.api.lose_answers.clone()),
+            throttle_retries: Mutex::new(options.faults.api.throttle_retries.clone()),
 
             faults: options.faults,
             calls: Mutex::new(BTreeMap::new()),
@@ -479,7 +482,7 @@ async fn answer_of(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Va
             .map_err(|error| ApiError::serialization(format!("Malformed JSON: {error}")))?
     };
     *lock(&shared.calls).entry(operation.clone()).or_default() += 1;
-    injected_fault(shared).await?;
+    injected_fault(shared, &operation).await?;
     let request = Request::new(&body)?;
     if api == Api::Ecr && (operation == "DescribeImages" || operation == "BatchGetImage") {
         return super::ecr_images::answer(
@@ -507,10 +510,19 @@ fn shared_state(shared: &Shared) -> super::ecr_images::Snapshot {
 }
 
 /// Throttling, server errors and latency from the fault file.
-async fn injected_fault(shared: &Shared) -> Result<(), ApiError> {
+async fn injected_fault(shared: &Shared, operation: &str) -> Result<(), ApiError> {
     let api = &shared.faults.api;
     if let Some(latency) = api.latency {
         tokio::time::sleep(std::time::Duration::from_millis(latency.0)).await;
+    }
+    let losing = lock(&shared.lose).get(operation).is_some_and(|left| *left > 0);
+    if !losing
+        && let Some(left) =
+            lock(&shared.throttle_retries).get_mut(operation).filter(|left| **left > 0)
+    {
+        *left -= 1;
+        *lock(&shared.injected).entry("throttled").or_default() += 1;
+        return Err(ApiError::throttling());
     }
     if api.throttle > 0.0 || api.server_errors > 0.0 {
         let roll = lock(&shared.random).fraction();
