@@ -16,6 +16,7 @@ pub mod lsp;
 pub mod regular_file;
 pub mod repl;
 pub mod report;
+pub mod source_file;
 
 pub use cli::run;
 pub use ferry_lang::{assist, check, diagnostic, eval, render, sensitive, suggestion, syntax};

@@ -1,11 +1,11 @@
 //! `ferry check`: parse and check a Deployfile, print every diagnostic, exit 2 on errors.
 
 use super::output::{human_style, stderr, stdout};
-use super::source_file::{InputError, load};
 use super::{CheckArguments, ExitStatus, Format};
 use crate::check::check_source;
 use crate::diagnostic::Diagnostic;
 use crate::render::{github_annotations, human_report, json_diagnostics};
+use crate::source_file::{InputError, load};
 
 pub(super) fn run(arguments: &CheckArguments) -> ExitStatus {
     let working_dir = std::env::current_dir().unwrap_or_default();

@@ -7,9 +7,9 @@ use std::path::Path;
 use similar::TextDiff;
 
 use super::output::{human_style, stderr, stdout};
-use super::source_file::{InputError, load};
 use super::{ExitStatus, FmtArguments};
 use crate::render::human_report;
+use crate::source_file::{InputError, load};
 use crate::syntax::{FormatError, format};
 
 pub(super) fn run(arguments: &FmtArguments) -> ExitStatus {

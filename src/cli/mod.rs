@@ -13,7 +13,6 @@ mod repl;
 mod rollback;
 mod run;
 mod simulate;
-mod source_file;
 mod status;
 mod workspace;
 
@@ -22,13 +21,13 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+pub use crate::source_file::{DEFAULT_NAME, InputError, MAX_SIZE, SourceFile, find, load};
 pub use arguments::{
     Arguments, CheckArguments, CircuitBreakerMode, Command, DeployfileArguments, FmtArguments,
     Format, LocalArguments, Output, PlanArguments, ReplArguments, RollbackArguments, RunArguments,
     RuntimeKind, SimulateArguments, SimulateFormat, StatusArguments, TargetArguments, TargetKind,
 };
 pub use exit_status::ExitStatus;
-pub use source_file::{DEFAULT_NAME, InputError, MAX_SIZE, SourceFile, find, load};
 
 /// Runs ferry with `args` (the program name first) and returns its exit code.
 pub fn run<I, T>(args: I) -> ExitCode

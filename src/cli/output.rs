@@ -13,6 +13,14 @@ pub(super) fn stderr(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// Appends `text` to the file at `path` (created when missing), as GitHub's step summary
+/// wants; a file that cannot be written is left alone, like a closed pipe.
+pub(super) fn append(path: &std::path::Path, text: &str) {
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = file.write_all(text.as_bytes());
+    }
+}
+
 /// Colour only on a terminal and without `NO_COLOR`; the terminal's width from `COLUMNS`.
 /// For reports on standard error.
 pub(super) fn human_style() -> HumanStyle {

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use super::output::human_style;
-use super::source_file::{InputError, SourceFile, load};
 use super::workspace::gather;
 use super::{DeployfileArguments, TargetArguments, TargetKind};
 use crate::aws::Target;
@@ -14,6 +13,7 @@ use crate::local::behaviour::FaultFile;
 use crate::local::clock::Clock;
 use crate::local::{LocalEcs, LocalOptions};
 use crate::render::human_report;
+use crate::source_file::{InputError, SourceFile, load};
 use crate::syntax::Deployfile;
 
 /// A Deployfile ready to run.

@@ -7,13 +7,13 @@ use std::path::Path;
 
 use super::output::style_for;
 use super::prepare::{connect, runtime};
-use super::source_file::{InputError, load};
 use super::workspace::gather;
 use super::{DEFAULT_NAME, ExitStatus, ReplArguments, TargetArguments};
 use crate::aws::Clients;
 use crate::eval::Settings;
 use crate::render::{HumanStyle, human_report};
 use crate::repl::{Connection, Loaded, Loader, Session, Source, history_path, interactive, script};
+use crate::source_file::{InputError, load};
 
 pub(super) fn run(arguments: &ReplArguments) -> ExitStatus {
     let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();

@@ -1,17 +1,16 @@
 //! `ferry run`: check the Deployfile, evaluate it for the environment, and run it against
 //! AWS or the local ECS. The exit code is the verdict's (DESIGN "Exit codes").
 
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::output::stderr;
+use super::output::{append, stderr};
 use super::prepare::{connect, prepare, runtime};
 use super::{ExitStatus, Output, RunArguments, TargetKind};
 use crate::aws::{Clients, Ecs};
-use crate::engine::{Event, Plan, RunOptions, Runner, Sink, Verdict, drift};
-use crate::report::{HumanReporter, LiveReporter, NdjsonReporter};
+use crate::engine::{Plan, RunOptions, Runner, Sink, Verdict, drift};
+use crate::report::{GithubReporter, HumanReporter, LiveReporter, NdjsonReporter, Tee};
 
 pub(super) fn run(arguments: &RunArguments) -> ExitStatus {
     match run_inner(arguments) {
@@ -93,7 +92,9 @@ fn run_prepared(
             Output::Human => Box::new(HumanReporter::new(std::io::stderr())),
             Output::Ndjson => Box::new(NdjsonReporter::new(std::io::stdout())),
         };
-        let mut github = GithubSink::from_env();
+        // Under GitHub Actions: failures as annotations, and a step summary.
+        let mut github = (std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true"))
+            .then(|| GithubReporter::new(std::io::stdout()));
         let mut tee = Tee { first: sink.as_mut(), second: github.as_mut().map(|g| g as &mut dyn Sink) };
         let options = RunOptions {
             interrupted,
@@ -112,8 +113,10 @@ fn run_prepared(
         };
         let runner = Runner::new(&prepared.file, prepared.settings.clone(), &prepared.workspace, ecs, clock, &mut tee, options);
         let outcome = runner.run().await;
-        if let Some(github) = github.as_mut() {
-            github.summary();
+        if let Some(github) = &github
+            && let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY")
+        {
+            append(std::path::Path::new(&path), &github.summary());
         }
         if let Some(local) = local
             && let Err(message) = local.shutdown().await
@@ -122,74 +125,4 @@ fn run_prepared(
         }
         Ok(outcome.verdict)
     })
-}
-
-/// Sends every event to two sinks.
-struct Tee<'a> {
-    first: &'a mut dyn Sink,
-    second: Option<&'a mut dyn Sink>,
-}
-
-impl Sink for Tee<'_> {
-    fn event(&mut self, event: &Event) {
-        self.first.event(event);
-        if let Some(second) = self.second.as_mut() {
-            second.event(event);
-        }
-    }
-}
-
-/// Under GitHub Actions: failures as `::error` annotations on standard output, and a step
-/// summary written to `$GITHUB_STEP_SUMMARY`.
-struct GithubSink {
-    lines: Vec<String>,
-    summary_path: Option<PathBuf>,
-}
-
-impl GithubSink {
-    fn from_env() -> Option<Self> {
-        (std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true")).then(|| Self {
-            lines: Vec::new(),
-            summary_path: std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from),
-        })
-    }
-
-    fn summary(&self) {
-        let Some(path) = &self.summary_path else { return };
-        if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
-            let _ = writeln!(file, "## ferry\n\n{}", self.lines.join("\n"));
-        }
-    }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
-}
-
-impl Sink for GithubSink {
-    fn event(&mut self, event: &Event) {
-        match event {
-            Event::DeploymentFailed { service, reason, .. } => {
-                let _ = writeln!(
-                    std::io::stdout(),
-                    "::error title=ferry: {service}::{}",
-                    escape(reason)
-                );
-            }
-            Event::RollbackFailed { service, reason } => {
-                let _ = writeln!(
-                    std::io::stdout(),
-                    "::error title=ferry: rollback of {service}::{}",
-                    escape(reason)
-                );
-            }
-            Event::Warning { message } => {
-                let _ = writeln!(std::io::stdout(), "::warning title=ferry::{}", escape(message));
-            }
-            _ => {}
-        }
-        if let Some(line) = crate::report::human_line(event) {
-            self.lines.push(format!("- {}", line.trim()));
-        }
-    }
 }

@@ -467,11 +467,11 @@ fn sibling_environments(dir: &Path, this: Option<&Path>) -> Vec<String> {
     for entry in entries.flatten().take(200) {
         let path: PathBuf = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        let deployfile = name == crate::cli::DEFAULT_NAME || name.ends_with(".deploy");
+        let deployfile = name == crate::source_file::DEFAULT_NAME || name.ends_with(".deploy");
         if !deployfile || Some(path.as_path()) == this {
             continue;
         }
-        let Ok(text) = crate::regular_file::read_text(&path, crate::cli::MAX_SIZE) else {
+        let Ok(text) = crate::regular_file::read_text(&path, crate::source_file::MAX_SIZE) else {
             continue;
         };
         if let Ok(file) = crate::syntax::parse(&text) {

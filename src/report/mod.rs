@@ -1,12 +1,15 @@
-//! Run reporters: the engine's event stream shown as live progress, as lines for people and
-//! as NDJSON for tools; and the text of a local simulation. Diagnostics are rendered by
+//! Run reporters: the engine's event stream shown as live progress, as lines for people, as
+//! NDJSON for tools and as GitHub Actions commands; and the text of a local simulation. Each
+//! sink writes to the writer it is given or returns text; none opens a file. Diagnostics are rendered by
 //! `ferry_lang::render`.
 
+mod run_github;
 mod run_human;
 mod run_live;
 mod run_ndjson;
 mod simulation;
 
+pub use run_github::{GithubReporter, Tee};
 pub use run_human::{HumanReporter, human_line};
 pub use run_live::LiveReporter;
 pub use run_ndjson::NdjsonReporter;

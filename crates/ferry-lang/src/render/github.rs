@@ -41,8 +41,9 @@ pub fn github_annotations(name: &str, text: &str, diagnostics: &[Diagnostic]) ->
     out
 }
 
-/// Escapes a message as the workflow-command syntax requires.
-fn data(text: &str) -> String {
+/// Escapes a message as the workflow-command syntax requires (`%`, CR and LF).
+#[must_use]
+pub fn data(text: &str) -> String {
     text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 

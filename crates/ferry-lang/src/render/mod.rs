@@ -5,6 +5,6 @@ mod github;
 mod human;
 mod json;
 
-pub use github::github_annotations;
+pub use github::{data as workflow_data, github_annotations};
 pub use human::{HumanStyle, human_report, summary};
 pub use json::{json_diagnostics, json_files};
