@@ -19,4 +19,6 @@ pub mod report;
 pub mod source_file;
 
 pub use cli::run;
-pub use ferry_lang::{assist, check, diagnostic, eval, render, sensitive, suggestion, syntax};
+pub use ferry_lang::{
+    assist, aws_names, check, diagnostic, eval, render, sensitive, suggestion, syntax,
+};

@@ -11,8 +11,8 @@ use aws_sdk_ecs::types::{
 };
 
 use super::AwsError;
+use super::RevisionInput;
 use super::views::{ServiceDeploymentView, ServiceRequest, ServiceView, StoppedTask, TaskView};
-use crate::engine::RevisionInput;
 
 /// The service of a Create/UpdateService answer, which always holds one.
 fn service_of(

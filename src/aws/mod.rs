@@ -5,12 +5,16 @@
 
 mod aws_error;
 mod clients;
+mod ecr;
 mod ecs;
+mod revision_input;
 mod views;
 
 pub use aws_error::AwsError;
 pub use clients::{Clients, Target};
+pub use ecr::{Ecr, EcrLogin};
 pub use ecs::Ecs;
+pub use revision_input::RevisionInput;
 pub use views::{
     BreakerView, DeploymentSettings, DeploymentView, EventView, LoadBalancerView, NetworkView,
     ServiceDeploymentView, ServiceRequest, ServiceView, StoppedTask, TaskView,

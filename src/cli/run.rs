@@ -105,7 +105,7 @@ fn run_prepared(
                 TargetKind::Local => "local".to_owned(),
             },
             base_dir: prepared.source.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
-            ecr: Some(clients.ecr.clone()),
+            ecr: Some(crate::aws::Ecr::new(clients.ecr.clone())),
             redeploy: arguments.redeploy,
             capacity,
             expected: plan.as_ref().map(|p| p.changes.clone()),

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::revision::RevisionInput;
+use crate::aws::RevisionInput;
 use crate::aws::ServiceRequest;
 use crate::sensitive::{Mask, looks_secret};
 

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use base64::Engine as _;
+use crate::aws::AwsError;
 
 use super::event::Event;
 use super::runner::Runner;
@@ -161,68 +161,29 @@ impl Runner<'_> {
     ) -> Result<(String, Option<RegistryAuth>), String> {
         let ecr =
             self.options.ecr.clone().ok_or_else(|| format!("`push {step}`: no ECR client"))?;
-        let described = ecr.describe_repositories().repository_names(repository).send().await;
-        let uri = match described {
-            Ok(answer) => answer.repositories().first().and_then(|r| r.repository_uri()).unwrap_or_default().to_owned(),
-            Err(error) if error.as_service_error().is_some_and(aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError::is_repository_not_found_exception) => {
-                if !create {
-                    return Err(format!("`push {step}`: ECR repository `{repository}` does not exist; set `create = true` in `ecr(…)`"));
-                }
-                let created = ecr
-                    .create_repository()
-                    .repository_name(repository)
-                    .image_scanning_configuration(aws_sdk_ecr::types::ImageScanningConfiguration::builder().scan_on_push(scan_on_push).build())
-                    .image_tag_mutability(if immutable { aws_sdk_ecr::types::ImageTagMutability::Immutable } else { aws_sdk_ecr::types::ImageTagMutability::Mutable })
-                    .send()
-                    .await
-                    .map_err(|e| format!("`push {step}`: CreateRepository `{repository}` failed: {}", aws_sdk_ecr::error::DisplayErrorContext(&e)))?;
-                created.repository().and_then(|r| r.repository_uri()).unwrap_or_default().to_owned()
+        let failed = |error: AwsError| format!("`push {step}`: {error}");
+        let uri = match ecr.repository_uri(repository).await.map_err(failed)? {
+            Some(uri) => uri,
+            None if create => {
+                ecr.create_repository(repository, scan_on_push, immutable).await.map_err(failed)?
             }
-            Err(error) => return Err(format!("`push {step}`: DescribeRepositories `{repository}` failed: {}", aws_sdk_ecr::error::DisplayErrorContext(&error))),
+            None => {
+                return Err(format!(
+                    "`push {step}`: ECR repository `{repository}` does not exist; \
+                     set `create = true` in `ecr(…)`"
+                ));
+            }
         };
         if let Some(keep) = keep {
-            let policy = format!(
-                r#"{{"rules":[{{"rulePriority":1,"description":"keep the newest {keep} images (ferry)","selection":{{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":{keep}}},"action":{{"type":"expire"}}}}]}}"#
-            );
-            ecr.put_lifecycle_policy()
-                .repository_name(repository)
-                .lifecycle_policy_text(policy)
-                .send()
-                .await
-                .map_err(|e| {
-                    format!(
-                        "`push {step}`: PutLifecyclePolicy `{repository}` failed: {}",
-                        aws_sdk_ecr::error::DisplayErrorContext(&e)
-                    )
-                })?;
+            ecr.keep_newest(repository, keep).await.map_err(failed)?;
         }
-        let token = ecr.get_authorization_token().send().await.map_err(|e| {
-            format!(
-                "`push {step}`: GetAuthorizationToken failed: {}",
-                aws_sdk_ecr::error::DisplayErrorContext(&e)
-            )
-        })?;
-        let data = token
-            .authorization_data()
-            .first()
-            .ok_or_else(|| format!("`push {step}`: ECR gave no token"))?;
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(data.authorization_token().unwrap_or_default())
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(|| format!("`push {step}`: the ECR token is not base64 `user:password`"))?;
-        let (username, password) = decoded
-            .split_once(':')
-            .ok_or_else(|| format!("`push {step}`: the ECR token has no password"))?;
-        let server = data.proxy_endpoint().unwrap_or_default().to_owned();
-        Ok((
-            uri,
-            Some(RegistryAuth {
-                username: username.to_owned(),
-                password: password.to_owned(),
-                server,
-            }),
-        ))
+        let login = ecr.login().await.map_err(failed)?;
+        let auth = RegistryAuth {
+            username: login.username,
+            password: login.password,
+            server: login.server,
+        };
+        Ok((uri, Some(auth)))
     }
 }
 

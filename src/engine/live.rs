@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::revision::RevisionInput;
+use crate::aws::RevisionInput;
 use crate::aws::{AwsError, Ecs, ServiceView};
 use crate::eval::{PlannedStep, TaskDefinitionSource};
 

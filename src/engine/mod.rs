@@ -17,6 +17,7 @@ mod runner;
 mod verdict;
 mod watch;
 
+pub use crate::aws::RevisionInput;
 pub use change::{
     ChangeSet, Refusal, RegisterChange, RegisterDecision, SettingChange, StepChange,
     TaskDefinitionRef, UpdateAction, UpdateChange, VerifyChange, Watch,
@@ -31,7 +32,7 @@ pub use plan::{
 };
 pub use prediction::{Effective, Prediction, predict, simulation, simulation_input};
 pub use resolve::{Options as ResolveOptions, family_of, resolve};
-pub use revision::{RevisionError, RevisionInput, next_revision};
+pub use revision::{RevisionError, next_revision};
 pub use revision_json::{
     canonical, revision_from_json, revision_text, revision_to_json, same_revision,
 };

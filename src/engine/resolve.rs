@@ -23,8 +23,9 @@ use super::change::{
 };
 use super::live::{Live, cluster_of};
 use super::prediction::{Effective, predict};
-use super::revision::{RevisionInput, next_revision};
+use super::revision::next_revision;
 use super::revision_json::{revision_from_json, revision_text, same_revision};
+use crate::aws::RevisionInput;
 use crate::aws::{
     BreakerView, DeploymentSettings, LoadBalancerView, NetworkView, ServiceRequest, ServiceView,
 };

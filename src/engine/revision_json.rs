@@ -11,7 +11,8 @@ use aws_smithy_schema::codec::Codec;
 use aws_smithy_schema::serde::ShapeSerializer;
 use serde_json::{Map, Value};
 
-use super::revision::{RevisionError, RevisionInput};
+use super::revision::RevisionError;
+use crate::aws::RevisionInput;
 
 /// Members of a described revision that a registration does not take (§5.2).
 const READ_ONLY: [&str; 9] = [

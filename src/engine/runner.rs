@@ -43,7 +43,7 @@ pub struct RunOptions {
     /// The Deployfile's directory: `file(…)` paths and build contexts are relative to it.
     pub base_dir: std::path::PathBuf,
     /// The ECR client, for `push` to `ecr(…)`.
-    pub ecr: Option<aws_sdk_ecr::Client>,
+    pub ecr: Option<crate::aws::Ecr>,
     /// Tasks the cluster has room for, where known (the local ECS's `--capacity`).
     pub capacity: Option<u32>,
     /// `--plan`: the change set of `ferry plan --out`; the run refuses when it now
@@ -566,13 +566,13 @@ impl<'a> Runner<'a> {
     /// read back; when it is the revision we sent, it was registered.
     async fn registered_anyway(
         &mut self,
-        next: &super::revision::RevisionInput,
+        next: &crate::aws::RevisionInput,
         error: AwsError,
     ) -> Result<String, StepError> {
         self.sleep(POLL_MS).await?;
         match self.ecs.task_definition(&next.family).await {
             Ok((latest, tags)) => {
-                let read = super::revision::RevisionInput::from_described(&latest, &tags);
+                let read = crate::aws::RevisionInput::from_described(&latest, &tags);
                 if super::revision_json::same_revision(&read, next) {
                     let arn = latest.task_definition_arn().unwrap_or_default().to_owned();
                     self.emit(&Event::Warning {

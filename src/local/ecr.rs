@@ -37,7 +37,7 @@ impl EcsState {
         now: u64,
     ) -> Result<Value, ApiError> {
         let name = request.required_string("repositoryName")?.to_owned();
-        if let Err(reason) = crate::check::TextFormat::EcrRepository.check(&name) {
+        if let Err(reason) = ferry_lang::aws_names::ecr_repository(&name) {
             return Err(ApiError::ecr_invalid(format!(
                 "Invalid parameter at 'repositoryName' failed to satisfy constraint: {reason}"
             )));

@@ -5,6 +5,7 @@
 //! (docs/architecture.md has the map).
 
 pub mod assist;
+pub mod aws_names;
 pub mod check;
 pub mod diagnostic;
 pub mod eval;

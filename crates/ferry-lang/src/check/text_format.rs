@@ -42,7 +42,7 @@ impl TextFormat {
                 .then_some(())
                 .ok_or_else(|| "an account id is 12 digits".to_owned()),
             TextFormat::DockerTag => docker_tag(text),
-            TextFormat::EcrRepository => ecr_repository(text),
+            TextFormat::EcrRepository => crate::aws_names::ecr_repository(text),
             TextFormat::EnvVarName => {
                 let mut chars = text.chars();
                 let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
@@ -107,7 +107,7 @@ impl TextFormat {
                 if host.is_empty() || host.contains(char::is_whitespace) {
                     return Err("the registry host is empty or holds blanks".to_owned());
                 }
-                ecr_repository(name)
+                crate::aws_names::ecr_repository(name)
                     .map_err(|reason| reason.replace("an ECR repository", "a repository"))
             }
             TextFormat::ResourceName => resource_name(text),
@@ -158,25 +158,6 @@ fn docker_tag(text: &str) -> Result<(), String> {
         return Err(format!("a tag cannot start with `{first}`"));
     }
     TextFormat::DockerTag.check_piece(text)
-}
-
-fn ecr_repository(text: &str) -> Result<(), String> {
-    if !(2..=256).contains(&text.len()) {
-        return Err("an ECR repository name has 2 to 256 characters".to_owned());
-    }
-    for component in text.split('/') {
-        let ok = !component.is_empty()
-            && component.split(['.', '_', '-']).all(|part| {
-                !part.is_empty()
-                    && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            });
-        if !ok {
-            return Err(format!(
-                "`{component}` is not a valid component: an ECR repository name is lowercase letters and digits, separated by single `.`, `_`, `-` or `/`"
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn resource_name(text: &str) -> Result<(), String> {
