@@ -1,0 +1,238 @@
+//! The commands that read the target — `:plan`, `:diff`, `:simulate`, `:gate` — through
+//! the connection opened on first use. Every call is a read.
+
+use std::fmt::Write as _;
+
+use super::render::{error_line, plural, steps};
+use super::{Reply, Session};
+use crate::eval::{Evaluator, Outputs, PlannedStep, plan_step, step_values};
+use crate::repl::Connection;
+use crate::syntax::StepKind;
+
+impl Session {
+    /// Connects on first use; later commands reuse the connection.
+    fn connection(&mut self) -> Result<&Connection, String> {
+        if self.connection.is_none() {
+            self.connection = Some((self.connect)(&self.settings, &self.base_dir)?);
+        }
+        Ok(self.connection.as_ref().expect("just connected"))
+    }
+
+    /// The plan of the pipeline as loaded and typed: the change set `ferry plan` prints.
+    fn plan_of(&mut self) -> Result<crate::engine::Plan, String> {
+        self.connection()?;
+        let connection = self.connection.as_ref().expect("connected");
+        let ecs = connection.ecs();
+        let made = connection.runtime.block_on(crate::engine::make_plan(
+            &self.file,
+            &self.settings,
+            &self.workspace,
+            &ecs,
+            &connection.target,
+            &self.base_dir,
+            &crate::engine::PlanOptions { redeploy: false, capacity: connection.capacity },
+        ));
+        if let Ok(plan) = &made {
+            let values = plan.changes.sensitive_values(&self.mask());
+            self.met_sensitive.extend(values);
+        }
+        made.map_err(|error| match error {
+            crate::engine::PlanError::Eval(error) => {
+                let text = self.text.clone();
+                self.eval_error(error, "<pipeline>", &text)
+            }
+            crate::engine::PlanError::Aws(error) => error.to_string(),
+        })
+    }
+
+    pub(super) fn plan(&mut self, only: Option<&str>) -> Reply {
+        match self.plan_of() {
+            Ok(plan) => Reply::ok(crate::engine::plan_text(&plan, only)),
+            Err(message) => Reply::error(error_line(&message)),
+        }
+    }
+
+    pub(super) fn diff(&mut self, name: &str) -> Reply {
+        let plan = match self.plan_of() {
+            Ok(plan) => plan,
+            Err(message) => return Reply::error(error_line(&message)),
+        };
+        let mut out = format!("({})\n", plural(plan.calls as usize, "read-only call"));
+        for step in plan.changes.steps.iter().filter(|s| s.name() == name) {
+            if matches!(step.kind(), "register" | "update") {
+                out.push_str(&crate::engine::step_text(step));
+            }
+        }
+        Reply::ok(out)
+    }
+
+    /// The predicted rollout of each `update`: the plan's own prediction (the step's
+    /// settings over the live service's), shown pass by pass.
+    pub(super) fn simulate(&mut self, only: Option<&str>) -> Reply {
+        let any = steps(&self.file)
+            .any(|s| s.kind == StepKind::Update && only.is_none_or(|n| s.name.name == n));
+        if !any {
+            return Reply::error(match only {
+                Some(name) => format!("error: no `update {name}` step\n"),
+                None => "error: no `update` step to simulate\n".to_owned(),
+            });
+        }
+        let plan = match self.plan_of() {
+            Ok(plan) => plan,
+            Err(message) => return Reply::error(error_line(&message)),
+        };
+        let mut out = String::new();
+        for step in &plan.changes.steps {
+            let crate::engine::StepChange::Update(update) = step else { continue };
+            if only.is_some_and(|n| n != update.step) {
+                continue;
+            }
+            match (&update.prediction, &update.action) {
+                (Some(prediction), _) => {
+                    let _ = write!(
+                        out,
+                        "update {}: service `{}` (cluster `{}`), {} desired\n\n",
+                        update.step,
+                        update.service,
+                        update.cluster,
+                        plural(prediction.effective.desired as usize, "task")
+                    );
+                    out.push_str(&crate::report::simulation_text(&crate::engine::simulation(
+                        &prediction.effective,
+                    )));
+                    out.push('\n');
+                }
+                (None, crate::engine::UpdateAction::Create) => {
+                    let desired = update.request.as_ref().and_then(|r| r.desired).unwrap_or(1);
+                    let _ = write!(
+                        out,
+                        "update {}: service `{}` does not exist in cluster `{}`: creating it starts {} at once\n\n",
+                        update.step,
+                        update.service,
+                        update.cluster,
+                        plural(usize::try_from(desired).unwrap_or(0), "task")
+                    );
+                }
+                (None, _) => {
+                    let _ =
+                        write!(out, "update {}: {}\n\n", update.step, crate::engine::summary(step));
+                }
+            }
+        }
+        let _ = writeln!(out, "({})", plural(plan.calls as usize, "read-only call"));
+        Reply::ok(out)
+    }
+
+    pub(super) fn gate(&mut self, selector: Option<&str>) -> Reply {
+        let values = step_values(&self.file);
+        let outputs = Outputs::new();
+        // (verify step, its update step's service and cluster, the gate)
+        let mut gates = Vec::new();
+        {
+            let evaluator = Evaluator::new(&self.settings, &self.workspace, &values, &outputs);
+            let mut services = std::collections::BTreeMap::new();
+            for step in steps(&self.file) {
+                match plan_step(step, &evaluator) {
+                    Ok(PlannedStep::Update(update)) => {
+                        services.insert(update.name.clone(), (update.service, update.cluster));
+                    }
+                    Ok(PlannedStep::Verify(verify)) => {
+                        let policy = crate::engine::network_policy(&verify);
+                        for gate in verify.gates {
+                            let service = services.get(&verify.name).cloned();
+                            gates.push((verify.name.clone(), service, gate, policy.clone()));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if gates.is_empty() {
+            return Reply::error("error: no `verify` step has a gate\n");
+        }
+        let list = || {
+            let mut out = String::new();
+            for (i, (verify, _, gate, _)) in gates.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  {}  verify {verify}: {}",
+                    i + 1,
+                    crate::engine::gate_name(&gate.target)
+                );
+            }
+            out
+        };
+        let Some(selector) = selector else {
+            return Reply::ok(format!("{}run one with `:gate N`\n", list()));
+        };
+        let chosen: Vec<usize> = match selector.parse::<usize>() {
+            Ok(n) if (1..=gates.len()).contains(&n) => vec![n - 1],
+            Ok(n) => {
+                return Reply::error(format!(
+                    "error: there is no gate {n}; the gates are 1 to {}\n{}",
+                    gates.len(),
+                    list()
+                ));
+            }
+            Err(_) => (0..gates.len())
+                .filter(|&i| crate::engine::gate_name(&gates[i].2.target).contains(selector))
+                .collect(),
+        };
+        let [index] = chosen.as_slice() else {
+            let why = if chosen.is_empty() { "no gate matches" } else { "several gates match" };
+            return Reply::error(format!("error: {why} `{selector}`\n{}", list()));
+        };
+        let (verify, service, spec, policy) = gates[*index].clone();
+        let Some((service, cluster)) = service else {
+            return Reply::error(format!(
+                "error: `verify {verify}` has no `update {verify}` step\n"
+            ));
+        };
+        let cluster = cluster
+            .or_else(|| self.settings.cluster.clone())
+            .unwrap_or_else(|| "default".to_owned());
+        if let Err(message) = self.connection() {
+            return Reply::error(error_line(&message));
+        }
+        let connection = self.connection.as_ref().expect("connected");
+        let ecs = connection.ecs();
+        let trial = connection.runtime.block_on(crate::engine::try_gate(
+            &spec,
+            &policy,
+            &self.base_dir,
+            &ecs,
+            &cluster,
+            &service,
+            &self.workspace,
+        ));
+        let trial = match trial {
+            Ok(trial) => trial,
+            Err(message) => return Reply::error(error_line(&message)),
+        };
+        let mut out = format!(
+            "{} of `verify {verify}`, once, against service `{service}` (cluster `{cluster}`)\n  deployment {} (PRIMARY) runs {}, {}\n",
+            trial.name,
+            trial.deployment_id,
+            trial.task_definition,
+            plural(trial.tasks, "task")
+        );
+        for line in &trial.log {
+            let _ = writeln!(out, "  log: {line}");
+        }
+        if let Some(report) = &trial.error {
+            out.push_str(report);
+        }
+        let verdict = match (trial.outcome.ok, trial.outcome.fatal) {
+            (true, _) => "passed",
+            (false, true) => "failed for good",
+            (false, false) => "failed (a deployment would try again)",
+        };
+        let _ = writeln!(out, "  {verdict}: {}", trial.outcome.message);
+        let _ = writeln!(
+            out,
+            "({}; the gate's own requests were sent as written)",
+            plural(ecs.calls() as usize, "read-only ECS call")
+        );
+        Reply { text: out, failed: !trial.outcome.ok, quit: false }
+    }
+}
