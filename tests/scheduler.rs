@@ -1,5 +1,5 @@
 //! The rolling-update scheduler against ECS's documented behaviour
-//! (reference/ecs-semantics.md §1–§2, §10): rounds, the desired-1 traps, circuit-breaker
+//! (docs/ecs.md §1–§2, §10): rounds, the desired-1 traps, circuit-breaker
 //! thresholds, rollback targets, superseded deployments and large services.
 
 use ferry::local::behaviour::{FaultFile, TaskBehaviour};

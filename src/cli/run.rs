@@ -1,5 +1,5 @@
 //! `ferry run`: check the Deployfile, evaluate it for the environment, and run it against
-//! AWS or the local ECS. The exit code is the verdict's (DESIGN "Exit codes").
+//! AWS or the local ECS. The exit code is the verdict's (docs/correctness.md "Exit codes").
 
 use std::io::IsTerminal;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How a run ended (DESIGN "Exit codes").
+/// How a run ended (docs/correctness.md "Exit codes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {

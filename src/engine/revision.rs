@@ -1,5 +1,5 @@
 //! The next task-definition revision: the current one with exactly the Deployfile's
-//! changes, everything else carried over (DESIGN "correct" rule 5). Pure: it works on the
+//! changes, everything else carried over (docs/correctness.md rule 5). Pure: it works on the
 //! SDK's data types and does no I/O.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! Judging a rollout (DESIGN "What correct means"): anchored on OUR deployment id from the
+//! Judging a rollout (docs/correctness.md): anchored on OUR deployment id from the
 //! UpdateService answer, never on the first poll; success only when our deployment is the
 //! PRIMARY, with our task definition, COMPLETED (or serving — every desired task of ours
 //! healthy — when asked), and its running tasks run the digests we asked for. A

@@ -1,7 +1,7 @@
 //! The rhai engine for gate scripts, built in exactly one function from
-//! `Engine::new_raw()` (../shared/STYLE.md "Scripts"): every limit set here, no module
-//! resolver, `eval` disabled, strict variables, and a wall-clock deadline per call enforced
-//! through the progress callback. No file system, process or environment access exists to
+//! `Engine::new_raw()` (the house style: never `Engine::new()`): every limit set here, no
+//! module resolver, `eval` disabled, strict variables, and a wall-clock deadline per call
+//! enforced through the progress callback. No file system, process or environment access exists to
 //! be reached: the standard packages loaded hold none, and the host functions are only
 //! those of `host/`, each with the capability it is given.
 

@@ -1,5 +1,5 @@
 //! The rolling-update scheduler of one service, following ECS's documented rules
-//! (reference/ecs-semantics.md §1, §2, §10): min/max percent with their rounding, cluster
+//! (docs/ecs.md §1, §2, §10): min/max percent with their rounding, cluster
 //! capacity, health gating, the stop path, the launch throttle, the circuit breaker with
 //! rollback to the last COMPLETED deployment, `rolloutState` and ECS-worded service events.
 //! Pure: time comes in as `now` (milliseconds on the local clock), behaviour from a

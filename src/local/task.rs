@@ -3,7 +3,7 @@
 
 use super::behaviour::{Outcome, TaskBehaviour};
 
-/// `lastStatus` of a task, in lifecycle order (reference/ecs-semantics.md §1.4).
+/// `lastStatus` of a task, in lifecycle order (docs/ecs.md §1.4).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
@@ -177,7 +177,7 @@ pub enum Change {
 }
 
 /// Seconds the scheduler waits after RUNNING before counting a task without health checks
-/// as healthy (reference/ecs-semantics.md §1.4).
+/// as healthy (docs/ecs.md §1.4).
 pub const NO_CHECK_HEALTHY_MS: u64 = 40_000;
 
 impl Task {

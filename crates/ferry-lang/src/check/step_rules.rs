@@ -7,7 +7,7 @@ use super::analyzer::{Analyzer, Scope};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::{Block, Deployfile, Expr, ExprKind, Item, Step, StepKind};
 
-/// ECS's defaults for a REPLICA service (reference/ecs-semantics.md §1.2).
+/// ECS's defaults for a REPLICA service (docs/ecs.md §1.2).
 const DEFAULT_MIN_HEALTHY: i64 = 100;
 const DEFAULT_MAX: i64 = 200;
 
@@ -65,8 +65,14 @@ impl Analyzer<'_> {
                         step.name.span,
                         format!("`update {name}` has no `verify` step"),
                     )
-                    .with_label("ferry waits for this deployment with the defaults: until it completes, for up to 30 minutes, with no gate")
-                    .with_help(format!("add `verify {name} {{ timeout = 15m }}` and a gate that checks the service itself")),
+                    .with_label(
+                        "ferry waits for this deployment with the defaults: until it completes, \
+                         for up to 30 minutes, with no gate",
+                    )
+                    .with_help(format!(
+                        "add `verify {name} {{ timeout = 15m }}` and a gate that checks the \
+                         service itself"
+                    )),
                 );
             }
             if step.kind == StepKind::Register && !deployed(name) {
@@ -97,7 +103,10 @@ impl Analyzer<'_> {
             self.push(
                 Diagnostic::new(Code::LatestOnlyTag, field.value.span, "`latest` is the only tag")
                     .with_label("nothing ties this image to a commit")
-                    .with_help("add `git.sha` so every deploy can be traced and rolled back: `tags = [git.sha, \"latest\"]`"),
+                    .with_help(
+                        "add `git.sha` so every deploy can be traced and rolled back: `tags = \
+                         [git.sha, \"latest\"]`",
+                    ),
             );
         }
         for (index, (text, item)) in plain.iter().enumerate() {
@@ -151,9 +160,18 @@ impl Analyzer<'_> {
         }
         if body.field("family").is_none() {
             self.push(
-                Diagnostic::new(Code::MissingField, step.name.span, format!("{what} needs `from` or `family`"))
-                    .with_label("nothing to start from")
-                    .with_help("start from the live service with `from = service(\"…\")`, or describe a new task definition with `family = \"…\"` and its containers"),
+                Diagnostic::new(
+                    Code::MissingField,
+                    step.name.span,
+                    format!(
+                        "{what} needs `from` or `family`"
+                    ),
+                )
+                .with_label("nothing to start from")
+                .with_help(
+                    "start from the live service with `from = service(\"…\")`, or describe a new \
+                     task definition with `family = \"…\"` and its containers",
+                ),
             );
             return;
         }
@@ -209,7 +227,10 @@ impl Analyzer<'_> {
                 )
                 .with_label("minimum")
                 .with_related(max_span, "maximum")
-                .with_help("ECS can neither start nor stop a task when the minimum reaches the maximum; the usual pair is `min_healthy = 100%` and `max = 200%`"),
+                .with_help(
+                    "ECS can neither start nor stop a task when the minimum reaches the maximum; \
+                     the usual pair is `min_healthy = 100%` and `max = 200%`",
+                ),
             );
         } else {
             self.cannot_progress(step, body, min, max, what);
@@ -221,7 +242,8 @@ impl Analyzer<'_> {
                 "off" => (
                     Code::CircuitBreakerOff,
                     "the circuit breaker is off",
-                    "without it a failing deployment retries forever; write `circuit_breaker = rollback`",
+                    "without it a failing deployment retries forever; write `circuit_breaker = \
+                     rollback`",
                 ),
                 "on" => (
                     Code::CircuitBreakerWithoutRollback,
@@ -238,7 +260,7 @@ impl Analyzer<'_> {
         }
     }
 
-    /// reference/ecs-semantics.md §1.3: with `desired` D, the scheduler may start a task
+    /// docs/ecs.md §1.3: with `desired` D, the scheduler may start a task
     /// only while `floor(D·max/100) > D`, and stop one only while `ceil(D·min/100) < D`.
     /// When neither holds, the deployment sits with "unable to stop or start tasks".
     fn cannot_progress(
@@ -278,7 +300,11 @@ impl Analyzer<'_> {
         self.push(
             Diagnostic::new(Code::DeploymentCannotProgress, span, message)
                 .with_label(format!("`min_healthy = {min_value}%` and `max = {max_value}%`"))
-                .with_help("ECS may neither start a new task (above `max`) nor stop an old one (below `min_healthy`) and reports \"unable to stop or start tasks\"; set `max = 200%`, or `min_healthy = 0%` to accept downtime"),
+                .with_help(
+                    "ECS may neither start a new task (above `max`) nor stop an old one (below \
+                     `min_healthy`) and reports \"unable to stop or start tasks\"; set `max = \
+                     200%`, or `min_healthy = 0%` to accept downtime",
+                ),
         );
     }
 
@@ -287,9 +313,18 @@ impl Analyzer<'_> {
         let has_gate = body.is_some_and(|body| body.blocks().any(|b| b.kind.name == "gate"));
         if !has_timeout && !has_gate {
             self.push(
-                Diagnostic::new(Code::VerifyWithoutChecks, step.name.span, format!("{what} has no gate and no timeout"))
-                    .with_label("only ECS's own view is checked, for up to 30 minutes")
-                    .with_help("add `timeout = 15m` for how long a rollout may take, and a gate such as `gate http(\"https://…/health\") { status = 200 }`"),
+                Diagnostic::new(
+                    Code::VerifyWithoutChecks,
+                    step.name.span,
+                    format!(
+                        "{what} has no gate and no timeout"
+                    ),
+                )
+                .with_label("only ECS's own view is checked, for up to 30 minutes")
+                .with_help(
+                    "add `timeout = 15m` for how long a rollout may take, and a gate such as `gate \
+                     http(\"https://…/health\") { status = 200 }`",
+                ),
             );
         }
     }

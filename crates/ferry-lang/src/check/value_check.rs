@@ -294,7 +294,10 @@ impl Analyzer<'_> {
                             format!("{} cannot be put in a string", found(&inner.kind, ty)),
                         )
                         .with_label("not text")
-                        .with_help("only strings, numbers, durations, booleans, images and task definitions go in `${…}`"),
+                        .with_help(
+                            "only strings, numbers, durations, booleans, images and task \
+                             definitions go in `${…}`",
+                        ),
                     );
                 }
             }
@@ -379,7 +382,10 @@ impl Analyzer<'_> {
                         Diagnostic::new(Code::UsedBeforeDefinition, head.span, message)
                             .with_label("used here")
                             .with_related(definition.span, "defined here")
-                            .with_help("steps run in the order written; a step can use only the steps above it"),
+                            .with_help(
+                                "steps run in the order written; a step can use only the steps \
+                                 above it",
+                            ),
                     );
                     return T::Any;
                 }
@@ -513,7 +519,8 @@ impl Analyzer<'_> {
                     setters.join(", ")
                 ),
                 format!(
-                    "every variable needs a value in `defaults`, which environments override: add `vars = {{ {} = … }}` to `defaults`",
+                    "every variable needs a value in `defaults`, which environments override: add \
+                     `vars = {{ {} = … }}` to `defaults`",
                     name.name
                 ),
             )

@@ -65,7 +65,10 @@ impl EvalError {
         EvalError::At(
             Diagnostic::new(Code::CannotEvaluate, span, format!("cannot evaluate `{what}`"))
                 .with_label("here")
-                .with_help("this is a bug in ferry: the checker accepted a value evaluation cannot use; please report it"),
+                .with_help(
+                    "this is a bug in ferry: the checker accepted a value evaluation cannot use; \
+                     please report it",
+                ),
         )
     }
 }

@@ -511,14 +511,17 @@ mod tests {
 
     #[test]
     fn env_calls_read_the_workspace() {
-        let text = "register t {\n family = \"f\"\n container \"c\" { image = \"hello:${env(\"VERSION\", \"1\")}\" }\n}\n";
+        let text = "register t {\n family = \"f\"\n container \"c\" { image = \
+                    \"hello:${env(\"VERSION\", \"1\")}\" }\n}\n";
         let pipeline = pipeline(text, None).expect("evaluates");
         let PlannedStep::Register(register) = &pipeline.steps[0] else { panic!() };
         assert_eq!(register.containers[0].image, Some(Value::String("hello:7".to_owned())));
-        let missing = "register t {\n family = \"f\"\n container \"c\" { image = \"hello:${env(\"NOPE\")}\" }\n}\n";
+        let missing = "register t {\n family = \"f\"\n container \"c\" { image = \
+                       \"hello:${env(\"NOPE\")}\" }\n}\n";
         let error = pipeline_error(missing);
         assert!(
-            matches!(&error, EvalError::At(d) if d.message == "environment variable `NOPE` is not set"),
+            matches!(&error, EvalError::At(d) if d.message == "environment variable `NOPE` is not \
+                                                               set"),
             "{error:?}"
         );
     }

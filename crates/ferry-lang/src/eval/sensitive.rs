@@ -180,7 +180,9 @@ verify web {
 
     #[test]
     fn an_unset_variable_or_a_step_output_is_skipped() {
-        let text = "register web_task {\n  family = \"web\"\n  container \"app\" {\n    image = \"acme/web:1\"\n    environment = { X_TOKEN = env(\"NOT_SET\"), Y_KEY = web_task.arn }\n  }\n}\n";
+        let text = "register web_task {\n  family = \"web\"\n  container \"app\" {\n    image = \
+                    \"acme/web:1\"\n    environment = { X_TOKEN = env(\"NOT_SET\"), Y_KEY = \
+                    web_task.arn }\n  }\n}\n";
         assert!(values(text, &[]).is_empty());
     }
 }

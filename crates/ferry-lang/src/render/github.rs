@@ -68,7 +68,9 @@ mod tests {
         let out = github_annotations("a,b.deploy", text, &[diagnostic]);
         assert_eq!(
             out,
-            "::error file=a%2Cb.deploy,line=2,col=3,endLine=2,endColumn=8,title=ferry%3A%3Acheck%3A%3Aunknown_field::no field `regio`, 100%25: unknown%0Ahelp: did you mean `region`?\n"
+            "::error file=a%2Cb.deploy,line=2,col=3,endLine=2,endColumn=8,\
+             title=ferry%3A%3Acheck%3A%3Aunknown_field::no field `regio`, 100%25: unknown%0Ahelp: \
+             did you mean `region`?\n"
         );
     }
 }

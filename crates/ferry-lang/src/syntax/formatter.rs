@@ -578,8 +578,10 @@ mod tests {
     #[test]
     fn keeps_comments() {
         formats(
-            "# head\n\ndefaults { # after brace\n  # before region\n  region = \"x\" # trailing\n  # at end\n}\n# tail\n",
-            "# head\n\ndefaults {  # after brace\n  # before region\n  region = \"x\"  # trailing\n  # at end\n}\n\n# tail\n",
+            "# head\n\ndefaults { # after brace\n  # before region\n  region = \"x\" # trailing\n  \
+             # at end\n}\n# tail\n",
+            "# head\n\ndefaults {  # after brace\n  # before region\n  region = \"x\"  # \
+             trailing\n  # at end\n}\n\n# tail\n",
         );
     }
 
@@ -587,12 +589,14 @@ mod tests {
     fn keeps_one_line_gate_blocks_and_breaks_long_lists() {
         let long: Vec<String> = (0..12).map(|i| format!("\"tag-number-{i}\"")).collect();
         let input = format!(
-            "verify web {{\n  gate http(\"https://x/health\") {{ status = 200, pass = 3 }}\n}}\ntag app {{ tags = [{}] }}\n",
+            "verify web {{\n  gate http(\"https://x/health\") {{ status = 200, pass = 3 }}\n}}\n\
+             tag app {{ tags = [{}] }}\n",
             long.join(",")
         );
         let listed: String = long.iter().flat_map(|t| ["    ", t.as_str(), ",\n"]).collect();
         let expected = format!(
-            "verify web {{\n  gate http(\"https://x/health\") {{ status = 200, pass = 3 }}\n}}\n\ntag app {{\n  tags = [\n{listed}  ]\n}}\n"
+            "verify web {{\n  gate http(\"https://x/health\") {{ status = 200, pass = 3 }}\n}}\n\n\
+             tag app {{\n  tags = [\n{listed}  ]\n}}\n"
         );
         formats(&input, &expected);
     }

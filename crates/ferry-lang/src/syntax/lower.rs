@@ -291,7 +291,8 @@ impl Lower {
                     )
                     .with_label("not an escape")
                     .with_help(
-                        "the escapes are `\\n`, `\\t`, `\\r`, `\\0`, `\\\\`, `\\\"`, `\\$` and `\\u{…}` with 1 to 6 hex digits",
+                        "the escapes are `\\n`, `\\t`, `\\r`, `\\0`, `\\\\`, `\\\"`, `\\$` and \
+                         `\\u{…}` with 1 to 6 hex digits",
                     ),
                 );
                 String::new()
