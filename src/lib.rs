@@ -12,11 +12,11 @@ pub mod docker;
 pub mod engine;
 pub mod gates;
 pub mod local;
-pub mod lsp;
-pub mod regular_file;
-pub mod repl;
-pub mod report;
-pub mod source_file;
+pub(crate) mod lsp;
+pub(crate) mod regular_file;
+pub(crate) mod repl;
+pub(crate) mod report;
+pub(crate) mod source_file;
 
 pub use cli::run;
 pub use ferry_lang::{

@@ -36,7 +36,7 @@ impl fmt::Display for FileProblem {
 
 /// `1 MiB`, `16 MiB`, `512 bytes`.
 #[must_use]
-pub fn size_text(bytes: u64) -> String {
+pub(crate) fn size_text(bytes: u64) -> String {
     if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
         format!("{} MiB", bytes / (1024 * 1024))
     } else {
@@ -70,7 +70,7 @@ fn kind_of(metadata: &std::fs::Metadata) -> Option<&'static str> {
 }
 
 /// The bytes of a regular file of at most `cap` bytes.
-pub fn read_bytes(path: &Path, cap: u64) -> Result<Vec<u8>, FileProblem> {
+pub(crate) fn read_bytes(path: &Path, cap: u64) -> Result<Vec<u8>, FileProblem> {
     let metadata = std::fs::metadata(path).map_err(|error| match error.kind() {
         std::io::ErrorKind::NotFound => FileProblem::NotFound,
         _ => FileProblem::Io(error),
@@ -91,7 +91,7 @@ pub fn read_bytes(path: &Path, cap: u64) -> Result<Vec<u8>, FileProblem> {
 }
 
 /// The text of a regular UTF-8 file of at most `cap` bytes.
-pub fn read_text(path: &Path, cap: u64) -> Result<String, FileProblem> {
+pub(crate) fn read_text(path: &Path, cap: u64) -> Result<String, FileProblem> {
     String::from_utf8(read_bytes(path, cap)?).map_err(|_| FileProblem::NotUtf8)
 }
 

@@ -84,7 +84,7 @@ impl Prepared {
     /// Every step's values, evaluated before anything runs: an `env(…)` that is not set
     /// is a diagnostic here, not a failure halfway through.
     pub(super) fn check_values(&self) -> Result<(), String> {
-        crate::engine::evaluate(
+        crate::eval::evaluate(
             &self.file,
             &self.settings,
             &self.workspace,

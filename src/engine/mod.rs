@@ -27,7 +27,7 @@ pub use gates::{GateTrial, gate_name, network_policy, try_gate};
 pub use live::{Described, Live, last_completed, read_live};
 pub use manual::{RollbackError, roll_back, services, status_text};
 pub use plan::{
-    Fingerprint, Plan, PlanError, PlanOptions, differences, drift, evaluate, make_plan, plan_text,
+    Fingerprint, Plan, PlanError, PlanOptions, differences, drift, make_plan, plan_text,
     sensitive_mask, step_text, summary,
 };
 pub use prediction::{Effective, Prediction, predict, simulation, simulation_input};

@@ -11,11 +11,9 @@ use super::change::{ChangeSet, RegisterDecision, StepChange, UpdateAction, Watch
 use super::live::{Live, read_live};
 use super::resolve::{Options, resolve};
 use crate::aws::{AwsError, Ecs};
-use crate::eval::{
-    EvalError, Evaluator, Outputs, PlannedStep, Settings, Workspace, plan_step, step_values,
-};
+use crate::eval::{EvalError, Outputs, Settings, Workspace, evaluate};
 use crate::sensitive::Mask;
-use crate::syntax::{Deployfile, Item};
+use crate::syntax::Deployfile;
 
 /// What the plan saw of a service, to detect drift.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,24 +63,6 @@ impl From<AwsError> for PlanError {
     fn from(error: AwsError) -> Self {
         PlanError::Aws(error)
     }
-}
-
-/// The steps of the pipeline (not those of `on failure`), evaluated with `outputs`.
-pub fn evaluate(
-    file: &Deployfile,
-    settings: &Settings,
-    workspace: &Workspace,
-    outputs: &Outputs,
-) -> Result<Vec<PlannedStep>, EvalError> {
-    let values = step_values(file);
-    let evaluator = Evaluator::new(settings, workspace, &values, outputs);
-    file.items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Step(step) => Some(plan_step(step, &evaluator)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// What a plan (and a run) is told besides the Deployfile.

@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::change::{ChangeSet, StepChange, UpdateAction};
 use super::event::{Event, Sink, Verdict};
 use super::live::{Live, read_live};
-use super::plan::{differences, evaluate};
+use super::plan::differences;
 use super::resolve::{Options, resolve};
 use super::verdict::{Anchor, Failure};
 use crate::aws::{AwsError, Ecs, ServiceRequest};
-use crate::eval::{Outputs, PlannedStep, RegisterStep, Settings, Workspace};
+use crate::eval::{Outputs, PlannedStep, RegisterStep, Settings, Workspace, evaluate};
 use crate::local::clock::Clock;
 use crate::syntax::Deployfile;
 

@@ -10,14 +10,14 @@
 //! - `policy.rs`: the hosts and addresses gates may reach; `network.rs` applies it;
 //! - `schedule.rs`: `every`, `pass`, `within` — when gates run and when they decide.
 
-pub mod contract;
-pub mod host;
+pub(crate) mod contract;
+pub(crate) mod host;
 pub mod http_gate;
 pub mod network;
-pub mod policy;
-pub mod sandbox;
-pub mod schedule;
-pub mod script;
+pub(crate) mod policy;
+pub(crate) mod sandbox;
+pub(crate) mod schedule;
+pub(crate) mod script;
 pub mod stdlib;
 
 pub use contract::{GateContext, Outcome, TaskInfo};

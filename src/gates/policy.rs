@@ -24,7 +24,7 @@ pub struct Policy {
 
 /// Why an address is never reached by default, or `None`.
 #[must_use]
-pub fn reserved(ip: IpAddr) -> Option<&'static str> {
+pub(crate) fn reserved(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => reserved_v4(v4),
         IpAddr::V6(v6) => {
@@ -69,7 +69,7 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
 /// The host of `url` (`http://` or `https://`), lower case, without brackets or a
 /// trailing dot; `None` when it is not such a URL.
 #[must_use]
-pub fn url_host(url: &str) -> Option<String> {
+pub(crate) fn url_host(url: &str) -> Option<String> {
     let uri: hyper::Uri = url.trim().parse().ok()?;
     if !matches!(uri.scheme_str(), Some("http" | "https")) {
         return None;

@@ -49,18 +49,18 @@ impl Default for Limits {
 
 /// When the call under way must end; set before each call.
 #[derive(Clone, Debug)]
-pub struct Deadline(Arc<Mutex<Option<Instant>>>);
+pub(crate) struct Deadline(Arc<Mutex<Option<Instant>>>);
 
 impl Deadline {
     /// Starts the clock for one call.
-    pub fn start(&self, limit: Duration) {
+    pub(crate) fn start(&self, limit: Duration) {
         *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
             Some(Instant::now() + limit);
     }
 
     /// Whether the call under way is past its deadline.
     #[must_use]
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -69,7 +69,7 @@ impl Deadline {
 
     /// Time left in the call under way (for host calls that wait, such as HTTP).
     #[must_use]
-    pub fn left(&self) -> Duration {
+    pub(crate) fn left(&self) -> Duration {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -147,11 +147,11 @@ fn register_strict_callbacks(engine: &mut Engine) {
 }
 
 /// The value a terminated call carries, recognised in `script.rs`.
-pub const DEADLINE_TOKEN: &str = "ferry: deadline";
+pub(crate) const DEADLINE_TOKEN: &str = "ferry: deadline";
 
 /// The engine for gate scripts, with `capabilities` behind its host functions.
 #[must_use]
-pub fn engine(limits: Limits, capabilities: &Capabilities) -> (Engine, Deadline) {
+pub(crate) fn engine(limits: Limits, capabilities: &Capabilities) -> (Engine, Deadline) {
     let mut engine = Engine::new_raw();
     // The language's core, strings, arrays, maps, maths and logic; no time (`timestamp()`
     // would read the clock: `time::now` is the capability), nothing else.

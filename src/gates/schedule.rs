@@ -11,11 +11,11 @@
 use super::contract::Outcome;
 
 /// Default time between attempts.
-pub const DEFAULT_EVERY_MS: u64 = 10_000;
+pub(crate) const DEFAULT_EVERY_MS: u64 = 10_000;
 
 /// Where a gate stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Standing {
+pub(crate) enum Standing {
     /// Not yet passed; `passes` in a row so far.
     Pending { passes: u32 },
     /// Passed (and not failed since).
@@ -26,7 +26,7 @@ pub enum Standing {
 
 /// One gate's schedule and record.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     pub every_ms: u64,
     pub pass: u32,
     pub within_ms: Option<u64>,
@@ -40,7 +40,7 @@ pub struct Schedule {
 
 impl Schedule {
     #[must_use]
-    pub fn new(every_ms: Option<u64>, pass: Option<u32>, within_ms: Option<u64>) -> Self {
+    pub(crate) fn new(every_ms: Option<u64>, pass: Option<u32>, within_ms: Option<u64>) -> Self {
         Self {
             every_ms: every_ms.unwrap_or(DEFAULT_EVERY_MS).max(1),
             pass: pass.unwrap_or(1).max(1),
@@ -55,18 +55,18 @@ impl Schedule {
 
     /// Whether an attempt is due at `now`.
     #[must_use]
-    pub fn due(&self, now: u64) -> bool {
+    pub(crate) fn due(&self, now: u64) -> bool {
         !matches!(self.standing, Standing::Failed { .. }) && now >= self.next_ms
     }
 
     /// Milliseconds since the first attempt.
     #[must_use]
-    pub fn elapsed(&self, now: u64) -> u64 {
+    pub(crate) fn elapsed(&self, now: u64) -> u64 {
         self.first_ms.map_or(0, |first| now.saturating_sub(first))
     }
 
     /// Records an attempt made at `now`; returns the standing after it.
-    pub fn record(&mut self, outcome: &Outcome, now: u64) -> &Standing {
+    pub(crate) fn record(&mut self, outcome: &Outcome, now: u64) -> &Standing {
         let first = *self.first_ms.get_or_insert(now);
         self.attempts += 1;
         self.next_ms = now + self.every_ms;
@@ -124,13 +124,6 @@ impl Schedule {
             }
         };
         &self.standing
-    }
-
-    /// Fails a gate that has not passed by the end of verify's own timeout.
-    pub fn time_out(&mut self, reason: String) {
-        if !matches!(self.standing, Standing::Passed | Standing::Failed { .. }) {
-            self.standing = Standing::Failed { reason };
-        }
     }
 }
 

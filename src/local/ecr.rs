@@ -63,7 +63,7 @@ impl EcsState {
             tag_mutability: mutability,
             lifecycle_policy: None,
         };
-        self.set_tags_from(&repository.arn, &request)?;
+        self.set_tags_from(&repository.arn, request)?;
         let value = self.repository_json(&repository);
         self.repositories.insert(name, repository);
         Ok(json!({ "repository": value }))

@@ -28,7 +28,7 @@ impl EcsState {
         }
         if !self.clusters.contains_key(&name) {
             let arn = self.arn(&format!("cluster/{name}"));
-            self.set_tags_from(&arn, &request)?;
+            self.set_tags_from(&arn, request)?;
             self.clusters.insert(
                 name.clone(),
                 Cluster { name: name.clone(), arn, services: BTreeMap::new(), created_ms: now },

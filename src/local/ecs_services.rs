@@ -119,7 +119,7 @@ impl EcsState {
             revision_count: 0,
             client_token,
         };
-        self.set_tags_from(&arn, &request)?;
+        self.set_tags_from(&arn, request)?;
         let cluster =
             self.clusters.get_mut(&cluster_name).ok_or_else(ApiError::cluster_not_found)?;
         cluster.services.insert(name.clone(), service);

@@ -23,7 +23,7 @@ impl EcsState {
     }
 
     /// Stores the `tags` member of a create/register request for `arn`.
-    pub fn set_tags_from(&mut self, arn: &str, request: &Request<'_>) -> Result<(), ApiError> {
+    pub fn set_tags_from(&mut self, arn: &str, request: Request<'_>) -> Result<(), ApiError> {
         let tags = parse_tags(request.value("tags"))?;
         if !tags.is_empty() {
             self.merge_tags(arn, tags);

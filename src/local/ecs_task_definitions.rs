@@ -73,7 +73,7 @@ impl EcsState {
             registered_ms: now,
             deregistered_ms: None,
         });
-        self.set_tags_from(&arn, &request)?;
+        self.set_tags_from(&arn, request)?;
         let td = self.task_definition(&arn)?;
         Ok(json!({ "taskDefinition": self.task_definition_json(td), "tags": self.tags_json(&arn) }))
     }

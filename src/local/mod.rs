@@ -3,7 +3,7 @@
 //! the real SDKs (and the AWS CLI, and other deploy tools) talk to. docs/local.md
 //! describes the behaviour and every choice ECS leaves open.
 
-pub mod api_error;
+pub(crate) mod api_error;
 pub mod behaviour;
 pub mod clock;
 pub mod containers;
@@ -18,11 +18,11 @@ mod ecs_task_definitions;
 mod ecs_tasks;
 pub mod ids;
 mod registry_client;
-pub mod request;
+pub(crate) mod request;
 pub mod scheduler;
-pub mod server;
+pub(crate) mod server;
 pub mod simulation;
-pub mod state;
+pub(crate) mod state;
 pub mod task;
 
 pub use server::{LocalEcs, LocalOptions, Runtime};

@@ -23,17 +23,17 @@ impl<'a> Request<'a> {
 
     /// The whole body.
     #[must_use]
-    pub fn whole(&self) -> &'a Value {
+    pub fn whole(self) -> &'a Value {
         self.body
     }
 
     #[must_use]
-    pub fn value(&self, name: &str) -> Option<&'a Value> {
+    pub fn value(self, name: &str) -> Option<&'a Value> {
         self.body.get(name).filter(|v| !v.is_null())
     }
 
     /// A string member; a member of another type is an error.
-    pub fn string(&self, name: &str) -> Result<Option<&'a str>, ApiError> {
+    pub fn string(self, name: &str) -> Result<Option<&'a str>, ApiError> {
         match self.value(name) {
             None => Ok(None),
             Some(Value::String(text)) => Ok(Some(text)),
@@ -43,12 +43,12 @@ impl<'a> Request<'a> {
         }
     }
 
-    pub fn required_string(&self, name: &str) -> Result<&'a str, ApiError> {
+    pub fn required_string(self, name: &str) -> Result<&'a str, ApiError> {
         self.string(name)?
             .ok_or_else(|| ApiError::invalid(format!("{name} can not be null or empty.")))
     }
 
-    pub fn integer(&self, name: &str) -> Result<Option<i64>, ApiError> {
+    pub fn integer(self, name: &str) -> Result<Option<i64>, ApiError> {
         match self.value(name) {
             None => Ok(None),
             Some(value) => value
@@ -58,7 +58,7 @@ impl<'a> Request<'a> {
         }
     }
 
-    pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
+    pub fn boolean(self, name: &str) -> Result<Option<bool>, ApiError> {
         match self.value(name) {
             None => Ok(None),
             Some(value) => value
@@ -69,7 +69,7 @@ impl<'a> Request<'a> {
     }
 
     /// A list of strings.
-    pub fn strings(&self, name: &str) -> Result<Vec<&'a str>, ApiError> {
+    pub fn strings(self, name: &str) -> Result<Vec<&'a str>, ApiError> {
         match self.value(name) {
             None => Ok(Vec::new()),
             Some(Value::Array(items)) => items
@@ -85,12 +85,12 @@ impl<'a> Request<'a> {
     }
 
     /// `include` holds `TAGS`.
-    pub fn includes_tags(&self) -> Result<bool, ApiError> {
+    pub fn includes_tags(self) -> Result<bool, ApiError> {
         Ok(self.strings("include")?.contains(&"TAGS"))
     }
 
     /// `maxResults` (1–100, default 100) and the offset `nextToken` points at.
-    pub fn page(&self) -> Result<(usize, usize), ApiError> {
+    pub fn page(self) -> Result<(usize, usize), ApiError> {
         let size = match self.integer("maxResults")? {
             None => 100,
             Some(n) if (1..=100).contains(&n) => n as usize,
@@ -111,7 +111,10 @@ impl<'a> Request<'a> {
 
 /// One page of `items` and the token of the next, if any.
 #[must_use]
-pub fn paginate<T: Clone>(items: &[T], (size, offset): (usize, usize)) -> (Vec<T>, Option<String>) {
+pub(crate) fn paginate<T: Clone>(
+    items: &[T],
+    (size, offset): (usize, usize),
+) -> (Vec<T>, Option<String>) {
     let end = (offset + size).min(items.len());
     let page = items.get(offset.min(items.len())..end).unwrap_or_default().to_vec();
     let next = (end < items.len()).then(|| encode_token(end));

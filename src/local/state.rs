@@ -15,7 +15,7 @@ use super::ids::Ids;
 use super::scheduler::{Launcher, Rollout, SchedulerSettings};
 
 /// How long stopped tasks stay describable (§3.4: at least one hour).
-pub const STOPPED_TASK_RETENTION_MS: u64 = 3_600_000;
+pub(crate) const STOPPED_TASK_RETENTION_MS: u64 = 3_600_000;
 
 /// The largest state file read.
 const MAX_STATE: u64 = 256 * 1024 * 1024;
@@ -107,6 +107,7 @@ pub struct Service {
     pub enable_execute_command: bool,
     pub created_ms: u64,
     /// Service deployments (the 2024 API), oldest first.
+    #[allow(clippy::struct_field_names, reason = "ECS's own term: a service's service deployments")]
     pub service_deployments: Vec<ServiceDeployment>,
     /// Service revisions, by number.
     pub revision_count: u32,
@@ -211,7 +212,7 @@ pub struct Repository {
 
 /// Behaviour from the fault file, by the first essential container's image that a rule
 /// matches; with real containers, the container runtime's reports instead.
-pub struct VirtualRuntime<'a> {
+pub(crate) struct VirtualRuntime<'a> {
     pub faults: &'a FaultFile,
     pub containers: bool,
 }
@@ -419,13 +420,13 @@ impl EcsState {
 
 /// The name of a cluster given by name or ARN; `default` when none.
 #[must_use]
-pub fn cluster_key(name: Option<&str>) -> String {
+pub(crate) fn cluster_key(name: Option<&str>) -> String {
     let name = name.unwrap_or("default");
     name.rsplit_once(":cluster/").map_or(name, |(_, n)| n).to_owned()
 }
 
 /// A service's name given by name or ARN.
 #[must_use]
-pub fn service_key(name: &str) -> String {
+pub(crate) fn service_key(name: &str) -> String {
     name.rsplit('/').next().unwrap_or(name).to_owned()
 }

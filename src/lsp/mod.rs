@@ -43,7 +43,7 @@ use crate::assist::{CandidateKind, Known, Place, complete_at, place_at};
 use document::Document;
 
 /// Runs the server on standard input and output until the client says `exit`.
-pub fn serve_stdio() -> Result<(), String> {
+pub(crate) fn serve_stdio() -> Result<(), String> {
     let (connection, threads) = Connection::stdio();
     serve(&connection)?;
     drop(connection);
@@ -52,7 +52,7 @@ pub fn serve_stdio() -> Result<(), String> {
 
 /// What the server offers.
 #[must_use]
-pub fn capabilities() -> ServerCapabilities {
+pub(crate) fn capabilities() -> ServerCapabilities {
     ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
             open_close: Some(true),
@@ -76,7 +76,7 @@ pub fn capabilities() -> ServerCapabilities {
 }
 
 /// Serves one client on `connection`.
-pub fn serve(connection: &Connection) -> Result<(), String> {
+pub(crate) fn serve(connection: &Connection) -> Result<(), String> {
     let initialize = serde_json::json!({
         "capabilities": capabilities(),
         "serverInfo": ServerInfo { name: "ferry".to_owned(), version: Some(env!("CARGO_PKG_VERSION").to_owned()) },

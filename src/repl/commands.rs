@@ -4,7 +4,7 @@ use crate::suggestion::closest;
 
 /// A parsed command.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     Help,
     Quit,
     Steps,
@@ -18,7 +18,7 @@ pub enum Command {
 }
 
 /// `(name, arguments, what it does)`, in the order `:help` lists them.
-pub const COMMANDS: &[(&str, &str, &str)] = &[
+pub(crate) const COMMANDS: &[(&str, &str, &str)] = &[
     ("steps", "", "list the steps, where each is defined"),
     ("show", "STEP", "a step's fields evaluated for the environment"),
     ("plan", "[STEP]", "what `ferry plan` prints, for every step or one (read-only calls)"),
@@ -32,7 +32,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
 ];
 
 /// The text of `:help`.
-pub const HELP: &str = "\
+pub(crate) const HELP: &str = "\
 Type an expression to see its value and type (`git.sha`, \"${env.name}-latest\", app.tags),
 or a step (`build …`, `register …`, …) to check it and add it to the pipeline; blocks may
 span lines. Nothing is built, pushed, registered or updated here: commands that read the

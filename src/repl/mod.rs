@@ -10,15 +10,14 @@ mod terminal;
 
 use std::io::{BufRead, Write};
 
-pub use commands::{COMMANDS, Command, HELP};
-pub use session::{Connector, Loaded, Loader, Reply, Session, Source};
-pub use terminal::{history_path, interactive};
+pub(crate) use session::{Loaded, Loader, Session, Source};
+pub(crate) use terminal::{history_path, interactive};
 
 use crate::aws::Ecs;
 use crate::syntax::open_brackets;
 
 /// A read-only connection to the target, opened on the first command that needs one.
-pub struct Connection {
+pub(crate) struct Connection {
     /// The in-process local ECS, when it is the target; it is dropped on the runtime.
     pub local: Option<Box<dyn std::any::Any + Send>>,
     pub client: aws_sdk_ecs::Client,
@@ -32,7 +31,7 @@ pub struct Connection {
 impl Connection {
     /// An ECS client that counts its calls from zero.
     #[must_use]
-    pub fn ecs(&self) -> Ecs {
+    pub(crate) fn ecs(&self) -> Ecs {
         Ecs::new(self.client.clone())
     }
 }
@@ -47,7 +46,7 @@ impl Drop for Connection {
 /// Reads inputs from `input` (not a terminal): lines are gathered while brackets are
 /// open, each complete input is handled and its reply written, no prompts. Returns
 /// whether any input failed.
-pub fn script(session: &mut Session, input: impl BufRead, out: &mut impl Write) -> bool {
+pub(crate) fn script(session: &mut Session, input: impl BufRead, out: &mut impl Write) -> bool {
     let mut failed = false;
     let mut pending = String::new();
     for line in input.lines() {
@@ -83,7 +82,8 @@ mod tests {
             workspace: crate::eval::Workspace::default(),
             base_dir: std::path::PathBuf::from("."),
         });
-        let connect: super::Connector = Box::new(|_, _| Err("no target in this test".to_owned()));
+        let connect: super::session::Connector =
+            Box::new(|_, _| Err("no target in this test".to_owned()));
         let (mut session, _) = super::Session::start(
             load,
             connect,

@@ -27,7 +27,7 @@ mod target;
 use render::{describe_item, from_json, kinds_text, list_or_none, plural, steps, type_name};
 
 /// The Deployfile as read.
-pub struct Source {
+pub(crate) struct Source {
     /// As the user named it (`pipelines/web.deploy`), for reports.
     pub name: String,
     pub text: String,
@@ -36,7 +36,7 @@ pub struct Source {
 /// What a load found: the Deployfile (none when there is none; the report when it cannot
 /// be read), and the workspace (git, environment variables) of its folder — or of the
 /// working directory without one, so `git.sha` works in an empty session too.
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub source: Result<Option<Source>, String>,
     pub workspace: Workspace,
     /// Where gate scripts and the local state are looked for.
@@ -44,10 +44,11 @@ pub struct Loaded {
 }
 
 /// Reads the Deployfile (at start and on `:reload`).
-pub type Loader = Box<dyn FnMut() -> Loaded>;
+pub(crate) type Loader = Box<dyn FnMut() -> Loaded>;
 
 /// Opens the read-only connection to the target for these settings.
-pub type Connector = Box<dyn FnMut(&Settings, &std::path::Path) -> Result<Connection, String>>;
+pub(crate) type Connector =
+    Box<dyn FnMut(&Settings, &std::path::Path) -> Result<Connection, String>>;
 
 /// One piece of the text the session checks: the Deployfile, or an input.
 struct Part {
@@ -60,7 +61,7 @@ struct Part {
 
 /// What one input produced.
 #[derive(Debug, Default)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub text: String,
     pub failed: bool,
     pub quit: bool,
@@ -76,7 +77,7 @@ impl Reply {
     }
 }
 
-pub struct Session {
+pub(crate) struct Session {
     load: Loader,
     connect: Connector,
     connection: Option<Connection>,
@@ -100,7 +101,7 @@ impl Session {
     /// Loads the Deployfile and resolves the environment. The reply tells what was
     /// loaded, or why the Deployfile could not be (the session then starts empty);
     /// `failed` is set when it had errors.
-    pub fn start(
+    pub(crate) fn start(
         mut load: Loader,
         connect: Connector,
         environment: Option<String>,
@@ -152,7 +153,7 @@ impl Session {
 
     /// The names completion offers.
     #[must_use]
-    pub fn known(&self) -> Known {
+    pub(crate) fn known(&self) -> Known {
         let mut known = Known::of(&self.file);
         // Typed text comes after the whole pipeline: every step is in scope.
         for step in &mut known.steps {
@@ -164,13 +165,13 @@ impl Session {
 
     /// Where the Deployfile's gate scripts are looked for.
     #[must_use]
-    pub fn base_dir(&self) -> &std::path::Path {
+    pub(crate) fn base_dir(&self) -> &std::path::Path {
         &self.base_dir
     }
 
     /// The step names, for completing the arguments of commands.
     #[must_use]
-    pub fn step_names(&self) -> Vec<String> {
+    pub(crate) fn step_names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for step in steps(&self.file) {
             if !names.contains(&step.name.name) {
@@ -181,19 +182,19 @@ impl Session {
     }
 
     #[must_use]
-    pub fn environments(&self) -> Vec<String> {
+    pub(crate) fn environments(&self) -> Vec<String> {
         environment_names(&self.file)
     }
 
     /// The name of the chosen environment, for the prompt.
     #[must_use]
-    pub fn environment_name(&self) -> &str {
+    pub(crate) fn environment_name(&self) -> &str {
         &self.settings.name
     }
 
     /// Handles one complete input: a command, an item to add, or an expression. The
     /// reply prints sensitive values as `(sensitive)` unless `--show-values`.
-    pub fn handle(&mut self, input: &str) -> Reply {
+    pub(crate) fn handle(&mut self, input: &str) -> Reply {
         let mut reply = self.handle_unmasked(input);
         reply.text = self.mask().text(&reply.text);
         reply

@@ -21,7 +21,7 @@ use crate::syntax::{StepKind, TokenKind, open_brackets, tokens};
 /// Where history is kept: `FERRY_HISTORY` (empty: nowhere), else
 /// `$XDG_STATE_HOME/ferry/repl-history`, else `~/.local/state/ferry/repl-history`.
 #[must_use]
-pub fn history_path() -> Option<PathBuf> {
+pub(crate) fn history_path() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("FERRY_HISTORY") {
         return (!path.is_empty()).then(|| PathBuf::from(path));
     }
@@ -204,7 +204,7 @@ impl Prompt for ReplPrompt {
 
 /// Runs the REPL on the terminal until `:quit` or Ctrl-D. `color`: highlight what is
 /// typed (off with `NO_COLOR`).
-pub fn interactive(
+pub(crate) fn interactive(
     session: &mut Session,
     history: Option<PathBuf>,
     color: bool,

@@ -9,8 +9,8 @@ mod run_live;
 mod run_ndjson;
 mod simulation;
 
-pub use run_github::{GithubReporter, Tee};
-pub use run_human::{HumanReporter, human_line};
-pub use run_live::LiveReporter;
-pub use run_ndjson::NdjsonReporter;
-pub use simulation::simulation_text;
+pub(crate) use run_github::{GithubReporter, Tee};
+pub(crate) use run_human::HumanReporter;
+pub(crate) use run_live::LiveReporter;
+pub(crate) use run_ndjson::NdjsonReporter;
+pub(crate) use simulation::simulation_text;

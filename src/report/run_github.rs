@@ -7,19 +7,19 @@ use super::run_human::human_line;
 use crate::engine::{Event, Sink};
 use crate::render::workflow_data;
 
-pub struct GithubReporter<W: Write + Send> {
+pub(crate) struct GithubReporter<W: Write + Send> {
     out: W,
     lines: Vec<String>,
 }
 
 impl<W: Write + Send> GithubReporter<W> {
-    pub fn new(out: W) -> Self {
+    pub(crate) fn new(out: W) -> Self {
         Self { out, lines: Vec::new() }
     }
 
     /// The step summary (Markdown): a heading and the run's lines.
     #[must_use]
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!("## ferry\n\n{}\n", self.lines.join("\n"))
     }
 }
@@ -49,7 +49,7 @@ impl<W: Write + Send> Sink for GithubReporter<W> {
 }
 
 /// Sends every event to a sink and, when there is one, to a second.
-pub struct Tee<'a> {
+pub(crate) struct Tee<'a> {
     pub first: &'a mut dyn Sink,
     pub second: Option<&'a mut dyn Sink>,
 }

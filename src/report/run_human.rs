@@ -6,19 +6,19 @@ use std::io::Write;
 use crate::engine::{Event, Sink, Verdict};
 
 /// Writes events as lines to a writer (standard error in the CLI).
-pub struct HumanReporter<W: Write + Send> {
+pub(crate) struct HumanReporter<W: Write + Send> {
     out: W,
 }
 
 impl<W: Write + Send> HumanReporter<W> {
-    pub fn new(out: W) -> Self {
+    pub(crate) fn new(out: W) -> Self {
         Self { out }
     }
 }
 
 /// The line for an event, if it has one.
 #[must_use]
-pub fn human_line(event: &Event) -> Option<String> {
+pub(crate) fn human_line(event: &Event) -> Option<String> {
     Some(match event {
         Event::RunStarted { environment, target, steps } => {
             format!("ferry: {steps} steps, environment `{environment}`, target {target}")

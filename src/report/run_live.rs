@@ -7,13 +7,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::run_human::human_line;
 use crate::engine::{Event, Sink};
 
-pub struct LiveReporter {
+pub(crate) struct LiveReporter {
     bar: ProgressBar,
 }
 
 impl LiveReporter {
     #[must_use]
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg}")

@@ -4,12 +4,12 @@ use std::io::Write;
 
 use crate::engine::{Event, Sink};
 
-pub struct NdjsonReporter<W: Write + Send> {
+pub(crate) struct NdjsonReporter<W: Write + Send> {
     out: W,
 }
 
 impl<W: Write + Send> NdjsonReporter<W> {
-    pub fn new(out: W) -> Self {
+    pub(crate) fn new(out: W) -> Self {
         Self { out }
     }
 }

@@ -14,7 +14,7 @@ fn clock(ms: u64) -> String {
 
 /// The timeline table, the outcome and the scheduler's events, as `ferry simulate` prints them.
 #[must_use]
-pub fn simulation_text(simulation: &Simulation) -> String {
+pub(crate) fn simulation_text(simulation: &Simulation) -> String {
     let mut out = String::new();
     let capacity =
         simulation.capacity.map_or_else(|| "unbounded".to_owned(), |c| format!("{c} tasks"));

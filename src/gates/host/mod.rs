@@ -112,7 +112,7 @@ impl Capabilities {
 }
 
 /// Every host function, by namespace, for `ferry check`'s unknown-function check.
-pub const FUNCTIONS: &[(&str, &[&str])] = &[
+pub(crate) const FUNCTIONS: &[(&str, &[&str])] = &[
     ("http", &["get", "post"]),
     ("json", &["parse", "stringify"]),
     ("ecs", &["tasks", "events"]),

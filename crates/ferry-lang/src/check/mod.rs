@@ -117,117 +117,164 @@ mod tests {
     }
 
     check_cases! {
-        clean_minimal: format!("{TASK}update web {{ task_definition = t }}\n\
-                                verify web {{ timeout = 5m }}") => [];
-        update_without_verify: format!("{TASK}update web {{ task_definition = t }}") => [UpdateWithoutVerify];
+        clean_minimal:
+            format!("{TASK}update web {{ task_definition = t }}\nverify web {{ timeout = 5m }}")
+            => [];
+        update_without_verify:
+            format!("{TASK}update web {{ task_definition = t }}") => [UpdateWithoutVerify];
         register_without_update: TASK => [RegisterWithoutUpdate];
-        register_deployed_by_another_name: format!("{TASK}update api {{ task_definition = t }}\n\
-                                                    verify api {{ timeout = 5m }}") => [];
-        service_defaults_to_step_name: format!("{TASK}update web {{ task_definition = t, desired = \
-                                                3 }}") => [];
-        image_string_is_fine: "register t { family = \"f\"\n container \"c\" { image = \"nginx:1\" \
-                               } }" => [];
-        unknown_name_with_suggestion: format!("{TASK}update web {{ task_definition = tt }}") => [UnknownReference];
-        forward_reference: format!("update web {{ task_definition = t }}\n{TASK}") => [UsedBeforeDefinition];
-        self_reference: "register t { family = \"f\"\n container \"c\" { image = t.arn } }" => [UsedBeforeDefinition];
+        register_deployed_by_another_name:
+            format!("{TASK}update api {{ task_definition = t }}\nverify api {{ timeout = 5m }}")
+            => [];
+        service_defaults_to_step_name:
+            format!("{TASK}update web {{ task_definition = t, desired = 3 }}") => [];
+        image_string_is_fine:
+            "register t { family = \"f\"\n container \"c\" { image = \"nginx:1\" } }" => [];
+        unknown_name_with_suggestion:
+            format!("{TASK}update web {{ task_definition = tt }}") => [UnknownReference];
+        forward_reference:
+            format!("update web {{ task_definition = t }}\n{TASK}") => [UsedBeforeDefinition];
+        self_reference:
+            "register t { family = \"f\"\n container \"c\" { image = t.arn } }"
+            => [UsedBeforeDefinition];
         tag_without_build: "tag app { tags = [git.sha] }" => [UnknownReference];
-        tag_after_push: "build a {}\npush a { to = ecr(\"x/a\") }\ntag a { tags = [git.sha] }" => [StepOrder];
-        verify_before_update: format!("{TASK}verify web {{ timeout = 1m }}\n\
-                                       update web {{ task_definition = t \
-                                       }}") => [UsedBeforeDefinition];
+        tag_after_push:
+            "build a {}\npush a { to = ecr(\"x/a\") }\ntag a { tags = [git.sha] }" => [StepOrder];
+        verify_before_update:
+            format!("{TASK}verify web {{ timeout = 1m }}\nupdate web {{ task_definition = t }}")
+            => [UsedBeforeDefinition];
         verify_of_a_build: "build web {}\nverify web { timeout = 1m }" => [WrongStepKind];
-        duplicate_verify: format!("{TASK}update web {{ task_definition = t }}\n\
-                                   verify web {{ timeout = 1m }}\nverify web {{ timeout = 2m \
-                                   }}") => [DuplicateStep];
+        duplicate_verify:
+            format!("{TASK}update web {{ task_definition = t }}\nverify web {{ timeout = 1m }}\n\
+                     verify web {{ timeout = 2m }}")
+            => [DuplicateStep];
         reserved_step_name: "build git {}" => [InvalidValue];
         missing_required_field: "build a {}\npush a" => [MissingField];
         register_needs_from_or_family: "register t {}" => [MissingField];
         new_family_needs_container: "register t { family = \"f\" }" => [MissingField];
-        container_without_image: "register t { family = \"f\"\n container \"c\" { cpu = 256 } }" => [MissingField];
-        duplicate_container: "register t { from = service(\"s\")\n container \"c\" {}\n container \
-                              \"c\" {} }" => [DuplicateBlock];
-        health_check_ranges: "register t { from = service(\"s\")\n container \"c\" { health_check \
-                              { command = [\"CMD\", \"true\"], interval = 1s, retries = 11 } } \
-                              }" => [OutOfRange, OutOfRange];
-        health_check_needs_command: "register t { from = service(\"s\")\n container \"c\" { \
-                                     health_check { retries = 3 } } }" => [MissingField];
-        container_label_must_be_plain: "register t { from = service(\"s\")\n container \
-                                        \"${git.sha}\" {} }" => [InvalidValue];
-        gate_needs_known_call: format!("{TASK}update w {{ task_definition = t }}\n\
-                                        verify w {{ timeout = 1m\n gate htp(\"https://x\") \
-                                        }}") => [InvalidValue];
-        gate_http_url_checked: format!("{TASK}update w {{ task_definition = t }}\n\
-                                        verify w {{ timeout = 1m\n gate http(\"ftp://x\") {{ \
-                                        status = 200 }} }}") => [InvalidValue];
-        script_gate_is_open: format!("{TASK}update w {{ task_definition = t }}\n\
-                                      verify w {{ gate script(\"g.rhai\") {{ anything = 1, expect \
-                                      = git.sha }} }}") => [];
-        http_gate_is_closed: format!("{TASK}update w {{ task_definition = t }}\n\
-                                      verify w {{ gate http(\"https://x\") {{ expect = 1 }} \
-                                      }}") => [UnknownField];
-        status_range: format!("{TASK}update w {{ task_definition = t }}\n\
-                               verify w {{ gate http(\"https://x\") {{ status = 99 }} \
-                               }}") => [OutOfRange];
-        min_equal_max: format!("{TASK}update w {{ task_definition = t, min_healthy = 50%, max = \
-                                50% }}") => [MinNotBelowMax];
-        max_alone_cannot_progress: format!("{TASK}update w {{ task_definition = t, max = 100% }}") => [DeploymentCannotProgress];
-        desired_two_can_progress: format!("{TASK}update w {{ task_definition = t, desired = 2, \
-                                           min_healthy = 50%, max = 100% }}") => [];
-        desired_one_stuck: format!("{TASK}update w {{ task_definition = t, desired = 1, \
-                                    min_healthy = 50%, max = 100% \
-                                    }}") => [DeploymentCannotProgress];
-        desired_one_downtime_ok: format!("{TASK}update w {{ task_definition = t, desired = 1, \
-                                          min_healthy = 0%, max = 100% }}") => [];
-        circuit_breaker_string_form: format!("{TASK}update w {{ task_definition = t, \
-                                              circuit_breaker = \"off\" }}") => [CircuitBreakerOff];
+        container_without_image:
+            "register t { family = \"f\"\n container \"c\" { cpu = 256 } }" => [MissingField];
+        duplicate_container:
+            "register t { from = service(\"s\")\n container \"c\" {}\n container \"c\" {} }"
+            => [DuplicateBlock];
+        health_check_ranges:
+            "register t { from = service(\"s\")\n container \"c\" { health_check { command = \
+             [\"CMD\", \"true\"], interval = 1s, retries = 11 } } }"
+            => [OutOfRange, OutOfRange];
+        health_check_needs_command:
+            "register t { from = service(\"s\")\n \
+             container \"c\" { health_check { retries = 3 } } }"
+            => [MissingField];
+        container_label_must_be_plain:
+            "register t { from = service(\"s\")\n container \"${git.sha}\" {} }" => [InvalidValue];
+        gate_needs_known_call:
+            format!("{TASK}update w {{ task_definition = t }}\nverify w {{ timeout = 1m\n gate \
+                     htp(\"https://x\") }}")
+            => [InvalidValue];
+        gate_http_url_checked:
+            format!("{TASK}update w {{ task_definition = t }}\nverify w {{ timeout = 1m\n gate \
+                     http(\"ftp://x\") {{ status = 200 }} }}")
+            => [InvalidValue];
+        script_gate_is_open:
+            format!("{TASK}update w {{ task_definition = t }}\nverify w {{ gate script(\"g.rhai\") \
+                     {{ anything = 1, expect = git.sha }} }}")
+            => [];
+        http_gate_is_closed:
+            format!("{TASK}update w {{ task_definition = t }}\n\
+                     verify w {{ gate http(\"https://x\") {{ expect = 1 }} }}")
+            => [UnknownField];
+        status_range:
+            format!("{TASK}update w {{ task_definition = t }}\n\
+                     verify w {{ gate http(\"https://x\") {{ status = 99 }} }}")
+            => [OutOfRange];
+        min_equal_max:
+            format!("{TASK}update w {{ task_definition = t, min_healthy = 50%, max = 50% }}")
+            => [MinNotBelowMax];
+        max_alone_cannot_progress:
+            format!("{TASK}update w {{ task_definition = t, max = 100% }}")
+            => [DeploymentCannotProgress];
+        desired_two_can_progress:
+            format!("{TASK}update w {{ task_definition = t, desired = 2, \
+                     min_healthy = 50%, max = 100% }}")
+            => [];
+        desired_one_stuck:
+            format!("{TASK}update w {{ task_definition = t, desired = 1, \
+                     min_healthy = 50%, max = 100% }}")
+            => [DeploymentCannotProgress];
+        desired_one_downtime_ok:
+            format!("{TASK}update w {{ task_definition = t, desired = 1, \
+                     min_healthy = 0%, max = 100% }}")
+            => [];
+        circuit_breaker_string_form:
+            format!("{TASK}update w {{ task_definition = t, circuit_breaker = \"off\" }}")
+            => [CircuitBreakerOff];
         enum_case_insensitive: "register t { from = service(\"s\"), network_mode = AWSVPC }" => [];
         env_in_defaults: "defaults { cluster = \"${env.name}-c\" }" => [];
         env_region_in_defaults: "defaults { cluster = \"${env.region}\" }" => [InvalidValue];
-        vars_from_defaults: format!("defaults {{ vars = {{ n = 2 }} }}\n\
-                                     {TASK}update w {{ task_definition = t, desired = vars.n \
-                                     }}") => [];
-        unknown_var: format!("defaults {{ vars = {{ count = 2 }} }}\n\
-                              {TASK}update w {{ task_definition = t, desired = vars.cuont \
-                              }}") => [UndefinedVariable];
+        vars_from_defaults:
+            format!("defaults {{ vars = {{ n = 2 }} }}\n{TASK}update w {{ task_definition = t, \
+                     desired = vars.n }}")
+            => [];
+        unknown_var:
+            format!("defaults {{ vars = {{ count = 2 }} }}\n{TASK}update w {{ task_definition = t, \
+                     desired = vars.cuont }}")
+            => [UndefinedVariable];
         interpolating_a_list: "build a { args = { X = \"${[1]}\" } }" => [TypeMismatch];
-        image_interpolates: "build a {}\npush a { to = ecr(\"x/a\") }\nbuild b { args = { BASE = \
-                             \"${a}\" } }" => [];
+        image_interpolates:
+            "build a {}\npush a { to = ecr(\"x/a\") }\nbuild b { args = { BASE = \"${a}\" } }"
+            => [];
         git_needs_attribute: "build a { args = { X = git } }" => [UnknownAttribute];
         deep_attribute: "build a { args = { X = git.sha.x } }" => [UnknownAttribute];
         env_call_arguments: "build a { args = { X = env() } }" => [InvalidArguments];
-        env_call_too_many: "build a { args = { X = env(\"A\", \"b\", \"c\") } }" => [InvalidArguments];
+        env_call_too_many:
+            "build a { args = { X = env(\"A\", \"b\", \"c\") } }" => [InvalidArguments];
         env_call_bad_name: "build a { args = { X = env(\"1A\") } }" => [InvalidValue];
-        argument_twice: "build a {}\npush a { to = ecr(\"x/a\", name = \"x/b\") }" => [InvalidArguments];
-        ecr_keep_one: "build a {}\npush a { to = ecr(\"x/a\", keep = 1) }" => [KeepDropsRollbackTarget];
-        handler_forward_reference_ok: format!("on failure {{ rollback w }}\n\
-                                               {TASK}update w {{ task_definition = t }}") => [];
+        argument_twice:
+            "build a {}\npush a { to = ecr(\"x/a\", name = \"x/b\") }" => [InvalidArguments];
+        ecr_keep_one:
+            "build a {}\npush a { to = ecr(\"x/a\", keep = 1) }" => [KeepDropsRollbackTarget];
+        handler_forward_reference_ok:
+            format!("on failure {{ rollback w }}\n{TASK}update w {{ task_definition = t }}") => [];
         handler_unknown_target: "on failure { rollback nothing }" => [UnknownReference];
-        handler_twice: format!("{TASK}update w {{ task_definition = t }}\n\
-                                on failure {{ rollback w }}\n\
-                                on failure {{ rollback w }}") => [DuplicateBlock];
+        handler_twice:
+            format!("{TASK}update w {{ task_definition = t }}\non failure {{ rollback w }}\n\
+                     on failure {{ rollback w }}")
+            => [DuplicateBlock];
         field_given_as_block: "defaults { region \"x\" }" => [UnknownBlock];
-        block_given_as_field: "register t { from = service(\"s\")\n container = \"c\" }" => [UnknownField];
+        block_given_as_field:
+            "register t { from = service(\"s\")\n container = \"c\" }" => [UnknownField];
         tags_empty_list: "build a {}\ntag a { tags = [] }" => [OutOfRange];
-        tag_interpolation_checked_piece: "build a {}\ntag a { tags = [\"${git.sha}/x\"] }" => [InvalidTag];
+        tag_interpolation_checked_piece:
+            "build a {}\ntag a { tags = [\"${git.sha}/x\"] }" => [InvalidTag];
         platform_checked: "build a { platform = \"darwin/arm64\" }" => [InvalidValue];
-        two_load_balancers: format!("{TASK}update w {{ task_definition = t\n load_balancer {{ \
-                                     target_group = \"a\", container = \"c\", port = 80 }}\n \
-                                     load_balancer {{ target_group = \"b\", container = \"c\", \
-                                     port = 81 }} }}") => [];
+        two_load_balancers:
+            format!("{TASK}update w {{ task_definition = t\n load_balancer {{ target_group = \
+                     \"a\", container = \"c\", port = 80 }}\n load_balancer {{ target_group = \
+                     \"b\", container = \"c\", port = 81 }} }}")
+            => [];
         step_in_defaults: format!("{TASK}defaults {{ cluster = t.arn }}") => [UsedBeforeDefinition];
-        positional_after_named: "build a {}\npush a { to = ecr(name = \"x/a\", true) }" => [InvalidArguments];
-        cpu_must_be_positive: "register t { family = \"f\", cpu = 0, memory = \"1 vCPU\"\n \
-                               container \"c\" { image = \"x:1\" } }" => [OutOfRange, InvalidValue];
-        too_many_subnets: format!("{TASK}update w {{ task_definition = t\n network {{ subnets = \
-                                   [{}] }} }}", vec!["\"s\""; 17].join(",")) => [OutOfRange];
-        several_errors_sorted: "defaults { regoin = \"x\" }\nbuild a { platfrom = \"x\" }" => [UnknownField, UnknownField];
+        positional_after_named:
+            "build a {}\npush a { to = ecr(name = \"x/a\", true) }" => [InvalidArguments];
+        cpu_must_be_positive:
+            "register t { family = \"f\", cpu = 0, memory = \"1 vCPU\"\n \
+             container \"c\" { image = \"x:1\" } }"
+            => [OutOfRange, InvalidValue];
+        too_many_subnets:
+            format!(
+                "{TASK}update w {{ task_definition = t\n network {{ subnets = [{}] }} }}",
+                vec!["\"s\""; 17].join(",")
+            )
+            => [OutOfRange];
+        several_errors_sorted:
+            "defaults { regoin = \"x\" }\nbuild a { platfrom = \"x\" }"
+            => [UnknownField, UnknownField];
     }
 
     #[test]
     fn did_you_mean_names_the_closest_step() {
         let checked = check_source(&format!(
-            "{TASK}register web_task {{ from = service(\"w\") }}\nupdate w {{ task_definition = \
-             web_tsk }}"
+            "{TASK}register web_task {{ from = service(\"w\") }}\n\
+             update w {{ task_definition = web_tsk }}"
         ));
         assert_eq!(checked.diagnostics[0].help.as_deref(), Some("did you mean `web_task`?"));
     }

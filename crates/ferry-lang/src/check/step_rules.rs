@@ -163,9 +163,7 @@ impl Analyzer<'_> {
                 Diagnostic::new(
                     Code::MissingField,
                     step.name.span,
-                    format!(
-                        "{what} needs `from` or `family`"
-                    ),
+                    format!("{what} needs `from` or `family`"),
                 )
                 .with_label("nothing to start from")
                 .with_help(
@@ -316,9 +314,7 @@ impl Analyzer<'_> {
                 Diagnostic::new(
                     Code::VerifyWithoutChecks,
                     step.name.span,
-                    format!(
-                        "{what} has no gate and no timeout"
-                    ),
+                    format!("{what} has no gate and no timeout"),
                 )
                 .with_label("only ECS's own view is checked, for up to 30 minutes")
                 .with_help(

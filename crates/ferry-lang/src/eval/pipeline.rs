@@ -171,15 +171,6 @@ impl PlannedStep {
     }
 }
 
-/// The pipeline of one environment.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Pipeline {
-    pub settings: Settings,
-    pub steps: Vec<PlannedStep>,
-    /// The steps of `on failure`.
-    pub on_failure: Vec<PlannedStep>,
-}
-
 /// What each defining step stands for.
 #[must_use]
 pub fn step_values(file: &Deployfile) -> BTreeMap<String, StepValue> {
@@ -197,29 +188,23 @@ pub fn step_values(file: &Deployfile) -> BTreeMap<String, StepValue> {
         .collect()
 }
 
-/// Plans every step with the outputs known so far (none, for `ferry plan`).
-pub fn build_pipeline(
+/// The steps of the pipeline (not those of `on failure`), evaluated with the outputs known
+/// so far (none, for `ferry plan`): what plan, run and the REPL resolve.
+pub fn evaluate(
     file: &Deployfile,
-    settings: Settings,
+    settings: &Settings,
     workspace: &Workspace,
     outputs: &Outputs,
-) -> Result<Pipeline, EvalError> {
+) -> Result<Vec<PlannedStep>, EvalError> {
     let values = step_values(file);
-    let evaluator = Evaluator::new(&settings, workspace, &values, outputs);
-    let mut steps = Vec::new();
-    let mut on_failure = Vec::new();
-    for item in &file.items {
-        match item {
-            Item::Step(step) => steps.push(plan_step(step, &evaluator)?),
-            Item::Handler(handler) => {
-                for step in &handler.steps {
-                    on_failure.push(plan_step(step, &evaluator)?);
-                }
-            }
-            Item::Defaults(_) | Item::Environment(_) => {}
-        }
-    }
-    Ok(Pipeline { settings, steps, on_failure })
+    let evaluator = Evaluator::new(settings, workspace, &values, outputs);
+    file.items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Step(step) => Some(plan_step(step, &evaluator)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The fields of a block, evaluated.
@@ -460,12 +445,33 @@ mod tests {
         }
     }
 
-    fn pipeline(text: &str, environment: Option<&str>) -> Result<Pipeline, EvalError> {
+    /// The environment's settings, its steps and those of `on failure`, evaluated.
+    #[derive(Debug)]
+    struct Evaluated {
+        settings: Settings,
+        steps: Vec<PlannedStep>,
+        on_failure: Vec<PlannedStep>,
+    }
+
+    fn pipeline(text: &str, environment: Option<&str>) -> Result<Evaluated, EvalError> {
         let checked = crate::check::check_source(text);
         assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
         let file = checked.file.expect("parsed");
         let settings = resolve(&file, environment, &workspace())?;
-        build_pipeline(&file, settings, &workspace(), &Outputs::new())
+        let steps = evaluate(&file, &settings, &workspace(), &Outputs::new())?;
+        let values = step_values(&file);
+        let outputs = Outputs::new();
+        let workspace = workspace();
+        let evaluator = Evaluator::new(&settings, &workspace, &values, &outputs);
+        let mut on_failure = Vec::new();
+        for item in &file.items {
+            if let Item::Handler(handler) = item {
+                for step in &handler.steps {
+                    on_failure.push(plan_step(step, &evaluator)?);
+                }
+            }
+        }
+        Ok(Evaluated { settings, steps, on_failure })
     }
 
     const WEB: &str = include_str!("../../../../pipelines/web.deploy");
@@ -549,14 +555,14 @@ mod tests {
         let file = checked.file.expect("parsed");
         let no_git = Workspace::default();
         let settings = resolve(&file, None, &no_git).expect("settings");
-        let error = build_pipeline(&file, settings, &no_git, &Outputs::new()).expect_err("no git");
+        let error = evaluate(&file, &settings, &no_git, &Outputs::new()).expect_err("no git");
         assert!(
             matches!(&error, EvalError::At(d) if d.code == crate::diagnostic::Code::GitUnavailable),
             "{error:?}"
         );
         let settings = resolve(&file, None, &workspace()).expect("settings");
         let error =
-            build_pipeline(&file, settings, &workspace(), &Outputs::new()).expect_err("no cluster");
+            evaluate(&file, &settings, &workspace(), &Outputs::new()).expect_err("no cluster");
         assert!(
             matches!(&error, EvalError::At(d) if d.code == crate::diagnostic::Code::UnsetSetting),
             "{error:?}"
