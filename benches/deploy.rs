@@ -25,7 +25,12 @@ const FAULTS: &str = r#"{"images": [{"match": "*:crash", "crash_after": "5s", "e
 fn deployfile(image: &str, desired: u32, verify: &str) -> String {
     let max = if desired >= 10 { "  max             = 110%\n" } else { "" };
     format!(
-        "defaults {{\n  cluster = \"bench\"\n}}\n\nregister web_task {{\n  from   = family(\"web\")\n  family = \"web\"\n  container \"app\" {{\n    image = \"{image}\"\n  }}\n}}\n\nupdate web {{\n  task_definition = web_task\n  create          = true\n  desired         = {desired}\n{max}  circuit_breaker = rollback\n}}\n\nverify web {{\n  timeout = 30m\n{verify}}}\n"
+        "defaults {{\n  cluster = \"bench\"\n}}\n\n\
+         register web_task {{\n  from   = family(\"web\")\n  family = \"web\"\n  \
+         container \"app\" {{\n    image = \"{image}\"\n  }}\n}}\n\n\
+         update web {{\n  task_definition = web_task\n  create          = true\n  \
+         desired         = {desired}\n{max}  circuit_breaker = rollback\n}}\n\n\
+         verify web {{\n  timeout = 30m\n{verify}}}\n"
     )
 }
 
@@ -150,7 +155,8 @@ async fn main() {
             );
         }
         None => println!(
-            "ecs-deploy: not measured (run with FERRY_PYTHON_ENV=target/python-env/bin after scripts/python-env)"
+            "ecs-deploy: not measured (run with FERRY_PYTHON_ENV=target/python-env/bin after \
+             scripts/python-env)"
         ),
     }
     server.shutdown().await.expect("stop");
@@ -193,7 +199,8 @@ async fn main() {
         let (verdict_at, reason) = verdict.unwrap_or((0, "no verdict".to_owned()));
         let first = first_stop.unwrap_or(deployed_at);
         println!(
-            "{label}: first crashed task {:.0} s after the update, verdict {:.0} s after it ({:.0} s after the first crash); {reason}",
+            "{label}: first crashed task {:.0} s after the update, verdict {:.0} s after it \
+             ({:.0} s after the first crash); {reason}",
             (first - deployed_at) as f64 / 1000.0,
             verdict_at.saturating_sub(deployed_at) as f64 / 1000.0,
             verdict_at.saturating_sub(first) as f64 / 1000.0,

@@ -74,7 +74,8 @@ fn main() {
         && Path::new("/bin/busybox").is_file();
     if !present {
         eprintln!(
-            "skipped: needs the Docker engine and CLI, docker-registry and /bin/busybox (scripts/install-test-parts)"
+            "skipped: needs the Docker engine and CLI, docker-registry and /bin/busybox \
+             (scripts/install-test-parts)"
         );
         return;
     }
@@ -92,7 +93,8 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
+             http:\n  addr: {address}\n",
             project.join("registry").display()
         ),
     )
@@ -111,7 +113,8 @@ fn main() {
     std::fs::write(
         project.join("push.deploy"),
         format!(
-            "build app {{\n  context = \"web\"\n}}\n\ntag app {{\n  tags = [\"ferry\"]\n}}\n\npush app {{\n  to = registry(\"{address}/bench/ferry\")\n}}\n"
+            "build app {{\n  context = \"web\"\n}}\n\ntag app {{\n  tags = [\"ferry\"]\n}}\n\n\
+             push app {{\n  to = registry(\"{address}/bench/ferry\")\n}}\n"
         ),
     )
     .expect("push.deploy");
@@ -216,7 +219,13 @@ fn main() {
 
     let state = project.join(".ferry/local-state.json").display().to_string();
     let _ = Command::new("sh")
-        .args(["-c", &format!("docker rm -f $(docker ps -aq --filter label=dev.ferry.local={state}) >/dev/null 2>&1")])
+        .args([
+            "-c",
+            &format!(
+                "docker rm -f $(docker ps -aq --filter label=dev.ferry.local={state}) \
+                 >/dev/null 2>&1"
+            ),
+        ])
         .status();
     let _ = registry.kill();
     let _ = registry.wait();

@@ -128,7 +128,8 @@ async fn main() {
     let ecs = client(server.url()).await;
     let (wall, polls) = deploy_200(&ecs, || clock.advance(5_000)).await;
     println!(
-        "200-task rolling deployment, maximum speed: {:.0} ms wall, {polls} DescribeServices polls, {:.0} s virtual",
+        "200-task rolling deployment, maximum speed: {:.0} ms wall, {polls} DescribeServices \
+         polls, {:.0} s virtual",
         wall.as_secs_f64() * 1e3,
         f64::from(polls) * 5.0
     );
@@ -159,7 +160,8 @@ async fn main() {
     let _ = child.kill();
     let _ = child.wait();
     println!(
-        "ferry local process: 200-task deployment in {:.1} s at speed 1000, {rate:.0} DescribeServices/s, peak memory {:.1} MiB",
+        "ferry local process: 200-task deployment in {:.1} s at speed 1000, {rate:.0} \
+         DescribeServices/s, peak memory {:.1} MiB",
         wall.as_secs_f64(),
         peak as f64 / 1024.0
     );

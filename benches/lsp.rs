@@ -136,7 +136,12 @@ fn main() {
     let messages = reader(child.stdout.take().expect("stdout"));
     send(
         &mut stdin,
-        &json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": { "capabilities": {} } }),
+        &json!({
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": { "capabilities": {} }
+        }),
     );
     messages.recv_timeout(Duration::from_secs(30)).expect("initialized");
     send(&mut stdin, &json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} }));
@@ -191,8 +196,18 @@ fn main() {
         let other = format!("file:///bench/Deployfile{n}");
         send(
             &mut stdin,
-            &json!({ "jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
-            "textDocument": { "uri": other, "languageId": "deployfile", "version": 1, "text": text } } }),
+            &json!({
+                "jsonrpc": "2.0",
+                "method": "textDocument/didOpen",
+                "params": {
+                    "textDocument": {
+                        "uri": other,
+                        "languageId": "deployfile",
+                        "version": 1,
+                        "text": text
+                    }
+                }
+            }),
         );
         published(&messages, &other, 1);
     }

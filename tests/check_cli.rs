@@ -69,7 +69,11 @@ fn github_format_prints_workflow_commands() {
         .args(["check", "--format", "github", "tests/fixtures/check/err/duplicate_field.deploy"])
         .run()
         .code(2)
-        .stdout("::error file=tests/fixtures/check/err/duplicate_field.deploy,line=3,col=3,endLine=3,endColumn=9,title=ferry%3A%3Acheck%3A%3Aduplicate_field::`region` is set twice in `defaults`: set again here%0Ahelp: remove one of them\n");
+        .stdout(
+            "::error file=tests/fixtures/check/err/duplicate_field.deploy,line=3,col=3,endLine=3,\
+             endColumn=9,title=ferry%3A%3Acheck%3A%3Aduplicate_field::`region` is set twice in \
+             `defaults`: set again here%0Ahelp: remove one of them\n",
+        );
 }
 
 #[test]

@@ -114,7 +114,11 @@ fn post(address: &str, target: &str, body: &Value) -> (u16, Value) {
     // moto's single server picks the service from the signature's credential scope.
     let service = if target.starts_with("AmazonEC2ContainerRegistry") { "ecr" } else { "ecs" };
     let request = format!(
-        "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: {target}\r\nContent-Type: application/x-amz-json-1.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: {target}\r\n\
+         Content-Type: application/x-amz-json-1.1\r\n\
+         Authorization: AWS4-HMAC-SHA256 \
+         Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, \
+         Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).expect("write");
@@ -179,8 +183,13 @@ fn sequence() -> Vec<(&'static str, Value)> {
             "ECS.RegisterTaskDefinition",
             json!({
                 "family": "web",
-                "containerDefinitions": [{ "name": "app", "image": "acme/web:1", "essential": true, "memory": 128,
-                    "environment": [{ "name": "A", "value": "" }] }],
+                "containerDefinitions": [{
+                    "name": "app",
+                    "image": "acme/web:1",
+                    "essential": true,
+                    "memory": 128,
+                    "environment": [{ "name": "A", "value": "" }]
+                }],
                 "tags": [{ "key": "team", "value": "web" }]
             }),
         ),
@@ -188,18 +197,34 @@ fn sequence() -> Vec<(&'static str, Value)> {
         ("ECS.ListTaskDefinitions", json!({ "familyPrefix": "web", "sort": "DESC" })),
         (
             "ECS.CreateService",
-            json!({ "cluster": "shape", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": 2,
-            "deploymentConfiguration": { "maximumPercent": 200, "minimumHealthyPercent": 100,
-                "deploymentCircuitBreaker": { "enable": true, "rollback": true } } }),
+            json!({
+                "cluster": "shape",
+                "serviceName": "web",
+                "taskDefinition": "web:1",
+                "desiredCount": 2,
+                "deploymentConfiguration": {
+                    "maximumPercent": 200,
+                    "minimumHealthyPercent": 100,
+                    "deploymentCircuitBreaker": { "enable": true, "rollback": true }
+                }
+            }),
         ),
         ("ECS.DescribeServices", json!({ "cluster": "shape", "services": ["web", "absent"] })),
         (
             "ECS.RegisterTaskDefinition",
-            json!({ "family": "web", "containerDefinitions": [{ "name": "app", "image": "acme/web:2", "memory": 128 }] }),
+            json!({
+                "family": "web",
+                "containerDefinitions": [{ "name": "app", "image": "acme/web:2", "memory": 128 }]
+            }),
         ),
         (
             "ECS.UpdateService",
-            json!({ "cluster": "shape", "service": "web", "taskDefinition": "web:2", "desiredCount": 3 }),
+            json!({
+                "cluster": "shape",
+                "service": "web",
+                "taskDefinition": "web:2",
+                "desiredCount": 3
+            }),
         ),
         ("ECS.ListTasks", json!({ "cluster": "shape", "serviceName": "web" })),
         ("ECS.DeregisterTaskDefinition", json!({ "taskDefinition": "web:1" })),
@@ -212,15 +237,23 @@ fn sequence() -> Vec<(&'static str, Value)> {
         ("ECS.ListTagsForResource", json!({ "resourceArn": "$FIRST_TASK_DEFINITION" })),
         (
             "ECR.CreateRepository",
-            json!({ "repositoryName": "acme/web", "imageScanningConfiguration": { "scanOnPush": true } }),
+            json!({
+                "repositoryName": "acme/web",
+                "imageScanningConfiguration": { "scanOnPush": true }
+            }),
         ),
         ("ECR.DescribeRepositories", json!({ "repositoryNames": ["acme/web"] })),
         ("ECR.DescribeRepositories", json!({ "repositoryNames": ["absent"] })),
         ("ECR.GetAuthorizationToken", json!({})),
         (
             "ECR.PutLifecyclePolicy",
-            json!({ "repositoryName": "acme/web", "lifecyclePolicyText":
-            "{\"rules\":[{\"rulePriority\":1,\"selection\":{\"tagStatus\":\"any\",\"countType\":\"imageCountMoreThan\",\"countNumber\":30},\"action\":{\"type\":\"expire\"}}]}" }),
+            json!({
+                "repositoryName": "acme/web",
+                "lifecyclePolicyText":
+                    "{\"rules\":[{\"rulePriority\":1,\"selection\":{\"tagStatus\":\"any\",\
+                     \"countType\":\"imageCountMoreThan\",\"countNumber\":30},\
+                     \"action\":{\"type\":\"expire\"}}]}"
+            }),
         ),
         ("ECR.GetLifecyclePolicy", json!({ "repositoryName": "acme/web" })),
     ]

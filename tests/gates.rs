@@ -82,7 +82,13 @@ impl Drop for Server {
 
 fn deployfile(image: &str, verify: &str) -> String {
     format!(
-        "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n  family = \"web\"\n  container \"app\" {{\n    image = \"{image}\"\n  }}\n}}\n\nupdate web {{\n  task_definition = web_task\n  create          = true\n  desired         = 2\n  circuit_breaker = rollback\n}}\n\nverify web {{\n  timeout = 30m\n{verify}}}\n\non failure {{\n  rollback web\n}}\n"
+        "defaults {{\n  cluster = \"c\"\n}}\n\n\
+         register web_task {{\n  family = \"web\"\n  container \"app\" {{\n    \
+         image = \"{image}\"\n  }}\n}}\n\n\
+         update web {{\n  task_definition = web_task\n  create          = true\n  \
+         desired         = 2\n  circuit_breaker = rollback\n}}\n\n\
+         verify web {{\n  timeout = 30m\n{verify}}}\n\n\
+         on failure {{\n  rollback web\n}}\n"
     )
 }
 
@@ -112,7 +118,8 @@ fn a_passing_gate_lets_the_deployment_stand() {
     let server = Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
     let dir = tempfile::tempdir().expect("tempdir");
     let verify = format!(
-        "  bake = 1m\n  gate http(\"http://{}/health\") {{ body_contains = \"ok\", every = 10s, pass = 2 }}\n",
+        "  bake = 1m\n  \
+         gate http(\"http://{}/health\") {{ body_contains = \"ok\", every = 10s, pass = 2 }}\n",
         server.address
     );
     let (code, events, stderr) = second_deploy(dir.path(), &verify);
@@ -181,11 +188,15 @@ fn a_fatal_script_answer_fails_at_once_and_a_bake_failure_rolls_back() {
     std::fs::create_dir(dir.path().join("gates")).expect("mkdir");
     std::fs::write(
         dir.path().join("gates/version.rhai"),
-        "fn check(ctx) {\n  let answer = http::get(ctx.params.url);\n  log::info(`got ${answer.body}`);\n  if answer.body != ctx.params.expect {\n    return #{ ok: false, fatal: true, message: `wrong version ${answer.body}` };\n  }\n  true\n}\n",
+        "fn check(ctx) {\n  let answer = http::get(ctx.params.url);\n  \
+         log::info(`got ${answer.body}`);\n  if answer.body != ctx.params.expect {\n    \
+         return #{ ok: false, fatal: true, message: `wrong version ${answer.body}` };\n  }\n  \
+         true\n}\n",
     )
     .expect("script");
     let verify = format!(
-        "  gate script(\"gates/version.rhai\") {{ url = \"http://{}/version\", expect = \"v2\", pass = 5 }}\n",
+        "  gate script(\"gates/version.rhai\") {{ url = \"http://{}/version\", \
+         expect = \"v2\", pass = 5 }}\n",
         server.address
     );
     let (code, events, stderr) = second_deploy(dir.path(), &verify);
@@ -219,7 +230,12 @@ fn the_standard_scripts_run_in_a_deploy_and_a_script_error_is_a_diagnostic() {
     let server = Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
     let dir = tempfile::tempdir().expect("tempdir");
     let verify = format!(
-        "  gate script(\"std/http.rhai\") {{ url = \"http://{a}/orders\", method = \"POST\", body = \"{{}}\", contains = \"ok\" }}\n  gate script(\"std/latency.rhai\") {{ url = \"http://{a}/\", max_ms = 1000, samples = 3 }}\n  gate script(\"std/tasks.rhai\") {{ pass = 2 }}\n  gate script(\"std/version.rhai\") {{ url = \"http://{a}/version\", expect = \"ok\" }}\n",
+        "  gate script(\"std/http.rhai\") {{ url = \"http://{a}/orders\", \
+         method = \"POST\", body = \"{{}}\", contains = \"ok\" }}\n  \
+         gate script(\"std/latency.rhai\") {{ url = \"http://{a}/\", \
+         max_ms = 1000, samples = 3 }}\n  \
+         gate script(\"std/tasks.rhai\") {{ pass = 2 }}\n  \
+         gate script(\"std/version.rhai\") {{ url = \"http://{a}/version\", expect = \"ok\" }}\n",
         a = server.address
     );
     let (code, events, stderr) = second_deploy(dir.path(), &verify);
@@ -261,13 +277,15 @@ fn gates_reach_the_hosts_the_step_names_and_never_the_metadata_address() {
     std::fs::write(
         dir.path().join("gates/both.rhai"),
         format!(
-            "fn check(ctx) {{\n  http::get(ctx.params.url);\n  http::get(\"http://{}/secret\");\n  true\n}}\n",
+            "fn check(ctx) {{\n  http::get(ctx.params.url);\n  http::get(\"http://{}/secret\");\n  \
+             true\n}}\n",
             unnamed.address
         ),
     )
     .expect("script");
     let gate = format!(
-        "  gate script(\"gates/both.rhai\") {{ url = \"http://localhost:{port}/\", every = 10s, within = 30s }}\n"
+        "  gate script(\"gates/both.rhai\") {{ url = \"http://localhost:{port}/\", \
+         every = 10s, within = 30s }}\n"
     );
     let (code, events, stderr) = second_deploy(dir.path(), &gate);
     assert_eq!(code, 1, "{events:#?}\n{stderr}");
@@ -306,7 +324,8 @@ fn what_gates_print_is_capped_per_attempt_and_per_run() {
     // Half a MiB thrown at every attempt, after 200 log lines of which one is as long.
     std::fs::write(
         dir.path().join("gates/loud.rhai"),
-        "fn check(ctx) {\n  let s = \"x\";\n  for i in 0..19 { s += s; }\n  log::info(s);\n  for i in 0..200 { log::info(`line ${i}`); }\n  throw s;\n}\n",
+        "fn check(ctx) {\n  let s = \"x\";\n  for i in 0..19 { s += s; }\n  log::info(s);\n  \
+         for i in 0..200 { log::info(`line ${i}`); }\n  throw s;\n}\n",
     )
     .expect("script");
     let (code, events, stderr) = second_deploy(

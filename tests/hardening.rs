@@ -32,7 +32,11 @@ fn black_hole() -> (String, std::thread::JoinHandle<()>) {
     (format!("http://{address}"), holder)
 }
 
-const DEPLOYFILE: &str = "register web_task {\n  family = \"web\"\n  container \"app\" {\n    image = \"acme/web:1\"\n  }\n}\n\nupdate web {\n  task_definition = web_task\n  create          = true\n}\n\nverify web {\n  timeout = 1m\n}\n";
+const DEPLOYFILE: &str = "register web_task {\n  family = \"web\"\n  container \"app\" {\n    \
+                          image = \"acme/web:1\"\n  }\n}\n\n\
+                          update web {\n  task_definition = web_task\n  \
+                          create          = true\n}\n\n\
+                          verify web {\n  timeout = 1m\n}\n";
 
 fn aws_run(dir: &std::path::Path, url: &str, timeout: &str, command: &str) -> Test {
     let args: &[&str] = if command == "run" {

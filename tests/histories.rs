@@ -343,7 +343,9 @@ pub(crate) fn deployfile(model: &Model) -> String {
         "  from = file(\"td.json\")\n".to_owned()
     } else {
         format!(
-            "  family = \"web\"\n  container \"app\" {{\n    image = \"{}\"\n    environment = {{ API_TOKEN = \"{}\" }}\n    health_check {{\n      command = [\"CMD\", \"true\"]\n    }}\n  }}\n",
+            "  family = \"web\"\n  container \"app\" {{\n    image = \"{}\"\n    \
+             environment = {{ API_TOKEN = \"{}\" }}\n    health_check {{\n      \
+             command = [\"CMD\", \"true\"]\n    }}\n  }}\n",
             model.image,
             model.secret()
         )
@@ -362,7 +364,10 @@ pub(crate) fn deployfile(model: &Model) -> String {
         }
     }
     format!(
-        "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n{register}}}\n\nupdate web {{\n  task_definition = web_task\n  create          = true\n{update}}}\n\nverify web {{\n  timeout   = 30m\n  fail_fast = 2\n}}\n\non failure {{\n  rollback web\n}}\n"
+        "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n{register}}}\n\n\
+         update web {{\n  task_definition = web_task\n  create          = true\n{update}}}\n\n\
+         verify web {{\n  timeout   = 30m\n  fail_fast = 2\n}}\n\n\
+         on failure {{\n  rollback web\n}}\n"
     )
 }
 
@@ -371,7 +376,10 @@ pub(crate) const SECRET: &str = "histories-s3cr3t-token";
 
 pub(crate) fn task_definition_file(image: &str, secret: &str) -> String {
     format!(
-        r#"{{"family": "web", "containerDefinitions": [{{"name": "app", "image": "{image}", "environment": [{{"name": "API_TOKEN", "value": "{secret}"}}], "healthCheck": {{"command": ["CMD", "true"]}}}}]}}"#
+        "{{\"family\": \"web\", \
+         \"containerDefinitions\": [{{\"name\": \"app\", \"image\": \"{image}\", \
+         \"environment\": [{{\"name\": \"API_TOKEN\", \"value\": \"{secret}\"}}], \
+         \"healthCheck\": {{\"command\": [\"CMD\", \"true\"]}}}}]}}"
     )
 }
 
@@ -455,7 +463,8 @@ async fn plan_and_run(
         && !(expected.update == "refuse" && update == "refuse")
     {
         return Err(format!(
-            "the plan said register {register:?}, update {update}; the oracle expects register {:?}, update {}",
+            "the plan said register {register:?}, update {update}; the oracle expects register \
+             {:?}, update {}",
             expected.register, expected.update
         ));
     }
@@ -475,7 +484,8 @@ async fn plan_and_run(
         && (ran_register.as_ref(), ran_update) != (register.as_ref(), update)
     {
         return Err(format!(
-            "the plan said register {register:?}, update {update}; the run did register {ran_register:?}, update {ran_update} ({})",
+            "the plan said register {register:?}, update {update}; the run did register \
+             {ran_register:?}, update {ran_update} ({})",
             outcome.reason
         ));
     }
@@ -498,7 +508,8 @@ async fn check_state(local: &Local, model: &Model) -> Result<(), String> {
     let want = (model.running, model.live, model.contents.len());
     if (running, live, revisions) != want {
         return Err(format!(
-            "the service runs revision {running} with {live:?} and {revisions} revisions exist; the oracle expects revision {} with {:?} and {} revisions",
+            "the service runs revision {running} with {live:?} and {revisions} revisions exist; \
+             the oracle expects revision {} with {:?} and {} revisions",
             want.0, want.1, want.2
         ));
     }
@@ -741,7 +752,8 @@ async fn histories(part: u64) {
                     .join("\n")
             };
             panic!(
-                "history of seed {seed} failed: {error}\n{}\nshrunk to {} steps: {why}\n{}\nreplay: FERRY_HISTORY_SEED={seed} FERRY_HISTORIES=1 cargo nextest run histories::",
+                "history of seed {seed} failed: {error}\n{}\nshrunk to {} steps: {why}\n{}\n\
+                 replay: FERRY_HISTORY_SEED={seed} FERRY_HISTORIES=1 cargo nextest run histories::",
                 list(&actions),
                 shrunk.len(),
                 list(&shrunk)

@@ -19,7 +19,8 @@ pub(crate) fn docker_available() -> bool {
         .is_ok_and(|s| s.success())
         && std::path::Path::new("/bin/busybox").is_file();
     if !ok {
-        let reason = "no Docker engine or no /bin/busybox (Debian's busybox-static): run scripts/install-test-parts";
+        let reason = "no Docker engine or no /bin/busybox (Debian's busybox-static): run \
+                      scripts/install-test-parts";
         assert!(
             std::env::var_os("FERRY_REQUIRE_DOCKER").is_none_or(|v| v != "1"),
             "FERRY_REQUIRE_DOCKER=1 but {reason}"
@@ -108,7 +109,8 @@ fn build_tag_push_register_and_deploy_pinned_by_digest() {
     }
     let Some(registry) = Registry::start(None) else { return };
     let dir = project(
-        "FROM scratch\nCOPY busybox /bin/busybox\nCOPY secret.txt /secret.txt\nENTRYPOINT [\"/bin/busybox\"]\n",
+        "FROM scratch\nCOPY busybox /bin/busybox\nCOPY secret.txt /secret.txt\n\
+         ENTRYPOINT [\"/bin/busybox\"]\n",
     );
     // `.dockerignore` leaves secret.txt out of the context: that build must fail, and say where.
     std::fs::write(dir.path().join("Deployfile"), DEPLOYFILE).expect("write");
@@ -122,7 +124,12 @@ fn build_tag_push_register_and_deploy_pinned_by_digest() {
     let reason = events.last().and_then(|e| e["reason"].as_str()).unwrap_or_default().to_owned();
     assert!(reason.contains("the build failed at `COPY secret.txt /secret.txt`"), "{reason}");
 
-    std::fs::write(dir.path().join("app/Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\"]\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\"]\n").expect("write");
+    std::fs::write(
+        dir.path().join("app/Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\"]\n\
+         CMD [\"httpd\", \"-f\", \"-p\", \"8080\"]\n",
+    )
+    .expect("write");
     let (code, events, stderr) = run(dir.path(), &registry.address);
     assert_eq!(code, 0, "{events:#?}\n{stderr}");
     let built = events.iter().find(|e| e["event"] == "image_built").expect("built");
@@ -144,7 +151,11 @@ fn build_tag_push_register_and_deploy_pinned_by_digest() {
         let (status, headers, _) = registry.request(
             "HEAD",
             &format!("/v2/acme/web/manifests/{tag}"),
-            &[("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")],
+            &[(
+                "Accept",
+                "application/vnd.docker.distribution.manifest.v2+json, \
+                 application/vnd.oci.image.manifest.v1+json",
+            )],
             b"",
         );
         assert_eq!(status, 200, "{tag}");
@@ -214,7 +225,11 @@ fn registry_credentials_come_from_the_docker_config_and_its_helpers() {
     std::fs::write(
         &helper,
         format!(
-            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread host\n[ \"$host\" = {address} ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\necho '{{\"ServerURL\":\"{address}\",\"Username\":\"AWS\",\"Secret\":\"{password}\"}}'\n",
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread host\n\
+             [ \"$host\" = {address} ] || \
+             {{ echo 'credentials not found in native keychain'; exit 1; }}\n\
+             echo '{{\"ServerURL\":\"{address}\",\"Username\":\"AWS\",\
+             \"Secret\":\"{password}\"}}'\n",
             address = registry.address
         ),
     )

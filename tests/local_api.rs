@@ -519,7 +519,10 @@ async fn ecr_repositories_tokens_and_policies() {
         .expect("base64");
     assert_eq!(decoded, b"AWS:ferry-local");
     assert!(data.expires_at().is_some());
-    let policy = r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":30},"action":{"type":"expire"}}]}"#;
+    let policy = concat!(
+        r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","#,
+        r#""countType":"imageCountMoreThan","countNumber":30},"action":{"type":"expire"}}]}"#
+    );
     local
         .ecr
         .put_lifecycle_policy()
@@ -558,7 +561,9 @@ fn raw(url: &str, target: &str, body: &str) -> (u16, Value) {
     let address = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
     let request = format!(
-        "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: {target}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: {target}\r\n\
+         Content-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\
+         \r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).expect("write");
@@ -603,16 +608,33 @@ async fn task_definitions_come_back_losslessly() {
         "memory": "1024",
         "containerDefinitions": [{
             "name": "web",
-            "image": "acme/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "image":
+                "acme/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
             "essential": true,
             "environment": [{ "name": "EMPTY", "value": "" }, { "name": "MODE", "value": "prod" }],
-            "secrets": [{ "name": "DB", "valueFrom": "arn:aws:secretsmanager:us-east-1:000000000000:secret:db" }],
-            "portMappings": [{ "containerPort": 8080, "protocol": "tcp", "name": "http", "appProtocol": "http" }],
-            "healthCheck": { "command": ["CMD-SHELL", "curl -f localhost:8080/health"], "interval": 10, "timeout": 5, "retries": 3, "startPeriod": 20 },
-            "logConfiguration": { "logDriver": "awslogs", "options": { "awslogs-group": "/ecs/web", "awslogs-region": "us-east-1" } },
-            "mountPoints": [{ "sourceVolume": "data", "containerPath": "/data", "readOnly": false }],
+            "secrets": [{
+                "name": "DB",
+                "valueFrom": "arn:aws:secretsmanager:us-east-1:000000000000:secret:db"
+            }],
+            "portMappings": [
+                { "containerPort": 8080, "protocol": "tcp", "name": "http", "appProtocol": "http" }
+            ],
+            "healthCheck": {
+                "command": ["CMD-SHELL", "curl -f localhost:8080/health"],
+                "interval": 10, "timeout": 5, "retries": 3, "startPeriod": 20
+            },
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": { "awslogs-group": "/ecs/web", "awslogs-region": "us-east-1" }
+            },
+            "mountPoints": [
+                { "sourceVolume": "data", "containerPath": "/data", "readOnly": false }
+            ],
             "ulimits": [{ "name": "nofile", "softLimit": 65536, "hardLimit": 65536 }],
-            "linuxParameters": { "initProcessEnabled": true, "capabilities": { "add": ["SYS_PTRACE"], "drop": [] } },
+            "linuxParameters": {
+                "initProcessEnabled": true,
+                "capabilities": { "add": ["SYS_PTRACE"], "drop": [] }
+            },
             "dependsOn": [{ "containerName": "sidecar", "condition": "HEALTHY" }],
             "stopTimeout": 60,
             "dockerLabels": { "team": "web" },
@@ -620,9 +642,18 @@ async fn task_definitions_come_back_losslessly() {
         }, {
             "name": "sidecar", "image": "envoy:1", "essential": false, "command": [""]
         }],
-        "volumes": [{ "name": "data", "efsVolumeConfiguration": { "fileSystemId": "fs-1", "rootDirectory": "/" } }],
-        "placementConstraints": [{ "type": "memberOf", "expression": "attribute:ecs.os-type == linux" }],
-        "proxyConfiguration": { "type": "APPMESH", "containerName": "sidecar", "properties": [{ "name": "AppPorts", "value": "8080" }] },
+        "volumes": [{
+            "name": "data",
+            "efsVolumeConfiguration": { "fileSystemId": "fs-1", "rootDirectory": "/" }
+        }],
+        "placementConstraints": [
+            { "type": "memberOf", "expression": "attribute:ecs.os-type == linux" }
+        ],
+        "proxyConfiguration": {
+            "type": "APPMESH",
+            "containerName": "sidecar",
+            "properties": [{ "name": "AppPorts", "value": "8080" }]
+        },
         "runtimePlatform": { "cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX" },
         "ephemeralStorage": { "sizeInGiB": 30 },
         "pidMode": "task",
@@ -702,7 +733,9 @@ async fn injected_api_faults() {
         let mut stream = std::net::TcpStream::connect(&address).expect("connect");
         let body = "{}";
         let request = format!(
-            "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: AmazonEC2ContainerServiceV20141113.DescribeClusters\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST / HTTP/1.1\r\nHost: {address}\r\n\
+             X-Amz-Target: AmazonEC2ContainerServiceV20141113.DescribeClusters\r\n\
+             Content-Length: {}\r\n\r\n{body}",
             body.len()
         );
         stream.write_all(request.as_bytes()).expect("write");
@@ -788,7 +821,8 @@ async fn a_restart_mid_rollout_keeps_each_tasks_fate() {
         first.url(),
         "CreateService",
         &format!(
-            r#"{{"cluster":"c","serviceName":"web","taskDefinition":"web:1","desiredCount":2,{breaker}}}"#
+            "{{\"cluster\":\"c\",\"serviceName\":\"web\",\"taskDefinition\":\"web:1\",\
+             \"desiredCount\":2,{breaker}}}"
         ),
     );
     assert_eq!(status, 200);

@@ -21,7 +21,9 @@ use crate::images::docker_available;
 
 /// The test image: busybox's shell and httpd; `/serve` writes `$VERSION` to the page and
 /// serves it on 8080, exiting 0 on SIGTERM.
-pub(crate) const SERVE: &str = "#!/bin/sh\nmkdir -p /www\necho \"${VERSION:-none}\" > /www/index.html\ntrap 'exit 0' TERM\nhttpd -f -p 8080 -h /www &\nwait\n";
+pub(crate) const SERVE: &str = "#!/bin/sh\nmkdir -p /www\n\
+                                echo \"${VERSION:-none}\" > /www/index.html\ntrap 'exit 0' TERM\n\
+                                httpd -f -p 8080 -h /www &\nwait\n";
 const IMAGE: &str = "ferry-test/serve:1";
 
 /// Builds the test image through the engine API (once per process is enough: same tag).
@@ -31,7 +33,9 @@ async fn build_image(engine: &DockerEngine) {
     std::fs::write(dir.path().join("serve"), SERVE).expect("serve");
     std::fs::write(
         dir.path().join("Dockerfile"),
-        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCOPY serve /serve\nRUN [\"/bin/chmod\", \"755\", \"/serve\"]\nCMD [\"/serve\"]\n",
+        "FROM scratch\nCOPY busybox /bin/busybox\n\
+         RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCOPY serve /serve\n\
+         RUN [\"/bin/chmod\", \"755\", \"/serve\"]\nCMD [\"/serve\"]\n",
     )
     .expect("Dockerfile");
     let context = context_tar(dir.path(), "Dockerfile").expect("context");

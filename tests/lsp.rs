@@ -134,7 +134,14 @@ impl Client {
     pub(crate) fn open(&mut self, uri: &str, text: &str) -> Value {
         self.notify(
             "textDocument/didOpen",
-            json!({ "textDocument": { "uri": uri, "languageId": "deployfile", "version": 1, "text": text } }),
+            json!({
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": "deployfile",
+                    "version": 1,
+                    "text": text
+                }
+            }),
         );
         self.diagnostics(uri)
     }
@@ -336,7 +343,16 @@ fn incremental_and_whole_edits_update_the_diagnostics() {
             "textDocument": { "uri": uri, "version": 3 },
             "contentChanges": [
                 { "range": { "start": at, "end": at }, "text": "fail_fast = 0\n  " },
-                { "range": { "start": start, "end": { "line": start["line"], "character": start["character"].as_u64().expect("n") + 7 } }, "text": "web_task" }
+                {
+                    "range": {
+                        "start": start,
+                        "end": {
+                            "line": start["line"],
+                            "character": start["character"].as_u64().expect("n") + 7
+                        }
+                    },
+                    "text": "web_task"
+                }
             ]
         }),
     );
@@ -348,7 +364,10 @@ fn incremental_and_whole_edits_update_the_diagnostics() {
     // While the text does not parse, the outline answers nothing (it does not crash).
     client.notify(
         "textDocument/didChange",
-        json!({ "textDocument": { "uri": uri, "version": 30 }, "contentChanges": [{ "text": "register t {" }] }),
+        json!({
+            "textDocument": { "uri": uri, "version": 30 },
+            "contentChanges": [{ "text": "register t {" }]
+        }),
     );
     client.diagnostics(&uri);
     let outline =
@@ -357,7 +376,10 @@ fn incremental_and_whole_edits_update_the_diagnostics() {
     // A whole-text change (no range) back to the clean text.
     client.notify(
         "textDocument/didChange",
-        json!({ "textDocument": { "uri": uri, "version": 4 }, "contentChanges": [{ "text": CLEAN }] }),
+        json!({
+            "textDocument": { "uri": uri, "version": 4 },
+            "contentChanges": [{ "text": CLEAN }]
+        }),
     );
     let published = client.diagnostics(&uri);
     assert_eq!(
@@ -369,7 +391,10 @@ fn incremental_and_whole_edits_update_the_diagnostics() {
         .replace("  timeout = 5m\n", "  timeout = 5m\n  gate script(\"gates/nope.rhai\") {}\n");
     client.notify(
         "textDocument/didChange",
-        json!({ "textDocument": { "uri": uri, "version": 5 }, "contentChanges": [{ "text": gated }] }),
+        json!({
+            "textDocument": { "uri": uri, "version": 5 },
+            "contentChanges": [{ "text": gated }]
+        }),
     );
     let published = client.diagnostics(&uri);
     assert_eq!(published["diagnostics"][0]["code"], "ferry::gate::script_not_found", "{published}");
@@ -453,26 +478,50 @@ fn hover_completion_navigation_rename_format_and_fixes() {
     // Type `git.` at the start of `task_definition = ` … then `script("` in verify.
     let mut text =
         CLEAN.replace("    image = app\n", "    image = app\n    environment = { V = git. }\n");
-    client.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": text }] }));
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": uri, "version": 2 },
+            "contentChanges": [{ "text": text }]
+        }),
+    );
     client.diagnostics(&uri);
     let attributes =
         labels(&client.request("textDocument/completion", doc(position(&text, "git. }", 4))));
     assert_eq!(attributes, ["sha", "short_sha", "branch", "dirty"]);
     text = CLEAN.replace("  timeout = 5m\n", "  timeout = 5m\n  gate script(\"\n");
-    client.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": text }] }));
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": uri, "version": 3 },
+            "contentChanges": [{ "text": text }]
+        }),
+    );
     client.diagnostics(&uri);
     let scripts =
         labels(&client.request("textDocument/completion", doc(position(&text, "script(\"", 8))));
     assert_eq!(scripts[0], "gates/smoke.rhai", "{scripts:?}");
     assert!(scripts.contains(&"std/version.rhai".to_owned()), "{scripts:?}");
     text = format!("{CLEAN}\nenvironment ");
-    client.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 4 }, "contentChanges": [{ "text": text }] }));
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": uri, "version": 4 },
+            "contentChanges": [{ "text": text }]
+        }),
+    );
     client.diagnostics(&uri);
     let environments = labels(
         &client.request("textDocument/completion", doc(position(&text, "\nenvironment ", 13))),
     );
     assert_eq!(environments, ["production"]);
-    client.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 5 }, "contentChanges": [{ "text": CLEAN }] }));
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": uri, "version": 5 },
+            "contentChanges": [{ "text": CLEAN }]
+        }),
+    );
     client.diagnostics(&uri);
 
     // Definition and references of `web_task`, from its use.
@@ -537,9 +586,21 @@ fn hover_completion_navigation_rename_format_and_fixes() {
 
     // Formatting is `ferry fmt`.
     let messy = CLEAN.replace("  context = \".\"", "context=\".\"   # here");
-    client.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 6 }, "contentChanges": [{ "text": messy }] }));
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": uri, "version": 6 },
+            "contentChanges": [{ "text": messy }]
+        }),
+    );
     client.diagnostics(&uri);
-    let formatted = client.request("textDocument/formatting", json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } }));
+    let formatted = client.request(
+        "textDocument/formatting",
+        json!({
+            "textDocument": { "uri": uri },
+            "options": { "tabSize": 2, "insertSpaces": true }
+        }),
+    );
     std::fs::write(&path, &messy).expect("write");
     Test::new().args(["fmt", "Deployfile"]).current_dir(dir.path()).run().code(0);
     assert_eq!(formatted[0]["newText"], std::fs::read_to_string(&path).expect("formatted"));
@@ -547,7 +608,13 @@ fn hover_completion_navigation_rename_format_and_fixes() {
     // "did you mean" as a quick fix.
     let typo =
         CLEAN.replace("circuit_breaker = rollback", "circuit_breaker = rollback\n  gracee = 30s");
-    client.notify("textDocument/didChange", json!({ "textDocument": { "uri": uri, "version": 7 }, "contentChanges": [{ "text": typo }] }));
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": uri, "version": 7 },
+            "contentChanges": [{ "text": typo }]
+        }),
+    );
     let published = client.diagnostics(&uri);
     let range = published["diagnostics"][0]["range"].clone();
     let actions = client.request(

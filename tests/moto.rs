@@ -12,7 +12,8 @@ pub(crate) fn python_tool(name: &str) -> Option<PathBuf> {
         .filter(|p| p.is_file());
     if found.is_none() {
         let reason = format!(
-            "`{name}` is not available: run scripts/test, which makes the Python environment (scripts/python-env)"
+            "`{name}` is not available: run scripts/test, which makes the Python environment \
+             (scripts/python-env)"
         );
         assert!(
             std::env::var_os("FERRY_REQUIRE_MOTO").is_none_or(|v| v != "1"),

@@ -3,7 +3,11 @@
 
 use crate::test::Test;
 
-const FILE: &str = "defaults {\n  cluster = \"c\"\n}\n\nregister web_task {\n  family = \"web\"\n  container \"app\" {\n    image = \"acme/web:IMAGE\"\n  }\n}\n\nupdate web {\n  task_definition = web_task\n  create          = true\n  desired         = 4\n  min_healthy     = 50%\n  max             = 100%\n}\n\nverify web {\n  timeout = 10m\n}\n";
+const FILE: &str = "defaults {\n  cluster = \"c\"\n}\n\nregister web_task {\n  family = \"web\"\n  \
+                    container \"app\" {\n    image = \"acme/web:IMAGE\"\n  }\n}\n\n\
+                    update web {\n  task_definition = web_task\n  create          = true\n  \
+                    desired         = 4\n  min_healthy     = 50%\n  max             = 100%\n}\n\n\
+                    verify web {\n  timeout = 10m\n}\n";
 
 fn write(dir: &std::path::Path, image: &str) {
     std::fs::write(dir.join("Deployfile"), FILE.replace("IMAGE", image)).expect("write");
@@ -43,7 +47,8 @@ fn plan_shows_the_change_and_changes_nothing() {
     );
     assert!(
         plan.stdout.contains(
-            "predicted rollout (4 desired, min_healthy 50%, max 100%, circuit breaker off, grace 0s):"
+            "predicted rollout (4 desired, min_healthy 50%, max 100%, \
+             circuit breaker off, grace 0s):"
         ),
         "{}",
         plan.stdout
@@ -94,7 +99,14 @@ fn status_and_rollback_by_hand() {
         status.stdout
     );
     let rolled = ferry(dir.path(), &["rollback"]).code(0);
-    assert!(rolled.stderr.contains("rolled back: service `web` runs arn:aws:ecs:us-east-1:000000000000:task-definition/web:1"), "{}", rolled.stderr);
+    assert!(
+        rolled.stderr.contains(
+            "rolled back: service `web` runs \
+             arn:aws:ecs:us-east-1:000000000000:task-definition/web:1"
+        ),
+        "{}",
+        rolled.stderr
+    );
     let status = ferry(dir.path(), &["status"]).code(0);
     assert!(status.stdout.contains("task-definition/web:1 COMPLETED"), "{}", status.stdout);
     let named = ferry(dir.path(), &["rollback", "--service", "api"]).code(2);
@@ -108,7 +120,12 @@ fn a_revision_can_start_from_a_json_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         dir.path().join("taskdef.json"),
-        r#"{"family": "web", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "acme/web:0", "environment": [{"name": "MODE", "value": "prod"}, {"name": "EMPTY", "value": ""}], "portMappings": [{"containerPort": 8080}]}]}"#,
+        concat!(
+            r#"{"family": "web", "cpu": "256", "memory": "512", "containerDefinitions": "#,
+            r#"[{"name": "app", "image": "acme/web:0", "environment": "#,
+            r#"[{"name": "MODE", "value": "prod"}, {"name": "EMPTY", "value": ""}], "#,
+            r#""portMappings": [{"containerPort": 8080}]}]}"#
+        ),
     )
     .expect("write");
     let file = FILE
@@ -126,10 +143,24 @@ fn a_revision_can_start_from_a_json_file() {
     let again = ferry(dir.path(), &["plan"]).code(0);
     assert!(again.stdout.contains("nothing changed: reuse"), "{}", again.stdout);
     // Every member AWS knows is read (here `ipcMode`); one it does not know is named.
-    std::fs::write(dir.path().join("taskdef.json"), r#"{"family": "web", "ipcMode": "host", "containerDefinitions": [{"name": "app", "image": "x"}]}"#).expect("write");
+    std::fs::write(
+        dir.path().join("taskdef.json"),
+        concat!(
+            r#"{"family": "web", "ipcMode": "host", "#,
+            r#""containerDefinitions": [{"name": "app", "image": "x"}]}"#
+        ),
+    )
+    .expect("write");
     let plan = ferry(dir.path(), &["plan"]).code(0);
     assert!(plan.stdout.contains("+  \"ipcMode\": \"host\""), "{}", plan.stdout);
-    std::fs::write(dir.path().join("taskdef.json"), r#"{"family": "web", "ipcModee": "host", "containerDefinitions": [{"name": "app", "image": "x"}]}"#).expect("write");
+    std::fs::write(
+        dir.path().join("taskdef.json"),
+        concat!(
+            r#"{"family": "web", "ipcModee": "host", "#,
+            r#""containerDefinitions": [{"name": "app", "image": "x"}]}"#
+        ),
+    )
+    .expect("write");
     let refused = ferry(dir.path(), &["run", "--allow-dirty"]).code(2);
     assert!(
         refused.stderr.contains("`ipcModee` is not a member of a task definition that AWS knows"),
@@ -151,7 +182,14 @@ fn plan_lists_the_revisions_cleanup_would_deregister() {
     std::fs::write(dir.path().join("Deployfile"), with_keep("3")).expect("write");
     let plan = ferry(dir.path(), &["plan"]).code(0);
     // web:3 would be new, web:2 runs now (the rollback target): web:1 goes.
-    assert!(plan.stdout.contains("after success, deregister arn:aws:ecs:us-east-1:000000000000:task-definition/web:1 (keep = 2)"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains(
+            "after success, deregister arn:aws:ecs:us-east-1:000000000000:task-definition/web:1 \
+             (keep = 2)"
+        ),
+        "{}",
+        plan.stdout
+    );
     assert!(
         !plan
             .stdout

@@ -122,10 +122,17 @@ fn holds(text: &str) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
-    fn mutated_pipelines_never_panic(index in any::<usize>(), mutations in prop::collection::vec(mutation(), 1..6)) {
+    fn mutated_pipelines_never_panic(
+        index in any::<usize>(),
+        mutations in prop::collection::vec(mutation(), 1..6)
+    ) {
         let texts = pipelines();
         let text = apply(&texts[index % texts.len()], &mutations);
         holds(&text)?;
@@ -157,23 +164,38 @@ fn long_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Every renderer takes any diagnostic on any text — long lines, wide characters, spans
     /// past the end or inside a character — without a panic (miette's frame cannot pad past
     /// 65,535 columns: such reports go without the frame).
     #[test]
-    fn every_renderer_takes_any_span(text in long_text(), start in any::<usize>(), length in 0usize..200, related in any::<usize>()) {
+    fn every_renderer_takes_any_span(
+        text in long_text(),
+        start in any::<usize>(),
+        length in 0usize..200,
+        related in any::<usize>()
+    ) {
         use ferry::diagnostic::{Code, Diagnostic};
         use ferry::syntax::Span;
         let at = |offset: usize| offset % (text.len() + 20);
         let start = at(start);
-        let diagnostic = Diagnostic::new(Code::UnexpectedToken, Span::new(start, start + length), "unexpected")
-            .with_label("here")
-            .with_related(Span::new(at(related), at(related) + 1), "and here")
-            .with_help("remove it");
+        let diagnostic =
+            Diagnostic::new(Code::UnexpectedToken, Span::new(start, start + length), "unexpected")
+                .with_label("here")
+                .with_related(Span::new(at(related), at(related) + 1), "and here")
+                .with_help("remove it");
         let all = [diagnostic];
-        let human = ferry::render::human_report("Deployfile", &text, &all, ferry::render::HumanStyle::plain());
+        let human = ferry::render::human_report(
+            "Deployfile",
+            &text,
+            &all,
+            ferry::render::HumanStyle::plain(),
+        );
         prop_assert!(human.contains("unexpected"));
         let json = ferry::render::json_diagnostics("Deployfile", &text, &all);
         prop_assert!(json.contains("ferry::syntax::unexpected_token"));

@@ -35,7 +35,8 @@ impl Registry {
     /// Starts a registry; with `password`, user `AWS` must give it.
     pub(crate) fn start(password: Option<&str>) -> Option<Registry> {
         if !tool("docker-registry") || (password.is_some() && !tool("htpasswd")) {
-            let reason = "Debian's docker-registry (and htpasswd) are not installed: run scripts/install-test-parts";
+            let reason = "Debian's docker-registry (and htpasswd) are not installed: run \
+                          scripts/install-test-parts";
             assert!(
                 std::env::var_os("FERRY_REQUIRE_REGISTRY").is_none_or(|v| v != "1"),
                 "FERRY_REQUIRE_REGISTRY=1 but {reason}"
@@ -64,7 +65,8 @@ impl Registry {
             );
         }
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {address}\n{auth}",
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  \
+             delete:\n    enabled: true\nhttp:\n  addr: {address}\n{auth}",
             dir.path().join("data").display()
         );
         let config_path = dir.path().join("config.yml");
@@ -171,14 +173,23 @@ impl Registry {
             assert_eq!(status, 201, "finish upload");
             digest
         };
-        let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#;
+        let config = b"{\"architecture\":\"amd64\",\"os\":\"linux\",\
+                       \"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"config\":{}}";
         let config_digest = blob(config);
         let layer_digest = blob(layer);
         let manifest = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": { "mediaType": "application/vnd.docker.container.image.v1+json", "size": config.len(), "digest": config_digest },
-            "layers": [{ "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": layer.len(), "digest": layer_digest }]
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": config.len(),
+                "digest": config_digest
+            },
+            "layers": [{
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": layer.len(),
+                "digest": layer_digest
+            }]
         })
         .to_string();
         let owned = headers(&[(

@@ -18,7 +18,11 @@ use crate::moto::Moto;
 fn post(address: &str, target: &str, body: &str) -> Json {
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
     let request = format!(
-        "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: AmazonEC2ContainerServiceV20141113.{target}\r\nContent-Type: application/x-amz-json-1.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: {address}\r\n\
+         X-Amz-Target: AmazonEC2ContainerServiceV20141113.{target}\r\n\
+         Content-Type: application/x-amz-json-1.1\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ecs/aws4_request, \
+         SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).expect("write");
@@ -48,11 +52,22 @@ fn everything() -> Json {
             "cpu": 256,
             "memoryReservation": 256,
             "environment": [{ "name": "EMPTY", "value": "" }, { "name": "MODE", "value": "prod" }],
-            "secrets": [{ "name": "DB", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db" }],
+            "secrets": [{
+                "name": "DB",
+                "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db"
+            }],
             "portMappings": [{ "containerPort": 8080, "hostPort": 8080, "protocol": "tcp" }],
-            "healthCheck": { "command": ["CMD-SHELL", "curl -f localhost:8080/health"], "interval": 10, "timeout": 5, "retries": 3, "startPeriod": 20 },
-            "logConfiguration": { "logDriver": "awslogs", "options": { "awslogs-group": "/ecs/web", "awslogs-region": "us-east-1" } },
-            "mountPoints": [{ "sourceVolume": "data", "containerPath": "/data", "readOnly": false }],
+            "healthCheck": {
+                "command": ["CMD-SHELL", "curl -f localhost:8080/health"],
+                "interval": 10, "timeout": 5, "retries": 3, "startPeriod": 20
+            },
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": { "awslogs-group": "/ecs/web", "awslogs-region": "us-east-1" }
+            },
+            "mountPoints": [
+                { "sourceVolume": "data", "containerPath": "/data", "readOnly": false }
+            ],
             "ulimits": [{ "name": "nofile", "softLimit": 65536, "hardLimit": 65536 }],
             "linuxParameters": { "initProcessEnabled": true },
             "dependsOn": [{ "containerName": "proxy", "condition": "START" }],
@@ -64,8 +79,14 @@ fn everything() -> Json {
             "name": "proxy", "image": "envoy:1", "essential": false, "memory": 128
         }],
         "volumes": [{ "name": "data" }],
-        "placementConstraints": [{ "type": "memberOf", "expression": "attribute:ecs.os-type == linux" }],
-        "proxyConfiguration": { "type": "APPMESH", "containerName": "proxy", "properties": [{ "name": "AppPorts", "value": "8080" }] },
+        "placementConstraints": [
+            { "type": "memberOf", "expression": "attribute:ecs.os-type == linux" }
+        ],
+        "proxyConfiguration": {
+            "type": "APPMESH",
+            "containerName": "proxy",
+            "properties": [{ "name": "AppPorts", "value": "8080" }]
+        },
         "tags": [{ "key": "team", "value": "web" }, { "key": "empty", "value": "" }]
     })
 }

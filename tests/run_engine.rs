@@ -7,7 +7,11 @@ use ferry::eval::{Workspace, resolve};
 use ferry::local::behaviour::FaultFile;
 use ferry::local::{LocalEcs, LocalOptions};
 
-const FILE: &str = "register web_task {\n  family = \"web\"\n  container \"app\" {\n    image = \"acme/web:IMAGE\"\n  }\n}\n\nupdate web {\n  task_definition = web_task\n  create          = true\n  desired         = 3\n  circuit_breaker = rollback\n}\n\nverify web {\n  timeout = 30m\n}\n";
+const FILE: &str = "register web_task {\n  family = \"web\"\n  container \"app\" {\n    \
+                    image = \"acme/web:IMAGE\"\n  }\n}\n\n\
+                    update web {\n  task_definition = web_task\n  create          = true\n  \
+                    desired         = 3\n  circuit_breaker = rollback\n}\n\n\
+                    verify web {\n  timeout = 30m\n}\n";
 
 /// A local ECS at speed 100 where images tagged `slow` take `start` to start.
 async fn slow_local(start: &str) -> LocalEcs {
@@ -116,9 +120,10 @@ async fn another_deployment_in_progress_is_refused_or_awaited() {
         .expect("update");
     let mut refused = Recorder::default();
     assert_eq!(run_with(&server, "2", false, &mut refused).await, Verdict::InvalidInput);
-    assert!(
-        matches!(refused.events.last(), Some(Event::RunFinished { reason, .. }) if reason.contains("another deployment"))
-    );
+    assert!(matches!(
+        refused.events.last(),
+        Some(Event::RunFinished { reason, .. }) if reason.contains("another deployment")
+    ));
     let mut waited = Recorder::default();
     assert_eq!(
         run_with(&server, "2", true, &mut waited).await,

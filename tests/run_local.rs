@@ -11,7 +11,10 @@ use crate::test::Test;
 /// verify fields; `on_failure` adds `on failure { rollback web }`.
 fn deployfile(image: &str, update: &str, verify: &str, on_failure: bool) -> String {
     format!(
-        "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n  family = \"web\"\n  container \"app\" {{\n    image = \"{image}\"\n  }}\n  keep = 3\n}}\n\nupdate web {{\n  task_definition = web_task\n  create          = true\n  desired         = 3\n{update}}}\n\nverify web {{\n  timeout = 30m\n{verify}}}\n{}",
+        "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n  family = \"web\"\n  \
+         container \"app\" {{\n    image = \"{image}\"\n  }}\n  keep = 3\n}}\n\n\
+         update web {{\n  task_definition = web_task\n  create          = true\n  \
+         desired         = 3\n{update}}}\n\nverify web {{\n  timeout = 30m\n{verify}}}\n{}",
         if on_failure { "\non failure {\n  rollback web\n}\n" } else { "" }
     )
 }
@@ -40,14 +43,24 @@ struct Project {
     dir: tempfile::TempDir,
 }
 
-const CRASH_FAULTS: &str = r#"{"images": [{"match": "*:crash", "crash_after": "5s", "exit_code": 3}, {"match": "*:slow", "start": "5m"}], "api": {"throttle": 0.0}}"#;
+const CRASH_FAULTS: &str = r#"{
+  "images": [
+    {"match": "*:crash", "crash_after": "5s", "exit_code": 3},
+    {"match": "*:slow", "start": "5m"}
+  ],
+  "api": {"throttle": 0.0}
+}"#;
 
 impl Project {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("faults.json"), CRASH_FAULTS).expect("faults");
-        std::fs::write(dir.path().join("throttled.json"), r#"{"images": [{"match": "*:crash", "crash_after": "5s"}], "api": {"throttle": 0.3, "seed": 3}}"#)
-            .expect("faults");
+        std::fs::write(
+            dir.path().join("throttled.json"),
+            r#"{"images": [{"match": "*:crash", "crash_after": "5s"}],
+                "api": {"throttle": 0.3, "seed": 3}}"#,
+        )
+        .expect("faults");
         Self { dir }
     }
 
@@ -396,7 +409,8 @@ fn dropped_connections_do_not_change_the_verdict() {
     let project = Project::new();
     std::fs::write(
         project.dir.path().join("dropping.json"),
-        r#"{"images": [{"match": "*:crash", "crash_after": "5s"}], "api": {"drop_connections": 0.2, "seed": 5}}"#,
+        r#"{"images": [{"match": "*:crash", "crash_after": "5s"}],
+            "api": {"drop_connections": 0.2, "seed": 5}}"#,
     )
     .expect("faults");
     let ok = project.run(&deployfile("acme/web:1", BREAKER_ROLLBACK, "", true), "dropping.json");

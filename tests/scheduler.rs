@@ -152,7 +152,9 @@ fn breaker_without_rollback_fails_and_keeps_the_old_tasks() {
             reset_on_healthy_task: true,
         },
         faults: faults(
-            r#"{"images": [{"match": "new", "fail_to_start": "CannotPullContainerError: pull access denied"}]}"#,
+            r#"{"images": [
+                {"match": "new", "fail_to_start": "CannotPullContainerError: pull access denied"}
+            ]}"#,
         ),
         ..input(2, 100, 200)
     });
@@ -188,7 +190,10 @@ fn never_healthy_tasks_fail_after_the_grace_period() {
         circuit_breaker: ROLLBACK,
         grace_ms: 300_000,
         faults: faults(
-            r#"{"images": [{"match": "new", "health_check": true, "never_healthy": true, "unhealthy_after": "30s"}]}"#,
+            r#"{"images": [{
+                "match": "new", "health_check": true, "never_healthy": true,
+                "unhealthy_after": "30s"
+            }]}"#,
         ),
         ..input(3, 100, 200)
     });
@@ -339,7 +344,8 @@ fn settings_come_from_the_fault_file() {
     let simulation = simulate(&SimulationInput {
         circuit_breaker: ROLLBACK,
         faults: faults(
-            r#"{"images": [{"match": "new", "crash_after": "5s"}], "scheduler": {"crashes_trip_breaker": false}}"#,
+            r#"{"images": [{"match": "new", "crash_after": "5s"}],
+                "scheduler": {"crashes_trip_breaker": false}}"#,
         ),
         settings: faults(r#"{"scheduler": {"crashes_trip_breaker": false}}"#)
             .scheduler

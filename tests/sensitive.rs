@@ -102,11 +102,14 @@ fn run_events_and_the_repl_mask_sensitive_values() {
     std::fs::create_dir(dir.path().join("gates")).expect("mkdir");
     std::fs::write(
         dir.path().join("gates/echo.rhai"),
-        "fn check(ctx) {\n  log::info(`asking with ${ctx.params.auth}`);\n  let answer = http::get(ctx.params.url);\n  #{ ok: answer.status == 200, message: `sent ${ctx.params.auth}` }\n}\n",
+        "fn check(ctx) {\n  log::info(`asking with ${ctx.params.auth}`);\n  \
+         let answer = http::get(ctx.params.url);\n  \
+         #{ ok: answer.status == 200, message: `sent ${ctx.params.auth}` }\n}\n",
     )
     .expect("script");
     let gate = format!(
-        "  gate script(\"gates/echo.rhai\") {{ url = \"http://{}/\", auth = \"Bearer ${{env(\"CI_TOKEN\")}}\" }}\n",
+        "  gate script(\"gates/echo.rhai\") {{ url = \"http://{}/\", \
+         auth = \"Bearer ${{env(\"CI_TOKEN\")}}\" }}\n",
         server.address
     );
     std::fs::write(dir.path().join("Deployfile"), deployfile("env(\"DB_PW\")", &gate))

@@ -44,7 +44,9 @@ fn human_timeline_for_a_stuck_single_task() {
         outcome after 0m00s: stuck: the deployment cannot progress
 
         events:
-            0m00s  (service simulated) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.
+            0m00s  (service simulated) was unable to stop or start tasks during a deployment \
+                   because of the service deployment configuration. Update the \
+                   minimumHealthyPercent or maximumPercent value and try again.
         ",
     );
 }

@@ -203,7 +203,8 @@ impl Soak {
         let completed = matches!(after.primary, Some((_, RolloutState::Completed)));
         let wrong = |claim: &str| {
             Err(format!(
-                "exit {} ({}) claims {claim}, but the service shows {after:#?} (before: {before:#?})",
+                "exit {} ({}) claims {claim}, but the service shows {after:#?} \
+                 (before: {before:#?})",
                 outcome.code(),
                 outcome.reason
             ))
@@ -301,7 +302,8 @@ impl Soak {
                             || after.desired != before.desired
                         {
                             return Err(format!(
-                                "`ferry rollback` refused ({why}) but the service changed: {after:#?}"
+                                "`ferry rollback` refused ({why}) but the service changed: \
+                                 {after:#?}"
                             ));
                         }
                     }
@@ -373,7 +375,8 @@ async fn histories_under_api_faults_keep_their_verdicts_true() {
     for seed in base..base + count {
         if let Err(error) = soak(seed, &mut tally).await {
             panic!(
-                "soak history of seed {seed} failed: {error}\nreplay: FERRY_SOAK_SEED={seed} FERRY_SOAK_HISTORIES=1 cargo nextest run soak"
+                "soak history of seed {seed} failed: {error}\nreplay: FERRY_SOAK_SEED={seed} \
+                 FERRY_SOAK_HISTORIES=1 cargo nextest run soak"
             );
         }
     }
@@ -382,7 +385,8 @@ async fn histories_under_api_faults_keep_their_verdicts_true() {
     let injected: Vec<String> =
         tally.injected.iter().map(|(kind, n)| format!("{kind} {n}")).collect();
     eprintln!(
-        "soak: {count} histories, {} runs ({}), faults injected: {}, {} manual rollbacks, {} endpoint restarts, {} steps left unsettled, {:.0?}",
+        "soak: {count} histories, {} runs ({}), faults injected: {}, {} manual rollbacks, {} \
+         endpoint restarts, {} steps left unsettled, {:.0?}",
         tally.runs,
         codes.join(", "),
         injected.join(", "),

@@ -18,7 +18,8 @@ const FAULTS: &str = r#"{"images": [
 /// fields, the verify step's body (none: no verify step), and `on failure { rollback }`.
 fn deployfile(register: &str, update: &str, verify: Option<&str>, on_failure: bool) -> String {
     let mut text = format!(
-        "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n{register}}}\n\nupdate web {{\n  task_definition = web_task\n  create          = true\n{update}}}\n"
+        "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n{register}}}\n\n\
+         update web {{\n  task_definition = web_task\n  create          = true\n{update}}}\n"
     );
     if let Some(verify) = verify {
         let timeout = if verify.contains("timeout") { "" } else { "  timeout = 30m\n" };
@@ -57,7 +58,8 @@ async fn a_file_revision_without_containers_is_registered_and_deployed() {
     let local = Local::start(FAULTS).await;
     let td = |tag: &str| {
         format!(
-            r#"{{"family": "web", "containerDefinitions": [{{"name": "app", "image": "acme/web:{tag}"}}]}}"#
+            "{{\"family\": \"web\", \
+             \"containerDefinitions\": [{{\"name\": \"app\", \"image\": \"acme/web:{tag}\"}}]}}"
         )
     };
     local.write("td.json", &td("1"));
@@ -93,7 +95,12 @@ async fn a_file_revision_with_a_container_block_is_reused_on_rerun() {
     let local = Local::start(FAULTS).await;
     local.write(
         "td.json",
-        r#"{"family": "web", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "app", "image": "acme/web:0", "portMappings": [{"containerPort": 8080}], "environment": [{"name": "EMPTY", "value": ""}]}]}"#,
+        concat!(
+            r#"{"family": "web", "cpu": "256", "memory": "512", "containerDefinitions": "#,
+            r#"[{"name": "app", "image": "acme/web:0", "#,
+            r#""portMappings": [{"containerPort": 8080}], "#,
+            r#""environment": [{"name": "EMPTY", "value": ""}]}]}"#
+        ),
     );
     let register =
         "  from = file(\"td.json\")\n  container \"app\" {\n    image = \"acme/web:5\"\n  }\n";
@@ -284,7 +291,13 @@ async fn after_a_rollback_the_good_commit_is_reused() {
     assert_code(&local.run(&fast("crash-2")).await, 1);
     // The family's newest revision is 2 (the crashed one); the service runs 1.
     let plan = plan_text(&local.plan(&fast("1")).await.expect("plan"), None);
-    assert!(plan.contains("nothing changed: reuse arn:aws:ecs:us-east-1:000000000000:task-definition/web:1 (the revision service `web` runs)"), "{plan}");
+    assert!(
+        plan.contains(
+            "nothing changed: reuse arn:aws:ecs:us-east-1:000000000000:task-definition/web:1 \
+             (the revision service `web` runs)"
+        ),
+        "{plan}"
+    );
     let rerun = local.run(&fast("1")).await;
     assert_code(&rerun, 0);
     assert!(rerun.has("nothing_to_deploy"), "{:?}", rerun.kinds());
@@ -413,7 +426,13 @@ async fn the_predicted_rollout_uses_the_real_settings() {
     );
     let plan = local.plan(&text).await.expect("plan");
     let printed = plan_text(&plan, None);
-    assert!(printed.contains("predicted rollout (6 desired, min_healthy 100%, max 200%, circuit breaker rollback, grace 60s, room for 8 tasks):"), "{printed}");
+    assert!(
+        printed.contains(
+            "predicted rollout (6 desired, min_healthy 100%, max 200%, circuit breaker rollback, \
+             grace 60s, room for 8 tasks):"
+        ),
+        "{printed}"
+    );
     // The REPL's `:simulate` reads the same prediction.
     let update = plan.changes.steps.iter().find_map(|s| match s {
         StepChange::Update(u) => Some(u.clone()),
@@ -435,7 +454,8 @@ async fn until_serving_means_healthy() {
             ""
         };
         let register = format!(
-            "  family = \"web\"\n  container \"app\" {{\n    image = \"{image_text}\"\n{check}  }}\n"
+            "  family = \"web\"\n  container \"app\" {{\n    image = \"{image_text}\"\n\
+             {check}  }}\n"
         );
         deployfile(&register, "  desired = 2\n", Some("  until = serving\n  timeout = 20m\n"), true)
     };
@@ -486,7 +506,9 @@ async fn a_service_left_failed_is_not_nothing_to_deploy() {
 async fn a_lost_answer_is_read_back() {
     // CreateService applied, its answers lost: the same idempotency token returns it.
     // RegisterTaskDefinition too: the family's latest revision is read back.
-    let faults = r#"{"api": {"lose_answers": {"CreateService": 3, "UpdateService": 6, "RegisterTaskDefinition": 3}}}"#;
+    let faults = r#"{"api": {"lose_answers": {
+        "CreateService": 3, "UpdateService": 6, "RegisterTaskDefinition": 3
+    }}}"#;
     let local = Local::start(faults).await;
     let first = local.run(&standard("1")).await;
     assert_code(&first, 0);
@@ -504,7 +526,10 @@ async fn a_lost_answer_is_read_back() {
     let second = local.run(&standard("2")).await;
     assert_code(&second, 0);
     assert!(
-        second.events.iter().any(|e| matches!(e, Event::Warning { message } if message.contains("read back: the update was applied"))),
+        second.events.iter().any(|e| matches!(
+            e,
+            Event::Warning { message } if message.contains("read back: the update was applied")
+        )),
         "{:#?}",
         second.events
     );
@@ -713,7 +738,14 @@ async fn a_rollback_leaves_a_newer_deployment_of_another_service_alone() {
     // Two services: `api` deploys and is verified, then `web` crashes.
     let two = |api: &str, web: &str| {
         format!(
-            "defaults {{\n  cluster = \"c\"\n}}\n\nregister api_task {{\n  family = \"api\"\n  container \"app\" {{\n    image = \"acme/api:{api}\"\n  }}\n}}\n\nupdate api {{\n  task_definition = api_task\n  create = true\n  desired = 2\n}}\n\nverify api {{\n  timeout = 30m\n}}\n\nregister web_task {{\n  family = \"web\"\n  container \"app\" {{\n    image = \"acme/web:{web}\"\n  }}\n}}\n\nupdate web {{\n  task_definition = web_task\n  create = true\n  desired = 2\n}}\n\nverify web {{\n  timeout = 30m\n  fail_fast = 2\n}}\n\non failure {{\n  rollback api\n  rollback web\n}}\n"
+            "defaults {{\n  cluster = \"c\"\n}}\n\nregister api_task {{\n  family = \"api\"\n  \
+             container \"app\" {{\n    image = \"acme/api:{api}\"\n  }}\n}}\n\n\
+             update api {{\n  task_definition = api_task\n  create = true\n  desired = 2\n}}\n\n\
+             verify api {{\n  timeout = 30m\n}}\n\nregister web_task {{\n  family = \"web\"\n  \
+             container \"app\" {{\n    image = \"acme/web:{web}\"\n  }}\n}}\n\n\
+             update web {{\n  task_definition = web_task\n  create = true\n  desired = 2\n}}\n\n\
+             verify web {{\n  timeout = 30m\n  fail_fast = 2\n}}\n\n\
+             on failure {{\n  rollback api\n  rollback web\n}}\n"
         )
     };
     assert_code(&local.run(&two("1", "1")).await, 0);
@@ -757,7 +789,8 @@ async fn cleanup_deregisters_what_the_plan_said() {
     let local = Local::start(FAULTS).await;
     let keep = |tag: &str| {
         let register = format!(
-            "  from = service(\"web\")\n  family = \"web\"\n  keep = 2\n  container \"app\" {{\n    image = \"acme/web:{tag}\"\n  }}\n"
+            "  from = service(\"web\")\n  family = \"web\"\n  keep = 2\n  \
+             container \"app\" {{\n    image = \"acme/web:{tag}\"\n  }}\n"
         );
         deployfile(&register, "  desired = 2\n", Some(""), true)
     };
@@ -767,7 +800,10 @@ async fn cleanup_deregisters_what_the_plan_said() {
     let plan = plan_text(&local.plan(&keep("4")).await.expect("plan"), None);
     // Revision 4 (new) and 3 (it runs now) stay; 1 went with the last run; 2 goes.
     assert!(
-        plan.contains("after success, deregister arn:aws:ecs:us-east-1:000000000000:task-definition/web:2 (keep = 2)"),
+        plan.contains(
+            "after success, deregister arn:aws:ecs:us-east-1:000000000000:task-definition/web:2 \
+             (keep = 2)"
+        ),
         "{plan}"
     );
     assert!(!plan.contains("task-definition/web:3 (keep"), "{plan}");

@@ -29,7 +29,8 @@ pub(super) fn run(arguments: &FmtArguments) -> ExitStatus {
         }
         Err(FormatError::Unsafe(reason)) => {
             stderr(&format!(
-                "error: ferry cannot format `{}` safely ({reason}); the file was left as it is.\nThis is a bug in ferry: please report it with the file.\n",
+                "error: ferry cannot format `{}` safely ({reason}); the file was left as it is.\n\
+                 This is a bug in ferry: please report it with the file.\n",
                 source.name
             ));
             return ExitStatus::InvalidInput;

@@ -55,7 +55,8 @@ pub(super) fn run(arguments: &LocalArguments) -> ExitStatus {
             super::RuntimeKind::Docker => "tasks are Docker containers".to_owned(),
         };
         stderr(&format!(
-            "ferry local: ECS and ECR on {url} ({tasks}); point clients at it with AWS_ENDPOINT_URL={url}; Ctrl-C stops\n",
+            "ferry local: ECS and ECR on {url} ({tasks}); point clients at it with \
+             AWS_ENDPOINT_URL={url}; Ctrl-C stops\n",
             url = local.url(),
         ));
         wait_for_interrupt().await;

@@ -77,14 +77,20 @@ fn run_prepared(
             super::local::wait_for_interrupt().await;
             flag.store(true, Ordering::Relaxed);
         });
-        let (target, local, clock) = connect(&arguments.target, &prepared.settings, &prepared.source.path, false).await?;
+        let (target, local, clock) =
+            connect(&arguments.target, &prepared.settings, &prepared.source.path, false).await?;
         let clients = Clients::new(&target).await;
         let ecs = Ecs::new(clients.ecs);
         let capacity = local.as_ref().and_then(crate::local::LocalEcs::capacity);
         if let Some(plan) = &plan {
             let changes = drift(plan, &ecs).await.map_err(|error| format!("error: {error}\n"))?;
             if !changes.is_empty() {
-                return Err(format!("error: live state changed since the plan; nothing was changed:\n{}\n  help: make a new plan with `ferry plan --out`\n", changes.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n")));
+                let changes = changes.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>();
+                return Err(format!(
+                    "error: live state changed since the plan; nothing was changed:\n{}\n  \
+                     help: make a new plan with `ferry plan --out`\n",
+                    changes.join("\n")
+                ));
             }
         }
         let mut sink: Box<dyn Sink> = match arguments.output {
@@ -95,7 +101,8 @@ fn run_prepared(
         // Under GitHub Actions: failures as annotations, and a step summary.
         let mut github = (std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true"))
             .then(|| GithubReporter::new(std::io::stdout()));
-        let mut tee = Tee { first: sink.as_mut(), second: github.as_mut().map(|g| g as &mut dyn Sink) };
+        let mut tee =
+            Tee { first: sink.as_mut(), second: github.as_mut().map(|g| g as &mut dyn Sink) };
         let options = RunOptions {
             interrupted,
             allow_dirty: arguments.allow_dirty,
@@ -104,14 +111,27 @@ fn run_prepared(
                 TargetKind::Aws => "aws".to_owned(),
                 TargetKind::Local => "local".to_owned(),
             },
-            base_dir: prepared.source.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
+            base_dir: prepared
+                .source
+                .path
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default(),
             ecr: Some(crate::aws::Ecr::new(clients.ecr.clone())),
             redeploy: arguments.redeploy,
             capacity,
             expected: plan.as_ref().map(|p| p.changes.clone()),
             show_values: arguments.show_values,
         };
-        let runner = Runner::new(&prepared.file, prepared.settings.clone(), &prepared.workspace, ecs, clock, &mut tee, options);
+        let runner = Runner::new(
+            &prepared.file,
+            prepared.settings.clone(),
+            &prepared.workspace,
+            ecs,
+            clock,
+            &mut tee,
+            options,
+        );
         let outcome = runner.run().await;
         if let Some(github) = &github
             && let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY")

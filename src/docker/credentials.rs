@@ -154,7 +154,10 @@ mod tests {
     #[test]
     fn helpers_come_before_the_store_and_the_file() {
         let config = r#"{
-            "auths": {"https://registry.example.com/v1/": {"auth": "dXNlcjpwYXNz"}, "other:5000": {}},
+            "auths": {
+                "https://registry.example.com/v1/": {"auth": "dXNlcjpwYXNz"},
+                "other:5000": {}
+            },
             "credHelpers": {"123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login"}
         }"#;
         assert_eq!(

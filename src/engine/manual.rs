@@ -116,7 +116,8 @@ pub async fn roll_back(
         super::prediction::predict(&super::prediction::Effective::live(&service, None));
     if !in_progress && prediction.stuck() {
         return Err(RollbackError::Refused(format!(
-            "a rollback of `{name}` to {target} would not progress: {}; nothing was changed (set `max = 200%` first, or `min_healthy = 0%` to accept downtime)",
+            "a rollback of `{name}` to {target} would not progress: {}; nothing was changed (set \
+             `max = 200%` first, or `min_healthy = 0%` to accept downtime)",
             prediction.timeline.last().cloned().unwrap_or_default()
         )));
     }
@@ -133,7 +134,8 @@ pub async fn roll_back(
             // Refused with an answer: nothing was written.
             if e.is_interrupted() {
                 RollbackError::Interrupted(format!(
-                    "interrupted while asking to roll `{name}` back to {target}: it may have been sent"
+                    "interrupted while asking to roll `{name}` back to {target}: it may have been \
+                     sent"
                 ))
             } else if e.answer_lost() {
                 RollbackError::Failed(e.to_string())
@@ -147,7 +149,8 @@ pub async fn roll_back(
         match ecs.service(cluster, name).await {
             Err(error) if error.is_interrupted() => {
                 return Err(RollbackError::Interrupted(format!(
-                    "interrupted while waiting for `{name}` to settle on {target}; the rollback goes on in ECS"
+                    "interrupted while waiting for `{name}` to settle on {target}; the rollback \
+                     goes on in ECS"
                 )));
             }
             Ok(Some(service)) if settled_on(&service, &target) => return Ok(target),
@@ -192,7 +195,8 @@ async fn named_target(
     };
     if td.status() == Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Inactive) {
         return Err(RollbackError::Refused(format!(
-            "`--to {revision}`: the revision is INACTIVE (deregistered); ECS cannot deploy it; nothing was changed"
+            "`--to {revision}`: the revision is INACTIVE (deregistered); ECS cannot deploy it; \
+             nothing was changed"
         )));
     }
     let arn = td.task_definition_arn().unwrap_or_default().to_owned();
@@ -231,7 +235,8 @@ async fn last_good(
         if has_history { None } else { previous_revision(ecs, &running).await.map_err(refused)? };
     fallback.ok_or_else(|| {
         RollbackError::Refused(format!(
-            "no deployment of `{}` other than the running one ({running}) completed: there is no good revision to go back to; name one with --to",
+            "no deployment of `{}` other than the running one ({running}) completed: there is no \
+             good revision to go back to; name one with --to",
             service.name
         ))
     })

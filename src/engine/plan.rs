@@ -165,7 +165,8 @@ pub async fn drift(plan: &Plan, ecs: &Ecs) -> Result<Vec<String>, AwsError> {
             .unwrap_or_default();
         if task_definition != print.task_definition || deployments != print.deployments {
             changes.push(format!(
-                "service `{}` of cluster `{}` now runs {} with deployments [{}]; the plan saw {} with [{}]",
+                "service `{}` of cluster `{}` now runs {} with deployments [{}]; the plan saw {} \
+                 with [{}]",
                 print.service,
                 print.cluster,
                 task_definition.unwrap_or_else(|| "nothing".to_owned()),
@@ -281,7 +282,8 @@ pub(super) fn watch_text(watch: &Watch, service: &str) -> String {
             }
         ),
         Watch::Scaling { desired, timeout_ms } => format!(
-            "no deployment starts: wait until service `{service}` runs {} on its revision, settled (timeout {})",
+            "no deployment starts: wait until service `{service}` runs {} on its revision, settled \
+             (timeout {})",
             desired.map_or_else(
                 || "its desired count".to_owned(),
                 |d| if d == 1 { "1 task".to_owned() } else { format!("{d} tasks") }
@@ -345,7 +347,8 @@ pub fn step_text(step: &StepChange) -> String {
                     format!("register a new revision of `{}`{against}", register.family)
                 }
                 RegisterDecision::AfterPush { images } => format!(
-                    "register a new revision of `{}` once the image of {} is pushed, unless its digest is the one running{against}",
+                    "register a new revision of `{}` once the image of {} is pushed, unless its \
+                     digest is the one running{against}",
                     register.family,
                     images.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
                 ),
@@ -373,7 +376,8 @@ pub fn step_text(step: &StepChange) -> String {
                     update.service
                 ),
                 UpdateAction::Settings => format!(
-                    "update service `{}`'s settings in one UpdateService call: no deployment starts",
+                    "update service `{}`'s settings in one UpdateService call: no deployment \
+                     starts",
                     update.service
                 ),
                 UpdateAction::Resume { deployment_id } => format!(

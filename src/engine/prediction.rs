@@ -136,7 +136,8 @@ pub fn predict(effective: &Effective) -> Prediction {
         Outcome::Stuck => (
             "cannot_progress",
             format!(
-                "cannot progress: with {} desired, min_healthy {}% and max {}%{} ECS can neither start nor stop a task",
+                "cannot progress: with {} desired, min_healthy {}% and max {}%{} ECS can neither \
+                 start nor stop a task",
                 effective.desired,
                 effective.min_healthy,
                 effective.max,

@@ -111,7 +111,8 @@ impl Runner<'_> {
                     return self.finish(
                         Verdict::Interrupted,
                         format!(
-                            "{reason}; interrupted while rolling `{}` back: the rollback goes on in ECS",
+                            "{reason}; interrupted while rolling `{}` back: the rollback goes on \
+                             in ECS",
                             target.name
                         ),
                     );
@@ -162,7 +163,8 @@ impl Runner<'_> {
                 judge(&anchor, Some(service), true)
         {
             return Ok(Rolled::LeftAlone(format!(
-                "`{}`: deployment {by_deployment} ({task_definition}) replaced ours; it is left alone",
+                "`{}`: deployment {by_deployment} ({task_definition}) replaced ours; it is left \
+                 alone",
                 anchor.service
             )));
         }
@@ -181,8 +183,9 @@ impl Runner<'_> {
                 "the service was created by this run: there is no previous revision to go back to"
                     .to_owned()
             } else {
-                "no deployment of the service ever completed: there is no good revision to go back to"
-                    .to_owned()
+                "no deployment of the service ever completed: there is no good revision to go back \
+                 to"
+                .to_owned()
             };
             self.emit(&Event::RollbackFailed {
                 service: anchor.service.clone(),
@@ -356,7 +359,8 @@ impl Runner<'_> {
         {
             let primary = service.primary().map_or_else(String::new, |p| {
                 format!(
-                    "; service `{}` runs {} ({}), {} deployment(s); the deployment goes on in ECS, and running ferry again watches it",
+                    "; service `{}` runs {} ({}), {} deployment(s); the deployment goes on in ECS, \
+                     and running ferry again watches it",
                     service.name,
                     p.task_definition,
                     p.rollout_state.clone().unwrap_or_default(),

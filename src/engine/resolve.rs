@@ -143,7 +143,8 @@ pub fn resolve(
                     .and_then(|u| u.rollback_target.clone())
                 {
                     Some(target) => format!(
-                        "roll `{}` back to {target}, the last revision whose deployment completed, if this run deployed it",
+                        "roll `{}` back to {target}, the last revision whose deployment completed, \
+                         if this run deployed it",
                         rollback.name
                     ),
                     None => format!("roll `{}` back, if this run deployed it", rollback.name),
@@ -206,7 +207,9 @@ fn resolve_register(
                 None if step.family.is_some() => None,
                 None => {
                     return refuse(format!(
-                        "`register {}` starts from service `{name}`, which does not exist in cluster `{cluster}`; give `family` and the containers to register a first revision",
+                        "`register {}` starts from service `{name}`, which does not exist in \
+                         cluster `{cluster}`; give `family` and the containers to register a first \
+                         revision",
                         step.name
                     ));
                 }
@@ -217,7 +220,8 @@ fn resolve_register(
             None if step.family.is_some() && !name.contains(':') => None,
             None => {
                 return refuse(format!(
-                    "`register {}` starts from `family(\"{name}\")`, and ECS has no ACTIVE revision of that name",
+                    "`register {}` starts from `family(\"{name}\")`, and ECS has no ACTIVE \
+                     revision of that name",
                     step.name
                 ));
             }
@@ -477,7 +481,8 @@ fn resolve_update(
             refuse(
                 &mut change,
                 format!(
-                    "service `{}` does not exist in cluster `{cluster}`; set `create = true` in `update {}` to create it",
+                    "service `{}` does not exist in cluster `{cluster}`; set `create = true` in \
+                     `update {}` to create it",
                     step.service, step.name
                 ),
                 false,
@@ -631,7 +636,8 @@ fn resolve_update(
             change.action = UpdateAction::Resume { deployment_id: p.id.clone() };
             change.request = Some(request).filter(|r| *r != settings_free(&step.service));
             change.notes.push(format!(
-                "deployment {} of this revision is already in progress: it is watched, not started again",
+                "deployment {} of this revision is already in progress: it is watched, not started \
+                 again",
                 p.id
             ));
             return change;
@@ -650,7 +656,8 @@ fn resolve_update(
         refuse(
             &mut change,
             format!(
-                "another deployment of service `{}` is in progress{what}; wait for it, or pass --wait-for-lock",
+                "another deployment of service `{}` is in progress{what}; wait for it, or pass \
+                 --wait-for-lock",
                 step.service
             ),
             true,
@@ -670,7 +677,9 @@ fn resolve_update(
             refuse(
                 &mut change,
                 format!(
-                    "service `{}` was left failed by an earlier deployment: {what}; ferry does not call that deployed — pass --redeploy to start the same revision again, or deploy a new one",
+                    "service `{}` was left failed by an earlier deployment: {what}; ferry does not \
+                     call that deployed — pass --redeploy to start the same revision again, or \
+                     deploy a new one",
                     step.service
                 ),
                 false,
@@ -687,7 +696,8 @@ fn resolve_update(
             refuse(
                 &mut change,
                 format!(
-                    "the deployment of service `{}` would not progress: {outcome}; set `max = 200%`, or `min_healthy = 0%` to accept downtime",
+                    "the deployment of service `{}` would not progress: {outcome}; set \
+                     `max = 200%`, or `min_healthy = 0%` to accept downtime",
                     step.service
                 ),
                 false,

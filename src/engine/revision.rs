@@ -76,7 +76,8 @@ pub fn next_revision(
                     format!("container `{}` has no `image`", change.name)
                 } else {
                     format!(
-                        "the task definition has no container `{}` (it has {}); a new container needs `image`",
+                        "the task definition has no container `{}` (it has {}); a new container \
+                         needs `image`",
                         change.name,
                         known.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
                     )

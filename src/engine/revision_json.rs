@@ -174,7 +174,9 @@ fn first_difference(given: &Value, back: &Value, path: &str) -> Option<String> {
                     None if is_empty(value) => {}
                     None if key == "inferenceAccelerators" => {
                         return Some(
-                            "`inferenceAccelerators` is retired by AWS (Elastic Inference ended); remove it".to_owned(),
+                            "`inferenceAccelerators` is retired by AWS (Elastic Inference ended); \
+                             remove it"
+                                .to_owned(),
                         );
                     }
                     None => {
@@ -326,7 +328,10 @@ fn normalise_size(text: &str, unit: &str) -> String {
 mod tests {
     use super::*;
 
-    const INPUT: &str = r#"{"family":"web","cpu":"256","containerDefinitions":[{"name":"app","image":"x:1","environment":[{"name":"E","value":""}],"portMappings":[{"containerPort":80}]}]}"#;
+    const INPUT: &str = concat!(
+        r#"{"family":"web","cpu":"256","containerDefinitions":[{"name":"app","image":"x:1","#,
+        r#""environment":[{"name":"E","value":""}],"portMappings":[{"containerPort":80}]}]}"#,
+    );
 
     #[test]
     fn reads_a_register_input_and_a_described_revision() {
@@ -339,7 +344,10 @@ mod tests {
             r#"{{"taskDefinition": {}, "tags": [{{"key":"t","value":"v"}}]}}"#,
             INPUT.replace(
                 r#""family":"web""#,
-                r#""family":"web","revision":3,"status":"ACTIVE","taskDefinitionArn":"arn:x","registeredAt":1.5"#
+                concat!(
+                    r#""family":"web","revision":3,"status":"ACTIVE","taskDefinitionArn":"arn:x","#,
+                    r#""registeredAt":1.5"#,
+                ),
             )
         );
         let revision = revision_from_json(&described).expect("reads a described one");
@@ -349,7 +357,16 @@ mod tests {
     #[test]
     fn every_member_aws_knows_is_read() {
         // Members the old hand-written reader refused now come through the SDK's codec.
-        let text = r#"{"family":"web","ipcMode":"host","proxyConfiguration":{"containerName":"envoy","type":"APPMESH","properties":[{"name":"AppPorts","value":"8080"}]},"containerDefinitions":[{"name":"a","image":"x","firelensConfiguration":{"type":"fluentbit","options":{"b":"2","a":"1"}},"linuxParameters":{"capabilities":{"add":["SYS_PTRACE"]},"initProcessEnabled":true},"repositoryCredentials":{"credentialsParameter":"arn:secret"},"systemControls":[{"namespace":"net.core.somaxconn","value":"1024"}]}]}"#;
+        let text = concat!(
+            r#"{"family":"web","ipcMode":"host","proxyConfiguration":{"containerName":"envoy","#,
+            r#""type":"APPMESH","properties":[{"name":"AppPorts","value":"8080"}]},"#,
+            r#""containerDefinitions":[{"name":"a","image":"x","#,
+            r#""firelensConfiguration":{"type":"fluentbit","options":{"b":"2","a":"1"}},"#,
+            r#""linuxParameters":{"capabilities":{"add":["SYS_PTRACE"]},"#,
+            r#""initProcessEnabled":true},"#,
+            r#""repositoryCredentials":{"credentialsParameter":"arn:secret"},"#,
+            r#""systemControls":[{"namespace":"net.core.somaxconn","value":"1024"}]}]}"#,
+        );
         let revision = revision_from_json(text).expect("reads every member");
         let json = revision_to_json(&revision);
         assert_eq!(json["ipcMode"], "host");
@@ -365,7 +382,8 @@ mod tests {
         .expect_err("unknown member");
         assert_eq!(
             error.0,
-            "`containerDefinitions[0].imagee` is not a member of `containerDefinitions[0]` that AWS knows"
+            "`containerDefinitions[0].imagee` is not a member of `containerDefinitions[0]` that \
+             AWS knows"
         );
         let error = revision_from_json(
             r#"{"family":"web","famly":"x","containerDefinitions":[{"name":"a","image":"x"}]}"#,
@@ -395,7 +413,14 @@ mod tests {
     #[test]
     fn canonical_forms_leave_ecs_defaults_out() {
         // What ECS answers for INPUT: defaults filled in, members in another order.
-        let described = r#"{"family":"web","cpu":"0.25 vCPU","networkMode":"bridge","volumes":[],"placementConstraints":[],"containerDefinitions":[{"name":"app","image":"x:1","cpu":0,"essential":true,"environment":[{"name":"E","value":""}],"mountPoints":[],"volumesFrom":[],"systemControls":[],"portMappings":[{"containerPort":80,"hostPort":0,"protocol":"tcp"}],"healthCheck":{"command":["CMD","true"],"interval":30,"timeout":5,"retries":3}}]}"#;
+        let described = concat!(
+            r#"{"family":"web","cpu":"0.25 vCPU","networkMode":"bridge","volumes":[],"#,
+            r#""placementConstraints":[],"containerDefinitions":[{"name":"app","image":"x:1","#,
+            r#""cpu":0,"essential":true,"environment":[{"name":"E","value":""}],"mountPoints":[],"#,
+            r#""volumesFrom":[],"systemControls":[],"portMappings":[{"containerPort":80,"#,
+            r#""hostPort":0,"protocol":"tcp"}],"healthCheck":{"command":["CMD","true"],"#,
+            r#""interval":30,"timeout":5,"retries":3}}]}"#,
+        );
         let input = INPUT.replace(
             r#""portMappings""#,
             r#""healthCheck":{"command":["CMD","true"]},"portMappings""#,
@@ -412,7 +437,11 @@ mod tests {
 
     #[test]
     fn map_members_print_in_key_order() {
-        let text = r#"{"family":"web","containerDefinitions":[{"name":"a","image":"x","logConfiguration":{"logDriver":"awslogs","options":{"z":"1","a":"2","m":"3"}},"dockerLabels":{"y":"1","b":"2"}}]}"#;
+        let text = concat!(
+            r#"{"family":"web","containerDefinitions":[{"name":"a","image":"x","#,
+            r#""logConfiguration":{"logDriver":"awslogs","options":{"z":"1","a":"2","m":"3"}},"#,
+            r#""dockerLabels":{"y":"1","b":"2"}}]}"#,
+        );
         let revision = revision_from_json(text).expect("reads");
         let printed = revision_text(&revision);
         for _ in 0..20 {

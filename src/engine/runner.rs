@@ -284,7 +284,9 @@ impl<'a> Runner<'a> {
         {
             return self.finish(
                 Verdict::InvalidInput,
-                "the work tree has uncommitted changes; commit them, or pass --allow-dirty (the version then carries `-dirty`); nothing was changed".to_owned(),
+                "the work tree has uncommitted changes; commit them, or pass --allow-dirty (the \
+                 version then carries `-dirty`); nothing was changed"
+                    .to_owned(),
             );
         }
         let changes = match self.preflight().await {
@@ -453,7 +455,8 @@ impl<'a> Runner<'a> {
                     return Err(self.finish(
                         Verdict::InvalidInput,
                         format!(
-                            "the run would do otherwise than the plan: {}; nothing was changed (make a new plan with `ferry plan --out`)",
+                            "the run would do otherwise than the plan: {}; nothing was changed \
+                             (make a new plan with `ferry plan --out`)",
                             drift.join("; ")
                         ),
                     ));

@@ -99,10 +99,12 @@ impl Failure {
                 format!("ECS's circuit breaker failed our deployment ({reason}){back}")
             }
             Failure::RolledBackByEcs { to_deployment, to_task_definition } => format!(
-                "ECS's circuit breaker rolled our deployment back to deployment {to_deployment} ({to_task_definition})"
+                "ECS's circuit breaker rolled our deployment back to deployment {to_deployment} \
+                 ({to_task_definition})"
             ),
             Failure::Superseded { by_deployment, task_definition } => format!(
-                "deployment {by_deployment} ({task_definition}) replaced ours; ferry leaves it alone"
+                "deployment {by_deployment} ({task_definition}) replaced ours; ferry leaves it \
+                 alone"
             ),
             Failure::Vanished { runs } => format!(
                 "our deployment disappeared from the service and ECS recorded no rollback{}",
@@ -461,7 +463,11 @@ mod tests {
         ]);
         let standing = judge(&anchor(), Some(&failing), true);
         assert!(
-            matches!(&standing, Standing::Failed(f @ Failure::CircuitBreaker { rolled_back_by_ecs: true, .. }) if f.describe().contains("circuit breaker")),
+            matches!(
+                &standing,
+                Standing::Failed(f @ Failure::CircuitBreaker { rolled_back_by_ecs: true, .. })
+                    if f.describe().contains("circuit breaker")
+            ),
             "{standing:?}"
         );
     }
@@ -557,7 +563,9 @@ mod tests {
 
     #[test]
     fn only_events_of_our_deployment_count() {
-        let stuck = "(service web) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.";
+        let stuck = "(service web) was unable to stop or start tasks during a deployment because \
+                     of the service deployment configuration. Update the minimumHealthyPercent or \
+                     maximumPercent value and try again.";
         let mut rolling = service(vec![
             deployment("ecs-svc/2", "PRIMARY", "td:2", Some("IN_PROGRESS"), "", 1, 3),
             deployment("ecs-svc/1", "ACTIVE", "td:1", Some("COMPLETED"), "", 3, 3),

@@ -60,7 +60,8 @@ impl Runner<'_> {
                             desired: view.desired,
                         });
                         self.verified.push(format!(
-                            "`{service}`: settings changed, no deployment; {} running of {} desired on {}, settled",
+                            "`{service}`: settings changed, no deployment; {} running of {} \
+                             desired on {}, settled",
                             view.running, view.desired, view.task_definition
                         ));
                         return Ok("settled".to_owned());

@@ -69,7 +69,8 @@ impl Outcome {
         if let Ok(ok) = value.as_bool() {
             return Ok(Self { ok, message: String::new(), fatal: false });
         }
-        let expected = "`check(ctx)` returns `true`, `false` or `#{ ok: …, message: …, fatal: … }`";
+        let expected = "`check(ctx)` returns `true`, `false` or \
+                        `#{ ok: …, message: …, fatal: … }`";
         let Some(map) = value.read_lock::<rhai::Map>() else {
             return Err(format!("{expected}; it returned {}", value.type_name()));
         };

@@ -113,9 +113,16 @@ impl GateScript {
                 })
                 .unwrap_or_else(|| Span::new(0, text.lines().next().map_or(0, str::len)));
             diagnostics.push(
-                Diagnostic::new(Code::MissingCheck, span, format!("`{name}` defines no `fn check(ctx)`"))
-                    .with_label(if close.is_some() { "did you mean `check`?" } else { "" })
-                    .with_help("a gate script defines `fn check(ctx) { … }` returning `true`, `false` or `#{ ok, message, fatal }`"),
+                Diagnostic::new(
+                    Code::MissingCheck,
+                    span,
+                    format!("`{name}` defines no `fn check(ctx)`"),
+                )
+                .with_label(if close.is_some() { "did you mean `check`?" } else { "" })
+                .with_help(
+                    "a gate script defines `fn check(ctx) { … }` returning `true`, `false` or \
+                     `#{ ok, message, fatal }`",
+                ),
             );
         }
         if diagnostics.is_empty() {
@@ -388,7 +395,8 @@ mod tests {
         assert!(error[0].message.contains("Undefined variable: undefined_variable"), "{error:?}");
         let error = GateScript::compile("g.rhai", "fn chek(ctx) { true }").expect_err("no check");
         assert_eq!(error[0].code, Code::MissingCheck);
-        let text = "fn check(ctx) {\n  // http::nope(1) in a comment is fine\n  let r = http::gett(\"x\");\n  \"json::nope(\" == \"\" && tim::now() > 0\n}";
+        let text = "fn check(ctx) {\n  // http::nope(1) in a comment is fine\n  \
+                    let r = http::gett(\"x\");\n  \"json::nope(\" == \"\" && tim::now() > 0\n}";
         let error = GateScript::compile("g.rhai", text).expect_err("unknown");
         let found: Vec<(&str, &str)> = error
             .iter()
@@ -426,7 +434,10 @@ mod tests {
             ..GateContext::default()
         };
         let script = compile(
-            "fn check(ctx) {\n  let v = json::parse(\"{\\\"version\\\": \\\"abc123\\\"}\");\n  log::info(`attempt ${ctx.attempt}`);\n  #{ ok: v.version == ctx.params.expect && ctx.git_sha == \"abc123\" && ecs::tasks().len() == 1 && time::now() == 7, message: \"checked\" }\n}",
+            "fn check(ctx) {\n  let v = json::parse(\"{\\\"version\\\": \\\"abc123\\\"}\");\n  \
+             log::info(`attempt ${ctx.attempt}`);\n  \
+             #{ ok: v.version == ctx.params.expect && ctx.git_sha == \"abc123\" && \
+             ecs::tasks().len() == 1 && time::now() == 7, message: \"checked\" }\n}",
         );
         let mut capabilities = Capabilities::none();
         capabilities.clock = std::sync::Arc::new(|| 7);
@@ -462,7 +473,8 @@ mod tests {
             assert!(!passed, "{call} let the gate pass");
         }
         // The callbacks still work when they do not fail.
-        let text = "fn check(ctx) { let a = [3, 1, 2, 2]; a.sort(|x, y| x - y); a.dedup(|x, y| x == y); a == [1, 2, 3] }";
+        let text = "fn check(ctx) { let a = [3, 1, 2, 2]; a.sort(|x, y| x - y); \
+                    a.dedup(|x, y| x == y); a == [1, 2, 3] }";
         assert_eq!(run(text, fast()), Ok(Outcome::pass("")));
     }
 }

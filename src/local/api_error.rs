@@ -66,7 +66,8 @@ impl ApiError {
             400,
             "RepositoryNotFoundException",
             format!(
-                "The repository with name '{name}' does not exist in the registry with id '{registry}'"
+                "The repository with name '{name}' does not exist in the registry with id \
+                 '{registry}'"
             ),
         )
     }
@@ -76,7 +77,8 @@ impl ApiError {
             400,
             "RepositoryAlreadyExistsException",
             format!(
-                "The repository with name '{name}' already exists in the registry with id '{registry}'"
+                "The repository with name '{name}' already exists in the registry with id \
+                 '{registry}'"
             ),
         )
     }
@@ -86,7 +88,8 @@ impl ApiError {
             400,
             "LifecyclePolicyNotFoundException",
             format!(
-                "Lifecycle policy does not exist for the repository with name '{name}' in the registry with id '{registry}'"
+                "Lifecycle policy does not exist for the repository with name '{name}' in the \
+                 registry with id '{registry}'"
             ),
         )
     }

@@ -508,8 +508,14 @@ mod tests {
                     "image": "127.0.0.1:5000/web@sha256:abc",
                     "environment": [{"name": "A", "value": "1"}, {"name": "B"}],
                     "command": ["httpd", "-f"],
-                    "portMappings": [{"containerPort": 8080}, {"containerPort": 53, "protocol": "udp"}],
-                    "healthCheck": {"command": ["CMD-SHELL", "wget -q -O- localhost:8080"], "interval": 5},
+                    "portMappings": [
+                        {"containerPort": 8080},
+                        {"containerPort": 53, "protocol": "udp"}
+                    ],
+                    "healthCheck": {
+                        "command": ["CMD-SHELL", "wget -q -O- localhost:8080"],
+                        "interval": 5
+                    },
                     "cpu": 1,
                     "stopTimeout": 10,
                     "linuxParameters": {"initProcessEnabled": true}

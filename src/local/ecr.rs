@@ -106,11 +106,17 @@ impl EcsState {
     pub fn put_lifecycle_policy(&mut self, request: Request<'_>) -> Result<Value, ApiError> {
         let name = request.required_string("repositoryName")?;
         let text = request.required_string("lifecyclePolicyText")?;
-        let policy: Value = serde_json::from_str(text)
-            .map_err(|error| ApiError::ecr_invalid(format!("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: {error}'")))?;
+        let policy: Value = serde_json::from_str(text).map_err(|error| {
+            ApiError::ecr_invalid(format!(
+                "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: \
+                 'Lifecycle policy validation failure: {error}'"
+            ))
+        })?;
         if !policy.get("rules").is_some_and(Value::is_array) {
             return Err(ApiError::ecr_invalid(
-                "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: object has missing required properties ([\"rules\"])'",
+                "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: \
+                 'Lifecycle policy validation failure: object has missing required properties \
+                 ([\"rules\"])'",
             ));
         }
         let account = self.account.clone();

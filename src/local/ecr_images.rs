@@ -110,7 +110,8 @@ pub(super) async fn answer(
             for id in &ids {
                 let (manifest, tags) = find(&all, id).ok_or_else(|| {
                     ApiError::image_not_found(format!(
-                        "The image with imageId {} does not exist within the repository with name '{name}' in the registry with id '{}'",
+                        "The image with imageId {} does not exist within the repository with name \
+                         '{name}' in the registry with id '{}'",
                         describe_id(id),
                         snapshot.account
                     ))
@@ -135,7 +136,11 @@ pub(super) async fn answer(
                 "imageManifest": manifest.body,
                 "imageManifestMediaType": manifest.media_type,
             })),
-            None => failures.push(json!({ "imageId": id, "failureCode": "ImageNotFound", "failureReason": "Requested image not found" })),
+            None => failures.push(json!({
+                "imageId": id,
+                "failureCode": "ImageNotFound",
+                "failureReason": "Requested image not found",
+            })),
         }
     }
     Ok(json!({ "images": images, "failures": failures }))

@@ -23,7 +23,8 @@ impl EcsState {
             || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err(ApiError::invalid(
-                "Cluster name must be 1 to 255 letters (uppercase and lowercase), numbers, hyphens and underscores.",
+                "Cluster name must be 1 to 255 letters (uppercase and lowercase), numbers, hyphens \
+                 and underscores.",
             ));
         }
         if !self.clusters.contains_key(&name) {
@@ -49,7 +50,10 @@ impl EcsState {
         for name in names {
             match self.clusters.get(&cluster_key(Some(name))) {
                 Some(cluster) => clusters.push(self.cluster_json(cluster, tags)),
-                None => failures.push(json!({ "arn": self.arn(&format!("cluster/{}", cluster_key(Some(name)))), "reason": "MISSING" })),
+                None => failures.push(json!({
+                    "arn": self.arn(&format!("cluster/{}", cluster_key(Some(name)))),
+                    "reason": "MISSING",
+                })),
             }
         }
         Ok(json!({ "clusters": clusters, "failures": failures }))

@@ -1,8 +1,8 @@
 //! Service deployments (the 2024 API): `ListServiceDeployments`,
 //! `DescribeServiceDeployments`, `DescribeServiceRevisions`, `StopServiceDeployment`. Each
-//! scheduler deployment gets a record whose status follows it: `IN_PROGRESS` → `SUCCESSFUL`, or → `ROLLBACK_IN_PROGRESS` →
-//! `ROLLBACK_SUCCESSFUL` after a circuit-breaker or requested rollback, or → `STOPPED` when
-//! superseded or failed without rollback.
+//! scheduler deployment gets a record whose status follows it: `IN_PROGRESS` → `SUCCESSFUL`,
+//! or → `ROLLBACK_IN_PROGRESS` → `ROLLBACK_SUCCESSFUL` after a circuit-breaker or requested
+//! rollback, or → `STOPPED` when superseded or failed without rollback.
 
 use serde_json::{Value, json};
 
@@ -178,19 +178,38 @@ impl EcsState {
                 "createdAt": self.time(record.created_ms),
                 "startedAt": self.time(record.created_ms),
                 "updatedAt": self.time(deployment.map_or(record.created_ms, |d| d.updated_ms)),
-                "sourceServiceRevisions": record.source_revision_arns.iter().map(|arn| json!({ "arn": arn })).collect::<Vec<_>>(),
+                "sourceServiceRevisions": record
+                    .source_revision_arns
+                    .iter()
+                    .map(|arn| json!({ "arn": arn }))
+                    .collect::<Vec<_>>(),
                 "targetServiceRevision": {
                     "arn": record.target_revision_arn,
-                    "requestedTaskCount": if deployment.is_some_and(|d| d.status == DeploymentStatus::Primary) { rollout.config.desired } else { 0 },
+                    "requestedTaskCount":
+                        if deployment.is_some_and(|d| d.status == DeploymentStatus::Primary) {
+                            rollout.config.desired
+                        } else {
+                            0
+                        },
                     "runningTaskCount": running,
                     "pendingTaskCount": pending,
                 },
                 "status": record.status,
                 "deploymentConfiguration": service.deployment_configuration,
                 "deploymentCircuitBreaker": {
-                    "status": if !breaker.enable { "DISABLED" } else if record.status.starts_with("ROLLBACK") || record.status == "STOPPED" && deployment.is_some_and(|d| d.rollout == RolloutState::Failed) { "TRIGGERED" } else { "MONITORING" },
+                    "status": if !breaker.enable {
+                        "DISABLED"
+                    } else if record.status.starts_with("ROLLBACK")
+                        || record.status == "STOPPED"
+                            && deployment.is_some_and(|d| d.rollout == RolloutState::Failed)
+                    {
+                        "TRIGGERED"
+                    } else {
+                        "MONITORING"
+                    },
                     "failureCount": deployment.map_or(0, |d| d.failed_tasks),
-                    "threshold": super::scheduler::CircuitBreaker::threshold(rollout.config.desired),
+                    "threshold":
+                        super::scheduler::CircuitBreaker::threshold(rollout.config.desired),
                 },
             });
             if let Some(reason) = &record.status_reason {
@@ -200,7 +219,11 @@ impl EcsState {
                 value["finishedAt"] = self.time(at);
             }
             if let Some((at, reason, target)) = &record.rollback {
-                value["rollback"] = json!({ "reason": reason, "startedAt": self.time(*at), "serviceRevisionArn": target });
+                value["rollback"] = json!({
+                    "reason": reason,
+                    "startedAt": self.time(*at),
+                    "serviceRevisionArn": target,
+                });
             }
             found.push(value);
         }

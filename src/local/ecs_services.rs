@@ -36,7 +36,8 @@ impl EcsState {
             || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err(ApiError::invalid(
-                "Service name must be up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores.",
+                "Service name must be up to 255 letters (uppercase and lowercase), numbers, \
+                 hyphens, and underscores.",
             ));
         }
         if request.string("schedulingStrategy")?.is_some_and(|s| s != "REPLICA") {
@@ -250,7 +251,11 @@ impl EcsState {
             match cluster.services.get(&service_key(name)) {
                 Some(service) => services.push(self.service_json(&cluster.arn, service, now, tags)),
                 None => failures.push(json!({
-                    "arn": format!("{}/{}", cluster.arn.replace(":cluster/", ":service/"), service_key(name)),
+                    "arn": format!(
+                        "{}/{}",
+                        cluster.arn.replace(":cluster/", ":service/"),
+                        service_key(name)
+                    ),
                     "reason": "MISSING",
                 })),
             }
@@ -318,7 +323,13 @@ impl EcsState {
         let events: Vec<Value> = rollout
             .events
             .iter()
-            .map(|e| json!({ "id": e.id, "createdAt": self.time(e.created_ms), "message": e.message }))
+            .map(|e| {
+                json!({
+                    "id": e.id,
+                    "createdAt": self.time(e.created_ms),
+                    "message": e.message,
+                })
+            })
             .collect();
         let mut value = json!({
             "serviceArn": service.arn,
@@ -362,12 +373,18 @@ impl EcsState {
         let revisions: Vec<Value> = rollout
             .deployments
             .iter()
-            .filter_map(|d| service.service_deployments.iter().find(|s| s.deployment_id == d.id).map(|s| (d, s)))
+            .filter_map(|d| {
+                service.service_deployments.iter().find(|s| s.deployment_id == d.id).map(|s| (d, s))
+            })
             .map(|(d, s)| {
                 let (running, pending) = rollout.counts(&d.id);
                 json!({
                     "arn": s.target_revision_arn,
-                    "requestedTaskCount": if d.status == DeploymentStatus::Primary { rollout.config.desired } else { 0 },
+                    "requestedTaskCount": if d.status == DeploymentStatus::Primary {
+                        rollout.config.desired
+                    } else {
+                        0
+                    },
                     "runningTaskCount": running,
                     "pendingTaskCount": pending,
                 })

@@ -20,7 +20,8 @@ impl EcsState {
             || !family.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err(ApiError::client(
-                "Family must be up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores.",
+                "Family must be up to 255 letters (uppercase and lowercase), numbers, hyphens, and \
+                 underscores.",
             ));
         }
         let containers = request
@@ -120,7 +121,10 @@ impl EcsState {
             let arn = match self.task_definition(reference) {
                 Ok(td) if reference.contains(':') => td.arn.clone(),
                 _ => {
-                    failures.push(json!({ "arn": reference, "reason": "The specified task definition does not exist." }));
+                    failures.push(json!({
+                        "arn": reference,
+                        "reason": "The specified task definition does not exist.",
+                    }));
                     continue;
                 }
             };
@@ -128,7 +132,8 @@ impl EcsState {
             if td.status == TaskDefinitionStatus::Active {
                 failures.push(json!({
                     "arn": arn,
-                    "reason": "The specified task definition is still in ACTIVE status. Please deregister the target and try again.",
+                    "reason": "The specified task definition is still in ACTIVE status. \
+                               Please deregister the target and try again.",
                 }));
                 continue;
             }

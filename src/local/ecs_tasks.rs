@@ -62,8 +62,13 @@ impl EcsState {
                 .values()
                 .find_map(|s| s.rollout.tasks.iter().find(|t| t.id == short).map(|t| (s, t)));
             match found {
-                Some((service, task)) => tasks.push(self.task_json(cluster, &service.name, task, now)),
-                None => failures.push(json!({ "arn": format!("{}/{short}", cluster.arn.replace(":cluster/", ":task/")), "reason": "MISSING" })),
+                Some((service, task)) => {
+                    tasks.push(self.task_json(cluster, &service.name, task, now));
+                }
+                None => failures.push(json!({
+                    "arn": format!("{}/{short}", cluster.arn.replace(":cluster/", ":task/")),
+                    "reason": "MISSING",
+                })),
             }
         }
         Ok(json!({ "tasks": tasks, "failures": failures }))
@@ -121,12 +126,17 @@ impl EcsState {
                     "name": name,
                     "image": image,
                     "lastStatus": last_status,
-                    "healthStatus": if c.get("healthCheck").is_some() { task.health_status(now) } else { "UNKNOWN" },
+                    "healthStatus": if c.get("healthCheck").is_some() {
+                        task.health_status(now)
+                    } else {
+                        "UNKNOWN"
+                    },
                 });
                 if let Some((_, digest)) = image.split_once('@') {
                     container["imageDigest"] = json!(digest);
                 }
-                if let Some(stop) = task.stop.as_ref().filter(|_| task.state == TaskState::Stopped) {
+                if let Some(stop) = task.stop.as_ref().filter(|_| task.state == TaskState::Stopped)
+                {
                     if let Some(code) = stop.exit_code.filter(|_| essential) {
                         container["exitCode"] = json!(code);
                     }
@@ -150,7 +160,10 @@ impl EcsState {
             "startedBy": task.deployment_id,
             "group": format!("service:{service}"),
             "createdAt": self.time(task.created_ms),
-            "version": 1 + u32::from(task.running_ms.is_some()) + u32::from(task.stopping_ms.is_some()) + u32::from(task.stopped_ms.is_some()),
+            "version": 1
+                + u32::from(task.running_ms.is_some())
+                + u32::from(task.stopping_ms.is_some())
+                + u32::from(task.stopped_ms.is_some()),
             "containers": containers,
             "availabilityZone": format!("{}a", self.region),
         });

@@ -11,7 +11,10 @@ use tokio::net::TcpStream;
 use super::ecr::RegistryConfig;
 
 /// Manifest kinds a registry may hold; asked for in this order.
-pub(super) const MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+pub(super) const MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, \
+    application/vnd.docker.distribution.manifest.list.v2+json, \
+    application/vnd.oci.image.manifest.v1+json, \
+    application/vnd.docker.distribution.manifest.v2+json";
 
 /// A manifest as the registry serves it.
 #[derive(Clone, Debug)]

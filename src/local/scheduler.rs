@@ -363,7 +363,8 @@ impl Rollout {
         } else if launches_allowed && need > 0 && room > 0 && capacity_room == 0 {
             self.event_once(
                 format!(
-                    "(service {}) was unable to place a task because no container instance met all of its requirements.",
+                    "(service {}) was unable to place a task because no container instance met all \
+                     of its requirements.",
                     self.service
                 ),
                 now,
@@ -598,7 +599,9 @@ impl Rollout {
         if full && at_minimum {
             self.event_once(
                 format!(
-                    "(service {}) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.",
+                    "(service {}) was unable to stop or start tasks during a deployment because of \
+                     the service deployment configuration. Update the minimumHealthyPercent or \
+                     maximumPercent value and try again.",
                     self.service
                 ),
                 now,

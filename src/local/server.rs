@@ -118,7 +118,8 @@ impl StateLock {
                 let mut owner = String::new();
                 let _ = file.read_to_string(&mut owner);
                 return Err(format!(
-                    "the local state `{}` is in use by another ferry process{}; wait for it to finish, or give this one another `--state`",
+                    "the local state `{}` is in use by another ferry process{}; wait for it to \
+                     finish, or give this one another `--state`",
                     state.display(),
                     owner
                         .trim()

@@ -107,7 +107,10 @@ pub struct Service {
     pub enable_execute_command: bool,
     pub created_ms: u64,
     /// Service deployments (the 2024 API), oldest first.
-    #[allow(clippy::struct_field_names, reason = "ECS's own term: a service's service deployments")]
+    #[allow(
+        clippy::struct_field_names,
+        reason = "ECS's own term: a service's service deployments"
+    )]
     pub service_deployments: Vec<ServiceDeployment>,
     /// Service revisions, by number.
     pub revision_count: u32,

@@ -208,7 +208,10 @@ mod tests {
 
     #[test]
     fn hover_docs() {
-        let text = "build app {}\nregister web_task {\n  family = \"web\"\n  container \"c\" { image = app }\n}\nupdate web {\n  task_definition = web_task\n  circuit_breaker = rollback\n}\npush app { to = ecr(\"x/a\") }\n";
+        let text = "build app {}\nregister web_task {\n  family = \"web\"\n  \
+                    container \"c\" { image = app }\n}\nupdate web {\n  \
+                    task_definition = web_task\n  circuit_breaker = rollback\n}\n\
+                    push app { to = ecr(\"x/a\") }\n";
         assert!(at(text, "update").starts_with("`update` — "), "{}", at(text, "update"));
         assert!(at(text, "circuit_breaker").starts_with("`circuit_breaker` — "));
         assert!(

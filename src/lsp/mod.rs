@@ -79,7 +79,10 @@ pub(crate) fn capabilities() -> ServerCapabilities {
 pub(crate) fn serve(connection: &Connection) -> Result<(), String> {
     let initialize = serde_json::json!({
         "capabilities": capabilities(),
-        "serverInfo": ServerInfo { name: "ferry".to_owned(), version: Some(env!("CARGO_PKG_VERSION").to_owned()) },
+        "serverInfo": ServerInfo {
+            name: "ferry".to_owned(),
+            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        },
     });
     let (id, params) = connection.initialize_start().map_err(|e| e.to_string())?;
     connection.initialize_finish(id, initialize).map_err(|e| e.to_string())?;
@@ -389,7 +392,8 @@ impl Server<'_> {
             return Err((
                 INVALID_PARAMS,
                 format!(
-                    "`{name}` cannot name a step: a letter or `_`, then letters, digits, `_` or `-`, and not a keyword or `git`/`env`/`vars`"
+                    "`{name}` cannot name a step: a letter or `_`, then letters, digits, `_` or \
+                     `-`, and not a keyword or `git`/`env`/`vars`"
                 ),
             ));
         }
@@ -550,7 +554,14 @@ mod tests {
         for (n, text) in texts.iter().enumerate() {
             server.notification(&Notification::new(
                 "textDocument/didOpen".to_owned(),
-                json!({ "textDocument": { "uri": uri, "languageId": "deployfile", "version": 1, "text": text } }),
+                json!({
+                    "textDocument": {
+                        "uri": uri,
+                        "languageId": "deployfile",
+                        "version": 1,
+                        "text": text
+                    }
+                }),
             ));
             let lines = u32::try_from(text.lines().count()).expect("lines");
             for line in (0..=lines + 1).step_by(3) {
@@ -566,7 +577,10 @@ mod tests {
                     json!({
                         "textDocument": { "uri": uri, "version": version + 2 },
                         "contentChanges": [{
-                            "range": { "start": { "line": line, "character": 1 }, "end": { "line": line, "character": 3 } },
+                            "range": {
+                                "start": { "line": line, "character": 1 },
+                                "end": { "line": line, "character": 3 }
+                            },
                             "text": edit
                         }]
                     }),

@@ -221,7 +221,9 @@ mod tests {
 
     #[test]
     fn every_use_of_a_step_name() {
-        let text = "build app {}\ntag app { tags = [\"${app}\"] }\npush app { to = ecr(\"x/a\") }\nregister t { family = \"f\"\n container \"c\" { image = app } }\nupdate w { task_definition = t }\nverify w {}\non failure { rollback w }\n";
+        let text = "build app {}\ntag app { tags = [\"${app}\"] }\npush app { to = ecr(\"x/a\") }\n\
+                    register t { family = \"f\"\n container \"c\" { image = app } }\n\
+                    update w { task_definition = t }\nverify w {}\non failure { rollback w }\n";
         let file = crate::syntax::parse(text).expect("parses");
         let found: Vec<(String, &str, bool)> = occurrences(&file)
             .into_iter()

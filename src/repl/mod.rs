@@ -98,7 +98,8 @@ mod tests {
         assert!(failed, "`:plan` without a target fails");
         assert_eq!(
             out,
-            "added `build a`\nerror: no target in this test\n<image of `build a`, pinned when pushed> : image\n"
+            "added `build a`\nerror: no target in this test\n<image of `build a`, pinned when \
+             pushed> : image\n"
         );
     }
 }

@@ -229,7 +229,8 @@ impl Session {
             Ok(None) => {
                 self.reset(None);
                 return Reply::ok(
-                    "no Deployfile here: starting with an empty pipeline (type steps to add them)\n",
+                    "no Deployfile here: starting with an empty pipeline (type steps to add \
+                     them)\n",
                 );
             }
             Err(message) => {

@@ -74,7 +74,8 @@ pub(crate) fn human_line(event: &Event) -> Option<String> {
             )
         }
         Event::DeploymentResumed { service, deployment_id, task_definition } => format!(
-            "  `{service}`: deployment {deployment_id} of {task_definition} is already in progress; watching it"
+            "  `{service}`: deployment {deployment_id} of {task_definition} is already in \
+             progress; watching it"
         ),
         Event::Scaled { service, running, desired } => {
             format!("  `{service}`: {running} of {desired} tasks running, settled")

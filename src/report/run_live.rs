@@ -43,7 +43,8 @@ impl Sink for LiveReporter {
                 rollout_state,
             } => {
                 self.bar.set_message(format!(
-                    "{service} {deployment_id}: {running}/{desired} running, {pending} pending, {failed} failed{}",
+                    "{service} {deployment_id}: {running}/{desired} running, {pending} pending, \
+                     {failed} failed{}",
                     rollout_state.as_ref().map_or_else(String::new, |s| format!(" · {s}"))
                 ));
             }

@@ -90,7 +90,8 @@ impl Runner<'_> {
             // Not known either way: the write stays noted as possibly made.
             Err(read) => Err(StepError::from(AwsError {
                 message: format!(
-                    "{}; the family could not be read back ({}): a revision may have been registered",
+                    "{}; the family could not be read back ({}): a revision may have been \
+                     registered",
                     error.message, read.code
                 ),
                 ..error
@@ -239,7 +240,8 @@ impl Runner<'_> {
                 .is_some_and(|s| s.deployments.iter().any(|d| !ids.contains(&d.id.as_str())));
         if moved {
             return Err(StepError::Refused(format!(
-                "service `{}` changed since ferry read it: its deployments are now [{}]; run again to plan against it",
+                "service `{}` changed since ferry read it: its deployments are now [{}]; run again \
+                 to plan against it",
                 planned.service,
                 fresh.as_ref().map_or_else(
                     || "none: the service is gone".to_owned(),
@@ -354,7 +356,9 @@ impl Runner<'_> {
         {
             self.emit(&Event::Warning {
                 message: format!(
-                    "another deployment of `{}` ({} of {}) started between ferry's read and its UpdateService; ours replaced it, and that run will find its deployment replaced",
+                    "another deployment of `{}` ({} of {}) started between ferry's read and its \
+                     UpdateService; ours replaced it, and that run will find its deployment \
+                     replaced",
                     change.service, other.id, other.task_definition
                 ),
             });

@@ -106,7 +106,8 @@ impl Session {
                     let desired = update.request.as_ref().and_then(|r| r.desired).unwrap_or(1);
                     let _ = write!(
                         out,
-                        "update {}: service `{}` does not exist in cluster `{}`: creating it starts {} at once\n\n",
+                        "update {}: service `{}` does not exist in cluster `{}`: creating it \
+                         starts {} at once\n\n",
                         update.step,
                         update.service,
                         update.cluster,
@@ -210,7 +211,8 @@ impl Session {
             Err(message) => return Reply::error(error_line(&message)),
         };
         let mut out = format!(
-            "{} of `verify {verify}`, once, against service `{service}` (cluster `{cluster}`)\n  deployment {} (PRIMARY) runs {}, {}\n",
+            "{} of `verify {verify}`, once, against service `{service}` (cluster `{cluster}`)\n  \
+             deployment {} (PRIMARY) runs {}, {}\n",
             trial.name,
             trial.deployment_id,
             trial.task_definition,

@@ -485,7 +485,7 @@ impl<'a> Analyzer<'a> {
                     None
                 }
                 _ => {
-                    let list: Vec<String> = functions.iter().map(|f| format!("`{f}(…)`")).collect();
+                    let list: Vec<_> = functions.iter().map(|f| format!("`{f}(…)`")).collect();
                     let help = label
                         .as_call()
                         .and_then(|call| {

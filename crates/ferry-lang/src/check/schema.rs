@@ -315,7 +315,8 @@ static CONTAINER: BlockSpec = BlockSpec {
         repeat: false,
         body: NestedBody::Fixed(&HEALTH_CHECK),
         doc: "the container health check ECS runs",
-        example: "health_check { command = [\"CMD-SHELL\", \"wget -q -O- localhost:8080/health\"] }",
+        example: "health_check { command = [\"CMD-SHELL\", \
+                  \"wget -q -O- localhost:8080/health\"] }",
     }],
     open: false,
 };
@@ -440,8 +441,8 @@ static UPDATE: BlockSpec = BlockSpec {
             repeat: true,
             body: NestedBody::Fixed(&LOAD_BALANCER),
             doc: "a target group the service registers its tasks with",
-            example: "load_balancer { target_group = \"arn:…\", container = \"web\", port = 8080 \
-                      }",
+            example: "load_balancer { target_group = \"arn:…\", \
+                      container = \"web\", port = 8080 }",
         },
     ],
     open: false,
@@ -638,8 +639,8 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
             param("default", T::String, false),
         ],
         returns: T::String,
-        doc: "an environment variable of the process running ferry; an error when unset without a \
-              default",
+        doc: "an environment variable of the process running ferry; \
+              an error when unset without a default",
     },
     FunctionSpec {
         name: "sensitive",

@@ -104,8 +104,8 @@ impl Analyzer<'_> {
                 Diagnostic::new(Code::LatestOnlyTag, field.value.span, "`latest` is the only tag")
                     .with_label("nothing ties this image to a commit")
                     .with_help(
-                        "add `git.sha` so every deploy can be traced and rolled back: `tags = \
-                         [git.sha, \"latest\"]`",
+                        "add `git.sha` so every deploy can be traced and rolled back: \
+                         `tags = [git.sha, \"latest\"]`",
                     ),
             );
         }
@@ -240,8 +240,8 @@ impl Analyzer<'_> {
                 "off" => (
                     Code::CircuitBreakerOff,
                     "the circuit breaker is off",
-                    "without it a failing deployment retries forever; write `circuit_breaker = \
-                     rollback`",
+                    "without it a failing deployment retries forever; \
+                     write `circuit_breaker = rollback`",
                 ),
                 "on" => (
                     Code::CircuitBreakerWithoutRollback,
@@ -300,8 +300,8 @@ impl Analyzer<'_> {
                 .with_label(format!("`min_healthy = {min_value}%` and `max = {max_value}%`"))
                 .with_help(
                     "ECS may neither start a new task (above `max`) nor stop an old one (below \
-                     `min_healthy`) and reports \"unable to stop or start tasks\"; set `max = \
-                     200%`, or `min_healthy = 0%` to accept downtime",
+                     `min_healthy`) and reports \"unable to stop or start tasks\"; \
+                     set `max = 200%`, or `min_healthy = 0%` to accept downtime",
                 ),
         );
     }
@@ -318,8 +318,8 @@ impl Analyzer<'_> {
                 )
                 .with_label("only ECS's own view is checked, for up to 30 minutes")
                 .with_help(
-                    "add `timeout = 15m` for how long a rollout may take, and a gate such as `gate \
-                     http(\"https://…/health\") { status = 200 }`",
+                    "add `timeout = 15m` for how long a rollout may take, and a gate such as \
+                     `gate http(\"https://…/health\") { status = 200 }`",
                 ),
             );
         }

@@ -203,7 +203,13 @@ mod tests {
         ($($format:ident: $text:literal => $ok:literal;)*) => {
             #[test]
             fn text_formats() {
-                $(assert_eq!(TextFormat::$format.check($text).is_ok(), $ok, "{:?} {:?}", $format, $text);)*
+                $(assert_eq!(
+                    TextFormat::$format.check($text).is_ok(),
+                    $ok,
+                    "{:?} {:?}",
+                    $format,
+                    $text
+                );)*
             }
         };
     }

@@ -526,8 +526,10 @@ mod tests {
                        \"hello:${env(\"NOPE\")}\" }\n}\n";
         let error = pipeline_error(missing);
         assert!(
-            matches!(&error, EvalError::At(d) if d.message == "environment variable `NOPE` is not \
-                                                               set"),
+            matches!(
+                &error,
+                EvalError::At(d) if d.message == "environment variable `NOPE` is not set"
+            ),
             "{error:?}"
         );
     }

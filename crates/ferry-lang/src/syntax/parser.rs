@@ -46,7 +46,12 @@ mod tests {
         ($($source:literal => $expected:expr;)*) => {
             #[test]
             fn values_lower_to_their_kinds() {
-                $(assert_eq!(first_value(concat!("build a { x = ", $source, " }")), $expected, "{}", $source);)*
+                $(assert_eq!(
+                    first_value(concat!("build a { x = ", $source, " }")),
+                    $expected,
+                    "{}",
+                    $source
+                );)*
             }
         };
     }
