@@ -1,6 +1,6 @@
 //! `ferry check` end to end: exit codes, the three formats, lookup, bad input files.
 
-use crate::test::{Test, root};
+use crate::support::test::{Test, root};
 
 #[test]
 fn every_example_pipeline_checks() {

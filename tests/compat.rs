@@ -13,8 +13,8 @@ use ferry::local::behaviour::FaultFile;
 use ferry::local::{LocalEcs, LocalOptions};
 use serde_json::{Value, json};
 
-use crate::moto::{Moto, python_tool};
-use crate::test::root;
+use crate::support::moto::{Moto, python_tool};
+use crate::support::test::root;
 
 async fn local(speed: f64) -> LocalEcs {
     LocalEcs::start(LocalOptions {

@@ -4,7 +4,7 @@
 
 use ferry::diagnostic::Code;
 
-use crate::test::{Test, root};
+use crate::support::test::{Test, root};
 
 /// Input codes are about the file, not its text (`check_cli.rs` makes those files); eval
 /// codes arise when a pipeline is evaluated for a run, not by `ferry check` (unit tests in

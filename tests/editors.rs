@@ -7,8 +7,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::moto::python_tool;
-use crate::test::root;
+use crate::support::moto::python_tool;
+use crate::support::test::root;
 
 #[test]
 fn the_grammar_names_what_the_language_has() {

@@ -1,6 +1,6 @@
 //! `ferry fmt` end to end: rewriting, `--check`, and files it must not touch.
 
-use crate::test::{Test, root};
+use crate::support::test::{Test, root};
 
 #[test]
 fn example_pipelines_are_formatted() {

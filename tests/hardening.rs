@@ -14,7 +14,7 @@ use ferry::eval::{Workspace, resolve};
 use ferry::local::behaviour::FaultFile;
 use ferry::local::{LocalEcs, LocalOptions};
 
-use crate::test::Test;
+use crate::support::test::Test;
 
 /// A TCP endpoint that accepts every connection and never answers.
 fn black_hole() -> (String, std::thread::JoinHandle<()>) {

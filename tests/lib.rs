@@ -1,5 +1,8 @@
-//! ferry's integration tests: one crate that runs the real binary (`test.rs` builds the
-//! runs) and checks the library's promises on generated input.
+//! ferry's integration tests: one crate that runs the real binary and checks the
+//! library's promises on generated input. `support/` holds everything the feature tests
+//! stand on; a feature file imports helpers from there only.
+
+mod support;
 
 mod check_cli;
 mod compat;
@@ -8,7 +11,6 @@ mod editors;
 mod fmt_cli;
 mod gates;
 mod hardening;
-mod harness;
 mod histories;
 mod images;
 mod local_api;
@@ -16,10 +18,8 @@ mod local_cli;
 mod local_docker;
 mod local_registry;
 mod lsp;
-mod moto;
 mod plan_cli;
 mod properties;
-mod registry;
 mod repl;
 mod revision_roundtrip;
 mod run_engine;
@@ -28,6 +28,5 @@ mod scheduler;
 mod sensitive;
 mod simulate_cli;
 mod soak;
-mod test;
 mod trust;
 mod web_pipeline;

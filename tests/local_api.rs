@@ -31,7 +31,7 @@ async fn start(faults: &str) -> Local {
     })
     .await
     .expect("local ECS starts");
-    let config = crate::test::sdk_config(server.url()).await;
+    let config = crate::support::test::sdk_config(server.url()).await;
     Local {
         ecs: aws_sdk_ecs::Client::new(&config),
         ecr: aws_sdk_ecr::Client::new(&config),
@@ -857,7 +857,7 @@ async fn a_stopped_endpoint_answers_nothing_more_on_a_kept_alive_connection() {
     // The SDK keeps connections alive. Once stopped, the endpoint must close them: an
     // endpoint restarted on the same port must answer the next call, from the state saved
     // (found by the soak: the stopped one answered on from its memory, unsaved).
-    let mut local = crate::harness::Local::persistent("{}").await;
+    let mut local = crate::support::harness::Local::persistent("{}").await;
     let ecs = || local.clients.ecs.clone();
     ecs().create_cluster().cluster_name("before").send().await.expect("create");
     local.restart().await;

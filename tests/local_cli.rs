@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 
-use crate::test::Test;
+use crate::support::test::Test;
 
 fn post(url: &str, target: &str, body: &str) -> String {
     let address = url.trim_start_matches("http://");

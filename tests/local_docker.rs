@@ -17,7 +17,8 @@ use ferry::docker::{DockerEngine, context_tar};
 use ferry::local::behaviour::FaultFile;
 use ferry::local::{LocalEcs, LocalOptions, Runtime};
 
-use crate::images::docker_available;
+use crate::support::available::docker_available;
+use crate::support::containers::Cleanup;
 
 /// The test image: busybox's shell and httpd; `/serve` writes `$VERSION` to the page and
 /// serves it on 8080, exiting 0 on SIGTERM.
@@ -83,7 +84,7 @@ async fn connect(engine: DockerEngine, state_file: Option<&std::path::Path>) -> 
     })
     .await
     .expect("local ECS starts");
-    let config = crate::test::sdk_config(server.url()).await;
+    let config = crate::support::test::sdk_config(server.url()).await;
     Local { ecs: aws_sdk_ecs::Client::new(&config), server, engine }
 }
 
@@ -601,23 +602,4 @@ async fn with_a_state_file_containers_outlive_the_process_and_are_adopted() {
     let instance = std::fs::canonicalize(&state).expect("state").display().to_string();
     let removed = ferry::local::containers::remove_all(&engine, &instance).await.expect("clean");
     assert_eq!(removed, 3);
-}
-
-/// Removes the containers kept for a state file, even when the test fails.
-pub(crate) struct Cleanup(pub(crate) std::path::PathBuf);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let instance = self.0.display().to_string();
-        let _ = std::thread::spawn(move || {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-            runtime.block_on(async {
-                if let Ok(engine) = DockerEngine::connect().await {
-                    let _ = ferry::local::containers::remove_all(&engine, &instance).await;
-                }
-            });
-        })
-        .join();
-    }
 }

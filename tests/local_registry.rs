@@ -6,7 +6,7 @@ use base64::Engine as _;
 use ferry::local::ecr::RegistryConfig;
 use ferry::local::{LocalEcs, LocalOptions};
 
-use crate::registry::Registry;
+use crate::support::registry::Registry;
 
 async fn ecr_for(registry: &Registry, password: Option<&str>) -> (LocalEcs, aws_sdk_ecr::Client) {
     let server = LocalEcs::start(LocalOptions {
@@ -18,7 +18,7 @@ async fn ecr_for(registry: &Registry, password: Option<&str>) -> (LocalEcs, aws_
     })
     .await
     .expect("local ECR");
-    let config = crate::test::sdk_config(server.url()).await;
+    let config = crate::support::test::sdk_config(server.url()).await;
     (server, aws_sdk_ecr::Client::new(&config))
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::test::Test;
+use crate::support::test::Test;
 
 /// A language client on the server's standard input and output.
 pub(crate) struct Client {

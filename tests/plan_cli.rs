@@ -1,7 +1,7 @@
 //! `ferry plan` on the local ECS: the task-definition diff, the setting diff, the predicted
 //! rollout; read-only (the state file is untouched); `ferry run --plan` refuses after drift.
 
-use crate::test::Test;
+use crate::support::test::Test;
 
 const FILE: &str = "defaults {\n  cluster = \"c\"\n}\n\nregister web_task {\n  family = \"web\"\n  \
                     container \"app\" {\n    image = \"acme/web:IMAGE\"\n  }\n}\n\n\
@@ -13,7 +13,7 @@ fn write(dir: &std::path::Path, image: &str) {
     std::fs::write(dir.join("Deployfile"), FILE.replace("IMAGE", image)).expect("write");
 }
 
-fn ferry(dir: &std::path::Path, args: &[&str]) -> crate::test::Ran {
+fn ferry(dir: &std::path::Path, args: &[&str]) -> crate::support::test::Ran {
     let mut all = args.to_vec();
     all.extend(["--target", "local", "--speed", "600"]);
     Test::new().args(all).current_dir(dir).run()

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use crate::test::root;
+use crate::support::test::root;
 
 fn pipelines() -> Vec<String> {
     let mut texts = Vec::new();

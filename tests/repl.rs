@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::gates::Server;
-use crate::test::{Test, git};
+use crate::support::http_server::Server;
+use crate::support::test::{Test, git};
 
 const PIPELINE: &str = r#"defaults {
   region  = "eu-west-1"

@@ -13,7 +13,7 @@ use ferry::engine::{
 use ferry::eval::{ContainerChange, RegisterStep, Value};
 use serde_json::{Value as Json, json};
 
-use crate::moto::Moto;
+use crate::support::moto::Moto;
 
 fn post(address: &str, target: &str, body: &str) -> Json {
     let mut stream = std::net::TcpStream::connect(address).expect("connect");

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::test::Test;
+use crate::support::test::Test;
 
 /// A deploy of `image` (to service `web`, cluster `c`) with the given update settings and
 /// verify fields; `on_failure` adds `on failure { rollback web }`.
@@ -468,7 +468,7 @@ fn two_runs_on_one_state_file_do_not_both_write_it() {
         second.stderr
     );
     // A plan may still read it.
-    let plan = crate::test::Test::new()
+    let plan = crate::support::test::Test::new()
         .args(["plan", "--target", "local"])
         .current_dir(project.dir.path())
         .run();

@@ -3,8 +3,8 @@
 //! `ferry plan` (text and `--out`), `ferry run` (every reporter) or the REPL unless
 //! `--show-values` — including the old value of a secret in a revision registered before.
 
-use crate::gates::Server;
-use crate::test::Test;
+use crate::support::http_server::Server;
+use crate::support::test::Test;
 
 const TOKEN: &str = "tok-5f2a9c81e7";
 const VERSION: &str = "9.9.9-build77";
@@ -45,7 +45,7 @@ verify web {{
     )
 }
 
-fn ferry(dir: &std::path::Path, args: &[&str]) -> crate::test::Ran {
+fn ferry(dir: &std::path::Path, args: &[&str]) -> crate::support::test::Ran {
     let mut all = args.to_vec();
     all.extend(["--target", "local", "--speed", "600"]);
     Test::new()

@@ -1,6 +1,6 @@
 //! `ferry simulate` end to end: the JSON contract and the human timeline.
 
-use crate::test::Test;
+use crate::support::test::Test;
 
 #[test]
 fn json_has_steps_outcome_and_events() {

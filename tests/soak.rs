@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use ferry::engine::{Event, RollbackError};
 use ferry::local::deployment::{DeploymentStatus, RolloutState};
 
-use crate::harness::{Local, Outcome, Setup};
-use crate::histories::{
+use crate::support::harness::{Local, Outcome, Setup};
+use crate::support::history_model::{
     Action, Declared, FAULTS, Kind, Model, Random, SECRET, deployfile, history, setting,
     task_definition_file,
 };
@@ -281,7 +281,7 @@ impl Soak {
             Action::Intruder { version } => {
                 self.model.file = false;
                 self.model.image = Kind::Slow.image(*version);
-                let hook = Some(crate::harness::intruder());
+                let hook = Some(crate::support::harness::intruder());
                 self.run(Setup { hook, ..Setup::default() }, false, tally).await?;
             }
             Action::ManualRollback => {
@@ -319,14 +319,14 @@ impl Soak {
             }
             Action::OtherToolStuck => {
                 // Faults reach the other client too: it may fail, as on AWS.
-                let _ = crate::harness::set_stuck_configuration(&self.local.clients).await;
+                let _ = crate::support::harness::set_stuck_configuration(&self.local.clients).await;
                 self.model.declared =
                     Declared { desired: None, min: None, max: None, ..self.model.declared };
             }
             Action::Interrupted { version } => {
                 self.model.file = false;
                 self.model.image = Kind::Slow.image(*version);
-                let hook = Box::new(|event: &Event, hook: &crate::harness::Hook| {
+                let hook = Box::new(|event: &Event, hook: &crate::support::harness::Hook| {
                     if let Event::Progress { .. } = event {
                         hook.interrupt();
                     }

@@ -5,7 +5,7 @@
 
 use ferry::engine::{Event, RollbackError, StepChange, Verdict, plan_text};
 
-use crate::harness::{Local, Outcome, Setup, revision_number};
+use crate::support::harness::{Local, Outcome, Setup, revision_number};
 
 const FAULTS: &str = r#"{"images": [
   {"match": "*:crash*", "crash_after": "5s", "exit_code": 3},
@@ -338,7 +338,7 @@ async fn refusals_write_nothing() {
     assert_code(&run, 2);
     assert!(run.reason.contains("does not compile"), "{}", run.reason);
     // A configuration that cannot progress, set by another tool and not by the Deployfile.
-    crate::harness::set_stuck_configuration(&local.clients).await.expect("update");
+    crate::support::harness::set_stuck_configuration(&local.clients).await.expect("update");
     local.settle().await;
     let one = deployfile(&image("acme/web:2"), "  desired = 1\n", Some(""), true);
     let run = local.run(&one).await;
@@ -555,7 +555,7 @@ async fn a_throttled_retry_after_a_lost_answer_is_read_back() {
     let local = Local::start(faults).await;
     let first = local.run(&standard("1")).await;
     assert_code(&first, 0);
-    let warned = |run: &crate::harness::Outcome, text: &str| {
+    let warned = |run: &crate::support::harness::Outcome, text: &str| {
         run.events.iter().any(|e| matches!(e, Event::Warning { message } if message.contains(text)))
     };
     assert!(warned(&first, "is the revision sent"), "{:#?}", first.events);
@@ -584,7 +584,7 @@ async fn a_rollback_before_the_first_look_is_named() {
     assert_code(&local.run(&breaker("1")).await, 0);
     // ferry's first look after UpdateService comes late (500s, latency): by then ECS has
     // rolled the crashing revision back.
-    let hook = Box::new(|event: &Event, hook: &crate::harness::Hook| {
+    let hook = Box::new(|event: &Event, hook: &crate::support::harness::Hook| {
         if let Event::DeploymentStarted { .. } = event {
             hook.clock.advance(5 * 60_000);
         }
@@ -602,7 +602,7 @@ async fn another_clients_deployment_is_reported_and_left_alone() {
     assert_code(&local.run(&standard("1")).await, 0);
     // Mid-rollout, another client forces a new deployment of the same revision.
     // (The exit code 3 below shows it happened.)
-    let hook = crate::harness::intruder();
+    let hook = crate::support::harness::intruder();
     let run =
         local.run_with(&standard("slow-2"), Setup { hook: Some(hook), ..Setup::default() }).await;
     assert_code(&run, 3);
@@ -628,7 +628,7 @@ async fn ctrl_c_during_the_rollback_is_130() {
         )
     };
     assert_code(&local.run(&fast("1")).await, 0);
-    let hook = Box::new(|event: &Event, hook: &crate::harness::Hook| {
+    let hook = Box::new(|event: &Event, hook: &crate::support::harness::Hook| {
         if let Event::RollbackStarted { .. } = event {
             hook.interrupt();
         }
@@ -643,7 +643,7 @@ async fn ctrl_c_during_the_rollback_is_130() {
 async fn an_interrupted_run_is_resumed_by_the_next() {
     let local = Local::start(FAULTS).await;
     assert_code(&local.run(&standard("1")).await, 0);
-    let hook = Box::new(|event: &Event, hook: &crate::harness::Hook| {
+    let hook = Box::new(|event: &Event, hook: &crate::support::harness::Hook| {
         if let Event::Progress { .. } = event {
             hook.interrupt();
         }
@@ -750,7 +750,7 @@ async fn a_rollback_leaves_a_newer_deployment_of_another_service_alone() {
     };
     assert_code(&local.run(&two("1", "1")).await, 0);
     // While `web` rolls out, another CI run forces a new deployment of `api`.
-    let hook = Box::new(|event: &Event, hook: &crate::harness::Hook| {
+    let hook = Box::new(|event: &Event, hook: &crate::support::harness::Hook| {
         if let Event::StepStarted { step, kind } = event
             && step == "web"
             && kind == "verify"

@@ -11,10 +11,10 @@ use ferry::docker::DockerEngine;
 use ferry::local::containers::INSTANCE_LABEL;
 use serde_json::Value;
 
-use crate::images::docker_available;
-use crate::local_docker::Cleanup;
-use crate::registry::Registry;
-use crate::test::{Test, git, root};
+use crate::support::available::docker_available;
+use crate::support::containers::Cleanup;
+use crate::support::registry::Registry;
+use crate::support::test::{Test, git, root};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
