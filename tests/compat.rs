@@ -5,28 +5,24 @@
 //! `scripts/test`); without them these tests skip, unless `FERRY_REQUIRE_MOTO=1`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use ferry::local::behaviour::FaultFile;
-use ferry::local::{LocalEcs, LocalOptions};
+use ferry::local::LocalEcs;
 use serde_json::{Value, json};
 
+use crate::support::local_ecs::Start;
 use crate::support::moto::{Moto, python_tool};
 use crate::support::test::root;
+use crate::support::wire;
 
+/// A local ECS in real time at this speed where images tagged `crash` crash after 5 s.
 async fn local(speed: f64) -> LocalEcs {
-    LocalEcs::start(LocalOptions {
-        speed,
-        faults: FaultFile::parse(
-            r#"{"images": [{"match": "*:crash", "crash_after": "5s", "exit_code": 1}]}"#,
-        )
-        .expect("faults"),
-        ..LocalOptions::default()
-    })
-    .await
-    .expect("local ECS")
+    Start::real_time()
+        .speed(speed)
+        .faults(r#"{"images": [{"match": "*:crash", "crash_after": "5s", "exit_code": 1}]}"#)
+        .start()
+        .await
+        .server
 }
 
 fn aws_env(command: &mut Command, url: &str, bin: &std::path::Path) {
@@ -107,47 +103,6 @@ async fn ecs_deploy_deploys_and_fails_on_a_crashing_image() {
     server.shutdown().await.expect("stop");
 }
 
-fn post(address: &str, target: &str, body: &Value) -> (u16, Value) {
-    let body = body.to_string();
-    let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    // moto's single server picks the service from the signature's credential scope.
-    let service = if target.starts_with("AmazonEC2ContainerRegistry") { "ecr" } else { "ecs" };
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: {target}\r\n\
-         Content-Type: application/x-amz-json-1.1\r\n\
-         Authorization: AWS4-HMAC-SHA256 \
-         Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, \
-         Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).expect("write");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read");
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = response.split_once("\r\n\r\n").expect("response");
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size.min(rest.len())]);
-        body = rest.get(size + 2..).unwrap_or("");
-    }
-    out
-}
-
 /// Every path of a JSON value with its type; list items share the path `[]`.
 fn shape(value: &Value, path: &str, out: &mut BTreeMap<String, &'static str>) {
     let kind = match value {
@@ -173,8 +128,8 @@ fn shape(value: &Value, path: &str, out: &mut BTreeMap<String, &'static str>) {
 
 /// The sequence of calls both endpoints answer.
 fn sequence() -> Vec<(&'static str, Value)> {
-    let ecs = "AmazonEC2ContainerServiceV20141113";
-    let ecr = "AmazonEC2ContainerRegistry_V20150921";
+    let ecs = wire::ECS;
+    let ecr = wire::ECR;
     let _ = (ecs, ecr);
     vec![
         ("ECS.CreateCluster", json!({ "clusterName": "shape" })),
@@ -308,8 +263,8 @@ async fn moto_and_the_local_endpoint_answer_with_the_same_shape() {
         };
         let (moto_request, local_request) = (with_arn(&moto_arn), with_arn(&local_arn));
         let target = match call.split_once('.') {
-            Some(("ECS", op)) => format!("AmazonEC2ContainerServiceV20141113.{op}"),
-            Some((_, op)) => format!("AmazonEC2ContainerRegistry_V20150921.{op}"),
+            Some(("ECS", op)) => format!("{}.{op}", wire::ECS),
+            Some((_, op)) => format!("{}.{op}", wire::ECR),
             None => unreachable!("calls are SERVICE.Op"),
         };
         let (moto_body, local_body) = {
@@ -317,8 +272,8 @@ async fn moto_and_the_local_endpoint_answer_with_the_same_shape() {
                 (target.clone(), moto_address.clone(), local_address.clone());
             tokio::task::spawn_blocking(move || {
                 (
-                    post(&moto_address, &target, &moto_request),
-                    post(&local_address, &target, &local_request),
+                    wire::call(&moto_address, &target, &moto_request),
+                    wire::call(&local_address, &target, &local_request),
                 )
             })
             .await

@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 use ferry::aws::{Clients, Ecs, Target};
 use ferry::engine::{Event, Recorder, RunOptions, Runner, Verdict};
 use ferry::eval::{Workspace, resolve};
-use ferry::local::behaviour::FaultFile;
-use ferry::local::{LocalEcs, LocalOptions};
 
+use crate::support::local_ecs::Start;
 use crate::support::test::Test;
 
 /// A TCP endpoint that accepts every connection and never answers.
@@ -169,14 +168,12 @@ impl ferry::engine::Sink for Freeze {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_endpoint_mid_verify_ends_at_the_verify_timeout() {
     // Speed 30: `timeout = 1m` is 2 real seconds; the image takes 3 virtual minutes.
-    let server = LocalEcs::start(LocalOptions {
-        speed: 30.0,
-        faults: FaultFile::parse(r#"{"images": [{"match": "*:slow", "start": "3m"}]}"#)
-            .expect("faults"),
-        ..LocalOptions::default()
-    })
-    .await
-    .expect("local");
+    let server = Start::real_time()
+        .speed(30.0)
+        .faults(r#"{"images": [{"match": "*:slow", "start": "3m"}]}"#)
+        .start()
+        .await
+        .server;
     let freezer = Freezer::start(server.url().trim_start_matches("http://"));
     let text = DEPLOYFILE.replace("acme/web:1", "acme/web:slow");
     let file = ferry::check::check_source(&text).file.expect("parses");

@@ -5,20 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 
 use crate::support::test::Test;
-
-fn post(url: &str, target: &str, body: &str) -> String {
-    let address = url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: {target}\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    response
-}
+use crate::support::wire::{self, ECS};
 
 fn run_once(state: &std::path::Path, body: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
@@ -32,7 +19,7 @@ fn run_once(state: &std::path::Path, body: &str) -> String {
     BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut url).expect("the URL line");
     let url = url.trim().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let answer = post(&url, "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition", body);
+    let answer = wire::response(&url, &format!("{ECS}.RegisterTaskDefinition"), body);
     let status =
         Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
     assert!(status.success());
@@ -131,19 +118,18 @@ fn half_sent_requests_and_a_lack_of_file_handles_do_not_stop_the_endpoint() {
     drop(idle);
     std::thread::sleep(std::time::Duration::from_millis(300));
     // Handles are back: the endpoint answers again.
-    let answer = post(
+    let answer = wire::response(
         &url,
-        "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
+        &format!("{ECS}.RegisterTaskDefinition"),
         r#"{"family":"hello","containerDefinitions":[{"name":"app","image":"hello:1"}]}"#,
     );
     assert!(answer.contains("task-definition/hello:1"), "{answer}");
     // A desired count past ECS's quota is refused.
-    let answer =
-        post(&url, "AmazonEC2ContainerServiceV20141113.CreateCluster", r#"{"clusterName":"c"}"#);
+    let answer = wire::response(&url, &format!("{ECS}.CreateCluster"), r#"{"clusterName":"c"}"#);
     assert!(answer.contains("200 OK"), "{answer}");
-    let answer = post(
+    let answer = wire::response(
         &url,
-        "AmazonEC2ContainerServiceV20141113.CreateService",
+        &format!("{ECS}.CreateService"),
         r#"{"cluster":"c","serviceName":"s","taskDefinition":"hello:1","desiredCount":1000000}"#,
     );
     assert!(answer.contains("desiredCount must be from 0 to 5000"), "{answer}");

@@ -14,11 +14,9 @@ use aws_sdk_ecs::types::{
     HealthCheck, KeyValuePair, PortMapping, Task,
 };
 use ferry::docker::{DockerEngine, context_tar};
-use ferry::local::behaviour::FaultFile;
-use ferry::local::{LocalEcs, LocalOptions, Runtime};
 
 use crate::support::available::docker_available;
-use crate::support::containers::Cleanup;
+use crate::support::local_ecs::{Endpoint, Start};
 
 /// The test image: busybox's shell and httpd; `/serve` writes `$VERSION` to the page and
 /// serves it on 8080, exiting 0 on SIGTERM.
@@ -58,34 +56,28 @@ async fn build_image(engine: &DockerEngine) {
     engine.tag(&built.image_id, repository, tag).await.expect("tag");
 }
 
-struct Local {
-    server: LocalEcs,
-    ecs: aws_sdk_ecs::Client,
-    engine: DockerEngine,
-}
-
-async fn start() -> Option<Local> {
+/// The local ECS on the docker runtime, a scheduler pass a second, with the test image
+/// built and cluster `docker`; `None` without Docker.
+async fn start() -> Option<(Endpoint, DockerEngine)> {
     if !docker_available() {
         return None;
     }
     let engine = DockerEngine::connect().await.expect("engine");
     build_image(&engine).await;
-    let local = connect(engine, None).await;
+    let local = connect(None).await;
     local.ecs.create_cluster().cluster_name("docker").send().await.expect("cluster");
-    Some(local)
+    Some((local, engine))
 }
 
-async fn connect(engine: DockerEngine, state_file: Option<&std::path::Path>) -> Local {
-    let server = LocalEcs::start(LocalOptions {
-        faults: FaultFile::parse(r#"{"scheduler": {"pass_interval": "1s"}}"#).expect("faults"),
-        runtime: Runtime::Docker,
-        state_file: state_file.map(std::path::Path::to_path_buf),
-        ..LocalOptions::default()
-    })
-    .await
-    .expect("local ECS starts");
-    let config = crate::support::test::sdk_config(server.url()).await;
-    Local { ecs: aws_sdk_ecs::Client::new(&config), server, engine }
+/// The local ECS on the docker runtime, a scheduler pass a second; with a state file, the
+/// containers kept for it are removed when the endpoint is dropped, even when the test
+/// fails.
+async fn connect(state_file: Option<&std::path::Path>) -> Endpoint {
+    let start = Start::real_time().faults(r#"{"scheduler": {"pass_interval": "1s"}}"#).docker();
+    match state_file {
+        Some(path) => start.state_file(path).clean_up_containers().start().await,
+        None => start.start().await,
+    }
 }
 
 fn served(version: &str) -> ContainerDefinition {
@@ -109,7 +101,7 @@ fn served(version: &str) -> ContainerDefinition {
         .build()
 }
 
-async fn register(local: &Local, family: &str, container: ContainerDefinition) -> String {
+async fn register(local: &Endpoint, family: &str, container: ContainerDefinition) -> String {
     local
         .ecs
         .register_task_definition()
@@ -125,7 +117,7 @@ async fn register(local: &Local, family: &str, container: ContainerDefinition) -
 }
 
 async fn create_service(
-    local: &Local,
+    local: &Endpoint,
     name: &str,
     task_definition: &str,
     desired: i32,
@@ -152,7 +144,7 @@ async fn create_service(
         .expect("create service");
 }
 
-async fn describe(local: &Local, name: &str) -> aws_sdk_ecs::types::Service {
+async fn describe(local: &Endpoint, name: &str) -> aws_sdk_ecs::types::Service {
     local
         .ecs
         .describe_services()
@@ -194,7 +186,7 @@ fn rollout(service: &aws_sdk_ecs::types::Service) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn settled(local: &Local, name: &str) -> aws_sdk_ecs::types::Service {
+async fn settled(local: &Endpoint, name: &str) -> aws_sdk_ecs::types::Service {
     within(Duration::from_secs(90), "the rollout completes", || async {
         let service = describe(local, name).await;
         let done = rollout(&service) == [("PRIMARY".to_owned(), "COMPLETED".to_owned())];
@@ -203,7 +195,7 @@ async fn settled(local: &Local, name: &str) -> aws_sdk_ecs::types::Service {
     .await
 }
 
-async fn tasks(local: &Local, service: &str, status: DesiredStatus) -> Vec<Task> {
+async fn tasks(local: &Endpoint, service: &str, status: DesiredStatus) -> Vec<Task> {
     let arns = local
         .ecs
         .list_tasks()
@@ -247,7 +239,7 @@ fn page(task: &Task) -> String {
 }
 
 /// The task `arn` once it is STOPPED (within 30 s).
-async fn until_stopped(local: &Local, arn: &str) -> Task {
+async fn until_stopped(local: &Endpoint, arn: &str) -> Task {
     within(Duration::from_secs(30), "the task stops", || async {
         let described =
             local.ecs.describe_tasks().cluster("docker").tasks(arn).send().await.expect("describe");
@@ -257,7 +249,7 @@ async fn until_stopped(local: &Local, arn: &str) -> Task {
     .await
 }
 
-async fn first_stopped(local: &Local, service: &str) -> Task {
+async fn first_stopped(local: &Endpoint, service: &str) -> Task {
     within(Duration::from_mins(1), service, || async {
         tasks(local, service, DesiredStatus::Stopped)
             .await
@@ -276,7 +268,7 @@ fn runtime_ids(tasks: &[Task]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containers_roll_out_serve_roll_back_and_stop() {
-    let Some(local) = start().await else { return };
+    let Some((local, engine)) = start().await else { return };
     let v1 = register(&local, "web", served("one")).await;
     create_service(&local, "web", &v1, 2, true).await;
     let service = settled(&local, "web").await;
@@ -293,7 +285,7 @@ async fn containers_roll_out_serve_roll_back_and_stop() {
         );
         assert_eq!(page(task), "one");
         let id = task.containers()[0].runtime_id().expect("runtimeId");
-        let state = local.engine.inspect(id).await.expect("inspect").expect("a real container");
+        let state = engine.inspect(id).await.expect("inspect").expect("a real container");
         assert!(state.running);
     }
     let first_ids = runtime_ids(&first);
@@ -354,7 +346,7 @@ async fn containers_roll_out_serve_roll_back_and_stop() {
         // Containers of stopped tasks are removed.
         if let Some(id) = task.containers()[0].runtime_id() {
             within(Duration::from_secs(10), "the crashed container is removed", || async {
-                local.engine.inspect(id).await.expect("inspect").is_none().then_some(())
+                engine.inspect(id).await.expect("inspect").is_none().then_some(())
             })
             .await;
         }
@@ -426,8 +418,7 @@ async fn containers_roll_out_serve_roll_back_and_stop() {
 
     // Shutting down removes every container the runtime started.
     let last = runtime_ids(&tasks(&local, "web", DesiredStatus::Running).await);
-    let Local { server, engine, .. } = local;
-    server.shutdown().await.expect("shutdown");
+    local.server.shutdown().await.expect("shutdown");
     for id in last {
         assert!(engine.inspect(&id).await.expect("inspect").is_none(), "{id} was left behind");
     }
@@ -435,7 +426,7 @@ async fn containers_roll_out_serve_roll_back_and_stop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_memory_unhealthy_stubborn_and_unpullable_tasks_stop_as_on_ecs() {
-    let Some(local) = start().await else { return };
+    let Some((local, _engine)) = start().await else { return };
     let shell = |name: &str, script: &str| {
         ContainerDefinition::builder()
             .name(name)
@@ -548,8 +539,7 @@ async fn with_a_state_file_containers_outlive_the_process_and_are_adopted() {
     build_image(&engine).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("state.json");
-    let _cleanup = Cleanup(dir.path().canonicalize().expect("dir").join("state.json"));
-    let local = connect(engine.clone(), Some(&state)).await;
+    let local = connect(Some(&state)).await;
     local.ecs.create_cluster().cluster_name("docker").send().await.expect("cluster");
     let v1 = register(&local, "web", served("kept")).await;
     create_service(&local, "web", &v1, 3, true).await;
@@ -565,7 +555,7 @@ async fn with_a_state_file_containers_outlive_the_process_and_are_adopted() {
     engine.remove(&ids[0]).await.expect("remove");
     engine.stop(&ids[1], 5).await.expect("stop");
 
-    let local = connect(engine.clone(), Some(&state)).await;
+    let local = connect(Some(&state)).await;
     // The first report on the adopted containers comes within a tick.
     let stopped = within(Duration::from_secs(10), "both tasks stop", || async {
         let stopped = tasks(&local, "web", DesiredStatus::Stopped).await;

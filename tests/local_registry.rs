@@ -3,23 +3,19 @@
 //! answer from its v2 API, with and without authentication.
 
 use base64::Engine as _;
+use ferry::local::LocalEcs;
 use ferry::local::ecr::RegistryConfig;
-use ferry::local::{LocalEcs, LocalOptions};
 
+use crate::support::local_ecs::{Endpoint, Start};
 use crate::support::registry::Registry;
 
 async fn ecr_for(registry: &Registry, password: Option<&str>) -> (LocalEcs, aws_sdk_ecr::Client) {
-    let server = LocalEcs::start(LocalOptions {
-        registry: RegistryConfig {
-            address: Some(registry.address.clone()),
-            password: password.map(str::to_owned),
-        },
-        ..LocalOptions::default()
-    })
-    .await
-    .expect("local ECR");
-    let config = crate::support::test::sdk_config(server.url()).await;
-    (server, aws_sdk_ecr::Client::new(&config))
+    let config = RegistryConfig {
+        address: Some(registry.address.clone()),
+        password: password.map(str::to_owned),
+    };
+    let Endpoint { server, ecr, .. } = Start::real_time().registry(config).start().await;
+    (server, ecr)
 }
 
 async fn images_through_the_local_ecr(password: Option<&'static str>) {

@@ -4,7 +4,6 @@
 //! against the local ECS.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 
 use ferry::aws::{Clients, Ecs, Target};
 use ferry::engine::{
@@ -13,23 +12,14 @@ use ferry::engine::{
 use ferry::eval::{ContainerChange, RegisterStep, Value};
 use serde_json::{Value as Json, json};
 
+use crate::support::local_ecs::Start;
 use crate::support::moto::Moto;
+use crate::support::wire::{self, ECS};
 
-fn post(address: &str, target: &str, body: &str) -> Json {
-    let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {address}\r\n\
-         X-Amz-Target: AmazonEC2ContainerServiceV20141113.{target}\r\n\
-         Content-Type: application/x-amz-json-1.1\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ecs/aws4_request, \
-         SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let (_, body) = response.split_once("\r\n\r\n").expect("response");
-    serde_json::from_str(body).expect("json")
+/// One ECS call (`support::wire`) whose answer must be JSON.
+fn post(address: &str, operation: &str, body: &str) -> Json {
+    let (_, answer) = wire::exchange(address, &format!("{ECS}.{operation}"), body);
+    serde_json::from_str(&answer).expect("json")
 }
 
 /// Every field family of a task definition, and some empty strings.
@@ -173,8 +163,7 @@ async fn register_from_current_round_trips_on_moto() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn register_from_current_round_trips_on_the_local_ecs() {
-    let server =
-        ferry::local::LocalEcs::start(ferry::local::LocalOptions::default()).await.expect("local");
+    let server = Start::real_time().start().await.server;
     let url = server.url().to_owned();
     round_trip(&url, url.trim_start_matches("http://")).await;
 }

@@ -4,8 +4,9 @@
 use ferry::aws::{Clients, Ecs, Target};
 use ferry::engine::{Event, Recorder, RunOptions, Runner, Verdict};
 use ferry::eval::{Workspace, resolve};
-use ferry::local::behaviour::FaultFile;
-use ferry::local::{LocalEcs, LocalOptions};
+use ferry::local::LocalEcs;
+
+use crate::support::local_ecs::Start;
 
 const FILE: &str = "register web_task {\n  family = \"web\"\n  container \"app\" {\n    \
                     image = \"acme/web:IMAGE\"\n  }\n}\n\n\
@@ -16,13 +17,7 @@ const FILE: &str = "register web_task {\n  family = \"web\"\n  container \"app\"
 /// A local ECS at speed 100 where images tagged `slow` take `start` to start.
 async fn slow_local(start: &str) -> LocalEcs {
     let faults = format!(r#"{{"images": [{{"match": "*:slow", "start": "{start}"}}]}}"#);
-    LocalEcs::start(LocalOptions {
-        speed: 100.0,
-        faults: FaultFile::parse(&faults).expect("faults"),
-        ..LocalOptions::default()
-    })
-    .await
-    .expect("local")
+    Start::real_time().speed(100.0).faults(&faults).start().await.server
 }
 
 async fn run_once(server: &LocalEcs, image: &str, recorder: &mut Recorder) -> Verdict {

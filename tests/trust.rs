@@ -2,54 +2,13 @@
 //! trying the landed build on services that already had deployments, as a test. Every test
 //! builds a history first — old revisions, old events, a failed deployment, settings
 //! changed by another tool, another client mid-rollout — on the in-process local ECS.
+//! Rollbacks are in `trust_rollback`, other clients acting mid-run in
+//! `trust_other_clients`, answers lost on the way back in `trust_lost_answers`.
 
-use ferry::engine::{Event, RollbackError, StepChange, Verdict, plan_text};
+use ferry::engine::{Event, StepChange, Verdict, plan_text};
 
-use crate::support::harness::{Local, Outcome, Setup, revision_number};
-
-const FAULTS: &str = r#"{"images": [
-  {"match": "*:crash*", "crash_after": "5s", "exit_code": 3},
-  {"match": "*:quick*", "start": "1s", "crash_after": "1s", "exit_code": 3},
-  {"match": "*:sick*", "never_healthy": true, "unhealthy_after": "60s"},
-  {"match": "*:slow*", "start": "3m"}
-]}"#;
-
-/// A Deployfile for service `web` of cluster `c`: the register step's body, extra update
-/// fields, the verify step's body (none: no verify step), and `on failure { rollback }`.
-fn deployfile(register: &str, update: &str, verify: Option<&str>, on_failure: bool) -> String {
-    let mut text = format!(
-        "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n{register}}}\n\n\
-         update web {{\n  task_definition = web_task\n  create          = true\n{update}}}\n"
-    );
-    if let Some(verify) = verify {
-        let timeout = if verify.contains("timeout") { "" } else { "  timeout = 30m\n" };
-        text = format!("{text}\nverify web {{\n{timeout}{verify}}}\n");
-    }
-    if on_failure {
-        text.push_str("\non failure {\n  rollback web\n}\n");
-    }
-    text
-}
-
-/// The image as a register body of family `web`.
-fn image(image: &str) -> String {
-    format!("  family = \"web\"\n  container \"app\" {{\n    image = \"{image}\"\n  }}\n")
-}
-
-fn standard(tag: &str) -> String {
-    deployfile(&image(&format!("acme/web:{tag}")), "  desired = 3\n", Some(""), true)
-}
-
-fn assert_code(outcome: &Outcome, code: u8) {
-    assert_eq!(outcome.code(), code, "{}\n{:#?}", outcome.reason, outcome.kinds());
-}
-
-/// What the service runs: the PRIMARY's revision number and its desired count.
-async fn runs(local: &Local) -> (u32, i32) {
-    let service = local.service().await.expect("the service exists");
-    let primary = service.primary().expect("a primary").clone();
-    (revision_number(&primary.task_definition), service.desired)
-}
+use crate::support::harness::{Local, Setup, revision_number};
+use crate::support::web_service::{FAULTS, assert_code, deployfile, image, runs, standard};
 
 // 1. `register { from = file(…) }`.
 
@@ -240,69 +199,9 @@ async fn without_a_verify_step_ferry_waits_for_the_deployment() {
     assert_ne!(run.verdict, Verdict::Success, "{}", run.reason);
 }
 
-// 5. `ferry rollback` after a failed deployment.
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_manual_rollback_goes_to_the_last_good_revision() {
-    let local = Local::start(FAULTS).await;
-    let breaker = |tag: &str| {
-        deployfile(
-            &image(&format!("acme/web:{tag}")),
-            "  desired = 3\n  circuit_breaker = rollback\n",
-            Some(""),
-            false,
-        )
-    };
-    assert_code(&local.run(&breaker("1")).await, 0);
-    // Revision 2 crashes; ECS's breaker rolls it back (verified: exit 1).
-    let crashed = local.run(&breaker("crash-2")).await;
-    assert_code(&crashed, 1);
-    assert!(crashed.reason.contains("circuit breaker"), "{}", crashed.reason);
-    assert_eq!(runs(&local).await.0, 1);
-    assert_code(&local.run(&breaker("3")).await, 0);
-    assert_eq!(runs(&local).await.0, 3);
-    // An unknown `--to` is refused before anything is written.
-    let unknown = local.rollback(Some("web:99")).await;
-    assert!(
-        matches!(&unknown, Err(RollbackError::Refused(r)) if r.contains("web:99")),
-        "{unknown:?}"
-    );
-    assert_eq!(runs(&local).await.0, 3);
-    // Back to revision 1, the last whose deployment completed — not 2, which crashed.
-    let back = local.rollback(None).await.expect("rolled back");
-    assert_eq!(revision_number(&back), 1, "{back}");
-    assert_eq!(runs(&local).await.0, 1);
-}
+// 5. `ferry rollback` after a failed deployment: in `trust_rollback`.
 
 // Also seen.
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_a_rollback_the_good_commit_is_reused() {
-    let local = Local::start(FAULTS).await;
-    let fast = |tag: &str| {
-        deployfile(
-            &image(&format!("acme/web:{tag}")),
-            "  desired = 3\n",
-            Some("  fail_fast = 2\n"),
-            true,
-        )
-    };
-    assert_code(&local.run(&fast("1")).await, 0);
-    assert_code(&local.run(&fast("crash-2")).await, 1);
-    // The family's newest revision is 2 (the crashed one); the service runs 1.
-    let plan = plan_text(&local.plan(&fast("1")).await.expect("plan"), None);
-    assert!(
-        plan.contains(
-            "nothing changed: reuse arn:aws:ecs:us-east-1:000000000000:task-definition/web:1 \
-             (the revision service `web` runs)"
-        ),
-        "{plan}"
-    );
-    let rerun = local.run(&fast("1")).await;
-    assert_code(&rerun, 0);
-    assert!(rerun.has("nothing_to_deploy"), "{:?}", rerun.kinds());
-    assert_eq!(local.revisions("web").await.len(), 2, "no duplicate of revision 1");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_write_nothing() {
@@ -385,33 +284,6 @@ async fn refusals_write_nothing() {
     );
     assert_eq!(local.revisions("web").await.len(), before, "nothing registered");
     assert!(!run.has("revision_registered"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_ecs_rolled_back_the_rollback_is_verified_not_stopped() {
-    let local = Local::start(FAULTS).await;
-    let breaker = |tag: &str| {
-        deployfile(
-            &image(&format!("acme/web:{tag}")),
-            "  desired = 3\n  circuit_breaker = rollback\n",
-            Some(""),
-            true,
-        )
-    };
-    assert_code(&local.run(&breaker("1")).await, 0);
-    let run = local.run(&breaker("crash-2")).await;
-    assert_code(&run, 1);
-    let warnings: Vec<&Event> =
-        run.events.iter().filter(|e| matches!(e, Event::Warning { .. })).collect();
-    assert!(warnings.is_empty(), "{warnings:#?}");
-    assert!(run.reason.contains("ECS's circuit breaker"), "{}", run.reason);
-    let how = run.events.iter().find_map(|e| match e {
-        Event::RollbackStarted { how, .. } => Some(how.clone()),
-        _ => None,
-    });
-    assert!(
-        how.is_some_and(|h| h.contains("circuit breaker") || h.contains("already rolling back"))
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -500,143 +372,6 @@ async fn a_service_left_failed_is_not_nothing_to_deploy() {
     // A new revision over a failed service is the usual fix.
     let fixed = local.run(&text.replace("crash-1", "2")).await;
     assert_code(&fixed, 0);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lost_answer_is_read_back() {
-    // CreateService applied, its answers lost: the same idempotency token returns it.
-    // RegisterTaskDefinition too: the family's latest revision is read back.
-    let faults = r#"{"api": {"lose_answers": {
-        "CreateService": 3, "UpdateService": 6, "RegisterTaskDefinition": 3
-    }}}"#;
-    let local = Local::start(faults).await;
-    let first = local.run(&standard("1")).await;
-    assert_code(&first, 0);
-    assert!(first.has("service_created"), "{:?}", first.kinds());
-    assert!(
-        first.events.iter().any(
-            |e| matches!(e, Event::Warning { message } if message.contains("is the revision sent"))
-        ),
-        "{:#?}",
-        first.events
-    );
-    // The SDK's own retries registered it up to three times; ferry deploys the newest.
-    assert_eq!(runs(&local).await.0, 3);
-    // UpdateService applied, all three attempts' answers lost: read back, ours found.
-    let second = local.run(&standard("2")).await;
-    assert_code(&second, 0);
-    assert!(
-        second.events.iter().any(|e| matches!(
-            e,
-            Event::Warning { message } if message.contains("read back: the update was applied")
-        )),
-        "{:#?}",
-        second.events
-    );
-    assert_eq!(runs(&local).await.0, 4);
-    // A settings-only UpdateService whose answers were lost: every setting sent is read
-    // back before ferry says it was applied.
-    let fewer = deployfile(&image("acme/web:2"), "  desired = 2\n  grace = 30s\n", Some(""), true);
-    let third = local.run(&fewer).await;
-    assert_code(&third, 0);
-    assert!(third.has("settings_updated") && third.has("scaled"), "{:?}", third.kinds());
-    let service = local.service().await.expect("service");
-    assert_eq!((service.desired, service.grace_s), (2, Some(30)));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_throttled_retry_after_a_lost_answer_is_read_back() {
-    // The first attempt is applied and its answer lost; the SDK's two retries are throttled:
-    // the call ends in ThrottlingException though it was applied (found by the soak).
-    let faults = r#"{"api": {
-        "lose_answers": {"RegisterTaskDefinition": 1, "CreateService": 1, "UpdateService": 1},
-        "throttle_retries": {"RegisterTaskDefinition": 2, "CreateService": 2, "UpdateService": 2}
-    }}"#;
-    let local = Local::start(faults).await;
-    let first = local.run(&standard("1")).await;
-    assert_code(&first, 0);
-    let warned = |run: &crate::support::harness::Outcome, text: &str| {
-        run.events.iter().any(|e| matches!(e, Event::Warning { message } if message.contains(text)))
-    };
-    assert!(warned(&first, "is the revision sent"), "{:#?}", first.events);
-    assert!(warned(&first, "asking again with the same idempotency token"), "{:#?}", first.events);
-    let revisions = local.server.with_state(|state, _| state.families["web"].len());
-    assert_eq!(revisions, 1, "the throttled retries registered nothing more");
-    assert_eq!(runs(&local).await.0, 1);
-    let second = local.run(&standard("2")).await;
-    assert_code(&second, 0);
-    assert!(warned(&second, "read back: the update was applied"), "{:#?}", second.events);
-    assert_eq!(runs(&local).await.0, 2);
-    assert_eq!(local.server.injected().get("throttled"), Some(&6));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rollback_before_the_first_look_is_named() {
-    let local = Local::start(FAULTS).await;
-    let breaker = |tag: &str| {
-        deployfile(
-            &image(&format!("acme/web:{tag}")),
-            "  desired = 3\n  circuit_breaker = rollback\n",
-            Some("  timeout = 10m\n"),
-            false,
-        )
-    };
-    assert_code(&local.run(&breaker("1")).await, 0);
-    // ferry's first look after UpdateService comes late (500s, latency): by then ECS has
-    // rolled the crashing revision back.
-    let hook = Box::new(|event: &Event, hook: &crate::support::harness::Hook| {
-        if let Event::DeploymentStarted { .. } = event {
-            hook.clock.advance(5 * 60_000);
-        }
-    });
-    let run =
-        local.run_with(&breaker("quick-2"), Setup { hook: Some(hook), ..Setup::default() }).await;
-    assert_code(&run, 1);
-    assert!(!run.reason.contains("did not finish within"), "{}", run.reason);
-    assert!(run.reason.contains("circuit breaker"), "{}", run.reason);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_clients_deployment_is_reported_and_left_alone() {
-    let local = Local::start(FAULTS).await;
-    assert_code(&local.run(&standard("1")).await, 0);
-    // Mid-rollout, another client forces a new deployment of the same revision.
-    // (The exit code 3 below shows it happened.)
-    let hook = crate::support::harness::intruder();
-    let run =
-        local.run_with(&standard("slow-2"), Setup { hook: Some(hook), ..Setup::default() }).await;
-    assert_code(&run, 3);
-    assert!(
-        run.reason.contains("replaced ours") && run.reason.contains("left alone"),
-        "{}",
-        run.reason
-    );
-    assert!(!run.has("rollback_started"), "{:?}", run.kinds());
-    let service = local.settle().await;
-    assert_eq!(revision_number(&service.task_definition), 2, "the newer deployment runs on");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_during_the_rollback_is_130() {
-    let local = Local::start(FAULTS).await;
-    let fast = |tag: &str| {
-        deployfile(
-            &image(&format!("acme/web:{tag}")),
-            "  desired = 3\n",
-            Some("  fail_fast = 2\n"),
-            true,
-        )
-    };
-    assert_code(&local.run(&fast("1")).await, 0);
-    let hook = Box::new(|event: &Event, hook: &crate::support::harness::Hook| {
-        if let Event::RollbackStarted { .. } = event {
-            hook.interrupt();
-        }
-    });
-    let run =
-        local.run_with(&fast("crash-2"), Setup { hook: Some(hook), ..Setup::default() }).await;
-    assert_code(&run, 130);
-    assert!(run.reason.contains("interrupted while rolling"), "{}", run.reason);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -733,58 +468,6 @@ async fn a_diff_shows_only_what_changes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rollback_leaves_a_newer_deployment_of_another_service_alone() {
-    let local = Local::start(FAULTS).await;
-    // Two services: `api` deploys and is verified, then `web` crashes.
-    let two = |api: &str, web: &str| {
-        format!(
-            "defaults {{\n  cluster = \"c\"\n}}\n\nregister api_task {{\n  family = \"api\"\n  \
-             container \"app\" {{\n    image = \"acme/api:{api}\"\n  }}\n}}\n\n\
-             update api {{\n  task_definition = api_task\n  create = true\n  desired = 2\n}}\n\n\
-             verify api {{\n  timeout = 30m\n}}\n\nregister web_task {{\n  family = \"web\"\n  \
-             container \"app\" {{\n    image = \"acme/web:{web}\"\n  }}\n}}\n\n\
-             update web {{\n  task_definition = web_task\n  create = true\n  desired = 2\n}}\n\n\
-             verify web {{\n  timeout = 30m\n  fail_fast = 2\n}}\n\n\
-             on failure {{\n  rollback api\n  rollback web\n}}\n"
-        )
-    };
-    assert_code(&local.run(&two("1", "1")).await, 0);
-    // While `web` rolls out, another CI run forces a new deployment of `api`.
-    let hook = Box::new(|event: &Event, hook: &crate::support::harness::Hook| {
-        if let Event::StepStarted { step, kind } = event
-            && step == "web"
-            && kind == "verify"
-        {
-            hook.act(|clients| async move {
-                clients
-                    .ecs
-                    .update_service()
-                    .cluster("c")
-                    .service("api")
-                    .force_new_deployment(true)
-                    .send()
-                    .await
-                    .expect("update");
-            });
-        }
-    });
-    let run =
-        local.run_with(&two("2", "crash-2"), Setup { hook: Some(hook), ..Setup::default() }).await;
-    assert_code(&run, 3);
-    assert!(run.reason.contains("left alone") && run.reason.contains("`api`"), "{}", run.reason);
-    assert!(run.reason.contains("rolled back and verified: `web`"), "{}", run.reason);
-    // `api` runs on with the other run's deployment (of revision 2); `web` is back on 1.
-    let ecs = ferry::aws::Ecs::new(local.clients.ecs.clone());
-    let api = ecs.service("c", "api").await.expect("describe").expect("api");
-    assert_eq!(revision_number(&api.primary().expect("primary").task_definition), 2);
-    assert!(
-        api.deployments.len() == 1
-            || api.primary().is_some_and(|p| p.rollout_state.as_deref() == Some("IN_PROGRESS"))
-    );
-    assert_eq!(runs(&local).await.0, 1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cleanup_deregisters_what_the_plan_said() {
     let local = Local::start(FAULTS).await;
     let keep = |tag: &str| {
@@ -825,44 +508,4 @@ async fn cleanup_deregisters_what_the_plan_said() {
     assert_eq!(gone, planned, "{plan}");
     let left: Vec<u32> = local.revisions("web").await.iter().map(|a| revision_number(a)).collect();
     assert!(left.contains(&4) && left.contains(&3), "{left:?}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_runs_started_at_the_same_instant_never_both_proceed() {
-    // 20 trials: two CI runs of different commits, started together on one service.
-    let mut outcomes = Vec::new();
-    for trial in 0..20 {
-        let local = Local::start(FAULTS).await;
-        assert_code(&local.run(&standard("1")).await, 0);
-        let (first, second) = (standard(&format!("a{trial}")), standard(&format!("b{trial}")));
-        let (a, b) = tokio::join!(local.run(&first), local.run(&second));
-        let won: Vec<&Outcome> =
-            [&a, &b].into_iter().filter(|o| o.verdict == Verdict::Success).collect();
-        assert!(won.len() <= 1, "trial {trial}: both proceeded:\n{}\n{}", a.reason, b.reason);
-        for outcome in [&a, &b] {
-            // Neither undoes the other: a run that lost stops without rolling back.
-            assert!(!outcome.has("rollback_started"), "trial {trial}: {}", outcome.reason);
-            if outcome.verdict != Verdict::Success {
-                assert!(
-                    outcome.reason.contains("replaced ours")
-                        || outcome.reason.contains("in progress")
-                        || outcome.reason.contains("changed since ferry read it"),
-                    "trial {trial}: {}",
-                    outcome.reason
-                );
-            }
-        }
-        // The service settles on the winner's revision, and nobody's deploy is lost to a
-        // rollback.
-        let service = local.settle().await;
-        if let Some(winner) = won.first() {
-            let ran = winner.events.iter().find_map(|e| match e {
-                Event::DeploymentStarted { task_definition, .. } => Some(task_definition.clone()),
-                _ => None,
-            });
-            assert_eq!(ran.as_deref(), Some(service.task_definition.as_str()), "trial {trial}");
-        }
-        outcomes.push((a.code(), b.code()));
-    }
-    eprintln!("two runs at once, exit codes per trial: {outcomes:?}");
 }

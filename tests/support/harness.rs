@@ -2,28 +2,30 @@
 //! rollback` driven through the library entry points the CLI uses. Time moves only when
 //! ferry waits, so a rollout of minutes takes milliseconds and every run is the same run
 //! again. Other clients (another CI run, another tool) act through the real SDK, from a
-//! hook on ferry's event stream when they must act mid-rollout.
+//! hook on ferry's event stream when they must act mid-rollout. The endpoint is started
+//! through `local_ecs`, with ferry's own clients.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use ferry::aws::{Clients, Ecs, ServiceView, Target};
+use ferry::aws::{Clients, Ecs, ServiceView};
 use ferry::engine::{
     ChangeSet, Event, Plan, PlanError, PlanOptions, RollbackError, RunOptions, Runner, Sink,
     Verdict, make_plan, roll_back,
 };
 use ferry::eval::{Workspace, resolve};
-use ferry::local::behaviour::FaultFile;
+use ferry::local::LocalEcs;
 use ferry::local::clock::Clock;
-use ferry::local::{LocalEcs, LocalOptions};
+
+use super::local_ecs::{Endpoint, Start};
 
 /// The local ECS of one test, with a directory for the Deployfile's files.
 pub(crate) struct Local {
     pub(crate) server: LocalEcs,
     pub(crate) clients: Clients,
     pub(crate) dir: tempfile::TempDir,
-    /// How to start it again (`restart`), when it keeps a state file.
-    again: Option<(LocalOptions, u16)>,
+    /// How to start it again (`restart`), and on which port, when it keeps a state file.
+    again: Option<(Start, u16)>,
 }
 
 /// How a run ended, and what it said.
@@ -157,50 +159,44 @@ impl Local {
     }
 
     pub(crate) async fn with(faults: &str, capacity: Option<u32>) -> Self {
-        let server = LocalEcs::start(LocalOptions {
-            clock: Some(Clock::manual()),
-            faults: FaultFile::parse(faults).expect("fault file"),
-            capacity,
-            ..LocalOptions::default()
-        })
-        .await
-        .expect("local ECS");
-        let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;
-        Self { server, clients, dir: tempfile::tempdir().expect("tempdir"), again: None }
+        let endpoint =
+            Start::manual().faults(faults).capacity(capacity).ferry_clients().start().await;
+        Self::around(endpoint, tempfile::tempdir().expect("tempdir"), None)
     }
 
     /// A local ECS with this fault file that keeps its state in a file, so that
     /// `restart` can stop it and start it again on the same port.
     pub(crate) async fn persistent(faults: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let options = LocalOptions {
-            clock: Some(Clock::manual()),
-            faults: FaultFile::parse(faults).expect("fault file"),
-            state_file: Some(dir.path().join("state.json")),
-            ..LocalOptions::default()
-        };
-        let server = LocalEcs::start(options.clone()).await.expect("local ECS");
-        let port = server.url().rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
-        let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;
-        Self { server, clients, dir, again: Some((options, port)) }
+        let start = Start::manual()
+            .faults(faults)
+            .state_file(&dir.path().join("state.json"))
+            .ferry_clients();
+        let again = start.clone();
+        let endpoint = start.start().await;
+        let port =
+            endpoint.server.url().rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        Self::around(endpoint, dir, Some((again, port)))
+    }
+
+    /// The test's side of a started endpoint: its server, ferry's clients for it.
+    fn around(endpoint: Endpoint, dir: tempfile::TempDir, again: Option<(Start, u16)>) -> Self {
+        let clients = Clients { ecs: endpoint.ecs, ecr: endpoint.ecr };
+        Self { server: endpoint.server, clients, dir, again }
     }
 
     /// Stops the endpoint (its state saved; connections cut) and starts it again on the
     /// same port from its state file, with the same clock: the clients never learn.
     pub(crate) async fn restart(&mut self) {
-        let (options, port) = self.again.clone().expect("a persistent local ECS");
+        let (start, port) = self.again.clone().expect("a persistent local ECS");
+        let options = start.port(port).options();
         // Something to hold the place while the port is free.
-        let placeholder = LocalEcs::start(LocalOptions {
-            clock: Some(Clock::manual()),
-            ..LocalOptions::default()
-        })
-        .await
-        .expect("placeholder");
+        let placeholder = LocalEcs::start(Start::manual().options()).await.expect("placeholder");
         let old = std::mem::replace(&mut self.server, placeholder);
         old.shutdown().await.expect("shutdown");
         let mut again = None;
         for _ in 0..50 {
-            match LocalEcs::start(LocalOptions { port, ..options.clone() }).await {
+            match LocalEcs::start(options.clone()).await {
                 Ok(server) => {
                     again = Some(server);
                     break;

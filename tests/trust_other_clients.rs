@@ -1,0 +1,120 @@
+//! A verdict you can trust on a service with a history (issue 13), when another client
+//! acts mid-run: another tool's deployment replacing ours, another CI run's deployment of
+//! another service during our rollback, and two runs started at the same instant.
+
+use ferry::engine::{Event, Verdict};
+
+use crate::support::harness::{Local, Outcome, Setup, revision_number};
+use crate::support::web_service::{FAULTS, assert_code, runs, standard};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_clients_deployment_is_reported_and_left_alone() {
+    let local = Local::start(FAULTS).await;
+    assert_code(&local.run(&standard("1")).await, 0);
+    // Mid-rollout, another client forces a new deployment of the same revision.
+    // (The exit code 3 below shows it happened.)
+    let hook = crate::support::harness::intruder();
+    let run =
+        local.run_with(&standard("slow-2"), Setup { hook: Some(hook), ..Setup::default() }).await;
+    assert_code(&run, 3);
+    assert!(
+        run.reason.contains("replaced ours") && run.reason.contains("left alone"),
+        "{}",
+        run.reason
+    );
+    assert!(!run.has("rollback_started"), "{:?}", run.kinds());
+    let service = local.settle().await;
+    assert_eq!(revision_number(&service.task_definition), 2, "the newer deployment runs on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_leaves_a_newer_deployment_of_another_service_alone() {
+    let local = Local::start(FAULTS).await;
+    // Two services: `api` deploys and is verified, then `web` crashes.
+    let two = |api: &str, web: &str| {
+        format!(
+            "defaults {{\n  cluster = \"c\"\n}}\n\nregister api_task {{\n  family = \"api\"\n  \
+             container \"app\" {{\n    image = \"acme/api:{api}\"\n  }}\n}}\n\n\
+             update api {{\n  task_definition = api_task\n  create = true\n  desired = 2\n}}\n\n\
+             verify api {{\n  timeout = 30m\n}}\n\nregister web_task {{\n  family = \"web\"\n  \
+             container \"app\" {{\n    image = \"acme/web:{web}\"\n  }}\n}}\n\n\
+             update web {{\n  task_definition = web_task\n  create = true\n  desired = 2\n}}\n\n\
+             verify web {{\n  timeout = 30m\n  fail_fast = 2\n}}\n\n\
+             on failure {{\n  rollback api\n  rollback web\n}}\n"
+        )
+    };
+    assert_code(&local.run(&two("1", "1")).await, 0);
+    // While `web` rolls out, another CI run forces a new deployment of `api`.
+    let hook = Box::new(|event: &Event, hook: &crate::support::harness::Hook| {
+        if let Event::StepStarted { step, kind } = event
+            && step == "web"
+            && kind == "verify"
+        {
+            hook.act(|clients| async move {
+                clients
+                    .ecs
+                    .update_service()
+                    .cluster("c")
+                    .service("api")
+                    .force_new_deployment(true)
+                    .send()
+                    .await
+                    .expect("update");
+            });
+        }
+    });
+    let run =
+        local.run_with(&two("2", "crash-2"), Setup { hook: Some(hook), ..Setup::default() }).await;
+    assert_code(&run, 3);
+    assert!(run.reason.contains("left alone") && run.reason.contains("`api`"), "{}", run.reason);
+    assert!(run.reason.contains("rolled back and verified: `web`"), "{}", run.reason);
+    // `api` runs on with the other run's deployment (of revision 2); `web` is back on 1.
+    let ecs = ferry::aws::Ecs::new(local.clients.ecs.clone());
+    let api = ecs.service("c", "api").await.expect("describe").expect("api");
+    assert_eq!(revision_number(&api.primary().expect("primary").task_definition), 2);
+    assert!(
+        api.deployments.len() == 1
+            || api.primary().is_some_and(|p| p.rollout_state.as_deref() == Some("IN_PROGRESS"))
+    );
+    assert_eq!(runs(&local).await.0, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_started_at_the_same_instant_never_both_proceed() {
+    // 20 trials: two CI runs of different commits, started together on one service.
+    let mut outcomes = Vec::new();
+    for trial in 0..20 {
+        let local = Local::start(FAULTS).await;
+        assert_code(&local.run(&standard("1")).await, 0);
+        let (first, second) = (standard(&format!("a{trial}")), standard(&format!("b{trial}")));
+        let (a, b) = tokio::join!(local.run(&first), local.run(&second));
+        let won: Vec<&Outcome> =
+            [&a, &b].into_iter().filter(|o| o.verdict == Verdict::Success).collect();
+        assert!(won.len() <= 1, "trial {trial}: both proceeded:\n{}\n{}", a.reason, b.reason);
+        for outcome in [&a, &b] {
+            // Neither undoes the other: a run that lost stops without rolling back.
+            assert!(!outcome.has("rollback_started"), "trial {trial}: {}", outcome.reason);
+            if outcome.verdict != Verdict::Success {
+                assert!(
+                    outcome.reason.contains("replaced ours")
+                        || outcome.reason.contains("in progress")
+                        || outcome.reason.contains("changed since ferry read it"),
+                    "trial {trial}: {}",
+                    outcome.reason
+                );
+            }
+        }
+        // The service settles on the winner's revision, and nobody's deploy is lost to a
+        // rollback.
+        let service = local.settle().await;
+        if let Some(winner) = won.first() {
+            let ran = winner.events.iter().find_map(|e| match e {
+                Event::DeploymentStarted { task_definition, .. } => Some(task_definition.clone()),
+                _ => None,
+            });
+            assert_eq!(ran.as_deref(), Some(service.task_definition.as_str()), "trial {trial}");
+        }
+        outcomes.push((a.code(), b.code()));
+    }
+    eprintln!("two runs at once, exit codes per trial: {outcomes:?}");
+}
