@@ -10,6 +10,7 @@ pub mod aws;
 pub mod cli;
 pub mod docker;
 pub mod engine;
+pub(crate) mod error;
 pub mod gates;
 pub mod local;
 pub(crate) mod lsp;

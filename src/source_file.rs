@@ -7,14 +7,14 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::Span;
 
 /// The name looked up when no file is given.
-pub const DEFAULT_NAME: &str = "Deployfile";
+pub(crate) const DEFAULT_NAME: &str = "Deployfile";
 
 /// The largest Deployfile ferry reads. A generated 10,000-line file is about 300 KiB.
 pub const MAX_SIZE: u64 = 16 * 1024 * 1024;
 
 /// A Deployfile read into memory.
 #[derive(Clone, Debug)]
-pub struct SourceFile {
+pub(crate) struct SourceFile {
     pub path: PathBuf,
     /// The path as shown in messages (as given, or relative to the working directory).
     pub name: String,
@@ -24,7 +24,7 @@ pub struct SourceFile {
 /// A file that could not be read as a Deployfile: the diagnostic, and the text to show
 /// it against (empty when there is none).
 #[derive(Debug)]
-pub struct InputError {
+pub(crate) struct InputError {
     pub name: String,
     pub text: String,
     pub diagnostic: Diagnostic,
@@ -41,7 +41,7 @@ impl InputError {
 }
 
 /// Reads `given`, or finds `Deployfile` from `working_dir` upward.
-pub fn load(given: Option<&Path>, working_dir: &Path) -> Result<SourceFile, InputError> {
+pub(crate) fn load(given: Option<&Path>, working_dir: &Path) -> Result<SourceFile, InputError> {
     let (path, name) = if let Some(path) = given {
         (path.to_path_buf(), path.display().to_string())
     } else {
@@ -66,7 +66,7 @@ pub fn load(given: Option<&Path>, working_dir: &Path) -> Result<SourceFile, Inpu
 
 /// The nearest `Deployfile` in `dir` or a directory above it.
 #[must_use]
-pub fn find(dir: &Path) -> Option<PathBuf> {
+pub(crate) fn find(dir: &Path) -> Option<PathBuf> {
     dir.ancestors().map(|d| d.join(DEFAULT_NAME)).find(|candidate| candidate.is_file())
 }
 

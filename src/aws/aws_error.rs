@@ -21,7 +21,7 @@ impl AwsError {
         error: &aws_sdk_ecs::error::SdkError<E, R>,
     ) -> Self
     where
-        E: ProvideErrorMetadata + std::error::Error,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
         R: fmt::Debug,
     {
         let (code, message) = match error {
@@ -32,9 +32,16 @@ impl AwsError {
             aws_sdk_ecs::error::SdkError::TimeoutError(_) => {
                 ("Timeout".to_owned(), "the call timed out".to_owned())
             }
-            aws_sdk_ecs::error::SdkError::DispatchFailure(failure) => {
-                ("NetworkError".to_owned(), format!("{failure:?}").chars().take(300).collect())
-            }
+            // The chain of causes in words ("dispatch failure: io error: … refused"), not
+            // the SDK's `Debug` dump.
+            aws_sdk_ecs::error::SdkError::DispatchFailure(_) => (
+                "NetworkError".to_owned(),
+                aws_sdk_ecs::error::DisplayErrorContext(error)
+                    .to_string()
+                    .chars()
+                    .take(300)
+                    .collect(),
+            ),
             other => (
                 other.code().unwrap_or("Error").to_owned(),
                 other.message().map_or_else(|| other.to_string(), str::to_owned),

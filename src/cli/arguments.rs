@@ -1,5 +1,6 @@
 //! What the user typed: clap's view of the command line, before any validation.
 
+use crate::error::Error;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -7,13 +8,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Ship containers to Amazon ECS from a Deployfile.
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, about, long_about = None, disable_help_subcommand = true)]
-pub struct Arguments {
+pub(crate) struct Arguments {
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Parse and check a Deployfile; report every error at once.
     Check(CheckArguments),
     /// Rewrite a Deployfile in the canonical layout, comments kept.
@@ -39,7 +40,7 @@ pub enum Command {
 // Each flag of `ferry run` is a bool of its own.
 #[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, clap::Args)]
-pub struct RunArguments {
+pub(crate) struct RunArguments {
     #[command(flatten)]
     pub deployfile: DeployfileArguments,
     #[command(flatten)]
@@ -71,7 +72,7 @@ pub struct RunArguments {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct PlanArguments {
+pub(crate) struct PlanArguments {
     #[command(flatten)]
     pub deployfile: DeployfileArguments,
     #[command(flatten)]
@@ -89,7 +90,7 @@ pub struct PlanArguments {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ReplArguments {
+pub(crate) struct ReplArguments {
     #[command(flatten)]
     pub deployfile: DeployfileArguments,
     #[command(flatten)]
@@ -101,7 +102,7 @@ pub struct ReplArguments {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct StatusArguments {
+pub(crate) struct StatusArguments {
     #[command(flatten)]
     pub deployfile: DeployfileArguments,
     #[command(flatten)]
@@ -109,7 +110,7 @@ pub struct StatusArguments {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct RollbackArguments {
+pub(crate) struct RollbackArguments {
     #[command(flatten)]
     pub deployfile: DeployfileArguments,
     #[command(flatten)]
@@ -128,7 +129,7 @@ pub struct RollbackArguments {
 
 /// Which Deployfile, for which environment.
 #[derive(Debug, clap::Args)]
-pub struct DeployfileArguments {
+pub(crate) struct DeployfileArguments {
     /// The Deployfile (default: `Deployfile`, looked up from the working directory upward).
     pub file: Option<PathBuf>,
     /// The environment (an `environment NAME` block); default: `defaults` alone.
@@ -138,7 +139,7 @@ pub struct DeployfileArguments {
 
 /// Where to run, and the local ECS's settings.
 #[derive(Clone, Debug, clap::Args)]
-pub struct TargetArguments {
+pub(crate) struct TargetArguments {
     /// Where to deploy: AWS (the credential chain; `AWS_ENDPOINT_URL*` honoured) or the
     /// local ECS, started in-process.
     #[arg(long, value_enum, default_value_t = TargetKind::Aws)]
@@ -168,7 +169,7 @@ pub struct TargetArguments {
 
 /// Where a run goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum TargetKind {
+pub(crate) enum TargetKind {
     Aws,
     Local,
 }
@@ -193,7 +194,7 @@ impl From<RuntimeKind> for crate::local::Runtime {
 
 /// How a run is reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Output {
+pub(crate) enum Output {
     /// Lines for people, on standard error.
     Human,
     /// One JSON event per line, on standard output (docs/events.md).
@@ -201,7 +202,7 @@ pub enum Output {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct LocalArguments {
+pub(crate) struct LocalArguments {
     /// The port to listen on (default: a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
@@ -229,7 +230,7 @@ pub struct LocalArguments {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct SimulateArguments {
+pub(crate) struct SimulateArguments {
     /// The service's desired task count.
     #[arg(long)]
     pub desired: u32,
@@ -261,7 +262,7 @@ pub struct SimulateArguments {
 
 /// `deploymentCircuitBreaker`, as one word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CircuitBreakerMode {
+pub(crate) enum CircuitBreakerMode {
     Off,
     On,
     Rollback,
@@ -269,28 +270,29 @@ pub enum CircuitBreakerMode {
 
 /// How `ferry simulate` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SimulateFormat {
+pub(crate) enum SimulateFormat {
     Human,
     Json,
 }
 
-fn percent(text: &str) -> Result<u32, String> {
+fn percent(text: &str) -> Result<u32, Error> {
     let number = text.strip_suffix('%').unwrap_or(text);
-    let value: u32 =
-        number.parse().map_err(|_| format!("`{text}` is not a percentage such as `100%`"))?;
+    let value: u32 = number
+        .parse()
+        .map_err(|_| Error::usage(format!("`{text}` is not a percentage such as `100%`")))?;
     if value > 200 {
-        return Err(format!("`{text}` is above 200%"));
+        return Err(Error::usage(format!("`{text}` is above 200%")));
     }
     Ok(value)
 }
 
-fn duration(text: &str) -> Result<u64, String> {
+fn duration(text: &str) -> Result<u64, Error> {
     crate::syntax::parse_duration(text)
-        .map_err(|_| format!("`{text}` is not a duration such as `60s`"))
+        .map_err(|_| Error::usage(format!("`{text}` is not a duration such as `60s`")))
 }
 
 #[derive(Debug, clap::Args)]
-pub struct CheckArguments {
+pub(crate) struct CheckArguments {
     /// The Deployfile (default: `Deployfile`, looked up from the working directory upward).
     pub file: Option<PathBuf>,
     /// How to print diagnostics.
@@ -302,7 +304,7 @@ pub struct CheckArguments {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct FmtArguments {
+pub(crate) struct FmtArguments {
     /// The Deployfile (default: `Deployfile`, looked up from the working directory upward).
     pub file: Option<PathBuf>,
     /// Change nothing; exit 1 and show the difference when the file is not formatted.
@@ -312,7 +314,7 @@ pub struct FmtArguments {
 
 /// How diagnostics are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Rendered reports with the source, on standard error.
     Human,
     /// A JSON array of diagnostics, on standard output.

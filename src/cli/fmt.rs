@@ -6,34 +6,25 @@ use std::path::Path;
 
 use similar::TextDiff;
 
-use super::output::{human_style, stderr, stdout};
+use super::output::{failed, stderr, stdout};
 use super::{ExitStatus, FmtArguments};
-use crate::render::human_report;
-use crate::source_file::{InputError, load};
+use crate::error::Error;
+use crate::source_file::load;
 use crate::syntax::{FormatError, format};
 
 pub(super) fn run(arguments: &FmtArguments) -> ExitStatus {
     let working_dir = std::env::current_dir().unwrap_or_default();
     let source = match load(arguments.file.as_deref(), &working_dir) {
         Ok(source) => source,
-        Err(InputError { name, text, diagnostic }) => {
-            stderr(&human_report(&name, &text, &[diagnostic], human_style()));
-            return ExitStatus::InvalidInput;
-        }
+        Err(error) => return failed(error),
     };
     let formatted = match format(&source.text) {
         Ok(formatted) => formatted,
         Err(FormatError::Syntax(diagnostics)) => {
-            stderr(&human_report(&source.name, &source.text, &diagnostics, human_style()));
-            return ExitStatus::InvalidInput;
+            return failed(Error::Deployfile { name: source.name, text: source.text, diagnostics });
         }
         Err(FormatError::Unsafe(reason)) => {
-            stderr(&format!(
-                "error: ferry cannot format `{}` safely ({reason}); the file was left as it is.\n\
-                 This is a bug in ferry: please report it with the file.\n",
-                source.name
-            ));
-            return ExitStatus::InvalidInput;
+            return failed(Error::Unformattable { name: source.name, reason });
         }
     };
     if formatted == source.text {
@@ -56,13 +47,11 @@ pub(super) fn run(arguments: &FmtArguments) -> ExitStatus {
             stderr(&format!("formatted `{}`\n", source.name));
             ExitStatus::Success
         }
-        Err(error) => {
-            stderr(&format!(
-                "error: cannot write `{}`: {error}; the file was left as it is\n",
-                source.name
-            ));
-            ExitStatus::InvalidInput
-        }
+        Err(error) => failed(Error::File {
+            action: "write",
+            path: source.name.into(),
+            reason: format!("{error}; the file was left as it is"),
+        }),
     }
 }
 

@@ -1,8 +1,9 @@
 //! `ferry local`: the local ECS/ECR endpoint, standalone. Prints the endpoint URL and runs
 //! until Ctrl-C or SIGTERM, then saves the state file (if any).
 
-use super::output::{stderr, stdout};
+use super::output::{failed, stderr, stdout};
 use super::{ExitStatus, LocalArguments};
+use crate::error::Error;
 use crate::local::behaviour::FaultFile;
 use crate::local::ecr::RegistryConfig;
 use crate::local::{LocalEcs, LocalOptions};
@@ -10,14 +11,10 @@ use crate::local::{LocalEcs, LocalOptions};
 pub(super) fn run(arguments: &LocalArguments) -> ExitStatus {
     let faults = match FaultFile::load_optional(arguments.faults.as_deref()) {
         Ok(faults) => faults,
-        Err(message) => {
-            stderr(&format!("error: {message}\n"));
-            return ExitStatus::InvalidInput;
-        }
+        Err(error) => return failed(error),
     };
     if !crate::local::clock::valid_speed(arguments.speed) {
-        stderr("error: `--speed` is a number from 1 to 1000000\n");
-        return ExitStatus::InvalidInput;
+        return failed(Error::usage("`--speed` is a number from 1 to 1000000"));
     }
     let options = LocalOptions {
         port: arguments.port,
@@ -36,18 +33,12 @@ pub(super) fn run(arguments: &LocalArguments) -> ExitStatus {
     let runtime =
         match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
             Ok(runtime) => runtime,
-            Err(error) => {
-                stderr(&format!("error: cannot start the async runtime: {error}\n"));
-                return ExitStatus::InvalidInput;
-            }
+            Err(error) => return failed(Error::Runtime(error)),
         };
     runtime.block_on(async {
         let local = match LocalEcs::start(options).await {
             Ok(local) => local,
-            Err(message) => {
-                stderr(&format!("error: {message}\n"));
-                return ExitStatus::InvalidInput;
-            }
+            Err(error) => return failed(error),
         };
         stdout(&format!("{}\n", local.url()));
         let tasks = match arguments.runtime {
@@ -62,10 +53,7 @@ pub(super) fn run(arguments: &LocalArguments) -> ExitStatus {
         wait_for_interrupt().await;
         match local.shutdown().await {
             Ok(()) => ExitStatus::Success,
-            Err(message) => {
-                stderr(&format!("error: {message}\n"));
-                ExitStatus::InvalidInput
-            }
+            Err(error) => failed(error),
         }
     })
 }

@@ -21,13 +21,14 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-pub use crate::source_file::{DEFAULT_NAME, InputError, MAX_SIZE, SourceFile, find, load};
-pub use arguments::{
+pub use crate::source_file::MAX_SIZE;
+pub(crate) use crate::source_file::{DEFAULT_NAME, find};
+pub(crate) use arguments::{
     Arguments, CheckArguments, CircuitBreakerMode, Command, DeployfileArguments, FmtArguments,
     Format, LocalArguments, Output, PlanArguments, ReplArguments, RollbackArguments, RunArguments,
     RuntimeKind, SimulateArguments, SimulateFormat, StatusArguments, TargetArguments, TargetKind,
 };
-pub use exit_status::ExitStatus;
+pub(crate) use exit_status::ExitStatus;
 
 /// Runs ferry with `args` (the program name first) and returns its exit code.
 pub fn run<I, T>(args: I) -> ExitCode
@@ -53,10 +54,7 @@ where
         Command::Repl(arguments) => repl::run(&arguments),
         Command::Lsp => match crate::lsp::serve_stdio() {
             Ok(()) => ExitStatus::Success,
-            Err(message) => {
-                output::stderr(&format!("error: {message}\n"));
-                ExitStatus::InvalidInput
-            }
+            Err(error) => output::failed(error),
         },
         Command::Status(arguments) => status::run(&arguments),
         Command::Rollback(arguments) => rollback::run(&arguments),

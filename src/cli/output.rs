@@ -3,6 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
+use crate::error::Error;
 use crate::render::HumanStyle;
 
 pub(super) fn stdout(text: &str) {
@@ -19,6 +20,17 @@ pub(super) fn append(path: &std::path::Path, text: &str) {
     if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
         let _ = file.write_all(text.as_bytes());
     }
+}
+
+/// Prints `error` on standard error, its sensitive values masked by `mask`.
+pub(super) fn error(error: &Error, mask: &crate::sensitive::Mask) {
+    stderr(&mask.text(&error.render(human_style())));
+}
+
+/// Prints `error` (nothing in it is sensitive) and returns exit 2: invalid input.
+pub(super) fn failed(error: impl Into<Error>) -> super::ExitStatus {
+    self::error(&error.into(), &crate::sensitive::Mask::none());
+    super::ExitStatus::InvalidInput
 }
 
 /// Colour only on a terminal and without `NO_COLOR`; the terminal's width from `COLUMNS`.

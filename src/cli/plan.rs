@@ -2,11 +2,13 @@
 //! for `ferry run --plan`. With `--target local`, the local ECS's state file is read and
 //! left untouched, and nothing is written to disk unless `--out` asks.
 
-use super::output::{stderr, stdout};
+use super::output::stdout;
 use super::prepare::{Prepared, connect, prepare, runtime};
 use super::{ExitStatus, PlanArguments};
 use crate::aws::{Clients, Ecs};
-use crate::engine::{Plan, PlanError, PlanOptions, make_plan, plan_text};
+use crate::engine::{Plan, PlanOptions, make_plan, plan_text};
+use crate::error::Error;
+use crate::sensitive::Mask;
 
 pub(super) fn run(arguments: &PlanArguments) -> ExitStatus {
     match plan(arguments) {
@@ -14,19 +16,19 @@ pub(super) fn run(arguments: &PlanArguments) -> ExitStatus {
             stdout(&text);
             ExitStatus::Success
         }
-        Err(message) => {
-            stderr(&message);
+        Err((error, mask)) => {
+            super::output::error(&error, &mask);
             ExitStatus::InvalidInput
         }
     }
 }
 
 /// The plan as text, written as JSON to `--out` too; sensitive values masked in both
-/// unless `--show-values`.
-fn plan(arguments: &PlanArguments) -> Result<String, String> {
-    let prepared = prepare(&arguments.deployfile)?;
+/// unless `--show-values`. The error comes with the mask to print it with.
+fn plan(arguments: &PlanArguments) -> Result<String, (Error, Mask)> {
+    let prepared = prepare(&arguments.deployfile).map_err(|error| (error, Mask::none()))?;
     let plan = make(arguments, &prepared)
-        .map_err(|message| prepared.mask(arguments.show_values).text(&message))?;
+        .map_err(|error| (error, prepared.mask(arguments.show_values)))?;
     let mask = if arguments.show_values {
         crate::sensitive::Mask::none()
     } else {
@@ -38,16 +40,18 @@ fn plan(arguments: &PlanArguments) -> Result<String, String> {
         )
     };
     if let Some(path) = &arguments.out {
-        let mut json = serde_json::to_value(&plan).map_err(|e| format!("error: {e}\n"))?;
+        let failed = |reason: String| {
+            (Error::File { action: "write", path: path.clone(), reason }, Mask::none())
+        };
+        let mut json = serde_json::to_value(&plan).map_err(|e| failed(e.to_string()))?;
         mask.json(&mut json);
-        let text = serde_json::to_string_pretty(&json).map_err(|e| format!("error: {e}\n"))?;
-        std::fs::write(path, text + "\n")
-            .map_err(|error| format!("error: cannot write `{}`: {error}\n", path.display()))?;
+        let text = serde_json::to_string_pretty(&json).map_err(|e| failed(e.to_string()))?;
+        std::fs::write(path, text + "\n").map_err(|e| failed(e.to_string()))?;
     }
     Ok(mask.text(&plan_text(&plan, None)))
 }
 
-fn make(arguments: &PlanArguments, prepared: &Prepared) -> Result<Plan, String> {
+fn make(arguments: &PlanArguments, prepared: &Prepared) -> Result<Plan, Error> {
     let plan = runtime()?.block_on(async {
         let (target, local, _clock) =
             connect(&arguments.target, &prepared.settings, &prepared.source.path, true).await?;
@@ -70,19 +74,10 @@ fn make(arguments: &PlanArguments, prepared: &Prepared) -> Result<Plan, String> 
             &options,
         )
         .await
-        .map_err(|error| plan_error(prepared, &error));
+        .map_err(|error| prepared.plan_error(error));
         // The local ECS is dropped without `shutdown`: its state file is not written.
         drop(local);
         plan
     })?;
     Ok(plan)
-}
-
-/// A plan's error as the user reads it: an evaluation error as a diagnostic on the
-/// Deployfile (the renderer of `ferry check`), an AWS error in words.
-pub(super) fn plan_error(prepared: &Prepared, error: &PlanError) -> String {
-    match error {
-        PlanError::Eval(error) => super::prepare::eval_error_text(prepared, error),
-        PlanError::Aws(error) => format!("error: {error}\n"),
-    }
 }

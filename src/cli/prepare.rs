@@ -3,17 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
-use super::output::human_style;
 use super::workspace::gather;
 use super::{DeployfileArguments, TargetArguments, TargetKind};
 use crate::aws::Target;
 use crate::check::check_source;
-use crate::eval::{EvalError, Settings, Workspace, resolve};
+use crate::error::Error;
+use crate::eval::{Settings, Workspace, resolve};
 use crate::local::behaviour::FaultFile;
 use crate::local::clock::Clock;
 use crate::local::{LocalEcs, LocalOptions};
-use crate::render::human_report;
-use crate::source_file::{InputError, SourceFile, load};
+use crate::source_file::{SourceFile, load};
 use crate::syntax::Deployfile;
 
 /// A Deployfile ready to run.
@@ -38,52 +37,33 @@ impl Prepared {
     }
 }
 
-/// Reads, checks and evaluates the Deployfile; the error is the text to print (exit 2).
-pub(super) fn prepare(arguments: &DeployfileArguments) -> Result<Prepared, String> {
+/// Reads, checks and evaluates the Deployfile (exit 2 when it fails).
+pub(super) fn prepare(arguments: &DeployfileArguments) -> Result<Prepared, Error> {
     let environment = arguments.environment.as_deref();
     let working_dir = std::env::current_dir().unwrap_or_default();
-    let source = match load(arguments.file.as_deref(), &working_dir) {
-        Ok(source) => source,
-        Err(InputError { name, text, diagnostic }) => {
-            return Err(human_report(&name, &text, &[diagnostic], human_style()));
-        }
-    };
+    let source = load(arguments.file.as_deref(), &working_dir)?;
     let checked = check_source(&source.text);
-    if checked.has_errors() {
-        return Err(human_report(&source.name, &source.text, &checked.diagnostics, human_style()));
-    }
-    let Some(file) = checked.file else {
-        return Err("error: the Deployfile did not parse\n".to_owned());
+    let file = match checked.file {
+        Some(file) if !checked.has_errors() => file,
+        None if !checked.has_errors() => return Err(Error::usage("the Deployfile did not parse")),
+        _ => {
+            return Err(Error::Deployfile {
+                name: source.name,
+                text: source.text,
+                diagnostics: checked.diagnostics,
+            });
+        }
     };
     let workspace = gather(&source.path);
     let settings = resolve(&file, environment, &workspace)
-        .map_err(|error| eval_text(&source.name, &source.text, &error))?;
+        .map_err(|error| Error::eval(&source.name, &source.text, error))?;
     Ok(Prepared { source, file, workspace, settings })
-}
-
-/// An evaluation error as the user reads it: a diagnostic on the Deployfile, rendered as
-/// `ferry check` renders them; a usage error (an unknown environment) as a line and help.
-fn eval_text(name: &str, text: &str, error: &EvalError) -> String {
-    match error {
-        EvalError::At(diagnostic) => {
-            human_report(name, text, std::slice::from_ref(diagnostic), human_style())
-        }
-        EvalError::Usage { message, help } => format!(
-            "error: {message}\n{}",
-            help.as_ref().map_or_else(String::new, |h| format!("  help: {h}\n"))
-        ),
-    }
-}
-
-/// An evaluation error of the prepared Deployfile, rendered.
-pub(super) fn eval_error_text(prepared: &Prepared, error: &EvalError) -> String {
-    eval_text(&prepared.source.name, &prepared.source.text, error)
 }
 
 impl Prepared {
     /// Every step's values, evaluated before anything runs: an `env(…)` that is not set
     /// is a diagnostic here, not a failure halfway through.
-    pub(super) fn check_values(&self) -> Result<(), String> {
+    pub(super) fn check_values(&self) -> Result<(), Error> {
         crate::eval::evaluate(
             &self.file,
             &self.settings,
@@ -91,7 +71,17 @@ impl Prepared {
             &crate::eval::Outputs::new(),
         )
         .map(|_| ())
-        .map_err(|error| eval_error_text(self, &error))
+        .map_err(|error| self.error(error))
+    }
+
+    /// A plan's error: its values at their place in this Deployfile, or a call.
+    pub(super) fn plan_error(&self, error: crate::engine::PlanError) -> Error {
+        Error::plan(&self.source.name, &self.source.text, error)
+    }
+
+    /// An evaluation error at its place in this Deployfile.
+    pub(super) fn error(&self, error: crate::eval::EvalError) -> Error {
+        Error::eval(&self.source.name, &self.source.text, error)
     }
 }
 
@@ -104,7 +94,7 @@ pub(super) async fn connect(
     settings: &Settings,
     deployfile: &Path,
     read_only: bool,
-) -> Result<(Target, Option<LocalEcs>, Clock), String> {
+) -> Result<(Target, Option<LocalEcs>, Clock), Error> {
     match target.target {
         TargetKind::Aws => Ok((
             Target::Aws { region: settings.region.clone(), profile: settings.profile.clone() },
@@ -115,10 +105,9 @@ pub(super) async fn connect(
             let docker = target.runtime == super::RuntimeKind::Docker && !read_only;
             let speed = target.speed.unwrap_or(if docker { 1.0 } else { 60.0 });
             if !crate::local::clock::valid_speed(speed) {
-                return Err("error: `--speed` is a number from 1 to 1000000\n".to_owned());
+                return Err(Error::usage("`--speed` is a number from 1 to 1000000"));
             }
-            let faults = FaultFile::load_optional(target.faults.as_deref())
-                .map_err(|message| format!("error: {message}\n"))?;
+            let faults = FaultFile::load_optional(target.faults.as_deref())?;
             let state = target.state.clone().unwrap_or_else(|| {
                 deployfile
                     .parent()
@@ -131,8 +120,10 @@ pub(super) async fn connect(
                 && !dir.as_os_str().is_empty()
                 && !read_only
             {
-                std::fs::create_dir_all(dir).map_err(|error| {
-                    format!("error: cannot create `{}`: {error}\n", dir.display())
+                std::fs::create_dir_all(dir).map_err(|error| Error::File {
+                    action: "create",
+                    path: dir.to_owned(),
+                    reason: error.to_string(),
                 })?;
             }
             let registry = crate::local::ecr::RegistryConfig {
@@ -153,8 +144,7 @@ pub(super) async fn connect(
                 read_only,
                 ..LocalOptions::default()
             })
-            .await
-            .map_err(|message| format!("error: {message}\n"))?;
+            .await?;
             let clock = local.clock().clone();
             Ok((Target::Local { url: local.url().to_owned() }, Some(local), clock))
         }
@@ -162,10 +152,10 @@ pub(super) async fn connect(
 }
 
 /// A runtime for one command.
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|error| format!("error: cannot start the async runtime: {error}\n"))
+        .map_err(Error::Runtime)
 }

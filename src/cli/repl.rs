@@ -10,16 +10,16 @@ use super::prepare::{connect, runtime};
 use super::workspace::gather;
 use super::{DEFAULT_NAME, ExitStatus, ReplArguments, TargetArguments};
 use crate::aws::Clients;
+use crate::error::Error;
 use crate::eval::Settings;
-use crate::render::{HumanStyle, human_report};
 use crate::repl::{Connection, Loaded, Loader, Session, Source, history_path, interactive, script};
-use crate::source_file::{InputError, load};
+use crate::source_file::load;
 
 pub(super) fn run(arguments: &ReplArguments) -> ExitStatus {
     let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let style = style_for(terminal);
     let file = arguments.deployfile.file.clone();
-    let load: Loader = Box::new(move || read(file.as_deref(), style));
+    let load: Loader = Box::new(move || read(file.as_deref()));
     let target = arguments.target.clone();
     let connector =
         Box::new(move |settings: &Settings, base_dir: &Path| open(&target, settings, base_dir));
@@ -35,7 +35,7 @@ pub(super) fn run(arguments: &ReplArguments) -> ExitStatus {
         match interactive(&mut session, history_path(), style.color) {
             Ok(()) => false,
             Err(error) => {
-                eprintln!("error: the terminal failed: {error}");
+                super::output::error(&Error::Terminal(error), &crate::sensitive::Mask::none());
                 true
             }
         }
@@ -51,7 +51,7 @@ pub(super) fn run(arguments: &ReplArguments) -> ExitStatus {
 
 /// The Deployfile and the workspace of its folder; without one (none named, none found,
 /// or unreadable), the workspace of the working directory.
-fn read(file: Option<&Path>, style: HumanStyle) -> Loaded {
+fn read(file: Option<&Path>) -> Loaded {
     let working_dir = std::env::current_dir().unwrap_or_default();
     let here = |source| Loaded {
         source,
@@ -71,9 +71,7 @@ fn read(file: Option<&Path>, style: HumanStyle) -> Loaded {
                 .map_or_else(|| working_dir.clone(), Path::to_path_buf),
             source: Ok(Some(Source { name: source.name, text: source.text })),
         },
-        Err(InputError { name, text, diagnostic }) => {
-            here(Err(human_report(&name, &text, &[diagnostic], style)))
-        }
+        Err(error) => here(Err(error.into())),
     }
 }
 
@@ -82,14 +80,14 @@ fn open(
     target: &TargetArguments,
     settings: &Settings,
     base_dir: &Path,
-) -> Result<Connection, String> {
+) -> Result<Connection, Error> {
     let runtime = runtime()?;
     let (client, local, name) = runtime.block_on(async {
         let (target, local, _clock) =
             connect(target, settings, &base_dir.join(DEFAULT_NAME), true).await?;
         let clients = Clients::new(&target).await;
         let name = if local.is_some() { "local" } else { "aws" };
-        Ok::<_, String>((clients.ecs, local, name))
+        Ok::<_, Error>((clients.ecs, local, name))
     })?;
     Ok(Connection {
         capacity: local.as_ref().and_then(crate::local::LocalEcs::capacity),

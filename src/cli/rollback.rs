@@ -1,19 +1,17 @@
 //! `ferry rollback`: roll a service the Deployfile updates back by hand, and verify it
 //! runs the earlier revision. Exit 0 when verified, 3 when not, 2 for invalid input.
 
-use super::output::stderr;
+use super::output::{failed, stderr};
 use super::prepare::{connect, prepare, runtime};
 use super::{ExitStatus, RollbackArguments};
 use crate::aws::{Clients, Ecs};
 use crate::engine::{roll_back, services};
+use crate::error::Error;
 
 pub(super) fn run(arguments: &RollbackArguments) -> ExitStatus {
     let prepared = match prepare(&arguments.deployfile) {
         Ok(prepared) => prepared,
-        Err(message) => {
-            stderr(&message);
-            return ExitStatus::InvalidInput;
-        }
+        Err(error) => return failed(error),
     };
     let all = services(&prepared.file, &prepared.settings, &prepared.workspace);
     let chosen: Vec<_> = all
@@ -23,27 +21,27 @@ pub(super) fn run(arguments: &RollbackArguments) -> ExitStatus {
     let (cluster, service) = match chosen.as_slice() {
         [(_, cluster, service)] => (cluster.clone(), service.clone()),
         [] => {
-            stderr(&format!(
-                "error: the Deployfile updates no service{}\n",
+            return failed(Error::usage(format!(
+                "the Deployfile updates no service{}",
                 arguments.service.as_ref().map_or_else(String::new, |s| format!(" called `{s}`"))
-            ));
-            return ExitStatus::InvalidInput;
+            )));
         }
         _ => {
             let names: Vec<String> = chosen.iter().map(|(_, _, s)| format!("`{s}`")).collect();
-            stderr(&format!(
-                "error: the Deployfile updates {}; name one with --service\n",
+            return failed(Error::usage(format!(
+                "the Deployfile updates {}; name one with --service",
                 names.join(", ")
-            ));
-            return ExitStatus::InvalidInput;
+            )));
         }
     };
-    let outcome = runtime().map_err(|m| (ExitStatus::InvalidInput, m)).and_then(|runtime| {
+    let refused =
+        |error: Error| (ExitStatus::InvalidInput, error.render(super::output::human_style()));
+    let outcome = runtime().map_err(refused).and_then(|runtime| {
         runtime.block_on(async {
             let (target, local, clock) =
                 connect(&arguments.target, &prepared.settings, &prepared.source.path, false)
                     .await
-                    .map_err(|m| (ExitStatus::InvalidInput, m))?;
+                    .map_err(refused)?;
             // Ctrl-C or SIGTERM cuts a call short and ends with exit 130.
             let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             let flag = std::sync::Arc::clone(&interrupted);
@@ -67,9 +65,7 @@ pub(super) fn run(arguments: &RollbackArguments) -> ExitStatus {
                 stderr(&format!("warning: {message}\n"));
             }
             result.map_err(|error| match error {
-                crate::engine::RollbackError::Refused(reason) => {
-                    (ExitStatus::InvalidInput, format!("error: {reason}\n"))
-                }
+                crate::engine::RollbackError::Refused(reason) => refused(Error::usage(reason)),
                 crate::engine::RollbackError::Interrupted(reason) => {
                     (ExitStatus::Verdict(130), format!("interrupted: {reason} (exit 130)\n"))
                 }

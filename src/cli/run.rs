@@ -10,38 +10,42 @@ use super::prepare::{connect, prepare, runtime};
 use super::{ExitStatus, Output, RunArguments, TargetKind};
 use crate::aws::{Clients, Ecs};
 use crate::engine::{Plan, RunOptions, Runner, Sink, Verdict, drift};
+use crate::error::Error;
 use crate::report::{GithubReporter, HumanReporter, LiveReporter, NdjsonReporter, Tee};
+use crate::sensitive::Mask;
 
 pub(super) fn run(arguments: &RunArguments) -> ExitStatus {
     match run_inner(arguments) {
         Ok(Verdict::Success) => ExitStatus::Success,
         Ok(verdict) => ExitStatus::Verdict(verdict.exit_code()),
-        Err(message) => {
-            stderr(&message);
+        Err((error, mask)) => {
+            super::output::error(&error, &mask);
             ExitStatus::InvalidInput
         }
     }
 }
 
-fn run_inner(arguments: &RunArguments) -> Result<Verdict, String> {
-    let prepared = prepare(&arguments.deployfile)?;
-    let mask = prepared.mask(arguments.show_values);
-    // What goes wrong before the run starts is printed masked too.
-    run_prepared(arguments, &prepared).map_err(|message| mask.text(&message))
+/// The verdict; the error comes with the mask to print it with: what goes wrong before
+/// the run starts is printed masked too.
+fn run_inner(arguments: &RunArguments) -> Result<Verdict, (Error, Mask)> {
+    let prepared = prepare(&arguments.deployfile).map_err(|error| (error, Mask::none()))?;
+    run_prepared(arguments, &prepared)
+        .map_err(|error| (error, prepared.mask(arguments.show_values)))
 }
 
 fn run_prepared(
     arguments: &RunArguments,
     prepared: &super::prepare::Prepared,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, Error> {
     prepared.check_values()?;
     let plan: Option<Plan> = match &arguments.plan {
         Some(path) => {
             let text = crate::regular_file::read_text(path, super::MAX_SIZE).map_err(|error| {
-                format!("error: cannot read plan `{}`: {error}\n", path.display())
+                Error::File { action: "read plan", path: path.clone(), reason: error.to_string() }
             })?;
-            Some(serde_json::from_str(&text).map_err(|error| {
-                format!("error: `{}` is not a ferry plan: {error}\n", path.display())
+            Some(serde_json::from_str(&text).map_err(|error| Error::NotAPlan {
+                path: path.clone(),
+                reason: error.to_string(),
             })?)
         }
         None => None,
@@ -49,10 +53,10 @@ fn run_prepared(
     if let Some(plan) = &plan
         && plan.environment != prepared.settings.name
     {
-        return Err(format!(
-            "error: the plan was made for environment `{}`, not `{}`; nothing was changed\n",
-            plan.environment, prepared.settings.name
-        ));
+        return Err(Error::PlanForAnotherEnvironment {
+            planned: plan.environment.clone(),
+            asked: prepared.settings.name.clone(),
+        });
     }
     if arguments.target.target == TargetKind::Aws
         && !arguments.yes
@@ -67,7 +71,7 @@ fn run_prepared(
         let mut answer = String::new();
         let _ = std::io::stdin().read_line(&mut answer);
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Err("nothing was changed\n".to_owned());
+            return Err(Error::Declined);
         }
     }
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -83,14 +87,11 @@ fn run_prepared(
         let ecs = Ecs::new(clients.ecs);
         let capacity = local.as_ref().and_then(crate::local::LocalEcs::capacity);
         if let Some(plan) = &plan {
-            let changes = drift(plan, &ecs).await.map_err(|error| format!("error: {error}\n"))?;
+            let changes = drift(plan, &ecs).await?;
             if !changes.is_empty() {
-                let changes = changes.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>();
-                return Err(format!(
-                    "error: live state changed since the plan; nothing was changed:\n{}\n  \
-                     help: make a new plan with `ferry plan --out`\n",
-                    changes.join("\n")
-                ));
+                return Err(Error::Drift {
+                    changes: changes.iter().map(ToString::to_string).collect(),
+                });
             }
         }
         let mut sink: Box<dyn Sink> = match arguments.output {

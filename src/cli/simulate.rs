@@ -1,8 +1,9 @@
 //! `ferry simulate`: the rolling-update scheduler alone, printed as a timeline table or
 //! JSON (`steps`, `outcome`, `events`).
 
-use super::output::{stderr, stdout};
+use super::output::{failed, stdout};
 use super::{CircuitBreakerMode, ExitStatus, SimulateArguments, SimulateFormat};
+use crate::error::Error;
 use crate::local::behaviour::FaultFile;
 use crate::local::scheduler::{CircuitBreaker, SchedulerSettings};
 use crate::local::simulation::{SimulationInput, simulate};
@@ -11,21 +12,16 @@ use crate::report::simulation_text;
 pub(super) fn run(arguments: &SimulateArguments) -> ExitStatus {
     let faults = match FaultFile::load_optional(arguments.faults.as_deref()) {
         Ok(faults) => faults,
-        Err(message) => {
-            stderr(&format!("error: {message}\n"));
-            return ExitStatus::InvalidInput;
-        }
+        Err(error) => return failed(error),
     };
     if arguments.desired > 5_000 {
-        stderr("error: `--desired` is at most 5000 (an ECS service's task limit)\n");
-        return ExitStatus::InvalidInput;
+        return failed(Error::usage("`--desired` is at most 5000 (an ECS service's task limit)"));
     }
     if arguments.min_healthy > 100 {
-        stderr(&format!(
-            "error: `--min-healthy` is at most 100%, found {}%\n",
+        return failed(Error::usage(format!(
+            "`--min-healthy` is at most 100%, found {}%",
             arguments.min_healthy
-        ));
-        return ExitStatus::InvalidInput;
+        )));
     }
     let circuit_breaker = match arguments.circuit_breaker {
         CircuitBreakerMode::Off => CircuitBreaker::OFF,

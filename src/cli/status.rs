@@ -1,7 +1,7 @@
 //! `ferry status`: the services a Deployfile updates, as ECS sees them now. Read-only; on
 //! the local ECS, its state file is left as it was.
 
-use super::output::{stderr, stdout};
+use super::output::{failed, stdout};
 use super::prepare::{connect, prepare, runtime};
 use super::{ExitStatus, StatusArguments};
 use crate::aws::{Clients, Ecs};
@@ -17,12 +17,11 @@ pub(super) fn run(arguments: &StatusArguments) -> ExitStatus {
             for (_, cluster, service) in
                 services(&prepared.file, &prepared.settings, &prepared.workspace)
             {
-                let view =
-                    ecs.service(&cluster, &service).await.map_err(|e| format!("error: {e}\n"))?;
+                let view = ecs.service(&cluster, &service).await?;
                 out.push_str(&status_text(&cluster, &service, view.as_ref()));
             }
             drop(local);
-            Ok::<_, String>(out)
+            Ok::<_, crate::error::Error>(out)
         })
     });
     match result {
@@ -34,9 +33,6 @@ pub(super) fn run(arguments: &StatusArguments) -> ExitStatus {
             stdout(&text);
             ExitStatus::Success
         }
-        Err(message) => {
-            stderr(&message);
-            ExitStatus::InvalidInput
-        }
+        Err(error) => failed(error),
     }
 }

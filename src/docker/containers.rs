@@ -16,7 +16,7 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 
-use super::{DockerEngine, RegistryAuth};
+use super::{DockerEngine, DockerError, RegistryAuth};
 
 /// A container health check, in the engine's terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,7 +88,7 @@ impl DockerEngine {
         &self,
         image: &str,
         auth: Option<&RegistryAuth>,
-    ) -> Result<(), String> {
+    ) -> Result<(), DockerError> {
         let credentials = auth.map(|a| DockerCredentials {
             username: Some(a.username.clone()),
             password: Some(a.password.clone()),
@@ -111,13 +111,13 @@ impl DockerEngine {
         match failure {
             None => Ok(()),
             Some(_) if self.docker.inspect_image(image).await.is_ok() => Ok(()),
-            Some(message) => Err(message),
+            Some(message) => Err(DockerError::Pull { image: image.to_owned(), message }),
         }
     }
 
     /// Creates and starts a container; returns its id. A container that was created but
     /// did not start is removed.
-    pub async fn run_container(&self, spec: &ContainerSpec) -> Result<String, String> {
+    pub async fn run_container(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
         let health = spec.health.as_ref().map(|h| HealthConfig {
             test: Some(h.test.clone()),
             interval: Some(seconds(h.interval_s)),
@@ -173,22 +173,22 @@ impl DockerEngine {
             .docker
             .create_container(Some(options), body)
             .await
-            .map_err(|e| format!("CannotCreateContainerError: {}", engine_message(&e)))?;
+            .map_err(|e| DockerError::CannotCreate(engine_message(&e)))?;
         if let Err(error) = self.docker.start_container(&created.id, None).await {
             let _ = self.remove(&created.id).await;
-            return Err(format!("CannotStartContainerError: {}", engine_message(&error)));
+            return Err(DockerError::CannotStart(engine_message(&error)));
         }
         Ok(created.id)
     }
 
     /// The container's state; none when the engine no longer has it.
-    pub async fn inspect(&self, id: &str) -> Result<Option<ContainerState>, String> {
+    pub async fn inspect(&self, id: &str) -> Result<Option<ContainerState>, DockerError> {
         let inspected = match self.docker.inspect_container(id, None).await {
             Ok(inspected) => inspected,
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
                 return Ok(None);
             }
-            Err(error) => return Err(engine_message(&error)),
+            Err(error) => return Err(DockerError::Engine(engine_message(&error))),
         };
         let state = inspected.state.unwrap_or_default();
         let running = matches!(
@@ -237,7 +237,7 @@ impl DockerEngine {
     }
 
     /// Sends SIGTERM, and SIGKILL after `timeout_s` seconds; returns once it exited.
-    pub async fn stop(&self, id: &str, timeout_s: i64) -> Result<(), String> {
+    pub async fn stop(&self, id: &str, timeout_s: i64) -> Result<(), DockerError> {
         let options = StopContainerOptionsBuilder::default().t(timeout_s as i32).build();
         match self.docker.stop_container(id, Some(options)).await {
             // 304: already stopped; 404: already gone.
@@ -246,19 +246,19 @@ impl DockerEngine {
                 status_code: 304 | 404,
                 ..
             }) => Ok(()),
-            Err(error) => Err(engine_message(&error)),
+            Err(error) => Err(DockerError::Engine(engine_message(&error))),
         }
     }
 
     /// Removes a container, killing it if it still runs.
-    pub async fn remove(&self, id: &str) -> Result<(), String> {
+    pub async fn remove(&self, id: &str) -> Result<(), DockerError> {
         let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
         match self.docker.remove_container(id, Some(options)).await {
             Ok(())
             | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
                 Ok(())
             }
-            Err(error) => Err(engine_message(&error)),
+            Err(error) => Err(DockerError::Engine(engine_message(&error))),
         }
     }
 
@@ -267,11 +267,14 @@ impl DockerEngine {
         &self,
         label: &str,
         value: &str,
-    ) -> Result<Vec<(String, HashMap<String, String>)>, String> {
+    ) -> Result<Vec<(String, HashMap<String, String>)>, DockerError> {
         let filters = HashMap::from([("label".to_owned(), vec![format!("{label}={value}")])]);
         let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        let found =
-            self.docker.list_containers(Some(options)).await.map_err(|e| engine_message(&e))?;
+        let found = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| DockerError::Engine(engine_message(&e)))?;
         Ok(found.into_iter().filter_map(|c| Some((c.id?, c.labels.unwrap_or_default()))).collect())
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// The patterns of `.dockerignore` in `dir`, if any: `(pattern, include)`.
 #[must_use]
-pub fn ignore_patterns(dir: &Path) -> Vec<(String, bool)> {
+pub(super) fn ignore_patterns(dir: &Path) -> Vec<(String, bool)> {
     let Ok(text) = crate::regular_file::read_text(&dir.join(".dockerignore"), 1024 * 1024) else {
         return Vec::new();
     };
@@ -27,7 +27,7 @@ fn clean(pattern: &str) -> String {
 /// Whether `path` (relative, `/`-separated) is excluded: the last matching pattern wins,
 /// and a pattern matching a parent directory matches everything below it.
 #[must_use]
-pub fn is_ignored(patterns: &[(String, bool)], path: &str) -> bool {
+pub(super) fn is_ignored(patterns: &[(String, bool)], path: &str) -> bool {
     let mut ignored = false;
     for (pattern, include) in patterns {
         let parts: Vec<&str> = path.split('/').collect();

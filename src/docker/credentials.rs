@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::RegistryAuth;
+use super::{DockerError, RegistryAuth};
 
 /// Where the config file says a host's credentials are.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,8 +31,9 @@ fn host_of(key: &str) -> &str {
 }
 
 /// Reads a Docker config file's text for `host`; the error names what is wrong.
-pub fn lookup(text: &str, host: &str) -> Result<Lookup, String> {
-    let config: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
+pub fn lookup(text: &str, host: &str) -> Result<Lookup, DockerError> {
+    let broken = DockerError::Credentials;
+    let config: Value = serde_json::from_str(text).map_err(|error| broken(error.to_string()))?;
     if let Some(helper) = config
         .get("credHelpers")
         .and_then(Value::as_object)
@@ -58,10 +59,12 @@ pub fn lookup(text: &str, host: &str) -> Result<Lookup, String> {
             .decode(auth)
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(|| format!("`auths.{host}.auth` is not base64 of `user:password`"))?;
-        let (user, password) = decoded
-            .split_once(':')
-            .ok_or_else(|| format!("`auths.{host}.auth` holds no `:` between user and password"))?;
+            .ok_or_else(|| {
+                broken(format!("`auths.{host}.auth` is not base64 of `user:password`"))
+            })?;
+        let (user, password) = decoded.split_once(':').ok_or_else(|| {
+            broken(format!("`auths.{host}.auth` holds no `:` between user and password"))
+        })?;
         (user.to_owned(), password.to_owned())
     } else if let (Some(user), Some(password)) = (field("username"), field("password")) {
         (user.to_owned(), password.to_owned())
@@ -123,7 +126,7 @@ fn ask_helper(name: &str, host: &str) -> Result<Option<RegistryAuth>, String> {
 }
 
 /// The credentials for pushing to `repository` (`host[:port]/name`).
-pub fn registry_credentials(repository: &str) -> Result<Option<RegistryAuth>, String> {
+pub(crate) fn registry_credentials(repository: &str) -> Result<Option<RegistryAuth>, DockerError> {
     let host = repository.split('/').next().unwrap_or_default().to_owned();
     if let (Ok(username), Ok(password)) =
         (std::env::var("FERRY_REGISTRY_USERNAME"), std::env::var("FERRY_REGISTRY_PASSWORD"))
@@ -135,14 +138,17 @@ pub fn registry_credentials(repository: &str) -> Result<Option<RegistryAuth>, St
         Ok(text) => text,
         Err(crate::regular_file::FileProblem::NotFound) => return Ok(None),
         Err(error) => {
-            return Err(format!("cannot read the Docker config `{}`: {error}", path.display()));
+            return Err(DockerError::Credentials(format!(
+                "cannot read the Docker config `{}`: {error}",
+                path.display()
+            )));
         }
     };
-    match lookup(&text, &host)
-        .map_err(|error| format!("the Docker config `{}`: {error}", path.display()))?
-    {
+    match lookup(&text, &host).map_err(|error| {
+        DockerError::Credentials(format!("the Docker config `{}`: {error}", path.display()))
+    })? {
         Lookup::Stored(auth) => Ok(Some(auth)),
-        Lookup::Helper(name) => ask_helper(&name, &host),
+        Lookup::Helper(name) => ask_helper(&name, &host).map_err(DockerError::Credentials),
         Lookup::None => Ok(None),
     }
 }
@@ -178,11 +184,11 @@ mod tests {
     #[test]
     fn a_broken_config_says_what_is_wrong() {
         let error = lookup(r#"{"auths": {"h": {"auth": "%%%"}}}"#, "h").expect_err("bad");
-        assert_eq!(error, "`auths.h.auth` is not base64 of `user:password`");
+        assert_eq!(error.to_string(), "`auths.h.auth` is not base64 of `user:password`");
         let error = lookup(r#"{"auths": {"h": {"auth": "bm9jb2xvbg=="}}}"#, "h").expect_err("bad");
-        assert_eq!(error, "`auths.h.auth` holds no `:` between user and password");
+        assert_eq!(error.to_string(), "`auths.h.auth` holds no `:` between user and password");
         let error = lookup("{", "h").expect_err("bad");
-        assert!(error.contains("line 1 column 1"), "{error}");
+        assert!(error.to_string().contains("line 1 column 1"), "{error}");
         let plain = r#"{"auths": {"h:1": {"username": "u", "password": "p"}}}"#;
         assert!(matches!(lookup(plain, "h:1"), Ok(Lookup::Stored(_))));
     }

@@ -11,6 +11,8 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 
+use super::DockerError;
+
 /// A built image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Built {
@@ -166,10 +168,10 @@ pub struct DockerEngine {
 
 impl DockerEngine {
     /// Connects to the local engine (`DOCKER_HOST` or the default socket) and pings it.
-    pub async fn connect() -> Result<Self, String> {
+    pub async fn connect() -> Result<Self, DockerError> {
         let docker = Docker::connect_with_local_defaults()
-            .map_err(|e| format!("cannot reach the Docker engine: {e}"))?;
-        docker.ping().await.map_err(|e| format!("the Docker engine does not answer: {e}"))?;
+            .map_err(|e| DockerError::Unreachable(e.to_string()))?;
+        docker.ping().await.map_err(|e| DockerError::NoAnswer(e.to_string()))?;
         Ok(Self { docker })
     }
 
@@ -284,14 +286,19 @@ impl DockerEngine {
     }
 
     /// Tags `image` as `repository:tag`.
-    pub async fn tag(&self, image: &str, repository: &str, tag: &str) -> Result<(), String> {
+    pub async fn tag(&self, image: &str, repository: &str, tag: &str) -> Result<(), DockerError> {
         self.docker
             .tag_image(
                 image,
                 Some(TagImageOptionsBuilder::default().repo(repository).tag(tag).build()),
             )
             .await
-            .map_err(|e| format!("cannot tag {image} as {repository}:{tag}: {e}"))
+            .map_err(|e| DockerError::Tag {
+                image: image.to_owned(),
+                repository: repository.to_owned(),
+                tag: tag.to_owned(),
+                message: e.to_string(),
+            })
     }
 
     /// Pushes `repository:tag`; returns the manifest digest. Transient failures are tried
@@ -301,17 +308,17 @@ impl DockerEngine {
         repository: &str,
         tag: &str,
         auth: Option<&RegistryAuth>,
-    ) -> Result<String, String> {
-        let mut last = String::new();
-        for attempt in 1..=3 {
+    ) -> Result<String, DockerError> {
+        let mut attempt = 1;
+        loop {
             match self.push_once(repository, tag, auth).await {
                 Ok(digest) => return Ok(digest),
-                Err(error) if is_permanent(&error) => return Err(error),
-                Err(error) => last = error,
+                Err(error) if error.is_permanent() || attempt == 3 => return Err(error),
+                Err(_) => {}
             }
             tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
+            attempt += 1;
         }
-        Err(last)
     }
 
     async fn push_once(
@@ -319,7 +326,12 @@ impl DockerEngine {
         repository: &str,
         tag: &str,
         auth: Option<&RegistryAuth>,
-    ) -> Result<String, String> {
+    ) -> Result<String, DockerError> {
+        let push_failed = |message: String| DockerError::Push {
+            repository: repository.to_owned(),
+            tag: tag.to_owned(),
+            message,
+        };
         let credentials = auth.map(|a| DockerCredentials {
             username: Some(a.username.clone()),
             password: Some(a.password.clone()),
@@ -333,12 +345,9 @@ impl DockerEngine {
         );
         let mut digest = None;
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| format!("push of {repository}:{tag} failed: {e}"))?;
+            let info = item.map_err(|e| push_failed(e.to_string()))?;
             if let Some(detail) = info.error_detail {
-                return Err(format!(
-                    "push of {repository}:{tag} failed: {}",
-                    detail.message.unwrap_or_default()
-                ));
+                return Err(push_failed(detail.message.unwrap_or_default()));
             }
             if let Some(status) = info.status.as_deref()
                 && let Some((_, rest)) = status.split_once("digest: ")
@@ -346,17 +355,11 @@ impl DockerEngine {
                 digest = rest.split_whitespace().next().map(str::to_owned);
             }
         }
-        digest.ok_or_else(|| format!("push of {repository}:{tag}: the registry reported no digest"))
+        digest.ok_or_else(|| DockerError::NoDigest {
+            repository: repository.to_owned(),
+            tag: tag.to_owned(),
+        })
     }
-}
-
-/// Errors a retry will not fix: authentication and an immutable tag.
-fn is_permanent(error: &str) -> bool {
-    let lower = error.to_ascii_lowercase();
-    lower.contains("unauthorized")
-        || lower.contains("denied")
-        || lower.contains("immutable")
-        || lower.contains("manifest invalid")
 }
 
 #[cfg(test)]

@@ -5,9 +5,12 @@
 mod containers;
 mod context;
 mod credentials;
+mod docker_error;
 mod engine;
 
 pub use containers::{ContainerSpec, ContainerState, EngineHealth, HealthSpec};
-pub use context::{context_tar, ignore_patterns, is_ignored};
-pub use credentials::{Lookup, lookup, registry_credentials};
+pub use context::context_tar;
+pub(crate) use credentials::registry_credentials;
+pub use credentials::{Lookup, lookup};
+pub use docker_error::DockerError;
 pub use engine::{BuildError, BuildRequest, Built, DockerEngine, Pushed, RegistryAuth};

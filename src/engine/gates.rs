@@ -20,6 +20,29 @@ use crate::gates::{
     Capabilities, GateContext, GateScript, HttpClient, Limits, Outcome, Policy, TaskInfo,
 };
 
+/// Why a gate cannot be tried: its script is unreadable or does not compile (its
+/// diagnostics as data, with the text they point into), or the service cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum GateError {
+    #[error("gate script `{path}` cannot be read: {reason}")]
+    Unreadable { path: String, reason: String },
+    /// Rendered plainly where it travels as text (a refusal of the change set); a front
+    /// end renders `diagnostics` in its own style.
+    #[error(
+        "gate script `{path}` does not compile:\n{}",
+        crate::render::human_report(path, text, diagnostics, crate::render::HumanStyle::plain())
+    )]
+    DoesNotCompile { path: String, text: String, diagnostics: Vec<crate::diagnostic::Diagnostic> },
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
+    #[error("service `{service}` does not exist in cluster `{cluster}`")]
+    NoService { cluster: String, service: String },
+    #[error("service `{service}` has no PRIMARY deployment")]
+    NoPrimary { service: String },
+    #[error(transparent)]
+    Network(#[from] crate::gates::network::NetworkError),
+}
+
 /// The longest message one attempt reports (characters); the rest is cut.
 const MAX_MESSAGE: usize = 2_000;
 /// The longest report of a broken script (characters).
@@ -89,7 +112,7 @@ impl GateOutput {
 /// The gate network policy of a `verify` step: the URLs its gates name (targets and
 /// parameters), its `allow_hosts` and `allow_link_local`.
 #[must_use]
-pub fn network_policy(step: &VerifyStep) -> Policy {
+pub(crate) fn network_policy(step: &VerifyStep) -> Policy {
     fn urls<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
         match value {
             Value::String(text) => found.push(text),
@@ -132,7 +155,7 @@ fn millis(params: &BTreeMap<String, Value>, key: &str) -> Option<u64> {
 
 /// `http(URL)` or `script(PATH)`: how events and reasons name a gate.
 #[must_use]
-pub fn gate_name(target: &GateTarget) -> String {
+pub(crate) fn gate_name(target: &GateTarget) -> String {
     match target {
         GateTarget::Http { url } => format!("http({url})"),
         GateTarget::Script { path } => format!("script({path})"),
@@ -141,7 +164,7 @@ pub fn gate_name(target: &GateTarget) -> String {
 
 /// Compiles one gate: its check, parameters and schedule. The error says why a script
 /// cannot be read or does not compile.
-fn prepare_gate(spec: &GateSpec, base_dir: &Path, timeout_ms: u64) -> Result<Gate, String> {
+fn prepare_gate(spec: &GateSpec, base_dir: &Path, timeout_ms: u64) -> Result<Gate, GateError> {
     let params: BTreeMap<String, serde_json::Value> = spec
         .params
         .iter()
@@ -174,15 +197,9 @@ fn prepare_gate(spec: &GateSpec, base_dir: &Path, timeout_ms: u64) -> Result<Gat
         }
         GateTarget::Script { path } => {
             let text = crate::gates::stdlib::read(base_dir, path)
-                .map_err(|e| format!("gate script `{path}` cannot be read: {e}"))?;
+                .map_err(|e| GateError::Unreadable { path: path.clone(), reason: e.to_string() })?;
             let script = GateScript::compile(path, &text).map_err(|diagnostics| {
-                let report = crate::render::human_report(
-                    path,
-                    &text,
-                    &diagnostics,
-                    crate::render::HumanStyle::plain(),
-                );
-                format!("gate script `{path}` does not compile:\n{report}")
+                GateError::DoesNotCompile { path: path.clone(), text: text.clone(), diagnostics }
             })?;
             Check::Script(Arc::new(script))
         }
@@ -192,7 +209,7 @@ fn prepare_gate(spec: &GateSpec, base_dir: &Path, timeout_ms: u64) -> Result<Gat
 
 /// Reads and compiles every gate of a `verify` step: a script that is missing or does not
 /// compile refuses the run before its first write.
-pub(super) fn check_gates(gates: &[GateSpec], base_dir: &Path) -> Result<(), String> {
+pub(super) fn check_gates(gates: &[GateSpec], base_dir: &Path) -> Result<(), GateError> {
     for spec in gates {
         prepare_gate(spec, base_dir, 0)?;
     }
@@ -301,7 +318,7 @@ async fn task_infos(ecs: &Ecs, cluster: &str, service: &str, deployment_id: &str
 
 /// What one attempt of a gate tried by hand (`:gate` in the REPL) found.
 #[derive(Debug)]
-pub struct GateTrial {
+pub(crate) struct GateTrial {
     pub name: String,
     /// The deployment the gate was run against (the service's PRIMARY one).
     pub deployment_id: String,
@@ -317,7 +334,7 @@ pub struct GateTrial {
 /// Runs one gate once against a service as it runs now: its PRIMARY deployment's tasks,
 /// read with read-only calls, under its step's network `policy`. Nothing is registered,
 /// updated or stopped.
-pub async fn try_gate(
+pub(crate) async fn try_gate(
     spec: &GateSpec,
     policy: &Policy,
     base_dir: &Path,
@@ -325,17 +342,14 @@ pub async fn try_gate(
     cluster: &str,
     service: &str,
     workspace: &Workspace,
-) -> Result<GateTrial, String> {
+) -> Result<GateTrial, GateError> {
     let gate = prepare_gate(spec, base_dir, 0)?;
-    let view = ecs
-        .service(cluster, service)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("service `{service}` does not exist in cluster `{cluster}`"))?;
-    let primary = view
-        .primary()
-        .ok_or_else(|| format!("service `{service}` has no PRIMARY deployment"))?
-        .clone();
+    let view = ecs.service(cluster, service).await?.ok_or_else(|| GateError::NoService {
+        cluster: cluster.to_owned(),
+        service: service.to_owned(),
+    })?;
+    let primary = (view.primary().cloned())
+        .ok_or_else(|| GateError::NoPrimary { service: service.to_owned() })?;
     let tasks = Arc::new(task_infos(ecs, cluster, service, &primary.id).await);
     let network: Arc<dyn HttpClient> =
         Arc::new(Network::new(tokio::runtime::Handle::current(), policy.allow_link_local)?);
@@ -402,7 +416,7 @@ impl Runner<'_> {
             .iter()
             .map(|spec| prepare_gate(spec, &self.options.base_dir, timeout_ms))
             .collect::<Result<_, _>>()
-            .map_err(StepError::Refused)
+            .map_err(|e| StepError::Refused(e.to_string()))
     }
 
     /// The network for gates under `policy`, made once (again when a step's
@@ -415,7 +429,7 @@ impl Runner<'_> {
         }
         let network = Arc::new(
             Network::new(tokio::runtime::Handle::current(), policy.allow_link_local)
-                .map_err(StepError::Refused)?,
+                .map_err(|e| StepError::Refused(e.to_string()))?,
         );
         self.network = Some(Arc::clone(&network));
         Ok(network)

@@ -5,16 +5,43 @@
 //! pins `repository@sha256:…`.
 
 use std::collections::{BTreeMap, HashMap};
-
-use crate::aws::AwsError;
+use std::path::PathBuf;
 
 use super::event::Event;
 use super::runner::Runner;
-use crate::docker::{DockerEngine, RegistryAuth, context_tar};
+use crate::aws::AwsError;
+use crate::docker::{BuildError, DockerEngine, DockerError, RegistryAuth, context_tar};
 use crate::eval::{Repository, Value};
 
+/// Why an image step failed, named by the step (`build app`, `push app`).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ImageError {
+    #[error("`build {step}`: cannot read the context `{}`: {reason}", context.display())]
+    Context { step: String, context: PathBuf, reason: String },
+    /// The whole build output follows: the failing step's own lines may be far from its end.
+    #[error("`build {step}`: {error}\n{}", error.log.join("\n"))]
+    Build { step: String, error: BuildError },
+    #[error("`{kind} {step}`: {source}")]
+    Docker { kind: &'static str, step: String, source: DockerError },
+    #[error("`tag {step}`: `{tag}` is not a valid tag: {reason}")]
+    InvalidTag { step: String, tag: String, reason: String },
+    #[error("`{kind} {step}`: `build {step}` did not run")]
+    NotBuilt { kind: &'static str, step: String },
+    #[error("`push {step}` has no tags: add `tag {step} {{ tags = [...] }}`")]
+    NoTags { step: String },
+    #[error("`push {step}`: no ECR client")]
+    NoEcrClient { step: String },
+    #[error("`push {step}`: {source}")]
+    Ecr { step: String, source: AwsError },
+    #[error(
+        "`push {step}`: ECR repository `{repository}` does not exist; \
+         set `create = true` in `ecr(…)`"
+    )]
+    NoRepository { step: String, repository: String },
+}
+
 impl Runner<'_> {
-    async fn engine(&mut self) -> Result<DockerEngine, String> {
+    async fn engine(&mut self) -> Result<DockerEngine, DockerError> {
         if let Some(engine) = &self.docker {
             return Ok(engine.clone());
         }
@@ -27,7 +54,7 @@ impl Runner<'_> {
         &mut self,
         name: &str,
         fields: &BTreeMap<String, Value>,
-    ) -> Result<String, String> {
+    ) -> Result<String, ImageError> {
         let text = |key: &str| fields.get(key).and_then(Value::text);
         let map = |key: &str| -> HashMap<String, String> {
             match fields.get(key) {
@@ -40,8 +67,10 @@ impl Runner<'_> {
         let context_dir =
             self.options.base_dir.join(text("context").unwrap_or_else(|| ".".to_owned()));
         let dockerfile = text("dockerfile").unwrap_or_else(|| "Dockerfile".to_owned());
-        let context = context_tar(&context_dir, &dockerfile).map_err(|e| {
-            format!("`build {name}`: cannot read the context `{}`: {e}", context_dir.display())
+        let context = context_tar(&context_dir, &dockerfile).map_err(|e| ImageError::Context {
+            step: name.to_owned(),
+            context: context_dir.clone(),
+            reason: e.to_string(),
         })?;
         let mut labels = map("labels");
         if let Some(git) = &self.workspace.git {
@@ -51,7 +80,11 @@ impl Runner<'_> {
             "org.opencontainers.image.source".to_owned(),
             context_dir.display().to_string(),
         );
-        let engine = self.engine().await.map_err(|e| format!("`build {name}`: {e}"))?;
+        let engine = self.engine().await.map_err(|source| ImageError::Docker {
+            kind: "build",
+            step: name.to_owned(),
+            source,
+        })?;
         let sink = &mut *self.sink;
         let mut progress = |line: &str, instruction: bool| {
             sink.event(&Event::BuildOutput {
@@ -71,8 +104,7 @@ impl Runner<'_> {
         let built = engine
             .build(context, &request, &mut progress)
             .await
-            // The whole output: the failing step's own lines may be far from its end.
-            .map_err(|error| format!("`build {name}`: {error}\n{}", error.log.join("\n")))?;
+            .map_err(|error| ImageError::Build { step: name.to_owned(), error })?;
         self.emit(&Event::ImageBuilt {
             step: name.to_owned(),
             image_id: built.image_id.clone(),
@@ -84,55 +116,48 @@ impl Runner<'_> {
         Ok("built".to_owned())
     }
 
-    pub(super) fn tag(&mut self, name: &str, tags: &[Value]) -> Result<String, String> {
+    pub(super) fn tag(&mut self, name: &str, tags: &[Value]) -> Result<String, ImageError> {
         let tags: Vec<String> = tags.iter().filter_map(Value::text).collect();
         for tag in &tags {
-            crate::check::TextFormat::DockerTag
-                .check(tag)
-                .map_err(|reason| format!("`tag {name}`: `{tag}` is not a valid tag: {reason}"))?;
+            crate::check::TextFormat::DockerTag.check(tag).map_err(|reason| {
+                ImageError::InvalidTag { step: name.to_owned(), tag: tag.clone(), reason: reason.0 }
+            })?;
         }
         let entry = self
             .images
             .get_mut(name)
-            .ok_or_else(|| format!("`tag {name}`: `build {name}` did not run"))?;
+            .ok_or_else(|| ImageError::NotBuilt { kind: "tag", step: name.to_owned() })?;
         entry.1.clone_from(&tags);
         Ok(format!("{} tags", tags.len()))
     }
 
-    pub(super) async fn push(&mut self, name: &str, to: &Repository) -> Result<String, String> {
+    pub(super) async fn push(&mut self, name: &str, to: &Repository) -> Result<String, ImageError> {
+        let docker = |source| ImageError::Docker { kind: "push", step: name.to_owned(), source };
         let (image_id, mut tags) = self
             .images
             .get(name)
             .cloned()
-            .ok_or_else(|| format!("`push {name}`: `build {name}` did not run"))?;
+            .ok_or_else(|| ImageError::NotBuilt { kind: "push", step: name.to_owned() })?;
         if tags.is_empty() {
-            let git = self.workspace.git.as_ref().ok_or_else(|| {
-                format!("`push {name}` has no tags: add `tag {name} {{ tags = [...] }}`")
-            })?;
+            let git = (self.workspace.git.as_ref())
+                .ok_or_else(|| ImageError::NoTags { step: name.to_owned() })?;
             tags.push(git.version());
         }
         let (repository, auth) = match to {
             Repository::Registry { name: repository } => (
                 repository.clone(),
-                crate::docker::registry_credentials(repository)
-                    .map_err(|e| format!("`push {name}`: {e}"))?,
+                crate::docker::registry_credentials(repository).map_err(docker)?,
             ),
             Repository::Ecr { name: repository, create, keep, scan_on_push, immutable } => {
                 self.ecr_repository(name, repository, *create, *keep, *scan_on_push, *immutable)
                     .await?
             }
         };
-        let engine = self.engine().await.map_err(|e| format!("`push {name}`: {e}"))?;
+        let engine = self.engine().await.map_err(docker)?;
         let mut digest = String::new();
         for tag in &tags {
-            engine
-                .tag(&image_id, &repository, tag)
-                .await
-                .map_err(|e| format!("`push {name}`: {e}"))?;
-            digest = engine
-                .push(&repository, tag, auth.as_ref())
-                .await
-                .map_err(|e| format!("`push {name}`: {e}"))?;
+            engine.tag(&image_id, &repository, tag).await.map_err(docker)?;
+            digest = engine.push(&repository, tag, auth.as_ref()).await.map_err(docker)?;
         }
         let reference = format!("{repository}@{digest}");
         self.emit(&Event::ImagePushed {
@@ -158,20 +183,20 @@ impl Runner<'_> {
         keep: Option<u32>,
         scan_on_push: bool,
         immutable: bool,
-    ) -> Result<(String, Option<RegistryAuth>), String> {
-        let ecr =
-            self.options.ecr.clone().ok_or_else(|| format!("`push {step}`: no ECR client"))?;
-        let failed = |error: AwsError| format!("`push {step}`: {error}");
+    ) -> Result<(String, Option<RegistryAuth>), ImageError> {
+        let ecr = (self.options.ecr.clone())
+            .ok_or_else(|| ImageError::NoEcrClient { step: step.to_owned() })?;
+        let failed = |source: AwsError| ImageError::Ecr { step: step.to_owned(), source };
         let uri = match ecr.repository_uri(repository).await.map_err(failed)? {
             Some(uri) => uri,
             None if create => {
                 ecr.create_repository(repository, scan_on_push, immutable).await.map_err(failed)?
             }
             None => {
-                return Err(format!(
-                    "`push {step}`: ECR repository `{repository}` does not exist; \
-                     set `create = true` in `ecr(…)`"
-                ));
+                return Err(ImageError::NoRepository {
+                    step: step.to_owned(),
+                    repository: repository.to_owned(),
+                });
             }
         };
         if let Some(keep) = keep {

@@ -34,7 +34,7 @@ pub struct Live {
     /// By `(cluster, service)`: the last revision whose deployment completed.
     pub rollback_targets: BTreeMap<(String, String), Option<String>>,
     /// By path as written in the Deployfile: the file's text, or why it cannot be read.
-    pub files: BTreeMap<String, Result<String, String>>,
+    pub files: BTreeMap<String, Result<String, Unreadable>>,
     /// Tasks the cluster has room for, where known (the local ECS's `--capacity`).
     pub capacity: Option<u32>,
     /// By `verify` step: why one of its gate scripts cannot be read or does not compile.
@@ -60,7 +60,7 @@ pub(super) fn cluster_of(explicit: Option<&String>, default: Option<&String>) ->
 }
 
 /// Reads everything the resolution of `steps` needs.
-pub async fn read_live(
+pub(super) async fn read_live(
     steps: &[PlannedStep],
     default_cluster: Option<&String>,
     ecs: &Ecs,
@@ -124,7 +124,7 @@ pub async fn read_live(
                 // The scripts are read and compiled here, at the edge; a problem is a
                 // refusal of the resolution.
                 if let Err(problem) = super::gates::check_gates(&verify.gates, base_dir) {
-                    reader.live.gate_problems.insert(verify.name.clone(), problem);
+                    reader.live.gate_problems.insert(verify.name.clone(), problem.to_string());
                 }
             }
             _ => {}
@@ -134,9 +134,19 @@ pub async fn read_live(
 }
 
 /// A task-definition file's text: regular, UTF-8, at most a mebibyte.
-fn read_file(path: &Path) -> Result<String, String> {
-    crate::regular_file::read_text(path, MAX_FILE)
-        .map_err(|problem| format!("cannot read `{}`: {problem}", path.display()))
+fn read_file(path: &Path) -> Result<String, Unreadable> {
+    crate::regular_file::read_text(path, MAX_FILE).map_err(|problem| Unreadable {
+        path: path.display().to_string(),
+        problem: problem.to_string(),
+    })
+}
+
+/// A file the Deployfile names that cannot be read, and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot read `{path}`: {problem}")]
+pub struct Unreadable {
+    pub path: String,
+    pub problem: String,
 }
 
 struct Reader<'a> {
@@ -206,7 +216,7 @@ impl Reader<'_> {
 /// the PRIMARY when it completed, else an older deployment still listed as COMPLETED, else
 /// the newest SUCCESSFUL service deployment (ListServiceDeployments, where the endpoint
 /// has it). Never one that failed or was rolled back.
-pub async fn last_completed(
+pub(super) async fn last_completed(
     ecs: &Ecs,
     cluster: &str,
     service: &ServiceView,

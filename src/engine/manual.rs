@@ -42,7 +42,7 @@ pub fn services(
 
 /// The service as text: deployments and the newest events.
 #[must_use]
-pub fn status_text(cluster: &str, name: &str, service: Option<&ServiceView>) -> String {
+pub(crate) fn status_text(cluster: &str, name: &str, service: Option<&ServiceView>) -> String {
     use std::fmt::Write as _;
     let Some(service) = service else {
         return format!("service `{name}` (cluster `{cluster}`): does not exist\n");

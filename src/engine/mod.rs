@@ -23,20 +23,18 @@ pub use change::{
     TaskDefinitionRef, UpdateAction, UpdateChange, VerifyChange, Watch,
 };
 pub use event::{Event, Recorder, Sink, Verdict};
-pub use gates::{GateTrial, gate_name, network_policy, try_gate};
-pub use live::{Described, Live, last_completed, read_live};
-pub use manual::{RollbackError, roll_back, services, status_text};
+pub(crate) use gates::{GateError, gate_name, network_policy, try_gate};
+pub use live::{Described, Live};
+pub(crate) use manual::status_text;
+pub use manual::{RollbackError, roll_back, services};
+pub(crate) use plan::step_text;
 pub use plan::{
     Fingerprint, Plan, PlanError, PlanOptions, differences, drift, make_plan, plan_text,
-    sensitive_mask, step_text, summary,
+    sensitive_mask, summary,
 };
-pub use prediction::{Effective, Prediction, predict, simulation, simulation_input};
-pub use resolve::{Options as ResolveOptions, family_of, resolve};
+pub use prediction::{Effective, Prediction, simulation};
+pub use resolve::{Options as ResolveOptions, resolve};
 pub use revision::{RevisionError, next_revision};
-pub use revision_json::{
-    canonical, revision_from_json, revision_text, revision_to_json, same_revision,
-};
+pub use revision_json::{canonical, revision_from_json, revision_text, same_revision};
 pub use runner::{RunOptions, RunOutcome, Runner};
-pub use verdict::{
-    Anchor, Failure, Standing, check_digests, failed_tasks, healthy_tasks, judge, settled_on,
-};
+pub use verdict::{Anchor, Failure, Standing, failed_tasks, judge};

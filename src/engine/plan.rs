@@ -321,7 +321,7 @@ pub fn plan_text(plan: &Plan, only: Option<&str>) -> String {
 
 /// One step of the plan as text: its action line, then its diff, settings, rollout.
 #[must_use]
-pub fn step_text(step: &StepChange) -> String {
+pub(crate) fn step_text(step: &StepChange) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     match step {

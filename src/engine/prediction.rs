@@ -83,7 +83,7 @@ impl Prediction {
 /// The scheduler's input for these settings, with the default task timings (30 s to
 /// start, healthy 40 s after RUNNING).
 #[must_use]
-pub fn simulation_input(effective: &Effective) -> SimulationInput {
+pub(super) fn simulation_input(effective: &Effective) -> SimulationInput {
     SimulationInput {
         desired: effective.desired,
         min_healthy_percent: effective.min_healthy,
@@ -109,7 +109,7 @@ pub fn simulation(effective: &Effective) -> Simulation {
 
 /// The predicted rollout.
 #[must_use]
-pub fn predict(effective: &Effective) -> Prediction {
+pub(super) fn predict(effective: &Effective) -> Prediction {
     let simulation = simulation(effective);
     let mut timeline: Vec<String> = simulation
         .steps

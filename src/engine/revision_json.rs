@@ -43,7 +43,7 @@ fn error(message: impl Into<String>) -> RevisionError {
 
 /// The revision as RegisterTaskDefinition's JSON body (keys sorted).
 #[must_use]
-pub fn revision_to_json(input: &RevisionInput) -> Value {
+pub(super) fn revision_to_json(input: &RevisionInput) -> Value {
     let register = input.to_register_input();
     let mut serializer = codec().create_serializer();
     // Writing plain data to a string cannot fail; an empty object stands in if it did.
@@ -108,14 +108,15 @@ pub fn revision_from_json(text: &str) -> Result<RevisionInput, RevisionError> {
     Ok(revision)
 }
 
-/// Whether `document` reads as a register input.
-fn reads(document: &Value) -> Result<(), String> {
-    let bytes = serde_json::to_vec(document).map_err(|e| e.to_string())?;
+/// Why `document` does not read as a register input (the codec's words); none when it does.
+fn unreadable(document: &Value) -> Option<String> {
+    let bytes = match serde_json::to_vec(document) {
+        Ok(bytes) => bytes,
+        Err(error) => return Some(error.to_string()),
+    };
     let codec = codec();
     let mut deserializer = codec.create_deserializer(&bytes);
-    RegisterTaskDefinitionInput::deserialize(&mut deserializer)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    RegisterTaskDefinitionInput::deserialize(&mut deserializer).err().map(|e| e.to_string())
 }
 
 /// The member a codec error is about: each member is tried alone (in a minimal task
@@ -137,12 +138,12 @@ fn locate(given: &Value) -> Option<String> {
                     let mut one = minimal_container();
                     one[member] = inner.clone();
                     let td = serde_json::json!({ "family": "f", "containerDefinitions": [one] });
-                    if let Err(reason) = reads(&td) {
+                    if let Some(reason) = unreadable(&td) {
                         return Some(format!("`containerDefinitions[{i}].{member}`: {reason}"));
                     }
                 }
             }
-        } else if let Err(reason) = reads(&with(key, value)) {
+        } else if let Some(reason) = unreadable(&with(key, value)) {
             return Some(format!("`{key}`: {reason}"));
         }
     }

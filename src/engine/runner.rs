@@ -253,9 +253,9 @@ impl<'a> Runner<'a> {
 
     /// The change set now: the steps evaluated with the outputs so far, against the live
     /// state read before the first write.
-    fn changes(&self) -> Result<ChangeSet, String> {
+    fn changes(&self) -> Result<ChangeSet, StepError> {
         let steps = evaluate(self.file, &self.settings, self.workspace, &self.outputs)
-            .map_err(|e| eval_reason(&e))?;
+            .map_err(|e| StepError::Refused(eval_reason(&e)))?;
         Ok(resolve(&steps, &self.live, &self.outputs, &self.resolve_options()))
     }
 
@@ -479,13 +479,13 @@ impl<'a> Runner<'a> {
         let change = changes.step(name, kind).cloned();
         match (planned, change) {
             (Some(PlannedStep::Build { name, fields }), _) => {
-                self.build(name, fields).await.map_err(StepError::Refused)
+                self.build(name, fields).await.map_err(|e| StepError::Refused(e.to_string()))
             }
             (Some(PlannedStep::Tag { name, tags }), _) => {
-                self.tag(name, tags).map_err(StepError::Refused)
+                self.tag(name, tags).map_err(|e| StepError::Refused(e.to_string()))
             }
             (Some(PlannedStep::Push { name, to }), _) => {
-                self.push(name, to).await.map_err(StepError::Refused)
+                self.push(name, to).await.map_err(|e| StepError::Refused(e.to_string()))
             }
             (Some(PlannedStep::Register(step)), Some(StepChange::Register(change))) => {
                 self.register(step, change).await

@@ -53,6 +53,13 @@ pub struct Outcome {
     pub fatal: bool,
 }
 
+/// What `check(ctx)` returned instead of an outcome.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`check(ctx)` returns `true`, `false` or `#{{ ok: …, message: …, fatal: … }}`; {found}")]
+pub struct NotAnOutcome {
+    pub found: String,
+}
+
 impl Outcome {
     #[must_use]
     pub fn pass(message: impl Into<String>) -> Self {
@@ -65,30 +72,29 @@ impl Outcome {
     }
 
     /// Reads what `check(ctx)` returned; the error says what it should have.
-    pub fn from_dynamic(value: &Dynamic) -> Result<Self, String> {
+    pub fn from_dynamic(value: &Dynamic) -> Result<Self, NotAnOutcome> {
         if let Ok(ok) = value.as_bool() {
             return Ok(Self { ok, message: String::new(), fatal: false });
         }
-        let expected = "`check(ctx)` returns `true`, `false` or \
-                        `#{ ok: …, message: …, fatal: … }`";
+        let found = |found: String| NotAnOutcome { found };
         let Some(map) = value.read_lock::<rhai::Map>() else {
-            return Err(format!("{expected}; it returned {}", value.type_name()));
+            return Err(found(format!("it returned {}", value.type_name())));
         };
         let ok = map
             .get("ok")
-            .ok_or_else(|| format!("{expected}; the map has no `ok`"))?
+            .ok_or_else(|| found("the map has no `ok`".to_owned()))?
             .as_bool()
-            .map_err(|found| format!("{expected}; its `ok` is {found}, not a boolean"))?;
+            .map_err(|kind| found(format!("its `ok` is {kind}, not a boolean")))?;
         let message = map.get("message").map(ToString::to_string).unwrap_or_default();
         let fatal = match map.get("fatal") {
             None => false,
             Some(value) => value
                 .as_bool()
-                .map_err(|found| format!("{expected}; its `fatal` is {found}, not a boolean"))?,
+                .map_err(|kind| found(format!("its `fatal` is {kind}, not a boolean")))?,
         };
         if let Some(other) = map.keys().find(|k| !["ok", "message", "fatal"].contains(&k.as_str()))
         {
-            return Err(format!("{expected}; `{other}` is not one of them"));
+            return Err(found(format!("`{other}` is not one of them")));
         }
         Ok(Self { ok, message, fatal: fatal && !ok })
     }
@@ -108,9 +114,11 @@ mod tests {
             read(r#"#{ ok: false, message: "v1 != v2", fatal: true }"#),
             Ok(Outcome { ok: false, message: "v1 != v2".to_owned(), fatal: true })
         );
-        assert!(read("42").expect_err("number").ends_with("it returned i64"));
-        assert!(read("#{ message: \"x\" }").expect_err("no ok").ends_with("the map has no `ok`"));
-        assert!(read("#{ ok: true, fatl: true }").expect_err("typo").contains("`fatl`"));
+        let error = |script: &str| read(script).expect_err(script).to_string();
+        assert!(error("42").ends_with("it returned i64"));
+        assert!(error("#{ message: \"x\" }").ends_with("the map has no `ok`"));
+        assert!(error("#{ ok: true, fatl: true }").contains("`fatl`"));
+        assert!(error("42").starts_with("`check(ctx)` returns `true`, `false` or `#{ ok: …"));
         // `fatal` only means something for a failure.
         assert!(!read("#{ ok: true, fatal: true }").expect("ok").fatal);
     }

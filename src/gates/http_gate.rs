@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::contract::Outcome;
-use super::host::{HttpAnswer, HttpClient, HttpRequest};
+use super::host::{HttpAnswer, HttpClient, HttpFailure, HttpRequest};
 
 /// What the gate expects of the answer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -70,7 +70,7 @@ pub fn attempt(client: &dyn HttpClient, url: &str, expect: &Expect) -> Outcome {
 
 /// Judges an answer (or its absence).
 #[must_use]
-pub fn judge(url: &str, answer: Result<HttpAnswer, String>, expect: &Expect) -> Outcome {
+pub fn judge(url: &str, answer: Result<HttpAnswer, HttpFailure>, expect: &Expect) -> Outcome {
     let answer = match answer {
         Ok(answer) => answer,
         Err(error) => return Outcome::fail(format!("GET {url}: {error}")),
@@ -82,7 +82,10 @@ pub fn judge(url: &str, answer: Result<HttpAnswer, String>, expect: &Expect) -> 
     if let Some(text) = &expect.body_contains
         && !answer.body.contains(text.as_str())
     {
-        return Outcome::fail(format!("GET {url}: the body does not contain {text:?}"));
+        return Outcome::fail(format!(
+            "GET {url}: the body does not contain {}",
+            crate::syntax::quoted(text)
+        ));
     }
     if let Some(limit) = expect.max_latency_ms
         && answer.elapsed_ms > limit
@@ -100,7 +103,7 @@ mod tests {
     use super::*;
 
     #[allow(clippy::unnecessary_wraps)] // the shape `judge` takes
-    fn answer(status: u16, body: &str, elapsed_ms: u64) -> Result<HttpAnswer, String> {
+    fn answer(status: u16, body: &str, elapsed_ms: u64) -> Result<HttpAnswer, HttpFailure> {
         Ok(HttpAnswer { status, headers: vec![], body: body.to_owned(), elapsed_ms })
     }
 
@@ -117,7 +120,7 @@ mod tests {
             (answer(503, "ok", 20), "status 503 (expected 200)"),
             (answer(200, "down", 20), "the body does not contain \"ok\""),
             (answer(200, "ok", 900), "answered in 900 ms (max_latency 500 ms)"),
-            (Err("connection refused".to_owned()), "connection refused"),
+            (Err(HttpFailure::Failed("connection refused".to_owned())), "connection refused"),
         ];
         for (given, reason) in cases {
             let outcome = judge(url, given, &expect);

@@ -20,9 +20,9 @@ pub(crate) mod schedule;
 pub(crate) mod script;
 pub mod stdlib;
 
-pub use contract::{GateContext, Outcome, TaskInfo};
-pub use host::{Capabilities, HttpAnswer, HttpClient, HttpRequest, LogLine};
+pub use contract::{GateContext, NotAnOutcome, Outcome, TaskInfo};
+pub use host::{Capabilities, HttpAnswer, HttpClient, HttpFailure, HttpRequest, LogLine};
 pub use policy::Policy;
 pub use sandbox::Limits;
 pub use script::{GateScript, ScriptError};
-pub use stdlib::{CheckedScript, CheckedScripts, check_scripts, missing_scripts};
+pub(crate) use stdlib::{check_scripts, missing_scripts};

@@ -16,7 +16,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::Name;
 
-use super::host::{HttpAnswer, HttpClient, HttpRequest};
+use super::host::{HttpAnswer, HttpClient, HttpFailure, HttpRequest};
 use super::policy::Policy;
 
 /// Bodies larger than this are cut (a gate reads health pages, not downloads).
@@ -69,6 +69,13 @@ impl tower_service::Service<Name> for Resolver {
     }
 }
 
+/// Why the gates' HTTP client cannot be set up.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NetworkError {
+    #[error("cannot read the system's certificate roots: {0}")]
+    Roots(String),
+}
+
 /// HTTP for gates on a tokio runtime.
 pub struct Network {
     runtime: tokio::runtime::Handle,
@@ -79,13 +86,16 @@ pub struct Network {
 impl Network {
     /// A client on `runtime` whose connections never reach a reserved address unless
     /// `allow_link_local`; the error says why HTTPS could not be set up.
-    pub fn new(runtime: tokio::runtime::Handle, allow_link_local: bool) -> Result<Self, String> {
+    pub fn new(
+        runtime: tokio::runtime::Handle,
+        allow_link_local: bool,
+    ) -> Result<Self, NetworkError> {
         let mut http = HttpConnector::new_with_resolver(Resolver { allow_link_local });
         // The HTTPS connector decides the scheme.
         http.enforce_http(false);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
-            .map_err(|e| format!("cannot read the system's certificate roots: {e}"))?
+            .map_err(|e| NetworkError::Roots(e.to_string()))?
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
@@ -109,14 +119,14 @@ pub struct Guarded {
 }
 
 impl HttpClient for Guarded {
-    fn send(&self, request: &HttpRequest, timeout: Duration) -> Result<HttpAnswer, String> {
+    fn send(&self, request: &HttpRequest, timeout: Duration) -> Result<HttpAnswer, HttpFailure> {
         self.policy.request(&request.url)?;
         self.network.send(request, timeout)
     }
 }
 
 impl HttpClient for Network {
-    fn send(&self, request: &HttpRequest, timeout: Duration) -> Result<HttpAnswer, String> {
+    fn send(&self, request: &HttpRequest, timeout: Duration) -> Result<HttpAnswer, HttpFailure> {
         let mut builder = hyper::Request::builder()
             .method(request.method.as_str())
             .uri(request.url.as_str())
@@ -126,7 +136,7 @@ impl HttpClient for Network {
         }
         let http_request = builder
             .body(Full::new(Bytes::from(request.body.clone())))
-            .map_err(|e| format!("not a valid request: {e}"))?;
+            .map_err(|e| HttpFailure::Failed(format!("not a valid request: {e}")))?;
         let started = Instant::now();
         self.runtime.block_on(async {
             let exchange = async {
@@ -137,7 +147,7 @@ impl HttpClient for Network {
                         text = format!("{text}: {inner}");
                         source = inner.source();
                     }
-                    text
+                    HttpFailure::Failed(text)
                 })?;
                 let status = response.status().as_u16();
                 let headers = response
@@ -150,7 +160,7 @@ impl HttpClient for Network {
                 let body = http_body_util::Limited::new(response.into_body(), MAX_BODY)
                     .collect()
                     .await
-                    .map_err(|e| format!("reading the body: {e}"))?
+                    .map_err(|e| HttpFailure::Failed(format!("reading the body: {e}")))?
                     .to_bytes();
                 Ok(HttpAnswer {
                     status,
@@ -161,7 +171,7 @@ impl HttpClient for Network {
             };
             match tokio::time::timeout(timeout, exchange).await {
                 Ok(answer) => answer,
-                Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+                Err(_) => Err(HttpFailure::Timeout { ms: timeout.as_millis() }),
             }
         })
     }
@@ -209,7 +219,7 @@ mod tests {
                 .await
                 .expect("join");
         let error = answer.expect_err("refused");
-        assert!(error.contains("does not allow `127.0.0.1`"), "{error}");
+        assert!(error.to_string().contains("does not allow `127.0.0.1`"), "{error}");
         assert!(listener.accept().is_err(), "a connection was made to {url}");
     }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::contract::TaskInfo;
+use super::host::HttpFailure;
 
 /// What the gates of one `verify` step may reach.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -163,9 +164,9 @@ impl Policy {
 
     /// Whether a request to `url` may be sent; the error names the host and how to allow
     /// it. The addresses a name resolves to are checked by `address`.
-    pub fn request(&self, url: &str) -> Result<(), String> {
+    pub fn request(&self, url: &str) -> Result<(), HttpFailure> {
         let Some((host, port)) = url_host_port(url) else {
-            return Err(format!("`{url}` is not an http:// or https:// URL"));
+            return Err(HttpFailure::Refused(format!("`{url}` is not an http:// or https:// URL")));
         };
         if let Ok(ip) = host.parse::<IpAddr>() {
             self.address(&host, ip)?;
@@ -173,21 +174,21 @@ impl Policy {
         if self.names(&host, port) {
             Ok(())
         } else {
-            Err(format!(
+            Err(HttpFailure::Refused(format!(
                 "the gate network policy does not allow `{host}`: gates reach the hosts the \
                  `verify` step names and its tasks; add \"{host}\" to the step's `allow_hosts`"
-            ))
+            )))
         }
     }
 
     /// Whether `ip`, which `host` is or resolves to, may be reached.
-    pub fn address(&self, host: &str, ip: IpAddr) -> Result<(), String> {
+    pub fn address(&self, host: &str, ip: IpAddr) -> Result<(), HttpFailure> {
         match reserved(ip) {
-            Some(what) if !self.allow_link_local => Err(format!(
+            Some(what) if !self.allow_link_local => Err(HttpFailure::Refused(format!(
                 "the gate network policy does not allow {}{what}: set `allow_link_local = true` \
                  in the `verify` step to reach it",
                 if host == ip.to_string() { String::new() } else { format!("`{host}` ({ip}), ") },
-            )),
+            ))),
             _ => Ok(()),
         }
     }
@@ -208,6 +209,7 @@ mod tests {
         assert_eq!(p.hosts().collect::<Vec<_>>(), ["web.example.com"]);
         assert!(p.request("http://web.example.com:8080/other").is_ok());
         let error = p.request("https://evil.example.net/").unwrap_err();
+        let error = error.to_string();
         assert!(error.contains("`evil.example.net`") && error.contains("allow_hosts"), "{error}");
         assert!(p.request("file:///etc/passwd").is_err());
     }
@@ -260,7 +262,7 @@ mod tests {
         let p = policy(&named, &[]);
         for url in named {
             let error = p.request(url).unwrap_err();
-            assert!(error.contains("allow_link_local"), "{url}: {error}");
+            assert!(error.to_string().contains("allow_link_local"), "{url}: {error}");
         }
         let allowed = Policy::new(named, &[], true);
         for url in named {
@@ -277,6 +279,6 @@ mod tests {
         let p = policy(&["http://metadata.example/"], &[]);
         assert!(p.request("http://metadata.example/").is_ok());
         let error = p.address("metadata.example", "169.254.169.254".parse().unwrap()).unwrap_err();
-        assert!(error.contains("`metadata.example` (169.254.169.254)"), "{error}");
+        assert!(error.to_string().contains("`metadata.example` (169.254.169.254)"), "{error}");
     }
 }

@@ -191,7 +191,11 @@ impl GateScript {
             ),
             EvalAltResult::ErrorTerminated(token, _) if token.to_string() == DEADLINE_TOKEN => (
                 Code::ScriptLimit,
-                format!("`{}` ran past its deadline of {:?}", self.name, limits.deadline),
+                format!(
+                    "`{}` ran past its deadline of {} ms",
+                    self.name,
+                    limits.deadline.as_millis()
+                ),
             ),
             EvalAltResult::ErrorStackOverflow(_) => (
                 Code::ScriptLimit,

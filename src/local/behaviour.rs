@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::local_error::{FaultError, LocalError};
 use crate::syntax::parse_duration;
 
 /// What happens to a task once it is launched.
@@ -167,26 +168,32 @@ impl<'de> Deserialize<'de> for DurationText {
 
 impl FaultFile {
     /// Reads a fault file (JSON); the error names the file, line and column.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = crate::regular_file::read_text(path, 1024 * 1024)
-            .map_err(|error| format!("cannot read fault file `{}`: {error}", path.display()))?;
-        Self::parse(&text).map_err(|error| format!("fault file `{}`: {error}", path.display()))
+    pub fn load(path: &Path) -> Result<Self, LocalError> {
+        let text = crate::regular_file::read_text(path, 1024 * 1024).map_err(|error| {
+            LocalError::Read {
+                what: "fault file",
+                path: path.to_owned(),
+                reason: error.to_string(),
+            }
+        })?;
+        Self::parse(&text).map_err(|reason| LocalError::Faults { path: path.to_owned(), reason })
     }
 
     /// The fault file at `path`, or none (the default behaviour) without a path.
-    pub fn load_optional(path: Option<&Path>) -> Result<Self, String> {
+    pub fn load_optional(path: Option<&Path>) -> Result<Self, LocalError> {
         path.map_or_else(|| Ok(Self::default()), Self::load)
     }
 
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let file: FaultFile = serde_json::from_str(text).map_err(|error| error.to_string())?;
+    pub fn parse(text: &str) -> Result<Self, FaultError> {
+        let file: FaultFile =
+            serde_json::from_str(text).map_err(|error| FaultError::Shape(error.to_string()))?;
         for (name, share) in [
             ("throttle", file.api.throttle),
             ("server_errors", file.api.server_errors),
             ("drop_connections", file.api.drop_connections),
         ] {
             if !(0.0..=1.0).contains(&share) {
-                return Err(format!("`api.{name}` is a share from 0 to 1, found {share}"));
+                return Err(FaultError::NotAShare { name, share });
             }
         }
         Ok(file)
@@ -282,10 +289,10 @@ mod tests {
     fn bad_fault_files_say_why() {
         let error =
             FaultFile::parse(r#"{"images": [{"match": "*", "start": "soon"}]}"#).expect_err("bad");
-        assert!(error.contains("`soon` is not a duration"), "{error}");
+        assert!(error.to_string().contains("`soon` is not a duration"), "{error}");
         let error = FaultFile::parse(r#"{"imagez": []}"#).expect_err("bad");
-        assert!(error.contains("unknown field `imagez`"), "{error}");
+        assert!(error.to_string().contains("unknown field `imagez`"), "{error}");
         let error = FaultFile::parse(r#"{"api": {"throttle": 2}}"#).expect_err("bad");
-        assert!(error.contains("share from 0 to 1"), "{error}");
+        assert!(error.to_string().contains("share from 0 to 1"), "{error}");
     }
 }

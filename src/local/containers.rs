@@ -15,7 +15,9 @@ use tokio::sync::{mpsc, watch};
 use super::ecr::RegistryConfig;
 use super::server::{Shared, lock};
 use super::task::{Binding, ContainerStatus, Health, RuntimeReport, TaskState};
-use crate::docker::{ContainerSpec, DockerEngine, EngineHealth, HealthSpec, RegistryAuth};
+use crate::docker::{
+    ContainerSpec, DockerEngine, DockerError, EngineHealth, HealthSpec, RegistryAuth,
+};
 
 /// The label every container of the runtime carries: the instance that started it.
 pub const INSTANCE_LABEL: &str = "dev.ferry.local";
@@ -219,7 +221,7 @@ async fn launch(
                 for container in &started {
                     let _ = engine.remove(&container.id).await;
                 }
-                return Err(message);
+                return Err(message.to_string());
             }
         }
     }
@@ -268,7 +270,7 @@ pub async fn adopt(
     engine: &DockerEngine,
     instance: &str,
     ran: &[String],
-) -> Result<Adopted, String> {
+) -> Result<Adopted, DockerError> {
     let mut found: BTreeMap<String, Vec<(u32, Started)>> = BTreeMap::new();
     for (id, labels) in engine.labelled(INSTANCE_LABEL, instance).await? {
         let task = labels.get(TASK_LABEL).cloned().unwrap_or_default();
@@ -341,7 +343,7 @@ async fn report(engine: &DockerEngine, containers: &[Started]) -> RuntimeReport 
 }
 
 /// Removes every container of `instance`.
-pub async fn remove_all(engine: &DockerEngine, instance: &str) -> Result<usize, String> {
+pub async fn remove_all(engine: &DockerEngine, instance: &str) -> Result<usize, DockerError> {
     let found = engine.labelled(INSTANCE_LABEL, instance).await?;
     for (id, _) in &found {
         engine.remove(id).await?;

@@ -17,6 +17,7 @@ mod ecs_tags;
 mod ecs_task_definitions;
 mod ecs_tasks;
 pub mod ids;
+mod local_error;
 mod registry_client;
 pub(crate) mod request;
 pub mod scheduler;
@@ -25,4 +26,5 @@ pub mod simulation;
 pub(crate) mod state;
 pub mod task;
 
+pub use local_error::{FaultError, LocalError};
 pub use server::{LocalEcs, LocalOptions, Runtime};

@@ -22,6 +22,7 @@ use super::behaviour::FaultFile;
 use super::clock::Clock;
 use super::ecr::RegistryConfig;
 use super::ids::Ids;
+use super::local_error::LocalError;
 use super::request::Request;
 use super::state::EcsState;
 
@@ -102,7 +103,7 @@ struct StateLock {
 }
 
 impl StateLock {
-    fn take(state: &std::path::Path) -> Result<Self, String> {
+    fn take(state: &std::path::Path) -> Result<Self, LocalError> {
         use std::io::{Read as _, Seek as _, Write as _};
         let path = state.with_extension("lock");
         let mut file = std::fs::OpenOptions::new()
@@ -111,24 +112,23 @@ impl StateLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|error| format!("cannot open the lock `{}`: {error}", path.display()))?;
+            .map_err(|error| LocalError::Lock {
+                action: "open",
+                path: path.clone(),
+                reason: error.to_string(),
+            })?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let mut owner = String::new();
                 let _ = file.read_to_string(&mut owner);
-                return Err(format!(
-                    "the local state `{}` is in use by another ferry process{}; wait for it to \
-                     finish, or give this one another `--state`",
-                    state.display(),
-                    owner
-                        .trim()
-                        .parse::<u32>()
-                        .map_or_else(|_| String::new(), |pid| format!(" (pid {pid})"))
-                ));
+                return Err(LocalError::InUse {
+                    state: state.to_owned(),
+                    pid: owner.trim().parse::<u32>().ok(),
+                });
             }
             Err(std::fs::TryLockError::Error(error)) => {
-                return Err(format!("cannot lock `{}`: {error}", path.display()));
+                return Err(LocalError::Lock { action: "take", path, reason: error.to_string() });
             }
         }
         let _ = file.set_len(0);
@@ -164,22 +164,16 @@ impl Drop for LocalEcs {
 
 impl LocalEcs {
     /// Starts the endpoint on 127.0.0.1.
-    pub async fn start(options: LocalOptions) -> Result<Self, String> {
+    pub async fn start(options: LocalOptions) -> Result<Self, LocalError> {
         let docker = options.runtime == Runtime::Docker;
         if docker && (options.clock.is_some() || options.speed > 1.0) {
-            return Err(
-                "`--runtime docker` runs real containers in real time: leave `--speed` at 1"
-                    .to_owned(),
-            );
+            return Err(LocalError::DockerNotRealTime);
         }
-        let engine =
-            if docker {
-                Some(crate::docker::DockerEngine::connect().await.map_err(|error| {
-                    format!("`--runtime docker` needs the Docker engine: {error}")
-                })?)
-            } else {
-                None
-            };
+        let engine = if docker {
+            Some(crate::docker::DockerEngine::connect().await.map_err(LocalError::NoDockerEngine)?)
+        } else {
+            None
+        };
         let clock = options.clock.clone().unwrap_or_else(|| {
             Clock::scaled(if options.speed > 0.0 { options.speed } else { 1.0 })
         });
@@ -197,10 +191,14 @@ impl LocalEcs {
         }
         state.capacity = options.capacity.or(state.capacity);
         state.settings = options.faults.scheduler.apply(state.settings);
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], options.port)))
-            .await
-            .map_err(|error| format!("cannot listen on 127.0.0.1:{}: {error}", options.port))?;
-        let address = listener.local_addr().map_err(|error| error.to_string())?;
+        let listener =
+            TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], options.port))).await.map_err(
+                |error| LocalError::Listen { port: options.port, reason: error.to_string() },
+            )?;
+        let address = (listener.local_addr()).map_err(|error| LocalError::Listen {
+            port: options.port,
+            reason: error.to_string(),
+        })?;
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             clock,
@@ -302,7 +300,7 @@ impl LocalEcs {
     /// Stops accepting calls and saves the state file, if any. The docker runtime's
     /// containers are removed without a state file, and left for the next start to adopt
     /// with one.
-    pub async fn shutdown(mut self) -> Result<(), String> {
+    pub async fn shutdown(mut self) -> Result<(), LocalError> {
         let _ = self.stop.send(true);
         if let Some(server) = self.server.take() {
             let _ = server.await;

@@ -12,6 +12,7 @@ use super::api_error::ApiError;
 use super::behaviour::{FaultFile, TaskBehaviour};
 use super::deployment::Revision;
 use super::ids::Ids;
+use super::local_error::LocalError;
 use super::scheduler::{Launcher, Rollout, SchedulerSettings};
 
 /// How long stopped tasks stay describable (§3.4: at least one hour).
@@ -257,24 +258,30 @@ impl EcsState {
 
     /// Reads a saved state; a missing file is a fresh state.
     /// Reads the state file (none yet: a fresh state); at most 256 MiB.
-    pub fn load(path: &Path, epoch_ms: u64) -> Result<Self, String> {
+    pub fn load(path: &Path, epoch_ms: u64) -> Result<Self, LocalError> {
         match crate::regular_file::read_text(path, MAX_STATE) {
-            Ok(text) => serde_json::from_str(&text).map_err(|error| {
-                format!("state file `{}` is not a ferry local state: {error}", path.display())
+            Ok(text) => serde_json::from_str(&text).map_err(|error| LocalError::NotAState {
+                path: path.to_owned(),
+                reason: error.to_string(),
             }),
             Err(crate::regular_file::FileProblem::NotFound) => Ok(Self::new(epoch_ms)),
-            Err(error) => Err(format!("cannot read state file `{}`: {error}", path.display())),
+            Err(error) => Err(LocalError::Read {
+                what: "state file",
+                path: path.to_owned(),
+                reason: error.to_string(),
+            }),
         }
     }
 
     /// Writes the state atomically (a temporary sibling renamed over the file).
-    pub fn save(&mut self, path: &Path, now: u64) -> Result<(), String> {
+    pub fn save(&mut self, path: &Path, now: u64) -> Result<(), LocalError> {
         self.saved_at_ms = now;
-        let text = serde_json::to_string(self).map_err(|error| error.to_string())?;
+        let failed = |reason: String| LocalError::Write { path: path.to_owned(), reason };
+        let text = serde_json::to_string(self).map_err(|error| failed(error.to_string()))?;
         let temporary = path.with_extension("ferry-tmp");
         std::fs::write(&temporary, text)
             .and_then(|()| std::fs::rename(&temporary, path))
-            .map_err(|error| format!("cannot write state file `{}`: {error}", path.display()))
+            .map_err(|error| failed(error.to_string()))
     }
 
     pub fn arn(&self, resource: &str) -> String {

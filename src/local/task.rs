@@ -1,7 +1,14 @@
 //! A task of the local ECS: its lifecycle state, its timers (from its behaviour) and how
 //! it stopped.
+//!
+//! This file holds the task and its timers; what a container runtime reports of it, and
+//! how a report moves it (`Task::observe`), is in `task/runtime.rs`.
 
 use super::behaviour::{Outcome, TaskBehaviour};
+
+mod runtime;
+
+pub use runtime::{Binding, ContainerStatus, Health, RuntimeReport};
 
 /// `lastStatus` of a task, in lifecycle order (docs/ecs.md §1.4).
 #[derive(
@@ -106,50 +113,6 @@ pub struct Task {
     /// The containers the runtime last reported.
     #[serde(default)]
     pub containers: Vec<ContainerStatus>,
-}
-
-/// A published port of a container (`networkBindings`).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Binding {
-    pub bind_ip: String,
-    pub container_port: u16,
-    pub host_port: u16,
-    pub protocol: String,
-}
-
-/// A container's health as its engine reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Health {
-    Starting,
-    Healthy,
-    Unhealthy,
-}
-
-/// One container of a task, as the runtime last saw it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ContainerStatus {
-    /// The container definition's name.
-    pub name: String,
-    /// The engine's container id (`runtimeId`).
-    pub runtime_id: String,
-    pub essential: bool,
-    pub running: bool,
-    /// Set once it exited.
-    pub exit_code: Option<i32>,
-    /// Killed by the kernel for exceeding its memory limit.
-    pub out_of_memory: bool,
-    /// None without a health check.
-    pub health: Option<Health>,
-    pub bindings: Vec<Binding>,
-}
-
-/// What a container runtime reports about a task.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RuntimeReport {
-    /// Its image could not be pulled or its containers not created or started.
-    FailedToStart { reason: String },
-    /// The state of its containers, once they were created and started.
-    Containers(Vec<ContainerStatus>),
 }
 
 /// What a new task is: who starts it, from which revision, and how its stop path runs.
@@ -410,87 +373,6 @@ impl Task {
         }
     }
 
-    /// Takes a container runtime's report at `now`: the containers started (RUNNING),
-    /// passed or failed their health checks, an essential one exited (by itself, or after
-    /// the stop path's SIGTERM), or the task could not start. Health-check failures inside
-    /// the grace period are ignored (§1.5).
-    pub fn observe(&mut self, report: RuntimeReport, now: u64, grace_ms: u64) -> Vec<Change> {
-        let mut changes = Vec::new();
-        if !self.external || self.state == TaskState::Stopped {
-            return changes;
-        }
-        let containers = match report {
-            RuntimeReport::FailedToStart { reason } => {
-                if self.state == TaskState::Pending {
-                    self.finish(
-                        now,
-                        Stop {
-                            code: StopCode::TaskFailedToStart,
-                            reason: format!("Task failed to start: {reason}"),
-                            exit_code: None,
-                            container_reason: Some(reason),
-                            failure: true,
-                        },
-                        &mut changes,
-                    );
-                }
-                return changes;
-            }
-            RuntimeReport::Containers(containers) => containers,
-        };
-        self.containers = containers;
-        if self.state == TaskState::Pending {
-            self.state = TaskState::Running;
-            self.running_ms = Some(now);
-            changes.push(Change::BecameRunning);
-            if !self.has_health_check {
-                self.healthy_ms = Some(now + NO_CHECK_HEALTHY_MS);
-            }
-        }
-        let essential: Vec<&ContainerStatus> =
-            self.containers.iter().filter(|c| c.essential).collect();
-        if let Some(exited) = essential.iter().find(|c| !c.running) {
-            let exit_code = exited.exit_code;
-            let oom = exited.out_of_memory;
-            let container_reason =
-                oom.then(|| "OutOfMemoryError: Container killed due to memory usage".to_owned());
-            let stop = match (self.state, self.stop.clone()) {
-                // Asked to stop: it exited after SIGTERM (or SIGKILL at the stop timeout).
-                (TaskState::Deactivating | TaskState::Stopping, Some(stop)) => Stop {
-                    exit_code,
-                    container_reason: container_reason.or(stop.container_reason),
-                    ..stop
-                },
-                _ => Stop {
-                    code: StopCode::EssentialContainerExited,
-                    reason: "Essential container in task exited".to_owned(),
-                    exit_code,
-                    container_reason,
-                    failure: true,
-                },
-            };
-            self.finish(now, stop, &mut changes);
-            return changes;
-        }
-        if self.state != TaskState::Running || !self.has_health_check {
-            return changes;
-        }
-        let checked: Vec<Health> = essential.iter().filter_map(|c| c.health).collect();
-        if checked.contains(&Health::Unhealthy) {
-            let not_before = self.running_ms.unwrap_or(now) + grace_ms;
-            if self.unhealthy_ms.is_none() {
-                self.unhealthy_ms = Some(now.max(not_before));
-            }
-        } else {
-            // Healthy again inside the grace period: the failure no longer stands.
-            self.unhealthy_ms = None;
-            if !checked.is_empty() && checked.iter().all(|h| *h == Health::Healthy) {
-                self.healthy_ms.get_or_insert(now);
-            }
-        }
-        changes
-    }
-
     fn finish(&mut self, at: u64, stop: Stop, changes: &mut Vec<Change>) {
         let failed_to_start = stop.code == StopCode::TaskFailedToStart;
         let failure = stop.failure;
@@ -503,144 +385,4 @@ impl Task {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn external(has_health_check: bool) -> Task {
-        let spec = LaunchSpec {
-            id: "t1".to_owned(),
-            deployment_id: "ecs-svc/1".to_owned(),
-            task_definition_arn: "arn:td/web:1".to_owned(),
-            has_health_check,
-            stop_timeout_ms: 30_000,
-            drain_ms: 0,
-        };
-        Task::launch(spec, TaskBehaviour { external: true, ..TaskBehaviour::default() }, 0)
-    }
-
-    fn container(running: bool, health: Option<Health>) -> ContainerStatus {
-        ContainerStatus {
-            name: "web".to_owned(),
-            runtime_id: "c0ffee".to_owned(),
-            essential: true,
-            running,
-            exit_code: (!running).then_some(3),
-            out_of_memory: false,
-            health,
-            bindings: vec![],
-        }
-    }
-
-    #[test]
-    fn a_runtime_task_waits_for_its_containers() {
-        let mut task = external(true);
-        assert_eq!(task.next_event(), None, "no timer starts a runtime's task");
-        assert!(task.advance(3_600_000, 0).is_empty());
-        assert_eq!(task.state, TaskState::Pending);
-        let changes = task.observe(
-            RuntimeReport::Containers(vec![container(true, Some(Health::Starting))]),
-            1_000,
-            0,
-        );
-        assert_eq!(changes, [Change::BecameRunning]);
-        assert_eq!((task.state, task.health_status(1_000)), (TaskState::Running, "UNKNOWN"));
-        task.observe(
-            RuntimeReport::Containers(vec![container(true, Some(Health::Healthy))]),
-            6_000,
-            0,
-        );
-        assert_eq!(task.advance(6_000, 0), [Change::BecameHealthy]);
-        assert_eq!(task.health_status(6_000), "HEALTHY");
-    }
-
-    #[test]
-    fn without_a_health_check_it_counts_healthy_after_40_seconds() {
-        let mut task = external(false);
-        task.observe(RuntimeReport::Containers(vec![container(true, None)]), 1_000, 0);
-        assert!(!task.is_healthy(40_999));
-        assert_eq!(task.advance(41_000, 0), [Change::BecameHealthy]);
-    }
-
-    #[test]
-    fn an_unhealthy_container_is_stopped_once_the_grace_period_is_over() {
-        let mut task = external(true);
-        let grace = 20_000;
-        task.observe(RuntimeReport::Containers(vec![container(true, None)]), 1_000, grace);
-        let unhealthy = RuntimeReport::Containers(vec![container(true, Some(Health::Unhealthy))]);
-        task.observe(unhealthy.clone(), 5_000, grace);
-        assert!(task.advance(20_999, grace).is_empty(), "failures inside the grace period");
-        // Healthy again inside the grace period: the failure is forgotten.
-        task.observe(
-            RuntimeReport::Containers(vec![container(true, Some(Health::Healthy))]),
-            10_000,
-            grace,
-        );
-        assert_eq!(task.unhealthy_ms, None);
-        task.observe(unhealthy, 30_000, grace);
-        task.advance(30_000, grace);
-        assert_eq!(task.state, TaskState::Stopping);
-        let stop = task.stop.clone().expect("stop");
-        assert_eq!(stop.reason, "Task failed container health checks");
-        // The runtime sends SIGTERM; the task stops when the container exited.
-        assert_eq!(task.next_event(), None);
-        let exited = ContainerStatus { exit_code: Some(0), ..container(false, None) };
-        let changes = task.observe(RuntimeReport::Containers(vec![exited]), 31_000, grace);
-        assert_eq!(changes, [Change::Stopped { failure: true, failed_to_start: false }]);
-        assert_eq!(task.stop.expect("stop").exit_code, Some(0));
-    }
-
-    #[test]
-    fn an_essential_exit_or_oom_kill_stops_the_task() {
-        let mut task = external(false);
-        task.observe(RuntimeReport::Containers(vec![container(true, None)]), 1_000, 0);
-        let killed =
-            ContainerStatus { exit_code: Some(137), out_of_memory: true, ..container(false, None) };
-        let changes = task.observe(RuntimeReport::Containers(vec![killed]), 2_000, 0);
-        assert_eq!(changes, [Change::Stopped { failure: true, failed_to_start: false }]);
-        let stop = task.stop.expect("stop");
-        assert_eq!(stop.code, StopCode::EssentialContainerExited);
-        assert_eq!(stop.exit_code, Some(137));
-        assert_eq!(
-            stop.container_reason.as_deref(),
-            Some("OutOfMemoryError: Container killed due to memory usage")
-        );
-    }
-
-    #[test]
-    fn a_non_essential_exit_does_not() {
-        let mut task = external(false);
-        let sidecar = ContainerStatus { essential: false, ..container(false, None) };
-        task.observe(RuntimeReport::Containers(vec![container(true, None), sidecar]), 1_000, 0);
-        assert_eq!(task.state, TaskState::Running);
-    }
-
-    #[test]
-    fn a_pull_failure_is_a_failure_to_start() {
-        let mut task = external(false);
-        let reason = "CannotPullContainerError: manifest unknown".to_owned();
-        let changes = task.observe(RuntimeReport::FailedToStart { reason }, 3_000, 0);
-        assert_eq!(changes, [Change::Stopped { failure: true, failed_to_start: true }]);
-        let stop = task.stop.expect("stop");
-        assert_eq!(stop.code, StopCode::TaskFailedToStart);
-        assert_eq!(stop.reason, "Task failed to start: CannotPullContainerError: manifest unknown");
-    }
-
-    #[test]
-    fn a_task_stopped_before_it_ran_stops_at_once() {
-        let mut task = external(false);
-        task.request_stop(
-            Stop {
-                code: StopCode::UserInitiated,
-                reason: "by hand".to_owned(),
-                exit_code: None,
-                container_reason: None,
-                failure: false,
-            },
-            500,
-        );
-        assert_eq!(
-            task.advance(500, 0),
-            [Change::Stopped { failure: false, failed_to_start: false }]
-        );
-    }
-}
+mod tests;

@@ -40,14 +40,15 @@ use lsp_types::{
 };
 
 use crate::assist::{CandidateKind, Known, Place, complete_at, place_at};
+use crate::error::Error;
 use document::Document;
 
 /// Runs the server on standard input and output until the client says `exit`.
-pub(crate) fn serve_stdio() -> Result<(), String> {
+pub(crate) fn serve_stdio() -> Result<(), Error> {
     let (connection, threads) = Connection::stdio();
     serve(&connection)?;
     drop(connection);
-    threads.join().map_err(|e| format!("the language server's I/O failed: {e}"))
+    threads.join().map_err(|e| Error::LanguageServer(e.to_string()))
 }
 
 /// What the server offers.
@@ -76,7 +77,8 @@ pub(crate) fn capabilities() -> ServerCapabilities {
 }
 
 /// Serves one client on `connection`.
-pub(crate) fn serve(connection: &Connection) -> Result<(), String> {
+pub(crate) fn serve(connection: &Connection) -> Result<(), Error> {
+    let broken = |e: &dyn std::fmt::Display| Error::LanguageServer(e.to_string());
     let initialize = serde_json::json!({
         "capabilities": capabilities(),
         "serverInfo": ServerInfo {
@@ -84,14 +86,14 @@ pub(crate) fn serve(connection: &Connection) -> Result<(), String> {
             version: Some(env!("CARGO_PKG_VERSION").to_owned()),
         },
     });
-    let (id, params) = connection.initialize_start().map_err(|e| e.to_string())?;
-    connection.initialize_finish(id, initialize).map_err(|e| e.to_string())?;
-    let _params: InitializeParams = serde_json::from_value(params).map_err(|e| e.to_string())?;
+    let (id, params) = connection.initialize_start().map_err(|e| broken(&e))?;
+    connection.initialize_finish(id, initialize).map_err(|e| broken(&e))?;
+    let _params: InitializeParams = serde_json::from_value(params).map_err(|e| broken(&e))?;
     let mut server = Server { documents: HashMap::new(), scripts: HashMap::new(), out: connection };
     for message in &connection.receiver {
         match message {
             Message::Request(request) => {
-                if connection.handle_shutdown(&request).map_err(|e| e.to_string())? {
+                if connection.handle_shutdown(&request).map_err(|e| broken(&e))? {
                     return Ok(());
                 }
                 let response = server.request(&request);

@@ -1,5 +1,6 @@
 //! The REPL's `:commands`: their names, arguments and help.
 
+use crate::error::Error;
 use crate::suggestion::closest;
 
 /// A parsed command.
@@ -51,22 +52,22 @@ target say how many read-only calls they made.
 ";
 
 /// Parses the text after `:`.
-pub(super) fn parse(text: &str) -> Result<Command, String> {
+pub(super) fn parse(text: &str) -> Result<Command, Error> {
     let mut words = text.split_whitespace();
     let name = words.next().unwrap_or_default();
     let argument = words.next().map(str::to_owned);
     if let Some(extra) = words.next() {
-        return Err(format!(
-            "error: `:{name}` takes one argument at most; `{extra}` is one too many\n"
-        ));
+        return Err(Error::usage(format!(
+            "`:{name}` takes one argument at most; `{extra}` is one too many"
+        )));
     }
     let needs = |argument: Option<String>, what: &str| {
         argument.ok_or_else(|| {
-            format!("error: `:{name}` needs {what}: `:{name} {}`\n", what.to_uppercase())
+            Error::usage(format!("`:{name}` needs {what}: `:{name} {}`", what.to_uppercase()))
         })
     };
     let none = |argument: &Option<String>| match argument {
-        Some(extra) => Err(format!("error: `:{name}` takes no argument, found `{extra}`\n")),
+        Some(extra) => Err(Error::usage(format!("`:{name}` takes no argument, found `{extra}`"))),
         None => Ok(()),
     };
     Ok(match name {
@@ -80,14 +81,17 @@ pub(super) fn parse(text: &str) -> Result<Command, String> {
         "env" => Command::Env(argument),
         "simulate" => Command::Simulate(argument),
         "gate" => Command::Gate(argument),
-        "" => return Err("error: a command name follows `:` (`:help` lists them)\n".to_owned()),
+        "" => return Err(Error::usage("a command name follows `:` (`:help` lists them)")),
         other => {
             let names = COMMANDS.iter().map(|(name, _, _)| *name);
             let help = closest(other, names).map_or_else(
                 || "`:help` lists the commands".to_owned(),
                 |best| format!("did you mean `:{best}`?"),
             );
-            return Err(format!("error: unknown command `:{other}`\n  help: {help}\n"));
+            return Err(Error::Usage {
+                message: format!("unknown command `:{other}`"),
+                help: Some(help),
+            });
         }
     })
 }
@@ -98,13 +102,15 @@ mod tests {
 
     #[test]
     fn commands() {
-        assert_eq!(parse("plan"), Ok(Command::Plan(None)));
-        assert_eq!(parse("plan web"), Ok(Command::Plan(Some("web".into()))));
-        assert_eq!(parse(" show  app "), Ok(Command::Show("app".into())));
-        assert!(parse("show").unwrap_err().contains("`:show` needs step: `:show STEP`"));
-        assert!(parse("steps x").unwrap_err().contains("takes no argument"));
-        assert!(parse("plan a b").unwrap_err().contains("one too many"));
-        assert!(parse("pln").unwrap_err().contains("did you mean `:plan`?"));
-        assert!(parse("zzzzzz").unwrap_err().contains("`:help` lists the commands"));
+        assert_eq!(parse("plan").ok(), Some(Command::Plan(None)));
+        assert_eq!(parse("plan web").ok(), Some(Command::Plan(Some("web".into()))));
+        assert_eq!(parse(" show  app ").ok(), Some(Command::Show("app".into())));
+        let error =
+            |text: &str| parse(text).unwrap_err().render(crate::render::HumanStyle::plain());
+        assert!(error("show").starts_with("error: `:show` needs step: `:show STEP`\n"));
+        assert!(error("steps x").contains("takes no argument"));
+        assert!(error("plan a b").contains("one too many"));
+        assert!(error("pln").contains("\n  help: did you mean `:plan`?\n"));
+        assert!(error("zzzzzz").contains("`:help` lists the commands"));
     }
 }

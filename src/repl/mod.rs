@@ -83,7 +83,7 @@ mod tests {
             base_dir: std::path::PathBuf::from("."),
         });
         let connect: super::session::Connector =
-            Box::new(|_, _| Err("no target in this test".to_owned()));
+            Box::new(|_, _| Err(crate::error::Error::usage("no target in this test")));
         let (mut session, _) = super::Session::start(
             load,
             connect,

@@ -13,6 +13,7 @@ use super::commands::{self, Command};
 use crate::assist::Known;
 use crate::check::{ValueType, check_expression, check_source};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::error::Error;
 use crate::eval::{
     EvalError, Evaluator, Outputs, PlannedStep, Settings, Value, Workspace, environment_names,
     plan_step, resolve, step_values,
@@ -37,7 +38,7 @@ pub(crate) struct Source {
 /// be read), and the workspace (git, environment variables) of its folder — or of the
 /// working directory without one, so `git.sha` works in an empty session too.
 pub(crate) struct Loaded {
-    pub source: Result<Option<Source>, String>,
+    pub source: Result<Option<Source>, Error>,
     pub workspace: Workspace,
     /// Where gate scripts and the local state are looked for.
     pub base_dir: PathBuf,
@@ -48,7 +49,7 @@ pub(crate) type Loader = Box<dyn FnMut() -> Loaded>;
 
 /// Opens the read-only connection to the target for these settings.
 pub(crate) type Connector =
-    Box<dyn FnMut(&Settings, &std::path::Path) -> Result<Connection, String>>;
+    Box<dyn FnMut(&Settings, &std::path::Path) -> Result<Connection, Error>>;
 
 /// One piece of the text the session checks: the Deployfile, or an input.
 struct Part {
@@ -210,7 +211,7 @@ impl Session {
         if let Some(command) = input.strip_prefix(':') {
             return match commands::parse(command) {
                 Ok(command) => self.command(command),
-                Err(message) => Reply::error(message),
+                Err(error) => self.failed(error),
             };
         }
         let first =
@@ -233,10 +234,11 @@ impl Session {
                      them)\n",
                 );
             }
-            Err(message) => {
+            Err(error) => {
                 self.reset(None);
                 return Reply::error(format!(
-                    "{message}starting with an empty pipeline; fix the Deployfile and `:reload`\n"
+                    "{}starting with an empty pipeline; fix the Deployfile and `:reload`\n",
+                    error.render(self.style)
                 ));
             }
         };
@@ -332,10 +334,10 @@ impl Session {
                 if steps.iter().any(|s| matches!(s, StepKind::Register | StepKind::Update)) {
                     session.diff(&name)
                 } else {
-                    Reply::error(format!(
-                        "error: `:diff` shows `register` and `update` steps; `{name}` is {}\n",
+                    session.failed(Error::usage(format!(
+                        "`:diff` shows `register` and `update` steps; `{name}` is {}",
                         kinds_text(&steps)
-                    ))
+                    )))
                 }
             }),
             Command::Simulate(only) => self.simulate(only.as_deref()),
@@ -355,7 +357,10 @@ impl Session {
             let names = self.step_names();
             let help = did_you_mean(name, names.iter().map(String::as_str))
                 .unwrap_or_else(|| "`:steps` lists them".to_owned());
-            return Reply::error(format!("error: no step is called `{name}`\n  help: {help}\n"));
+            return self.failed(Error::Usage {
+                message: format!("no step is called `{name}`"),
+                help: Some(help),
+            });
         }
         then(self, kinds)
     }
@@ -556,13 +561,12 @@ impl Session {
     }
 
     fn eval_error(&self, error: EvalError, name: &str, text: &str) -> String {
-        match error {
-            EvalError::At(diagnostic) => human_report(name, text, &[diagnostic], self.style),
-            EvalError::Usage { message, help } => format!(
-                "error: {message}\n{}",
-                help.map_or_else(String::new, |h| format!("  help: {h}\n"))
-            ),
-        }
+        Error::eval(name, text, error).render(self.style)
+    }
+
+    /// An error as a reply says it: `Error::render` in the session's style.
+    pub(super) fn failed(&self, error: impl Into<Error>) -> Reply {
+        Reply::error(error.into().render(self.style))
     }
 
     fn switch(&mut self, name: &str) -> Reply {

@@ -255,7 +255,7 @@ impl Runner<'_> {
             )));
         }
         let before = self.live.services.insert(key.clone(), fresh);
-        let changes = self.changes().map_err(StepError::Refused)?;
+        let changes = self.changes()?;
         let now = match changes.step(&planned.step, "update") {
             Some(StepChange::Update(change)) => change.clone(),
             _ => planned.clone(),

@@ -34,17 +34,34 @@ pub struct HttpAnswer {
     pub elapsed_ms: u64,
 }
 
+/// Why a request got no answer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HttpFailure {
+    /// The gate network policy does not allow it: the message names the host and the
+    /// setting that would.
+    #[error("{0}")]
+    Refused(String),
+    /// The request could not be built or sent, or its answer read.
+    #[error("{0}")]
+    Failed(String),
+    #[error("no answer within {ms} ms")]
+    Timeout { ms: u128 },
+    /// `ferry check` compiles scripts and runs nothing.
+    #[error("no network here: {method} {url}")]
+    NoNetwork { method: String, url: String },
+}
+
 /// The network, as gates may use it: one blocking request with a timeout.
 pub trait HttpClient: Send + Sync {
-    fn send(&self, request: &HttpRequest, timeout: Duration) -> Result<HttpAnswer, String>;
+    fn send(&self, request: &HttpRequest, timeout: Duration) -> Result<HttpAnswer, HttpFailure>;
 }
 
 /// No network (`ferry check` compiles scripts; nothing runs).
 pub(crate) struct NoNetwork;
 
 impl HttpClient for NoNetwork {
-    fn send(&self, request: &HttpRequest, _: Duration) -> Result<HttpAnswer, String> {
-        Err(format!("no network here: {} {}", request.method, request.url))
+    fn send(&self, request: &HttpRequest, _: Duration) -> Result<HttpAnswer, HttpFailure> {
+        Err(HttpFailure::NoNetwork { method: request.method.clone(), url: request.url.clone() })
     }
 }
 

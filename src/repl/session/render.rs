@@ -18,7 +18,7 @@ impl Session {
             ("profile", &self.settings.profile),
         ] {
             if let Some(value) = value {
-                parts.push(format!("{key} {value:?}"));
+                parts.push(format!("{key} {}", crate::syntax::quoted(value)));
             }
         }
         if !self.settings.vars.is_empty() {
@@ -191,14 +191,5 @@ pub(super) fn list_or_none(names: &[String], none: &str) -> String {
     } else {
         let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
         format!("environments {}", names.join(", "))
-    }
-}
-
-pub(super) fn error_line(message: &str) -> String {
-    let message = message.trim_end();
-    if message.starts_with("error:") {
-        format!("{message}\n")
-    } else {
-        format!("error: {message}\n")
     }
 }

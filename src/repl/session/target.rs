@@ -3,15 +3,16 @@
 
 use std::fmt::Write as _;
 
-use super::render::{error_line, plural, steps};
+use super::render::{plural, steps};
 use super::{Reply, Session};
+use crate::error::Error;
 use crate::eval::{Evaluator, Outputs, PlannedStep, plan_step, step_values};
 use crate::repl::Connection;
 use crate::syntax::StepKind;
 
 impl Session {
     /// Connects on first use; later commands reuse the connection.
-    fn connection(&mut self) -> Result<&Connection, String> {
+    fn connection(&mut self) -> Result<&Connection, Error> {
         if self.connection.is_none() {
             self.connection = Some((self.connect)(&self.settings, &self.base_dir)?);
         }
@@ -19,7 +20,7 @@ impl Session {
     }
 
     /// The plan of the pipeline as loaded and typed: the change set `ferry plan` prints.
-    fn plan_of(&mut self) -> Result<crate::engine::Plan, String> {
+    fn plan_of(&mut self) -> Result<crate::engine::Plan, Error> {
         self.connection()?;
         let connection = self.connection.as_ref().expect("connected");
         let ecs = connection.ecs();
@@ -36,26 +37,20 @@ impl Session {
             let values = plan.changes.sensitive_values(&self.mask());
             self.met_sensitive.extend(values);
         }
-        made.map_err(|error| match error {
-            crate::engine::PlanError::Eval(error) => {
-                let text = self.text.clone();
-                self.eval_error(error, "<pipeline>", &text)
-            }
-            crate::engine::PlanError::Aws(error) => error.to_string(),
-        })
+        made.map_err(|error| Error::plan("<pipeline>", &self.text, error))
     }
 
     pub(super) fn plan(&mut self, only: Option<&str>) -> Reply {
         match self.plan_of() {
             Ok(plan) => Reply::ok(crate::engine::plan_text(&plan, only)),
-            Err(message) => Reply::error(error_line(&message)),
+            Err(error) => self.failed(error),
         }
     }
 
     pub(super) fn diff(&mut self, name: &str) -> Reply {
         let plan = match self.plan_of() {
             Ok(plan) => plan,
-            Err(message) => return Reply::error(error_line(&message)),
+            Err(error) => return self.failed(error),
         };
         let mut out = format!("({})\n", plural(plan.calls as usize, "read-only call"));
         for step in plan.changes.steps.iter().filter(|s| s.name() == name) {
@@ -72,14 +67,14 @@ impl Session {
         let any = steps(&self.file)
             .any(|s| s.kind == StepKind::Update && only.is_none_or(|n| s.name.name == n));
         if !any {
-            return Reply::error(match only {
-                Some(name) => format!("error: no `update {name}` step\n"),
-                None => "error: no `update` step to simulate\n".to_owned(),
-            });
+            return self.failed(Error::usage(match only {
+                Some(name) => format!("no `update {name}` step"),
+                None => "no `update` step to simulate".to_owned(),
+            }));
         }
         let plan = match self.plan_of() {
             Ok(plan) => plan,
-            Err(message) => return Reply::error(error_line(&message)),
+            Err(error) => return self.failed(error),
         };
         let mut out = String::new();
         for step in &plan.changes.steps {
@@ -149,7 +144,7 @@ impl Session {
             }
         }
         if gates.is_empty() {
-            return Reply::error("error: no `verify` step has a gate\n");
+            return self.failed(Error::usage("no `verify` step has a gate"));
         }
         let list = || {
             let mut out = String::new();
@@ -169,11 +164,11 @@ impl Session {
         let chosen: Vec<usize> = match selector.parse::<usize>() {
             Ok(n) if (1..=gates.len()).contains(&n) => vec![n - 1],
             Ok(n) => {
-                return Reply::error(format!(
-                    "error: there is no gate {n}; the gates are 1 to {}\n{}",
-                    gates.len(),
-                    list()
+                let error = Error::usage(format!(
+                    "there is no gate {n}; the gates are 1 to {}",
+                    gates.len()
                 ));
+                return Reply::error(error.render(self.style) + list().as_str());
             }
             Err(_) => (0..gates.len())
                 .filter(|&i| crate::engine::gate_name(&gates[i].2.target).contains(selector))
@@ -181,19 +176,19 @@ impl Session {
         };
         let [index] = chosen.as_slice() else {
             let why = if chosen.is_empty() { "no gate matches" } else { "several gates match" };
-            return Reply::error(format!("error: {why} `{selector}`\n{}", list()));
+            let error = Error::usage(format!("{why} `{selector}`"));
+            return Reply::error(error.render(self.style) + list().as_str());
         };
         let (verify, service, spec, policy) = gates[*index].clone();
         let Some((service, cluster)) = service else {
-            return Reply::error(format!(
-                "error: `verify {verify}` has no `update {verify}` step\n"
-            ));
+            return self
+                .failed(Error::usage(format!("`verify {verify}` has no `update {verify}` step")));
         };
         let cluster = cluster
             .or_else(|| self.settings.cluster.clone())
             .unwrap_or_else(|| "default".to_owned());
-        if let Err(message) = self.connection() {
-            return Reply::error(error_line(&message));
+        if let Err(error) = self.connection() {
+            return self.failed(error);
         }
         let connection = self.connection.as_ref().expect("connected");
         let ecs = connection.ecs();
@@ -208,7 +203,7 @@ impl Session {
         ));
         let trial = match trial {
             Ok(trial) => trial,
-            Err(message) => return Reply::error(error_line(&message)),
+            Err(error) => return self.failed(error),
         };
         let mut out = format!(
             "{} of `verify {verify}`, once, against service `{service}` (cluster `{cluster}`)\n  \

@@ -1,6 +1,8 @@
 //! Rules the text of some strings must follow (Docker tags, ECR repository names, AWS
 //! regions, …), checked before anything runs.
 
+pub(crate) use crate::aws_names::RuleBroken;
+
 /// A rule for the text of a string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TextFormat {
@@ -36,11 +38,11 @@ pub enum TextFormat {
 
 impl TextFormat {
     /// Checks a whole string; the error says what is wrong.
-    pub fn check(self, text: &str) -> Result<(), String> {
+    pub fn check(self, text: &str) -> Result<(), RuleBroken> {
         match self {
             TextFormat::AccountId => (text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()))
                 .then_some(())
-                .ok_or_else(|| "an account id is 12 digits".to_owned()),
+                .ok_or_else(|| "an account id is 12 digits".into()),
             TextFormat::DockerTag => docker_tag(text),
             TextFormat::EcrRepository => crate::aws_names::ecr_repository(text),
             TextFormat::EnvVarName => {
@@ -49,7 +51,7 @@ impl TextFormat {
                 (first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'))
                     .then_some(())
                     .ok_or_else(|| {
-                        "a variable name is a letter or `_`, then letters, digits or `_`".to_owned()
+                        "a variable name is a letter or `_`, then letters, digits or `_`".into()
                     })
             }
             TextFormat::FamilyRevision => {
@@ -60,15 +62,17 @@ impl TextFormat {
                     .ok()
                     .filter(|n| *n >= 1)
                     .map(|_| ())
-                    .ok_or_else(|| "a revision is a whole number from 1".to_owned())
+                    .ok_or_else(|| "a revision is a whole number from 1".into())
             }
             TextFormat::HttpUrl => {
                 let rest = text
                     .strip_prefix("http://")
                     .or_else(|| text.strip_prefix("https://"))
-                    .ok_or_else(|| "a URL starts with `http://` or `https://`".to_owned())?;
+                    .ok_or_else(|| {
+                    RuleBroken::from("a URL starts with `http://` or `https://`")
+                })?;
                 if rest.is_empty() || rest.starts_with('/') {
-                    Err("the URL has no host".to_owned())
+                    Err("the URL has no host".into())
                 } else {
                     Ok(())
                 }
@@ -79,14 +83,14 @@ impl TextFormat {
                 }
                 let name = text.strip_prefix("*.").unwrap_or(text);
                 if name.is_empty() {
-                    Err("write a host name or address, such as `status.example.com`".to_owned())
+                    Err("write a host name or address, such as `status.example.com`".into())
                 } else if let Some(c) =
                     name.chars().find(|c| c.is_whitespace() || "/*@?#".contains(*c))
                 {
-                    Err(format!(
+                    Err(RuleBroken(format!(
                         "a host cannot hold `{}`; write `name`, `*.domain` or `host:port`",
                         c.escape_debug()
-                    ))
+                    )))
                 } else {
                     Ok(())
                 }
@@ -99,26 +103,28 @@ impl TextFormat {
                         .iter()
                         .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
                     && parts[parts.len() - 1].parse::<u8>().is_ok();
-                ok.then_some(()).ok_or_else(|| "a region looks like `eu-west-1`".to_owned())
+                ok.then_some(()).ok_or_else(|| "a region looks like `eu-west-1`".into())
             }
             TextFormat::RegistryRepository => {
-                let (host, name) =
-                    text.split_once('/').ok_or_else(|| "write `host[:port]/name`".to_owned())?;
+                let (host, name) = text
+                    .split_once('/')
+                    .ok_or_else(|| RuleBroken::from("write `host[:port]/name`"))?;
                 if host.is_empty() || host.contains(char::is_whitespace) {
-                    return Err("the registry host is empty or holds blanks".to_owned());
+                    return Err("the registry host is empty or holds blanks".into());
                 }
-                crate::aws_names::ecr_repository(name)
-                    .map_err(|reason| reason.replace("an ECR repository", "a repository"))
+                crate::aws_names::ecr_repository(name).map_err(|reason| {
+                    RuleBroken(reason.0.replace("an ECR repository", "a repository"))
+                })
             }
             TextFormat::ResourceName => resource_name(text),
             TextFormat::ScriptPath => {
                 if text.starts_with('/') {
-                    Err("a script path is relative to the Deployfile".to_owned())
+                    Err("a script path is relative to the Deployfile".into())
                 } else if !std::path::Path::new(text)
                     .extension()
                     .is_some_and(|ext| ext.eq_ignore_ascii_case("rhai"))
                 {
-                    Err("a gate script is a `.rhai` file".to_owned())
+                    Err("a gate script is a `.rhai` file".into())
                 } else {
                     Ok(())
                 }
@@ -134,11 +140,11 @@ impl TextFormat {
 
     /// Checks the literal pieces of an interpolated string, where the whole text is known
     /// only at run time. Only tags have a rule that applies to every piece.
-    pub fn check_piece(self, piece: &str) -> Result<(), String> {
+    pub fn check_piece(self, piece: &str) -> Result<(), RuleBroken> {
         match self {
             TextFormat::DockerTag => match piece.chars().find(|c| !tag_char(*c)) {
-                Some(c) => Err(format!("a tag cannot hold `{}`", c.escape_debug())),
-                None if piece.len() > 128 => Err("a tag has at most 128 characters".to_owned()),
+                Some(c) => Err(RuleBroken(format!("a tag cannot hold `{}`", c.escape_debug()))),
+                None if piece.len() > 128 => Err("a tag has at most 128 characters".into()),
                 None => Ok(()),
             },
             _ => Ok(()),
@@ -150,49 +156,47 @@ fn tag_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
 }
 
-fn docker_tag(text: &str) -> Result<(), String> {
+fn docker_tag(text: &str) -> Result<(), RuleBroken> {
     let Some(first) = text.chars().next() else {
-        return Err("a tag cannot be empty".to_owned());
+        return Err("a tag cannot be empty".into());
     };
     if first == '.' || first == '-' {
-        return Err(format!("a tag cannot start with `{first}`"));
+        return Err(RuleBroken(format!("a tag cannot start with `{first}`")));
     }
     TextFormat::DockerTag.check_piece(text)
 }
 
-fn resource_name(text: &str) -> Result<(), String> {
+fn resource_name(text: &str) -> Result<(), RuleBroken> {
     let ok = (1..=255).contains(&text.len())
         && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    ok.then_some(()).ok_or_else(|| "a name is 1 to 255 letters, digits, `-` or `_`".to_owned())
+    ok.then_some(()).ok_or_else(|| "a name is 1 to 255 letters, digits, `-` or `_`".into())
 }
 
-fn platform(text: &str) -> Result<(), String> {
+fn platform(text: &str) -> Result<(), RuleBroken> {
     const OSES: [&str; 2] = ["linux", "windows"];
     const ARCHES: [&str; 8] =
         ["amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64", "mips64le"];
     let parts: Vec<&str> = text.split('/').collect();
     if !(2..=3).contains(&parts.len()) || parts.iter().any(|part| part.is_empty()) {
-        return Err(
-            "a platform is `os/arch` or `os/arch/variant`, such as `linux/amd64`".to_owned()
-        );
+        return Err("a platform is `os/arch` or `os/arch/variant`, such as `linux/amd64`".into());
     }
     if !OSES.contains(&parts[0]) {
-        return Err(format!(
+        return Err(RuleBroken(format!(
             "unknown operating system `{}`; ECS runs `linux` or `windows`",
             parts[0]
-        ));
+        )));
     }
     if !ARCHES.contains(&parts[1]) {
-        return Err(format!("unknown architecture `{}`", parts[1]));
+        return Err(RuleBroken(format!("unknown architecture `{}`", parts[1])));
     }
     Ok(())
 }
 
-fn size(text: &str, units: &[&str], rule: &str) -> Result<(), String> {
+fn size(text: &str, units: &[&str], rule: &str) -> Result<(), RuleBroken> {
     let lower = text.trim().to_ascii_lowercase();
     let number = units.iter().find_map(|unit| lower.strip_suffix(unit)).unwrap_or(&lower).trim();
     let ok = number.parse::<f64>().is_ok_and(|n| n > 0.0 && n.is_finite());
-    ok.then_some(()).ok_or_else(|| rule.to_owned())
+    ok.then_some(()).ok_or_else(|| rule.into())
 }
 
 #[cfg(test)]

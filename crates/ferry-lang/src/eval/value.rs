@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::syntax::quoted;
+
 /// A repository to push to.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -89,7 +91,7 @@ impl Value {
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::String(text) => write!(f, "{text:?}"),
+            Value::String(text) => f.write_str(&quoted(text)),
             Value::List(items) => {
                 let items: Vec<String> = items.iter().map(ToString::to_string).collect();
                 write!(f, "[{}]", items.join(", "))
@@ -108,15 +110,21 @@ impl fmt::Display for Value {
                 None => write!(f, "<revision of `register {step}`>"),
             },
             Value::Deployment { step } => write!(f, "<deployment of `update {step}`>"),
-            Value::Repository(Repository::Ecr { name, .. }) => write!(f, "ecr({name:?})"),
-            Value::Repository(Repository::Registry { name }) => write!(f, "registry({name:?})"),
-            Value::Source(TaskDefinitionSource::Service { name, .. }) => {
-                write!(f, "service({name:?})")
+            Value::Repository(Repository::Ecr { name, .. }) => write!(f, "ecr({})", quoted(name)),
+            Value::Repository(Repository::Registry { name }) => {
+                write!(f, "registry({})", quoted(name))
             }
-            Value::Source(TaskDefinitionSource::Family { name }) => write!(f, "family({name:?})"),
-            Value::Source(TaskDefinitionSource::File { path }) => write!(f, "file({path:?})"),
-            Value::Gate(GateTarget::Http { url }) => write!(f, "http({url:?})"),
-            Value::Gate(GateTarget::Script { path }) => write!(f, "script({path:?})"),
+            Value::Source(TaskDefinitionSource::Service { name, .. }) => {
+                write!(f, "service({})", quoted(name))
+            }
+            Value::Source(TaskDefinitionSource::Family { name }) => {
+                write!(f, "family({})", quoted(name))
+            }
+            Value::Source(TaskDefinitionSource::File { path }) => {
+                write!(f, "file({})", quoted(path))
+            }
+            Value::Gate(GateTarget::Http { url }) => write!(f, "http({})", quoted(url)),
+            Value::Gate(GateTarget::Script { path }) => write!(f, "script({})", quoted(path)),
             Value::Pending(what) => write!(f, "<{what}>"),
             other => f.write_str(&other.text().unwrap_or_default()),
         }

@@ -8,6 +8,7 @@ mod formatter;
 mod line_index;
 mod lower;
 mod parser;
+mod quote;
 mod reparse;
 mod rule_name;
 mod span;
@@ -25,6 +26,7 @@ pub use expr::{
 pub use formatter::{FormatError, format, format_file};
 pub use line_index::{LineColumn, LineIndex};
 pub use parser::{parse, parse_expression};
+pub use quote::quoted;
 pub use reparse::reparse;
 pub use span::Span;
 pub use tokens::{Token, TokenKind, open_brackets, tokens};

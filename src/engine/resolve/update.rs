@@ -1,0 +1,365 @@
+//! The `update` resolution: the settings the Deployfile gives against the live service,
+//! every one that differs, the action (create, deploy, settings only, resume our own
+//! rollout, nothing) and the exact `ServiceRequest`, with the predicted rollout and the
+//! refusals: a missing service without `create`, another deployment in progress, a service
+//! left FAILED, a rollout predicted to be stuck.
+
+use super::{Options, RefusedRegister};
+use crate::aws::{
+    BreakerView, DeploymentSettings, LoadBalancerView, NetworkView, ServiceRequest, ServiceView,
+};
+use crate::engine::change::{
+    Refusal, SettingChange, TaskDefinitionRef, UpdateAction, UpdateChange,
+};
+use crate::engine::live::{Live, cluster_of};
+use crate::engine::prediction::{Effective, Prediction, predict};
+use crate::eval::UpdateStep;
+
+/// Whether another deployment is rolling: one IN_PROGRESS, or (without rollout states)
+/// more than one.
+#[must_use]
+pub(in crate::engine) fn in_progress(service: &ServiceView) -> bool {
+    service.deployments.iter().any(|d| d.rollout_state.as_deref() == Some("IN_PROGRESS"))
+        || (service.deployments.len() > 1
+            && service.deployments.iter().all(|d| d.rollout_state.is_none()))
+}
+
+fn network_view(step: &UpdateStep) -> Option<NetworkView> {
+    step.network
+        .as_ref()
+        .map(|n| NetworkView::new(n.subnets.clone(), n.security_groups.clone(), n.public_ip))
+}
+
+fn load_balancer_views(step: &UpdateStep) -> Option<Vec<LoadBalancerView>> {
+    (!step.load_balancers.is_empty()).then(|| {
+        let mut views: Vec<LoadBalancerView> = step
+            .load_balancers
+            .iter()
+            .map(|lb| LoadBalancerView {
+                target_group: lb.target_group.clone(),
+                container: lb.container.clone(),
+                port: i32::try_from(lb.port).unwrap_or_default(),
+            })
+            .collect();
+        views.sort();
+        views
+    })
+}
+
+fn int(n: Option<i64>) -> Option<i32> {
+    n.and_then(|n| i32::try_from(n).ok())
+}
+
+pub(super) fn resolve_update(
+    step: &UpdateStep,
+    revision: Result<TaskDefinitionRef, RefusedRegister>,
+    live: &Live,
+    options: &Options,
+) -> UpdateChange {
+    let cluster = cluster_of(step.cluster.as_ref(), options.cluster.as_ref());
+    let service = live.service(&cluster, &step.service);
+    let key = (cluster.clone(), step.service.clone());
+    let mut change = UpdateChange {
+        step: step.name.clone(),
+        service: step.service.clone(),
+        cluster: cluster.clone(),
+        task_definition: revision.clone().unwrap_or(TaskDefinitionRef::New {
+            step: step.task_definition.clone(),
+            family: String::new(),
+        }),
+        action: UpdateAction::Nothing,
+        settings: Vec::new(),
+        request: None,
+        running: service.and_then(|s| s.primary()).map(|p| p.task_definition.clone()),
+        running_deployment: service.and_then(|s| s.primary()).map(|p| p.id.clone()),
+        rollback_target: live.rollback_targets.get(&key).cloned().flatten(),
+        prediction: None,
+        notes: Vec::new(),
+    };
+    let what = format!("update {}", step.name);
+    let refuse = |change: &mut UpdateChange, reason: String, busy: bool| {
+        change.action = UpdateAction::Refuse(Refusal { step: what.clone(), reason, busy });
+    };
+    let revision = match revision {
+        Ok(revision) => revision,
+        Err(RefusedRegister(register)) => {
+            refuse(
+                &mut change,
+                format!("`register {register}` makes no revision to deploy"),
+                false,
+            );
+            return change;
+        }
+    };
+    // The settings as the Deployfile gives them.
+    let desired = int(step.desired);
+    let min_healthy = int(step.min_healthy);
+    let max = int(step.max);
+    let grace_s = int(step.grace_s);
+    let breaker = step.circuit_breaker.as_deref().map(BreakerView::from_word);
+    let network = network_view(step);
+    let load_balancers = load_balancer_views(step);
+    let Some(service) = service else {
+        if !step.create {
+            refuse(
+                &mut change,
+                format!(
+                    "service `{}` does not exist in cluster `{cluster}`; set `create = true` in \
+                     `update {}` to create it",
+                    step.service, step.name
+                ),
+                false,
+            );
+            return change;
+        }
+        change.action = UpdateAction::Create;
+        let mut setting = |name: &str, to: Option<String>| {
+            if let Some(to) = to {
+                change.settings.push(SettingChange { name: name.to_owned(), from: None, to });
+            }
+        };
+        setting("task_definition", Some(revision.text()));
+        setting("desired", Some(desired.unwrap_or(1).to_string()));
+        setting("min_healthy", min_healthy.map(|m| format!("{m}%")));
+        setting("max", max.map(|m| format!("{m}%")));
+        setting("grace", grace_s.map(|g| format!("{g}s")));
+        setting("circuit_breaker", breaker.map(|b| b.word().to_owned()));
+        change.request = Some(ServiceRequest {
+            service: step.service.clone(),
+            task_definition: revision.arn().map(str::to_owned),
+            desired: Some(desired.unwrap_or(1)),
+            deployment: (min_healthy.is_some() || max.is_some() || breaker.is_some())
+                .then_some(DeploymentSettings { min_healthy, max, circuit_breaker: breaker }),
+            grace_s,
+            force: false,
+            launch_type: step.launch_type.clone(),
+            platform_version: step.platform_version.clone(),
+            network,
+            load_balancers,
+            client_token: options.client_token.clone(),
+        });
+        return change;
+    };
+    if service.status != "ACTIVE" {
+        refuse(&mut change, format!("service `{}` is {}", step.service, service.status), false);
+        return change;
+    }
+    // Every setting the Deployfile sets that differs from the service's.
+    let differs =
+        |ours: Option<String>, theirs: Option<String>| ours.filter(|o| Some(o) != theirs.as_ref());
+    let mut settings = Vec::new();
+    let mut note = |name: &str, from: Option<String>, to: Option<String>| {
+        if let Some(to) = differs(to, from.clone()) {
+            settings.push(SettingChange { name: name.to_owned(), from, to });
+        }
+    };
+    note("desired", Some(service.desired.to_string()), desired.map(|d| d.to_string()));
+    note(
+        "min_healthy",
+        service.min_healthy.map(|m| format!("{m}%")),
+        min_healthy.map(|m| format!("{m}%")),
+    );
+    note("max", service.max.map(|m| format!("{m}%")), max.map(|m| format!("{m}%")));
+    note("grace", service.grace_s.map(|g| format!("{g}s")), grace_s.map(|g| format!("{g}s")));
+    note(
+        "circuit_breaker",
+        service.circuit_breaker.map(|b| b.word().to_owned()),
+        breaker.map(|b| b.word().to_owned()),
+    );
+    let network_changes = network.as_ref().is_some_and(|n| service.network.as_ref() != Some(n));
+    let lbs_change = load_balancers.as_ref().is_some_and(|l| &service.load_balancers != l);
+    let platform_changes = step
+        .platform_version
+        .as_ref()
+        .is_some_and(|p| service.platform_version.as_ref() != Some(p));
+    if network_changes {
+        note(
+            "network",
+            service.network.as_ref().map(network_text),
+            network.as_ref().map(network_text),
+        );
+    }
+    if lbs_change {
+        note(
+            "load_balancers",
+            Some(lb_text(&service.load_balancers)),
+            load_balancers.as_deref().map(lb_text),
+        );
+    }
+    if platform_changes {
+        note("platform_version", service.platform_version.clone(), step.platform_version.clone());
+    }
+    let primary = service.primary();
+    let new_revision = match &revision {
+        TaskDefinitionRef::New { .. } => true,
+        TaskDefinitionRef::Arn { arn } => primary.is_none_or(|p| &p.task_definition != arn),
+    };
+    if new_revision {
+        settings.insert(
+            0,
+            SettingChange {
+                name: "task_definition".to_owned(),
+                from: primary.map(|p| p.task_definition.clone()),
+                to: revision.text(),
+            },
+        );
+    }
+    change.settings = settings;
+    let failed = primary.filter(|p| p.rollout_state.as_deref() == Some("FAILED"));
+    let force = step.force || (options.redeploy && !new_revision);
+    let deploys = new_revision || force || network_changes || lbs_change || platform_changes;
+    // The deployment settings as they will be, for the request and the prediction.
+    let unsigned = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok());
+    let current = Effective::live(service, live.capacity);
+    let effective = Effective {
+        desired: unsigned(desired).unwrap_or(current.desired),
+        min_healthy: unsigned(min_healthy).unwrap_or(current.min_healthy),
+        max: unsigned(max).unwrap_or(current.max),
+        circuit_breaker: breaker.unwrap_or(current.circuit_breaker),
+        grace_s: unsigned(grace_s).unwrap_or(current.grace_s),
+        load_balanced: load_balancers.as_ref().map_or(current.load_balanced, |l| !l.is_empty()),
+        ..current
+    };
+    let deployment_changes = change
+        .settings
+        .iter()
+        .any(|s| matches!(s.name.as_str(), "min_healthy" | "max" | "circuit_breaker"));
+    let request = ServiceRequest {
+        service: step.service.clone(),
+        task_definition: if new_revision { revision.arn().map(str::to_owned) } else { None },
+        desired: desired.filter(|d| *d != service.desired),
+        deployment: deployment_changes.then_some(DeploymentSettings {
+            min_healthy: Some(i32::try_from(effective.min_healthy).unwrap_or(100)),
+            max: Some(i32::try_from(effective.max).unwrap_or(200)),
+            circuit_breaker: Some(effective.circuit_breaker),
+        }),
+        grace_s: grace_s.filter(|g| Some(*g) != service.grace_s),
+        force: force && !new_revision,
+        launch_type: None,
+        platform_version: step.platform_version.clone().filter(|_| platform_changes),
+        network: network.filter(|_| network_changes),
+        load_balancers: load_balancers.filter(|_| lbs_change),
+        client_token: None,
+    };
+    change.prediction = Some(predict(&effective));
+    if in_progress(service) {
+        let rolling = service
+            .deployments
+            .iter()
+            .find(|d| d.rollout_state.as_deref() == Some("IN_PROGRESS"))
+            .or(primary);
+        if let Some(p) = primary
+            && p.rollout_state.as_deref() == Some("IN_PROGRESS")
+            && revision.arn() == Some(p.task_definition.as_str())
+            && !force
+            && !(network_changes || lbs_change || platform_changes)
+            && !p.reason.starts_with("ECS deployment circuit breaker: rolling back")
+        {
+            // Our own revision is rolling out (a run that was interrupted): watch it.
+            change.action = UpdateAction::Resume { deployment_id: p.id.clone() };
+            change.request = Some(request).filter(|r| *r != settings_free(&step.service));
+            change.notes.push(format!(
+                "deployment {} of this revision is already in progress: it is watched, not started \
+                 again",
+                p.id
+            ));
+            return change;
+        }
+        let what = rolling.map_or_else(String::new, |d| {
+            format!(
+                " (deployment {} of {}, {}, {}/{} running{})",
+                d.id,
+                d.task_definition,
+                d.rollout_state.as_deref().unwrap_or("no rollout state"),
+                d.running,
+                d.desired,
+                if d.reason.is_empty() { String::new() } else { format!(": {}", d.reason) }
+            )
+        });
+        refuse(
+            &mut change,
+            format!(
+                "another deployment of service `{}` is in progress{what}; wait for it, or pass \
+                 --wait-for-lock",
+                step.service
+            ),
+            true,
+        );
+        return change;
+    }
+    if let Some(failed) = failed {
+        let what = format!(
+            "deployment {} of {} FAILED{}, {} of {} tasks running",
+            failed.id,
+            failed.task_definition,
+            if failed.reason.is_empty() { String::new() } else { format!(" ({})", failed.reason) },
+            service.running,
+            service.desired
+        );
+        if !deploys {
+            refuse(
+                &mut change,
+                format!(
+                    "service `{}` was left failed by an earlier deployment: {what}; ferry does not \
+                     call that deployed — pass --redeploy to start the same revision again, or \
+                     deploy a new one",
+                    step.service
+                ),
+                false,
+            );
+            return change;
+        }
+        change.notes.push(format!("the service's {what}; this deployment replaces it"));
+    }
+    let stuck = change.prediction.as_ref().is_some_and(Prediction::stuck);
+    let outcome =
+        change.prediction.as_ref().and_then(|p| p.timeline.last().cloned()).unwrap_or_default();
+    if deploys {
+        if stuck {
+            refuse(
+                &mut change,
+                format!(
+                    "the deployment of service `{}` would not progress: {outcome}; set \
+                     `max = 200%`, or `min_healthy = 0%` to accept downtime",
+                    step.service
+                ),
+                false,
+            );
+            return change;
+        }
+        change.action = UpdateAction::Deploy;
+        change.request = Some(ServiceRequest {
+            task_definition: revision.arn().map(str::to_owned).filter(|_| new_revision),
+            force: force && !new_revision,
+            ..request
+        });
+    } else if change.settings.is_empty() {
+        change.action = UpdateAction::Nothing;
+    } else {
+        change.action = UpdateAction::Settings;
+        change.request = Some(request);
+    }
+    change
+}
+
+/// A request that sends nothing but the service's name.
+fn settings_free(service: &str) -> ServiceRequest {
+    ServiceRequest { service: service.to_owned(), ..ServiceRequest::default() }
+}
+
+fn network_text(network: &NetworkView) -> String {
+    format!(
+        "subnets [{}], security groups [{}], public IP {}",
+        network.subnets.join(", "),
+        network.security_groups.join(", "),
+        if network.public_ip { "on" } else { "off" }
+    )
+}
+
+fn lb_text(lbs: &[LoadBalancerView]) -> String {
+    let items: Vec<String> = lbs
+        .iter()
+        .map(|lb| format!("{} → {}:{}", lb.target_group, lb.container, lb.port))
+        .collect();
+    format!("[{}]", items.join(", "))
+}

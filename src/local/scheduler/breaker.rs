@@ -1,0 +1,98 @@
+//! The circuit breaker and rollback: a PRIMARY deployment failed when its failures reach
+//! the threshold or when stopped by hand, and the last COMPLETED deployment re-activated
+//! when asked (§2.2–§2.5).
+
+use super::{CircuitBreaker, Rollout};
+use crate::local::deployment::{DeploymentStatus, RolloutState};
+
+impl Rollout {
+    /// Trips the breaker of the PRIMARY deployment when its failures reach the threshold,
+    /// and rolls back to the last COMPLETED deployment when asked (§2.2–§2.5).
+    pub(super) fn circuit_breaker(&mut self, now: u64) {
+        let breaker = self.config.circuit_breaker;
+        let threshold = CircuitBreaker::threshold(self.config.desired);
+        let Some(index) = self.deployments.iter().position(|d| {
+            d.status == DeploymentStatus::Primary
+                && d.rollout == RolloutState::InProgress
+                && d.breaker_count >= threshold
+        }) else {
+            return;
+        };
+        if !breaker.enable {
+            return;
+        }
+        let failed_id = self.deployments[index].id.clone();
+        self.event(
+            format!(
+                "(service {}) (deployment {failed_id}) deployment failed: tasks failed to start.",
+                self.service
+            ),
+            now,
+        );
+        self.fail(
+            index,
+            "ECS deployment circuit breaker: tasks failed to start.",
+            breaker.rollback,
+            now,
+        );
+    }
+
+    /// Stops the PRIMARY deployment `id` by hand (`StopServiceDeployment`): with
+    /// `rollback`, the service goes back to the last COMPLETED deployment. Returns whether
+    /// `id` was the PRIMARY deployment in progress.
+    pub fn stop_deployment(&mut self, id: &str, rollback: bool, now: u64) -> bool {
+        let Some(index) = self.deployments.iter().position(|d| {
+            d.id == id
+                && d.status == DeploymentStatus::Primary
+                && d.rollout == RolloutState::InProgress
+        }) else {
+            return false;
+        };
+        let reason = if rollback {
+            "Service deployment rolled back by a stop request."
+        } else {
+            "Service deployment abandoned by a stop request."
+        };
+        self.fail(index, reason, rollback, now);
+        true
+    }
+
+    /// Marks deployment `index` FAILED and, with `rollback`, re-activates the most recent
+    /// COMPLETED deployment; with none, the failed one stalls (§2.5).
+    fn fail(&mut self, index: usize, reason: &str, rollback: bool, now: u64) {
+        let service = self.service.clone();
+        let failed_id = self.deployments[index].id.clone();
+        {
+            let failed = &mut self.deployments[index];
+            failed.rollout = RolloutState::Failed;
+            reason.clone_into(&mut failed.reason);
+            failed.updated_ms = now;
+        }
+        if !rollback {
+            return;
+        }
+        let target = self
+            .deployments
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.id != failed_id && d.rollout == RolloutState::Completed)
+            .max_by_key(|(_, d)| d.completed_ms)
+            .map(|(i, _)| i);
+        let Some(target) = target else { return };
+        self.deployments[index].status = DeploymentStatus::Active;
+        let target_id = self.deployments[target].id.clone();
+        let back = &mut self.deployments[target];
+        back.status = DeploymentStatus::Primary;
+        back.rollout = RolloutState::InProgress;
+        back.reason =
+            format!("ECS deployment circuit breaker: rolling back to deploymentId {target_id}.");
+        back.rolled_back_from = Some(failed_id);
+        back.breaker_count = 0;
+        back.updated_ms = now;
+        let position = self.deployments.remove(target);
+        self.deployments.insert(0, position);
+        self.quiet.clear();
+        self.next_pass_ms = now;
+        self.event(format!("(service {service}) rolling back to deployment {target_id}."), now);
+    }
+}
