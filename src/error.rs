@@ -38,7 +38,10 @@ pub(crate) enum Error {
     #[error("the plan was made for environment `{planned}`, not `{asked}`; nothing was changed")]
     PlanForAnotherEnvironment { planned: String, asked: String },
     /// What changed in ECS since `ferry plan --out`.
-    #[error("live state changed since the plan; nothing was changed:\n  - {}", changes.join("\n  - "))]
+    #[error(
+        "live state changed since the plan; nothing was changed:\n  - {}",
+        changes.join("\n  - ")
+    )]
     Drift { changes: Vec<String> },
     /// The user answered no at the confirmation prompt.
     #[error("nothing was changed")]

@@ -55,7 +55,10 @@ pub struct Outcome {
 
 /// What `check(ctx)` returned instead of an outcome.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("`check(ctx)` returns `true`, `false` or `#{{ ok: …, message: …, fatal: … }}`; {found}")]
+#[error(
+    "`check(ctx)` returns `true`, `false` or `#{{ ok: …, message: …, fatal: … }}`; \
+     {found}"
+)]
 pub struct NotAnOutcome {
     pub found: String,
 }
