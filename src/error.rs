@@ -37,6 +37,8 @@ pub(crate) enum Error {
     NotAPlan { path: PathBuf, reason: String },
     #[error("the plan was made for environment `{planned}`, not `{asked}`; nothing was changed")]
     PlanForAnotherEnvironment { planned: String, asked: String },
+    #[error("the plan was made in region `{planned}`, not `{asked}`; nothing was changed")]
+    PlanForAnotherRegion { planned: String, asked: String },
     /// What changed in ECS since `ferry plan --out`.
     #[error(
         "live state changed since the plan; nothing was changed:\n  - {}",
@@ -109,6 +111,7 @@ impl Error {
     pub(crate) fn help(&self) -> Option<String> {
         match self {
             Error::Usage { help, .. } => help.clone(),
+            Error::Aws(error) => Some(error.help()),
             Error::Drift { .. } => Some("make a new plan with `ferry plan --out`".to_owned()),
             Error::Unformattable { .. } => {
                 Some("this is a bug in ferry: please report it with the file".to_owned())

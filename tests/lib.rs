@@ -4,7 +4,9 @@
 
 mod support;
 
+mod aws_errors;
 mod check_cli;
+mod cli_conventions;
 mod compat;
 mod diagnostics;
 mod editors;

@@ -6,6 +6,7 @@ use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability};
 use base64::Engine as _;
 
 use super::AwsError;
+use super::aws_error::failed;
 
 /// The ECR client of a run.
 #[derive(Clone, Debug)]
@@ -46,7 +47,8 @@ impl Ecr {
             {
                 Ok(None)
             }
-            Err(error) => Err(AwsError::from_sdk(
+            Err(error) => Err(failed(
+                self.client.config().region(),
                 "DescribeRepositories",
                 format!("repository `{repository}`"),
                 &error,
@@ -74,7 +76,12 @@ impl Ecr {
             .send()
             .await
             .map_err(|e| {
-                AwsError::from_sdk("CreateRepository", format!("repository `{repository}`"), &e)
+                failed(
+                    self.client.config().region(),
+                    "CreateRepository",
+                    format!("repository `{repository}`"),
+                    &e,
+                )
             })?;
         Ok(created.repository().and_then(|r| r.repository_uri()).unwrap_or_default().to_owned())
     }
@@ -88,33 +95,36 @@ impl Ecr {
             .send()
             .await
             .map_err(|e| {
-                AwsError::from_sdk("PutLifecyclePolicy", format!("repository `{repository}`"), &e)
+                failed(
+                    self.client.config().region(),
+                    "PutLifecyclePolicy",
+                    format!("repository `{repository}`"),
+                    &e,
+                )
             })?;
         Ok(())
     }
 
     /// A fresh login for the registry: a long build must not push with a stale one.
     pub async fn login(&self) -> Result<EcrLogin, AwsError> {
-        let failed = |message: &str| AwsError {
+        let invalid = |message: &str| AwsError {
             operation: "GetAuthorizationToken",
             resource: "the registry".to_owned(),
             code: "InvalidAnswer".to_owned(),
             message: message.to_owned(),
         };
-        let token = self
-            .client
-            .get_authorization_token()
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("GetAuthorizationToken", "the registry", &e))?;
-        let data = token.authorization_data().first().ok_or_else(|| failed("ECR gave no token"))?;
+        let token = self.client.get_authorization_token().send().await.map_err(|e| {
+            failed(self.client.config().region(), "GetAuthorizationToken", "the registry", &e)
+        })?;
+        let data =
+            token.authorization_data().first().ok_or_else(|| invalid("ECR gave no token"))?;
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(data.authorization_token().unwrap_or_default())
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(|| failed("the token is not base64 `user:password`"))?;
+            .ok_or_else(|| invalid("the token is not base64 `user:password`"))?;
         let (username, password) =
-            decoded.split_once(':').ok_or_else(|| failed("the token has no password"))?;
+            decoded.split_once(':').ok_or_else(|| invalid("the token has no password"))?;
         Ok(EcrLogin {
             username: username.to_owned(),
             password: password.to_owned(),

@@ -38,6 +38,12 @@ impl Ecs {
         }
     }
 
+    /// The region the client calls (none when the SDK's chain found none).
+    #[must_use]
+    pub fn region(&self) -> Option<String> {
+        self.client.config().region().map(|region| region.as_ref().to_owned())
+    }
+
     /// API calls made so far.
     #[must_use]
     pub fn calls(&self) -> u64 {

@@ -5,12 +5,33 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// `ferry --version`: the version, the commit it was built from and the build date.
+pub(crate) const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("FERRY_COMMIT"),
+    " ",
+    env!("FERRY_BUILD_DATE"),
+    ")"
+);
+
 /// Ship containers to Amazon ECS from a Deployfile.
 #[derive(Debug, Parser)]
-#[command(name = "ferry", version, about, long_about = None, disable_help_subcommand = true)]
+#[command(name = "ferry", version = VERSION, about, long_about = None)]
 pub(crate) struct Arguments {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour in what ferry prints: on a terminal without NO_COLOR (auto), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -35,6 +56,17 @@ pub(crate) enum Command {
     Status(StatusArguments),
     /// Roll a service back by hand and verify it runs the earlier revision.
     Rollback(RollbackArguments),
+    /// Print the completion script of a shell (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page of ferry, or of one command, in roff (`ferry man | man -l -`).
+    Man {
+        /// The command (default: ferry itself).
+        command: Option<String>,
+    },
 }
 
 // Each flag of `ferry run` is a bool of its own.
@@ -48,8 +80,14 @@ pub(crate) struct RunArguments {
     /// Do not ask for confirmation on a terminal.
     #[arg(long)]
     pub yes: bool,
-    /// How to report the run.
-    #[arg(long, value_enum, default_value_t = Output::Human)]
+    /// How to report the run (`--output` is another name for it).
+    #[arg(
+        long = "format",
+        visible_alias = "output",
+        value_name = "FORMAT",
+        value_enum,
+        default_value_t = Output::Human
+    )]
     pub output: Output,
     /// Deploy a work tree with uncommitted changes (its version then ends in `-dirty`).
     #[arg(long)]
@@ -80,6 +118,9 @@ pub(crate) struct PlanArguments {
     /// Also write the plan as JSON, for `ferry run --plan`.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Print the plan as text, or as the JSON `--out` writes.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
     /// Plan as `ferry run --redeploy` would run.
     #[arg(long)]
     pub redeploy: bool,
@@ -107,6 +148,16 @@ pub(crate) struct StatusArguments {
     pub deployfile: DeployfileArguments,
     #[command(flatten)]
     pub target: TargetArguments,
+    /// Print the services as text, or as JSON (one object per service).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+}
+
+/// `--format` of `plan` and `status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -144,6 +195,14 @@ pub(crate) struct TargetArguments {
     /// local ECS, started in-process.
     #[arg(long, value_enum, default_value_t = TargetKind::Aws)]
     pub target: TargetKind,
+    /// On AWS: the region, over the Deployfile's `region`, which is over `AWS_REGION` and
+    /// the profile's region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// On AWS: the profile of the AWS config files, over the Deployfile's `profile`, which
+    /// is over `AWS_PROFILE`.
+    #[arg(long)]
+    pub profile: Option<String>,
     /// With `--target local`: how much faster than real time the local clock runs
     /// (default 60; 1 with `--runtime docker`).
     #[arg(long)]

@@ -6,6 +6,7 @@ mod check;
 mod exit_status;
 mod fmt;
 mod local;
+mod manual;
 mod output;
 mod plan;
 mod prepare;
@@ -25,8 +26,9 @@ pub use crate::source_file::MAX_SIZE;
 pub(crate) use crate::source_file::{DEFAULT_NAME, find};
 pub(crate) use arguments::{
     Arguments, CheckArguments, CircuitBreakerMode, Command, DeployfileArguments, FmtArguments,
-    Format, LocalArguments, Output, PlanArguments, ReplArguments, RollbackArguments, RunArguments,
-    RuntimeKind, SimulateArguments, SimulateFormat, StatusArguments, TargetArguments, TargetKind,
+    Format, LocalArguments, Output, PlanArguments, ReplArguments, ReportFormat, RollbackArguments,
+    RunArguments, RuntimeKind, SimulateArguments, SimulateFormat, StatusArguments, TargetArguments,
+    TargetKind,
 };
 pub(crate) use exit_status::ExitStatus;
 
@@ -44,6 +46,7 @@ where
             return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
         }
     };
+    output::set_color(arguments.color);
     let status = match arguments.command {
         Command::Check(arguments) => check::run(&arguments),
         Command::Fmt(arguments) => fmt::run(&arguments),
@@ -58,6 +61,8 @@ where
         },
         Command::Status(arguments) => status::run(&arguments),
         Command::Rollback(arguments) => rollback::run(&arguments),
+        Command::Completions { shell } => manual::completions(shell),
+        Command::Man { command } => manual::man(command.as_deref()),
     };
     status.into()
 }

@@ -3,6 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
+use super::arguments::ColorChoice;
 use crate::error::Error;
 use crate::render::HumanStyle;
 
@@ -39,9 +40,26 @@ pub(super) fn human_style() -> HumanStyle {
     style_for(std::io::stderr().is_terminal())
 }
 
+/// `--color`, set once when the arguments are read.
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+pub(super) fn set_color(choice: ColorChoice) {
+    let _ = COLOR.set(choice);
+}
+
+/// Whether to colour output that goes to a terminal or not (`terminal`): `--color`, and
+/// with `auto` (the default) a terminal without `NO_COLOR`.
+pub(super) fn color(terminal: bool) -> bool {
+    match COLOR.get().copied().unwrap_or(ColorChoice::Auto) {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
 /// The same for output that goes to a terminal or not (`terminal`).
 pub(super) fn style_for(terminal: bool) -> HumanStyle {
-    let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = color(terminal);
     let width = if terminal {
         std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
     } else {

@@ -4,7 +4,7 @@
 
 use super::output::stdout;
 use super::prepare::{Prepared, connect, prepare, runtime};
-use super::{ExitStatus, PlanArguments};
+use super::{ExitStatus, PlanArguments, ReportFormat};
 use crate::aws::{Clients, Ecs};
 use crate::engine::{Plan, PlanOptions, make_plan, plan_text};
 use crate::error::Error;
@@ -39,16 +39,22 @@ fn plan(arguments: &PlanArguments) -> Result<String, (Error, Mask)> {
             &plan.changes,
         )
     };
-    if let Some(path) = &arguments.out {
-        let failed = |reason: String| {
-            (Error::File { action: "write", path: path.clone(), reason }, Mask::none())
-        };
-        let mut json = serde_json::to_value(&plan).map_err(|e| failed(e.to_string()))?;
+    // The JSON `--out` writes and `--format json` prints: the plan, masked.
+    let json = || {
+        let mut json = serde_json::to_value(&plan).unwrap_or_default();
         mask.json(&mut json);
-        let text = serde_json::to_string_pretty(&json).map_err(|e| failed(e.to_string()))?;
-        std::fs::write(path, text + "\n").map_err(|e| failed(e.to_string()))?;
+        serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"
+    };
+    if let Some(path) = &arguments.out {
+        std::fs::write(path, json()).map_err(|e| {
+            let reason = e.to_string();
+            (Error::File { action: "write", path: path.clone(), reason }, Mask::none())
+        })?;
     }
-    Ok(mask.text(&plan_text(&plan, None)))
+    Ok(match arguments.format {
+        ReportFormat::Json => json(),
+        ReportFormat::Human => mask.text(&plan_text(&plan, None)),
+    })
 }
 
 fn make(arguments: &PlanArguments, prepared: &Prepared) -> Result<Plan, Error> {

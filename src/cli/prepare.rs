@@ -95,9 +95,19 @@ pub(super) async fn connect(
     deployfile: &Path,
     read_only: bool,
 ) -> Result<(Target, Option<LocalEcs>, Clock), Error> {
+    if let Some(region) = &target.region
+        && let Err(reason) = crate::check::TextFormat::Region.check(region)
+    {
+        return Err(Error::usage(format!("`--region {region}`: {reason}")));
+    }
     match target.target {
         TargetKind::Aws => Ok((
-            Target::Aws { region: settings.region.clone(), profile: settings.profile.clone() },
+            // The flag, then the Deployfile; without either the SDK's chain decides
+            // (AWS_REGION / AWS_PROFILE, then the profile's settings).
+            Target::Aws {
+                region: target.region.clone().or_else(|| settings.region.clone()),
+                profile: target.profile.clone().or_else(|| settings.profile.clone()),
+            },
             None,
             Clock::scaled(1.0),
         )),

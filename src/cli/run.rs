@@ -87,6 +87,16 @@ fn run_prepared(
         let ecs = Ecs::new(clients.ecs);
         let capacity = local.as_ref().and_then(crate::local::LocalEcs::capacity);
         if let Some(plan) = &plan {
+            // A plan read from one region says nothing of another's services.
+            if let Some(planned) = &plan.region
+                && local.is_none()
+                && ecs.region().as_ref() != Some(planned)
+            {
+                return Err(Error::PlanForAnotherRegion {
+                    planned: planned.clone(),
+                    asked: ecs.region().unwrap_or_else(|| "none".to_owned()),
+                });
+            }
             let changes = drift(plan, &ecs).await?;
             if !changes.is_empty() {
                 return Err(Error::Drift {

@@ -3,7 +3,7 @@
 
 use super::output::{failed, stdout};
 use super::prepare::{connect, prepare, runtime};
-use super::{ExitStatus, StatusArguments};
+use super::{ExitStatus, ReportFormat, StatusArguments};
 use crate::aws::{Clients, Ecs};
 use crate::engine::{services, status_text};
 
@@ -14,14 +14,25 @@ pub(super) fn run(arguments: &StatusArguments) -> ExitStatus {
                 connect(&arguments.target, &prepared.settings, &prepared.source.path, true).await?;
             let ecs = Ecs::new(Clients::new(&target).await.ecs);
             let mut out = String::new();
+            let mut json = Vec::new();
             for (_, cluster, service) in
                 services(&prepared.file, &prepared.settings, &prepared.workspace)
             {
                 let view = ecs.service(&cluster, &service).await?;
                 out.push_str(&status_text(&cluster, &service, view.as_ref()));
+                json.push(serde_json::json!({
+                    "cluster": cluster,
+                    "service": service,
+                    "exists": view.is_some(),
+                    "view": view,
+                }));
             }
             drop(local);
-            Ok::<_, crate::error::Error>(out)
+            if arguments.format == ReportFormat::Json {
+                let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+                return Ok::<_, crate::error::Error>(text + "\n");
+            }
+            Ok(out)
         })
     });
     match result {

@@ -30,6 +30,10 @@ pub struct Fingerprint {
 pub struct Plan {
     pub environment: String,
     pub target: String,
+    /// The region the calls went to (on AWS: the flag, the Deployfile, else the SDK's
+    /// chain).
+    #[serde(default)]
+    pub region: Option<String>,
     pub changes: ChangeSet,
     pub fingerprints: Vec<Fingerprint>,
     /// The latest ACTIVE revision of each family a `register` step reads, when the plan
@@ -96,6 +100,7 @@ pub async fn make_plan(
     Ok(Plan {
         environment: settings.name.clone(),
         target: target.to_owned(),
+        region: (target == "aws").then(|| ecs.region()).flatten(),
         fingerprints: fingerprints(&changes, &live),
         families: families(&changes, &live),
         changes,
@@ -299,9 +304,10 @@ pub(super) fn watch_text(watch: &Watch, service: &str) -> String {
 pub fn plan_text(plan: &Plan, only: Option<&str>) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
+    let region = plan.region.as_ref().map_or_else(String::new, |r| format!("region {r}, "));
     let _ = writeln!(
         out,
-        "plan for environment `{}` on {} ({} read-only calls)",
+        "plan for environment `{}` on {} ({region}{} read-only calls)",
         plan.environment, plan.target, plan.calls
     );
     for step in plan.changes.steps.iter().filter(|step| only.is_none_or(|name| step.name() == name))

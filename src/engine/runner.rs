@@ -323,7 +323,7 @@ impl<'a> Runner<'a> {
                         kind,
                         outcome: "failed".to_owned(),
                     });
-                    let reason = format!("{error}; {}", next_action(&error));
+                    let reason = format!("{error}; {}", error.help());
                     if self.writes.is_empty() {
                         return self.finish(
                             Verdict::InvalidInput,
@@ -396,7 +396,7 @@ impl<'a> Runner<'a> {
                     return Err(self.finish(Verdict::Interrupted, reason.to_owned()));
                 }
                 Err(error) => {
-                    let reason = format!("{error}; {}; nothing was changed", next_action(&error));
+                    let reason = format!("{error}; {}; nothing was changed", error.help());
                     return Err(self.finish(Verdict::InvalidInput, reason));
                 }
             };
@@ -535,23 +535,6 @@ impl<'a> Runner<'a> {
 /// CreateService's idempotency token for a run: 36 printable ASCII characters at most.
 fn client_token(now_ms: i64) -> String {
     format!("ferry-{}-{now_ms}", std::process::id())
-}
-
-pub(super) fn next_action(error: &AwsError) -> &'static str {
-    match error.code.as_str() {
-        "AccessDeniedException" | "UnrecognizedClientException" | "InvalidSignatureException" => {
-            "check the credentials and their permissions"
-        }
-        "ClusterNotFoundException" => "check the cluster name, or create it",
-        "ServiceNotFoundException" | "ServiceNotActiveException" => {
-            "check the service name, or set `create = true`"
-        }
-        "ClientException" | "InvalidParameterException" => {
-            "the request was refused: check the values in the Deployfile"
-        }
-        _ if error.is_transient() => "AWS is busy or unreachable: try again",
-        _ => "see the AWS error above",
-    }
 }
 
 pub(super) fn eval_reason(error: &crate::eval::EvalError) -> String {

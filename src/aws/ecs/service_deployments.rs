@@ -4,6 +4,7 @@
 
 use super::Ecs;
 use crate::aws::AwsError;
+use crate::aws::aws_error::failed;
 use crate::aws::views::ServiceDeploymentView;
 
 impl Ecs {
@@ -19,7 +20,8 @@ impl Ecs {
         )
         .await?
         .map_err(|e| {
-            AwsError::from_sdk(
+            failed(
+                self.client.config().region(),
                 "StopServiceDeployment",
                 format!("service deployment `{service_deployment_arn}`"),
                 &e,
@@ -52,7 +54,8 @@ impl Ecs {
             {
                 Ok(page) => page,
                 Err(error) => {
-                    let error = AwsError::from_sdk(
+                    let error = failed(
+                        self.client.config().region(),
                         "ListServiceDeployments",
                         format!("service `{service}` of cluster `{cluster}`"),
                         &error,
@@ -88,7 +91,8 @@ impl Ecs {
             .guarded(self.client.describe_service_deployments().service_deployment_arns(arn).send())
             .await?
             .map_err(|e| {
-                AwsError::from_sdk(
+                failed(
+                    self.client.config().region(),
                     "DescribeServiceDeployments",
                     format!("service deployment `{arn}`"),
                     &e,
@@ -110,7 +114,8 @@ impl Ecs {
             .guarded(self.client.describe_service_revisions().service_revision_arns(arn).send())
             .await?
             .map_err(|e| {
-                AwsError::from_sdk(
+                failed(
+                    self.client.config().region(),
                     "DescribeServiceRevisions",
                     format!("service revision `{arn}`"),
                     &e,

@@ -6,6 +6,7 @@ use aws_sdk_ecs::types::{LaunchType, LoadBalancer};
 
 use super::Ecs;
 use crate::aws::AwsError;
+use crate::aws::aws_error::failed;
 use crate::aws::views::{DeploymentSettings, NetworkView, ServiceRequest, ServiceView};
 
 /// The service of a Create/UpdateService answer, which always holds one.
@@ -44,7 +45,8 @@ impl Ecs {
                 return Ok(None);
             }
             Err(error) => {
-                return Err(AwsError::from_sdk(
+                return Err(failed(
+                    self.client.config().region(),
                     "DescribeServices",
                     format!("service `{service}` of cluster `{cluster}`"),
                     &error,
@@ -61,9 +63,16 @@ impl Ecs {
     /// Creates the cluster when it does not exist (CreateCluster is idempotent).
     pub async fn ensure_cluster(&self, cluster: &str) -> Result<(), AwsError> {
         self.count();
-        self.guarded(self.client.create_cluster().cluster_name(cluster).send())
-            .await?
-            .map_err(|e| AwsError::from_sdk("CreateCluster", format!("cluster `{cluster}`"), &e))?;
+        self.guarded(self.client.create_cluster().cluster_name(cluster).send()).await?.map_err(
+            |e| {
+                failed(
+                    self.client.config().region(),
+                    "CreateCluster",
+                    format!("cluster `{cluster}`"),
+                    &e,
+                )
+            },
+        )?;
         Ok(())
     }
 
@@ -111,7 +120,8 @@ impl Ecs {
             )
             .await?
             .map_err(|e| {
-                AwsError::from_sdk(
+                failed(
+                    self.client.config().region(),
                     "CreateService",
                     format!("service `{}` of cluster `{cluster}`", request.service),
                     &e,
@@ -149,7 +159,8 @@ impl Ecs {
             )
             .await?
             .map_err(|e| {
-                AwsError::from_sdk(
+                failed(
+                    self.client.config().region(),
                     "UpdateService",
                     format!("service `{}` of cluster `{cluster}`", request.service),
                     &e,

@@ -7,6 +7,7 @@ use aws_sdk_ecs::types::{Tag, TaskDefinition, TaskDefinitionField, TaskDefinitio
 use super::Ecs;
 use crate::aws::AwsError;
 use crate::aws::RevisionInput;
+use crate::aws::aws_error::failed;
 
 impl Ecs {
     /// A revision (by `family`, `family:revision` or ARN) with its tags.
@@ -25,7 +26,8 @@ impl Ecs {
             )
             .await?
             .map_err(|e| {
-                AwsError::from_sdk(
+                failed(
+                    self.client.config().region(),
                     "DescribeTaskDefinition",
                     format!("task definition `{reference}`"),
                     &e,
@@ -72,7 +74,8 @@ impl Ecs {
             )
             .await?
             .map_err(|e| {
-                AwsError::from_sdk(
+                failed(
+                    self.client.config().region(),
                     "RegisterTaskDefinition",
                     format!("family `{}`", input.family),
                     &e,
@@ -103,7 +106,12 @@ impl Ecs {
                 )
                 .await?
                 .map_err(|e| {
-                    AwsError::from_sdk("ListTaskDefinitions", format!("family `{family}`"), &e)
+                    failed(
+                        self.client.config().region(),
+                        "ListTaskDefinitions",
+                        format!("family `{family}`"),
+                        &e,
+                    )
                 })?;
             arns.extend(page.task_definition_arns().iter().cloned());
             token = page.next_token().map(str::to_owned);
@@ -118,7 +126,12 @@ impl Ecs {
         self.guarded(self.client.deregister_task_definition().task_definition(arn).send())
             .await?
             .map_err(|e| {
-            AwsError::from_sdk("DeregisterTaskDefinition", format!("revision `{arn}`"), &e)
+            failed(
+                self.client.config().region(),
+                "DeregisterTaskDefinition",
+                format!("revision `{arn}`"),
+                &e,
+            )
         })?;
         Ok(())
     }

@@ -5,6 +5,7 @@ use aws_sdk_ecs::types::DesiredStatus;
 
 use super::Ecs;
 use crate::aws::AwsError;
+use crate::aws::aws_error::failed;
 use crate::aws::views::{StoppedTask, TaskView};
 
 impl Ecs {
@@ -29,7 +30,8 @@ impl Ecs {
                 call = call.desired_status(DesiredStatus::Stopped);
             }
             let page = self.guarded(call.send()).await?.map_err(|e| {
-                AwsError::from_sdk(
+                failed(
+                    self.client.config().region(),
                     "ListTasks",
                     format!("service `{service}` of cluster `{cluster}`"),
                     &e,
@@ -61,7 +63,8 @@ impl Ecs {
                 )
                 .await?
                 .map_err(|e| {
-                    AwsError::from_sdk(
+                    failed(
+                        self.client.config().region(),
                         "DescribeTasks",
                         format!("{} tasks of cluster `{cluster}`", chunk.len()),
                         &e,
