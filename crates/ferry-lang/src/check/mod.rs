@@ -183,6 +183,14 @@ mod tests {
             format!("{TASK}update w {{ task_definition = t }}\n\
                      verify w {{ gate http(\"https://x\") {{ expect = 1 }} }}")
             => [UnknownField];
+        gate_path_form:
+            format!("{TASK}update w {{ task_definition = t }}\n\
+                     verify w {{ gate http(\"/health\") }}")
+            => [];
+        gate_neither_url_nor_path:
+            format!("{TASK}update w {{ task_definition = t }}\n\
+                     verify w {{ gate http(\"health\") }}")
+            => [InvalidValue];
         status_range:
             format!("{TASK}update w {{ task_definition = t }}\n\
                      verify w {{ gate http(\"https://x\") {{ status = 99 }} }}")
@@ -201,6 +209,10 @@ mod tests {
             format!("{TASK}update w {{ task_definition = t, desired = 1, \
                      min_healthy = 50%, max = 100% }}")
             => [DeploymentCannotProgress];
+        min_from_a_variable_is_not_judged:
+            format!("defaults {{ vars = {{ floor = 0% }} }}\n{TASK}update w {{ task_definition = \
+                     t, desired = 1, min_healthy = vars.floor, max = 100% }}")
+            => [];
         desired_one_downtime_ok:
             format!("{TASK}update w {{ task_definition = t, desired = 1, \
                      min_healthy = 0%, max = 100% }}")
@@ -268,6 +280,31 @@ mod tests {
         several_errors_sorted:
             "defaults { regoin = \"x\" }\nbuild a { platfrom = \"x\" }"
             => [UnknownField, UnknownField];
+    }
+
+    #[test]
+    fn unquoting_is_suggested_only_where_it_gives_a_value() {
+        let help = |field: &str| {
+            let checked = check_source(&format!(
+                "register t {{ family = \"f\"\n container \"c\" {{ image = \"x:1\"\n \
+                 {field} }} }}"
+            ));
+            let mismatch = checked
+                .diagnostics
+                .iter()
+                .find(|d| d.code == Code::TypeMismatch)
+                .unwrap_or_else(|| panic!("{field}: {:?}", checked.diagnostics))
+                .clone();
+            mismatch.help
+        };
+        assert_eq!(help("cpu = \"256\"").as_deref(), Some("write the value without quotes: `256`"));
+        // `cpu = 0.5 vCPU` would not parse: no such advice.
+        assert_eq!(help("cpu = \"0.5 vCPU\""), None);
+        assert_eq!(help("essential = \"yes\""), None);
+        assert_eq!(
+            help("essential = \"false\"").as_deref(),
+            Some("write the value without quotes: `false`")
+        );
     }
 
     #[test]

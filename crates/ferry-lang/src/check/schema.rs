@@ -692,7 +692,7 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
     },
     FunctionSpec {
         name: "http",
-        params: &[ParamSpec { format: Some(F::HttpUrl), ..param("url", T::String, true) }],
+        params: &[ParamSpec { format: Some(F::GateUrl), ..param("url", T::String, true) }],
         returns: T::Gate,
         doc: "a gate that requests a URL",
     },

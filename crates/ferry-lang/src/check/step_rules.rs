@@ -230,7 +230,11 @@ impl Analyzer<'_> {
                      the usual pair is `min_healthy = 100%` and `max = 200%`",
                 ),
             );
-        } else {
+        } else if ["min_healthy", "max"].iter().all(|name| {
+            body.field(name).is_none_or(|f| matches!(f.value.kind, ExprKind::Percentage(_)))
+        }) {
+            // A value known only per environment (`vars.floor`) is not judged here: the
+            // default would stand in for it and warn falsely; `ferry plan` judges it.
             self.cannot_progress(step, body, min, max, what);
         }
         if let Some(field) = body.field("circuit_breaker")

@@ -18,6 +18,8 @@ pub enum TextFormat {
     FamilyRevision,
     /// An `http://` or `https://` URL.
     HttpUrl,
+    /// What an HTTP gate asks: a URL, or a path (`/health`) asked of each task.
+    GateUrl,
     /// A host gates may reach: `name`, an address, `*.domain`, `host:port` or a URL.
     GateHost,
     /// `os/arch` or `os/arch/variant`.
@@ -77,6 +79,17 @@ impl TextFormat {
                     Ok(())
                 }
             }
+            TextFormat::GateUrl => match text.strip_prefix('/') {
+                Some(_) if text.contains(char::is_whitespace) => {
+                    Err(RuleBroken::from("a path holds no blanks"))
+                }
+                Some(_) => Ok(()),
+                None => TextFormat::HttpUrl.check(text).map_err(|_| {
+                    RuleBroken::from(
+                        "a gate asks a URL (`https://…`) or a path of each task (`/health`)",
+                    )
+                }),
+            },
             TextFormat::GateHost => {
                 if text.starts_with("http://") || text.starts_with("https://") {
                     return TextFormat::HttpUrl.check(text);
@@ -236,6 +249,10 @@ mod tests {
         FamilyRevision: "web" => true;
         FamilyRevision: "web:12" => true;
         FamilyRevision: "web:0" => false;
+        GateUrl: "/health" => true;
+        GateUrl: "https://web.example.com/health" => true;
+        GateUrl: "health" => false;
+        GateUrl: "/a b" => false;
         GateHost: "status.example.com" => true;
         GateHost: "*.internal.example.com" => true;
         GateHost: "10.0.0.7:8080" => true;

@@ -177,8 +177,13 @@ impl Analyzer<'_> {
             (ExprKind::Integer(n), T::Duration) => Some(format!("add a unit: `{n}s`")),
             (ExprKind::Integer(n), T::Percentage) => Some(format!("write `{n}%`")),
             (ExprKind::Percentage(n), T::Integer) => Some(format!("write `{n}` without `%`")),
+            // Only where the text without quotes is a value of the wanted type: `"512"`
+            // for an integer, not `"0.5 vCPU"` (that would not parse).
             (ExprKind::String(string), T::Integer | T::Percentage | T::Duration | T::Bool) => {
-                string.as_plain().map(|text| format!("write the value without quotes: `{text}`"))
+                string
+                    .as_plain()
+                    .filter(|text| unquoted_is(text, want.ty))
+                    .map(|text| format!("write the value without quotes: `{text}`"))
             }
             (_, T::List(_)) => Some("write a list: `[…]`".to_owned()),
             _ => None,
@@ -363,4 +368,15 @@ fn found(kind: &ExprKind, actual: T) -> String {
 /// A duration bound as the language writes it.
 fn show_duration(ms: i64) -> String {
     crate::syntax::format_duration(u64::try_from(ms).unwrap_or(0))
+}
+
+/// Whether `text`, written without its quotes, is a value of type `ty`.
+fn unquoted_is(text: &str, ty: T) -> bool {
+    match ty {
+        T::Integer => text.parse::<i64>().is_ok(),
+        T::Percentage => text.strip_suffix('%').is_some_and(|n| n.parse::<u32>().is_ok()),
+        T::Duration => crate::syntax::parse_duration(text).is_ok(),
+        T::Bool => matches!(text, "true" | "false"),
+        _ => false,
+    }
 }
