@@ -3,7 +3,9 @@
 
 use std::fmt::{self, Write as _};
 
-use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource};
+use miette::{GraphicalReportHandler, GraphicalTheme};
+
+use super::indexed_source::IndexedSource;
 
 use crate::diagnostic::{Diagnostic, Severity};
 
@@ -22,27 +24,27 @@ impl HumanStyle {
     }
 }
 
-struct Report<'a> {
-    source: NamedSource<String>,
+struct Report<'a, S> {
+    source: S,
     diagnostics: &'a [Diagnostic],
     summary: String,
 }
 
-impl fmt::Debug for Report<'_> {
+impl<S> fmt::Debug for Report<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.summary)
     }
 }
 
-impl fmt::Display for Report<'_> {
+impl<S> fmt::Display for Report<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.summary)
     }
 }
 
-impl std::error::Error for Report<'_> {}
+impl<S> std::error::Error for Report<'_, S> {}
 
-impl miette::Diagnostic for Report<'_> {
+impl<S: miette::SourceCode> miette::Diagnostic for Report<'_, S> {
     fn severity(&self) -> Option<miette::Severity> {
         Some(if self.diagnostics.iter().any(Diagnostic::is_error) {
             miette::Severity::Error
@@ -87,15 +89,21 @@ pub fn human_report(
     if !framable(text, diagnostics) {
         return frameless(name, text, diagnostics);
     }
+    framed(IndexedSource::new(name, text), name, diagnostics, style)
+}
+
+/// The miette report of `diagnostics` over `source`.
+fn framed<S: miette::SourceCode>(
+    source: S,
+    name: &str,
+    diagnostics: &[Diagnostic],
+    style: HumanStyle,
+) -> String {
     let theme =
         if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler =
         GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false);
-    let report = Report {
-        source: NamedSource::new(name, text.to_owned()),
-        diagnostics,
-        summary: summary(name, diagnostics),
-    };
+    let report = Report { source, diagnostics, summary: summary(name, diagnostics) };
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
         // Rendering into a String cannot fail short of a bug in miette; fall back to plain lines.
@@ -158,6 +166,35 @@ mod tests {
     use super::*;
     use crate::diagnostic::{Code, Diagnostic};
     use crate::syntax::Span;
+
+    /// The indexed source draws what miette's own source draws, on LF, CRLF and lone-CR
+    /// text, with errors on the first and last lines and spans over several lines.
+    #[test]
+    fn the_indexed_source_renders_as_miette_does() {
+        let mut text = String::from("defaults {\n  regoin = \"x\"\n}\n");
+        for i in 0..40 {
+            let _ = write!(
+                text,
+                "build b{i} {{\n  platfrom = \"x\"\n}}\n\ntag b{i} {{ tags = [\"-{i}\"] }}\n\n"
+            );
+        }
+        text.push_str("update web { task_definition = nope, desired = \"3\" }");
+        for variant in [text.clone(), text.replace('\n', "\r\n"), text.replace('\n', "\r")] {
+            let diagnostics = crate::check::check_source(&variant).diagnostics;
+            // A lone `\r` is no line break to the grammar: one syntax error there.
+            assert!(variant.contains("\r ") || diagnostics.len() > 40, "{}", diagnostics.len());
+            for style in [HumanStyle::plain(), HumanStyle { color: true, width: 120 }] {
+                let ours = framed(IndexedSource::new("f", &variant), "f", &diagnostics, style);
+                let theirs = framed(
+                    miette::NamedSource::new("f", variant.clone()),
+                    "f",
+                    &diagnostics,
+                    style,
+                );
+                assert_eq!(ours, theirs);
+            }
+        }
+    }
 
     #[test]
     fn a_very_long_line_is_reported_without_its_frame() {

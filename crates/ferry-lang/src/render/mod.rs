@@ -3,6 +3,7 @@
 
 mod github;
 mod human;
+mod indexed_source;
 mod json;
 
 pub use github::{data as workflow_data, github_annotations};
