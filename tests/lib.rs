@@ -12,6 +12,7 @@ mod diagnostics;
 mod editors;
 mod fmt_cli;
 mod gates;
+mod github_action;
 mod hardening;
 mod histories;
 mod images;

@@ -383,25 +383,43 @@ fn github_actions_get_annotations_and_a_summary() {
     )
     .expect("write");
     let summary = project.dir.path().join("summary.md");
-    let ran = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(["run", "--target", "local", "--speed", "600", "--faults", "faults.json"])
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .current_dir(project.dir.path())
-        .output()
-        .expect("ferry run");
+    let outputs = project.dir.path().join("outputs.txt");
+    let run = |format: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(["run", "--target", "local", "--speed", "600", "--faults", "faults.json"])
+            .args(["--format", format])
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("GITHUB_OUTPUT", &outputs)
+            .current_dir(project.dir.path())
+            .output()
+            .expect("ferry run")
+    };
+    let ran = run("human");
     assert_eq!(ran.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&ran.stdout);
-    assert!(
-        stdout.lines().any(|l| l.starts_with("::error title=ferry: web::")
-            && l.contains("tasks of our deployment stopped")),
-        "{stdout}"
-    );
-    let summary = std::fs::read_to_string(&summary).expect("summary");
-    assert!(
-        summary.starts_with("## ferry") && summary.contains("failed, rolled back"),
-        "{summary}"
-    );
+    let annotated = |text: &str| {
+        text.lines().any(|l| {
+            l.starts_with("::error title=ferry: web::")
+                && l.contains("tasks of our deployment stopped")
+        })
+    };
+    assert!(annotated(&stdout), "{stdout}");
+    let text = std::fs::read_to_string(&summary).expect("summary");
+    assert!(text.starts_with("## ferry: failed, rolled back and verified (exit 1)\n"), "{text}");
+    assert!(text.contains("| step | outcome | made | took |"), "{text}");
+    assert!(text.contains("| `update web` | "), "{text}");
+    let written = std::fs::read_to_string(&outputs).expect("outputs");
+    assert!(written.starts_with("verdict=rolled_back\nexit_code=1\n"), "{written}");
+    assert!(written.contains("\ndeployment=ecs-svc/"), "{written}");
+    assert!(written.contains("\nrevision=arn:aws:ecs:"), "{written}");
+    // With the events on standard output, it carries JSON only; annotations go to stderr.
+    let ran = run("ndjson");
+    assert_eq!(ran.status.code(), Some(1));
+    for line in String::from_utf8_lossy(&ran.stdout).lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("only JSON on stdout");
+    }
+    assert!(annotated(&String::from_utf8_lossy(&ran.stderr)), "annotations on stderr");
 }
 
 #[test]

@@ -110,8 +110,15 @@ fn run_prepared(
             Output::Ndjson => Box::new(NdjsonReporter::new(std::io::stdout())),
         };
         // Under GitHub Actions: failures as annotations, and a step summary.
-        let mut github = (std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true"))
-            .then(|| GithubReporter::new(std::io::stdout()));
+        // Under GitHub Actions: annotations on standard output, or on standard error when
+        // the events own standard output.
+        let mut github = (std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true")).then(|| {
+            let out: Box<dyn std::io::Write + Send> = match arguments.output {
+                Output::Ndjson => Box::new(std::io::stderr()),
+                Output::Human => Box::new(std::io::stdout()),
+            };
+            GithubReporter::new(out)
+        });
         let mut tee =
             Tee { first: sink.as_mut(), second: github.as_mut().map(|g| g as &mut dyn Sink) };
         let options = RunOptions {
@@ -144,10 +151,13 @@ fn run_prepared(
             options,
         );
         let outcome = runner.run().await;
-        if let Some(github) = &github
-            && let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY")
-        {
-            append(std::path::Path::new(&path), &github.summary());
+        if let Some(github) = &github {
+            if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+                append(std::path::Path::new(&path), &github.summary());
+            }
+            if let Some(path) = std::env::var_os("GITHUB_OUTPUT") {
+                append(std::path::Path::new(&path), &github.outputs());
+            }
         }
         if let Some(local) = local
             && let Err(message) = local.shutdown().await
