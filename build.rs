@@ -6,13 +6,24 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 fn main() {
-    let commit = Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
-        .output()
-        .ok()
-        .filter(|output| output.status.success())
-        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
-        .filter(|commit| !commit.is_empty())
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+            .filter(|text| !text.is_empty())
+    };
+    // Only this checkout's own commit: a copy of the source inside another repository
+    // (vendored, unpacked) is `unknown`, not that repository's HEAD.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let ours = git(&["rev-parse", "--show-toplevel"]).is_some_and(|top| {
+        std::fs::canonicalize(top).ok() == std::fs::canonicalize(&manifest).ok()
+    });
+    let commit = ours
+        .then(|| git(&["rev-parse", "--short=12", "HEAD"]))
+        .flatten()
         .unwrap_or_else(|| "unknown".to_owned());
     let seconds = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
@@ -21,14 +32,22 @@ fn main() {
     println!("cargo:rustc-env=FERRY_COMMIT={commit}");
     println!("cargo:rustc-env=FERRY_BUILD_DATE={}", date(seconds / 86_400));
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
-    // A new commit moves HEAD or the branch it names.
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    if let Ok(head) = std::fs::read_to_string(".git/HEAD")
-        && let Some(branch) = head.trim().strip_prefix("ref: ")
-    {
-        println!("cargo:rerun-if-changed=.git/{branch}");
+    // A new commit moves HEAD or the branch it names. Only files that exist are named: a
+    // missing one would make cargo run this script, and rebuild ferry, every time.
+    println!("cargo:rerun-if-changed=build.rs");
+    if ours {
+        let mut watched = vec!["HEAD".to_owned(), "packed-refs".to_owned()];
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            watched.push(branch);
+        }
+        for name in watched {
+            if let Some(path) = git(&["rev-parse", "--git-path", &name])
+                && std::path::Path::new(&path).exists()
+            {
+                println!("cargo:rerun-if-changed={path}");
+            }
+        }
     }
-    println!("cargo:rerun-if-changed=.git/packed-refs");
 }
 
 /// `YYYY-MM-DD` of a day counted from 1970-01-01 (Howard Hinnant's civil-from-days).

@@ -25,6 +25,22 @@ fn ferry(command: &str, home: &Path, env: &[(&str, &str)], extra: &[&str]) -> Ra
     test.run()
 }
 
+/// A loopback URL nothing listens on: a port bound, then closed.
+fn closed_endpoint() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("a");
+    format!("http://127.0.0.1:{}", port.port())
+}
+
+/// Static keys, a region, and calls sent to `endpoint`.
+fn keys_to(endpoint: &str) -> [(&str, &str); 4] {
+    [
+        ("AWS_ACCESS_KEY_ID", "x"),
+        ("AWS_SECRET_ACCESS_KEY", "y"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ENDPOINT_URL", endpoint),
+    ]
+}
+
 /// What every one of them shares: exit 2, one `error:` line and a `help:` line, no
 /// `Debug` dump of the SDK's types.
 #[track_caller]
@@ -78,6 +94,24 @@ fn a_profile_that_is_not_defined_is_named() {
     }
 }
 
+/// `--profile` gives the profile's credentials over keys in the environment (as the AWS
+/// CLI's flag does): with a profile that holds none, the call has no credentials, where
+/// without the flag the environment's keys reach the (closed) endpoint.
+#[test]
+fn the_profile_flag_beats_keys_in_the_environment() {
+    let home = tempfile::tempdir().expect("home");
+    std::fs::create_dir_all(home.path().join(".aws")).expect("dir");
+    std::fs::write(home.path().join(".aws/config"), "[profile bare]\nregion = eu-west-1\n")
+        .expect("config");
+    let endpoint = closed_endpoint();
+    let env = keys_to(&endpoint);
+    let keys = ferry("plan", home.path(), &env, &[]);
+    assert!(refused(&keys).contains("EndpointUnreachable"), "{}", keys.stderr);
+    let profile = ferry("plan", home.path(), &env, &["--profile", "bare"]);
+    let text = refused(&profile);
+    assert!(text.contains("NoCredentials") || text.contains("CredentialsRefused"), "{text}");
+}
+
 #[test]
 fn a_misspelt_region_gets_the_region_it_meant() {
     let home = tempfile::tempdir().expect("home");
@@ -109,15 +143,8 @@ fn a_misspelt_region_gets_the_region_it_meant() {
 #[test]
 fn an_endpoint_out_of_reach_is_said_so() {
     let home = tempfile::tempdir().expect("home");
-    // A port nothing listens on: bound, then closed.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("a");
-    let endpoint = format!("http://127.0.0.1:{}", port.port());
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "x"),
-        ("AWS_SECRET_ACCESS_KEY", "y"),
-        ("AWS_REGION", "eu-west-1"),
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-    ];
+    let endpoint = closed_endpoint();
+    let env = keys_to(&endpoint);
     let ran = ferry("plan", home.path(), &env, &[]);
     let text = refused(&ran);
     assert!(text.contains("EndpointUnreachable"), "{text}");

@@ -60,6 +60,7 @@ fn man_pages_for_ferry_and_each_command() {
     let ran = Test::new().args(["man", "plan"]).run().code(0);
     assert!(ran.stdout.contains(".TH ferry-plan"), "{}", &ran.stdout[..200]);
     assert!(ran.stdout.contains("\\-\\-out"), "plan's flags");
+    assert!(ran.stdout.contains("\\-\\-color"), "and the global ones");
     let ran = Test::new().args(["man", "pln"]).run().code(2);
     assert!(ran.stderr.contains("error: `pln` is not a ferry command"), "{}", ran.stderr);
     assert!(ran.stderr.contains("help: did you mean `plan`?"), "{}", ran.stderr);

@@ -90,6 +90,34 @@ fn the_run_step_deploys_and_writes_the_outputs_and_the_summary() {
     assert!(written.contains("\nrevision=arn:aws:ecs:"), "{written}");
     let text = std::fs::read_to_string(&summary).expect("summary");
     assert!(text.starts_with("## ferry: deployed and verified (exit 0)"), "{text}");
+    // A refusal before the run starts has its annotation, summary and outputs too.
+    let (outputs, summary) = (dir.path().join("refused-out"), dir.path().join("refused.md"));
+    let ran = action_step(
+        "action-run",
+        dir.path(),
+        &[
+            ("FERRY_ARGS", "run missing.deploy"),
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", outputs.to_str().expect("path")),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().expect("path")),
+        ],
+    );
+    assert_eq!(ran.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    assert!(stdout.starts_with("::error title=ferry::"), "{stdout}");
+    let written = std::fs::read_to_string(&outputs).expect("outputs");
+    assert_eq!(written, "verdict=invalid_input\nexit_code=2\n");
+    let text = std::fs::read_to_string(&summary).expect("summary");
+    assert!(text.starts_with("## ferry: refused, nothing was changed (exit 2)"), "{text}");
+    assert!(text.contains("missing.deploy"), "{text}");
+    // An empty input is no deploy; a multi-line one is every line's words.
+    let ran = action_step("action-run", dir.path(), &[("FERRY_ARGS", "")]);
+    assert_eq!(ran.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&ran.stderr).contains("`args` input is empty"));
+    let ran =
+        action_step("action-run", dir.path(), &[("FERRY_ARGS", "check\n--format json\nnone")]);
+    assert_eq!(ran.status.code(), Some(2), "the file `none` is missing, as JSON");
+    assert!(String::from_utf8_lossy(&ran.stdout).contains("\"code\""), "--format json was read");
     // A hostile input is words for ferry, not a command for the shell.
     let ran = action_step("action-run", dir.path(), &[("FERRY_ARGS", "check; touch pwned")]);
     assert_ne!(ran.status.code(), Some(0));

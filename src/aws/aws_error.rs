@@ -12,7 +12,8 @@ pub struct AwsError {
     pub operation: &'static str,
     pub resource: String,
     /// AWS's error code (`ServiceNotFoundException`), or ferry's for a call that got no
-    /// answer: `NoCredentials`, `UnknownProfile`, `NoRegion`, `UnknownRegion`,
+    /// answer: `NoCredentials`, `CredentialsRefused`, `UnknownProfile`, `NoRegion`,
+    /// `UnknownRegion`,
     /// `EndpointUnreachable`,
     /// `NetworkError`, `Timeout`, `Interrupted`.
     pub code: String,
@@ -118,13 +119,19 @@ fn not_sent(error: &(dyn std::error::Error + 'static), io: bool) -> (String, Str
     }
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(current) = cause {
-        if let Some(CredentialsError::CredentialsNotLoaded(_)) =
-            current.downcast_ref::<CredentialsError>()
-        {
-            return (
-                "NoCredentials".to_owned(),
-                format!("no credentials found: {}", tried(&words)),
-            );
+        match current.downcast_ref::<CredentialsError>() {
+            Some(CredentialsError::CredentialsNotLoaded(_)) => {
+                return (
+                    "NoCredentials".to_owned(),
+                    format!("no credentials found: {}", tried(&words)),
+                );
+            }
+            // A source was found and failed: STS refused the OIDC token or the role, a
+            // credential_process failed, an SSO session expired, a config file is wrong.
+            Some(_) => {
+                return ("CredentialsRefused".to_owned(), words.chars().take(400).collect());
+            }
+            None => {}
         }
         cause = current.source();
     }
@@ -226,8 +233,13 @@ impl AwsError {
             "NoRegion" => "set `--region`, `region` in the Deployfile, AWS_REGION, or a region \
                            in the profile"
                 .to_owned(),
-            "EndpointUnreachable" => "check the network, the region, and AWS_ENDPOINT_URL if \
-                                      it is set; nothing was sent"
+            "EndpointUnreachable" => {
+                "check the network, the region, and AWS_ENDPOINT_URL if it is set".to_owned()
+            }
+            "CredentialsRefused" => "the credentials could not be obtained: check the role's \
+                                     trust policy (for OIDC: the audience and the subject), \
+                                     the profile's settings, or sign in again (`aws sso \
+                                     login`)"
                 .to_owned(),
             "AccessDeniedException"
             | "UnrecognizedClientException"
@@ -281,7 +293,9 @@ mod tests {
 
     #[test]
     fn what_never_reached_aws_is_not_retried_and_not_read_back() {
-        for code in ["NoCredentials", "UnknownProfile", "NoRegion", "UnknownRegion"] {
+        for code in
+            ["NoCredentials", "CredentialsRefused", "UnknownProfile", "NoRegion", "UnknownRegion"]
+        {
             assert!(!error(code, "").is_transient(), "{code}");
             assert!(!error(code, "").answer_lost(), "{code}");
         }

@@ -65,8 +65,15 @@ impl Clients {
                 if let Some(region) = region {
                     loader = loader.region(aws_config::Region::new(region.clone()));
                 }
+                // A profile named by `--profile` or the Deployfile gives the credentials
+                // too, over keys in the environment (as the AWS CLI's `--profile` does);
+                // AWS_PROFILE alone leaves the SDK's chain, environment keys first.
                 if let Some(profile) = profile {
-                    loader = loader.profile_name(profile);
+                    let credentials =
+                        aws_config::profile::ProfileFileCredentialsProvider::builder()
+                            .profile_name(profile)
+                            .build();
+                    loader = loader.profile_name(profile).credentials_provider(credentials);
                 }
                 loader.load().await
             }

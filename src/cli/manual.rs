@@ -16,7 +16,9 @@ pub(super) fn completions(shell: clap_complete::Shell) -> ExitStatus {
 }
 
 pub(super) fn man(name: Option<&str>) -> ExitStatus {
-    let ferry = Arguments::command();
+    // Built, so a command's page carries the global flags (`--color`) too.
+    let mut ferry = Arguments::command();
+    ferry.build();
     let command = match name.map(|name| (name, ferry.find_subcommand(name))) {
         None => ferry.clone(),
         Some((name, Some(command))) => command.clone().name(format!("ferry-{name}")),

@@ -11,6 +11,7 @@ use super::{ExitStatus, Output, RunArguments, TargetKind};
 use crate::aws::{Clients, Ecs};
 use crate::engine::{Plan, RunOptions, Runner, Sink, Verdict, drift};
 use crate::error::Error;
+use crate::render::HumanStyle;
 use crate::report::{GithubReporter, HumanReporter, LiveReporter, NdjsonReporter, Tee};
 use crate::sensitive::Mask;
 
@@ -20,8 +21,34 @@ pub(super) fn run(arguments: &RunArguments) -> ExitStatus {
         Ok(verdict) => ExitStatus::Verdict(verdict.exit_code()),
         Err((error, mask)) => {
             super::output::error(&error, &mask);
+            if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
+                github_refusal(arguments, &mask.text(&error.render(HumanStyle::plain())));
+            }
             ExitStatus::InvalidInput
         }
+    }
+}
+
+/// A refusal before the run started, under GitHub Actions: an annotation, the step
+/// summary and the outputs, as for a run refused later.
+fn github_refusal(arguments: &RunArguments, text: &str) {
+    let reason = text.trim().to_owned();
+    let annotation = format!("::error title=ferry::{}\n", crate::render::workflow_data(&reason));
+    match arguments.output {
+        Output::Ndjson => stderr(&annotation),
+        Output::Human => super::output::stdout(&annotation),
+    }
+    let mut github = GithubReporter::new(std::io::sink());
+    github.event(&crate::engine::Event::RunFinished {
+        verdict: Verdict::InvalidInput,
+        exit_code: Verdict::InvalidInput.exit_code(),
+        reason,
+    });
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        append(std::path::Path::new(&path), &github.summary());
+    }
+    if let Some(path) = std::env::var_os("GITHUB_OUTPUT") {
+        append(std::path::Path::new(&path), &github.outputs());
     }
 }
 
@@ -109,7 +136,6 @@ fn run_prepared(
             Output::Human => Box::new(HumanReporter::new(std::io::stderr())),
             Output::Ndjson => Box::new(NdjsonReporter::new(std::io::stdout())),
         };
-        // Under GitHub Actions: failures as annotations, and a step summary.
         // Under GitHub Actions: annotations on standard output, or on standard error when
         // the events own standard output.
         let mut github = (std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true")).then(|| {

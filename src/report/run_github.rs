@@ -54,7 +54,13 @@ impl<W: Write + Send> GithubReporter<W> {
     pub(crate) fn summary(&self) -> String {
         let mut out = match &self.finished {
             Some((verdict, code, reason)) => {
-                format!("## ferry: {} (exit {code})\n\n{}\n", verdict_words(*verdict), cell(reason))
+                let heading = format!("## ferry: {} (exit {code})\n\n", verdict_words(*verdict));
+                // A rendered diagnostic keeps its lines.
+                if reason.contains('\n') {
+                    format!("{heading}```text\n{}\n```\n", reason.replace("```", "'''"))
+                } else {
+                    format!("{heading}{}\n", cell(reason))
+                }
             }
             None => "## ferry: the run did not finish\n".to_owned(),
         };

@@ -372,6 +372,10 @@ fn show_duration(ms: i64) -> String {
 
 /// Whether `text`, written without its quotes, is a value of type `ty`.
 fn unquoted_is(text: &str, ty: T) -> bool {
+    // Rust reads `+5` as a number; the grammar does not.
+    if text.starts_with('+') {
+        return false;
+    }
     match ty {
         T::Integer => text.parse::<i64>().is_ok(),
         T::Percentage => text.strip_suffix('%').is_some_and(|n| n.parse::<u32>().is_ok()),
