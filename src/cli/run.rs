@@ -44,6 +44,11 @@ fn github_refusal(arguments: &RunArguments, text: &str) {
         exit_code: Verdict::InvalidInput.exit_code(),
         reason,
     });
+    write_github_files(&github);
+}
+
+/// The step summary and the step's outputs, appended to the files GitHub names.
+fn write_github_files<W: std::io::Write + Send>(github: &GithubReporter<W>) {
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         append(std::path::Path::new(&path), &github.summary());
     }
@@ -178,12 +183,7 @@ fn run_prepared(
         );
         let outcome = runner.run().await;
         if let Some(github) = &github {
-            if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-                append(std::path::Path::new(&path), &github.summary());
-            }
-            if let Some(path) = std::env::var_os("GITHUB_OUTPUT") {
-                append(std::path::Path::new(&path), &github.outputs());
-            }
+            write_github_files(github);
         }
         if let Some(local) = local
             && let Err(message) = local.shutdown().await
