@@ -39,6 +39,8 @@ pub(crate) enum Error {
     PlanForAnotherEnvironment { planned: String, asked: String },
     #[error("the plan was made in region `{planned}`, not `{asked}`; nothing was changed")]
     PlanForAnotherRegion { planned: String, asked: String },
+    #[error("the plan was made in account {planned}, not {asked}; nothing was changed")]
+    PlanForAnotherAccount { planned: String, asked: String },
     /// What changed in ECS since `ferry plan --out`.
     #[error(
         "live state changed since the plan; nothing was changed:\n  - {}",
@@ -113,6 +115,10 @@ impl Error {
             Error::Usage { help, .. } => help.clone(),
             Error::Aws(error) => Some(error.help()),
             Error::Drift { .. } => Some("make a new plan with `ferry plan --out`".to_owned()),
+            Error::PlanForAnotherRegion { .. } | Error::PlanForAnotherAccount { .. } => Some(
+                "make the plan with the run's credentials and region (`ferry plan --out`)"
+                    .to_owned(),
+            ),
             Error::Unformattable { .. } => {
                 Some("this is a bug in ferry: please report it with the file".to_owned())
             }

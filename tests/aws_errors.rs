@@ -217,9 +217,13 @@ async fn the_plan_names_its_region_and_another_region_refuses_it() {
     .expect("ferry ran");
     let [saved, flagged, elsewhere, same] = ran;
     assert_eq!(saved.code, 0, "{}", saved.stderr);
-    assert!(saved.stdout.contains("on aws (region eu-west-1, "), "{}", saved.stdout);
+    assert!(
+        saved.stdout.contains("on aws (account 000000000000, region eu-west-1, "),
+        "{}",
+        saved.stdout
+    );
     assert_eq!(flagged.code, 0, "{}", flagged.stderr);
-    assert!(flagged.stdout.contains("on aws (region eu-central-1, "), "{}", flagged.stdout);
+    assert!(flagged.stdout.contains(", region eu-central-1, "), "{}", flagged.stdout);
     assert_eq!(elsewhere.code, 2, "{}", elsewhere.stderr);
     assert!(
         elsewhere.stderr.contains(
@@ -230,4 +234,39 @@ async fn the_plan_names_its_region_and_another_region_refuses_it() {
     );
     // In its own region the plan holds and the run deploys.
     assert_eq!(same.code, 0, "{}", same.stderr);
+}
+
+/// The account comes from STS as moto (an independent server) answers GetCallerIdentity,
+/// is held in the plan, and a run with another account's credentials (the local ECS's)
+/// refuses the plan before any write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_names_its_account_and_another_account_refuses_it() {
+    let Some(moto) = crate::support::moto::Moto::start() else { return };
+    let endpoint = crate::support::local_ecs::Start::real_time().speed(600.0).start().await;
+    let local = endpoint.server.url().to_owned();
+    let moto_url = moto.url();
+    let dir = tempfile::tempdir().expect("dir");
+    let home = dir.path().to_owned();
+    let plan = dir.path().join("plan.json").display().to_string();
+    let [saved, elsewhere] = tokio::task::spawn_blocking(move || {
+        let saved = ferry("plan", &home, &keys_to(&moto_url), &["--out", &plan]);
+        let elsewhere = ferry("run", &home, &keys_to(&local), &["--plan", &plan, "--yes"]);
+        [saved, elsewhere]
+    })
+    .await
+    .expect("ferry ran");
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+    assert!(
+        saved.stdout.contains("on aws (account 123456789012, region eu-west-1, "),
+        "{}",
+        saved.stdout
+    );
+    let stderr = refused(&elsewhere);
+    assert!(
+        stderr.contains(
+            "the plan was made in account 123456789012, not 000000000000; nothing was changed"
+        ),
+        "{stderr}"
+    );
+    drop(moto);
 }

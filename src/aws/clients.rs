@@ -24,6 +24,8 @@ pub enum Target {
 pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub ecr: aws_sdk_ecr::Client,
+    /// GetCallerIdentity: the account a plan names and a run checks.
+    pub sts: aws_sdk_sts::Client,
 }
 
 /// How long one attempt of a call may take, unless `FERRY_AWS_TIMEOUT` says otherwise.
@@ -88,6 +90,10 @@ impl Clients {
                     .await
             }
         };
-        Self { ecs: aws_sdk_ecs::Client::new(&config), ecr: aws_sdk_ecr::Client::new(&config) }
+        Self {
+            ecs: aws_sdk_ecs::Client::new(&config),
+            ecr: aws_sdk_ecr::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+        }
     }
 }

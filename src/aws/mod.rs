@@ -7,6 +7,7 @@ mod aws_error;
 mod clients;
 mod ecr;
 mod ecs;
+mod identity;
 mod revision_input;
 mod views;
 
@@ -14,6 +15,7 @@ pub use aws_error::AwsError;
 pub use clients::{Clients, Target};
 pub use ecr::{Ecr, EcrLogin};
 pub use ecs::Ecs;
+pub use identity::account;
 pub use revision_input::RevisionInput;
 pub use views::{
     BreakerView, DeploymentSettings, DeploymentView, EventView, LoadBalancerView, NetworkView,

@@ -66,9 +66,16 @@ fn make(arguments: &PlanArguments, prepared: &Prepared) -> Result<Plan, Error> {
         let target_name = if local.is_some() { "local" } else { "aws" };
         let base_dir =
             prepared.source.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        // On AWS the header names the account; the first call, so that credentials that
+        // do not work fail here.
+        let account = match local {
+            Some(_) => None,
+            None => Some(crate::aws::account(&clients.sts).await?),
+        };
         let options = PlanOptions {
             redeploy: arguments.redeploy,
             capacity: local.as_ref().and_then(crate::local::LocalEcs::capacity),
+            account,
         };
         let plan = make_plan(
             &prepared.file,

@@ -129,6 +129,16 @@ fn run_prepared(
                     asked: ecs.region().unwrap_or_else(|| "none".to_owned()),
                 });
             }
+            // Nor does one read with another account's credentials.
+            if let Some(planned) = &plan.account
+                && local.is_none()
+            {
+                let asked = crate::aws::account(&clients.sts).await?;
+                if &asked != planned {
+                    let planned = planned.clone();
+                    return Err(Error::PlanForAnotherAccount { planned, asked });
+                }
+            }
             let changes = drift(plan, &ecs).await?;
             if !changes.is_empty() {
                 return Err(Error::Drift {

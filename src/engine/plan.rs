@@ -34,6 +34,9 @@ pub struct Plan {
     /// chain).
     #[serde(default)]
     pub region: Option<String>,
+    /// The account the credentials belong to (on AWS; STS GetCallerIdentity).
+    #[serde(default)]
+    pub account: Option<String>,
     pub changes: ChangeSet,
     pub fingerprints: Vec<Fingerprint>,
     /// The latest ACTIVE revision of each family a `register` step reads, when the plan
@@ -76,6 +79,8 @@ pub struct PlanOptions {
     pub redeploy: bool,
     /// Tasks the cluster has room for, where known.
     pub capacity: Option<u32>,
+    /// The account the credentials belong to, read by the caller (one call counted).
+    pub account: Option<String>,
 }
 
 /// Makes the plan.
@@ -101,10 +106,11 @@ pub async fn make_plan(
         environment: settings.name.clone(),
         target: target.to_owned(),
         region: (target == "aws").then(|| ecs.region()).flatten(),
+        account: options.account.clone(),
         fingerprints: fingerprints(&changes, &live),
         families: families(&changes, &live),
         changes,
-        calls: ecs.calls(),
+        calls: ecs.calls() + u64::from(options.account.is_some()),
     })
 }
 
@@ -304,10 +310,11 @@ pub(super) fn watch_text(watch: &Watch, service: &str) -> String {
 pub fn plan_text(plan: &Plan, only: Option<&str>) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
+    let account = plan.account.as_ref().map_or_else(String::new, |a| format!("account {a}, "));
     let region = plan.region.as_ref().map_or_else(String::new, |r| format!("region {r}, "));
     let _ = writeln!(
         out,
-        "plan for environment `{}` on {} ({region}{} read-only calls)",
+        "plan for environment `{}` on {} ({account}{region}{} read-only calls)",
         plan.environment, plan.target, plan.calls
     );
     for step in plan.changes.steps.iter().filter(|step| only.is_none_or(|name| step.name() == name))

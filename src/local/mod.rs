@@ -24,6 +24,7 @@ pub mod scheduler;
 pub(crate) mod server;
 pub mod simulation;
 pub(crate) mod state;
+mod sts;
 pub mod task;
 
 pub use local_error::{FaultError, LocalError};

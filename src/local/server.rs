@@ -413,6 +413,14 @@ async fn handle(
         *lock(&shared.injected).entry("dropped").or_default() += 1;
         return Err(Dropped);
     }
+    let form = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|content| content.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        return Ok(sts_answer(&shared, request).await);
+    }
     let (operation, answer) = answer(&shared, request).await;
     if let Some(left) = lock(&shared.lose).get_mut(&operation).filter(|left| **left > 0) {
         // Carried out, and the answer lost on the way back.
@@ -431,6 +439,27 @@ async fn handle(
         .body(Full::new(Bytes::from(body)))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
     Ok(response)
+}
+
+/// An STS call (the query protocol): GetCallerIdentity names the local account.
+async fn sts_answer(shared: &Shared, request: HttpRequest<Incoming>) -> Response<Full<Bytes>> {
+    let body =
+        tokio::time::timeout(BODY_TIMEOUT, Limited::new(request.into_body(), MAX_BODY).collect())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .map(http_body_util::Collected::to_bytes)
+            .unwrap_or_default();
+    *lock(&shared.calls).entry("GetCallerIdentity".to_owned()).or_default() += 1;
+    let account = lock(&shared.state).account.clone();
+    let id = request_id(shared);
+    let (status, xml) = super::sts::answer(&body, &account, &id);
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
+        .header("content-type", "text/xml")
+        .header("x-amzn-requestid", id)
+        .body(Full::new(Bytes::from(xml)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 fn request_id(shared: &Shared) -> String {

@@ -181,7 +181,7 @@ impl Local {
 
     /// The test's side of a started endpoint: its server, ferry's clients for it.
     fn around(endpoint: Endpoint, dir: tempfile::TempDir, again: Option<(Start, u16)>) -> Self {
-        let clients = Clients { ecs: endpoint.ecs, ecr: endpoint.ecr };
+        let clients = Clients { ecs: endpoint.ecs, ecr: endpoint.ecr, sts: endpoint.sts };
         Self { server: endpoint.server, clients, dir, again }
     }
 
@@ -236,7 +236,7 @@ impl Local {
             &Ecs::new(self.clients.ecs.clone()),
             "local",
             self.dir.path(),
-            &PlanOptions { redeploy, capacity: self.server.capacity() },
+            &PlanOptions { redeploy, capacity: self.server.capacity(), account: None },
         )
         .await
     }

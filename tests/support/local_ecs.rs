@@ -20,6 +20,7 @@ pub(crate) struct Endpoint {
     pub(crate) server: LocalEcs,
     pub(crate) ecs: aws_sdk_ecs::Client,
     pub(crate) ecr: aws_sdk_ecr::Client,
+    pub(crate) sts: aws_sdk_sts::Client,
     /// Removes the docker runtime's containers kept for the state file when the endpoint
     /// is dropped (`Start::clean_up_containers`), even when the test fails.
     _cleanup: Option<Cleanup>,
@@ -140,17 +141,21 @@ impl Start {
             _ => None,
         };
         let server = LocalEcs::start(self.options).await.expect("local ECS starts");
-        let (ecs, ecr) = match self.settings {
+        let (ecs, ecr, sts) = match self.settings {
             Settings::Sdk => {
                 let config = super::test::sdk_config(server.url()).await;
-                (aws_sdk_ecs::Client::new(&config), aws_sdk_ecr::Client::new(&config))
+                (
+                    aws_sdk_ecs::Client::new(&config),
+                    aws_sdk_ecr::Client::new(&config),
+                    aws_sdk_sts::Client::new(&config),
+                )
             }
             Settings::Ferry => {
                 let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;
-                (clients.ecs, clients.ecr)
+                (clients.ecs, clients.ecr, clients.sts)
             }
         };
-        Endpoint { server, ecs, ecr, _cleanup: cleanup }
+        Endpoint { server, ecs, ecr, sts, _cleanup: cleanup }
     }
 }
 

@@ -31,7 +31,11 @@ impl Session {
             &ecs,
             &connection.target,
             &self.base_dir,
-            &crate::engine::PlanOptions { redeploy: false, capacity: connection.capacity },
+            &crate::engine::PlanOptions {
+                redeploy: false,
+                capacity: connection.capacity,
+                account: None,
+            },
         ));
         if let Ok(plan) = &made {
             let values = plan.changes.sensitive_values(&self.mask());
