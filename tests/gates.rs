@@ -1,8 +1,16 @@
 //! Health gates in `ferry run --target local` against a real HTTP server on a loopback
 //! port (a small one here, whose answers each test scripts): a passing gate, a failing one
 //! rolled back, a flapping one that needs `pass = 3`, slow answers against `max_latency`,
-//! a fatal script answer, and a gate that fails during `bake` after it passed.
+//! a fatal script answer, and a gate that fails during `bake` after it passed. The gates'
+//! network as an attempt uses it (`Guarded` over `Network`): redirects followed, to a
+//! limit, each hop under the network policy, and the environment's proxy — given in, not
+//! set on this process — with `NO_PROXY`.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry::gates::network::{Guarded, Network, ProxyEnv};
+use ferry::gates::{HttpAnswer, HttpClient, HttpFailure, HttpRequest, Policy};
 use serde_json::Value;
 
 use crate::support::http_server::Server;
@@ -279,4 +287,122 @@ fn what_gates_print_is_capped_per_attempt_and_per_run() {
     assert_eq!(dropped, 1, "one notice that later lines are dropped");
     let printed: usize = events.iter().map(|e| e.to_string().len()).sum();
     assert!(printed < 3_000_000, "{printed} bytes of events");
+}
+
+/// A runtime for the network, as a run has one; a request blocks the calling thread.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The network as an attempt of a step naming `named` uses it, through `proxies`.
+fn guarded(runtime: &tokio::runtime::Runtime, proxies: ProxyEnv, named: &[&str]) -> Guarded {
+    let network = Network::with_proxies(runtime.handle().clone(), false, proxies).expect("network");
+    Guarded { network: Arc::new(network), policy: Policy::new(named.iter().copied(), &[], false) }
+}
+
+fn get(through: &Guarded, url: &str) -> Result<HttpAnswer, HttpFailure> {
+    let request = HttpRequest {
+        method: "GET".to_owned(),
+        url: url.to_owned(),
+        headers: Vec::new(),
+        body: String::new(),
+    };
+    through.send(&request, Duration::from_secs(5))
+}
+
+fn location(to: &str) -> Vec<(String, String)> {
+    vec![("location".to_owned(), to.to_owned())]
+}
+
+#[test]
+fn a_gate_follows_a_redirect_to_its_answer() {
+    let server = Server::routes(Box::new(|path, _| match path {
+        "/old" => (301, location("/health"), String::new()),
+        _ => (200, Vec::new(), "ok".to_owned()),
+    }));
+    let url = format!("http://{}/old", server.address);
+    let runtime = runtime();
+    let answer = get(&guarded(&runtime, ProxyEnv::default(), &[&url]), &url).expect("followed");
+    assert_eq!((answer.status, answer.body.as_str()), (200, "ok"));
+    assert_eq!(server.requests(), ["GET /old HTTP/1.1", "GET /health HTTP/1.1"]);
+
+    // In a run, the built-in gate passes on the page the redirect leads to.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let verify = format!("  gate http(\"{url}\") {{ body_contains = \"ok\", every = 10s }}\n");
+    let (code, events, stderr) = second_deploy(dir.path(), &verify);
+    assert_eq!(code, 0, "{events:#?}\n{stderr}");
+    assert_eq!(of(&events, "gate_passed").len(), 1, "{events:#?}");
+}
+
+#[test]
+fn a_redirect_loop_stops_at_the_limit() {
+    let server = Server::routes(Box::new(|_, _| (302, location("/loop"), String::new())));
+    let url = format!("http://{}/loop", server.address);
+    let runtime = runtime();
+    let error = get(&guarded(&runtime, ProxyEnv::default(), &[&url]), &url).expect_err("a loop");
+    let text = error.to_string();
+    assert!(text.starts_with("too many redirects: gates follow at most 5"), "{text}");
+    assert_eq!(server.hits(), 6, "the request and five redirects");
+}
+
+#[test]
+fn a_redirect_to_the_metadata_address_or_an_unnamed_host_is_refused() {
+    let other = Server::start(Box::new(|_| (200, "secret".to_owned(), 0)));
+    let elsewhere =
+        format!("http://localhost:{}/", other.address.rsplit_once(':').expect("port").1);
+    let to = elsewhere.clone();
+    let server = Server::routes(Box::new(move |path, _| match path {
+        "/metadata" => (302, location("http://169.254.169.254/latest/meta-data/"), String::new()),
+        _ => (307, location(&to), String::new()),
+    }));
+    let named = format!("http://{}/", server.address);
+    let runtime = runtime();
+    let through = guarded(&runtime, ProxyEnv::default(), &[&named]);
+
+    let error = get(&through, &format!("{named}metadata")).expect_err("metadata");
+    let text = error.to_string();
+    assert!(matches!(error, HttpFailure::Refused(_)), "{text}");
+    assert!(
+        text.starts_with("redirect 1 to `http://169.254.169.254/latest/meta-data/`: "),
+        "{text}"
+    );
+    assert!(text.contains("set `allow_link_local = true`"), "{text}");
+
+    // 127.0.0.1 is named, any port; `localhost` is not.
+    let error = get(&through, &format!("{named}elsewhere")).expect_err("elsewhere");
+    let text = error.to_string();
+    assert!(matches!(error, HttpFailure::Refused(_)), "{text}");
+    assert!(text.starts_with(&format!("redirect 1 to `{elsewhere}`: ")), "{text}");
+    assert!(text.contains("does not allow `localhost`") && text.contains("allow_hosts"), "{text}");
+    assert_eq!(other.hits(), 0, "the redirect was followed to a host the step does not name");
+}
+
+#[test]
+fn requests_go_through_the_proxy_unless_no_proxy_names_the_host() {
+    let target = Server::start(Box::new(|_| (200, "direct".to_owned(), 0)));
+    let proxy = Server::start(Box::new(|_| (200, "through the proxy".to_owned(), 0)));
+    let url = format!("http://{}/health", target.address);
+    // As the environment would give them: `http_proxy` in lower case, as curl reads it.
+    let proxies = |no_proxy: &str| {
+        ProxyEnv::from_vars(|name| match name {
+            "http_proxy" => Some(format!("http://{}", proxy.address)),
+            "NO_PROXY" => Some(no_proxy.to_owned()),
+            _ => None,
+        })
+    };
+    let runtime = runtime();
+
+    let answer = get(&guarded(&runtime, proxies(""), &[&url]), &url).expect("through the proxy");
+    assert_eq!(answer.body, "through the proxy");
+    // A proxy of plain http:// is sent the whole URL (absolute form).
+    assert_eq!(proxy.requests(), [format!("GET {url} HTTP/1.1")]);
+    assert_eq!(target.hits(), 0);
+
+    let direct = guarded(&runtime, proxies("example.com, 127.0.0.1"), &[&url]);
+    assert_eq!(get(&direct, &url).expect("direct").body, "direct");
+    assert_eq!((proxy.hits(), target.hits()), (1, 1));
 }

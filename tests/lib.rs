@@ -9,6 +9,7 @@ mod check_cli;
 mod cli_conventions;
 mod compat;
 mod diagnostics;
+mod dockerignore;
 mod editors;
 mod fmt_cli;
 mod gates;

@@ -7,6 +7,7 @@ mod context;
 mod credentials;
 mod docker_error;
 mod engine;
+mod ignore;
 
 pub use containers::{ContainerSpec, ContainerState, EngineHealth, HealthSpec};
 pub use context::context_tar;

@@ -7,7 +7,9 @@
 //! - `script.rs`: a gate script compiled and checked (`ferry check`), and run once;
 //! - `contract.rs`: what a gate is given (`ctx`) and what it answers;
 //! - `http_gate.rs`: the built-in `http(url)` gate;
-//! - `policy.rs`: the hosts and addresses gates may reach; `network.rs` applies it;
+//! - `policy.rs`: the hosts and addresses gates may reach; `network.rs` (the HTTP client,
+//!   an edge) applies it to every request, every redirect it follows (`redirect.rs`) and
+//!   every address, through the environment's proxies (`proxy.rs`);
 //! - `schedule.rs`: `every`, `pass`, `within` — when gates run and when they decide.
 
 pub(crate) mod contract;
@@ -15,6 +17,8 @@ pub(crate) mod host;
 pub mod http_gate;
 pub mod network;
 pub(crate) mod policy;
+pub(crate) mod proxy;
+pub(crate) mod redirect;
 pub(crate) mod sandbox;
 pub(crate) mod schedule;
 pub(crate) mod script;
