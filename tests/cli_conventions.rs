@@ -119,3 +119,48 @@ fn plan_and_status_print_json_and_run_takes_format() {
     assert_eq!(services[0]["exists"], true);
     assert_eq!(services[0]["view"]["desired"], 3, "{}", status.stdout);
 }
+
+/// `-q` keeps what matters (errors, the verdict), `-v` adds the detail; standard output,
+/// the command's result, is the same at every level.
+#[test]
+fn quiet_and_verbose_set_how_much_is_said() {
+    let warned = root().join("tests/fixtures/check/err/update_without_verify.deploy");
+    let warned = warned.to_str().expect("utf-8 path");
+    let normal = Test::new().args(["check", warned]).run().code(0);
+    assert!(normal.stderr.contains("update_without_verify"), "{}", normal.stderr);
+    let quiet = Test::new().args(["-q", "check", warned]).run().code(0);
+    assert_eq!(quiet.stderr, "", "-q: errors only");
+    let denied = Test::new().args(["check", warned, "-q", "--deny-warnings"]).run().code(2);
+    assert!(denied.stderr.contains("update_without_verify"), "a warning that fails shows");
+    let broken = root().join("tests/fixtures/check/err/unknown_field.deploy");
+    let broken = Test::new().args(["--quiet", "check"]).args([broken.as_os_str()]).run().code(2);
+    assert!(broken.stderr.contains("error"), "{}", broken.stderr);
+    let hello = root().join("pipelines/hello.deploy");
+    let clean = Test::new().args(["-q", "check"]).args([hello.as_os_str()]).run().code(0);
+    assert_eq!(clean.stdout, "", "no `ok` line with -q");
+    Test::new().args(["-q", "-v", "check"]).args([hello.as_os_str()]).run().code(2);
+
+    let dir = tempfile::tempdir().expect("dir");
+    let state = dir.path().join("state.json");
+    let local = ["--target", "local", "--speed", "600", "--state", state.to_str().expect("path")];
+    let run = |flag: &str| {
+        Test::new()
+            .args([flag, "run"])
+            .args([hello.as_os_str()])
+            .args(local)
+            .args(["--allow-dirty", "--redeploy"])
+            .run()
+            .code(0)
+    };
+    let quiet = run("-q");
+    let lines: Vec<&str> = quiet.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "the verdict alone: {}", quiet.stderr);
+    assert!(lines[0].starts_with("success: deployed and verified"), "{}", quiet.stderr);
+    let verbose = run("-v");
+    assert!(verbose.stderr.contains(" left) · new "), "progress lines: {}", verbose.stderr);
+    assert!(verbose.stderr.contains("  verify hello: "), "each step's end: {}", verbose.stderr);
+    let normal = run("--color=never");
+    assert!(!normal.stderr.contains(" left) · new "), "{}", normal.stderr);
+    assert!(normal.stderr.lines().count() > 3, "{}", normal.stderr);
+    assert!(normal.stderr.lines().count() < verbose.stderr.lines().count());
+}

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::http_server::Server;
 use crate::support::test::{Test, git};
+use crate::support::tmux::{Tmux, tmux_available};
 
 const PIPELINE: &str = r#"defaults {
   region  = "eu-west-1"
@@ -226,81 +227,20 @@ fn plan_diff_simulate_and_gate_against_the_local_ecs_change_nothing() {
     assert_eq!(ferry(dir.path(), &["status"]).run().code(0).stdout, status_before);
 }
 
-/// tmux on a private socket, removed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let output = std::process::Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            self.run(&["send-keys", "-t", "repl", key]);
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-
-    /// The screen once it shows `text` (within ten seconds).
-    #[track_caller]
-    fn screen_with(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let screen = self.run(&["capture-pane", "-p", "-t", "repl"]);
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(Instant::now() < deadline, "`{text}` never appeared on:\n{screen}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
-}
-
 #[test]
 fn on_a_terminal_tab_completes_and_blocks_span_lines() {
-    if std::process::Command::new("tmux").arg("-V").output().is_err() {
-        assert!(
-            std::env::var_os("FERRY_REQUIRE_TMUX").is_none(),
-            "FERRY_REQUIRE_TMUX is set but tmux is not installed"
-        );
-        eprintln!("SKIPPED: tmux is not installed (scripts/install-test-parts installs it)");
+    if !tmux_available() {
         return;
     }
     let dir = project(PIPELINE);
     let history = dir.path().join("history");
-    let tmux = Tmux { socket: format!("ferry-repl-{}", std::process::id()) };
+    let tmux = Tmux::new("repl");
     let command = format!(
         "env -i PATH=\"$PATH\" TERM=xterm-256color FERRY_HISTORY={} {} repl",
         history.display(),
         env!("CARGO_BIN_EXE_ferry")
     );
-    let dir_text = dir.path().display().to_string();
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "repl",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "-c",
-        &dir_text,
-        &command,
-    ]);
+    tmux.start(120, 40, dir.path(), &command);
     tmux.screen_with("ferry(default)>");
     // One candidate: Tab completes in place.
     tmux.keys(&["git.br", "Tab"]);

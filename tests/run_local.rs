@@ -346,9 +346,50 @@ fn on_a_terminal_the_rollout_shows_live_progress() {
     let status = status.expect("`script` runs");
     assert!(status.success());
     let screen = std::fs::read_to_string(&log).expect("log");
-    assert!(screen.contains("3/3 running, 0 pending, 0 failed"), "{screen}");
+    // `script`'s terminal is 80 columns: the line is cut short of the edge.
+    for shown in [
+        " left) · new 0/3 (3 pending) · waiting for 3 new tasks",
+        " left) · new 3/3 · waiting for 3 new tasks to count as",
+    ] {
+        assert!(screen.contains(shown), "{shown}: {screen}");
+    }
     assert!(screen.contains("success: deployed and verified: `web` runs "), "{screen}");
     assert!(screen.contains(" completed (exit 0)"), "{screen}");
+}
+
+/// On an 80-column pseudo-terminal (tmux) the progress line fits on one line, says what
+/// the rollout waits for, and Ctrl-C clears it before the interruption's report.
+#[test]
+fn at_80_columns_the_progress_line_fits_and_ctrl_c_clears_it() {
+    if !crate::support::tmux::tmux_available() {
+        return;
+    }
+    let project = Project::new();
+    std::fs::write(
+        project.dir.path().join("Deployfile"),
+        deployfile("acme/web:slow", BREAKER_ROLLBACK, "", false),
+    )
+    .expect("write");
+    let tmux = crate::support::tmux::Tmux::new("progress");
+    let command = format!(
+        "env -i PATH=\"$PATH\" TERM=xterm-256color {} run --target local --speed 10 \
+         --faults faults.json --yes; echo EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_ferry")
+    );
+    tmux.start(80, 24, project.dir.path(), &command);
+    let screen = tmux.screen_within(
+        "· new 0/3 (3 pending) · waiting for 3 new tasks",
+        std::time::Duration::from_secs(30),
+    );
+    let progress: Vec<&str> = screen.lines().filter(|l| l.contains("· new ")).collect();
+    assert_eq!(progress.len(), 1, "one progress line:\n{screen}");
+    // Short of the last column: the `^C` echo stays on the line's row.
+    assert!(progress[0].chars().count() < 78, "{screen}");
+    assert!(progress[0].contains(" left) · new 0/3"), "{screen}");
+    tmux.keys(&["C-c"]);
+    let screen = tmux.screen_within("EXIT=130", std::time::Duration::from_secs(30));
+    assert!(!screen.contains("· new "), "the progress line is cleared:\n{screen}");
+    assert!(screen.contains("interrupted"), "{screen}");
 }
 
 #[test]

@@ -24,6 +24,12 @@ pub(crate) struct Arguments {
     /// Colour in what ferry prints: on a terminal without NO_COLOR (auto), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Print only what matters: errors, warnings, failures and the verdict.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: every build line, each progress change as a line, each step's end.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 /// `--color`.

@@ -1,6 +1,6 @@
 //! `ferry check`: parse and check a Deployfile, print every diagnostic, exit 2 on errors.
 
-use super::output::{human_style, stderr, stdout};
+use super::output::{Verbosity, human_style, stderr, stdout, verbosity};
 use super::{CheckArguments, ExitStatus, Format};
 use crate::check::check_source;
 use crate::diagnostic::Diagnostic;
@@ -25,10 +25,18 @@ pub(super) fn run(arguments: &CheckArguments) -> ExitStatus {
         .unwrap_or_default();
     let mut reports = vec![(source.name.clone(), source.text.clone(), diagnostics)];
     reports.extend(scripts);
-    print_all(arguments.format, &reports);
     let all: Vec<&Diagnostic> = reports.iter().flat_map(|(_, _, d)| d).collect();
     let failed = all.iter().any(|d| d.is_error()) || (arguments.deny_warnings && !all.is_empty());
-    if arguments.format == Format::Human && all.is_empty() {
+    let quiet = verbosity() == Verbosity::Quiet;
+    let nothing = all.is_empty();
+    if quiet && !arguments.deny_warnings {
+        // `-q`: errors only (with --deny-warnings a warning fails the check, so it shows).
+        for (_, _, diagnostics) in &mut reports {
+            diagnostics.retain(Diagnostic::is_error);
+        }
+    }
+    print_all(arguments.format, &reports);
+    if arguments.format == Format::Human && nothing && !quiet {
         let steps = checked.file.as_ref().map_or(0, |file| {
             file.items.iter().filter(|item| matches!(item, crate::syntax::Item::Step(_))).count()
         });

@@ -44,7 +44,7 @@ pub(super) fn run(arguments: &FmtArguments) -> ExitStatus {
     }
     match write_atomically(&source.path, &formatted) {
         Ok(()) => {
-            stderr(&format!("formatted `{}`\n", source.name));
+            super::output::note(&format!("formatted `{}`\n", source.name));
             ExitStatus::Success
         }
         Err(error) => failed(Error::File {

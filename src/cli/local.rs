@@ -1,7 +1,7 @@
 //! `ferry local`: the local ECS/ECR endpoint, standalone. Prints the endpoint URL and runs
 //! until Ctrl-C or SIGTERM, then saves the state file (if any).
 
-use super::output::{failed, stderr, stdout};
+use super::output::{failed, stdout};
 use super::{ExitStatus, LocalArguments};
 use crate::error::Error;
 use crate::local::behaviour::FaultFile;
@@ -45,7 +45,7 @@ pub(super) fn run(arguments: &LocalArguments) -> ExitStatus {
             super::RuntimeKind::Virtual => format!("virtual tasks, speed {}x", arguments.speed),
             super::RuntimeKind::Docker => "tasks are Docker containers".to_owned(),
         };
-        stderr(&format!(
+        super::output::note(&format!(
             "ferry local: ECS and ECR on {url} ({tasks}); point clients at it with \
              AWS_ENDPOINT_URL={url}; Ctrl-C stops\n",
             url = local.url(),

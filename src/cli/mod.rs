@@ -47,6 +47,7 @@ where
         }
     };
     output::set_color(arguments.color);
+    output::set_verbosity(arguments.quiet, arguments.verbose);
     let status = match arguments.command {
         Command::Check(arguments) => check::run(&arguments),
         Command::Fmt(arguments) => fmt::run(&arguments),

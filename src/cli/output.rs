@@ -6,6 +6,7 @@ use std::io::{IsTerminal, Write};
 use super::arguments::ColorChoice;
 use crate::error::Error;
 use crate::render::HumanStyle;
+pub(super) use crate::report::Verbosity;
 
 pub(super) fn stdout(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
@@ -45,6 +46,30 @@ static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
 
 pub(super) fn set_color(choice: ColorChoice) {
     let _ = COLOR.set(choice);
+}
+
+/// `-q` / `-v`, set once when the arguments are read.
+static VERBOSITY: std::sync::OnceLock<Verbosity> = std::sync::OnceLock::new();
+
+pub(super) fn set_verbosity(quiet: bool, verbose: bool) {
+    let _ = VERBOSITY.set(match (quiet, verbose) {
+        (true, _) => Verbosity::Quiet,
+        (false, true) => Verbosity::Verbose,
+        (false, false) => Verbosity::Normal,
+    });
+}
+
+/// How much to print besides a command's result.
+pub(super) fn verbosity() -> Verbosity {
+    VERBOSITY.get().copied().unwrap_or(Verbosity::Normal)
+}
+
+/// Informational lines on standard error (`formatted …`, the local endpoint's banner):
+/// not with `-q`.
+pub(super) fn note(text: &str) {
+    if verbosity() != Verbosity::Quiet {
+        stderr(text);
+    }
 }
 
 /// Whether to colour output that goes to a terminal or not (`terminal`): `--color`, and

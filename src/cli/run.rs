@@ -31,6 +31,9 @@ pub(super) fn run(arguments: &RunArguments) -> ExitStatus {
 
 /// A refusal before the run started, under GitHub Actions: an annotation, the step
 /// summary and the outputs, as for a run refused later.
+/// Clears the live progress line (called from the Ctrl-C task).
+type ClearLine = Box<dyn Fn() + Send + Sync>;
+
 fn github_refusal(arguments: &RunArguments, text: &str) {
     let reason = text.trim().to_owned();
     let annotation = format!("::error title=ferry::{}\n", crate::render::workflow_data(&reason));
@@ -107,11 +110,17 @@ fn run_prepared(
         }
     }
     let interrupted = Arc::new(AtomicBool::new(false));
+    // What Ctrl-C clears at once: the live progress line, once there is one.
+    let clear: Arc<std::sync::Mutex<Option<ClearLine>>> = Arc::default();
     runtime()?.block_on(async {
         let flag = Arc::clone(&interrupted);
+        let clear_on_interrupt = Arc::clone(&clear);
         tokio::spawn(async move {
             super::local::wait_for_interrupt().await;
             flag.store(true, Ordering::Relaxed);
+            if let Some(clear) = clear_on_interrupt.lock().ok().and_then(|mut c| c.take()) {
+                clear();
+            }
         });
         let (target, local, clock) =
             connect(&arguments.target, &prepared.settings, &prepared.source.path, false).await?;
@@ -146,9 +155,16 @@ fn run_prepared(
                 });
             }
         }
+        let verbosity = super::output::verbosity();
         let mut sink: Box<dyn Sink> = match arguments.output {
-            Output::Human if std::io::stderr().is_terminal() => Box::new(LiveReporter::new()),
-            Output::Human => Box::new(HumanReporter::new(std::io::stderr())),
+            Output::Human if std::io::stderr().is_terminal() => {
+                let live = LiveReporter::new(verbosity);
+                if let Ok(mut slot) = clear.lock() {
+                    *slot = Some(Box::new(live.on_interrupt()));
+                }
+                Box::new(live)
+            }
+            Output::Human => Box::new(HumanReporter::new(std::io::stderr(), verbosity)),
             Output::Ndjson => Box::new(NdjsonReporter::new(std::io::stdout())),
         };
         // Under GitHub Actions: annotations on standard output, or on standard error when

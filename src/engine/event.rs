@@ -158,6 +158,20 @@ pub enum Event {
         pending: i32,
         failed: i32,
         rollout_state: Option<String>,
+        /// Tasks of the other deployments still running, and of those the ones ECS is
+        /// stopping.
+        #[serde(default)]
+        old: i32,
+        #[serde(default)]
+        draining: i32,
+        /// Since `verify` started, and until its timeout.
+        #[serde(default)]
+        elapsed_ms: u64,
+        #[serde(default)]
+        left_ms: u64,
+        /// The wait in words: "waiting for 3 old tasks to drain".
+        #[serde(default)]
+        waiting: String,
     },
     ServiceEvent {
         service: String,

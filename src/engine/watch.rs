@@ -6,6 +6,7 @@
 
 use super::change::{VerifyChange, Watch};
 use super::event::Event;
+use super::progress::{Counts, Poller, SLOW_MS, Stage, waiting};
 use super::runner::{POLL_MS, Runner, StepError};
 use super::verdict::{
     Anchor, Failure, Standing, check_digests, failed_tasks, healthy_at, healthy_tasks, judge,
@@ -111,7 +112,10 @@ impl Runner<'_> {
         let mut seen = false;
         let mut events_seen: Vec<String> = anchor.known_events.clone();
         let mut stopped_seen: Vec<String> = Vec::new();
-        let mut delay = POLL_MS;
+        let mut poller = Poller::default();
+        let mut last_counts: Option<(Counts, Option<String>)> = None;
+        // When fail-fast last listed our stopped tasks (virtual ms).
+        let mut stopped_looked: Option<u64> = None;
         let mut serving_reported = false;
         let mut standing_text = "waiting for our deployment to show".to_owned();
         // When tasks of ours without a health check will count as healthy (epoch ms).
@@ -138,13 +142,25 @@ impl Runner<'_> {
                 Ok(service) => service,
                 Err(error) if error.is_transient() => {
                     self.emit(&Event::Warning { message: format!("{error}; trying again") });
-                    delay = (delay * 2).min(60_000);
+                    let delay = poller.throttled();
                     self.sleep(delay).await?;
                     continue;
                 }
                 Err(error) => return Err(error.into()),
             };
-            delay = POLL_MS;
+            let counts = service.as_ref().and_then(|s| Counts::of(s, &anchor.deployment_id));
+            let rollout_state = service
+                .as_ref()
+                .and_then(|s| s.deployment(&anchor.deployment_id))
+                .and_then(|d| d.rollout_state.clone());
+            let now_counts = counts.map(|c| (c, rollout_state));
+            let changed = now_counts != last_counts;
+            // A task of ours that stopped shows as fewer running or more failed.
+            let fewer = match (&last_counts, &counts) {
+                (Some((was, _)), Some(now)) => now.running < was.running || now.failed > was.failed,
+                _ => false,
+            };
+            last_counts = now_counts;
             let mut messages: Vec<String> = Vec::new();
             if let Some(current) = &service {
                 messages = current.events.iter().map(|e| e.message.clone()).collect();
@@ -157,21 +173,19 @@ impl Runner<'_> {
                         });
                     }
                 }
-                if let Some(ours) = current.deployment(&anchor.deployment_id) {
+                if current.deployment(&anchor.deployment_id).is_some() {
                     seen = true;
-                    self.emit(&Event::Progress {
-                        service: anchor.service.clone(),
-                        deployment_id: ours.id.clone(),
-                        desired: ours.desired,
-                        running: ours.running,
-                        pending: ours.pending,
-                        failed: ours.failed,
-                        rollout_state: ours.rollout_state.clone(),
-                    });
                 }
             }
-            // Fail fast on stopped tasks of ours.
-            if seen && let Some(limit) = step.fail_fast {
+            // Fail fast on stopped tasks of ours: listed when the counts say one stopped,
+            // and at least every SLOW_MS.
+            let now = self.clock.now_ms();
+            let list_stopped = fewer || stopped_looked.is_none_or(|at| now >= at + SLOW_MS);
+            if seen
+                && list_stopped
+                && let Some(limit) = step.fail_fast
+            {
+                stopped_looked = Some(now);
                 let stopped = match self
                     .ecs
                     .stopped_tasks(&cluster, &anchor.service, &anchor.deployment_id)
@@ -210,6 +224,7 @@ impl Runner<'_> {
                 }
             }
             let mut standing = judge(&anchor, service.as_ref(), seen);
+            let mut unhealthy: Option<usize> = None;
             if standing == Standing::Serving && !serving_reported {
                 // Running is not serving: every desired task of ours must count as healthy.
                 let desired = service
@@ -223,6 +238,7 @@ impl Runner<'_> {
                 };
                 if self.epoch_now_ms() < recheck_at {
                     // Tasks without a health check count at a known time: no need to look sooner.
+                    unhealthy = Some(0);
                     standing = Standing::Rolling(format!("{desired} of ours running{why}"));
                 } else {
                     let tasks = match self
@@ -242,6 +258,7 @@ impl Runner<'_> {
                     };
                     let healthy = healthy_tasks(&anchor, &tasks, self.epoch_now_ms());
                     if healthy < usize::try_from(desired).unwrap_or(0) {
+                        unhealthy = Some(healthy);
                         recheck_at = healthy_at(&anchor, &tasks).unwrap_or(0);
                         standing = Standing::Rolling(format!(
                             "{desired} of ours running, {healthy} healthy{why}"
@@ -303,8 +320,39 @@ impl Runner<'_> {
                     return Ok(label.to_owned());
                 }
             }
-            // Wake for the next poll, the next gate attempt or the end of bake.
             let now = self.clock.now_ms();
+            let stage = if !seen {
+                Stage::NotSeen
+            } else if let Some(since) = baking_since {
+                Stage::Baking { left_ms: (since + bake).saturating_sub(now) }
+            } else if let Some(gate) = gates.iter().find(|g| done.is_some() && !g.passed()) {
+                Stage::Gate(gate.name.clone())
+            } else if let Some(healthy) = unhealthy {
+                Stage::Unhealthy { healthy, checked: anchor.health_check }
+            } else if serving_reported {
+                Stage::Serving
+            } else {
+                Stage::Rolling
+            };
+            if let Some(c) = counts {
+                self.emit(&Event::Progress {
+                    service: anchor.service.clone(),
+                    deployment_id: anchor.deployment_id.clone(),
+                    desired: c.desired,
+                    running: c.running,
+                    pending: c.pending,
+                    failed: c.failed,
+                    rollout_state: last_counts.as_ref().and_then(|(_, s)| s.clone()),
+                    old: c.old,
+                    draining: c.draining,
+                    elapsed_ms: now - started,
+                    left_ms: (started + timeout).saturating_sub(now),
+                    waiting: waiting(Some(&c), &stage),
+                });
+            }
+            // Wake for the next poll, the next gate attempt or the end of bake.
+            let near = done.is_none() && counts.is_some_and(|c| c.near());
+            let delay = poller.answered(near, changed);
             let mut wake = now + delay;
             for gate in &gates {
                 if serving_reported

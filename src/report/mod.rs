@@ -10,7 +10,7 @@ mod run_ndjson;
 mod simulation;
 
 pub(crate) use run_github::{GithubReporter, Tee};
-pub(crate) use run_human::HumanReporter;
+pub(crate) use run_human::{HumanReporter, Verbosity};
 pub(crate) use run_live::LiveReporter;
 pub(crate) use run_ndjson::NdjsonReporter;
 pub(crate) use simulation::simulation_text;

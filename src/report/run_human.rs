@@ -5,14 +5,69 @@ use std::io::Write;
 
 use crate::engine::{Event, Sink, Verdict};
 
+/// How much a run prints for people (`-q`, `-v`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Verbosity {
+    /// Errors, warnings, failures, rollbacks and the verdict.
+    Quiet,
+    #[default]
+    Normal,
+    /// Also every build line, each progress change and each step's end.
+    Verbose,
+}
+
+impl Verbosity {
+    /// Whether `event`'s line is printed at this verbosity.
+    #[must_use]
+    pub(crate) fn shows(self, event: &Event) -> bool {
+        let essential = matches!(
+            event,
+            Event::RunFinished { .. }
+                | Event::Warning { .. }
+                | Event::GateFailed { .. }
+                | Event::GateError { .. }
+                | Event::DeploymentFailed { .. }
+                | Event::RollbackStarted { .. }
+                | Event::RollbackVerified { .. }
+                | Event::RollbackFailed { .. }
+        );
+        match self {
+            Verbosity::Quiet => essential,
+            Verbosity::Normal | Verbosity::Verbose => true,
+        }
+    }
+}
+
 /// Writes events as lines to a writer (standard error in the CLI).
 pub(crate) struct HumanReporter<W: Write + Send> {
     out: W,
+    verbosity: Verbosity,
+    /// The last progress printed (`-v`), its clock left out: a line only on a change.
+    last_progress: Option<String>,
 }
 
 impl<W: Write + Send> HumanReporter<W> {
-    pub(crate) fn new(out: W) -> Self {
-        Self { out }
+    pub(crate) fn new(out: W, verbosity: Verbosity) -> Self {
+        Self { out, verbosity, last_progress: None }
+    }
+}
+
+/// The line of an event at `verbosity`: `-v` adds the events `human_line` leaves out.
+#[must_use]
+pub(crate) fn line_at(event: &Event, verbosity: Verbosity) -> Option<String> {
+    if !verbosity.shows(event) {
+        return None;
+    }
+    if verbosity != Verbosity::Verbose {
+        return human_line(event);
+    }
+    match event {
+        Event::BuildOutput { line, instruction: false, .. } => Some(format!("    {line}")),
+        Event::StepFinished { step, kind, outcome } => Some(format!("  {kind} {step}: {outcome}")),
+        Event::Progress { .. } => {
+            super::run_live::progress_text(event).map(|text| format!("  {text}"))
+        }
+        other => human_line(other),
     }
 }
 
@@ -128,7 +183,18 @@ pub(crate) fn human_line(event: &Event) -> Option<String> {
 
 impl<W: Write + Send> Sink for HumanReporter<W> {
     fn event(&mut self, event: &Event) {
-        if let Some(line) = human_line(event) {
+        if let Event::Progress { .. } = event {
+            let mut key = event.clone();
+            if let Event::Progress { elapsed_ms, left_ms, .. } = &mut key {
+                (*elapsed_ms, *left_ms) = (0, 0);
+            }
+            let key = super::run_live::progress_text(&key);
+            if key == self.last_progress {
+                return;
+            }
+            self.last_progress = key;
+        }
+        if let Some(line) = line_at(event, self.verbosity) {
             let _ = writeln!(self.out, "{line}");
         }
     }

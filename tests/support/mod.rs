@@ -7,8 +7,8 @@
 //! `web_service` (service `web` as the trust tests deploy it), `history_model` (the
 //! generator and oracle of the history test and the soak), `available` (whether Docker is
 //! here), `moto` and `registry` (moto's server and Debian's docker-registry, started for a
-//! test), `http_server` (a server for gates to ask) and `containers` (cleanup of the docker
-//! runtime's containers).
+//! test), `http_server` (a server for gates to ask), `containers` (cleanup of the
+//! docker runtime's containers) and `tmux` (a real pseudo-terminal).
 
 pub(crate) mod available;
 pub(crate) mod containers;
@@ -20,5 +20,6 @@ pub(crate) mod lsp_client;
 pub(crate) mod moto;
 pub(crate) mod registry;
 pub(crate) mod test;
+pub(crate) mod tmux;
 pub(crate) mod web_service;
 pub(crate) mod wire;
