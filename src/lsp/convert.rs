@@ -2,7 +2,6 @@
 //! `ferry check`; the first label is the range, the others related information. And
 //! file paths as `file://` URIs and back.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 
@@ -53,37 +52,16 @@ pub(super) fn diagnostic(
     }
 }
 
-/// The file a `file://` URI names.
+/// The file a `file://` URI names (the `url` crate's reading: percent-decoding, and on
+/// Windows drive letters and UNC hosts).
 pub(super) fn path_of(uri: &Uri) -> Option<PathBuf> {
-    let rest = uri.as_str().strip_prefix("file://")?;
-    let bytes = rest.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(byte) = rest.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            decoded.push(byte);
-            i += 3;
-            continue;
-        }
-        decoded.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(decoded).ok().map(PathBuf::from)
+    url::Url::parse(uri.as_str()).ok()?.to_file_path().ok()
 }
 
 /// The `file://` URI of an absolute path.
 pub(super) fn uri_of(path: &Path) -> Option<Uri> {
-    let mut text = String::from("file://");
-    for byte in path.to_string_lossy().bytes() {
-        if byte.is_ascii_alphanumeric() || b"/-_.~".contains(&byte) {
-            text.push(char::from(byte));
-        } else {
-            let _ = write!(text, "%{byte:02X}");
-        }
-    }
-    Uri::from_str(&text).ok()
+    let url = url::Url::from_file_path(path).ok()?;
+    Uri::from_str(url.as_str()).ok()
 }
 
 #[cfg(test)]
@@ -97,5 +75,15 @@ mod tests {
         let uri = uri_of(Path::new("/tmp/my gates/ok.rhai")).expect("a uri");
         assert_eq!(uri.as_str(), "file:///tmp/my%20gates/ok.rhai");
         assert_eq!(path_of(&uri).as_deref(), Some(Path::new("/tmp/my gates/ok.rhai")));
+        // What editors send: percent-encoded non-ASCII, `#` and `?` in names.
+        let odd = Path::new("/srv/dé #1?/Deployfile");
+        let uri = uri_of(odd).expect("a uri");
+        assert_eq!(uri.as_str(), "file:///srv/d%C3%A9%20%231%3F/Deployfile");
+        assert_eq!(path_of(&uri).as_deref(), Some(odd));
+        // Not a file URI, or a relative path: none.
+        let web =
+            <lsp_types::Uri as std::str::FromStr>::from_str("https://example.com/x").expect("uri");
+        assert_eq!(path_of(&web), None);
+        assert!(uri_of(Path::new("relative/Deployfile")).is_none());
     }
 }

@@ -525,7 +525,8 @@ mod tests {
         texts.push(
             "build a { args = { X = \"é\" } }\nupdate w {\n  task_definition = a\n".to_owned(),
         );
-        let uri = format!("file://{root}/pipelines/probe.deploy");
+        let probe = std::path::Path::new(&root).join("pipelines/probe.deploy");
+        let uri = url::Url::from_file_path(probe).expect("absolute").to_string();
         let requests = [
             "textDocument/hover",
             "textDocument/completion",

@@ -168,9 +168,9 @@ impl Drop for Client {
     }
 }
 
-/// The `file://` URI of `path`.
+/// The `file://` URI of `path` (percent-encoded as editors send it).
 pub(crate) fn uri(path: &Path) -> String {
-    format!("file://{}", path.display())
+    url::Url::from_file_path(path).expect("an absolute path").to_string()
 }
 
 /// The LSP position (line, UTF-16 column) of `after` bytes past the first `needle` in
