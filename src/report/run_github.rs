@@ -20,6 +20,8 @@ pub(crate) struct GithubReporter<W: Write + Send> {
     revision: Option<String>,
     digest: Option<String>,
     deployment: Option<String>,
+    /// The build step whose output sits in an open `::group::`.
+    group: Option<String>,
 }
 
 /// One step as the summary's table shows it.
@@ -45,6 +47,7 @@ impl<W: Write + Send> GithubReporter<W> {
             revision: None,
             digest: None,
             deployment: None,
+            group: None,
         }
     }
 
@@ -185,6 +188,19 @@ fn cell(text: &str) -> String {
 impl<W: Write + Send> Sink for GithubReporter<W> {
     fn event(&mut self, event: &Event) {
         self.record(event);
+        // A build's output folds into a group: the step's header stays outside it.
+        match event {
+            Event::StepStarted { step, kind } if kind == "build" => {
+                let _ = writeln!(self.out, "::group::build {step}: output");
+                self.group = Some(step.clone());
+            }
+            Event::StepStarted { .. } | Event::StepFinished { .. } | Event::RunFinished { .. }
+                if self.group.take().is_some() =>
+            {
+                let _ = writeln!(self.out, "::endgroup::");
+            }
+            _ => {}
+        }
         let command = match event {
             Event::DeploymentFailed { service, reason, .. } => {
                 Some(format!("::error title=ferry: {service}::{}", workflow_data(reason)))
@@ -282,6 +298,39 @@ mod tests {
             outputs,
             "verdict=failed\nexit_code=3\nrevision=arn:td/web:2\ndigest=sha256:abc\n\
              deployment=ecs-svc/1\n"
+        );
+    }
+
+    #[test]
+    fn a_builds_output_sits_in_a_group() {
+        let mut out = Vec::new();
+        let mut reporter = GithubReporter::new(&mut out);
+        let step = |kind: &str| Event::StepStarted { step: "app".to_owned(), kind: kind.into() };
+        let line = Event::BuildOutput {
+            step: "app".to_owned(),
+            line: "Step 1/2 : FROM scratch".to_owned(),
+            instruction: true,
+        };
+        let finished = Event::StepFinished {
+            step: "app".to_owned(),
+            kind: "build".to_owned(),
+            outcome: "built".to_owned(),
+        };
+        let end = Event::RunFinished {
+            verdict: Verdict::InvalidInput,
+            exit_code: 2,
+            reason: "the second build failed".to_owned(),
+        };
+        for event in [step("build"), line.clone(), finished, step("tag"), step("build"), line, end]
+        {
+            reporter.event(&event);
+        }
+        drop(reporter);
+        let written = String::from_utf8(out).expect("utf-8");
+        assert_eq!(
+            written,
+            "::group::build app: output\n::endgroup::\n::group::build app: output\n\
+             ::endgroup::\n"
         );
     }
 }
