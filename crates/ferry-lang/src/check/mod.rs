@@ -217,6 +217,22 @@ mod tests {
             format!("{TASK}update w {{ task_definition = t, desired = 1, \
                      min_healthy = 0%, max = 100% }}")
             => [];
+        creating_without_a_breaker:
+            format!("{TASK}update w {{ task_definition = t, create = true }}")
+            => [CircuitBreakerMissing];
+        an_existing_service_keeps_its_breaker:
+            format!("{TASK}update w {{ task_definition = t }}")
+            => [];
+        grace_shorter_than_the_start_period:
+            "register t { family = \"t\"\n container \"a\" { image = \"i\"\n \
+             health_check { command = [\"CMD\", \"true\"], start_period = 1m } } }\n\
+             update w { task_definition = t, grace = 30s }"
+            => [GraceBelowStartPeriod];
+        grace_as_long_as_the_start_period:
+            "register t { family = \"t\"\n container \"a\" { image = \"i\"\n \
+             health_check { command = [\"CMD\", \"true\"], start_period = 1m } } }\n\
+             update w { task_definition = t, grace = 60s }"
+            => [];
         circuit_breaker_string_form:
             format!("{TASK}update w {{ task_definition = t, circuit_breaker = \"off\" }}")
             => [CircuitBreakerOff];

@@ -57,6 +57,10 @@ impl Analyzer<'_> {
             })
         };
         for step in &steps {
+            if step.kind == StepKind::Update {
+                self.creates_without_breaker(step);
+                self.grace_below_start_period(step, &steps);
+            }
             let name = &step.name.name;
             if step.kind == StepKind::Update && !named(StepKind::Verify, name) {
                 self.push(
@@ -88,6 +92,75 @@ impl Analyzer<'_> {
                     )),
                 );
             }
+        }
+    }
+
+    /// An `update` that creates its service (`create = true`) without `circuit_breaker`:
+    /// the service gets ECS's default, no breaker. (An existing service keeps its own
+    /// setting when the field is left out, so only creation is judged here.)
+    fn creates_without_breaker(&mut self, step: &Step) {
+        let Some(body) = &step.body else { return };
+        let creates = body.field("create").is_some_and(|f| f.value.kind == ExprKind::Bool(true));
+        if creates && body.field("circuit_breaker").is_none() {
+            let name = &step.name.name;
+            self.push(
+                Diagnostic::new(
+                    Code::CircuitBreakerMissing,
+                    step.name.span,
+                    format!("`update {name}` creates its service without a circuit breaker"),
+                )
+                .with_label(
+                    "ECS's default is no breaker: a deployment whose tasks fail retries forever",
+                )
+                .with_help("add `circuit_breaker = rollback`"),
+            );
+        }
+    }
+
+    /// `grace` shorter than the `start_period` of a health check in the revision the
+    /// update deploys (a `register` step of this file): the load balancer's checks count
+    /// against tasks the container's own check still leaves alone.
+    fn grace_below_start_period(&mut self, step: &Step, steps: &[&Step]) {
+        let Some(body) = &step.body else { return };
+        let Some(grace) = body.field("grace") else { return };
+        let ExprKind::Duration(grace_ms) = grace.value.kind else { return };
+        let Some(ExprKind::Reference(reference)) =
+            body.field("task_definition").map(|f| &f.value.kind)
+        else {
+            return;
+        };
+        let register = steps
+            .iter()
+            .find(|s| s.kind == StepKind::Register && s.name.name == reference.head().name);
+        let Some(register) = register.and_then(|s| s.body.as_ref()) else { return };
+        let longest = register
+            .blocks()
+            .filter(|b| b.kind.name == "container")
+            .flat_map(|container| container.body.iter().flat_map(Block::blocks))
+            .filter(|b| b.kind.name == "health_check")
+            .filter_map(|check| check.body.as_ref()?.field("start_period"))
+            .filter_map(|field| match field.value.kind {
+                ExprKind::Duration(ms) => Some((ms, field.value.span)),
+                _ => None,
+            })
+            .max_by_key(|(ms, _)| *ms);
+        let Some((start_ms, start_span)) = longest else { return };
+        if grace_ms < start_ms {
+            let text = crate::syntax::format_duration;
+            self.push(
+                Diagnostic::new(
+                    Code::GraceBelowStartPeriod,
+                    grace.value.span,
+                    format!(
+                        "`grace` ({}) is shorter than the health check's `start_period` ({})",
+                        text(grace_ms),
+                        text(start_ms)
+                    ),
+                )
+                .with_label("the load balancer's health checks count from here")
+                .with_related(start_span, "the container's own check waits this long")
+                .with_help(format!("write `grace = {}` or longer", text(start_ms))),
+            );
         }
     }
 

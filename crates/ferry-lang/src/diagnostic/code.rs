@@ -109,10 +109,12 @@ codes! {
         UnknownHostFunction => "unknown_host_function", Error;
     }
     "lint" {
+        CircuitBreakerMissing => "circuit_breaker_missing", Warning;
         CircuitBreakerOff => "circuit_breaker_off", Warning;
         CircuitBreakerWithoutRollback => "circuit_breaker_without_rollback", Warning;
         DeploymentCannotProgress => "deployment_cannot_progress", Warning;
         DuplicateTag => "duplicate_tag", Warning;
+        GraceBelowStartPeriod => "grace_below_start_period", Warning;
         ImageNotPushed => "image_not_pushed", Warning;
         KeepDropsRollbackTarget => "keep_drops_rollback_target", Warning;
         LatestOnlyTag => "latest_only_tag", Warning;
