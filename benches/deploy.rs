@@ -7,6 +7,9 @@
 //! 2. A crashing image on a 10-task service: virtual time from the first stopped task to
 //!    ferry's verdict with `fail_fast = 2`, against the time the circuit breaker's own
 //!    threshold (5 failures for 10 tasks) fails the deployment, on the same scenario.
+//! 3. Verdict latency in real time (a local ECS at speed 1, tasks up in 2 s): from the
+//!    moment the endpoint completes the deployment to the end of ferry's run and of
+//!    `ecs-deploy`'s, and the calls each made per minute.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -77,6 +80,67 @@ async fn ferry_run_timed(server: &LocalEcs, text: &str) -> Vec<(u64, Event)> {
     recorder.events
 }
 
+/// When the last deployment created at or after `since` (virtual ms) completed.
+fn completed_since(server: &LocalEcs, since: u64) -> Option<u64> {
+    server.with_state(|state, _| {
+        state
+            .clusters
+            .values()
+            .flat_map(|c| c.services.values())
+            .flat_map(|s| s.rollout.deployments.iter())
+            .filter(|d| d.created_ms >= since)
+            .filter_map(|d| d.completed_ms)
+            .max()
+    })
+}
+
+/// Runs `deploy`, then says how long after the endpoint's completion it ended (real
+/// time, speed 1) and the calls per minute it made.
+async fn latency<F: std::future::Future<Output = ()>>(server: &LocalEcs, label: &str, deploy: F) {
+    let before = total_calls(server);
+    let since = server.clock().now_ms();
+    let started = Instant::now();
+    deploy.await;
+    let wall = started.elapsed();
+    let calls = total_calls(server) - before;
+    let Some(completed) = completed_since(server, since) else {
+        println!("{label}: the deployment did not complete");
+        return;
+    };
+    let completed_after = std::time::Duration::from_millis(completed - since);
+    let latency = wall.saturating_sub(completed_after);
+    println!(
+        "{label}: completed by the endpoint {:.2} s after the start, verdict {:.2} s after \
+         that; {calls} calls in {:.1} s ({:.0} per minute)",
+        completed_after.as_secs_f64(),
+        latency.as_secs_f64(),
+        wall.as_secs_f64(),
+        calls as f64 * 60.0 / wall.as_secs_f64()
+    );
+}
+
+fn ecs_deploy() -> Option<std::path::PathBuf> {
+    std::env::var_os("FERRY_PYTHON_ENV")
+        .map(std::path::PathBuf::from)
+        .map(|dir| dir.join("ecs"))
+        .filter(|p| p.is_file())
+}
+
+fn ecs_deploy_image(binary: &std::path::Path, server: &LocalEcs, image: &str) -> i32 {
+    std::process::Command::new(binary)
+        .args(["deploy", "bench", "web", "--image", "app", image, "--timeout", "300"])
+        .env("AWS_ENDPOINT_URL", server.url())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("ecs-deploy runs")
+        .code()
+        .unwrap_or(-1)
+}
+
 fn total_calls(server: &LocalEcs) -> u64 {
     server.calls().values().sum()
 }
@@ -119,39 +183,16 @@ async fn main() {
         "ferry: deploy of a 3-task service at speed 100: {:.2} s wall, {ferry_calls} API calls",
         ferry_wall.as_secs_f64()
     );
-    match std::env::var_os("FERRY_PYTHON_ENV")
-        .map(std::path::PathBuf::from)
-        .map(|dir| dir.join("ecs"))
-        .filter(|p| p.is_file())
-    {
+    match ecs_deploy() {
         Some(ecs_deploy) => {
             let before = total_calls(&server);
             let started = Instant::now();
-            let status = std::process::Command::new(ecs_deploy)
-                .args([
-                    "deploy",
-                    "bench",
-                    "web",
-                    "--image",
-                    "app",
-                    "acme/web:3",
-                    "--timeout",
-                    "300",
-                ])
-                .env("AWS_ENDPOINT_URL", server.url())
-                .env("AWS_ACCESS_KEY_ID", "test")
-                .env("AWS_SECRET_ACCESS_KEY", "test")
-                .env("AWS_DEFAULT_REGION", "us-east-1")
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .expect("ecs-deploy runs");
+            let code = ecs_deploy_image(&ecs_deploy, &server, "acme/web:3");
             let wall = started.elapsed();
             let calls = total_calls(&server) - before;
             println!(
-                "ecs-deploy 1.17.0: the same deploy: {:.2} s wall, {calls} API calls (exit {})",
+                "ecs-deploy 1.17.0: the same deploy: {:.2} s wall, {calls} API calls (exit {code})",
                 wall.as_secs_f64(),
-                status.code().unwrap_or(-1)
             );
         }
         None => println!(
@@ -207,4 +248,31 @@ async fn main() {
         );
         server.shutdown().await.expect("stop");
     }
+
+    // 3. Verdict latency in real time, and calls per minute, beside ecs-deploy.
+    let fast = FaultFile::parse(r#"{"images": [{"match": "*", "start": "2s"}]}"#).expect("faults");
+    let server =
+        LocalEcs::start(LocalOptions { speed: 1.0, faults: fast, ..LocalOptions::default() })
+            .await
+            .expect("local");
+    first_deploy(&server, 3).await;
+    latency(
+        &server,
+        "ferry",
+        Box::pin(async {
+            let events = ferry_run(&server, &deployfile("acme/web:4", 3, "")).await;
+            assert!(matches!(events.last(), Some(Event::RunFinished { exit_code: 0, .. })));
+        }),
+    )
+    .await;
+    match ecs_deploy() {
+        Some(binary) => {
+            latency(&server, "ecs-deploy 1.17.0", async {
+                assert_eq!(ecs_deploy_image(&binary, &server, "acme/web:5"), 0);
+            })
+            .await;
+        }
+        None => println!("ecs-deploy: not measured (FERRY_PYTHON_ENV is not set)"),
+    }
+    server.shutdown().await.expect("stop");
 }
