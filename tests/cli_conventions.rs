@@ -130,6 +130,8 @@ fn quiet_and_verbose_set_how_much_is_said() {
     assert!(normal.stderr.contains("update_without_verify"), "{}", normal.stderr);
     let quiet = Test::new().args(["-q", "check", warned]).run().code(0);
     assert_eq!(quiet.stderr, "", "-q: errors only");
+    let json = Test::new().args(["-q", "check", warned, "--format", "json"]).run().code(0);
+    assert!(json.stdout.contains("update_without_verify"), "stdout stays whole: {}", json.stdout);
     let denied = Test::new().args(["check", warned, "-q", "--deny-warnings"]).run().code(2);
     assert!(denied.stderr.contains("update_without_verify"), "a warning that fails shows");
     let broken = root().join("tests/fixtures/check/err/unknown_field.deploy");

@@ -29,8 +29,9 @@ pub(super) fn run(arguments: &CheckArguments) -> ExitStatus {
     let failed = all.iter().any(|d| d.is_error()) || (arguments.deny_warnings && !all.is_empty());
     let quiet = verbosity() == Verbosity::Quiet;
     let nothing = all.is_empty();
-    if quiet && !arguments.deny_warnings {
-        // `-q`: errors only (with --deny-warnings a warning fails the check, so it shows).
+    if quiet && !arguments.deny_warnings && arguments.format == Format::Human {
+        // `-q`: errors only (with --deny-warnings a warning fails the check, so it shows);
+        // JSON and GitHub annotations, the command's output, stay whole.
         for (_, _, diagnostics) in &mut reports {
             diagnostics.retain(Diagnostic::is_error);
         }

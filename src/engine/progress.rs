@@ -75,7 +75,7 @@ pub(super) fn waiting(counts: Option<&Counts>, stage: &Stage) -> String {
         Stage::NotSeen => "waiting for our deployment to show".to_owned(),
         Stage::Gate(gate) => format!("waiting for gate `{gate}` to pass"),
         Stage::Baking { left_ms } => {
-            format!("baking, {} left", crate::eval::duration_text(*left_ms))
+            format!("baking, {} left", crate::eval::duration_text(*left_ms / 1000 * 1000))
         }
         Stage::Unhealthy { healthy, checked } => {
             let n = (c.desired - *healthy as i32).max(1);
@@ -181,7 +181,7 @@ mod tests {
             "waiting for gate `smoke` to pass"
         );
         assert_eq!(
-            waiting(Some(&drained), &Stage::Baking { left_ms: 90_000 }),
+            waiting(Some(&drained), &Stage::Baking { left_ms: 90_512 }),
             "baking, 1m30s left"
         );
         assert_eq!(waiting(None, &Stage::Rolling), "waiting for our deployment to show");

@@ -120,6 +120,8 @@ impl Runner<'_> {
         let mut standing_text = "waiting for our deployment to show".to_owned();
         // When tasks of ours without a health check will count as healthy (epoch ms).
         let mut recheck_at: i64 = 0;
+        // How many of ours counted as healthy at the last look at their tasks.
+        let mut last_healthy: usize = 0;
         loop {
             if self.clock.now_ms() - started > timeout {
                 // A rollout that is done but waits on a gate: the gate failed.
@@ -185,13 +187,16 @@ impl Runner<'_> {
                 && list_stopped
                 && let Some(limit) = step.fail_fast
             {
-                stopped_looked = Some(now);
                 let stopped = match self
                     .ecs
                     .stopped_tasks(&cluster, &anchor.service, &anchor.deployment_id)
                     .await
                 {
-                    Ok(stopped) => stopped,
+                    Ok(stopped) => {
+                        // A failed listing is tried again at the next poll.
+                        stopped_looked = Some(now);
+                        stopped
+                    }
                     Err(error) => {
                         self.emit(&Event::Warning {
                             message: format!("{error}; fail-fast looks again at the next poll"),
@@ -238,7 +243,7 @@ impl Runner<'_> {
                 };
                 if self.epoch_now_ms() < recheck_at {
                     // Tasks without a health check count at a known time: no need to look sooner.
-                    unhealthy = Some(0);
+                    unhealthy = Some(last_healthy);
                     standing = Standing::Rolling(format!("{desired} of ours running{why}"));
                 } else {
                     let tasks = match self
@@ -257,6 +262,7 @@ impl Runner<'_> {
                         }
                     };
                     let healthy = healthy_tasks(&anchor, &tasks, self.epoch_now_ms());
+                    last_healthy = healthy;
                     if healthy < usize::try_from(desired).unwrap_or(0) {
                         unhealthy = Some(healthy);
                         recheck_at = healthy_at(&anchor, &tasks).unwrap_or(0);
@@ -366,6 +372,14 @@ impl Runner<'_> {
             }
             if let Some(since) = baking_since {
                 wake = wake.min(since + bake);
+            }
+            // Fail-fast lists our stopped tasks at least every SLOW_MS, however slow the
+            // poll has grown.
+            if seen
+                && step.fail_fast.is_some()
+                && let Some(at) = stopped_looked
+            {
+                wake = wake.min((at + SLOW_MS).max(now));
             }
             self.sleep(wake.saturating_sub(now).max(1)).await?;
         }

@@ -441,19 +441,25 @@ async fn handle(
     Ok(response)
 }
 
+/// A request's body, whole: within `BODY_TIMEOUT` and at most `MAX_BODY`.
+async fn request_body(request: HttpRequest<Incoming>) -> Result<Bytes, ApiError> {
+    Ok(tokio::time::timeout(BODY_TIMEOUT, Limited::new(request.into_body(), MAX_BODY).collect())
+        .await
+        .map_err(|_| ApiError::serialization("The request body did not arrive in time."))?
+        .map_err(|_| ApiError::serialization("The request body is too large or was cut off."))?
+        .to_bytes())
+}
+
 /// An STS call (the query protocol): GetCallerIdentity names the local account.
 async fn sts_answer(shared: &Shared, request: HttpRequest<Incoming>) -> Response<Full<Bytes>> {
-    let body =
-        tokio::time::timeout(BODY_TIMEOUT, Limited::new(request.into_body(), MAX_BODY).collect())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .map(http_body_util::Collected::to_bytes)
-            .unwrap_or_default();
-    *lock(&shared.calls).entry("GetCallerIdentity".to_owned()).or_default() += 1;
+    // A body that cannot be read names no action: STS's refusal of an unknown one.
+    let body = request_body(request).await.unwrap_or_default();
     let account = lock(&shared.state).account.clone();
     let id = request_id(shared);
     let (status, xml) = super::sts::answer(&body, &account, &id);
+    if status == 200 {
+        *lock(&shared.calls).entry("GetCallerIdentity".to_owned()).or_default() += 1;
+    }
     Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
         .header("content-type", "text/xml")
@@ -497,12 +503,7 @@ async fn answer_of(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Va
         Some((ECR_PREFIX, op)) => (Api::Ecr, op.to_owned()),
         _ => return Err(ApiError::unknown_operation(&target)),
     };
-    let bytes =
-        tokio::time::timeout(BODY_TIMEOUT, Limited::new(request.into_body(), MAX_BODY).collect())
-            .await
-            .map_err(|_| ApiError::serialization("The request body did not arrive in time."))?
-            .map_err(|_| ApiError::serialization("The request body is too large or was cut off."))?
-            .to_bytes();
+    let bytes = request_body(request).await?;
     let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {

@@ -185,8 +185,13 @@ impl<W: Write + Send> Sink for HumanReporter<W> {
     fn event(&mut self, event: &Event) {
         if let Event::Progress { .. } = event {
             let mut key = event.clone();
-            if let Event::Progress { elapsed_ms, left_ms, .. } = &mut key {
+            // The clocks left out, the bake's time left too: a line only when what the
+            // rollout does or waits for changes.
+            if let Event::Progress { elapsed_ms, left_ms, waiting, .. } = &mut key {
                 (*elapsed_ms, *left_ms) = (0, 0);
+                if waiting.starts_with("baking") {
+                    "baking".clone_into(waiting);
+                }
             }
             let key = super::run_live::progress_text(&key);
             if key == self.last_progress {
