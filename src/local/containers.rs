@@ -292,12 +292,24 @@ pub async fn adopt(
     Ok(adopted)
 }
 
+/// How long a container killed with 137 is given for the engine to mark it OOMKilled.
+const OOM_EVENT_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// What the engine says of a task's containers now.
 async fn report(engine: &DockerEngine, containers: &[Started]) -> RuntimeReport {
     let mut statuses = Vec::new();
     let mut published = Vec::new();
     for (index, container) in containers.iter().enumerate() {
-        let state = engine.inspect(&container.id).await.ok().flatten();
+        let mut state = engine.inspect(&container.id).await.ok().flatten();
+        // Killed (137) and not yet marked OOMKilled: the engine learns of an OOM kill from
+        // an event of its own that may come after the exit, so it is asked once more.
+        if state
+            .as_ref()
+            .is_some_and(|s| !s.running && s.exit_code == Some(137) && !s.out_of_memory)
+        {
+            tokio::time::sleep(OOM_EVENT_WAIT).await;
+            state = engine.inspect(&container.id).await.ok().flatten().or(state);
+        }
         if index == 0 {
             published = state.as_ref().map(|s| s.ports.clone()).unwrap_or_default();
         }
