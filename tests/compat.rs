@@ -5,13 +5,13 @@
 //! `scripts/test`); without them these tests skip, unless `FERRY_REQUIRE_MOTO=1`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use ferry::local::LocalEcs;
 use serde_json::{Value, json};
 
 use crate::support::local_ecs::Start;
-use crate::support::moto::{Moto, python_tool};
+use crate::support::moto::{Moto, aws_env, python_tool};
 use crate::support::test::root;
 use crate::support::wire;
 
@@ -23,22 +23,6 @@ async fn local(speed: f64) -> LocalEcs {
         .start()
         .await
         .server
-}
-
-fn aws_env(command: &mut Command, url: &str, bin: &std::path::Path) {
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-    command
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", std::env::temp_dir())
-        .env("AWS_ENDPOINT_URL", url)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_PAGER", "")
-        .stdin(Stdio::null());
 }
 
 /// Runs a command off the async runtime; returns its exit code and output.

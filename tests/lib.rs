@@ -8,6 +8,7 @@ mod aws_errors;
 mod check_cli;
 mod cli_conventions;
 mod compat;
+mod contract;
 mod diagnostics;
 mod dockerignore;
 mod editors;

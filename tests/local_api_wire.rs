@@ -1,7 +1,8 @@
 //! The local ECS/ECR endpoint through raw HTTP (`support::wire`): task definitions come
-//! back losslessly, malformed calls and wrong types get the errors a real endpoint gives and
-//! never break it, and the fault file's API faults (throttling, server errors, dropped
-//! connections) arrive as on AWS.
+//! back losslessly (every member the service model names), malformed calls and wrong
+//! types get the errors a real endpoint gives and never break it, requests are read
+//! against the service models, the list calls page as ECS pages them, and the fault
+//! file's API faults (throttling, server errors, dropped connections) arrive as on AWS.
 
 use serde_json::{Value, json};
 
@@ -101,11 +102,15 @@ async fn task_definitions_come_back_losslessly() {
         r#"{"taskDefinition":"everything","include":["TAGS"]}"#,
     );
     let td = &described["taskDefinition"];
-    for (member, value) in registered.as_object().expect("object") {
+    let mut known = registered.clone();
+    known["containerDefinitions"][0].as_object_mut().expect("object").remove("futureMember");
+    for (member, value) in known.as_object().expect("object") {
         if member != "tags" {
             holds(&td[member.as_str()], value, member);
         }
     }
+    // A member the service model does not name is dropped, as AWS drops it.
+    assert!(td["containerDefinitions"][0].get("futureMember").is_none(), "{td}");
     // What was left out comes back as ECS fills it.
     assert_eq!(td["containerDefinitions"][1]["portMappings"], json!([]));
     assert_eq!(td["containerDefinitions"][1]["cpu"], json!(0));
@@ -290,4 +295,170 @@ async fn wrong_types_in_every_member_never_break_the_endpoint() {
     }
     let (status, _) = wire::call_text(&url, &format!("{ecs}.DescribeClusters"), "{}");
     assert_eq!(status, 200, "still answering after {calls} bad calls");
+}
+
+/// The invalid inputs the endpoint once accepted and echoed back are refused as AWS
+/// refuses them, naming the member, and leave nothing behind; the valid ECR requests it
+/// once refused are accepted.
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_are_read_against_the_service_models() {
+    let local = start("{}").await;
+    let url = local.server.url().to_owned();
+    let ecs = |op: &str, body: Value| wire::call(&url, &format!("{ECS}.{op}"), &body);
+    let ecr = |op: &str, body: Value| wire::call(&url, &format!("{ECR}.{op}"), &body);
+    let (status, _) = ecs("CreateCluster", json!({"clusterName": "c"}));
+    assert_eq!(status, 200);
+    let family = json!({"family": "web", "containerDefinitions": [{"name": "web", "image": "w:1",
+        "memory": 128}]});
+    assert_eq!(ecs("RegisterTaskDefinition", family).0, 200);
+    let service = json!({"cluster": "c", "serviceName": "s", "taskDefinition": "web",
+        "desiredCount": 1});
+    assert_eq!(ecs("CreateService", service).0, 200);
+    let refused = [
+        (
+            ecs(
+                "UpdateService",
+                json!({"cluster": "c", "service": "s", "deploymentConfiguration":
+                {"deploymentCircuitBreaker": {"enable": "yes", "rollback": true}}}),
+            ),
+            "SerializationException",
+            "STRING_VALUE can not be converted to a Boolean",
+        ),
+        (
+            ecs(
+                "UpdateService",
+                json!({"cluster": "c", "service": "s", "deploymentConfiguration":
+                {"deploymentCircuitBreaker": {"rollback": true}}}),
+            ),
+            "InvalidParameterException",
+            "at 'deploymentConfiguration.deploymentCircuitBreaker.enable' failed to satisfy \
+             constraint: Member must not be null",
+        ),
+        (
+            ecs(
+                "RegisterTaskDefinition",
+                json!({"family": "web", "containerDefinitions":
+                [{"name": "web", "image": "w:2", "memory": "x"}]}),
+            ),
+            "SerializationException",
+            "STRING_VALUE can not be converted to an Integer",
+        ),
+        (
+            ecs(
+                "CreateService",
+                json!({"cluster": "c", "serviceName": "t", "taskDefinition": "web",
+                "desiredCount": 1, "launchType": "BANANA"}),
+            ),
+            "InvalidParameterException",
+            "Value 'BANANA' at 'launchType' failed to satisfy constraint: Member must satisfy \
+             enum value set: [EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES]",
+        ),
+        (
+            ecr(
+                "CreateRepository",
+                json!({"repositoryName": "scanned",
+                "imageScanningConfiguration": {"scanOnPush": "true"}}),
+            ),
+            "SerializationException",
+            "STRING_VALUE can not be converted to a Boolean",
+        ),
+        (
+            ecr("DescribeRepositories", json!({"maxResults": 1001})),
+            "InvalidParameterException",
+            "Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have \
+             value less than or equal to 1000'",
+        ),
+        (
+            ecr(
+                "CreateRepository",
+                json!({"repositoryName": "ex",
+                "imageTagMutability": "IMMUTABLE_WITH_EXCLUSION"}),
+            ),
+            "InvalidParameterException",
+            "imageTagMutabilityExclusionFilters must be specified",
+        ),
+    ];
+    for ((status, body), kind, message) in refused {
+        assert_eq!((status, body["__type"].as_str()), (400, Some(kind)), "{body}");
+        let text = body["message"].as_str().unwrap_or_default();
+        assert!(text.contains(message), "{text}\n  should hold: {message}");
+    }
+    // Nothing was kept: one revision, one service, its breaker as it was, no repository.
+    let (_, revisions) = ecs("ListTaskDefinitions", json!({}));
+    assert_eq!(revisions["taskDefinitionArns"].as_array().map(Vec::len), Some(1), "{revisions}");
+    assert!(revisions.get("nextToken").is_none(), "no null token: {revisions}");
+    let (_, services) = ecs("ListServices", json!({"cluster": "c"}));
+    assert_eq!(services["serviceArns"].as_array().map(Vec::len), Some(1), "{services}");
+    let (_, described) = ecs("DescribeServices", json!({"cluster": "c", "services": ["s"]}));
+    let breaker = &described["services"][0]["deploymentConfiguration"]["deploymentCircuitBreaker"];
+    assert_eq!(breaker["enable"], json!(false), "{described}");
+    let (_, repositories) = ecr("DescribeRepositories", json!({"maxResults": 1000}));
+    assert_eq!(repositories, json!({"repositories": []}));
+    // ECR's own tag shape and the exclusion mutabilities are accepted and shown.
+    let (status, created) = ecr(
+        "CreateRepository",
+        json!({"repositoryName": "acme/web",
+        "imageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
+        "imageTagMutabilityExclusionFilters": [{"filterType": "WILDCARD", "filter": "latest"}],
+        "tags": [{"Key": "team", "Value": "web"}]}),
+    );
+    assert_eq!(status, 200, "{created}");
+    let repository = &created["repository"];
+    assert_eq!(repository["imageTagMutability"], "IMMUTABLE_WITH_EXCLUSION");
+    assert_eq!(
+        repository["imageTagMutabilityExclusionFilters"],
+        json!([{"filterType": "WILDCARD", "filter": "latest"}])
+    );
+    let arn = repository["repositoryArn"].clone();
+    let (_, tags) = ecr("ListTagsForResource", json!({"resourceArn": arn}));
+    assert_eq!(tags, json!({"tags": [{"Key": "team", "Value": "web"}]}));
+}
+
+/// The list calls users type first answer, paged with ECS's default page sizes.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_list_calls_page_as_ecs_pages_them() {
+    let local = start("{}").await;
+    let url = local.server.url().to_owned();
+    let ecs = |op: &str, body: Value| wire::call(&url, &format!("{ECS}.{op}"), &body);
+    for cluster in ["a", "b"] {
+        assert_eq!(ecs("CreateCluster", json!({"clusterName": cluster})).0, 200);
+    }
+    for family in ["api", "web", "worker"] {
+        let body = json!({"family": family, "containerDefinitions":
+            [{"name": "c", "image": "i:1", "memory": 64}]});
+        assert_eq!(ecs("RegisterTaskDefinition", body).0, 200);
+    }
+    for n in 0..12 {
+        let body = json!({"cluster": "a", "serviceName": format!("s{n:02}"),
+            "taskDefinition": "web", "desiredCount": 0, "launchType": "FARGATE"});
+        assert_eq!(ecs("CreateService", body).0, 200);
+    }
+    let (_, clusters) = ecs("ListClusters", json!({}));
+    assert_eq!(clusters["clusterArns"].as_array().map(Vec::len), Some(2));
+    // ListServices gives 10 to a page unless maxResults says otherwise.
+    let (_, first) = ecs("ListServices", json!({"cluster": "a"}));
+    assert_eq!(first["serviceArns"].as_array().map(Vec::len), Some(10), "{first}");
+    let (_, rest) = ecs("ListServices", json!({"cluster": "a", "nextToken": first["nextToken"]}));
+    assert_eq!(rest["serviceArns"].as_array().map(Vec::len), Some(2), "{rest}");
+    assert!(rest.get("nextToken").is_none());
+    let (_, ec2) = ecs("ListServices", json!({"cluster": "a", "launchType": "EC2"}));
+    assert_eq!(ec2, json!({"serviceArns": []}));
+    let (_, none) = ecs("ListServices", json!({"cluster": "b", "maxResults": 100}));
+    assert_eq!(none, json!({"serviceArns": []}));
+    let (status, missing) = ecs("ListServices", json!({"cluster": "nope"}));
+    assert_eq!((status, missing["__type"].as_str()), (400, Some("ClusterNotFoundException")));
+    // Families by prefix and by whether a revision is ACTIVE.
+    let (_, w) = ecs("ListTaskDefinitionFamilies", json!({"familyPrefix": "w"}));
+    assert_eq!(w, json!({"families": ["web", "worker"]}));
+    let arn = "arn:aws:ecs:us-east-1:000000000000:task-definition/api:1";
+    assert_eq!(ecs("DeregisterTaskDefinition", json!({"taskDefinition": arn})).0, 200);
+    let (_, active) = ecs("ListTaskDefinitionFamilies", json!({"status": "ACTIVE"}));
+    assert_eq!(active, json!({"families": ["web", "worker"]}));
+    let (_, inactive) = ecs("ListTaskDefinitionFamilies", json!({"status": "INACTIVE"}));
+    assert_eq!(inactive, json!({"families": ["api"]}));
+    let (_, paged) = ecs("ListTaskDefinitionFamilies", json!({"maxResults": 2}));
+    assert_eq!(paged["families"], json!(["api", "web"]));
+    assert!(paged["nextToken"].is_string());
+    let (_, instances) = ecs("ListContainerInstances", json!({"cluster": "a"}));
+    assert_eq!(instances, json!({"containerInstanceArns": []}));
 }

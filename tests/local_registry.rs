@@ -1,6 +1,7 @@
 //! The local ECR in front of a real registry (Debian's docker-registry): repository URIs
-//! and the token's proxy endpoint point at it, and `DescribeImages` / `BatchGetImage`
-//! answer from its v2 API, with and without authentication.
+//! and the token's proxy endpoint point at it, and the image calls (`DescribeImages`,
+//! `ListImages`, `BatchGetImage`, `PutImage`, `BatchDeleteImage`, `DeleteRepository`)
+//! answer from and act on its v2 API, with and without authentication.
 
 use base64::Engine as _;
 use ferry::local::LocalEcs;
@@ -94,4 +95,158 @@ async fn images_of_an_open_registry() {
 #[tokio::test(flavor = "multi_thread")]
 async fn images_of_a_registry_with_authentication() {
     images_through_the_local_ecr(Some("s3cr3t-token")).await;
+}
+
+fn by_tag(tag: &str) -> aws_sdk_ecr::types::ImageIdentifier {
+    aws_sdk_ecr::types::ImageIdentifier::builder().image_tag(tag).build()
+}
+
+/// ListImages, PutImage (the retag AWS documents: BatchGetImage's manifest put back under
+/// another tag), an immutable repository refusing to move a tag unless a filter excludes
+/// it, imagePushedAt as the time an image was first seen, BatchDeleteImage by tag (the
+/// image stays while another tag holds it) and DeleteRepository with and without force.
+#[tokio::test(flavor = "multi_thread")]
+async fn images_are_listed_retagged_and_deleted() {
+    use aws_sdk_ecr::types::{
+        ImageTagMutability, ImageTagMutabilityExclusionFilter,
+        ImageTagMutabilityExclusionFilterType, ListImagesFilter, TagStatus,
+    };
+    let Some(registry) = tokio::task::spawn_blocking(|| Registry::start(None)).await.expect("join")
+    else {
+        return;
+    };
+    let (server, ecr) = ecr_for(&registry, None).await;
+    let filter = ImageTagMutabilityExclusionFilter::builder()
+        .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+        .filter("latest")
+        .build()
+        .expect("filter");
+    ecr.create_repository()
+        .repository_name("acme/api")
+        .image_tag_mutability(ImageTagMutability::ImmutableWithExclusion)
+        .image_tag_mutability_exclusion_filters(filter)
+        .send()
+        .await
+        .expect("create");
+    let registry = std::sync::Arc::new(registry);
+    let pushing = std::sync::Arc::clone(&registry);
+    let (one, _) = tokio::task::spawn_blocking(move || {
+        let one = pushing.push_image("acme/api", "v1", None, b"layer one");
+        pushing.push_image("acme/api", "v2", None, b"layer two");
+        one
+    })
+    .await
+    .expect("join");
+    let first = ecr.describe_images().repository_name("acme/api").send().await.expect("describe");
+    let pushed_at = |details: &[aws_sdk_ecr::types::ImageDetail], digest: &str| {
+        details
+            .iter()
+            .find(|d| d.image_digest() == Some(digest))
+            .and_then(|d| d.image_pushed_at())
+            .map(|t| (t.secs(), t.subsec_nanos()))
+            .expect("pushed at")
+    };
+    let seen = pushed_at(first.image_details(), &one);
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+
+    // Retag v1 as latest (excluded from immutability) and as v3 (new): both accepted.
+    let manifest = ecr
+        .batch_get_image()
+        .repository_name("acme/api")
+        .image_ids(by_tag("v1"))
+        .send()
+        .await
+        .expect("get")
+        .images()[0]
+        .image_manifest()
+        .expect("manifest")
+        .to_owned();
+    for tag in ["latest", "v3"] {
+        let put = ecr
+            .put_image()
+            .repository_name("acme/api")
+            .image_manifest(&manifest)
+            .image_tag(tag)
+            .send()
+            .await
+            .expect("put");
+        let image_id = put.image().and_then(|i| i.image_id()).expect("id");
+        assert_eq!(image_id.image_digest(), Some(one.as_str()), "the digest of the manifest");
+    }
+    // Moving the immutable v2 onto v1's image is refused; the same image again too.
+    let moved = ecr
+        .put_image()
+        .repository_name("acme/api")
+        .image_manifest(&manifest)
+        .image_tag("v2")
+        .send()
+        .await
+        .expect_err("v2 is immutable");
+    assert!(moved.into_service_error().is_image_tag_already_exists_exception());
+    let again = ecr
+        .put_image()
+        .repository_name("acme/api")
+        .image_manifest(&manifest)
+        .image_tag("v1")
+        .send()
+        .await
+        .expect_err("already there");
+    assert!(again.into_service_error().is_image_already_exists_exception());
+
+    let listed = ecr.list_images().repository_name("acme/api").send().await.expect("list");
+    let mut tags: Vec<&str> = listed.image_ids().iter().filter_map(|id| id.image_tag()).collect();
+    tags.sort_unstable();
+    assert_eq!(tags, ["latest", "v1", "v2", "v3"]);
+    let untagged = ecr
+        .list_images()
+        .repository_name("acme/api")
+        .filter(ListImagesFilter::builder().tag_status(TagStatus::Untagged).build())
+        .send()
+        .await
+        .expect("list untagged");
+    assert!(untagged.image_ids().is_empty());
+    let later = ecr.describe_images().repository_name("acme/api").send().await.expect("describe");
+    assert_eq!(pushed_at(later.image_details(), &one), seen, "first seen, not asked");
+
+    // Deleting the tag v1 leaves the image under its other tags; deleting them all, it goes.
+    let deleted = ecr
+        .batch_delete_image()
+        .repository_name("acme/api")
+        .image_ids(by_tag("v1"))
+        .send()
+        .await
+        .expect("delete v1");
+    assert_eq!(deleted.image_ids().len(), 1);
+    let described = ecr
+        .describe_images()
+        .repository_name("acme/api")
+        .image_ids(aws_sdk_ecr::types::ImageIdentifier::builder().image_digest(&one).build())
+        .send()
+        .await
+        .expect("still there");
+    let mut left = described.image_details()[0].image_tags().to_vec();
+    left.sort();
+    assert_eq!(left, ["latest", "v3"]);
+    let deleted = ecr
+        .batch_delete_image()
+        .repository_name("acme/api")
+        .image_ids(by_tag("latest"))
+        .image_ids(by_tag("v3"))
+        .image_ids(by_tag("v9"))
+        .send()
+        .await
+        .expect("delete the rest");
+    assert_eq!((deleted.image_ids().len(), deleted.failures().len()), (2, 1));
+    let listed = ecr.list_images().repository_name("acme/api").send().await.expect("list");
+    let tags: Vec<&str> = listed.image_ids().iter().filter_map(|id| id.image_tag()).collect();
+    assert_eq!(tags, ["v2"]);
+
+    let refused =
+        ecr.delete_repository().repository_name("acme/api").send().await.expect_err("not empty");
+    assert!(refused.into_service_error().is_repository_not_empty_exception());
+    ecr.delete_repository().repository_name("acme/api").force(true).send().await.expect("force");
+    let gone =
+        ecr.describe_repositories().repository_names("acme/api").send().await.expect_err("deleted");
+    assert!(gone.into_service_error().is_repository_not_found_exception());
+    server.shutdown().await.expect("stop");
 }

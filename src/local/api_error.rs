@@ -94,6 +94,22 @@ impl ApiError {
         )
     }
 
+    pub fn repository_not_empty(name: &str, registry: &str) -> Self {
+        Self::new(
+            400,
+            "RepositoryNotEmptyException",
+            format!(
+                "The repository with name '{name}' in registry with id '{registry}' cannot be \
+                 deleted because it still contains images"
+            ),
+        )
+    }
+
+    /// A client error of a kind the service model names (400).
+    pub fn with_kind(kind: &'static str, message: impl Into<String>) -> Self {
+        Self::new(400, kind, message)
+    }
+
     pub fn image_not_found(message: impl Into<String>) -> Self {
         Self::new(400, "ImageNotFoundException", message)
     }

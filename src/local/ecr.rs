@@ -1,5 +1,7 @@
 //! ECR: `CreateRepository`, `DescribeRepositories`, `GetAuthorizationToken`,
-//! `PutLifecyclePolicy`, `GetLifecyclePolicy`. Repository URIs and the token's
+//! `PutLifecyclePolicy`, `GetLifecyclePolicy` and the repository tags (`TagResource`,
+//! `UntagResource`, `ListTagsForResource` with ECR's `{Key, Value}`); the image calls are
+//! in ecr_images.rs. Repository URIs and the token's
 //! `proxyEndpoint` point at the registry given to `ferry local --registry`, when there is
 //! one, so images pushed through the local ECR land in a real registry.
 
@@ -7,8 +9,9 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::api_error::ApiError;
+use super::ecr_images::ECR_MAX_RESULTS;
 use super::request::{Request, paginate};
-use super::state::{EcsState, Repository};
+use super::state::{EcsState, Repository, Tag};
 
 /// ECR authorization tokens last 12 hours (§7.1).
 const TOKEN_LIFETIME_MS: u64 = 12 * 3_600_000;
@@ -46,14 +49,13 @@ impl EcsState {
             return Err(ApiError::repository_exists(&name, &self.account));
         }
         let mutability = request.string("imageTagMutability")?.unwrap_or("MUTABLE").to_owned();
-        if !["MUTABLE", "IMMUTABLE"].contains(&mutability.as_str()) {
-            return Err(ApiError::ecr_invalid(format!("Invalid imageTagMutability: {mutability}")));
-        }
+        let exclusions = exclusion_filters(request, &mutability)?;
         let scan_on_push = request
             .value("imageScanningConfiguration")
             .and_then(|c| c.get("scanOnPush"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
+        let tags = parse_ecr_tags(request.value("tags"))?;
         let repository = Repository {
             arn: format!("arn:aws:ecr:{}:{}:repository/{name}", self.region, self.account),
             uri: format!("{}/{name}", self.registry_host(registry)),
@@ -61,9 +63,13 @@ impl EcsState {
             created_ms: now,
             scan_on_push,
             tag_mutability: mutability,
+            mutability_exclusions: exclusions,
             lifecycle_policy: None,
+            first_seen_ms: std::collections::BTreeMap::new(),
         };
-        self.set_tags_from(&repository.arn, request)?;
+        if !tags.is_empty() {
+            self.tags.insert(repository.arn.clone(), tags);
+        }
         let value = self.repository_json(&repository);
         self.repositories.insert(name, repository);
         Ok(json!({ "repository": value }))
@@ -83,7 +89,7 @@ impl EcsState {
                 found.push(self.repository_json(repository));
             }
         }
-        let (page, next) = paginate(&found, request.page()?);
+        let (page, next) = paginate(&found, request.page_within(ECR_MAX_RESULTS)?);
         Ok(json!({ "repositories": page, "nextToken": next }))
     }
 
@@ -155,15 +161,145 @@ impl EcsState {
     }
 
     fn repository_json(&self, repository: &Repository) -> Value {
-        json!({
-            "repositoryArn": repository.arn,
-            "registryId": self.account,
-            "repositoryName": repository.name,
-            "repositoryUri": repository.uri,
-            "createdAt": self.time(repository.created_ms),
-            "imageTagMutability": repository.tag_mutability,
-            "imageScanningConfiguration": { "scanOnPush": repository.scan_on_push },
-            "encryptionConfiguration": { "encryptionType": "AES256" },
-        })
+        repository_json(&self.account, self.epoch_ms, repository)
     }
+
+    /// The repository an ECR `resourceArn` names.
+    fn tagged_repository(&self, request: Request<'_>) -> Result<String, ApiError> {
+        let arn = request.required_string("resourceArn")?;
+        if self.repositories.values().any(|r| r.arn == arn) {
+            return Ok(arn.to_owned());
+        }
+        let name = arn.rsplit_once(":repository/").map_or(arn, |(_, name)| name);
+        Err(ApiError::repository_not_found(name, &self.account))
+    }
+
+    /// ECR's `TagResource`: `[{Key, Value}]` added to a repository's tags.
+    pub fn ecr_tag_resource(&mut self, request: Request<'_>) -> Result<Value, ApiError> {
+        let arn = self.tagged_repository(request)?;
+        let tags = parse_ecr_tags(request.value("tags"))?;
+        let current = self.tags.entry(arn).or_default();
+        for tag in tags {
+            match current.iter_mut().find(|t| t.key == tag.key) {
+                Some(existing) => existing.value = tag.value,
+                None => current.push(tag),
+            }
+        }
+        if current.len() > MAX_TAGS {
+            return Err(ApiError::with_kind(
+                "TooManyTagsException",
+                format!("A repository can have at most {MAX_TAGS} tags."),
+            ));
+        }
+        Ok(json!({}))
+    }
+
+    pub fn ecr_untag_resource(&mut self, request: Request<'_>) -> Result<Value, ApiError> {
+        let arn = self.tagged_repository(request)?;
+        let keys = request.strings("tagKeys")?;
+        if let Some(tags) = self.tags.get_mut(&arn) {
+            tags.retain(|t| !keys.contains(&t.key.as_str()));
+        }
+        Ok(json!({}))
+    }
+
+    pub fn ecr_list_tags_for_resource(&self, request: Request<'_>) -> Result<Value, ApiError> {
+        let arn = self.tagged_repository(request)?;
+        let tags: Vec<Value> = self
+            .tags
+            .get(&arn)
+            .into_iter()
+            .flatten()
+            .map(|t| json!({ "Key": t.key, "Value": t.value }))
+            .collect();
+        Ok(json!({ "tags": tags }))
+    }
+
+    /// Forgets a repository `DeleteRepository` deleted, with its tags.
+    pub(super) fn forget_repository(&mut self, name: &str) {
+        if let Some(repository) = self.repositories.remove(name) {
+            self.tags.remove(&repository.arn);
+        }
+    }
+}
+
+/// Tags a repository may carry (ECR's quota).
+const MAX_TAGS: usize = 50;
+
+/// A repository as ECR shows it.
+pub(super) fn repository_json(account: &str, epoch_ms: u64, repository: &Repository) -> Value {
+    let mut shown = json!({
+        "repositoryArn": repository.arn,
+        "registryId": account,
+        "repositoryName": repository.name,
+        "repositoryUri": repository.uri,
+        "createdAt": (epoch_ms + repository.created_ms) as f64 / 1000.0,
+        "imageTagMutability": repository.tag_mutability,
+        "imageScanningConfiguration": { "scanOnPush": repository.scan_on_push },
+        "encryptionConfiguration": { "encryptionType": "AES256" },
+    });
+    if !repository.mutability_exclusions.is_empty() {
+        shown["imageTagMutabilityExclusionFilters"] = json!(
+            repository
+                .mutability_exclusions
+                .iter()
+                .map(|filter| json!({ "filterType": "WILDCARD", "filter": filter }))
+                .collect::<Vec<_>>()
+        );
+    }
+    shown
+}
+
+/// ECR's tags, `[{Key, Value}]` (ECS's are `{key, value}`).
+fn parse_ecr_tags(value: Option<&Value>) -> Result<Vec<Tag>, ApiError> {
+    let items = value.and_then(Value::as_array).cloned().unwrap_or_default();
+    if items.len() > MAX_TAGS {
+        return Err(ApiError::with_kind(
+            "TooManyTagsException",
+            format!("A repository can have at most {MAX_TAGS} tags."),
+        ));
+    }
+    items
+        .iter()
+        .map(|item| {
+            let key = item.get("Key").and_then(Value::as_str).unwrap_or_default();
+            let value = item.get("Value").and_then(Value::as_str).unwrap_or_default();
+            if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+                return Err(ApiError::with_kind(
+                    "InvalidTagParameterException",
+                    "Tag keys must be 1 to 128 characters and values at most 256.",
+                ));
+            }
+            Ok(Tag { key: key.to_owned(), value: value.to_owned() })
+        })
+        .collect()
+}
+
+/// The exclusion filters a `*_WITH_EXCLUSION` mutability needs (1 to 5 `WILDCARD`
+/// filters) and the others refuse.
+fn exclusion_filters(request: Request<'_>, mutability: &str) -> Result<Vec<String>, ApiError> {
+    let filters: Vec<String> = request
+        .value("imageTagMutabilityExclusionFilters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.get("filter").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    let with_exclusion = mutability.ends_with("_WITH_EXCLUSION");
+    if with_exclusion && filters.is_empty() {
+        return Err(ApiError::ecr_invalid(format!(
+            "Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy \
+             constraint: 'imageTagMutabilityExclusionFilters must be specified when \
+             imageTagMutability is {mutability}'"
+        )));
+    }
+    if !with_exclusion && !filters.is_empty() {
+        return Err(ApiError::ecr_invalid(format!(
+            "Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy \
+             constraint: 'imageTagMutabilityExclusionFilters can only be specified when \
+             imageTagMutability is MUTABLE_WITH_EXCLUSION or IMMUTABLE_WITH_EXCLUSION, not \
+             {mutability}'"
+        )));
+    }
+    Ok(filters)
 }

@@ -1,9 +1,10 @@
-//! A small client of a Docker registry's v2 API, so the local ECR answers
-//! `DescribeImages` and `BatchGetImage` from the registry its images live in.
+//! A small client of a Docker registry's v2 API, so the local ECR answers its image
+//! calls (`DescribeImages`, `ListImages`, `BatchGetImage`, `PutImage`, `BatchDeleteImage`)
+//! from the registry its images live in.
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -24,12 +25,14 @@ pub(super) struct Manifest {
     pub body: String,
 }
 
-/// GETs `path` from the registry; `None` on 404.
-async fn get(
+/// Sends one request to the registry: its status, headers and body.
+async fn send(
     registry: &RegistryConfig,
+    method: hyper::Method,
     path: &str,
     accept: &str,
-) -> Result<Option<(hyper::HeaderMap, Bytes)>, String> {
+    body: Option<(&str, Bytes)>,
+) -> Result<(u16, hyper::HeaderMap, Bytes), String> {
     let address = registry.address.as_deref().ok_or("no registry is configured")?;
     let stream = TcpStream::connect(address)
         .await
@@ -39,15 +42,26 @@ async fn get(
         .await
         .map_err(|e| format!("registry {address}: {e}"))?;
     tokio::spawn(connection);
-    let mut request = Request::get(path).header("host", address).header("accept", accept);
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", address)
+        .header("accept", accept);
     if let Some(password) = &registry.password {
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"));
         request = request.header("authorization", format!("Basic {basic}"));
     }
-    let request = request.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?;
+    let content = match body {
+        Some((content_type, bytes)) => {
+            request = request.header("content-type", content_type);
+            bytes
+        }
+        None => Bytes::new(),
+    };
+    let request = request.body(Full::new(content)).map_err(|e| e.to_string())?;
     let response =
         sender.send_request(request).await.map_err(|e| format!("registry {address}: {e}"))?;
-    let status = response.status();
+    let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response
         .into_body()
@@ -55,10 +69,56 @@ async fn get(
         .await
         .map_err(|e| format!("registry {address}: {e}"))?
         .to_bytes();
-    match status.as_u16() {
-        200 => Ok(Some((headers, body))),
-        404 => Ok(None),
-        code => Err(format!("registry {address} answered {code} for {path}")),
+    Ok((status, headers, body))
+}
+
+/// GETs `path` from the registry; `None` on 404.
+async fn get(
+    registry: &RegistryConfig,
+    path: &str,
+    accept: &str,
+) -> Result<Option<(hyper::HeaderMap, Bytes)>, String> {
+    let address = registry.address.as_deref().unwrap_or_default();
+    match send(registry, hyper::Method::GET, path, accept, None).await? {
+        (200, headers, body) => Ok(Some((headers, body))),
+        (404, _, _) => Ok(None),
+        (code, _, _) => Err(format!("registry {address} answered {code} for {path}")),
+    }
+}
+
+/// Stores `manifest` in `repository` under `reference` (a tag or its digest).
+pub(super) async fn put_manifest(
+    registry: &RegistryConfig,
+    repository: &str,
+    reference: &str,
+    media_type: &str,
+    manifest: &str,
+) -> Result<(), String> {
+    let path = format!("/v2/{repository}/manifests/{reference}");
+    let body = Some((media_type, Bytes::from(manifest.to_owned())));
+    match send(registry, hyper::Method::PUT, &path, "*/*", body).await? {
+        (200..=202, _, _) => Ok(()),
+        (code, _, text) => Err(format!(
+            "registry answered {code} for PUT {path}: {}",
+            String::from_utf8_lossy(&text).trim()
+        )),
+    }
+}
+
+/// Deletes the manifest `digest` (and so every tag on it) from `repository`.
+pub(super) async fn delete_manifest(
+    registry: &RegistryConfig,
+    repository: &str,
+    digest: &str,
+) -> Result<(), String> {
+    let path = format!("/v2/{repository}/manifests/{digest}");
+    match send(registry, hyper::Method::DELETE, &path, "*/*", None).await? {
+        (202 | 200 | 404, _, _) => Ok(()),
+        (405, _, _) => Err(format!(
+            "the registry refuses deletes (DELETE {path} answered 405: set \
+             storage.delete.enabled in its configuration)"
+        )),
+        (code, _, _) => Err(format!("registry answered {code} for DELETE {path}")),
     }
 }
 

@@ -91,12 +91,22 @@ impl<'a> Request<'a> {
 
     /// `maxResults` (1–100, default 100) and the offset `nextToken` points at.
     pub fn page(self) -> Result<(usize, usize), ApiError> {
+        self.page_within(100)
+    }
+
+    /// `maxResults` (1–`largest`, default 100) and the offset `nextToken` points at.
+    pub fn page_within(self, largest: usize) -> Result<(usize, usize), ApiError> {
+        self.page_of(100.min(largest), largest)
+    }
+
+    /// `maxResults` (1–`largest`, default `default`) and the offset `nextToken` points at.
+    pub fn page_of(self, default: usize, largest: usize) -> Result<(usize, usize), ApiError> {
         let size = match self.integer("maxResults")? {
-            None => 100,
-            Some(n) if (1..=100).contains(&n) => n as usize,
+            None => default,
+            Some(n) if n >= 1 && n as usize <= largest => n as usize,
             Some(n) => {
                 return Err(ApiError::invalid(format!(
-                    "maxResults must be between 1 and 100, found {n}."
+                    "maxResults must be between 1 and {largest}, found {n}."
                 )));
             }
         };
@@ -119,6 +129,20 @@ pub(crate) fn paginate<T: Clone>(
     let page = items.get(offset.min(items.len())..end).unwrap_or_default().to_vec();
     let next = (end < items.len()).then(|| encode_token(end));
     (page, next)
+}
+
+/// A list call's answer: `{member: page}` and `nextToken` unless this is the last page.
+#[must_use]
+pub(crate) fn listing<T: serde::Serialize>(
+    member: &str,
+    page: &[T],
+    next: Option<String>,
+) -> Value {
+    let mut answer = serde_json::json!({ member: page });
+    if let Some(next) = next {
+        answer["nextToken"] = Value::String(next);
+    }
+    answer
 }
 
 fn encode_token(offset: usize) -> String {

@@ -23,6 +23,7 @@ use super::clock::Clock;
 use super::ecr::RegistryConfig;
 use super::ids::Ids;
 use super::local_error::LocalError;
+use super::model::{Model, Service};
 use super::request::Request;
 use super::state::EcsState;
 
@@ -421,14 +422,14 @@ async fn handle(
     if form {
         return Ok(sts_answer(&shared, request).await);
     }
-    let (operation, answer) = answer(&shared, request).await;
+    let (api, operation, answer) = answer(&shared, request).await;
     if let Some(left) = lock(&shared.lose).get_mut(&operation).filter(|left| **left > 0) {
         // Carried out, and the answer lost on the way back.
         *left -= 1;
         *lock(&shared.injected).entry("answers_lost").or_default() += 1;
         return Err(Dropped);
     }
-    let (status, body) = match answer {
+    let (status, body) = match answer.and_then(|value| answer_of_model(api, &operation, value)) {
         Ok(value) => (200, value.to_string()),
         Err(error) => (error.status, error.body()),
     };
@@ -473,19 +474,55 @@ fn request_id(shared: &Shared) -> String {
     format!("{}-{}-{}-{}-{}", &id[..8], &id[8..12], &id[12..16], &id[16..20], &id[20..32])
 }
 
-/// The operation a request names, and its answer.
+/// The service and operation a request names, and its answer.
 async fn answer(
     shared: &Shared,
     request: HttpRequest<Incoming>,
-) -> (String, Result<Value, ApiError>) {
+) -> (Option<Api>, String, Result<Value, ApiError>) {
     let target = request
         .headers()
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.split_once('.'))
-        .map(|(_, op)| op.to_owned())
-        .unwrap_or_default();
-    (target, answer_of(shared, request).await)
+        .and_then(|t| t.split_once('.'));
+    let api = match target {
+        Some((ECS_PREFIX, _)) => Some(Api::Ecs),
+        Some((ECR_PREFIX, _)) => Some(Api::Ecr),
+        _ => None,
+    };
+    let operation = target.map(|(_, op)| op.to_owned()).unwrap_or_default();
+    (api, operation, answer_of(shared, request).await)
+}
+
+/// An answer as it is sent: without `null` members (AWS leaves an absent value out);
+/// and, in debug builds — every test — checked against the operation's output shape in
+/// the service model, an answer outside it turned into a `ServerException` that names
+/// each deviation, so no test passes on an answer AWS would never give.
+fn answer_of_model(api: Option<Api>, operation: &str, mut value: Value) -> Result<Value, ApiError> {
+    without_nulls(&mut value);
+    if cfg!(debug_assertions)
+        && let Some(api) = api
+    {
+        let found = Model::of(api.service()).check_answer(operation, &value);
+        if !found.is_empty() {
+            return Err(ApiError::server_with(format!(
+                "the local ECS's answer to {operation} is outside the service model: {}",
+                found.join("; ")
+            )));
+        }
+    }
+    Ok(value)
+}
+
+/// `value` with every `null` member of its objects removed, at any depth.
+fn without_nulls(value: &mut Value) {
+    match value {
+        Value::Object(members) => {
+            members.retain(|_, member| !member.is_null());
+            members.values_mut().for_each(without_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_nulls),
+        _ => {}
+    }
 }
 
 async fn answer_of(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Value, ApiError> {
@@ -512,15 +549,10 @@ async fn answer_of(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Va
     };
     *lock(&shared.calls).entry(operation.clone()).or_default() += 1;
     injected_fault(shared, &operation).await?;
+    let body = Model::of(api.service()).read_request(api.service(), &operation, body)?;
     let request = Request::new(&body)?;
-    if api == Api::Ecr && (operation == "DescribeImages" || operation == "BatchGetImage") {
-        return super::ecr_images::answer(
-            shared_state(shared),
-            &shared.registry,
-            &operation,
-            request,
-        )
-        .await;
+    if api == Api::Ecr && ECR_IMAGE_CALLS.contains(&operation.as_str()) {
+        return image_call(shared, &operation, request).await;
     }
     let now = shared.clock.now_ms();
     let mut state = lock(&shared.state);
@@ -528,14 +560,49 @@ async fn answer_of(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Va
     dispatch(&mut state, api, &operation, request, now, &shared.registry)
 }
 
-/// The repository and account an image call needs, read under the lock.
-fn shared_state(shared: &Shared) -> super::ecr_images::Snapshot {
-    let state = lock(&shared.state);
-    super::ecr_images::Snapshot {
-        account: state.account.clone(),
-        repositories: state.repositories.keys().cloned().collect(),
-        epoch_ms: state.epoch_ms,
+/// The ECR calls answered from the registry behind the local ECR.
+const ECR_IMAGE_CALLS: [&str; 6] = [
+    "DescribeImages",
+    "ListImages",
+    "BatchGetImage",
+    "PutImage",
+    "BatchDeleteImage",
+    "DeleteRepository",
+];
+
+/// An image call: the repository copied out under the lock, the registry asked without
+/// it, and what the answer changed written back (digests first seen now, a repository
+/// deleted).
+async fn image_call(
+    shared: &Shared,
+    operation: &str,
+    request: Request<'_>,
+) -> Result<Value, ApiError> {
+    let snapshot = {
+        let state = lock(&shared.state);
+        let name = request.string("repositoryName")?.unwrap_or_default();
+        super::ecr_images::Snapshot {
+            account: state.account.clone(),
+            repository: state.repositories.get(name).cloned(),
+            epoch_ms: state.epoch_ms,
+            now_ms: shared.clock.now_ms(),
+        }
+    };
+    let now = snapshot.now_ms;
+    let outcome = super::ecr_images::answer(snapshot, &shared.registry, operation, request).await?;
+    let mut state = lock(&shared.state);
+    let name = request.string("repositoryName")?.unwrap_or_default();
+    if outcome.deleted {
+        state.forget_repository(name);
+    } else if let Some(repository) = state.repositories.get_mut(name) {
+        for digest in outcome.seen {
+            repository.first_seen_ms.entry(digest).or_insert(now);
+        }
+        for digest in outcome.gone {
+            repository.first_seen_ms.remove(&digest);
+        }
     }
+    Ok(outcome.answer)
 }
 
 /// Throttling, server errors and latency from the fault file.
@@ -573,6 +640,15 @@ enum Api {
     Ecr,
 }
 
+impl Api {
+    fn service(self) -> Service {
+        match self {
+            Self::Ecs => Service::Ecs,
+            Self::Ecr => Service::Ecr,
+        }
+    }
+}
+
 fn dispatch(
     state: &mut EcsState,
     api: Api,
@@ -593,6 +669,10 @@ fn dispatch(
         (Api::Ecs, "DeregisterTaskDefinition") => state.deregister_task_definition(request, now),
         (Api::Ecs, "DeleteTaskDefinitions") => state.delete_task_definitions(request),
         (Api::Ecs, "ListTaskDefinitions") => state.list_task_definitions(request),
+        (Api::Ecs, "ListTaskDefinitionFamilies") => state.list_task_definition_families(request),
+        (Api::Ecs, "ListClusters") => state.list_clusters(request),
+        (Api::Ecs, "ListServices") => state.list_services(request),
+        (Api::Ecs, "ListContainerInstances") => state.list_container_instances(request),
         (Api::Ecs, "ListTasks") => state.list_tasks(request),
         (Api::Ecs, "DescribeTasks") => state.describe_tasks(request, now),
         (Api::Ecs, "StopTask") => state.stop_task(request, now),
@@ -608,6 +688,9 @@ fn dispatch(
         (Api::Ecr, "GetAuthorizationToken") => Ok(state.get_authorization_token(registry, now)),
         (Api::Ecr, "PutLifecyclePolicy") => state.put_lifecycle_policy(request),
         (Api::Ecr, "GetLifecyclePolicy") => state.get_lifecycle_policy(request, now),
+        (Api::Ecr, "TagResource") => state.ecr_tag_resource(request),
+        (Api::Ecr, "UntagResource") => state.ecr_untag_resource(request),
+        (Api::Ecr, "ListTagsForResource") => state.ecr_list_tags_for_resource(request),
         (Api::Ecs, op) => Err(ApiError::unknown_operation(&format!("{ECS_PREFIX}.{op}"))),
         (Api::Ecr, op) => Err(ApiError::unknown_operation(&format!("{ECR_PREFIX}.{op}"))),
     }

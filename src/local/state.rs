@@ -210,8 +210,32 @@ pub struct Repository {
     pub uri: String,
     pub created_ms: u64,
     pub scan_on_push: bool,
+    /// `MUTABLE`, `IMMUTABLE`, `MUTABLE_WITH_EXCLUSION` or `IMMUTABLE_WITH_EXCLUSION`.
     pub tag_mutability: String,
+    /// The `imageTagMutabilityExclusionFilters` of a `*_WITH_EXCLUSION` mutability: the
+    /// wildcard patterns of the tags that take the other rule.
+    #[serde(default)]
+    pub mutability_exclusions: Vec<String>,
     pub lifecycle_policy: Option<String>,
+    /// When each digest was first seen in the registry (virtual ms): its `imagePushedAt`.
+    #[serde(default)]
+    pub first_seen_ms: BTreeMap<String, u64>,
+}
+
+impl Repository {
+    /// Whether `tag`, once on an image, may not move to another: the repository's rule,
+    /// turned over for the tags an exclusion filter matches.
+    #[must_use]
+    pub fn tag_is_immutable(&self, tag: &str) -> bool {
+        let excluded =
+            self.mutability_exclusions.iter().any(|filter| super::behaviour::glob(filter, tag));
+        match self.tag_mutability.as_str() {
+            "IMMUTABLE" => true,
+            "IMMUTABLE_WITH_EXCLUSION" => !excluded,
+            "MUTABLE_WITH_EXCLUSION" => excluded,
+            _ => false,
+        }
+    }
 }
 
 /// Behaviour from the fault file, by the first essential container's image that a rule

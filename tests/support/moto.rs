@@ -24,6 +24,24 @@ pub(crate) fn python_tool(name: &str) -> Option<PathBuf> {
     found
 }
 
+/// The environment of an AWS tool of the Python environment (`bin`) pointed at `url`,
+/// with test credentials and nothing of the machine's AWS configuration.
+pub(crate) fn aws_env(command: &mut Command, url: &str, bin: &std::path::Path) {
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    command
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", std::env::temp_dir())
+        .env("AWS_ENDPOINT_URL", url)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_PAGER", "")
+        .stdin(Stdio::null());
+}
+
 /// moto's server, stopped when dropped.
 pub(crate) struct Moto {
     pub(crate) address: String,
