@@ -72,6 +72,43 @@ fn primary(service: &aws_sdk_ecs::types::Service) -> &aws_sdk_ecs::types::Deploy
         .expect("a PRIMARY deployment")
 }
 
+/// UpdateService of service `web` in cluster `c` to task definition `arn`.
+async fn update_to(
+    local: &Endpoint,
+    arn: &str,
+) -> aws_sdk_ecs::operation::update_service::UpdateServiceOutput {
+    local
+        .ecs
+        .update_service()
+        .cluster("c")
+        .service("web")
+        .task_definition(arn)
+        .send()
+        .await
+        .expect("update")
+}
+
+/// One service deployment, described.
+async fn service_deployment(local: &Endpoint, arn: &str) -> aws_sdk_ecs::types::ServiceDeployment {
+    local
+        .ecs
+        .describe_service_deployments()
+        .service_deployment_arns(arn)
+        .send()
+        .await
+        .expect("describe deployment")
+        .service_deployments()[0]
+        .clone()
+}
+
+/// Its circuit breaker's status.
+fn breaker_status(deployment: &aws_sdk_ecs::types::ServiceDeployment) -> Option<&str> {
+    deployment
+        .deployment_circuit_breaker()
+        .and_then(|b| b.status())
+        .map(aws_sdk_ecs::types::ServiceDeploymentRollbackMonitorsStatus::as_str)
+}
+
 fn completed(service: &aws_sdk_ecs::types::Service) -> bool {
     service.deployments().len() == 1
         && primary(service).rollout_state()
@@ -106,15 +143,7 @@ async fn a_deploy_rolls_and_a_crashing_image_is_rolled_back() {
 
     let v2 = register(&local, "acme/web:crash").await;
     assert!(v2.ends_with("task-definition/web:2"), "{v2}");
-    let updated = local
-        .ecs
-        .update_service()
-        .cluster("c")
-        .service("web")
-        .task_definition(&v2)
-        .send()
-        .await
-        .expect("update");
+    let updated = update_to(&local, &v2).await;
     let ours = updated.service().map(primary).expect("primary").clone();
     assert_eq!(ours.task_definition(), Some(v2.as_str()));
     assert_eq!(ours.rollout_state(), Some(&aws_sdk_ecs::types::DeploymentRolloutState::InProgress));
@@ -188,20 +217,81 @@ async fn a_deploy_rolls_and_a_crashing_image_is_rolled_back() {
         .collect();
     assert_eq!(statuses, ["ROLLBACK_SUCCESSFUL", "SUCCESSFUL"], "newest first");
     let arn = records.service_deployments()[0].service_deployment_arn().expect("arn");
-    let detail = local
+    let detail = service_deployment(&local, arn).await;
+    let rollback = detail.rollback().expect("a rollback");
+    assert_eq!(
+        rollback.reason(),
+        Some(
+            format!("ECS deployment circuit breaker: rolling back to deploymentId {first}.")
+                .as_str()
+        )
+    );
+    // The breaker as AWS reports it after a crash rollback: TRIGGERED, at its threshold.
+    let breaker = detail.deployment_circuit_breaker().expect("breaker");
+    assert_eq!(breaker_status(&detail), Some("TRIGGERED"));
+    assert_eq!((breaker.failure_count(), breaker.threshold()), (3, 3));
+    // The deployment it rolled back to finished when it completed, not when looked at.
+    let earlier = records.service_deployments()[1].service_deployment_arn().expect("arn");
+    let earlier = service_deployment(&local, earlier).await;
+    assert_eq!(breaker_status(&earlier), Some("MONITORING_COMPLETE"));
+    let finished = detail.finished_at().expect("finished").secs();
+    local.clock().advance(600_000);
+    let again = service_deployment(&local, arn).await;
+    assert_eq!(again.finished_at().map(aws_sdk_ecs::primitives::DateTime::secs), Some(finished));
+}
+
+/// A rollback asked for with StopServiceDeployment is reported as that, not as the
+/// circuit breaker's: its reason says so and the breaker did not trigger.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_requested_rollback_is_not_the_breakers() {
+    let local = start("{}").await;
+    local.ecs.create_cluster().cluster_name("c").send().await.expect("cluster");
+    let v1 = register(&local, "acme/web:1").await;
+    local
         .ecs
-        .describe_service_deployments()
-        .service_deployment_arns(arn)
+        .create_service()
+        .cluster("c")
+        .service_name("web")
+        .task_definition(&v1)
+        .desired_count(2)
+        .deployment_configuration(breaker())
         .send()
         .await
-        .expect("describe deployment");
-    let detail = &detail.service_deployments()[0];
-    assert!(detail.rollback().is_some());
+        .expect("create");
+    wait_until(&local, completed).await;
+    let v2 = register(&local, "acme/web:2").await;
+    update_to(&local, &v2).await;
+    let records = local
+        .ecs
+        .list_service_deployments()
+        .cluster("c")
+        .service("web")
+        .send()
+        .await
+        .expect("list");
+    let arn = records.service_deployments()[0].service_deployment_arn().expect("arn").to_owned();
+    local
+        .ecs
+        .stop_service_deployment()
+        .service_deployment_arn(&arn)
+        .stop_type(aws_sdk_ecs::types::StopServiceDeploymentStopType::Rollback)
+        .send()
+        .await
+        .expect("stop");
+    wait_until(&local, |s| completed(s) && primary(s).task_definition() == Some(v1.as_str())).await;
+    let detail = service_deployment(&local, &arn).await;
+    assert_eq!(
+        detail.status().map(aws_sdk_ecs::types::ServiceDeploymentStatus::as_str),
+        Some("ROLLBACK_SUCCESSFUL")
+    );
+    let reason = detail.rollback().and_then(|r| r.reason()).expect("reason");
+    assert!(reason.contains("on a stop request"), "{reason}");
+    assert_eq!(breaker_status(&detail), Some("MONITORING_COMPLETE"));
     assert_eq!(
         detail
             .deployment_circuit_breaker()
-            .map(aws_sdk_ecs::types::ServiceDeploymentCircuitBreaker::threshold),
-        Some(3)
+            .map(aws_sdk_ecs::types::ServiceDeploymentCircuitBreaker::failure_count),
+        Some(0)
     );
 }
 
@@ -433,15 +523,7 @@ async fn health_checks_gate_the_rollout() {
         .expect("register");
     let sick =
         sick.task_definition().and_then(|t| t.task_definition_arn()).expect("arn").to_owned();
-    local
-        .ecs
-        .update_service()
-        .cluster("c")
-        .service("web")
-        .task_definition(&sick)
-        .send()
-        .await
-        .expect("update");
+    update_to(&local, &sick).await;
     let service =
         wait_until(&local, |s| completed(s) && primary(s).task_definition() == Some(good.as_str()))
             .await;
@@ -471,4 +553,61 @@ async fn health_checks_gate_the_rollout() {
             .iter()
             .any(|t| t.stopped_reason() == Some("Task failed container health checks"))
     );
+}
+
+/// AWS's documented rounds (the best-practices guide's "Task deployment") come out step
+/// for step through the endpoint too: six tasks in a cluster with room for eight, then
+/// nine, as the service events tell them.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_documented_rounds_come_out_through_the_endpoint() {
+    for (room, min, expected) in [
+        (8, 100, vec!["start 2", "stop 2", "start 2", "stop 2", "start 2", "stop 2"]),
+        (8, 50, vec!["stop 3", "start 5", "stop 3", "start 1"]),
+        (9, 50, vec!["stop 3", "start 6", "stop 3"]),
+    ] {
+        let local = crate::support::local_ecs::Start::manual().capacity(Some(room)).start().await;
+        local.ecs.create_cluster().cluster_name("c").send().await.expect("cluster");
+        let v1 = register(&local, "web:1").await;
+        local
+            .ecs
+            .create_service()
+            .cluster("c")
+            .service_name("web")
+            .task_definition(&v1)
+            .desired_count(6)
+            .deployment_configuration(
+                DeploymentConfiguration::builder()
+                    .minimum_healthy_percent(min)
+                    .maximum_percent(200)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create");
+        let settled = wait_until(&local, completed).await;
+        let before = settled.events().len();
+        let v2 = register(&local, "web:2").await;
+        update_to(&local, &v2).await;
+        let service = wait_until(&local, |s| {
+            completed(s) && primary(s).task_definition() == Some(v2.as_str())
+        })
+        .await;
+        // Events are newest first; the ones since the update, oldest first.
+        let rounds: Vec<String> = service.events()[..service.events().len() - before]
+            .iter()
+            .rev()
+            .filter_map(|e| {
+                let message = e.message()?;
+                let (_, rest) = message.split_once(") has ")?;
+                let (verb, rest) = rest.split_once(' ')?;
+                let count = rest.split_once(' ')?.0;
+                match verb {
+                    "started" => Some(format!("start {count}")),
+                    "stopped" => Some(format!("stop {count}")),
+                    _ => None,
+                }
+            })
+            .collect();
+        assert_eq!(rounds, expected, "room for {room}, min {min}%");
+    }
 }

@@ -9,6 +9,7 @@ use ferry::local::scheduler::{
     CircuitBreaker, Launcher, Rollout, RolloutConfig, SchedulerSettings,
 };
 use ferry::local::simulation::{Outcome, SimulationInput, seed_steady, simulate};
+use ferry::local::task::TaskState;
 
 fn input(desired: u32, min: u32, max: u32) -> SimulationInput {
     SimulationInput {
@@ -52,6 +53,73 @@ fn documented_example_six_tasks_room_for_eight_goes_in_rounds_of_two() {
         ]
     );
     assert_eq!(outcome, Outcome::Completed);
+}
+
+/// AWS's "Task deployment" page (best-practices guide), with minimumHealthyPercent 50:
+/// six tasks in room for eight go stop 3, start 5, stop 3, start 1; in room for nine,
+/// stop 3, start 6, stop 3 — a stop pass before the start pass when the minimum allows.
+#[test]
+fn documented_examples_with_min_50_stop_before_they_start() {
+    let (eight, outcome) = steps(&SimulationInput { capacity: Some(8), ..input(6, 50, 200) });
+    assert_eq!(
+        eight,
+        [("stop", "old", 3), ("start", "new", 5), ("stop", "old", 3), ("start", "new", 1)]
+    );
+    assert_eq!(outcome, Outcome::Completed);
+    let (nine, outcome) = steps(&SimulationInput { capacity: Some(9), ..input(6, 50, 200) });
+    assert_eq!(nine, [("stop", "old", 3), ("start", "new", 6), ("stop", "old", 3)]);
+    assert_eq!(outcome, Outcome::Completed);
+}
+
+/// A rollout that arrives while the previous one's tasks are RUNNING but not yet counted
+/// healthy (younger than 40 s) stops none of them below the minimum: 4 running stay 4.
+#[test]
+fn young_tasks_are_not_stopped_below_the_minimum() {
+    let mut ids = Ids::new(7);
+    let mut rollout =
+        Rollout::new("web", config(4, CircuitBreaker::OFF), SchedulerSettings::default());
+    rollout.deploy(revision("v1"), &mut ids, 0);
+    let mut launcher = Plain;
+    // v1's four tasks run from 30 s on and count healthy 40 s later: at 45 s, none does.
+    rollout.advance(45_000, &mut launcher, &mut ids);
+    assert_eq!(rollout.counts(&rollout.deployments[0].id.clone()).0, 4, "running");
+    rollout.deploy(revision("v2"), &mut ids, 45_000);
+    let mut fewest = u32::MAX;
+    for now in (45_000..600_000).step_by(1_000) {
+        rollout.advance(now, &mut launcher, &mut ids);
+        let running = rollout.tasks.iter().filter(|t| t.state == TaskState::Running).count();
+        fewest = fewest.min(running as u32);
+    }
+    assert!(fewest >= 4, "ran {fewest} tasks at the least, below minimumHealthyPercent 100");
+    assert_eq!(rollout.deployments[0].rollout, RolloutState::Completed);
+}
+
+/// Since 2025-11 ECS replaces a task of the old revision that dies mid-rollout with its
+/// own revision, not with the new one.
+#[test]
+fn an_old_task_that_dies_mid_rollout_is_replaced_with_its_own_revision() {
+    let mut ids = Ids::new(9);
+    let mut rollout =
+        Rollout::new("web", config(2, CircuitBreaker::OFF), SchedulerSettings::default());
+    rollout.deploy(revision("v1"), &mut ids, 0);
+    let mut launcher = Plain;
+    rollout.advance(120_000, &mut launcher, &mut ids);
+    let v1 = rollout.deployments[0].id.clone();
+    rollout.deploy(revision("slow"), &mut ids, 120_000);
+    rollout.advance(121_000, &mut launcher, &mut ids);
+    // An old task dies while the new ones are still starting.
+    let old =
+        rollout.tasks.iter().position(|t| t.deployment_id == v1 && t.is_active()).expect("old");
+    let died = rollout.tasks[old].id.clone();
+    rollout.tasks[old].crash_ms = Some(122_000);
+    rollout.advance(130_000, &mut launcher, &mut ids);
+    let replacement = rollout
+        .tasks
+        .iter()
+        .find(|t| t.deployment_id == v1 && t.id != died && t.created_ms >= 122_000);
+    assert!(replacement.is_some(), "a v1 task replaces the one that died");
+    run(&mut rollout, &mut ids, 130_000, 3_600_000);
+    assert_eq!(rollout.deployments[0].rollout, RolloutState::Completed);
 }
 
 #[test]
@@ -171,7 +239,7 @@ fn without_breaker_a_failing_deployment_retries_with_the_throttle() {
         ),
         ..input(2, 100, 200)
     });
-    assert_eq!(simulation.outcome, Outcome::Stuck, "runs until the time limit");
+    assert_eq!(simulation.outcome, Outcome::Unfinished, "still retrying at the time limit");
     assert!(
         simulation
             .events
@@ -352,7 +420,7 @@ fn settings_come_from_the_fault_file() {
             .apply(SchedulerSettings::default()),
         ..input(2, 100, 200)
     });
-    assert_eq!(simulation.outcome, Outcome::Stuck);
+    assert_eq!(simulation.outcome, Outcome::Unfinished, "still retrying at the time limit");
 }
 
 /// The first task of v2 runs fine; every later one turns healthy, then crashes 10 s later.

@@ -68,7 +68,7 @@ pub struct Prediction {
     pub effective: Effective,
     /// One line per scheduler pass that starts or stops tasks, then the outcome.
     pub timeline: Vec<String>,
-    /// `completes`, `cannot_progress`, `fails`, `rolls_back`.
+    /// `completes`, `cannot_progress`, `unfinished`, `fails`, `rolls_back`.
     pub outcome: String,
     pub duration_ms: u64,
 }
@@ -142,6 +142,13 @@ pub(super) fn predict(effective: &Effective) -> Prediction {
                 effective.min_healthy,
                 effective.max,
                 effective.capacity.map_or_else(String::new, |c| format!(" and room for {c} tasks"))
+            ),
+        ),
+        Outcome::Unfinished => (
+            "unfinished",
+            format!(
+                "does not finish within {} of predicted time: tasks are still moving then",
+                crate::eval::duration_text(simulation.duration_ms)
             ),
         ),
         Outcome::Failed => ("fails", "fails".to_owned()),

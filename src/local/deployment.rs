@@ -74,6 +74,29 @@ pub struct Deployment {
     pub completed_ms: Option<u64>,
     /// The rollback this deployment is, if any: the id of the deployment that failed.
     pub rolled_back_from: Option<String>,
+    /// Of a deployment being replaced: how many of its tasks the scheduler still keeps —
+    /// the count it had when replaced, less the ones the scheduler stopped. A task of it
+    /// that dies mid-rollout is replaced with its own revision (ECS since 2025-11).
+    #[serde(default)]
+    pub keep: Option<u32>,
+    /// Failed by `StopServiceDeployment`, not by the circuit breaker.
+    #[serde(default)]
+    pub stopped_by_request: bool,
+    /// Of a rollback: how it began (its own `reason` and `updated_ms` move on).
+    #[serde(default)]
+    pub rollback: Option<RollbackOrigin>,
+}
+
+/// How a rollback began, kept with the deployment rolled back to: the failed one may be
+/// gone before anyone asks.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RollbackOrigin {
+    pub reason: String,
+    pub started_ms: u64,
+    /// By `StopServiceDeployment`, not by the circuit breaker.
+    pub requested: bool,
+    /// The failed deployment's circuit-breaker count when it failed.
+    pub failures: u32,
 }
 
 impl Deployment {
@@ -94,6 +117,9 @@ impl Deployment {
             updated_ms: now,
             completed_ms: None,
             rolled_back_from: None,
+            keep: None,
+            stopped_by_request: false,
+            rollback: None,
         }
     }
 }

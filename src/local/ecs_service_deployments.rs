@@ -48,6 +48,8 @@ pub(super) fn sync(service: &mut Service, now: u64) {
             status: "IN_PROGRESS".to_owned(),
             status_reason: None,
             rollback: None,
+            failure_count: 0,
+            breaker_triggered: false,
         });
     }
     let deployments = rollout.deployments.clone();
@@ -61,9 +63,17 @@ pub(super) fn sync(service: &mut Service, now: u64) {
             continue;
         }
         let current = deployments.iter().find(|d| d.id == record.deployment_id);
+        if let Some(d) = current {
+            record.failure_count = record.failure_count.max(d.breaker_count);
+            record.breaker_triggered = d.rollout == RolloutState::Failed && !d.stopped_by_request;
+        }
         let rescuer = deployments
             .iter()
             .find(|d| d.rolled_back_from.as_deref() == Some(record.deployment_id.as_str()));
+        if let Some(origin) = rescuer.and_then(|back| back.rollback.as_ref()) {
+            record.failure_count = record.failure_count.max(origin.failures);
+            record.breaker_triggered = !origin.requested;
+        }
         if let Some(back) = rescuer
             && record.rollback.is_none()
         {
@@ -72,30 +82,41 @@ pub(super) fn sync(service: &mut Service, now: u64) {
                 .find(|(id, _)| *id == back.id)
                 .map(|(_, arn)| arn.clone())
                 .unwrap_or_default();
-            record.rollback = Some((back.updated_ms, back.reason.clone(), target));
+            let (reason, started) =
+                back.rollback.as_ref().map_or((back.reason.clone(), back.updated_ms), |r| {
+                    (r.reason.clone(), r.started_ms)
+                });
+            record.rollback = Some((started, reason, target));
         }
-        let (status, reason) = match (current, rescuer) {
+        // Each status with the moment it was reached: the scheduler's, not the moment a
+        // client happens to look.
+        let replaced = "A newer service deployment replaced this one.";
+        let (status, reason, at) = match (current, rescuer) {
             (_, Some(back)) if back.rollout == RolloutState::Completed => {
-                ("ROLLBACK_SUCCESSFUL", Some(back.reason.clone()))
+                let why = back.rollback.as_ref().map_or(&back.reason, |r| &r.reason);
+                ("ROLLBACK_SUCCESSFUL", Some(why.clone()), back.completed_ms)
             }
-            (_, Some(back)) => ("ROLLBACK_IN_PROGRESS", Some(back.reason.clone())),
-            (Some(d), None) if d.rollout == RolloutState::Completed => ("SUCCESSFUL", None),
+            (_, Some(back)) => {
+                let why = back.rollback.as_ref().map_or(&back.reason, |r| &r.reason);
+                ("ROLLBACK_IN_PROGRESS", Some(why.clone()), None)
+            }
+            (Some(d), None) if d.rollout == RolloutState::Completed => {
+                ("SUCCESSFUL", None, d.completed_ms)
+            }
             (Some(d), None) if d.rollout == RolloutState::Failed => {
-                ("STOPPED", Some(d.reason.clone()))
+                ("STOPPED", Some(d.reason.clone()), Some(d.updated_ms))
             }
             (Some(d), None) if d.status == DeploymentStatus::Active => {
-                ("STOPPED", Some("A newer service deployment replaced this one.".to_owned()))
+                ("STOPPED", Some(replaced.to_owned()), Some(d.updated_ms))
             }
             (Some(_), None) => continue,
-            (None, None) => {
-                ("STOPPED", Some("A newer service deployment replaced this one.".to_owned()))
-            }
+            (None, None) => ("STOPPED", Some(replaced.to_owned()), None),
         };
         if record.status != status {
             status.clone_into(&mut record.status);
             record.status_reason = reason;
             if TERMINAL.contains(&status) {
-                record.finished_ms = Some(now);
+                record.finished_ms = Some(at.unwrap_or(now).min(now));
             }
         }
     }
@@ -199,15 +220,14 @@ impl EcsState {
                 "deploymentCircuitBreaker": {
                     "status": if !breaker.enable {
                         "DISABLED"
-                    } else if record.status.starts_with("ROLLBACK")
-                        || record.status == "STOPPED"
-                            && deployment.is_some_and(|d| d.rollout == RolloutState::Failed)
-                    {
+                    } else if record.breaker_triggered {
                         "TRIGGERED"
+                    } else if TERMINAL.contains(&record.status.as_str()) {
+                        "MONITORING_COMPLETE"
                     } else {
                         "MONITORING"
                     },
-                    "failureCount": deployment.map_or(0, |d| d.failed_tasks),
+                    "failureCount": record.failure_count,
                     "threshold":
                         super::scheduler::CircuitBreaker::threshold(rollout.config.desired),
                 },

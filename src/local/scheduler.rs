@@ -154,10 +154,15 @@ impl Rollout {
 
     /// Starts a deployment of `revision`; the current PRIMARY becomes ACTIVE. Returns its id.
     pub fn deploy(&mut self, revision: Revision, ids: &mut Ids, now: u64) -> String {
-        for deployment in &mut self.deployments {
+        let counts: Vec<u32> = self.deployments.iter().map(|d| self.active(Some(&d.id))).collect();
+        for (deployment, active) in self.deployments.iter_mut().zip(counts) {
+            // What it keeps from now on: its tasks wanted running (fewer, once replaced).
             if deployment.status == DeploymentStatus::Primary {
                 deployment.status = DeploymentStatus::Active;
                 deployment.updated_ms = now;
+                deployment.keep = Some(active);
+            } else {
+                deployment.keep = Some(deployment.keep.map_or(active, |keep| keep.min(active)));
             }
         }
         let id = ids.deployment_id();

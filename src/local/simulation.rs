@@ -36,8 +36,11 @@ pub struct SimulationInput {
 pub enum Outcome {
     /// The new revision runs everywhere.
     Completed,
-    /// It can neither start nor stop a task, or made no progress within the time limit.
+    /// It can neither start nor stop a task (ECS's "unable to stop or start tasks").
     Stuck,
+    /// Still moving when the time limit came: tasks were starting, stopping or turning
+    /// healthy (a very large service, a long throttle).
+    Unfinished,
     /// The circuit breaker failed it and nothing was rolled back.
     Failed,
     /// The circuit breaker failed it and the old revision runs everywhere again.
@@ -156,7 +159,8 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
         Some((id, RolloutState::Completed)) if id == new => Outcome::Completed,
         Some((id, RolloutState::Completed)) if id == old => Outcome::RolledBack,
         Some((_, RolloutState::Failed)) => Outcome::Failed,
-        _ => Outcome::Stuck,
+        _ if rollout.is_stuck() => Outcome::Stuck,
+        _ => Outcome::Unfinished,
     };
     let failed_tasks = rollout.deployments.iter().find(|d| d.id == new).map_or_else(
         || {

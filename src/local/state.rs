@@ -136,6 +136,12 @@ pub struct ServiceDeployment {
     pub status_reason: Option<String>,
     /// When a rollback began, and to which revision.
     pub rollback: Option<(u64, String, String)>,
+    /// The circuit breaker's failure count, as last seen while the deployment ran.
+    #[serde(default)]
+    pub failure_count: u32,
+    /// Whether the circuit breaker failed it (not a stop request).
+    #[serde(default)]
+    pub breaker_triggered: bool,
 }
 
 /// `TaskDefinition.status`.

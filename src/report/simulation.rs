@@ -44,6 +44,7 @@ pub(crate) fn simulation_text(simulation: &Simulation) -> String {
     let outcome = match simulation.outcome {
         Outcome::Completed => "completed: the new revision runs every task",
         Outcome::Stuck => "stuck: the deployment cannot progress",
+        Outcome::Unfinished => "did not finish within the 6-hour limit: tasks were still moving",
         Outcome::Failed => {
             "failed: the circuit breaker stopped the deployment; nothing was rolled back"
         }

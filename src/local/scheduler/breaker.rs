@@ -3,7 +3,7 @@
 //! when asked (§2.2–§2.5).
 
 use super::{CircuitBreaker, Rollout};
-use crate::local::deployment::{DeploymentStatus, RolloutState};
+use crate::local::deployment::{DeploymentStatus, RollbackOrigin, RolloutState};
 
 impl Rollout {
     /// Trips the breaker of the PRIMARY deployment when its failures reach the threshold,
@@ -33,6 +33,7 @@ impl Rollout {
             index,
             "ECS deployment circuit breaker: tasks failed to start.",
             breaker.rollback,
+            false,
             now,
         );
     }
@@ -53,13 +54,14 @@ impl Rollout {
         } else {
             "Service deployment abandoned by a stop request."
         };
-        self.fail(index, reason, rollback, now);
+        self.fail(index, reason, rollback, true, now);
         true
     }
 
     /// Marks deployment `index` FAILED and, with `rollback`, re-activates the most recent
     /// COMPLETED deployment; with none, the failed one stalls (§2.5).
-    fn fail(&mut self, index: usize, reason: &str, rollback: bool, now: u64) {
+    /// `requested`: by `StopServiceDeployment`, not by the breaker.
+    fn fail(&mut self, index: usize, reason: &str, rollback: bool, requested: bool, now: u64) {
         let service = self.service.clone();
         let failed_id = self.deployments[index].id.clone();
         {
@@ -67,6 +69,7 @@ impl Rollout {
             failed.rollout = RolloutState::Failed;
             reason.clone_into(&mut failed.reason);
             failed.updated_ms = now;
+            failed.stopped_by_request = requested;
         }
         if !rollback {
             return;
@@ -80,13 +83,26 @@ impl Rollout {
             .map(|(i, _)| i);
         let Some(target) = target else { return };
         self.deployments[index].status = DeploymentStatus::Active;
+        // Rolled back from: scaled down, never replaced.
+        self.deployments[index].keep = Some(0);
         let target_id = self.deployments[target].id.clone();
+        let failures = self.deployments[index].breaker_count;
         let back = &mut self.deployments[target];
         back.status = DeploymentStatus::Primary;
         back.rollout = RolloutState::InProgress;
-        back.reason =
-            format!("ECS deployment circuit breaker: rolling back to deploymentId {target_id}.");
+        back.reason = if requested {
+            format!("ECS deployment rolling back to deploymentId {target_id} on a stop request.")
+        } else {
+            format!("ECS deployment circuit breaker: rolling back to deploymentId {target_id}.")
+        };
         back.rolled_back_from = Some(failed_id);
+        back.rollback = Some(RollbackOrigin {
+            reason: back.reason.clone(),
+            started_ms: now,
+            requested,
+            failures,
+        });
+        back.keep = None;
         back.breaker_count = 0;
         back.updated_ms = now;
         let position = self.deployments.remove(target);

@@ -22,105 +22,16 @@ impl Rollout {
         let lower = self.config.lower();
         let upper = self.config.upper();
 
-        // Start tasks of the PRIMARY deployment, within `max` and the cluster's room.
-        let launches_allowed =
-            primary.rollout != RolloutState::Failed && primary.throttled_until_ms <= now;
-        let need = desired.saturating_sub(self.active(Some(&primary.id)));
-        let room = upper.saturating_sub(self.active(None));
-        let occupied = self.tasks.iter().filter(|t| t.state != TaskState::Stopped).count() as u32;
-        let capacity_room = self.config.capacity.map_or(u32::MAX, |c| c.saturating_sub(occupied));
-        let starts = if launches_allowed { need.min(room).min(capacity_room) } else { 0 };
-        if starts > 0 {
-            let mut started = Vec::new();
-            for _ in 0..starts {
-                let behaviour = launcher.behaviour(&primary.revision);
-                let spec = LaunchSpec {
-                    id: ids.task_id(),
-                    deployment_id: primary.id.clone(),
-                    task_definition_arn: primary.revision.arn.clone(),
-                    has_health_check: primary.revision.has_health_check,
-                    stop_timeout_ms: primary.revision.stop_timeout_ms,
-                    drain_ms: self.config.drain_ms,
-                };
-                let task = Task::launch(spec, behaviour, now);
-                started.push(task.id.clone());
-                self.tasks.push(task);
-            }
-            let list: Vec<String> = started.iter().map(|id| format!("(task {id})")).collect();
-            let plural = if starts == 1 { "task" } else { "tasks" };
-            self.event(
-                format!(
-                    "(service {}) has started {starts} {plural}: {}.",
-                    self.service,
-                    list.join(" ")
-                ),
-                now,
-            );
-            actions.push(Action {
-                at_ms: now,
-                start: true,
-                deployment_id: primary.id.clone(),
-                count: starts,
-            });
-        } else if launches_allowed && need > 0 && room > 0 && capacity_room == 0 {
-            self.event_once(
-                format!(
-                    "(service {}) was unable to place a task because no container instance met all \
-                     of its requirements.",
-                    self.service
-                ),
-                now,
-            );
-        }
-
-        // Stop tasks of older deployments (and extra PRIMARY tasks): those not counted
-        // healthy first, then healthy ones while `min_healthy` allows.
-        let mut healthy_total = self.healthy(None, now);
-        let mut extra_primary = self.active(Some(&primary.id)).saturating_sub(desired);
-        let mut stopped: Vec<(String, String)> = Vec::new();
-        let mut order: Vec<usize> = (0..self.tasks.len())
-            .filter(|&i| {
-                let task = &self.tasks[i];
-                task.is_active() && (task.deployment_id != primary.id || extra_primary > 0)
-            })
-            .collect();
-        order.sort_by_key(|&i| {
-            (
-                self.tasks[i].is_healthy(now),
-                self.tasks[i].deployment_id == primary.id,
-                self.tasks[i].created_ms,
-            )
-        });
-        for i in order {
-            let is_primary = self.tasks[i].deployment_id == primary.id;
-            if is_primary && extra_primary == 0 {
-                continue;
-            }
-            let healthy = self.tasks[i].is_healthy(now);
-            if healthy && healthy_total <= lower {
-                continue;
-            }
-            if healthy {
-                healthy_total -= 1;
-            }
-            if is_primary {
-                extra_primary -= 1;
-            }
-            let reason = format!("Scaling activity initiated by (deployment {})", primary.id);
-            let task = &mut self.tasks[i];
-            task.request_stop(
-                Stop {
-                    code: StopCode::ServiceSchedulerInitiated,
-                    reason,
-                    exit_code: None,
-                    container_reason: None,
-                    failure: false,
-                },
-                now,
-            );
-            stopped.push((task.deployment_id.clone(), task.id.clone()));
-        }
-        if !stopped.is_empty() {
+        // The stop pass first: tasks of older deployments (and extra PRIMARY tasks) stop
+        // while `min_healthy` allows — those not yet counted healthy first, but never
+        // below the minimum either, since they may be about to count.
+        let stopped = self.stop_pass(&primary.id, lower, now);
+        if stopped.is_empty() {
+            // The start pass, in a pass that stopped nothing: the room stops free is
+            // started into once those tasks are gone (AWS's documented rounds: with
+            // minimumHealthyPercent 50 and room for 8, stop 3, start 5, stop 3, start 1).
+            self.start_pass(&primary, desired, upper, now, launcher, ids, &mut actions);
+        } else {
             let list: Vec<String> = stopped.iter().map(|(_, id)| format!("(task {id})")).collect();
             let count = stopped.len();
             let plural = if count == 1 { "task" } else { "tasks" };
@@ -152,6 +63,165 @@ impl Rollout {
             self.cannot_progress(now);
         }
         actions
+    }
+
+    /// The start pass: first a task for each task of an older deployment that died
+    /// mid-rollout (replaced with its own revision, as ECS does since 2025-11), then tasks
+    /// of the PRIMARY, within `max` and the cluster's room.
+    #[allow(clippy::too_many_arguments, reason = "one pass's inputs, named")]
+    fn start_pass(
+        &mut self,
+        primary: &crate::local::deployment::Deployment,
+        desired: u32,
+        upper: u32,
+        now: u64,
+        launcher: &mut dyn Launcher,
+        ids: &mut Ids,
+        actions: &mut Vec<Action>,
+    ) {
+        let occupied = self.tasks.iter().filter(|t| t.state != TaskState::Stopped).count() as u32;
+        let mut capacity_room =
+            self.config.capacity.map_or(u32::MAX, |c| c.saturating_sub(occupied));
+        let mut room = upper.saturating_sub(self.active(None));
+        let replacing: Vec<(crate::local::deployment::Deployment, u32)> = self
+            .deployments
+            .iter()
+            .filter(|d| d.status == DeploymentStatus::Active)
+            .filter_map(|d| {
+                let keep = d.keep?;
+                let missing = keep.saturating_sub(self.active(Some(&d.id)));
+                (missing > 0).then(|| (d.clone(), missing))
+            })
+            .collect();
+        for (deployment, missing) in replacing {
+            let starts = missing.min(room).min(capacity_room);
+            if starts > 0 {
+                self.launch(&deployment, starts, now, launcher, ids, actions);
+                room -= starts;
+                capacity_room = capacity_room.saturating_sub(starts);
+            }
+        }
+        let launches_allowed =
+            primary.rollout != RolloutState::Failed && primary.throttled_until_ms <= now;
+        let need = desired.saturating_sub(self.active(Some(&primary.id)));
+        let starts = if launches_allowed { need.min(room).min(capacity_room) } else { 0 };
+        if starts > 0 {
+            self.launch(primary, starts, now, launcher, ids, actions);
+        } else if launches_allowed && need > 0 && room > 0 && capacity_room == 0 {
+            self.event_once(
+                format!(
+                    "(service {}) was unable to place a task because no container instance met all \
+                     of its requirements.",
+                    self.service
+                ),
+                now,
+            );
+        }
+    }
+
+    /// Starts `count` tasks of `deployment`'s revision.
+    fn launch(
+        &mut self,
+        deployment: &crate::local::deployment::Deployment,
+        count: u32,
+        now: u64,
+        launcher: &mut dyn Launcher,
+        ids: &mut Ids,
+        actions: &mut Vec<Action>,
+    ) {
+        let mut started = Vec::new();
+        for _ in 0..count {
+            let behaviour = launcher.behaviour(&deployment.revision);
+            let spec = LaunchSpec {
+                id: ids.task_id(),
+                deployment_id: deployment.id.clone(),
+                task_definition_arn: deployment.revision.arn.clone(),
+                has_health_check: deployment.revision.has_health_check,
+                stop_timeout_ms: deployment.revision.stop_timeout_ms,
+                drain_ms: self.config.drain_ms,
+            };
+            let task = Task::launch(spec, behaviour, now);
+            started.push(task.id.clone());
+            self.tasks.push(task);
+        }
+        let list: Vec<String> = started.iter().map(|id| format!("(task {id})")).collect();
+        let plural = if count == 1 { "task" } else { "tasks" };
+        self.event(
+            format!("(service {}) has started {count} {plural}: {}.", self.service, list.join(" ")),
+            now,
+        );
+        actions.push(Action {
+            at_ms: now,
+            start: true,
+            deployment_id: deployment.id.clone(),
+            count,
+        });
+    }
+
+    /// The stop pass: returns the tasks it stopped, with their deployments. A task
+    /// counted healthy stops while more than `lower` are; a RUNNING one not yet counted
+    /// healthy (within its health wait) while more than `lower` tasks are RUNNING — the
+    /// minimum is of RUNNING tasks, so a rollout that arrives while the previous one's
+    /// tasks are young never takes the service below it; a PENDING one stops freely.
+    fn stop_pass(&mut self, primary_id: &str, lower: u32, now: u64) -> Vec<(String, String)> {
+        let desired = self.config.desired;
+        let mut healthy_total = self.healthy(None, now);
+        let mut running_total =
+            self.tasks.iter().filter(|t| t.is_active() && t.state == TaskState::Running).count()
+                as u32;
+        let mut extra_primary = self.active(Some(primary_id)).saturating_sub(desired);
+        let mut stopped: Vec<(String, String)> = Vec::new();
+        let mut order: Vec<usize> = (0..self.tasks.len())
+            .filter(|&i| {
+                let task = &self.tasks[i];
+                task.is_active() && (task.deployment_id != primary_id || extra_primary > 0)
+            })
+            .collect();
+        order.sort_by_key(|&i| {
+            (
+                self.tasks[i].is_healthy(now),
+                self.tasks[i].deployment_id == primary_id,
+                self.tasks[i].created_ms,
+            )
+        });
+        for i in order {
+            let is_primary = self.tasks[i].deployment_id == primary_id;
+            if is_primary && extra_primary == 0 {
+                continue;
+            }
+            let healthy = self.tasks[i].is_healthy(now);
+            let running = self.tasks[i].state == TaskState::Running;
+            if (healthy && healthy_total <= lower) || (running && running_total <= lower) {
+                continue;
+            }
+            if healthy {
+                healthy_total -= 1;
+            }
+            if running {
+                running_total -= 1;
+            }
+            if is_primary {
+                extra_primary -= 1;
+            }
+            let reason = format!("Scaling activity initiated by (deployment {primary_id})");
+            let task = &mut self.tasks[i];
+            task.request_stop(
+                Stop {
+                    code: StopCode::ServiceSchedulerInitiated,
+                    reason,
+                    exit_code: None,
+                    container_reason: None,
+                    failure: false,
+                },
+                now,
+            );
+            let deployment_id = task.deployment_id.clone();
+            stopped.push((deployment_id.clone(), task.id.clone()));
+            if let Some(deployment) = self.deployments.iter_mut().find(|d| d.id == deployment_id) {
+                deployment.keep = deployment.keep.map(|k| k.saturating_sub(1));
+            }
+        }
+        stopped
     }
 
     /// The PRIMARY completes when it runs `desired` healthy tasks and no other deployment
