@@ -1,6 +1,6 @@
 //! The local ECS's state file: kept between runs, a bad one refused, each task's fate kept
 //! across a restart mid-rollout, and a stopped endpoint that answers nothing more on a
-//! connection kept alive.
+//! connection kept alive, and resources kept per region.
 
 use ferry::local::LocalEcs;
 
@@ -111,4 +111,75 @@ async fn a_stopped_endpoint_answers_nothing_more_on_a_kept_alive_connection() {
     let found = ecs.describe_clusters().clusters("before").clusters("after").send().await;
     let found = found.expect("describe");
     assert_eq!(found.clusters().len(), 2, "the state before the restart is there: {found:?}");
+}
+
+/// Resources are kept per region, from the region each request is signed for: a client
+/// in eu-central-1 sees eu-central-1 ARNs and only its own clusters, repositories and
+/// services; a rollout there runs; and the state file keeps every region.
+#[tokio::test(flavor = "multi_thread")]
+async fn resources_are_kept_per_region() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let options = || Start::manual().state_file(&path).options();
+    let server = LocalEcs::start(options()).await.expect("start");
+    let clients = |url: String| async move {
+        let config = crate::support::test::sdk_config(&url).await;
+        let frankfurt = aws_sdk_ecs::config::Builder::from(&config)
+            .region(aws_config::Region::new("eu-central-1"))
+            .build();
+        let ecr = aws_sdk_ecr::config::Builder::from(&config)
+            .region(aws_config::Region::new("eu-central-1"))
+            .build();
+        (
+            aws_sdk_ecs::Client::new(&config),
+            aws_sdk_ecs::Client::from_conf(frankfurt),
+            aws_sdk_ecr::Client::from_conf(ecr),
+        )
+    };
+    let (virginia, frankfurt, frankfurt_ecr) = clients(server.url().to_owned()).await;
+    let cluster = frankfurt.create_cluster().cluster_name("eu").send().await.expect("create");
+    let arn = cluster.cluster().and_then(|c| c.cluster_arn()).expect("arn").to_owned();
+    assert_eq!(arn, "arn:aws:ecs:eu-central-1:000000000000:cluster/eu");
+    let repository =
+        frankfurt_ecr.create_repository().repository_name("web").send().await.expect("repo");
+    assert_eq!(
+        repository.repository().and_then(|r| r.repository_uri()),
+        Some("000000000000.dkr.ecr.eu-central-1.amazonaws.com/web")
+    );
+    let seen = virginia.describe_clusters().clusters("eu").send().await.expect("describe");
+    assert_eq!(seen.failures()[0].reason(), Some("MISSING"), "not in us-east-1");
+    let listed = virginia.list_clusters().send().await.expect("list");
+    assert!(listed.cluster_arns().is_empty(), "{listed:?}");
+    let td = frankfurt
+        .register_task_definition()
+        .family("web")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder().name("a").image("x:1").build(),
+        )
+        .send()
+        .await
+        .expect("register");
+    let td = td.task_definition().and_then(|t| t.task_definition_arn()).expect("arn").to_owned();
+    assert!(td.starts_with("arn:aws:ecs:eu-central-1:"), "{td}");
+    frankfurt
+        .create_service()
+        .cluster("eu")
+        .service_name("web")
+        .task_definition(&td)
+        .desired_count(2)
+        .send()
+        .await
+        .expect("service");
+    server.clock().advance(120_000);
+    let described = frankfurt.describe_services().cluster("eu").services("web").send().await;
+    let described = described.expect("describe");
+    assert_eq!(described.services()[0].running_count(), 2, "the rollout ran in eu-central-1");
+    server.shutdown().await.expect("saved");
+
+    let again = LocalEcs::start(options()).await.expect("restart");
+    let (virginia, frankfurt, _) = clients(again.url().to_owned()).await;
+    let kept = frankfurt.list_clusters().send().await.expect("list");
+    assert_eq!(kept.cluster_arns(), [arn.as_str()]);
+    assert!(virginia.list_clusters().send().await.expect("list").cluster_arns().is_empty());
+    again.shutdown().await.expect("saved");
 }

@@ -540,6 +540,7 @@ async fn answer_of(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Va
         Some((ECR_PREFIX, op)) => (Api::Ecr, op.to_owned()),
         _ => return Err(ApiError::unknown_operation(&target)),
     };
+    let region = signed_region(request.headers());
     let bytes = request_body(request).await?;
     let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         json!({})
@@ -552,12 +553,34 @@ async fn answer_of(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Va
     let body = Model::of(api.service()).read_request(api.service(), &operation, body)?;
     let request = Request::new(&body)?;
     if api == Api::Ecr && ECR_IMAGE_CALLS.contains(&operation.as_str()) {
-        return image_call(shared, &operation, request).await;
+        return image_call(shared, region.as_deref(), &operation, request).await;
     }
     let now = shared.clock.now_ms();
     let mut state = lock(&shared.state);
     state.advance(now, &shared.faults);
-    dispatch(&mut state, api, &operation, request, now, &shared.registry)
+    let state = in_region(&mut state, region.as_deref());
+    dispatch(state, api, &operation, request, now, &shared.registry)
+}
+
+/// The region a request is signed for: the third part of its SigV4 credential scope
+/// (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`), as AWS's regional endpoints
+/// know it; `None` for an unsigned request or a scope that names no region.
+fn signed_region(headers: &hyper::HeaderMap) -> Option<String> {
+    let authorization = headers.get("authorization")?.to_str().ok()?;
+    let scope = authorization.split("Credential=").nth(1)?.split([',', ' ']).next()?;
+    let region = scope.split('/').nth(2)?;
+    let valid = !region.is_empty()
+        && region.len() <= 32
+        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    valid.then(|| region.to_owned())
+}
+
+/// The state of the region a request is signed for; the endpoint's own without one.
+fn in_region<'a>(state: &'a mut EcsState, region: Option<&str>) -> &'a mut EcsState {
+    match region {
+        Some(region) => state.in_region(region),
+        None => state,
+    }
 }
 
 /// The ECR calls answered from the registry behind the local ECR.
@@ -575,11 +598,13 @@ const ECR_IMAGE_CALLS: [&str; 6] = [
 /// deleted).
 async fn image_call(
     shared: &Shared,
+    region: Option<&str>,
     operation: &str,
     request: Request<'_>,
 ) -> Result<Value, ApiError> {
     let snapshot = {
-        let state = lock(&shared.state);
+        let mut state = lock(&shared.state);
+        let state = in_region(&mut state, region);
         let name = request.string("repositoryName")?.unwrap_or_default();
         super::ecr_images::Snapshot {
             account: state.account.clone(),
@@ -591,6 +616,7 @@ async fn image_call(
     let now = snapshot.now_ms;
     let outcome = super::ecr_images::answer(snapshot, &shared.registry, operation, request).await?;
     let mut state = lock(&shared.state);
+    let state = in_region(&mut state, region);
     let name = request.string("repositoryName")?.unwrap_or_default();
     if outcome.deleted {
         state.forget_repository(name);

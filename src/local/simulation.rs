@@ -16,6 +16,9 @@ use super::task::{LaunchSpec, Task};
 /// The longest a simulation runs, in virtual time.
 pub const TIME_LIMIT_MS: u64 = 6 * 3_600_000;
 
+/// A rollout that started or stopped a task this recently at the limit is still moving.
+const MOVING_MS: u64 = 30 * 60_000;
+
 /// What to simulate.
 #[derive(Clone, Debug)]
 pub struct SimulationInput {
@@ -38,8 +41,8 @@ pub enum Outcome {
     Completed,
     /// It can neither start nor stop a task (ECS's "unable to stop or start tasks").
     Stuck,
-    /// Still moving when the time limit came: tasks were starting, stopping or turning
-    /// healthy (a very large service, a long throttle).
+    /// Still moving when the time limit came: a task started or stopped in its last half
+    /// hour (a very large service, a throttled retry).
     Unfinished,
     /// The circuit breaker failed it and nothing was rolled back.
     Failed,
@@ -160,7 +163,10 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
         Some((id, RolloutState::Completed)) if id == old => Outcome::RolledBack,
         Some((_, RolloutState::Failed)) => Outcome::Failed,
         _ if rollout.is_stuck() => Outcome::Stuck,
-        _ => Outcome::Unfinished,
+        // Tasks started or stopped within the last half hour: still moving (a throttled
+        // retry waits at most 15 minutes), not stuck.
+        _ if steps.last().is_some_and(|s: &Step| s.at_ms + MOVING_MS >= now) => Outcome::Unfinished,
+        _ => Outcome::Stuck,
     };
     let failed_tasks = rollout.deployments.iter().find(|d| d.id == new).map_or_else(
         || {

@@ -42,6 +42,11 @@ pub struct EcsState {
     /// reports rather than the fault file's timers.
     #[serde(skip)]
     pub containers: bool,
+    /// The resources of every other region a request named, by region: each a state of
+    /// its own (its own clusters, families, repositories, ARNs), sharing this one's
+    /// account, clock, settings and capacity. Empty in those states themselves.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub regions: BTreeMap<String, EcsState>,
 }
 
 /// What the container runtime needs to know of a task.
@@ -283,7 +288,31 @@ impl EcsState {
             epoch_ms,
             capacity: None,
             containers: false,
+            regions: BTreeMap::new(),
         }
+    }
+
+    /// The state of `region`: this one for its own region, otherwise that region's,
+    /// made empty on first use (ids seeded by the region, so no two regions share one).
+    pub fn in_region(&mut self, region: &str) -> &mut EcsState {
+        if region == self.region {
+            return self;
+        }
+        let template = (self.account.clone(), self.epoch_ms, self.settings, self.capacity);
+        let containers = self.containers;
+        self.regions.entry(region.to_owned()).or_insert_with(|| {
+            let (account, epoch_ms, settings, capacity) = template;
+            let seed = region.bytes().fold(epoch_ms, |h, b| h.rotate_left(5) ^ u64::from(b));
+            EcsState {
+                account,
+                region: region.to_owned(),
+                ids: Ids::new(seed),
+                settings,
+                capacity,
+                containers,
+                ..EcsState::new(epoch_ms)
+            }
+        })
     }
 
     /// Reads a saved state; a missing file is a fresh state.
@@ -320,6 +349,12 @@ impl EcsState {
 
     /// Brings every service's scheduler up to `now`.
     pub fn advance(&mut self, now: u64, faults: &FaultFile) {
+        for region in self.regions.values_mut() {
+            region.capacity = self.capacity;
+            region.settings = self.settings;
+            region.containers = self.containers;
+            region.advance(now, faults);
+        }
         let mut runtime = VirtualRuntime { faults, containers: self.containers };
         for cluster in self.clusters.values_mut() {
             for service in cluster.services.values_mut() {
@@ -345,6 +380,9 @@ impl EcsState {
 
     /// Takes a container runtime's report on a task; says whether the task exists.
     pub fn observe(&mut self, task_id: &str, report: super::task::RuntimeReport, now: u64) -> bool {
+        if self.regions.values_mut().any(|region| region.observe(task_id, report.clone(), now)) {
+            return true;
+        }
         let service = self
             .clusters
             .values_mut()
@@ -356,7 +394,7 @@ impl EcsState {
     /// Every task the state still holds, for the container runtime.
     #[must_use]
     pub fn task_views(&self) -> Vec<TaskView> {
-        let mut views = Vec::new();
+        let mut views: Vec<TaskView> = self.regions.values().flat_map(Self::task_views).collect();
         for cluster in self.clusters.values() {
             for service in cluster.services.values() {
                 for task in &service.rollout.tasks {
@@ -382,6 +420,9 @@ impl EcsState {
     /// new one. Without containers, every task follows timers again.
     pub fn use_runtime(&mut self, containers: bool, adopted: &[String], now: u64) {
         self.containers = containers;
+        for region in self.regions.values_mut() {
+            region.use_runtime(containers, adopted, now);
+        }
         for cluster in self.clusters.values_mut() {
             for service in cluster.services.values_mut() {
                 for task in &mut service.rollout.tasks {
@@ -413,13 +454,16 @@ impl EcsState {
     /// Tasks not stopped that had reached RUNNING: those whose containers can be adopted.
     #[must_use]
     pub fn ran_tasks(&self) -> Vec<String> {
-        self.clusters
-            .values()
-            .flat_map(|c| c.services.values())
-            .flat_map(|s| s.rollout.tasks.iter())
-            .filter(|t| t.state != super::task::TaskState::Stopped && t.running_ms.is_some())
-            .map(|t| t.id.clone())
-            .collect()
+        let mut ran: Vec<String> = self.regions.values().flat_map(Self::ran_tasks).collect();
+        ran.extend(
+            self.clusters
+                .values()
+                .flat_map(|c| c.services.values())
+                .flat_map(|s| s.rollout.tasks.iter())
+                .filter(|t| t.state != super::task::TaskState::Stopped && t.running_ms.is_some())
+                .map(|t| t.id.clone()),
+        );
+        ran
     }
 
     /// The cluster a request names (default `default`), by name or ARN.
