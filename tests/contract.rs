@@ -1,8 +1,10 @@
 //! The contract suite (tests/contract/contract.py): boto3 and the AWS CLI — AWS's own
 //! clients, with botocore's copy of the service models, not the vendored one the endpoint
 //! reads — run a broad sequence of ECS, ECR and STS calls against the local ECS in front of
-//! a real registry, and every answer's raw JSON is checked against the model. Zero
-//! deviations, and every operation the local ECS implements called at least once.
+//! a real registry, and every answer's raw JSON is checked against the model; then AWS's
+//! documented examples (botocore's examples-1.json) of the implemented operations, none
+//! refused as malformed. Zero deviations, and every operation the local ECS implements
+//! called at least once.
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
@@ -82,6 +84,7 @@ async fn every_answer_of_a_broad_sequence_is_the_models() {
         let mut command = Command::new(&python);
         command.arg(script).args([url.as_str(), "contract/app", "v1"]);
         aws_env(&mut command, &url, &bin);
+        command.env("FERRY_CONTRACT_OPERATIONS", serde_json::json!(IMPLEMENTED).to_string());
         command.output().expect("python runs")
     })
     .await
@@ -92,13 +95,18 @@ async fn every_answer_of_a_broad_sequence_is_the_models() {
         .unwrap_or_else(|_| panic!("a summary\nstdout: {stdout}\nstderr: {stderr}"));
     eprintln!(
         "contract: {} calls, {} CLI commands, {} answers ({} errors) of {} operations, {} \
-         values checked",
+         values checked; {} of AWS's documented examples sent, {} answered 200, not \
+         implemented: {}; refused (as AWS would, for what they name): {}",
         summary["calls"],
         summary["cli_commands"],
         summary["answers"],
         summary["errors"],
         summary["operations"].as_array().map_or(0, Vec::len),
-        summary["values"]
+        summary["values"],
+        summary["examples"],
+        summary["examples_answered"],
+        summary["examples_not_implemented"],
+        summary["examples_refused"]
     );
     assert_eq!(summary["deviations"], serde_json::json!([]), "stderr: {stderr}");
     assert!(output.status.success(), "stderr: {stderr}");
@@ -107,6 +115,7 @@ async fn every_answer_of_a_broad_sequence_is_the_models() {
     let missing: Vec<&&str> = IMPLEMENTED.iter().filter(|op| !called.contains(**op)).collect();
     assert!(missing.is_empty(), "never called: {missing:?}");
     assert!(summary["values"].as_u64() > Some(2000), "{summary}");
+    assert!(summary["examples"].as_u64() >= Some(25), "AWS's examples were sent: {summary}");
 }
 
 /// models/ holds the pinned botocore's ECS and ECR models exactly (less their prose).

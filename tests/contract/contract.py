@@ -7,12 +7,15 @@ operation's model lists (or one AWS sends for every operation).
 
     python contract.py ENDPOINT_URL IMAGE_REPOSITORY IMAGE_TAG
 
+The operations the endpoint implements come in FERRY_CONTRACT_OPERATIONS (a JSON list of
+"service:Operation"), for AWS's documented examples (botocore's examples-1.json) of them.
 Prints one JSON summary on standard output; exits 1 when anything deviates.
 """
 
 import contextlib
 import io
 import json
+import os
 import sys
 import time
 
@@ -29,7 +32,8 @@ COMMON_ERRORS = {
 }
 
 summary = {"calls": 0, "answers": 0, "values": 0, "errors": 0, "operations": set(),
-           "cli_commands": 0, "deviations": []}
+           "cli_commands": 0, "examples": 0, "examples_answered": 0,
+           "examples_not_implemented": [], "examples_refused": [], "deviations": []}
 
 
 def check(shape, value, path, out):
@@ -306,6 +310,59 @@ def ecr_sequence():
          imageScanningConfiguration={"scanOnPush": "true"}, expect_error="SerializationException")
 
 
+def examples_sequence():
+    """AWS's documented examples (botocore's examples-1.json) of the operations the
+    endpoint implements, sent as written once the resources they name exist: none may be
+    refused as malformed (a wrong type or a broken constraint), and each answer is
+    checked like every other."""
+    import botocore
+    data = os.path.join(os.path.dirname(botocore.__file__), "data")
+    ecs = client("ecs", validate=False)
+    ecr = client("ecr", validate=False)
+    # What the examples name: the default cluster, and the families they deploy.
+    call(ecs.create_cluster, clusterName="default")
+    for family in ("hello_world", "amazon-ecs-sample", "console-sample-app-static"):
+        call(ecs.register_task_definition, family=family,
+             containerDefinitions=[{"name": "simple-app", "image": "busybox", "memory": 64}])
+    call(ecs.create_service, cluster="default", serviceName="my-http-service",
+         taskDefinition="hello_world", desiredCount=1)
+    implemented = {
+        "ecs": {m.split(":")[1] for m in IMPLEMENTED if m.startswith("ecs:")},
+        "ecr": {m.split(":")[1] for m in IMPLEMENTED if m.startswith("ecr:")},
+    }
+    order = {"CreateCluster": 0, "RegisterTaskDefinition": 1, "CreateService": 2,
+             "CreateRepository": 0, "DeleteRepository": 9, "DeleteService": 9}
+    for service, version, made in (("ecs", "2014-11-13", ecs), ("ecr", "2015-09-21", ecr)):
+        with open(os.path.join(data, service, version, "examples-1.json")) as source:
+            examples = json.load(source)["examples"]
+        for operation in sorted(examples, key=lambda op: order.get(op, 5)):
+            for example in examples[operation]:
+                if operation not in implemented[service]:
+                    summary["examples_not_implemented"].append(f"{service}:{operation}")
+                    continue
+                method = getattr(made, botocore.xform_name(operation))
+                summary["examples"] += 1
+                summary["calls"] += 1
+                try:
+                    method(**example.get("input", {}))
+                    summary["examples_answered"] += 1
+                except Exception as error:  # noqa: BLE001 — the code is what is judged
+                    answer = getattr(error, "response", {}).get("Error", {})
+                    code, message = answer.get("Code"), answer.get("Message", "")
+                    malformed = code == "SerializationException" or (
+                        code == "InvalidParameterException"
+                        and ("validation error" in message or "failed to satisfy" in message))
+                    summary["examples_refused"].append(f"{service}:{operation}: {code}")
+                    if malformed or code is None:
+                        summary["deviations"].append(
+                            f"documented example {service}:{operation} refused: {code} "
+                            f"{message or error}")
+
+
+# The operations the endpoint answers (tests/contract.rs holds the same list).
+IMPLEMENTED = set(json.loads(os.environ.get("FERRY_CONTRACT_OPERATIONS", "[]")))
+
+
 def cli_sequence():
     cli("sts", "get-caller-identity")
     cli("ecs", "list-clusters")
@@ -337,7 +394,7 @@ def self_test():
 self_test()
 client("sts").get_caller_identity()
 summary["calls"] += 1
-for sequence in (ecs_sequence, ecr_sequence, cli_sequence):
+for sequence in (ecs_sequence, ecr_sequence, examples_sequence, cli_sequence):
     try:
         sequence()
     except Exception as error:  # noqa: BLE001 — an answer the sequence could not go on from
