@@ -225,6 +225,18 @@ async fn play(local: &Local, model: &mut Model, action: &Action) -> Result<(), S
             local.settle().await;
             outcome?;
         }
+        Action::OldTaskDies { version } => {
+            let image = Kind::Slow.image(*version);
+            let change = |m: &mut Model| {
+                m.file = false;
+                m.image = image;
+            };
+            let setup = Setup {
+                hook: Some(crate::support::harness::old_task_killer()),
+                ..Setup::default()
+            };
+            deploy(local, model, change, Kind::Slow, false, setup).await?;
+        }
         Action::ManualRollback => {
             let expected = model.clone().rollback();
             let outcome = local.rollback(None).await;

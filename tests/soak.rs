@@ -284,6 +284,12 @@ impl Soak {
                 let hook = Some(crate::support::harness::intruder());
                 self.run(Setup { hook, ..Setup::default() }, false, tally).await?;
             }
+            Action::OldTaskDies { version } => {
+                self.model.file = false;
+                self.model.image = Kind::Slow.image(*version);
+                let hook = Some(crate::support::harness::old_task_killer());
+                self.run(Setup { hook, ..Setup::default() }, false, tally).await?;
+            }
             Action::ManualRollback => {
                 let before = Truth::read(&self.local);
                 let rolled = self.local.rollback(None).await;

@@ -90,6 +90,51 @@ pub(crate) fn intruder() -> EventHook {
     })
 }
 
+/// Another client stopping one task of the previous revision the moment ferry's
+/// deployment starts (an old task that dies mid-rollout): ECS replaces it with its own
+/// revision, and ferry's verdict must not change. Its answers are ignored, as above.
+pub(crate) fn old_task_killer() -> EventHook {
+    Box::new(|event: &Event, hook: &Hook| {
+        if let Event::DeploymentStarted { deployment_id, .. } = event {
+            let ours = deployment_id.clone();
+            hook.act(move |clients| async move {
+                let Ok(listed) = clients
+                    .ecs
+                    .list_tasks()
+                    .cluster("c")
+                    .service_name("web")
+                    .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
+                    .send()
+                    .await
+                else {
+                    return;
+                };
+                let Ok(described) = clients
+                    .ecs
+                    .describe_tasks()
+                    .cluster("c")
+                    .set_tasks(Some(listed.task_arns().to_vec()))
+                    .send()
+                    .await
+                else {
+                    return;
+                };
+                let old = described.tasks().iter().find(|t| t.started_by() != Some(ours.as_str()));
+                if let Some(arn) = old.and_then(|t| t.task_arn()) {
+                    let _ = clients
+                        .ecs
+                        .stop_task()
+                        .cluster("c")
+                        .task(arn)
+                        .reason("stopped by another client")
+                        .send()
+                        .await;
+                }
+            });
+        }
+    })
+}
+
 /// Another tool leaving c/web at one task with a configuration that cannot progress
 /// (minimum healthy 100 %, maximum 100 %).
 pub(crate) async fn set_stuck_configuration(

@@ -85,6 +85,9 @@ pub(crate) enum Action {
     RotateSecret,
     /// Another client forces a new deployment while ours of `version` rolls out.
     Intruder { version: u32 },
+    /// Another client stops a task of the previous revision as ours of `version` starts:
+    /// ECS replaces it with its own revision; the verdict stays the rollout's.
+    OldTaskDies { version: u32 },
     /// `ferry rollback` by hand.
     ManualRollback,
     /// `desired = 0`, then `desired = 3`.
@@ -114,6 +117,10 @@ impl fmt::Display for Action {
                     "deploy acme/web:slow-{version}; another client forces a deployment mid-rollout"
                 )
             }
+            Action::OldTaskDies { version } => write!(
+                f,
+                "deploy acme/web:slow-{version}; another client stops an old task mid-rollout"
+            ),
             Action::ManualRollback => f.write_str("ferry rollback"),
             Action::ScaleToZeroAndBack => f.write_str("scale to 0 and back to 3"),
             Action::OtherToolStuck => f.write_str("another tool: desired 1, min 100%, max 100%"),
@@ -149,7 +156,8 @@ pub(crate) fn history(seed: u64, steps: usize) -> Vec<Action> {
                 version: if random.chance(30) { version - 1 } else { version },
                 kind: Kind::Good,
             },
-            66..=70 => Action::Rerun,
+            66..=68 => Action::Rerun,
+            69..=70 => Action::OldTaskDies { version },
             71..=76 => Action::Intruder { version },
             77..=83 => Action::ManualRollback,
             84..=88 => Action::ScaleToZeroAndBack,
