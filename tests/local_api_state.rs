@@ -137,6 +137,18 @@ async fn resources_are_kept_per_region() {
         )
     };
     let (virginia, frankfurt, frankfurt_ecr) = clients(server.url().to_owned()).await;
+    // A region AWS does not have is refused as AWS refuses a credential scoped to it.
+    let config = crate::support::test::sdk_config(server.url()).await;
+    let mars = aws_sdk_ecs::Client::from_conf(
+        aws_sdk_ecs::config::Builder::from(&config)
+            .region(aws_config::Region::new("mars-1"))
+            .build(),
+    );
+    let refused = mars.list_clusters().send().await.expect_err("no such region");
+    assert_eq!(
+        aws_sdk_ecs::error::ProvideErrorMetadata::code(&refused),
+        Some("InvalidSignatureException")
+    );
     let cluster = frankfurt.create_cluster().cluster_name("eu").send().await.expect("create");
     let arn = cluster.cluster().and_then(|c| c.cluster_arn()).expect("arn").to_owned();
     assert_eq!(arn, "arn:aws:ecs:eu-central-1:000000000000:cluster/eu");

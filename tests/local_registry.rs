@@ -250,3 +250,49 @@ async fn images_are_listed_retagged_and_deleted() {
     assert!(gone.into_service_error().is_repository_not_found_exception());
     server.shutdown().await.expect("stop");
 }
+
+/// A tag moved to another image in a mutable repository leaves the old image untagged,
+/// as ECR keeps it: DescribeImages and ListImages (`tagStatus` UNTAGGED) still show it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_moved_tag_leaves_its_old_image_untagged() {
+    use aws_sdk_ecr::types::{ListImagesFilter, TagStatus};
+    let Some(registry) = tokio::task::spawn_blocking(|| Registry::start(None)).await.expect("join")
+    else {
+        return;
+    };
+    let (server, ecr) = ecr_for(&registry, None).await;
+    ecr.create_repository().repository_name("acme/mut").send().await.expect("create");
+    let registry = std::sync::Arc::new(registry);
+    let pushing = std::sync::Arc::clone(&registry);
+    let (first, _) =
+        tokio::task::spawn_blocking(move || pushing.push_image("acme/mut", "latest", None, b"a"))
+            .await
+            .expect("join");
+    // The local ECR sees the first image before the tag moves.
+    ecr.describe_images().repository_name("acme/mut").send().await.expect("describe");
+    let pushing = std::sync::Arc::clone(&registry);
+    let (second, _) =
+        tokio::task::spawn_blocking(move || pushing.push_image("acme/mut", "latest", None, b"b"))
+            .await
+            .expect("join");
+    assert_ne!(first, second);
+    let all = ecr.describe_images().repository_name("acme/mut").send().await.expect("describe");
+    let untagged: Vec<&str> = all
+        .image_details()
+        .iter()
+        .filter(|d| d.image_tags().is_empty())
+        .filter_map(|d| d.image_digest())
+        .collect();
+    assert_eq!((all.image_details().len(), untagged), (2, vec![first.as_str()]));
+    let listed = ecr
+        .list_images()
+        .repository_name("acme/mut")
+        .filter(ListImagesFilter::builder().tag_status(TagStatus::Untagged).build())
+        .send()
+        .await
+        .expect("list untagged");
+    let ids: Vec<(Option<&str>, Option<&str>)> =
+        listed.image_ids().iter().map(|id| (id.image_digest(), id.image_tag())).collect();
+    assert_eq!(ids, [(Some(first.as_str()), None)]);
+    server.shutdown().await.expect("stop");
+}

@@ -94,6 +94,26 @@ fn young_tasks_are_not_stopped_below_the_minimum() {
     assert_eq!(rollout.deployments[0].rollout, RolloutState::Completed);
 }
 
+/// A superseded deployment whose tasks never ran is not kept: a second update before the
+/// first one's tasks start leaves nothing to relaunch, and the newest completes.
+#[test]
+fn a_superseded_deployment_that_never_ran_is_not_relaunched() {
+    let mut ids = Ids::new(11);
+    let mut rollout =
+        Rollout::new("web", config(2, CircuitBreaker::OFF), SchedulerSettings::default());
+    rollout.deploy(revision("v1"), &mut ids, 0);
+    run(&mut rollout, &mut ids, 0, 600_000);
+    rollout.deploy(revision("bad"), &mut ids, 600_000);
+    rollout.advance(601_000, &mut Plain, &mut ids);
+    rollout.deploy(revision("v3"), &mut ids, 602_000);
+    let bad = rollout.deployments[1].clone();
+    assert_eq!(bad.keep, Some(0), "its tasks never ran");
+    run(&mut rollout, &mut ids, 602_000, 4 * 3_600_000);
+    assert_eq!(rollout.deployments[0].rollout, RolloutState::Completed);
+    let bad_launches = rollout.tasks.iter().filter(|t| t.deployment_id == bad.id).count();
+    assert!(bad_launches <= 2, "{bad_launches} tasks of the superseded revision");
+}
+
 /// Since 2025-11 ECS replaces a task of the old revision that dies mid-rollout with its
 /// own revision, not with the new one.
 #[test]
@@ -116,10 +136,15 @@ fn an_old_task_that_dies_mid_rollout_is_replaced_with_its_own_revision() {
     let replacement = rollout
         .tasks
         .iter()
-        .find(|t| t.deployment_id == v1 && t.id != died && t.created_ms >= 122_000);
-    assert!(replacement.is_some(), "a v1 task replaces the one that died");
+        .find(|t| t.deployment_id == v1 && t.id != died && t.created_ms >= 122_000)
+        .map(|t| t.id.clone())
+        .expect("a v1 task replaces the one that died");
     run(&mut rollout, &mut ids, 130_000, 3_600_000);
     assert_eq!(rollout.deployments[0].rollout, RolloutState::Completed);
+    // It served: it ran (the stop pass leaves a task on its way to counting alone while
+    // the service is below its minimum), until the new revision replaced it.
+    let replaced = rollout.tasks.iter().find(|t| t.id == replacement).expect("kept");
+    assert!(replaced.running_ms.is_some(), "the replacement reached RUNNING");
 }
 
 #[test]

@@ -33,6 +33,18 @@ impl EcsState {
             .unwrap_or_else(|| format!("{}.dkr.ecr.{}.amazonaws.com", self.account, self.region))
     }
 
+    /// Where a repository's images live: `HOST/NAME`; behind a registry, outside
+    /// us-east-1, `HOST/REGION/NAME`, so two regions' repositories of one name do not share
+    /// the registry's.
+    fn repository_uri(&self, registry: &RegistryConfig, name: &str) -> String {
+        let host = self.registry_host(registry);
+        if registry.address.is_some() && self.region != super::state::HOME_REGION {
+            format!("{host}/{}/{name}", self.region)
+        } else {
+            format!("{host}/{name}")
+        }
+    }
+
     pub fn create_repository(
         &mut self,
         request: Request<'_>,
@@ -58,7 +70,7 @@ impl EcsState {
         let tags = parse_ecr_tags(request.value("tags"))?;
         let repository = Repository {
             arn: format!("arn:aws:ecr:{}:{}:repository/{name}", self.region, self.account),
-            uri: format!("{}/{name}", self.registry_host(registry)),
+            uri: self.repository_uri(registry, &name),
             name: name.clone(),
             created_ms: now,
             scan_on_push,
@@ -178,19 +190,21 @@ impl EcsState {
     pub fn ecr_tag_resource(&mut self, request: Request<'_>) -> Result<Value, ApiError> {
         let arn = self.tagged_repository(request)?;
         let tags = parse_ecr_tags(request.value("tags"))?;
-        let current = self.tags.entry(arn).or_default();
+        // Merged on a copy: a refused call leaves the tags as they were.
+        let mut merged = self.tags.get(&arn).cloned().unwrap_or_default();
         for tag in tags {
-            match current.iter_mut().find(|t| t.key == tag.key) {
+            match merged.iter_mut().find(|t| t.key == tag.key) {
                 Some(existing) => existing.value = tag.value,
-                None => current.push(tag),
+                None => merged.push(tag),
             }
         }
-        if current.len() > MAX_TAGS {
+        if merged.len() > MAX_TAGS {
             return Err(ApiError::with_kind(
                 "TooManyTagsException",
                 format!("A repository can have at most {MAX_TAGS} tags."),
             ));
         }
+        self.tags.insert(arn, merged);
         Ok(json!({}))
     }
 

@@ -59,8 +59,14 @@ fn describe_id(id: &Value) -> String {
 /// The images of a repository: manifests by digest, with their tags (sorted).
 type Images = BTreeMap<String, (Manifest, Vec<String>)>;
 
-/// The manifests of the repository, by digest, with their tags.
-async fn images(registry: &RegistryConfig, repository: &str) -> Result<Images, ApiError> {
+/// The manifests of the repository, by digest, with their tags: those its tags name,
+/// and the digests the local ECR saw before that no tag names now (untagged images — a
+/// tag moved away, or a PutImage by digest alone) while the registry still holds them.
+async fn images(
+    registry: &RegistryConfig,
+    repository: &str,
+    known: impl Iterator<Item = &String>,
+) -> Result<Images, ApiError> {
     let mut by_digest = Images::new();
     if registry.address.is_none() {
         return Ok(by_digest);
@@ -74,6 +80,16 @@ async fn images(registry: &RegistryConfig, repository: &str) -> Result<Images, A
                 .or_insert_with(|| (manifest, Vec::new()))
                 .1
                 .push(tag);
+        }
+    }
+    for digest in known {
+        if by_digest.contains_key(digest) {
+            continue;
+        }
+        if let Some(manifest) =
+            registry_client::manifest(registry, repository, digest).await.map_err(registry_error)?
+        {
+            by_digest.insert(digest.clone(), (manifest, Vec::new()));
         }
     }
     for (_, tags) in by_digest.values_mut() {
@@ -133,7 +149,8 @@ pub(super) async fn answer(
     let Some(repository) = &snapshot.repository else {
         return Err(ApiError::repository_not_found(name, &snapshot.account));
     };
-    let all = images(registry, name).await?;
+    let path = repository.registry_path();
+    let all = images(registry, path, repository.first_seen_ms.keys()).await?;
     let seen: Vec<String> = all.keys().cloned().collect();
     let ids: Vec<Value> =
         request.value("imageIds").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -228,14 +245,14 @@ pub(super) async fn answer(
             Ok(Outcome::answer(json!({ "images": images, "failures": failures }), seen))
         }
         "PutImage" => put_image(&snapshot, repository, registry, request, &all).await,
-        "BatchDeleteImage" => batch_delete_image(registry, request, &all).await,
+        "BatchDeleteImage" => batch_delete_image(registry, path, request, &all).await,
         "DeleteRepository" => {
             let force = request.boolean("force")?.unwrap_or(false);
             if !all.is_empty() && !force {
                 return Err(ApiError::repository_not_empty(name, &snapshot.account));
             }
             for digest in all.keys() {
-                registry_client::delete_manifest(registry, name, digest)
+                registry_client::delete_manifest(registry, path, digest)
                     .await
                     .map_err(registry_error)?;
             }
@@ -297,6 +314,16 @@ async fn put_image(
         ));
     }
     let holder = tag.and_then(|t| all.iter().find(|(_, (_, tags))| tags.iter().any(|x| x == t)));
+    if tag.is_none() && all.contains_key(&digest) {
+        return Err(ApiError::with_kind(
+            "ImageAlreadyExistsException",
+            format!(
+                "Image with digest '{digest}' already exists in the repository with name \
+                 '{name}' in registry with id '{}'",
+                snapshot.account
+            ),
+        ));
+    }
     match (tag, holder) {
         (Some(tag), Some((held, _))) if *held == digest => {
             return Err(ApiError::with_kind(
@@ -319,9 +346,26 @@ async fn put_image(
         }
         _ => {}
     }
-    registry_client::put_manifest(registry, name, tag.unwrap_or(&digest), &media_type, manifest)
-        .await
-        .map_err(registry_error)?;
+    registry_client::put_manifest(
+        registry,
+        repository.registry_path(),
+        tag.unwrap_or(&digest),
+        &media_type,
+        manifest,
+    )
+    .await
+    .map_err(|error| {
+        // The registry's MANIFEST_BLOB_UNKNOWN: ECR's own name for it, not a server fault
+        // the SDK would retry.
+        if error.contains("BLOB_UNKNOWN") {
+            ApiError::with_kind(
+                "LayersNotFoundException",
+                format!("The image manifest names layers the repository '{name}' does not hold."),
+            )
+        } else {
+            registry_error(error)
+        }
+    })?;
     let mut image_id = json!({ "imageDigest": digest });
     if let Some(tag) = tag {
         image_id["imageTag"] = json!(tag);
@@ -343,10 +387,10 @@ async fn put_image(
 /// a manifest with all its tags, so the tags that stay are put back on it.
 async fn batch_delete_image(
     registry: &RegistryConfig,
+    path: &str,
     request: Request<'_>,
     all: &Images,
 ) -> Result<Outcome, ApiError> {
-    let name = request.required_string("repositoryName")?;
     let ids: Vec<Value> =
         request.value("imageIds").and_then(Value::as_array).cloned().unwrap_or_default();
     let mut deleted = Vec::new();
@@ -395,7 +439,7 @@ async fn batch_delete_image(
     let mut gone = Vec::new();
     for digest in touched {
         let Some((manifest, _)) = all.get(digest) else { continue };
-        registry_client::delete_manifest(registry, name, digest).await.map_err(registry_error)?;
+        registry_client::delete_manifest(registry, path, digest).await.map_err(registry_error)?;
         let keep = remaining.get(digest).cloned().unwrap_or_default();
         if keep.is_empty() {
             gone.push(digest.to_owned());
@@ -403,7 +447,7 @@ async fn batch_delete_image(
         for tag in &keep {
             registry_client::put_manifest(
                 registry,
-                name,
+                path,
                 tag,
                 &manifest.media_type,
                 &manifest.body,

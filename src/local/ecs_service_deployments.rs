@@ -64,7 +64,8 @@ pub(super) fn sync(service: &mut Service, now: u64) {
         }
         let current = deployments.iter().find(|d| d.id == record.deployment_id);
         if let Some(d) = current {
-            record.failure_count = record.failure_count.max(d.breaker_count);
+            // The breaker's count as it is (it resets on a healthy task), kept once over.
+            record.failure_count = d.breaker_count;
             record.breaker_triggered = d.rollout == RolloutState::Failed && !d.stopped_by_request;
         }
         let rescuer = deployments

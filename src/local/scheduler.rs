@@ -154,15 +154,16 @@ impl Rollout {
 
     /// Starts a deployment of `revision`; the current PRIMARY becomes ACTIVE. Returns its id.
     pub fn deploy(&mut self, revision: Revision, ids: &mut Ids, now: u64) -> String {
-        let counts: Vec<u32> = self.deployments.iter().map(|d| self.active(Some(&d.id))).collect();
-        for (deployment, active) in self.deployments.iter_mut().zip(counts) {
-            // What it keeps from now on: its tasks wanted running (fewer, once replaced).
+        let counts: Vec<u32> = self.deployments.iter().map(|d| self.running(&d.id)).collect();
+        for (deployment, running) in self.deployments.iter_mut().zip(counts) {
+            // What it keeps from now on: its RUNNING tasks (a failed one, none).
+            let running = if deployment.rollout == RolloutState::Failed { 0 } else { running };
             if deployment.status == DeploymentStatus::Primary {
                 deployment.status = DeploymentStatus::Active;
                 deployment.updated_ms = now;
-                deployment.keep = Some(active);
+                deployment.keep = Some(running);
             } else {
-                deployment.keep = Some(deployment.keep.map_or(active, |keep| keep.min(active)));
+                deployment.keep = Some(deployment.keep.map_or(running, |keep| keep.min(running)));
             }
         }
         let id = ids.deployment_id();
@@ -177,6 +178,15 @@ impl Rollout {
         self.tasks
             .iter()
             .filter(|t| t.is_active() && deployment_id.is_none_or(|id| t.deployment_id == id))
+            .count() as u32
+    }
+
+    /// RUNNING tasks of a deployment not asked to stop.
+    fn running(&self, deployment_id: &str) -> u32 {
+        self.tasks
+            .iter()
+            .filter(|t| t.is_active() && t.state == TaskState::Running)
+            .filter(|t| t.deployment_id == deployment_id)
             .count() as u32
     }
 
@@ -305,6 +315,10 @@ impl Rollout {
                     deployment.breaker_count += 1;
                 }
                 if *failed_to_start {
+                    // A replacement that could not start is not tried again and again.
+                    if deployment.status != DeploymentStatus::Primary {
+                        deployment.keep = deployment.keep.map(|k| k.saturating_sub(1));
+                    }
                     deployment.start_failures += 1;
                     if deployment.start_failures >= settings.throttle_after {
                         let doublings =

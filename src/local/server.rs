@@ -76,7 +76,14 @@ pub(super) struct Shared {
     lose: Mutex<BTreeMap<String, u32>>,
     /// Retries still to throttle, by operation (the fault file's `throttle_retries`).
     throttle_retries: Mutex<BTreeMap<String, u32>>,
+    /// One lock per repository (region, name), held through a whole image call: the
+    /// registry is asked without the state's lock, and a check-then-act (an immutable
+    /// tag, a forced delete) must not interleave with another call on the repository.
+    repository_locks: Mutex<BTreeMap<(String, String), RepositoryLock>>,
 }
+
+/// The lock of one repository's image calls.
+type RepositoryLock = Arc<tokio::sync::Mutex<()>>;
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic in one request must not take the endpoint down: the state is plain data.
@@ -209,6 +216,7 @@ impl LocalEcs {
             throttle_retries: Mutex::new(options.faults.api.throttle_retries.clone()),
 
             faults: options.faults,
+            repository_locks: Mutex::new(BTreeMap::new()),
             calls: Mutex::new(BTreeMap::new()),
             injected: Mutex::new(BTreeMap::new()),
         });
@@ -540,7 +548,7 @@ async fn answer_of(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Va
         Some((ECR_PREFIX, op)) => (Api::Ecr, op.to_owned()),
         _ => return Err(ApiError::unknown_operation(&target)),
     };
-    let region = signed_region(request.headers());
+    let region = signed_region(request.headers())?;
     let bytes = request_body(request).await?;
     let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         json!({})
@@ -564,15 +572,23 @@ async fn answer_of(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Va
 
 /// The region a request is signed for: the third part of its SigV4 credential scope
 /// (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`), as AWS's regional endpoints
-/// know it; `None` for an unsigned request or a scope that names no region.
-fn signed_region(headers: &hyper::HeaderMap) -> Option<String> {
-    let authorization = headers.get("authorization")?.to_str().ok()?;
-    let scope = authorization.split("Credential=").nth(1)?.split([',', ' ']).next()?;
-    let region = scope.split('/').nth(2)?;
-    let valid = !region.is_empty()
-        && region.len() <= 32
-        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    valid.then(|| region.to_owned())
+/// know it; `None` for an unsigned request or a scope that names no region. A region
+/// AWS does not have is refused as AWS refuses a credential scoped to one.
+fn signed_region(headers: &hyper::HeaderMap) -> Result<Option<String>, ApiError> {
+    let scope = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split([',', ' ']).next());
+    let Some(region) = scope.and_then(|scope| scope.split('/').nth(2)) else { return Ok(None) };
+    if ferry_lang::aws_names::REGIONS.contains(&region) {
+        Ok(Some(region.to_owned()))
+    } else {
+        Err(ApiError::with_kind(
+            "InvalidSignatureException",
+            format!("Credential should be scoped to a valid region, not '{region}'."),
+        ))
+    }
 }
 
 /// The state of the region a request is signed for; the endpoint's own without one.
@@ -602,6 +618,12 @@ async fn image_call(
     operation: &str,
     request: Request<'_>,
 ) -> Result<Value, ApiError> {
+    let key = (
+        region.unwrap_or(super::state::HOME_REGION).to_owned(),
+        request.string("repositoryName")?.unwrap_or_default().to_owned(),
+    );
+    let repository_lock = Arc::clone(lock(&shared.repository_locks).entry(key).or_default());
+    let _held = repository_lock.lock().await;
     let snapshot = {
         let mut state = lock(&shared.state);
         let state = in_region(&mut state, region);

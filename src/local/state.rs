@@ -15,6 +15,9 @@ use super::ids::Ids;
 use super::local_error::LocalError;
 use super::scheduler::{Launcher, Rollout, SchedulerSettings};
 
+/// The endpoint's own region: a request signed for no region is its.
+pub(crate) const HOME_REGION: &str = "us-east-1";
+
 /// How long stopped tasks stay describable (§3.4: at least one hour).
 pub(crate) const STOPPED_TASK_RETENTION_MS: u64 = 3_600_000;
 
@@ -234,6 +237,12 @@ pub struct Repository {
 }
 
 impl Repository {
+    /// Its path in the registry behind the local ECR: the URI without its host.
+    #[must_use]
+    pub fn registry_path(&self) -> &str {
+        self.uri.split_once('/').map_or(self.name.as_str(), |(_, path)| path)
+    }
+
     /// Whether `tag`, once on an image, may not move to another: the repository's rule,
     /// turned over for the tags an exclusion filter matches.
     #[must_use]
@@ -277,7 +286,7 @@ impl EcsState {
     pub fn new(epoch_ms: u64) -> Self {
         Self {
             account: "000000000000".to_owned(),
-            region: "us-east-1".to_owned(),
+            region: HOME_REGION.to_owned(),
             clusters: BTreeMap::new(),
             families: BTreeMap::new(),
             repositories: BTreeMap::new(),

@@ -83,8 +83,12 @@ impl Rollout {
             .map(|(i, _)| i);
         let Some(target) = target else { return };
         self.deployments[index].status = DeploymentStatus::Active;
-        // Rolled back from: scaled down, never replaced.
-        self.deployments[index].keep = Some(0);
+        // Every deployment but the one rolled back to is scaled down, never replaced.
+        for (i, deployment) in self.deployments.iter_mut().enumerate() {
+            if i != target {
+                deployment.keep = Some(0);
+            }
+        }
         let target_id = self.deployments[target].id.clone();
         let failures = self.deployments[index].breaker_count;
         let back = &mut self.deployments[target];

@@ -86,7 +86,8 @@ impl Rollout {
         let replacing: Vec<(crate::local::deployment::Deployment, u32)> = self
             .deployments
             .iter()
-            .filter(|d| d.status == DeploymentStatus::Active)
+            .filter(|d| d.status == DeploymentStatus::Active && d.throttled_until_ms <= now)
+            .filter(|d| d.rollout != RolloutState::Failed)
             .filter_map(|d| {
                 let keep = d.keep?;
                 let missing = keep.saturating_sub(self.active(Some(&d.id)));
@@ -159,10 +160,11 @@ impl Rollout {
     }
 
     /// The stop pass: returns the tasks it stopped, with their deployments. A task
-    /// counted healthy stops while more than `lower` are; a RUNNING one not yet counted
-    /// healthy (within its health wait) while more than `lower` tasks are RUNNING — the
-    /// minimum is of RUNNING tasks, so a rollout that arrives while the previous one's
-    /// tasks are young never takes the service below it; a PENDING one stops freely.
+    /// counted healthy stops while more than `lower` are; one not yet counted healthy
+    /// only while at least `lower` are (below the minimum, a task on its way to counting
+    /// — a replacement — stays), and a RUNNING one of those only while more than `lower`
+    /// tasks are RUNNING: the minimum is of RUNNING tasks, so a rollout that arrives while
+    /// the previous one's tasks are young never takes the service below it.
     fn stop_pass(&mut self, primary_id: &str, lower: u32, now: u64) -> Vec<(String, String)> {
         let desired = self.config.desired;
         let mut healthy_total = self.healthy(None, now);
@@ -191,7 +193,9 @@ impl Rollout {
             }
             let healthy = self.tasks[i].is_healthy(now);
             let running = self.tasks[i].state == TaskState::Running;
-            if (healthy && healthy_total <= lower) || (running && running_total <= lower) {
+            // Below the minimum, a task on its way to counting (a replacement) stays.
+            let short = !healthy && healthy_total < lower;
+            if (healthy && healthy_total <= lower) || (running && running_total <= lower) || short {
                 continue;
             }
             if healthy {
