@@ -136,3 +136,92 @@ fn the_vendored_models_are_the_pinned_botocores() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Runs tests/contract/query.py in `mode` with one JSON case a line; its lines back.
+fn botocore_query(python: &std::path::Path, mode: &str, cases: &[Value]) -> Vec<Value> {
+    use std::io::Write as _;
+    let mut child = Command::new(python)
+        .arg(root().join("tests/contract/query.py"))
+        .arg(mode)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    let input = cases.iter().map(Value::to_string).collect::<Vec<_>>().join("\n") + "\n";
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+    let output = child.wait_with_output().expect("python ends");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
+}
+
+/// The local ECS's Query protocol (Elastic Load Balancing v2) against botocore's own:
+/// every request botocore's serializer writes reads back as the parameters it was given,
+/// and every answer ferry writes, botocore's parser reads as the value it was written from.
+#[test]
+fn the_query_protocol_reads_and_writes_as_botocore_does() {
+    use ferry::local::model::query::Form;
+    use ferry::local::model::{Model, Service};
+    use serde_json::json;
+    let Some(python) = python_tool("python") else { return };
+    let model = Model::of(Service::Elbv2);
+    let requests = [
+        json!({"op": "CreateTargetGroup", "params": {"Name": "web", "Protocol": "HTTP",
+            "Port": 8080, "VpcId": "vpc-1", "TargetType": "ip", "HealthCheckEnabled": true,
+            "HealthCheckIntervalSeconds": 10, "Matcher": {"HttpCode": "200-299"},
+            "Tags": [{"Key": "team", "Value": "web team+1"}]}}),
+        json!({"op": "RegisterTargets", "params": {"TargetGroupArn": "arn:aws:x",
+            "Targets": [{"Id": "10.0.0.1", "Port": 80}, {"Id": "10.0.0.2"}]}}),
+        json!({"op": "ModifyTargetGroupAttributes", "params": {"TargetGroupArn": "arn:aws:x",
+            "Attributes": [{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}]}}),
+        json!({"op": "CreateRule", "params": {"ListenerArn": "arn:aws:l", "Priority": 10,
+            "Conditions": [{"Field": "path-pattern", "Values": ["/api/*"]}],
+            "Actions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+                {"TargetGroupArn": "arn:aws:blue", "Weight": 90},
+                {"TargetGroupArn": "arn:aws:green", "Weight": 10}]}}]}}),
+        json!({"op": "DescribeLoadBalancers", "params": {"Names": ["a", "b"], "PageSize": 5}}),
+    ];
+    for (case, sent) in requests.iter().zip(botocore_query(&python, "serialize", &requests)) {
+        let body = sent["body"].as_str().expect("a body");
+        let form = Form::parse(body.as_bytes());
+        assert_eq!(form.action, case["op"]);
+        let read = model.read_form(&form).unwrap_or_else(|e| panic!("{body}: {e:?}"));
+        assert_eq!(read, case["params"], "{body}");
+    }
+    let answers = [
+        (
+            "DescribeTargetHealth",
+            json!({"TargetHealthDescriptions": [{
+            "Target": {"Id": "10.0.0.1", "Port": 80},
+            "HealthCheckPort": "80",
+            "TargetHealth": {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch",
+                "Description": "Health checks failed with these codes: [500] <&>"}}]}),
+        ),
+        (
+            "CreateTargetGroup",
+            json!({"TargetGroups": [{"TargetGroupArn": "arn:aws:tg",
+            "TargetGroupName": "web", "Port": 8080, "HealthCheckEnabled": true,
+            "HealthCheckIntervalSeconds": 10, "Matcher": {"HttpCode": "200"},
+            "LoadBalancerArns": []}]}),
+        ),
+        (
+            "DescribeLoadBalancers",
+            json!({"LoadBalancers": [{"LoadBalancerArn": "arn:aws:lb",
+            "DNSName": "web.local", "CreatedTime": 1_796_223_845.25,
+            "State": {"Code": "active"}, "AvailabilityZones": [{"ZoneName": "us-east-1a"}]}],
+            "NextMarker": "m"}),
+        ),
+    ];
+    let written: Vec<Value> = answers
+        .iter()
+        .map(|(op, answer)| {
+            json!({"op": op, "xml": model.answer_xml(op, answer, "rid", "urn:elbv2")})
+        })
+        .collect();
+    for ((op, answer), parsed) in answers.iter().zip(botocore_query(&python, "parse", &written)) {
+        assert_eq!(&parsed["parsed"], answer, "{op}");
+    }
+}

@@ -18,6 +18,8 @@ use super::api_error::ApiError;
 pub enum Service {
     Ecs,
     Ecr,
+    /// Elastic Load Balancing v2, the AWS Query protocol (model/query.rs).
+    Elbv2,
 }
 
 /// One service model: its operations and shapes.
@@ -64,9 +66,11 @@ impl Model {
     pub fn of(service: Service) -> &'static Self {
         static ECS: OnceLock<Model> = OnceLock::new();
         static ECR: OnceLock<Model> = OnceLock::new();
+        static ELBV2: OnceLock<Model> = OnceLock::new();
         let (cell, text) = match service {
             Service::Ecs => (&ECS, include_str!("../../models/ecs-2014-11-13.json")),
             Service::Ecr => (&ECR, include_str!("../../models/ecr-2015-09-21.json")),
+            Service::Elbv2 => (&ELBV2, include_str!("../../models/elbv2-2015-12-01.json")),
         };
         // The files are vendored and checked by the test suite; a model that cannot be
         // read is a broken build, not a runtime condition.
@@ -107,23 +111,7 @@ impl Model {
             return Ok(body);
         }
         Err(match service {
-            Service::Ecs => {
-                let count = broken.len();
-                let texts: Vec<String> = broken
-                    .iter()
-                    .map(|b| {
-                        format!(
-                            "Value {} at '{}' failed to satisfy constraint: {}",
-                            b.value, b.path, b.rule
-                        )
-                    })
-                    .collect();
-                ApiError::invalid(format!(
-                    "{count} validation error{} detected: {}",
-                    if count == 1 { "" } else { "s" },
-                    texts.join("; ")
-                ))
-            }
+            Service::Ecs => ApiError::invalid(validation_text(&broken)),
             Service::Ecr => {
                 let first = &broken[0];
                 ApiError::invalid(format!(
@@ -131,6 +119,7 @@ impl Model {
                     first.path, first.rule
                 ))
             }
+            Service::Elbv2 => ApiError::with_kind("ValidationError", validation_text(&broken)),
         })
     }
 
@@ -411,6 +400,23 @@ impl Model {
     }
 }
 
+/// "N validation error(s) detected: Value … at '…' failed to satisfy constraint: …; …",
+/// the AWS framework's words.
+fn validation_text(broken: &[Broken]) -> String {
+    let count = broken.len();
+    let texts: Vec<String> = broken
+        .iter()
+        .map(|b| {
+            format!("Value {} at '{}' failed to satisfy constraint: {}", b.value, b.path, b.rule)
+        })
+        .collect();
+    format!(
+        "{count} validation error{} detected: {}",
+        if count == 1 { "" } else { "s" },
+        texts.join("; ")
+    )
+}
+
 /// A constraint a request breaks, in AWS's words.
 struct Broken {
     value: String,
@@ -510,5 +516,6 @@ fn structure_refusal(value: &Value) -> String {
     }
 }
 
+pub mod query;
 #[cfg(test)]
 mod tests;
