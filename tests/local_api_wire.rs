@@ -412,6 +412,8 @@ async fn requests_are_read_against_the_service_models() {
     let arn = repository["repositoryArn"].clone();
     let (_, tags) = ecr("ListTagsForResource", json!({"resourceArn": arn}));
     assert_eq!(tags, json!({"tags": [{"Key": "team", "Value": "web"}]}));
+    let (status, refused) = ecr("ListTagsForResource", json!({"resourceArn": "invalid"}));
+    assert_eq!((status, refused["__type"].as_str()), (400, Some("InvalidParameterException")));
 }
 
 /// The list calls users type first answer, paged with ECS's default page sizes.

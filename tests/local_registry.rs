@@ -193,6 +193,23 @@ async fn images_are_listed_retagged_and_deleted() {
         .expect_err("already there");
     assert!(again.into_service_error().is_image_already_exists_exception());
 
+    // A manifest the registry cannot take is the caller's fault (4xx), never a retried 500.
+    let broken = ecr
+        .put_image()
+        .repository_name("acme/api")
+        .image_manifest(concat!(
+            r#"{"schemaVersion": 2, "config": {}, "layers": "none", "mediaType": "#,
+            r#""application/vnd.docker.distribution.manifest.v2+json"}"#
+        ))
+        .image_tag("broken")
+        .send()
+        .await
+        .expect_err("not a manifest")
+        .into_service_error();
+    assert!(
+        broken.is_invalid_parameter_exception() || broken.is_layers_not_found_exception(),
+        "{broken:?}"
+    );
     let listed = ecr.list_images().repository_name("acme/api").send().await.expect("list");
     let mut tags: Vec<&str> = listed.image_ids().iter().filter_map(|id| id.image_tag()).collect();
     tags.sort_unstable();

@@ -182,6 +182,12 @@ impl EcsState {
         if self.repositories.values().any(|r| r.arn == arn) {
             return Ok(arn.to_owned());
         }
+        if !arn.starts_with("arn:") {
+            return Err(ApiError::ecr_invalid(format!(
+                "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN \
+                 {arn}'"
+            )));
+        }
         let name = arn.rsplit_once(":repository/").map_or(arn, |(_, name)| name);
         Err(ApiError::repository_not_found(name, &self.account))
     }

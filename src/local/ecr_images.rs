@@ -362,6 +362,12 @@ async fn put_image(
                 "LayersNotFoundException",
                 format!("The image manifest names layers the repository '{name}' does not hold."),
             )
+        } else if error.contains("MANIFEST_INVALID") || error.contains("answered 400") {
+            // A manifest the registry cannot read is the caller's fault, not a server's.
+            ApiError::ecr_invalid(format!(
+                "Invalid parameter at 'imageManifest' failed to satisfy constraint: 'Invalid \
+                 image manifest: {error}'"
+            ))
         } else {
             registry_error(error)
         }
