@@ -51,12 +51,8 @@ impl EcsState {
         registry: &RegistryConfig,
         now: u64,
     ) -> Result<Value, ApiError> {
+        // Its length and pattern are the service model's, checked before any handler.
         let name = request.required_string("repositoryName")?.to_owned();
-        if let Err(reason) = ferry_lang::aws_names::ecr_repository(&name) {
-            return Err(ApiError::ecr_invalid(format!(
-                "Invalid parameter at 'repositoryName' failed to satisfy constraint: {reason}"
-            )));
-        }
         if self.repositories.contains_key(&name) {
             return Err(ApiError::repository_exists(&name, &self.account));
         }
@@ -197,13 +193,7 @@ impl EcsState {
         let arn = self.tagged_repository(request)?;
         let tags = parse_ecr_tags(request.value("tags"))?;
         // Merged on a copy: a refused call leaves the tags as they were.
-        let mut merged = self.tags.get(&arn).cloned().unwrap_or_default();
-        for tag in tags {
-            match merged.iter_mut().find(|t| t.key == tag.key) {
-                Some(existing) => existing.value = tag.value,
-                None => merged.push(tag),
-            }
-        }
+        let merged = super::ecs_tags::merged(self.tags.get(&arn).map_or(&[], Vec::as_slice), tags);
         if merged.len() > MAX_TAGS {
             return Err(ApiError::with_kind(
                 "TooManyTagsException",

@@ -32,13 +32,9 @@ impl EcsState {
     }
 
     fn merge_tags(&mut self, arn: &str, tags: Vec<Tag>) {
-        let current = self.tags.entry(arn.to_owned()).or_default();
-        for tag in tags {
-            match current.iter_mut().find(|t| t.key == tag.key) {
-                Some(existing) => existing.value = tag.value,
-                None => current.push(tag),
-            }
-        }
+        let current = self.tags.get(arn).map_or(&[][..], Vec::as_slice);
+        let all = merged(current, tags);
+        self.tags.insert(arn.to_owned(), all);
     }
 
     /// Whether `arn` names a resource this state holds.
@@ -84,6 +80,18 @@ impl EcsState {
         }
         Ok(json!({ "tags": self.tags_json(arn) }))
     }
+}
+
+/// `current` with `tags` added, a tag of a key already there replacing its value.
+pub(super) fn merged(current: &[Tag], tags: Vec<Tag>) -> Vec<Tag> {
+    let mut all = current.to_vec();
+    for tag in tags {
+        match all.iter_mut().find(|t| t.key == tag.key) {
+            Some(existing) => existing.value = tag.value,
+            None => all.push(tag),
+        }
+    }
+    all
 }
 
 /// `[{key, value}]`, each key 1–128 characters and each value at most 256.

@@ -14,8 +14,9 @@ use serde_json::Value;
 use super::api_error::ApiError;
 
 /// Which service a request is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Service {
+    #[default]
     Ecs,
     Ecr,
     /// Elastic Load Balancing v2, the AWS Query protocol (model/query.rs).
@@ -25,6 +26,9 @@ pub enum Service {
 /// One service model: its operations and shapes.
 #[derive(Debug, Deserialize)]
 pub struct Model {
+    /// The service it is the model of (set when it is read), for its errors' words.
+    #[serde(skip)]
+    service: Service,
     operations: BTreeMap<String, Operation>,
     shapes: BTreeMap<String, Shape>,
 }
@@ -74,7 +78,11 @@ impl Model {
         };
         // The files are vendored and checked by the test suite; a model that cannot be
         // read is a broken build, not a runtime condition.
-        cell.get_or_init(|| serde_json::from_str(text).expect("a vendored service model"))
+        cell.get_or_init(|| {
+            let mut model: Model = serde_json::from_str(text).expect("a vendored service model");
+            model.service = service;
+            model
+        })
     }
 
     /// Whether the model has `operation`.
@@ -94,12 +102,7 @@ impl Model {
     /// dropped, as AWS's deserializer drops them: the body returned holds only what AWS
     /// would have read. An operation the model does not have passes as it is (the
     /// dispatcher refuses it).
-    pub fn read_request(
-        &self,
-        service: Service,
-        operation: &str,
-        mut body: Value,
-    ) -> Result<Value, ApiError> {
+    pub fn read_request(&self, operation: &str, mut body: Value) -> Result<Value, ApiError> {
         let Some(input) = self.operations.get(operation).and_then(|op| op.input.as_ref()) else {
             return Ok(body);
         };
@@ -110,7 +113,7 @@ impl Model {
             self.prune(&input.shape, &mut body);
             return Ok(body);
         }
-        Err(match service {
+        Err(match self.service {
             Service::Ecs => ApiError::invalid(validation_text(&broken)),
             Service::Ecr => {
                 let first = &broken[0];

@@ -430,14 +430,15 @@ async fn handle(
     if form {
         return Ok(sts_answer(&shared, request).await);
     }
-    let (api, operation, answer) = answer(&shared, request).await;
+    let (service, operation, answer) = answer(&shared, request).await;
     if let Some(left) = lock(&shared.lose).get_mut(&operation).filter(|left| **left > 0) {
         // Carried out, and the answer lost on the way back.
         *left -= 1;
         *lock(&shared.injected).entry("answers_lost").or_default() += 1;
         return Err(Dropped);
     }
-    let (status, body) = match answer.and_then(|value| answer_of_model(api, &operation, value)) {
+    let (status, body) = match answer.and_then(|value| answer_of_model(service, &operation, value))
+    {
         Ok(value) => (200, value.to_string()),
         Err(error) => (error.status, error.body()),
     };
@@ -486,31 +487,42 @@ fn request_id(shared: &Shared) -> String {
 async fn answer(
     shared: &Shared,
     request: HttpRequest<Incoming>,
-) -> (Option<Api>, String, Result<Value, ApiError>) {
+) -> (Option<Service>, String, Result<Value, ApiError>) {
     let target = request
         .headers()
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.split_once('.'));
-    let api = match target {
-        Some((ECS_PREFIX, _)) => Some(Api::Ecs),
-        Some((ECR_PREFIX, _)) => Some(Api::Ecr),
-        _ => None,
+        .map(str::to_owned)
+        .unwrap_or_default();
+    let (service, operation) = match target.split_once('.') {
+        Some((ECS_PREFIX, op)) => (Some(Service::Ecs), op.to_owned()),
+        Some((ECR_PREFIX, op)) => (Some(Service::Ecr), op.to_owned()),
+        Some((_, op)) => (None, op.to_owned()),
+        None => (None, String::new()),
     };
-    let operation = target.map(|(_, op)| op.to_owned()).unwrap_or_default();
-    (api, operation, answer_of(shared, request).await)
+    let answer = match service {
+        Some(service) if request.method() == hyper::Method::POST => {
+            answer_of(shared, service, &operation, request).await
+        }
+        _ => Err(ApiError::unknown_operation(&target)),
+    };
+    (service, operation, answer)
 }
 
 /// An answer as it is sent: without `null` members (AWS leaves an absent value out);
 /// and, in debug builds — every test — checked against the operation's output shape in
 /// the service model, an answer outside it turned into a `ServerException` that names
 /// each deviation, so no test passes on an answer AWS would never give.
-fn answer_of_model(api: Option<Api>, operation: &str, mut value: Value) -> Result<Value, ApiError> {
+fn answer_of_model(
+    service: Option<Service>,
+    operation: &str,
+    mut value: Value,
+) -> Result<Value, ApiError> {
     without_nulls(&mut value);
     if cfg!(debug_assertions)
-        && let Some(api) = api
+        && let Some(service) = service
     {
-        let found = Model::of(api.service()).check_answer(operation, &value);
+        let found = Model::of(service).check_answer(operation, &value);
         if !found.is_empty() {
             return Err(ApiError::server_with(format!(
                 "the local ECS's answer to {operation} is outside the service model: {}",
@@ -533,21 +545,12 @@ fn without_nulls(value: &mut Value) {
     }
 }
 
-async fn answer_of(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Value, ApiError> {
-    let target = request
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_default();
-    if request.method() != hyper::Method::POST {
-        return Err(ApiError::unknown_operation(&target));
-    }
-    let (api, operation) = match target.split_once('.') {
-        Some((ECS_PREFIX, op)) => (Api::Ecs, op.to_owned()),
-        Some((ECR_PREFIX, op)) => (Api::Ecr, op.to_owned()),
-        _ => return Err(ApiError::unknown_operation(&target)),
-    };
+async fn answer_of(
+    shared: &Shared,
+    service: Service,
+    operation: &str,
+    request: HttpRequest<Incoming>,
+) -> Result<Value, ApiError> {
     let region = signed_region(request.headers())?;
     let bytes = request_body(request).await?;
     let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -556,18 +559,18 @@ async fn answer_of(shared: &Shared, request: HttpRequest<Incoming>) -> Result<Va
         serde_json::from_slice(&bytes)
             .map_err(|error| ApiError::serialization(format!("Malformed JSON: {error}")))?
     };
-    *lock(&shared.calls).entry(operation.clone()).or_default() += 1;
-    injected_fault(shared, &operation).await?;
-    let body = Model::of(api.service()).read_request(api.service(), &operation, body)?;
+    *lock(&shared.calls).entry(operation.to_owned()).or_default() += 1;
+    injected_fault(shared, operation).await?;
+    let body = Model::of(service).read_request(operation, body)?;
     let request = Request::new(&body)?;
-    if api == Api::Ecr && ECR_IMAGE_CALLS.contains(&operation.as_str()) {
-        return image_call(shared, region.as_deref(), &operation, request).await;
+    if service == Service::Ecr && ECR_IMAGE_CALLS.contains(&operation) {
+        return image_call(shared, region.as_deref(), operation, request).await;
     }
     let now = shared.clock.now_ms();
     let mut state = lock(&shared.state);
     state.advance(now, &shared.faults);
     let state = in_region(&mut state, region.as_deref());
-    dispatch(state, api, &operation, request, now, &shared.registry)
+    dispatch(state, service, operation, request, now, &shared.registry)
 }
 
 /// The region a request is signed for: the third part of its SigV4 credential scope
@@ -618,16 +621,13 @@ async fn image_call(
     operation: &str,
     request: Request<'_>,
 ) -> Result<Value, ApiError> {
-    let key = (
-        region.unwrap_or(super::state::HOME_REGION).to_owned(),
-        request.string("repositoryName")?.unwrap_or_default().to_owned(),
-    );
+    let name = request.string("repositoryName")?.unwrap_or_default();
+    let key = (region.unwrap_or(super::state::HOME_REGION).to_owned(), name.to_owned());
     let repository_lock = Arc::clone(lock(&shared.repository_locks).entry(key).or_default());
     let _held = repository_lock.lock().await;
     let snapshot = {
         let mut state = lock(&shared.state);
         let state = in_region(&mut state, region);
-        let name = request.string("repositoryName")?.unwrap_or_default();
         super::ecr_images::Snapshot {
             account: state.account.clone(),
             repository: state.repositories.get(name).cloned(),
@@ -639,7 +639,6 @@ async fn image_call(
     let outcome = super::ecr_images::answer(snapshot, &shared.registry, operation, request).await?;
     let mut state = lock(&shared.state);
     let state = in_region(&mut state, region);
-    let name = request.string("repositoryName")?.unwrap_or_default();
     if outcome.deleted {
         state.forget_repository(name);
     } else if let Some(repository) = state.repositories.get_mut(name) {
@@ -682,64 +681,54 @@ async fn injected_fault(shared: &Shared, operation: &str) -> Result<(), ApiError
     Ok(())
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Api {
-    Ecs,
-    Ecr,
-}
-
-impl Api {
-    fn service(self) -> Service {
-        match self {
-            Self::Ecs => Service::Ecs,
-            Self::Ecr => Service::Ecr,
-        }
-    }
-}
-
 fn dispatch(
     state: &mut EcsState,
-    api: Api,
+    service: Service,
     operation: &str,
     request: Request<'_>,
     now: u64,
     registry: &RegistryConfig,
 ) -> Result<Value, ApiError> {
-    match (api, operation) {
-        (Api::Ecs, "CreateCluster") => state.create_cluster(request, now),
-        (Api::Ecs, "DescribeClusters") => state.describe_clusters(request),
-        (Api::Ecs, "CreateService") => state.create_service(request, now),
-        (Api::Ecs, "UpdateService") => state.update_service(request, now),
-        (Api::Ecs, "DeleteService") => state.delete_service(request, now),
-        (Api::Ecs, "DescribeServices") => state.describe_services(request, now),
-        (Api::Ecs, "RegisterTaskDefinition") => state.register_task_definition(request, now),
-        (Api::Ecs, "DescribeTaskDefinition") => state.describe_task_definition(request),
-        (Api::Ecs, "DeregisterTaskDefinition") => state.deregister_task_definition(request, now),
-        (Api::Ecs, "DeleteTaskDefinitions") => state.delete_task_definitions(request),
-        (Api::Ecs, "ListTaskDefinitions") => state.list_task_definitions(request),
-        (Api::Ecs, "ListTaskDefinitionFamilies") => state.list_task_definition_families(request),
-        (Api::Ecs, "ListClusters") => state.list_clusters(request),
-        (Api::Ecs, "ListServices") => state.list_services(request),
-        (Api::Ecs, "ListContainerInstances") => state.list_container_instances(request),
-        (Api::Ecs, "ListTasks") => state.list_tasks(request),
-        (Api::Ecs, "DescribeTasks") => state.describe_tasks(request, now),
-        (Api::Ecs, "StopTask") => state.stop_task(request, now),
-        (Api::Ecs, "ListServiceDeployments") => state.list_service_deployments(request),
-        (Api::Ecs, "DescribeServiceDeployments") => state.describe_service_deployments(request),
-        (Api::Ecs, "DescribeServiceRevisions") => state.describe_service_revisions(request),
-        (Api::Ecs, "StopServiceDeployment") => state.stop_service_deployment(request, now),
-        (Api::Ecs, "TagResource") => state.tag_resource(request),
-        (Api::Ecs, "UntagResource") => state.untag_resource(request),
-        (Api::Ecs, "ListTagsForResource") => state.list_tags_for_resource(request),
-        (Api::Ecr, "CreateRepository") => state.create_repository(request, registry, now),
-        (Api::Ecr, "DescribeRepositories") => state.describe_repositories(request),
-        (Api::Ecr, "GetAuthorizationToken") => Ok(state.get_authorization_token(registry, now)),
-        (Api::Ecr, "PutLifecyclePolicy") => state.put_lifecycle_policy(request),
-        (Api::Ecr, "GetLifecyclePolicy") => state.get_lifecycle_policy(request, now),
-        (Api::Ecr, "TagResource") => state.ecr_tag_resource(request),
-        (Api::Ecr, "UntagResource") => state.ecr_untag_resource(request),
-        (Api::Ecr, "ListTagsForResource") => state.ecr_list_tags_for_resource(request),
-        (Api::Ecs, op) => Err(ApiError::unknown_operation(&format!("{ECS_PREFIX}.{op}"))),
-        (Api::Ecr, op) => Err(ApiError::unknown_operation(&format!("{ECR_PREFIX}.{op}"))),
+    match (service, operation) {
+        (Service::Ecs, "CreateCluster") => state.create_cluster(request, now),
+        (Service::Ecs, "DescribeClusters") => state.describe_clusters(request),
+        (Service::Ecs, "CreateService") => state.create_service(request, now),
+        (Service::Ecs, "UpdateService") => state.update_service(request, now),
+        (Service::Ecs, "DeleteService") => state.delete_service(request, now),
+        (Service::Ecs, "DescribeServices") => state.describe_services(request, now),
+        (Service::Ecs, "RegisterTaskDefinition") => state.register_task_definition(request, now),
+        (Service::Ecs, "DescribeTaskDefinition") => state.describe_task_definition(request),
+        (Service::Ecs, "DeregisterTaskDefinition") => {
+            state.deregister_task_definition(request, now)
+        }
+        (Service::Ecs, "DeleteTaskDefinitions") => state.delete_task_definitions(request),
+        (Service::Ecs, "ListTaskDefinitions") => state.list_task_definitions(request),
+        (Service::Ecs, "ListTaskDefinitionFamilies") => {
+            state.list_task_definition_families(request)
+        }
+        (Service::Ecs, "ListClusters") => state.list_clusters(request),
+        (Service::Ecs, "ListServices") => state.list_services(request),
+        (Service::Ecs, "ListContainerInstances") => state.list_container_instances(request),
+        (Service::Ecs, "ListTasks") => state.list_tasks(request),
+        (Service::Ecs, "DescribeTasks") => state.describe_tasks(request, now),
+        (Service::Ecs, "StopTask") => state.stop_task(request, now),
+        (Service::Ecs, "ListServiceDeployments") => state.list_service_deployments(request),
+        (Service::Ecs, "DescribeServiceDeployments") => state.describe_service_deployments(request),
+        (Service::Ecs, "DescribeServiceRevisions") => state.describe_service_revisions(request),
+        (Service::Ecs, "StopServiceDeployment") => state.stop_service_deployment(request, now),
+        (Service::Ecs, "TagResource") => state.tag_resource(request),
+        (Service::Ecs, "UntagResource") => state.untag_resource(request),
+        (Service::Ecs, "ListTagsForResource") => state.list_tags_for_resource(request),
+        (Service::Ecr, "CreateRepository") => state.create_repository(request, registry, now),
+        (Service::Ecr, "DescribeRepositories") => state.describe_repositories(request),
+        (Service::Ecr, "GetAuthorizationToken") => Ok(state.get_authorization_token(registry, now)),
+        (Service::Ecr, "PutLifecyclePolicy") => state.put_lifecycle_policy(request),
+        (Service::Ecr, "GetLifecyclePolicy") => state.get_lifecycle_policy(request, now),
+        (Service::Ecr, "TagResource") => state.ecr_tag_resource(request),
+        (Service::Ecr, "UntagResource") => state.ecr_untag_resource(request),
+        (Service::Ecr, "ListTagsForResource") => state.ecr_list_tags_for_resource(request),
+        (Service::Ecs, op) => Err(ApiError::unknown_operation(&format!("{ECS_PREFIX}.{op}"))),
+        (Service::Ecr, op) => Err(ApiError::unknown_operation(&format!("{ECR_PREFIX}.{op}"))),
+        (Service::Elbv2, op) => Err(ApiError::unknown_operation(op)),
     }
 }

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Number, Value};
 
-use super::{Model, Service, Shape};
+use super::{Model, Shape};
 use crate::local::api_error::ApiError;
 
 /// A decoded form body: `Action`, and every other field by its flattened name.
@@ -53,7 +53,7 @@ impl Model {
             None => Value::Object(Map::new()),
         };
         let value = if value.is_null() { Value::Object(Map::new()) } else { value };
-        self.read_request(Service::Elbv2, &form.action, value)
+        self.read_request(&form.action, value)
     }
 
     /// The value at `prefix` of shape `shape_name`, or `None` when the form has none.

@@ -3,11 +3,11 @@ use serde_json::json;
 use super::*;
 
 fn ecs(operation: &str, body: Value) -> Result<Value, ApiError> {
-    Model::of(Service::Ecs).read_request(Service::Ecs, operation, body)
+    Model::of(Service::Ecs).read_request(operation, body)
 }
 
 fn ecr(operation: &str, body: Value) -> Result<Value, ApiError> {
-    Model::of(Service::Ecr).read_request(Service::Ecr, operation, body)
+    Model::of(Service::Ecr).read_request(operation, body)
 }
 
 #[test]

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::local::model::Service;
 
 fn elbv2() -> &'static Model {
     Model::of(Service::Elbv2)
