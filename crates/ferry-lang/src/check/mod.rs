@@ -217,6 +217,16 @@ mod tests {
             format!("{TASK}update w {{ task_definition = t, desired = 1, \
                      min_healthy = 0%, max = 100% }}")
             => [];
+        downtime_behind_a_load_balancer:
+            format!("{TASK}update w {{ task_definition = t, desired = 2, min_healthy = 0%, \
+                     max = 100%\n load_balancer {{ target_group = \"arn:tg\", container = \"a\", \
+                     port = 80 }} }}")
+            => [DowntimeBehindLoadBalancer];
+        half_healthy_behind_a_load_balancer_is_fine:
+            format!("{TASK}update w {{ task_definition = t, desired = 2, min_healthy = 50%, \
+                     max = 100%\n load_balancer {{ target_group = \"arn:tg\", container = \"a\", \
+                     port = 80 }} }}")
+            => [];
         creating_without_a_breaker:
             format!("{TASK}update w {{ task_definition = t, create = true }}")
             => [CircuitBreakerMissing];

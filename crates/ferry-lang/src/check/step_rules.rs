@@ -310,6 +310,24 @@ impl Analyzer<'_> {
             // default would stand in for it and warn falsely; `ferry plan` judges it.
             self.cannot_progress(step, body, min, max, what);
         }
+        if let Some((0, span)) = min
+            && body.blocks().any(|b| b.kind.name == "load_balancer")
+        {
+            self.push(
+                Diagnostic::new(
+                    Code::DowntimeBehindLoadBalancer,
+                    span,
+                    "`min_healthy = 0%` behind a load balancer allows downtime",
+                )
+                .with_label("no task need stay healthy")
+                .with_help(
+                    "ECS may then stop every old task before a new one passes its target \
+                     group's health checks, and the load balancer has no target to send requests \
+                     to; write `min_healthy = 100%` with `max = 200%`, or `50%` when the cluster \
+                     has no room for extra tasks",
+                ),
+            );
+        }
         if let Some(field) = body.field("circuit_breaker")
             && let Some(word) = enum_word(&field.value)
         {

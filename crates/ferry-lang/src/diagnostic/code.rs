@@ -113,6 +113,7 @@ codes! {
         CircuitBreakerOff => "circuit_breaker_off", Warning;
         CircuitBreakerWithoutRollback => "circuit_breaker_without_rollback", Warning;
         DeploymentCannotProgress => "deployment_cannot_progress", Warning;
+        DowntimeBehindLoadBalancer => "downtime_behind_load_balancer", Warning;
         DuplicateTag => "duplicate_tag", Warning;
         GraceBelowStartPeriod => "grace_below_start_period", Warning;
         ImageNotPushed => "image_not_pushed", Warning;
