@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use crate::support::local_ecs::Start;
-use crate::support::moto::{aws_env, python_tool};
+use crate::support::moto::{python_summary, python_tool};
 use crate::support::registry::Registry;
 use crate::support::test::root;
 
@@ -79,20 +79,10 @@ async fn every_answer_of_a_broad_sequence_is_the_models() {
     let local = Start::real_time().speed(50.0).registry(config).start().await;
     let url = local.server.url().to_owned();
     let script = root().join("tests/contract/contract.py");
-    let output = tokio::task::spawn_blocking(move || {
-        let bin = python.parent().expect("bin").to_owned();
-        let mut command = Command::new(&python);
-        command.arg(script).args([url.as_str(), "contract/app", "v1"]);
-        aws_env(&mut command, &url, &bin);
-        command.env("FERRY_CONTRACT_OPERATIONS", serde_json::json!(IMPLEMENTED).to_string());
-        command.output().expect("python runs")
-    })
-    .await
-    .expect("join");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|_| panic!("a summary\nstdout: {stdout}\nstderr: {stderr}"));
+    let args = vec![url.clone(), "contract/app".to_owned(), "v1".to_owned()];
+    let operations = serde_json::json!(IMPLEMENTED).to_string();
+    let envs = vec![("FERRY_CONTRACT_OPERATIONS", operations)];
+    let (summary, stderr, succeeded) = python_summary(python, script, args, url, envs).await;
     eprintln!(
         "contract: {} calls, {} CLI commands, {} answers ({} errors) of {} operations, {} \
          values checked; {} of AWS's documented examples sent, {} answered 200, not \
@@ -109,7 +99,7 @@ async fn every_answer_of_a_broad_sequence_is_the_models() {
         summary["examples_refused"]
     );
     assert_eq!(summary["deviations"], serde_json::json!([]), "stderr: {stderr}");
-    assert!(output.status.success(), "stderr: {stderr}");
+    assert!(succeeded, "stderr: {stderr}");
     let called: BTreeSet<&str> =
         summary["operations"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     let missing: Vec<&&str> = IMPLEMENTED.iter().filter(|op| !called.contains(**op)).collect();

@@ -332,6 +332,7 @@ fn config(desired: u32, breaker: CircuitBreaker) -> RolloutConfig {
         circuit_breaker: breaker,
         capacity: None,
         drain_ms: 0,
+        target_groups: Vec::new(),
     }
 }
 

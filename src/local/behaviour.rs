@@ -40,6 +40,9 @@ pub struct TaskBehaviour {
     pub outcome: Outcome,
     /// Driven by a container runtime's reports instead of these timers (`--runtime docker`).
     pub external: bool,
+    /// How its app answers load balancer health checks.
+    #[serde(default)]
+    pub answers: crate::local::target_health::Answers,
 }
 
 impl Default for TaskBehaviour {
@@ -53,6 +56,7 @@ impl Default for TaskBehaviour {
             health_check: None,
             outcome: Outcome::Healthy,
             external: false,
+            answers: crate::local::target_health::Answers::default(),
         }
     }
 }
@@ -118,6 +122,35 @@ pub struct ImageRule {
     pub fail_to_start: Option<String>,
     pub health_check: Option<bool>,
     pub stop_after: Option<DurationText>,
+    /// From RUNNING until the app answers load balancer health checks (default: at once).
+    pub lb_healthy_after: Option<DurationText>,
+    /// The app never answers load balancer health checks.
+    #[serde(default)]
+    pub lb_never_healthy: bool,
+    /// The reason code its failed checks report.
+    pub lb_reason: Option<LbReason>,
+}
+
+/// Why a target fails its checks, as ELB reports it.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub enum LbReason {
+    /// The app answers with a code the matcher refuses.
+    #[serde(rename = "Target.ResponseCodeMismatch")]
+    ResponseCodeMismatch,
+    #[serde(rename = "Target.Timeout")]
+    Timeout,
+    #[serde(rename = "Target.FailedHealthChecks")]
+    FailedHealthChecks,
+}
+
+impl LbReason {
+    const fn code(self) -> &'static str {
+        match self {
+            LbReason::ResponseCodeMismatch => "Target.ResponseCodeMismatch",
+            LbReason::Timeout => "Target.Timeout",
+            LbReason::FailedHealthChecks => "Target.FailedHealthChecks",
+        }
+    }
 }
 
 /// Faults of the API: a share of calls throttled or failed, and added latency.
@@ -221,6 +254,10 @@ impl FaultFile {
         } else {
             Outcome::Healthy
         };
+        behaviour.answers = crate::local::target_health::Answers {
+            after_ms: (!rule.lb_never_healthy).then(|| ms(rule.lb_healthy_after, 0)),
+            reason: rule.lb_reason.unwrap_or(LbReason::ResponseCodeMismatch).code().to_owned(),
+        };
         behaviour
     }
 }
@@ -283,6 +320,24 @@ mod tests {
         assert!(matches!(file.behaviour("bad/x").outcome, Outcome::FailToStart { .. }));
         let slow = file.behaviour("web:1");
         assert_eq!((slow.start_ms, slow.outcome), (1_000, Outcome::NeverHealthy));
+        assert_eq!(slow.answers.after_ms, Some(0));
+    }
+
+    #[test]
+    fn load_balancer_checks_are_answered_as_the_rule_says() {
+        let file = FaultFile::parse(
+            r#"{"images": [
+                {"match": "slow:*", "lb_healthy_after": "45s"},
+                {"match": "dead:*", "lb_never_healthy": true, "lb_reason": "Target.Timeout"}
+            ]}"#,
+        )
+        .expect("parses");
+        assert_eq!(file.behaviour("slow:1").answers.after_ms, Some(45_000));
+        let dead = file.behaviour("dead:1").answers;
+        assert_eq!((dead.after_ms, dead.reason.as_str()), (None, "Target.Timeout"));
+        let error = FaultFile::parse(r#"{"images": [{"match": "*", "lb_reason": "Target.Sad"}]}"#)
+            .expect_err("no such reason");
+        assert!(error.to_string().contains("Target.Timeout"), "{error}");
     }
 
     #[test]

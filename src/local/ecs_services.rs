@@ -25,10 +25,63 @@ fn desired_count(n: i64) -> Result<u32, ApiError> {
         .ok_or_else(|| ApiError::invalid(format!("desiredCount must be from 0 to {MAX_DESIRED}.")))
 }
 
-/// The deregistration delay of a load balancer's target group (§1.5).
-const DEFAULT_DRAIN_MS: u64 = 300_000;
-
 impl EcsState {
+    /// A service's `loadBalancers` as ECS checks them against the task definition and
+    /// Elastic Load Balancing: each names a target group that exists and a load balancer
+    /// uses, of target type `ip` for awsvpc tasks, and a container of the task definition
+    /// with that container port.
+    fn check_load_balancers(&self, load_balancers: &Value, body: &Value) -> Result<(), ApiError> {
+        let containers = body["containerDefinitions"].as_array().map_or(&[][..], Vec::as_slice);
+        let awsvpc = body["networkMode"] == "awsvpc";
+        for entry in load_balancers.as_array().into_iter().flatten() {
+            if entry.get("loadBalancerName").is_some_and(|n| !n.is_null()) {
+                return Err(ApiError::invalid(
+                    "Classic Load Balancers are not modelled by the local ECS; name a \
+                     targetGroupArn.",
+                ));
+            }
+            let Some(arn) = entry["targetGroupArn"].as_str() else {
+                return Err(ApiError::invalid("targetGroupArn can not be null or empty."));
+            };
+            let group = self.elbv2.target_groups.get(arn).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "The target group with targetGroupArn {arn} does not exist."
+                ))
+            })?;
+            if self.elbv2.load_balancers_of(arn).is_empty() {
+                return Err(ApiError::invalid(format!(
+                    "The target group with targetGroupArn {arn} does not have an associated load \
+                     balancer."
+                )));
+            }
+            if awsvpc && group.target_type != "ip" {
+                return Err(ApiError::invalid(format!(
+                    "The provided target group {arn} has target type {}, which is incompatible \
+                     with the awsvpc network mode specified in the task definition.",
+                    group.target_type
+                )));
+            }
+            let name = entry["containerName"].as_str().unwrap_or_default();
+            let container = containers.iter().find(|c| c["name"] == name).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "The container {name} does not exist in the task definition."
+                ))
+            })?;
+            let port = entry["containerPort"].as_i64().unwrap_or_default();
+            let mapped = container["portMappings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|m| m["containerPort"].as_i64() == Some(port));
+            if !mapped {
+                return Err(ApiError::invalid(format!(
+                    "The container {name} did not have a container port {port} defined."
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub fn create_service(&mut self, request: Request<'_>, now: u64) -> Result<Value, ApiError> {
         let cluster_name = cluster_key(request.string("cluster")?);
         let name = request.required_string("serviceName")?.to_owned();
@@ -59,11 +112,13 @@ impl EcsState {
             ApiError::invalid("desiredCount can not be null for a REPLICA service.")
         })?;
         let desired = desired_count(desired)?;
+        let load_balancers = request.value("loadBalancers").cloned().unwrap_or_else(|| json!([]));
         let revision = {
             let td = self.task_definition(request.required_string("taskDefinition")?)?;
             if td.status != TaskDefinitionStatus::Active {
                 return Err(ApiError::client("TaskDefinition is inactive"));
             }
+            self.check_load_balancers(&load_balancers, &td.body)?;
             td.revision_info()
         };
         let client_token = request.string("clientToken")?.map(str::to_owned);
@@ -87,8 +142,6 @@ impl EcsState {
         let cluster_arn = cluster.arn.clone();
         let deployment_configuration =
             deployment_configuration(request.value("deploymentConfiguration"), None)?;
-        let load_balancers = request.value("loadBalancers").cloned().unwrap_or_else(|| json!([]));
-        let has_load_balancer = load_balancers.as_array().is_some_and(|l| !l.is_empty());
         let config = RolloutConfig {
             desired,
             min_healthy_percent: percent(&deployment_configuration, "minimumHealthyPercent"),
@@ -96,7 +149,8 @@ impl EcsState {
             grace_ms: grace(request)?.unwrap_or(0),
             circuit_breaker: breaker(&deployment_configuration),
             capacity: self.capacity,
-            drain_ms: if has_load_balancer { DEFAULT_DRAIN_MS } else { 0 },
+            drain_ms: self.elbv2.links(&load_balancers).1,
+            target_groups: self.elbv2.links(&load_balancers).0,
         };
         let mut rollout = Rollout::new(&name, config, self.settings);
         rollout.deploy(revision, &mut self.ids, now);
@@ -150,6 +204,22 @@ impl EcsState {
         let force = request.boolean("forceNewDeployment")?.unwrap_or(false);
         let network = request.value("networkConfiguration").cloned();
         let load_balancers = request.value("loadBalancers").cloned();
+        {
+            // The load balancers the service will have, against the revision it will run.
+            let service = self.clusters.get(&cluster_name).and_then(|c| c.services.get(&name));
+            let wanted = load_balancers
+                .clone()
+                .or_else(|| revision.as_ref().and(service.map(|s| s.load_balancers.clone())));
+            let reference = match &revision {
+                Some(revision) => Some(revision.arn.clone()),
+                None => service.and_then(|s| s.rollout.primary()).map(|p| p.revision.arn.clone()),
+            };
+            if let (Some(wanted), Some(reference)) = (wanted, reference)
+                && let Ok(td) = self.task_definition(&reference)
+            {
+                self.check_load_balancers(&wanted, &td.body)?;
+            }
+        }
         let platform_version = request.string("platformVersion")?.map(str::to_owned);
         let cluster =
             self.clusters.get_mut(&cluster_name).ok_or_else(ApiError::cluster_not_found)?;
@@ -183,12 +253,6 @@ impl EcsState {
         if let Some(load_balancers) = load_balancers
             && service.load_balancers != load_balancers
         {
-            service.rollout.config.drain_ms =
-                if load_balancers.as_array().is_some_and(|l| !l.is_empty()) {
-                    DEFAULT_DRAIN_MS
-                } else {
-                    0
-                };
             service.load_balancers = load_balancers;
             changed = true;
         }

@@ -17,6 +17,8 @@ mod ecs_services;
 mod ecs_tags;
 mod ecs_task_definitions;
 mod ecs_tasks;
+mod elbv2;
+mod elbv2_targets;
 pub mod ids;
 mod local_error;
 pub mod model;
@@ -27,6 +29,7 @@ pub(crate) mod server;
 pub mod simulation;
 pub(crate) mod state;
 mod sts;
+pub mod target_health;
 pub mod task;
 
 pub use local_error::{FaultError, LocalError};

@@ -149,7 +149,8 @@ fn encode_token(offset: usize) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("ferry-local:{offset}"))
 }
 
-fn decode_token(token: &str) -> Option<usize> {
+/// The offset a token made by `paginate` points at.
+pub(crate) fn decode_token(token: &str) -> Option<usize> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(token).ok()?;
     String::from_utf8(bytes).ok()?.strip_prefix("ferry-local:")?.parse().ok()
 }

@@ -97,6 +97,9 @@ pub struct RolloutConfig {
     pub capacity: Option<u32>,
     /// The load balancer's deregistration delay; 0 without one.
     pub drain_ms: u64,
+    /// The target groups its tasks are registered with.
+    #[serde(default)]
+    pub target_groups: Vec<super::target_health::TargetLink>,
 }
 
 impl RolloutConfig {
@@ -250,8 +253,12 @@ impl Rollout {
         let Some(task) = self.tasks.iter_mut().find(|t| t.id == task_id) else { return false };
         let changes = task.observe(report, now, grace);
         let deployment_id = task.deployment_id.clone();
+        let running = changes.contains(&Change::BecameRunning);
         for change in changes {
             self.record(&deployment_id, task_id, &change, now);
+        }
+        if running {
+            self.registered_events(&[(now, task_id.to_owned())]);
         }
         true
     }
@@ -277,8 +284,71 @@ impl Rollout {
                 ));
             }
         }
+        let registered: Vec<(u64, String)> = outcomes
+            .iter()
+            .filter(|(_, _, change, _)| *change == Change::BecameRunning)
+            .map(|(_, task_id, _, at)| (*at, task_id.clone()))
+            .collect();
         for (deployment_id, task_id, change, at) in outcomes {
             self.record(&deployment_id, &task_id, &change, at);
+        }
+        self.registered_events(&registered);
+    }
+
+    /// ECS's "registered N targets in (target-group …)" for tasks that reached RUNNING,
+    /// one event per moment and target group.
+    fn registered_events(&mut self, running: &[(u64, String)]) {
+        let mut counts: Vec<(u64, String, u32)> = Vec::new();
+        for (at, task_id) in running {
+            let Some(task) = self.tasks.iter().find(|t| &t.id == task_id) else { continue };
+            for target in &task.targets {
+                match counts.iter_mut().find(|(t, g, _)| t == at && *g == target.group_arn) {
+                    Some((_, _, n)) => *n += 1,
+                    None => counts.push((*at, target.group_arn.clone(), 1)),
+                }
+            }
+        }
+        for (at, group, count) in counts {
+            let message = format!(
+                "(service {}) registered {count} targets in (target-group {group})",
+                self.service
+            );
+            self.event(message, at);
+        }
+    }
+
+    /// ECS's events for running tasks it takes out of their target groups: "has begun
+    /// draining connections on N tasks." and "deregistered N targets in (target-group …)".
+    fn draining_events(&mut self, task_ids: &[String], now: u64) {
+        let draining: Vec<&Task> = self
+            .tasks
+            .iter()
+            .filter(|t| task_ids.contains(&t.id) && t.state == TaskState::Deactivating)
+            .filter(|t| !t.targets.is_empty())
+            .collect();
+        if draining.is_empty() {
+            return;
+        }
+        let mut groups: Vec<(String, u32)> = Vec::new();
+        for target in draining.iter().flat_map(|t| &t.targets) {
+            match groups.iter_mut().find(|(g, _)| *g == target.group_arn) {
+                Some((_, n)) => *n += 1,
+                None => groups.push((target.group_arn.clone(), 1)),
+            }
+        }
+        let count = draining.len();
+        self.event(
+            format!("(service {}) has begun draining connections on {count} tasks.", self.service),
+            now,
+        );
+        for (group, count) in groups {
+            self.event(
+                format!(
+                    "(service {}) deregistered {count} targets in (target-group {group})",
+                    self.service
+                ),
+                now,
+            );
         }
     }
 
@@ -291,6 +361,22 @@ impl Rollout {
         };
         match change {
             Change::BecameRunning => {}
+            Change::TargetUnhealthy { index } => {
+                let task = self.tasks.iter().find(|t| t.id == task_id);
+                let target = task.and_then(|t| t.targets.get(*index));
+                let failure = target
+                    .and_then(|t| t.fate.as_ref())
+                    .map(|f| f.failure.event_reason().to_owned())
+                    .unwrap_or_default();
+                if let Some(target) = target {
+                    let message = format!(
+                        "(service {}) (task {task_id}) (port {}) is unhealthy in (target-group {}) \
+                         due to (reason {failure}).",
+                        self.service, target.port, target.group_arn
+                    );
+                    self.event(message, at);
+                }
+            }
             Change::BecameHealthy => {
                 deployment.start_failures = 0;
                 if reset {

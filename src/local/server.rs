@@ -23,6 +23,7 @@ use super::clock::Clock;
 use super::ecr::RegistryConfig;
 use super::ids::Ids;
 use super::local_error::LocalError;
+use super::model::query::{self, Form};
 use super::model::{Model, Service};
 use super::request::Request;
 use super::state::EcsState;
@@ -428,7 +429,7 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|content| content.starts_with("application/x-www-form-urlencoded"));
     if form {
-        return Ok(sts_answer(&shared, request).await);
+        return query_answer(&shared, request).await;
     }
     let (service, operation, answer) = answer(&shared, request).await;
     if let Some(left) = lock(&shared.lose).get_mut(&operation).filter(|left| **left > 0) {
@@ -460,16 +461,63 @@ async fn request_body(request: HttpRequest<Incoming>) -> Result<Bytes, ApiError>
         .to_bytes())
 }
 
-/// An STS call (the query protocol): GetCallerIdentity names the local account.
-async fn sts_answer(shared: &Shared, request: HttpRequest<Incoming>) -> Response<Full<Bytes>> {
-    // A body that cannot be read names no action: STS's refusal of an unknown one.
-    let body = request_body(request).await.unwrap_or_default();
-    let account = lock(&shared.state).account.clone();
+/// The namespace of Elastic Load Balancing v2's XML answers.
+const ELBV2_NAMESPACE: &str = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
+
+/// A call in the AWS Query protocol: STS's GetCallerIdentity (the local account), or an
+/// Elastic Load Balancing v2 action, read against its service model and answered as XML.
+async fn query_answer(
+    shared: &Shared,
+    request: HttpRequest<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
     let id = request_id(shared);
-    let (status, xml) = super::sts::answer(&body, &account, &id);
-    if status == 200 {
-        *lock(&shared.calls).entry("GetCallerIdentity".to_owned()).or_default() += 1;
+    let region = signed_region(request.headers());
+    // A body that cannot be read names no action: refused as an unknown one.
+    let body = request_body(request).await.unwrap_or_default();
+    let form = Form::parse(&body);
+    if form.action == "GetCallerIdentity" || form.action.is_empty() {
+        let account = lock(&shared.state).account.clone();
+        let (status, xml) = super::sts::answer(&body, &account, &id);
+        if status == 200 {
+            *lock(&shared.calls).entry("GetCallerIdentity".to_owned()).or_default() += 1;
+        }
+        return Ok(xml_response(status, xml, id));
     }
+    let action = form.action.clone();
+    let answer = elbv2_answer(shared, region, &form).await;
+    if let Some(left) = lock(&shared.lose).get_mut(&action).filter(|left| **left > 0) {
+        *left -= 1;
+        *lock(&shared.injected).entry("answers_lost").or_default() += 1;
+        return Err(Dropped);
+    }
+    let model = Model::of(Service::Elbv2);
+    let (status, xml) =
+        match answer.and_then(|value| answer_of_model(Some(Service::Elbv2), &action, value)) {
+            Ok(value) => (200, model.answer_xml(&action, &value, &id, ELBV2_NAMESPACE)),
+            Err(error) => (error.status, query::error_xml(&error, &id, ELBV2_NAMESPACE)),
+        };
+    Ok(xml_response(status, xml, id))
+}
+
+async fn elbv2_answer(
+    shared: &Shared,
+    region: Result<Option<String>, ApiError>,
+    form: &Form,
+) -> Result<Value, ApiError> {
+    let region = region?;
+    let model = Model::of(Service::Elbv2);
+    *lock(&shared.calls).entry(form.action.clone()).or_default() += 1;
+    injected_fault(shared, &form.action).await?;
+    let body = model.read_form(form)?;
+    let request = Request::new(&body)?;
+    let now = shared.clock.now_ms();
+    let mut state = lock(&shared.state);
+    state.advance(now, &shared.faults);
+    let state = in_region(&mut state, region.as_deref());
+    dispatch_elbv2(state, &form.action, request, now)
+}
+
+fn xml_response(status: u16, xml: String, id: String) -> Response<Full<Bytes>> {
     Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
         .header("content-type", "text/xml")
@@ -729,6 +777,43 @@ fn dispatch(
         (Service::Ecr, "ListTagsForResource") => state.ecr_list_tags_for_resource(request),
         (Service::Ecs, op) => Err(ApiError::unknown_operation(&format!("{ECS_PREFIX}.{op}"))),
         (Service::Ecr, op) => Err(ApiError::unknown_operation(&format!("{ECR_PREFIX}.{op}"))),
-        (Service::Elbv2, op) => Err(ApiError::unknown_operation(op)),
+        (Service::Elbv2, op) => dispatch_elbv2(state, op, request, now),
+    }
+}
+
+fn dispatch_elbv2(
+    state: &mut EcsState,
+    action: &str,
+    request: Request<'_>,
+    now: u64,
+) -> Result<Value, ApiError> {
+    match action {
+        "CreateLoadBalancer" => state.create_load_balancer(request, now),
+        "DescribeLoadBalancers" => state.describe_load_balancers(request),
+        "DeleteLoadBalancer" => state.delete_load_balancer(request),
+        "CreateTargetGroup" => state.create_target_group(request),
+        "DescribeTargetGroups" => state.describe_target_groups(request),
+        "ModifyTargetGroup" => state.modify_target_group(request),
+        "DeleteTargetGroup" => state.delete_target_group(request),
+        "DescribeTargetGroupAttributes" => state.describe_target_group_attributes(request),
+        "ModifyTargetGroupAttributes" => state.modify_target_group_attributes(request),
+        "CreateListener" => state.create_listener(request),
+        "DescribeListeners" => state.describe_listeners(request),
+        "ModifyListener" => state.modify_listener(request),
+        "DeleteListener" => state.delete_listener(request),
+        "CreateRule" => state.create_rule(request),
+        "DescribeRules" => state.describe_rules(request),
+        "ModifyRule" => state.modify_rule(request),
+        "DeleteRule" => state.delete_rule(request),
+        "RegisterTargets" => state.register_targets(request, now),
+        "DeregisterTargets" => state.deregister_targets(request, now),
+        "DescribeTargetHealth" => state.describe_target_health(request, now),
+        "AddTags" => state.add_tags(request),
+        "RemoveTags" => state.remove_tags(request),
+        "DescribeTags" => state.describe_tags(request),
+        _ => Err(ApiError::with_kind(
+            "InvalidAction",
+            format!("The local ECS does not serve the Elastic Load Balancing action {action}."),
+        )),
     }
 }

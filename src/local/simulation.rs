@@ -119,6 +119,7 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
         circuit_breaker: input.circuit_breaker,
         capacity: input.capacity,
         drain_ms: input.drain_ms,
+        target_groups: Vec::new(),
     };
     let mut ids = Ids::new(1);
     let mut rollout = Rollout::new("simulated", config, input.settings);
@@ -216,6 +217,7 @@ pub fn seed_steady(rollout: &mut Rollout, revision: &Revision, ids: &mut Ids) ->
             has_health_check: false,
             stop_timeout_ms: revision.stop_timeout_ms,
             drain_ms: rollout.config.drain_ms,
+            targets: Vec::new(),
         };
         let mut task = Task::launch(spec, behaviour, 0);
         task.advance(0, 0);

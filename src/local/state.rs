@@ -50,6 +50,9 @@ pub struct EcsState {
     /// account, clock, settings and capacity. Empty in those states themselves.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub regions: BTreeMap<String, EcsState>,
+    /// Its load balancers, listeners, rules and target groups.
+    #[serde(default)]
+    pub elbv2: super::elbv2::Elbv2,
 }
 
 /// What the container runtime needs to know of a task.
@@ -298,6 +301,7 @@ impl EcsState {
             capacity: None,
             containers: false,
             regions: BTreeMap::new(),
+            elbv2: super::elbv2::Elbv2::default(),
         }
     }
 
@@ -372,6 +376,9 @@ impl EcsState {
                 }
                 service.rollout.config.capacity = self.capacity;
                 service.rollout.settings = self.settings;
+                let (links, drain_ms) = self.elbv2.links(&service.load_balancers);
+                service.rollout.config.target_groups = links;
+                service.rollout.config.drain_ms = drain_ms;
                 service.rollout.advance(now, &mut runtime, &mut self.ids);
                 service
                     .rollout

@@ -5,6 +5,7 @@
 //! how a report moves it (`Task::observe`), is in `task/runtime.rs`.
 
 use super::behaviour::{Outcome, TaskBehaviour};
+use super::target_health::{Failure, Fate, TaskTarget};
 
 mod runtime;
 
@@ -113,6 +114,13 @@ pub struct Task {
     /// The containers the runtime last reported.
     #[serde(default)]
     pub containers: Vec<ContainerStatus>,
+    /// Its load balancer targets, one per target group of the service.
+    #[serde(default)]
+    pub targets: Vec<TaskTarget>,
+    /// When ECS stops it for failing a target group's health checks (after the grace
+    /// period, if the target is not healthy by then), and which target.
+    #[serde(default)]
+    pub elb_unhealthy: Option<(u64, usize)>,
 }
 
 /// What a new task is: who starts it, from which revision, and how its stop path runs.
@@ -125,6 +133,8 @@ pub struct LaunchSpec {
     pub stop_timeout_ms: u64,
     /// The load balancer's deregistration delay; 0 without one.
     pub drain_ms: u64,
+    /// Its targets, not yet registered.
+    pub targets: Vec<TaskTarget>,
 }
 
 /// Why a timer fired, reported to the scheduler.
@@ -132,6 +142,10 @@ pub struct LaunchSpec {
 pub enum Change {
     BecameRunning,
     BecameHealthy,
+    /// Its target `index` failed its group's health checks; the task is being stopped.
+    TargetUnhealthy {
+        index: usize,
+    },
     /// Stopped; `failure` says whether it counts against the deployment.
     Stopped {
         failure: bool,
@@ -154,6 +168,7 @@ impl Task {
             has_health_check,
             stop_timeout_ms,
             drain_ms,
+            targets,
         } = spec;
         let has_health_check = behaviour.health_check.unwrap_or(has_health_check);
         Self {
@@ -178,6 +193,8 @@ impl Task {
             external: behaviour.external,
             containers: Vec::new(),
             plan: Some(behaviour),
+            targets,
+            elb_unhealthy: None,
         }
     }
 
@@ -221,6 +238,7 @@ impl Task {
                 self.healthy_ms.filter(|_| !self.healthy_reported),
                 self.unhealthy_ms,
                 self.crash_ms,
+                self.elb_unhealthy.map(|(at, _)| at),
             ],
             TaskState::Stopped => vec![],
         };
@@ -262,7 +280,9 @@ impl Task {
                 let healthy = self.healthy_ms.filter(|at| *at <= now && !self.healthy_reported);
                 let crash = self.crash_ms.filter(|at| *at <= now);
                 let unhealthy = self.unhealthy_ms.filter(|at| *at <= now);
-                let earliest = [healthy, crash, unhealthy].into_iter().flatten().min();
+                let elb = self.elb_unhealthy.filter(|(at, _)| *at <= now);
+                let earliest =
+                    [healthy, crash, unhealthy, elb.map(|(at, _)| at)].into_iter().flatten().min();
                 match earliest {
                     None => return false,
                     Some(at) if healthy == Some(at) => {
@@ -281,6 +301,25 @@ impl Task {
                                 failure: true,
                             },
                             changes,
+                        );
+                    }
+                    Some(at) if elb.map(|(e, _)| e) == Some(at) && unhealthy != Some(at) => {
+                        let index = elb.map_or(0, |(_, index)| index);
+                        let group = self.targets.get(index).map(|t| t.group_arn.clone());
+                        self.elb_unhealthy = None;
+                        changes.push(Change::TargetUnhealthy { index });
+                        self.request_stop(
+                            Stop {
+                                code: StopCode::ServiceSchedulerInitiated,
+                                reason: format!(
+                                    "Task failed ELB health checks in (target-group {})",
+                                    group.unwrap_or_default()
+                                ),
+                                exit_code: None,
+                                container_reason: None,
+                                failure: true,
+                            },
+                            at,
                         );
                     }
                     Some(at) => self.request_stop(
@@ -371,6 +410,46 @@ impl Task {
             }
             Outcome::FailToStart { .. } => {}
         }
+        self.register_targets(at, grace_ms, &plan.answers);
+    }
+
+    /// When every target of the task is healthy (0 without targets); `None`: never.
+    #[must_use]
+    pub fn targets_healthy_ms(&self) -> Option<u64> {
+        self.targets
+            .iter()
+            .map(|t| t.fate.as_ref().and_then(|f| f.healthy_ms))
+            .try_fold(0, |latest, at| at.map(|at| at.max(latest)))
+    }
+
+    /// Registers its targets at `at` (RUNNING): each is checked from then on, the task
+    /// counts as healthy only once every target is (and its containers, with a health
+    /// check), and a target unhealthy after the grace period gets the task stopped.
+    pub(crate) fn register_targets(
+        &mut self,
+        at: u64,
+        grace_ms: u64,
+        answers: &super::target_health::Answers,
+    ) {
+        if self.targets.is_empty() {
+            return;
+        }
+        let failure = Failure::of(&answers.reason);
+        for target in &mut self.targets {
+            target.fate = Some(Fate::of(at, target.timing, answers.after_ms, failure.clone()));
+        }
+        let containers = if self.has_health_check { self.healthy_ms } else { Some(at) };
+        self.healthy_ms = containers.zip(self.targets_healthy_ms()).map(|(c, t)| c.max(t));
+        self.elb_unhealthy = self
+            .targets
+            .iter()
+            .enumerate()
+            .filter_map(|(index, target)| {
+                let fate = target.fate.as_ref()?;
+                let stop = fate.unhealthy_ms?.max(at + grace_ms);
+                fate.healthy_ms.is_none_or(|healthy| stop < healthy).then_some((stop, index))
+            })
+            .min();
     }
 
     fn finish(&mut self, at: u64, stop: Stop, changes: &mut Vec<Change>) {

@@ -42,6 +42,33 @@ pub(crate) fn aws_env(command: &mut Command, url: &str, bin: &std::path::Path) {
         .stdin(Stdio::null());
 }
 
+/// Runs a Python script of the environment at `python` against the endpoint `url` (with
+/// `aws_env`, `args` after the script, and `envs`); its last line of output read as a
+/// JSON summary, its standard error, and whether it succeeded.
+pub(crate) async fn python_summary(
+    python: PathBuf,
+    script: PathBuf,
+    args: Vec<String>,
+    url: String,
+    envs: Vec<(&'static str, String)>,
+) -> (serde_json::Value, String, bool) {
+    let output = tokio::task::spawn_blocking(move || {
+        let bin = python.parent().expect("bin").to_owned();
+        let mut command = Command::new(&python);
+        command.arg(script).args(args);
+        aws_env(&mut command, &url, &bin);
+        command.envs(envs);
+        command.output().expect("python runs")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let summary = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|_| panic!("a summary\nstdout: {stdout}\nstderr: {stderr}"));
+    (summary, stderr, output.status.success())
+}
+
 /// moto's server, stopped when dropped.
 pub(crate) struct Moto {
     pub(crate) address: String,

@@ -5,6 +5,7 @@
 use super::{Action, Launcher, Rollout};
 use crate::local::deployment::{DeploymentStatus, RolloutState};
 use crate::local::ids::Ids;
+use crate::local::target_health::{TaskTarget, task_instance, task_ip};
 use crate::local::task::{LaunchSpec, Stop, StopCode, Task, TaskState};
 
 impl Rollout {
@@ -32,6 +33,8 @@ impl Rollout {
             // minimumHealthyPercent 50 and room for 8, stop 3, start 5, stop 3, start 1).
             self.start_pass(&primary, desired, upper, now, launcher, ids, &mut actions);
         } else {
+            let ids: Vec<String> = stopped.iter().map(|(_, id)| id.clone()).collect();
+            self.draining_events(&ids, now);
             let list: Vec<String> = stopped.iter().map(|(_, id)| format!("(task {id})")).collect();
             let count = stopped.len();
             let plural = if count == 1 { "task" } else { "tasks" };
@@ -133,13 +136,27 @@ impl Rollout {
         let mut started = Vec::new();
         for _ in 0..count {
             let behaviour = launcher.behaviour(&deployment.revision);
+            let id = ids.task_id();
+            let targets = self
+                .config
+                .target_groups
+                .iter()
+                .map(|link| TaskTarget {
+                    group_arn: link.group_arn.clone(),
+                    id: if link.target_type == "ip" { task_ip(&id) } else { task_instance(&id) },
+                    port: link.container_port,
+                    timing: link.timing,
+                    fate: None,
+                })
+                .collect();
             let spec = LaunchSpec {
-                id: ids.task_id(),
+                id,
                 deployment_id: deployment.id.clone(),
                 task_definition_arn: deployment.revision.arn.clone(),
                 has_health_check: deployment.revision.has_health_check,
                 stop_timeout_ms: deployment.revision.stop_timeout_ms,
                 drain_ms: self.config.drain_ms,
+                targets,
             };
             let task = Task::launch(spec, behaviour, now);
             started.push(task.id.clone());
@@ -271,7 +288,10 @@ impl Rollout {
         let in_flight = self.tasks.iter().any(|t| match t.state {
             TaskState::Pending | TaskState::Deactivating | TaskState::Stopping => true,
             TaskState::Running => {
-                !t.is_healthy(now) || t.crash_ms.is_some() || t.unhealthy_ms.is_some()
+                !t.is_healthy(now)
+                    || t.crash_ms.is_some()
+                    || t.unhealthy_ms.is_some()
+                    || t.elb_unhealthy.is_some()
             }
             TaskState::Stopped => false,
         });

@@ -85,6 +85,9 @@ impl Task {
             if !self.has_health_check {
                 self.healthy_ms = Some(now + NO_CHECK_HEALTHY_MS);
             }
+            // Until the runtime checks targets over HTTP, they answer as soon as the task
+            // runs (docs/traffic.md).
+            self.register_targets(now, grace_ms, &crate::local::target_health::Answers::default());
         }
         let essential: Vec<&ContainerStatus> =
             self.containers.iter().filter(|c| c.essential).collect();
@@ -123,8 +126,11 @@ impl Task {
         } else {
             // Healthy again inside the grace period: the failure no longer stands.
             self.unhealthy_ms = None;
-            if !checked.is_empty() && checked.iter().all(|h| *h == Health::Healthy) {
-                self.healthy_ms.get_or_insert(now);
+            if !checked.is_empty()
+                && checked.iter().all(|h| *h == Health::Healthy)
+                && self.healthy_ms.is_none()
+            {
+                self.healthy_ms = self.targets_healthy_ms().map(|targets| targets.max(now));
             }
         }
         changes

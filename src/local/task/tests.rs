@@ -13,6 +13,7 @@ fn external(has_health_check: bool) -> Task {
         has_health_check,
         stop_timeout_ms: 30_000,
         drain_ms: 0,
+        targets: Vec::new(),
     };
     Task::launch(spec, TaskBehaviour { external: true, ..TaskBehaviour::default() }, 0)
 }
