@@ -152,3 +152,17 @@ fn replaced_tasks_drain_for_the_groups_delay_with_ecss_events() {
     assert!(draining < deregistered && deregistered < stopped, "{events:#?}");
     assert!(draining.is_some(), "{events:#?}");
 }
+
+#[test]
+fn health_status_stays_the_containers_while_the_target_is_not_healthy() {
+    // ECS's `healthStatus` is its essential containers'; the target only gates counting.
+    let json = r#"{"images": [{"match": "*", "health_check": true, "healthy_after": "5s",
+        "lb_never_healthy": true}]}"#;
+    let (mut ids, mut launcher) = (Ids::new(3), faults(json));
+    let mut rollout = rollout(1, 600_000);
+    rollout.deploy(revision("web:1"), &mut ids, 0);
+    rollout.advance(30_000 + 10_000, &mut launcher, &mut ids);
+    let task = &rollout.tasks[0];
+    assert_eq!(task.health_status(40_000), "HEALTHY");
+    assert!(!task.is_healthy(40_000), "not counted: its target never passes");
+}

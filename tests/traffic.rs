@@ -16,6 +16,7 @@ use crate::support::test::root;
 const IMPLEMENTED: &[&str] = &[
     "elbv2:CreateLoadBalancer",
     "elbv2:DescribeLoadBalancers",
+    "elbv2:DeleteLoadBalancer",
     "elbv2:CreateTargetGroup",
     "elbv2:DescribeTargetGroups",
     "elbv2:ModifyTargetGroup",
@@ -25,6 +26,7 @@ const IMPLEMENTED: &[&str] = &[
     "elbv2:CreateListener",
     "elbv2:DescribeListeners",
     "elbv2:ModifyListener",
+    "elbv2:DeleteListener",
     "elbv2:CreateRule",
     "elbv2:DescribeRules",
     "elbv2:ModifyRule",

@@ -54,6 +54,13 @@ impl EcsState {
                      balancer."
                 )));
             }
+            if !awsvpc && group.target_type == "ip" {
+                let mode = body["networkMode"].as_str().unwrap_or("bridge");
+                return Err(ApiError::invalid(format!(
+                    "The provided target group {arn} has target type ip, which is incompatible \
+                     with the {mode} network mode specified in the task definition."
+                )));
+            }
             if awsvpc && group.target_type != "ip" {
                 return Err(ApiError::invalid(format!(
                     "The provided target group {arn} has target type {}, which is incompatible \
@@ -204,20 +211,21 @@ impl EcsState {
         let force = request.boolean("forceNewDeployment")?.unwrap_or(false);
         let network = request.value("networkConfiguration").cloned();
         let load_balancers = request.value("loadBalancers").cloned();
-        {
-            // The load balancers the service will have, against the revision it will run.
+        if let Some(wanted) = &load_balancers {
+            // New load balancers, against the revision the service will run; those it
+            // already has are not checked again (a state file may predate the target
+            // groups). A missing or inactive service is reported below.
             let service = self.clusters.get(&cluster_name).and_then(|c| c.services.get(&name));
-            let wanted = load_balancers
-                .clone()
-                .or_else(|| revision.as_ref().and(service.map(|s| s.load_balancers.clone())));
+            let active = service.filter(|s| s.status == ServiceStatus::Active);
             let reference = match &revision {
                 Some(revision) => Some(revision.arn.clone()),
-                None => service.and_then(|s| s.rollout.primary()).map(|p| p.revision.arn.clone()),
+                None => active.and_then(|s| s.rollout.primary()).map(|p| p.revision.arn.clone()),
             };
-            if let (Some(wanted), Some(reference)) = (wanted, reference)
+            if let (Some(service), Some(reference)) = (active, reference)
+                && service.load_balancers != *wanted
                 && let Ok(td) = self.task_definition(&reference)
             {
-                self.check_load_balancers(&wanted, &td.body)?;
+                self.check_load_balancers(wanted, &td.body)?;
             }
         }
         let platform_version = request.string("platformVersion")?.map(str::to_owned);

@@ -75,13 +75,9 @@ impl Rule {
     }
 }
 
-/// The deregistration delay of a target group ECS cannot read: ELB's default.
-const DEFAULT_DRAIN_MS: u64 = 300_000;
-
 impl Elbv2 {
     /// A service's `loadBalancers` as the scheduler reads them: one link per target group
-    /// this state holds, and the longest deregistration delay among them (ELB's default
-    /// for a group it does not hold; 0 without load balancers).
+    /// this state holds, and the longest deregistration delay among them (0 without any).
     #[must_use]
     pub fn links(&self, load_balancers: &Value) -> (Vec<TargetLink>, u64) {
         let entries = load_balancers.as_array().map_or(&[][..], Vec::as_slice);
@@ -89,10 +85,9 @@ impl Elbv2 {
         let mut drain_ms = 0;
         for entry in entries {
             let group = entry["targetGroupArn"].as_str().and_then(|a| self.target_groups.get(a));
-            let Some(group) = group else {
-                drain_ms = drain_ms.max(DEFAULT_DRAIN_MS);
-                continue;
-            };
+            // A group this state does not hold (deleted, or from before the local ECS had
+            // load balancers) has no target to drain.
+            let Some(group) = group else { continue };
             drain_ms = drain_ms.max(group.drain_ms());
             links.push(TargetLink {
                 group_arn: group.arn.clone(),
@@ -518,6 +513,7 @@ impl EcsState {
             protocol: Some(protocol),
             default_actions: default_actions.clone(),
         };
+        self.set_elb_tags(&arn, request)?;
         let rule_id = self.elb_id();
         let rule_arn = self.elb_arn(&format!("listener-rule/{path}/{id}/{rule_id}"));
         self.elbv2.rules.insert(
@@ -530,7 +526,6 @@ impl EcsState {
                 actions: default_actions,
             },
         );
-        self.set_elb_tags(&arn, request)?;
         let answer = listener_answer(&listener);
         self.elbv2.listeners.insert(arn, listener);
         Ok(json!({"Listeners": [answer]}))

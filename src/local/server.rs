@@ -494,7 +494,16 @@ async fn query_answer(
     let (status, xml) =
         match answer.and_then(|value| answer_of_model(Some(Service::Elbv2), &action, value)) {
             Ok(value) => (200, model.answer_xml(&action, &value, &id, ELBV2_NAMESPACE)),
-            Err(error) => (error.status, query::error_xml(&error, &id, ELBV2_NAMESPACE)),
+            Err(error) => {
+                // The Query protocol's names for the faults every service answers.
+                let kind = match error.kind {
+                    "ThrottlingException" => "Throttling",
+                    "ServerException" => "InternalFailure",
+                    kind => kind,
+                };
+                let error = ApiError { kind, ..error };
+                (error.status, query::error_xml(&error, &id, ELBV2_NAMESPACE))
+            }
         };
     Ok(xml_response(status, xml, id))
 }

@@ -87,6 +87,10 @@ pub struct Task {
     pub healthy_ms: Option<u64>,
     /// When the container health check reports UNHEALTHY.
     pub unhealthy_ms: Option<u64>,
+    /// Behind a load balancer, when the container health check passes (`healthy_ms`
+    /// waits for the targets too); `healthStatus` reads only this, as on ECS.
+    #[serde(default)]
+    pub container_healthy_ms: Option<u64>,
     /// When the essential container exits by itself.
     pub crash_ms: Option<u64>,
     pub has_health_check: bool,
@@ -180,6 +184,7 @@ impl Task {
             running_ms: None,
             healthy_ms: None,
             unhealthy_ms: None,
+            container_healthy_ms: None,
             crash_ms: None,
             has_health_check,
             healthy_reported: false,
@@ -217,7 +222,10 @@ impl Task {
             "UNKNOWN"
         } else if self.unhealthy_ms.is_some_and(|at| at <= now) {
             "UNHEALTHY"
-        } else if self.is_healthy(now) {
+        } else if self.state == TaskState::Running
+            && (if self.targets.is_empty() { self.healthy_ms } else { self.container_healthy_ms })
+                .is_some_and(|at| at <= now)
+        {
             "HEALTHY"
         } else {
             "UNKNOWN"
@@ -439,6 +447,7 @@ impl Task {
             target.fate = Some(Fate::of(at, target.timing, answers.after_ms, failure.clone()));
         }
         let containers = if self.has_health_check { self.healthy_ms } else { Some(at) };
+        self.container_healthy_ms = self.healthy_ms.filter(|_| self.has_health_check);
         self.healthy_ms = containers.zip(self.targets_healthy_ms()).map(|(c, t)| c.max(t));
         self.elb_unhealthy = self
             .targets

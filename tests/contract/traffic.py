@@ -113,12 +113,12 @@ def cli(*args):
     return json.loads(out.getvalue() or "{}")
 
 
-def refused(code, method, **params):
+def refused(code, method, saying="", **params):
     try:
         method(**params)
     except Exception as error:  # noqa: BLE001 — the code is what is compared
-        got = getattr(error, "response", {}).get("Error", {}).get("Code")
-        if got != code:
+        got = getattr(error, "response", {}).get("Error", {})
+        if got.get("Code") != code or saying not in got.get("Message", ""):
             summary["deviations"].append(f"{method.__name__}: {got or error}, not {code}")
         return
     summary["deviations"].append(f"{method.__name__}({params}): not refused with {code}")
@@ -195,7 +195,9 @@ def revision(image):
 
 balancers = [{"targetGroupArn": tg_arn, "containerName": "web", "containerPort": 8080}]
 network = {"awsvpcConfiguration": {"subnets": ["subnet-a"]}}
-refused("InvalidParameterException", ecs.create_service, cluster="traffic", serviceName="web",
+refused("InvalidParameterException", ecs.create_service,
+        saying="The container web did not have a container port 9999 defined.",
+        cluster="traffic", serviceName="web",
         taskDefinition=revision("web:1"), desiredCount=2, launchType="FARGATE",
         networkConfiguration=network,
         loadBalancers=[{**balancers[0], "containerPort": 9999}])
@@ -235,6 +237,10 @@ ecs.update_service(cluster="traffic", service="web", taskDefinition=second)
 service = watch(second)
 summary["events"] = [e["message"] for e in reversed(service["events"])] if service else []
 summary["targets"] = seen
+elb.delete_listener(ListenerArn=listener["ListenerArn"])
+elb.delete_load_balancer(LoadBalancerArn=lb_arn)
+refused("LoadBalancerNotFound", elb.describe_load_balancers, Names=["web"])
+elb.delete_load_balancer(LoadBalancerArn=lb_arn)  # already gone: not an error, as on AWS
 summary["operations"] = sorted(summary["operations"])
 print(json.dumps(summary))
 sys.exit(1 if summary["deviations"] else 0)

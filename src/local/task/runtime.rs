@@ -130,6 +130,7 @@ impl Task {
                 && checked.iter().all(|h| *h == Health::Healthy)
                 && self.healthy_ms.is_none()
             {
+                self.container_healthy_ms = Some(now);
                 self.healthy_ms = self.targets_healthy_ms().map(|targets| targets.max(now));
             }
         }
