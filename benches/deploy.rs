@@ -70,7 +70,7 @@ async fn ferry_run_timed(server: &LocalEcs, text: &str) -> Vec<(u64, Event)> {
         &file,
         settings,
         &workspace,
-        Ecs::new(clients.ecs),
+        Ecs::new(&clients),
         server.clock().clone(),
         &mut recorder,
         options,

@@ -186,7 +186,7 @@ async fn a_frozen_endpoint_mid_verify_ends_at_the_verify_timeout() {
         &file,
         settings,
         &workspace,
-        Ecs::new(clients.ecs),
+        Ecs::new(&clients),
         server.clock().clone(),
         &mut sink,
         RunOptions { target: "local".to_owned(), ..RunOptions::default() },

@@ -96,7 +96,7 @@ async fn round_trip(url: &str, address: &str) {
     let registered = post(address, "RegisterTaskDefinition", &everything().to_string());
     assert!(registered["taskDefinition"]["taskDefinitionArn"].is_string(), "{registered}");
     let clients = Clients::new(&Target::Local { url: url.to_owned() }).await;
-    let ecs = Ecs::new(clients.ecs);
+    let ecs = Ecs::new(&clients);
     let (current, tags) = ecs.task_definition("roundtrip").await.expect("describe");
     let step = RegisterStep {
         name: "web_task".to_owned(),

@@ -73,7 +73,7 @@ async fn run_with(
         &file,
         settings,
         &workspace,
-        Ecs::new(clients.ecs),
+        Ecs::new(&clients),
         server.clock().clone(),
         recorder,
         options,

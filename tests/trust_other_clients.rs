@@ -69,7 +69,7 @@ async fn a_rollback_leaves_a_newer_deployment_of_another_service_alone() {
     assert!(run.reason.contains("left alone") && run.reason.contains("`api`"), "{}", run.reason);
     assert!(run.reason.contains("rolled back and verified: `web`"), "{}", run.reason);
     // `api` runs on with the other run's deployment (of revision 2); `web` is back on 1.
-    let ecs = ferry::aws::Ecs::new(local.clients.ecs.clone());
+    let ecs = ferry::aws::Ecs::new(&local.clients);
     let api = ecs.service("c", "api").await.expect("describe").expect("api");
     assert_eq!(revision_number(&api.primary().expect("primary").task_definition), 2);
     assert!(

@@ -55,6 +55,10 @@ impl AwsError {
         matches!(
             self.code.as_str(),
             "ThrottlingException"
+                // The Query protocol's words (Elastic Load Balancing)
+                | "Throttling"
+                | "InternalFailure"
+                | "ServiceUnavailable"
                 | "ServerException"
                 | "NetworkError"
                 | "EndpointUnreachable"

@@ -24,6 +24,8 @@ pub enum Target {
 pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub ecr: aws_sdk_ecr::Client,
+    /// Elastic Load Balancing v2: the target health of a service's load balancers.
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
     /// GetCallerIdentity: the account a plan names and a run checks.
     pub sts: aws_sdk_sts::Client,
 }
@@ -93,6 +95,7 @@ impl Clients {
         Self {
             ecs: aws_sdk_ecs::Client::new(&config),
             ecr: aws_sdk_ecr::Client::new(&config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
         }
     }

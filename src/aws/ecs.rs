@@ -2,7 +2,9 @@
 //!
 //! This file holds the client: its calls counted, cut short by Ctrl-C, bounded by a
 //! deadline. The calls are in `ecs/` by group of operations: `services.rs`,
-//! `service_deployments.rs`, `task_definitions.rs`, `tasks.rs`.
+//! `service_deployments.rs`, `task_definitions.rs`, `tasks.rs`, and the load balancer reads
+//! a service's verdict depends on (Elastic Load Balancing v2, same guard and count) in
+//! `targets.rs`.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,6 +15,7 @@ use super::AwsError;
 
 mod service_deployments;
 mod services;
+mod targets;
 mod task_definitions;
 mod tasks;
 
@@ -20,6 +23,7 @@ mod tasks;
 #[derive(Clone, Debug)]
 pub struct Ecs {
     client: aws_sdk_ecs::Client,
+    elb: aws_sdk_elasticloadbalancingv2::Client,
     calls: Arc<AtomicU64>,
     /// Set by Ctrl-C or SIGTERM.
     interrupted: Option<Arc<AtomicBool>>,
@@ -29,9 +33,10 @@ pub struct Ecs {
 
 impl Ecs {
     #[must_use]
-    pub fn new(client: aws_sdk_ecs::Client) -> Self {
+    pub fn new(clients: &super::Clients) -> Self {
         Self {
-            client,
+            client: clients.ecs.clone(),
+            elb: clients.elb.clone(),
             calls: Arc::new(AtomicU64::new(0)),
             interrupted: None,
             deadline: Arc::new(Mutex::new(None)),
@@ -68,6 +73,7 @@ impl Ecs {
     pub fn for_last_look(&self, within: Duration) -> Self {
         Self {
             client: self.client.clone(),
+            elb: self.elb.clone(),
             calls: Arc::clone(&self.calls),
             interrupted: None,
             deadline: Arc::new(Mutex::new(Some(Instant::now() + within))),

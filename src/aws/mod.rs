@@ -19,5 +19,6 @@ pub use identity::account;
 pub use revision_input::RevisionInput;
 pub use views::{
     BreakerView, DeploymentSettings, DeploymentView, EventView, LoadBalancerView, NetworkView,
-    ServiceDeploymentView, ServiceRequest, ServiceView, StoppedTask, TaskView,
+    ServiceDeploymentView, ServiceRequest, ServiceView, StoppedTask, TargetGroupView, TargetView,
+    TaskView,
 };

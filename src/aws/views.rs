@@ -73,6 +73,31 @@ pub struct LoadBalancerView {
     pub port: i32,
 }
 
+/// A target group as DescribeTargetGroups shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TargetGroupView {
+    pub arn: String,
+    pub name: String,
+    /// `ip`, `instance`, `lambda` or `alb`.
+    pub target_type: String,
+    pub port: Option<i32>,
+    /// The load balancers whose listeners or rules forward to it (none: it gets no traffic).
+    pub load_balancers: Vec<String>,
+}
+
+/// One target of a target group as DescribeTargetHealth shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TargetView {
+    /// An IP address (`ip` groups) or an EC2 instance id (`instance` groups).
+    pub id: String,
+    pub port: Option<i32>,
+    /// `initial`, `healthy`, `unhealthy`, `unused`, `draining` or `unavailable`.
+    pub state: String,
+    /// `Target.ResponseCodeMismatch`, `Target.Timeout`, … (none when healthy).
+    pub reason: Option<String>,
+    pub description: Option<String>,
+}
+
 /// `deploymentCircuitBreaker`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakerView {

@@ -62,7 +62,7 @@ fn make(arguments: &PlanArguments, prepared: &Prepared) -> Result<Plan, Error> {
         let (target, local, _clock) =
             connect(&arguments.target, &prepared.settings, &prepared.source.path, true).await?;
         let clients = Clients::new(&target).await;
-        let ecs = Ecs::new(clients.ecs);
+        let ecs = Ecs::new(&clients);
         let target_name = if local.is_some() { "local" } else { "aws" };
         let base_dir =
             prepared.source.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();

@@ -82,17 +82,17 @@ fn open(
     base_dir: &Path,
 ) -> Result<Connection, Error> {
     let runtime = runtime()?;
-    let (client, local, name) = runtime.block_on(async {
+    let (clients, local, name) = runtime.block_on(async {
         let (target, local, _clock) =
             connect(target, settings, &base_dir.join(DEFAULT_NAME), true).await?;
         let clients = Clients::new(&target).await;
         let name = if local.is_some() { "local" } else { "aws" };
-        Ok::<_, Error>((clients.ecs, local, name))
+        Ok::<_, Error>((clients, local, name))
     })?;
     Ok(Connection {
         capacity: local.as_ref().and_then(crate::local::LocalEcs::capacity),
         local: local.map(|local| Box::new(local) as Box<dyn std::any::Any + Send>),
-        client,
+        clients,
         target: name.to_owned(),
         runtime,
     })

@@ -49,7 +49,7 @@ pub(super) fn run(arguments: &RollbackArguments) -> ExitStatus {
                 super::local::wait_for_interrupt().await;
                 flag.store(true, std::sync::atomic::Ordering::Relaxed);
             });
-            let ecs = Ecs::new(Clients::new(&target).await.ecs).interruptible(interrupted);
+            let ecs = Ecs::new(&Clients::new(&target).await).interruptible(interrupted);
             let result = roll_back(
                 &ecs,
                 &clock,

@@ -125,7 +125,7 @@ fn run_prepared(
         let (target, local, clock) =
             connect(&arguments.target, &prepared.settings, &prepared.source.path, false).await?;
         let clients = Clients::new(&target).await;
-        let ecs = Ecs::new(clients.ecs);
+        let ecs = Ecs::new(&clients);
         let capacity = local.as_ref().and_then(crate::local::LocalEcs::capacity);
         if let Some(plan) = &plan {
             // A plan read from one region says nothing of another's services.

@@ -12,7 +12,7 @@ pub(super) fn run(arguments: &StatusArguments) -> ExitStatus {
         runtime()?.block_on(async {
             let (target, local, _) =
                 connect(&arguments.target, &prepared.settings, &prepared.source.path, true).await?;
-            let ecs = Ecs::new(Clients::new(&target).await.ecs);
+            let ecs = Ecs::new(&Clients::new(&target).await);
             let mut out = String::new();
             let mut json = Vec::new();
             for (_, cluster, service) in

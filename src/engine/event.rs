@@ -184,6 +184,16 @@ pub enum Event {
         reason: String,
         exit_codes: Vec<(String, Option<i32>)>,
     },
+    /// A load balancer target of ours is not healthy (once per target, state and reason).
+    TargetNotHealthy {
+        service: String,
+        target_group: String,
+        task: Option<String>,
+        target: String,
+        state: String,
+        reason: Option<String>,
+        description: Option<String>,
+    },
     Serving {
         service: String,
         deployment_id: String,

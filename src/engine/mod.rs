@@ -15,6 +15,7 @@ mod resolve;
 mod revision;
 mod revision_json;
 mod runner;
+mod targets;
 mod verdict;
 mod watch;
 
@@ -38,4 +39,5 @@ pub use resolve::{Options as ResolveOptions, resolve};
 pub use revision::{RevisionError, next_revision};
 pub use revision_json::{canonical, revision_from_json, revision_text, same_revision};
 pub use runner::{RunOptions, RunOutcome, Runner};
+pub use targets::{GroupHealth, NotHealthy, TargetCheck, check_targets};
 pub use verdict::{Anchor, Failure, Standing, failed_tasks, judge};

@@ -59,6 +59,9 @@ pub(super) enum Stage {
     /// Every desired task of ours runs; `healthy` of them count as healthy, by health
     /// check (`checked`) or 40 s after RUNNING.
     Unhealthy { healthy: usize, checked: bool },
+    /// Every desired task of ours runs and is healthy; `healthy` of `expected` load
+    /// balancer targets of ours are.
+    Targets { healthy: usize, expected: usize },
     /// Serving; waiting for ECS to call the deployment completed.
     Serving,
     /// Done; a gate has not passed yet.
@@ -84,6 +87,13 @@ pub(super) fn waiting(counts: Option<&Counts>, stage: &Stage) -> String {
             } else {
                 format!("waiting for {} to count as healthy", tasks(n, "new"))
             }
+        }
+        Stage::Targets { healthy, expected } => {
+            let n = expected.saturating_sub(*healthy).max(1);
+            format!(
+                "waiting for {n} load balancer target{} of ours to turn healthy",
+                if n == 1 { "" } else { "s" }
+            )
         }
         Stage::Rolling | Stage::Serving => {
             if c.running < c.desired {

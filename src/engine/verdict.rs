@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::aws::{EventView, ServiceView, StoppedTask, TaskView};
+use crate::aws::{EventView, LoadBalancerView, ServiceView, StoppedTask, TaskView};
 
 /// How long ECS waits before it counts a RUNNING task without a health check as healthy
 /// (reference §1.4).
@@ -34,6 +34,9 @@ pub struct Anchor {
     pub health_check: bool,
     /// Ids of the service's events from before our deployment: never ours.
     pub known_events: Vec<String>,
+    /// The service's `loadBalancers` (from the UpdateService answer): each of our tasks
+    /// must be a healthy target in every one of these groups (engine/targets.rs).
+    pub load_balancers: Vec<LoadBalancerView>,
 }
 
 impl Anchor {

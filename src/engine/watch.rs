@@ -1,17 +1,21 @@
 //! `verify`: watching what the update did. Our deployment is polled and judged
 //! (`verdict.rs`) until it serves — every desired task of ours healthy, as ECS counts
 //! healthy — or completes, with fail-fast on stopped tasks of ours, the gates once it
-//! serves and through `bake`, and the timeout. A settings-only update is watched until the
+//! serves and through `bake`, and the timeout. Behind load balancers, serving and
+//! completed also need every running task of ours to be a healthy target in every target
+//! group of the service (`targets.rs`). A settings-only update is watched until the
 //! service settles at its desired count. The final line says what was verified.
 
 use super::change::{VerifyChange, Watch};
 use super::event::Event;
 use super::progress::{Counts, Poller, SLOW_MS, Stage, waiting};
 use super::runner::{POLL_MS, Runner, StepError};
+use super::targets::{GroupHealth, TargetCheck, check_targets};
 use super::verdict::{
     Anchor, Failure, Standing, check_digests, failed_tasks, healthy_at, healthy_tasks, judge,
     settled_on,
 };
+use crate::aws::{AwsError, TaskView};
 use crate::eval::VerifyStep;
 
 /// How long our deployment may stay out of sight after UpdateService before it counts as
@@ -122,6 +126,8 @@ impl Runner<'_> {
         let mut recheck_at: i64 = 0;
         // How many of ours counted as healthy at the last look at their tasks.
         let mut last_healthy: usize = 0;
+        // Load balancer problems already reported.
+        let mut targets_reported: Vec<String> = Vec::new();
         loop {
             if self.clock.now_ms() - started > timeout {
                 // A rollout that is done but waits on a gate: the gate failed.
@@ -272,6 +278,34 @@ impl Runner<'_> {
                     }
                 }
             }
+            // Behind load balancers, running and healthy is not serving until the load
+            // balancers say so of every task of ours.
+            let mut targets: Option<(usize, usize)> = None;
+            if matches!(standing, Standing::Serving | Standing::Completed)
+                && done.is_none()
+                && !anchor.load_balancers.is_empty()
+            {
+                match self.target_check(&cluster, &anchor).await {
+                    Ok(check) => {
+                        self.report_targets(&anchor, &check, &mut targets_reported);
+                        if !check.serving() {
+                            targets = Some((check.healthy.min(check.expected), check.expected));
+                            standing = Standing::Rolling(check.describe());
+                        }
+                    }
+                    Err(error) if error.is_interrupted() => return Err(error.into()),
+                    Err(error) => {
+                        self.emit(&Event::Warning {
+                            message: format!(
+                                "{error}; the targets' health is read again at the next poll"
+                            ),
+                        });
+                        targets = Some((0, anchor.load_balancers.len()));
+                        standing =
+                            Standing::Rolling(format!("target health could not be read: {error}"));
+                    }
+                }
+            }
             if !seen && self.clock.now_ms() - started > NOT_SEEN_LIMIT_MS {
                 standing = Standing::Failed(Failure::Vanished {
                     runs: service
@@ -333,6 +367,8 @@ impl Runner<'_> {
                 Stage::Baking { left_ms: (since + bake).saturating_sub(now) }
             } else if let Some(gate) = gates.iter().find(|g| done.is_some() && !g.passed()) {
                 Stage::Gate(gate.name.clone())
+            } else if let Some((healthy, expected)) = targets {
+                Stage::Targets { healthy, expected }
             } else if let Some(healthy) = unhealthy {
                 Stage::Unhealthy { healthy, checked: anchor.health_check }
             } else if serving_reported {
@@ -385,6 +421,61 @@ impl Runner<'_> {
         }
     }
 
+    /// Our running tasks against the service's target groups: DescribeTasks, one
+    /// DescribeTargetGroups and a DescribeTargetHealth per group.
+    async fn target_check(&self, cluster: &str, anchor: &Anchor) -> Result<TargetCheck, AwsError> {
+        let tasks =
+            self.ecs.deployment_tasks(cluster, &anchor.service, &anchor.deployment_id).await?;
+        let ours: Vec<&TaskView> = tasks
+            .iter()
+            .filter(|t| t.last_status == "RUNNING" && t.started_by == anchor.deployment_id)
+            .collect();
+        let mut arns: Vec<String> =
+            anchor.load_balancers.iter().map(|l| l.target_group.clone()).collect();
+        arns.dedup();
+        let groups = match self.ecs.target_groups(&arns).await {
+            Ok(groups) => groups,
+            // One group gone fails the whole call; each is then reported as unreadable.
+            Err(error) if error.code == "TargetGroupNotFound" => Vec::new(),
+            Err(error) => return Err(error),
+        };
+        let mut read = Vec::new();
+        for link in &anchor.load_balancers {
+            let group = groups.iter().find(|g| g.arn == link.target_group).cloned();
+            let targets = match &group {
+                Some(_) => self.ecs.target_health(&link.target_group).await?,
+                None => Vec::new(),
+            };
+            read.push(GroupHealth { link: link.clone(), group, targets });
+        }
+        Ok(check_targets(&read, &ours))
+    }
+
+    /// Reports each lasting problem with a target of ours once: unhealthy (with ELB's
+    /// reason code), unused, or no group or address to be a target of. `initial` and a
+    /// registration not yet visible are the normal way to healthy, not reported.
+    fn report_targets(&mut self, anchor: &Anchor, check: &TargetCheck, seen: &mut Vec<String>) {
+        for problem in &check.not_healthy {
+            if matches!(problem.state.as_str(), "initial" | "not registered") {
+                continue;
+            }
+            let key = problem.describe();
+            if seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            self.emit(&Event::TargetNotHealthy {
+                service: anchor.service.clone(),
+                target_group: problem.group.clone(),
+                task: problem.task.clone(),
+                target: problem.target.clone(),
+                state: problem.state.clone(),
+                reason: problem.reason.clone(),
+                description: problem.description.clone(),
+            });
+        }
+    }
+
     async fn confirm_digests(&mut self, cluster: &str, anchor: &Anchor) -> Result<(), StepError> {
         if anchor.digests.is_empty() {
             return Ok(());
@@ -412,6 +503,18 @@ fn verified_text(
             "completed"
         }
     )];
+    if !anchor.load_balancers.is_empty() {
+        let mut groups: Vec<&str> = anchor
+            .load_balancers
+            .iter()
+            .map(|l| l.target_group.split('/').nth(1).unwrap_or(&l.target_group))
+            .collect();
+        groups.dedup();
+        parts.push(format!(
+            "every task of ours a healthy target of {}",
+            groups.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
     if !anchor.digests.is_empty() {
         parts.push("its tasks run the pushed digests".to_owned());
     }

@@ -173,6 +173,9 @@ impl EcsState {
                     value[member] = amount.clone();
                 }
             }
+            if td.body.get("networkMode").and_then(Value::as_str) == Some("awsvpc") {
+                elastic_network_interface(&mut value, &task.id);
+            }
         }
         if let Some(at) = task.running_ms {
             value["startedAt"] = self.time(at);
@@ -225,6 +228,26 @@ fn real_container(container: &mut Value, real: &ContainerStatus, task_state: Tas
             Health::Healthy => "HEALTHY",
             Health::Unhealthy => "UNHEALTHY",
         });
+    }
+}
+
+/// An `awsvpc` task's network interface, as ECS shows it: an `ElasticNetworkInterface`
+/// attachment holding its private address, and that address on every container — the
+/// address its `ip` load balancer targets are registered with.
+fn elastic_network_interface(task: &mut Value, task_id: &str) {
+    let ip = crate::local::target_health::task_ip(task_id);
+    let attachment = format!("{}-eni", &task_id[..8.min(task_id.len())]);
+    task["attachments"] = json!([{
+        "id": attachment,
+        "type": "ElasticNetworkInterface",
+        "status": "ATTACHED",
+        "details": [{ "name": "privateIPv4Address", "value": ip }],
+    }]);
+    if let Some(containers) = task["containers"].as_array_mut() {
+        for container in containers {
+            container["networkInterfaces"] =
+                json!([{ "attachmentId": attachment, "privateIpv4Address": ip }]);
+        }
     }
 }
 

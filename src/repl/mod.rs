@@ -20,7 +20,7 @@ use crate::syntax::open_brackets;
 pub(crate) struct Connection {
     /// The in-process local ECS, when it is the target; it is dropped on the runtime.
     pub local: Option<Box<dyn std::any::Any + Send>>,
-    pub client: aws_sdk_ecs::Client,
+    pub clients: crate::aws::Clients,
     /// `aws` or `local`.
     pub target: String,
     /// Tasks each cluster has room for, where known (the local ECS's `--capacity`).
@@ -32,7 +32,7 @@ impl Connection {
     /// An ECS client that counts its calls from zero.
     #[must_use]
     pub(crate) fn ecs(&self) -> Ecs {
-        Ecs::new(self.client.clone())
+        Ecs::new(&self.clients)
     }
 }
 

@@ -149,6 +149,19 @@ pub(crate) fn human_line(event: &Event) -> Option<String> {
                 if exits.is_empty() { String::new() } else { format!("; {}", exits.join(", ")) }
             )
         }
+        Event::TargetNotHealthy {
+            target_group, task, target, state, reason, description, ..
+        } => {
+            let problem = crate::engine::NotHealthy {
+                group: target_group.clone(),
+                task: task.clone(),
+                target: target.clone(),
+                state: state.clone(),
+                reason: reason.clone(),
+                description: description.clone(),
+            };
+            format!("  load balancer: {}", problem.describe())
+        }
         Event::Serving { service, .. } => format!("  `{service}` is serving: every new task runs"),
         Event::Completed { service, .. } => format!("  `{service}`: deployment completed"),
         Event::DeploymentFailed { service, reason, .. } => {

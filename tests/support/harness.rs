@@ -226,7 +226,8 @@ impl Local {
 
     /// The test's side of a started endpoint: its server, ferry's clients for it.
     fn around(endpoint: Endpoint, dir: tempfile::TempDir, again: Option<(Start, u16)>) -> Self {
-        let clients = Clients { ecs: endpoint.ecs, ecr: endpoint.ecr, sts: endpoint.sts };
+        let clients =
+            Clients { ecs: endpoint.ecs, ecr: endpoint.ecr, sts: endpoint.sts, elb: endpoint.elb };
         Self { server: endpoint.server, clients, dir, again }
     }
 
@@ -278,7 +279,7 @@ impl Local {
             &file,
             &settings,
             &workspace,
-            &Ecs::new(self.clients.ecs.clone()),
+            &Ecs::new(&self.clients),
             "local",
             self.dir.path(),
             &PlanOptions { redeploy, capacity: self.server.capacity(), account: None },
@@ -318,7 +319,7 @@ impl Local {
             &file,
             settings,
             &workspace,
-            Ecs::new(self.clients.ecs.clone()),
+            Ecs::new(&self.clients),
             self.server.clock().clone(),
             &mut sink,
             options,
@@ -330,24 +331,16 @@ impl Local {
 
     /// `ferry rollback` by hand.
     pub(crate) async fn rollback(&self, to: Option<&str>) -> Result<String, RollbackError> {
-        roll_back(
-            &Ecs::new(self.clients.ecs.clone()),
-            self.server.clock(),
-            "c",
-            "web",
-            to,
-            15 * 60_000,
-        )
-        .await
+        roll_back(&Ecs::new(&self.clients), self.server.clock(), "c", "web", to, 15 * 60_000).await
     }
 
     pub(crate) async fn service(&self) -> Option<ServiceView> {
-        Ecs::new(self.clients.ecs.clone()).service("c", "web").await.expect("describe")
+        Ecs::new(&self.clients).service("c", "web").await.expect("describe")
     }
 
     /// ACTIVE revisions of the family, newest first.
     pub(crate) async fn revisions(&self, family: &str) -> Vec<String> {
-        Ecs::new(self.clients.ecs.clone()).revisions(family).await.expect("list")
+        Ecs::new(&self.clients).revisions(family).await.expect("list")
     }
 
     /// Lets the local ECS run on by itself for a while (nobody waits: time is moved).

@@ -21,6 +21,7 @@ pub(crate) struct Endpoint {
     pub(crate) ecs: aws_sdk_ecs::Client,
     pub(crate) ecr: aws_sdk_ecr::Client,
     pub(crate) sts: aws_sdk_sts::Client,
+    pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
     /// Removes the docker runtime's containers kept for the state file when the endpoint
     /// is dropped (`Start::clean_up_containers`), even when the test fails.
     _cleanup: Option<Cleanup>,
@@ -141,21 +142,22 @@ impl Start {
             _ => None,
         };
         let server = LocalEcs::start(self.options).await.expect("local ECS starts");
-        let (ecs, ecr, sts) = match self.settings {
+        let (ecs, ecr, sts, elb) = match self.settings {
             Settings::Sdk => {
                 let config = super::test::sdk_config(server.url()).await;
                 (
                     aws_sdk_ecs::Client::new(&config),
                     aws_sdk_ecr::Client::new(&config),
                     aws_sdk_sts::Client::new(&config),
+                    aws_sdk_elasticloadbalancingv2::Client::new(&config),
                 )
             }
             Settings::Ferry => {
                 let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;
-                (clients.ecs, clients.ecr, clients.sts)
+                (clients.ecs, clients.ecr, clients.sts, clients.elb)
             }
         };
-        Endpoint { server, ecs, ecr, sts, _cleanup: cleanup }
+        Endpoint { server, ecs, ecr, sts, elb, _cleanup: cleanup }
     }
 }
 

@@ -404,6 +404,7 @@ impl Runner<'_> {
                 UpdateAction::Resume { .. } => Vec::new(),
                 _ => answer.events.iter().map(|e| e.id.clone()).collect(),
             },
+            load_balancers: answer.load_balancers.clone(),
         };
         if !matches!(change.action, UpdateAction::Resume { .. }) {
             self.emit(&Event::DeploymentStarted {

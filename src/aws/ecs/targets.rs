@@ -1,0 +1,79 @@
+//! The load balancer reads of a service's verdict and status: its target groups
+//! (DescribeTargetGroups: the target type, the load balancers forwarding to each) and the
+//! health of their targets (DescribeTargetHealth), through the run's guard and count.
+
+use super::Ecs;
+use crate::aws::AwsError;
+use crate::aws::aws_error::failed;
+use crate::aws::views::{TargetGroupView, TargetView};
+
+impl Ecs {
+    /// The target groups named by `arns`, in that order. A group that does not exist is
+    /// `TargetGroupNotFound`, naming it.
+    pub async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroupView>, AwsError> {
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.count();
+        let answer = self
+            .guarded(
+                self.elb.describe_target_groups().set_target_group_arns(Some(arns.to_vec())).send(),
+            )
+            .await?
+            .map_err(|error| {
+                failed(
+                    self.elb.config().region(),
+                    "DescribeTargetGroups",
+                    format!("target groups {}", arns.join(", ")),
+                    &error,
+                )
+            })?;
+        let groups: Vec<TargetGroupView> = answer
+            .target_groups()
+            .iter()
+            .map(|g| TargetGroupView {
+                arn: g.target_group_arn().unwrap_or_default().to_owned(),
+                name: g.target_group_name().unwrap_or_default().to_owned(),
+                target_type: g.target_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+                port: g.port(),
+                load_balancers: g.load_balancer_arns().to_vec(),
+            })
+            .collect();
+        Ok(arns.iter().filter_map(|arn| groups.iter().find(|g| &g.arn == arn).cloned()).collect())
+    }
+
+    /// The targets of one target group with their health.
+    pub async fn target_health(&self, group_arn: &str) -> Result<Vec<TargetView>, AwsError> {
+        self.count();
+        let answer = self
+            .guarded(self.elb.describe_target_health().target_group_arn(group_arn).send())
+            .await?
+            .map_err(|error| {
+                failed(
+                    self.elb.config().region(),
+                    "DescribeTargetHealth",
+                    format!("target group {group_arn}"),
+                    &error,
+                )
+            })?;
+        Ok(answer
+            .target_health_descriptions()
+            .iter()
+            .map(|d| {
+                let health = d.target_health();
+                TargetView {
+                    id: d.target().and_then(|t| t.id()).unwrap_or_default().to_owned(),
+                    port: d
+                        .target()
+                        .and_then(aws_sdk_elasticloadbalancingv2::types::TargetDescription::port),
+                    state: health
+                        .and_then(|h| h.state())
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    reason: health.and_then(|h| h.reason()).map(|r| r.as_str().to_owned()),
+                    description: health.and_then(|h| h.description()).map(str::to_owned),
+                }
+            })
+            .collect())
+    }
+}

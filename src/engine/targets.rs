@@ -1,0 +1,298 @@
+//! Our tasks as their load balancers see them (docs/traffic.md): a rollout behind load
+//! balancers serves only when every running task of ours is a `healthy` target in every
+//! target group of the service. Pure: the watcher reads, this judges.
+//!
+//! An `ip` group's target is the task's private address and the container port of the
+//! service's `loadBalancers` entry, so each task of ours is found by itself. An `instance`
+//! group's targets are EC2 instances and host ports, which a task view does not tie to a
+//! task: there every target the group has that is not draining must be healthy, and at
+//! least as many as our running tasks.
+
+use crate::aws::{LoadBalancerView, TargetGroupView, TargetView, TaskView};
+
+/// One target group of the service, as read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupHealth {
+    /// The service's `loadBalancers` entry.
+    pub link: LoadBalancerView,
+    /// `None`: DescribeTargetGroups did not return it.
+    pub group: Option<TargetGroupView>,
+    pub targets: Vec<TargetView>,
+}
+
+/// A target of ours (or, in an `instance` group, of the group) that is not healthy.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct NotHealthy {
+    /// The group's name (its ARN when it could not be read).
+    pub group: String,
+    /// The task's short id, where the target is tied to one.
+    pub task: Option<String>,
+    /// `10.0.1.7:8080`, `i-0abc:32768`, or empty when the task has no target.
+    pub target: String,
+    /// ELB's state, or `not registered` / `no address` / `no target group`.
+    pub state: String,
+    pub reason: Option<String>,
+    pub description: Option<String>,
+}
+
+impl NotHealthy {
+    /// `task 5f0c… in web-tg: unhealthy (Target.ResponseCodeMismatch: Health checks …)`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let who = match (&self.task, self.target.is_empty()) {
+            (Some(task), true) => format!("task {task}"),
+            (Some(task), false) => format!("task {task} ({})", self.target),
+            (None, _) => format!("target {}", self.target),
+        };
+        let why = match (&self.reason, &self.description) {
+            (Some(reason), Some(text)) => format!(" ({reason}: {text})"),
+            (Some(reason), None) => format!(" ({reason})"),
+            (None, Some(text)) => format!(" ({text})"),
+            (None, None) => String::new(),
+        };
+        format!("{who} in target group {}: {}{why}", self.group, self.state)
+    }
+}
+
+/// What the target groups say of our running tasks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TargetCheck {
+    /// Targets of ours that must be healthy: our running tasks, once per group.
+    pub expected: usize,
+    pub healthy: usize,
+    pub not_healthy: Vec<NotHealthy>,
+}
+
+impl TargetCheck {
+    /// Every target of ours healthy in every group.
+    #[must_use]
+    pub fn serving(&self) -> bool {
+        self.not_healthy.is_empty() && self.healthy >= self.expected
+    }
+
+    /// The standing in words: `1 of 2 targets of ours healthy; task 5f0c… in web: …`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let text = format!(
+            "{} of {} load balancer targets of ours healthy",
+            self.healthy.min(self.expected),
+            self.expected
+        );
+        let mut parts = vec![text];
+        parts.extend(self.not_healthy.iter().take(3).map(NotHealthy::describe));
+        if self.not_healthy.len() > 3 {
+            parts.push(format!("{} more", self.not_healthy.len() - 3));
+        }
+        parts.join("; ")
+    }
+}
+
+/// Judges our running tasks (`ours`) against every target group of the service.
+#[must_use]
+pub fn check_targets(groups: &[GroupHealth], ours: &[&TaskView]) -> TargetCheck {
+    let mut check = TargetCheck::default();
+    for health in groups {
+        check.expected += ours.len();
+        let Some(group) = &health.group else {
+            check.not_healthy.push(NotHealthy {
+                group: health.link.target_group.clone(),
+                task: None,
+                target: String::new(),
+                state: "no target group".to_owned(),
+                reason: None,
+                description: Some("DescribeTargetGroups does not know it".to_owned()),
+            });
+            continue;
+        };
+        let problem = |task: Option<String>, target: String, t: Option<&TargetView>| NotHealthy {
+            group: group.name.clone(),
+            task,
+            target,
+            state: t.map_or_else(|| "not registered".to_owned(), |t| t.state.clone()),
+            reason: t.and_then(|t| t.reason.clone()),
+            description: t.and_then(|t| t.description.clone()),
+        };
+        if group.target_type == "ip" {
+            for task in ours {
+                let short = short_id(&task.arn);
+                let Some(ip) = &task.private_ip else {
+                    check.not_healthy.push(NotHealthy {
+                        state: "no address".to_owned(),
+                        description: Some("the task shows no private IPv4 address".to_owned()),
+                        ..problem(Some(short), String::new(), None)
+                    });
+                    continue;
+                };
+                let port = health.link.port;
+                let target = health.targets.iter().find(|t| {
+                    &t.id == ip && t.port.or(group.port) == Some(port) && t.state != "draining"
+                });
+                if target.is_some_and(|t| t.state == "healthy") {
+                    check.healthy += 1;
+                } else {
+                    check.not_healthy.push(problem(Some(short), format!("{ip}:{port}"), target));
+                }
+            }
+        } else {
+            let live: Vec<&TargetView> =
+                health.targets.iter().filter(|t| t.state != "draining").collect();
+            let healthy = live.iter().filter(|t| t.state == "healthy").count();
+            check.healthy += healthy.min(ours.len());
+            for target in live.iter().filter(|t| t.state != "healthy") {
+                let address = match target.port {
+                    Some(port) => format!("{}:{port}", target.id),
+                    None => target.id.clone(),
+                };
+                check.not_healthy.push(problem(None, address, Some(target)));
+            }
+            if healthy < ours.len() && live.len() < ours.len() {
+                check.not_healthy.push(NotHealthy {
+                    state: "not registered".to_owned(),
+                    description: Some(format!(
+                        "{} of {} tasks of ours have a target",
+                        live.len(),
+                        ours.len()
+                    )),
+                    ..problem(None, String::new(), None)
+                });
+            }
+        }
+    }
+    check
+}
+
+fn short_id(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap_or(arn).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: &str, ip: &str) -> TaskView {
+        TaskView {
+            arn: format!("arn:aws:ecs:us-east-1:1:task/c/{id}"),
+            last_status: "RUNNING".to_owned(),
+            private_ip: Some(ip.to_owned()),
+            ..TaskView::default()
+        }
+    }
+
+    fn target(id: &str, port: i32, state: &str, reason: Option<&str>) -> TargetView {
+        TargetView {
+            id: id.to_owned(),
+            port: Some(port),
+            state: state.to_owned(),
+            reason: reason.map(str::to_owned),
+            description: reason.map(|_| "Health checks failed with these codes: [503]".to_owned()),
+        }
+    }
+
+    fn group(kind: &str, targets: Vec<TargetView>) -> GroupHealth {
+        GroupHealth {
+            link: LoadBalancerView {
+                target_group: "arn:tg/web".to_owned(),
+                container: "app".to_owned(),
+                port: 8080,
+            },
+            group: Some(TargetGroupView {
+                arn: "arn:tg/web".to_owned(),
+                name: "web".to_owned(),
+                target_type: kind.to_owned(),
+                port: Some(8080),
+                load_balancers: vec!["arn:lb".to_owned()],
+            }),
+            targets,
+        }
+    }
+
+    #[test]
+    fn an_ip_group_serves_only_when_each_task_of_ours_is_a_healthy_target() {
+        let (a, b) = (task("a", "10.0.0.1"), task("b", "10.0.0.2"));
+        let ours = [&a, &b];
+        // The old task's target is healthy; ours are not yet: not serving, though the
+        // group has as many healthy targets as we have tasks.
+        let groups = [group(
+            "ip",
+            vec![
+                target("10.0.0.9", 8080, "healthy", None),
+                target("10.0.0.1", 8080, "healthy", None),
+                target("10.0.0.2", 8080, "unhealthy", Some("Target.ResponseCodeMismatch")),
+            ],
+        )];
+        let check = check_targets(&groups, &ours);
+        assert!(!check.serving());
+        assert_eq!((check.healthy, check.expected), (1, 2));
+        assert_eq!(
+            check.describe(),
+            "1 of 2 load balancer targets of ours healthy; task b (10.0.0.2:8080) in target \
+             group web: unhealthy (Target.ResponseCodeMismatch: Health checks failed with these \
+             codes: [503])"
+        );
+        let healthy = [group(
+            "ip",
+            vec![
+                target("10.0.0.1", 8080, "healthy", None),
+                target("10.0.0.2", 8080, "healthy", None),
+            ],
+        )];
+        assert!(check_targets(&healthy, &ours).serving());
+    }
+
+    #[test]
+    fn a_task_of_ours_missing_from_the_group_or_on_another_port_is_not_serving() {
+        let a = task("a", "10.0.0.1");
+        let groups = [group("ip", vec![target("10.0.0.1", 9090, "healthy", None)])];
+        let check = check_targets(&groups, &[&a]);
+        assert!(!check.serving());
+        assert_eq!(check.not_healthy[0].state, "not registered");
+        // A draining target of the same address is an old registration, not ours.
+        let draining = [group("ip", vec![target("10.0.0.1", 8080, "draining", None)])];
+        assert!(!check_targets(&draining, &[&a]).serving());
+    }
+
+    #[test]
+    fn every_group_counts_and_a_group_that_cannot_be_read_is_not_serving() {
+        let a = task("a", "10.0.0.1");
+        let good = group("ip", vec![target("10.0.0.1", 8080, "healthy", None)]);
+        let gone = GroupHealth { group: None, ..good.clone() };
+        let check = check_targets(&[good.clone(), gone], &[&a]);
+        assert!(!check.serving());
+        assert_eq!((check.healthy, check.expected), (1, 2));
+        assert!(check.describe().contains("no target group"), "{}", check.describe());
+        assert!(check_targets(&[good.clone(), good], &[&a]).serving());
+    }
+
+    #[test]
+    fn an_instance_group_needs_every_live_target_healthy_and_enough_of_them() {
+        let (a, b) = (task("a", "10.0.0.1"), task("b", "10.0.0.2"));
+        let ours = [&a, &b];
+        let initial = [group(
+            "instance",
+            vec![
+                target("i-1", 32768, "healthy", None),
+                target("i-2", 32769, "initial", Some("Elb.InitialHealthChecking")),
+                target("i-3", 32770, "draining", None),
+            ],
+        )];
+        let check = check_targets(&initial, &ours);
+        assert!(!check.serving());
+        assert!(check.describe().contains("target i-2:32769 in target group web: initial"));
+        let too_few = [group("instance", vec![target("i-1", 32768, "healthy", None)])];
+        assert!(!check_targets(&too_few, &ours).serving());
+        let fine = [group(
+            "instance",
+            vec![target("i-1", 32768, "healthy", None), target("i-2", 32769, "healthy", None)],
+        )];
+        assert!(check_targets(&fine, &ours).serving());
+    }
+
+    #[test]
+    fn a_task_without_an_address_is_named() {
+        let a = TaskView { private_ip: None, ..task("a", "") };
+        let groups = [group("ip", vec![])];
+        let check = check_targets(&groups, &[&a]);
+        assert_eq!(check.not_healthy[0].state, "no address");
+        assert!(!check.serving());
+    }
+}

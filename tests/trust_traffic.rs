@@ -1,0 +1,204 @@
+//! A verdict behind a load balancer (issue 18): `verify` calls a rollout serving only when
+//! every running task of ours is a healthy target in every target group of the service,
+//! and names the targets that are not with ELB's reason codes. Each test first deploys a
+//! healthy revision behind the group — old targets are healthy, so a count of healthy
+//! targets alone would be fooled — on the in-process local ECS.
+
+use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum};
+use ferry::engine::{Event, Verdict};
+
+use crate::support::harness::Local;
+use crate::support::web_service::assert_code;
+
+/// `good` answers at once; `late` answers its load balancer's checks 90 s after RUNNING;
+/// `dead` never does (503). None has a container health check.
+const FAULTS: &str = r#"{"images": [
+  {"match": "*:late*", "lb_healthy_after": "90s"},
+  {"match": "*:dead*", "lb_never_healthy": true}
+]}"#;
+
+/// A load balancer, an `ip` target group checked every 10 s (2 to turn unhealthy), a
+/// 15 s deregistration delay, and a listener forwarding to it; the group's ARN.
+async fn target_group(local: &Local) -> String {
+    let elb = &local.clients.elb;
+    let lb = elb
+        .create_load_balancer()
+        .name("web")
+        .subnets("subnet-a")
+        .subnets("subnet-b")
+        .send()
+        .await
+        .expect("load balancer");
+    let lb_arn = lb.load_balancers()[0].load_balancer_arn().expect("arn").to_owned();
+    let group = elb
+        .create_target_group()
+        .name("web")
+        .protocol(ProtocolEnum::Http)
+        .port(8080)
+        .vpc_id("vpc-1")
+        .target_type(TargetTypeEnum::Ip)
+        .health_check_interval_seconds(10)
+        .unhealthy_threshold_count(2)
+        .send()
+        .await
+        .expect("target group");
+    let group_arn = group.target_groups()[0].target_group_arn().expect("arn").to_owned();
+    elb.modify_target_group_attributes()
+        .target_group_arn(&group_arn)
+        .attributes(
+            aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
+                .key("deregistration_delay.timeout_seconds")
+                .value("15")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("attributes");
+    elb.create_listener()
+        .load_balancer_arn(lb_arn)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(
+            Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&group_arn).build(),
+        )
+        .send()
+        .await
+        .expect("listener");
+    group_arn
+}
+
+/// Two awsvpc tasks of `acme/web:TAG` behind `group`, 100%/200%, verified until serving.
+fn deployfile(tag: &str, group: &str, verify: &str) -> String {
+    format!(
+        r#"defaults {{
+  cluster = "c"
+}}
+
+register web_task {{
+  family       = "web"
+  network_mode = "awsvpc"
+  container "app" {{
+    image = "acme/web:{tag}"
+    ports = [8080]
+  }}
+}}
+
+update web {{
+  task_definition = web_task
+  create          = true
+  desired         = 2
+  min_healthy     = 100%
+  max             = 200%
+  grace           = 5m
+  network {{
+    subnets = ["subnet-a"]
+  }}
+  load_balancer {{
+    target_group = "{group}"
+    container    = "app"
+    port         = 8080
+  }}
+}}
+
+verify web {{
+  until   = serving
+{verify}}}
+"#
+    )
+}
+
+/// The targets of the group: `(address, state)`.
+async fn targets(local: &Local, group: &str) -> Vec<(String, String)> {
+    let health = local
+        .clients
+        .elb
+        .describe_target_health()
+        .target_group_arn(group)
+        .send()
+        .await
+        .expect("target health");
+    health
+        .target_health_descriptions()
+        .iter()
+        .map(|d| {
+            let id = d.target().and_then(|t| t.id()).unwrap_or_default().to_owned();
+            let state = d.target_health().and_then(|h| h.state());
+            (id, state.map(|s| s.as_str().to_owned()).unwrap_or_default())
+        })
+        .collect()
+}
+
+fn waits(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Progress { waiting, .. } => Some(waiting.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serving_waits_for_our_targets_to_turn_healthy() {
+    let local = Local::start(FAULTS).await;
+    let group = target_group(&local).await;
+    let first = local.run(&deployfile("good", &group, "  timeout = 20m\n")).await;
+    assert_code(&first, 0);
+    assert!(
+        first.reason.contains("every task of ours a healthy target of `web`"),
+        "{}",
+        first.reason
+    );
+    // The app answers its checks 90 s after it runs: without a container health check ECS
+    // would count a task 40 s after RUNNING, and the old healthy targets fill the group.
+    let second = local.run(&deployfile("late", &group, "  timeout = 20m\n")).await;
+    assert_code(&second, 0);
+    let waited = waits(&second.events);
+    assert!(
+        waited.iter().any(|w| w.contains("load balancer targets of ours to turn healthy")),
+        "{waited:#?}"
+    );
+    // When ferry said serving, both of our targets were healthy — and they still are.
+    let now = targets(&local, &group).await;
+    let healthy = now.iter().filter(|(_, state)| state == "healthy").count();
+    assert!(healthy >= 2, "{now:?}");
+    let serving_at = second.events.iter().position(|e| matches!(e, Event::Serving { .. }));
+    let last_wait = second.events.iter().rposition(
+        |e| matches!(e, Event::Progress { waiting, .. } if waiting.contains("turn healthy")),
+    );
+    assert!(last_wait < serving_at, "{last_wait:?} {serving_at:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_that_never_pass_are_never_serving_and_are_named_with_their_reason() {
+    let local = Local::start(FAULTS).await;
+    let group = target_group(&local).await;
+    assert_code(&local.run(&deployfile("good", &group, "  timeout = 20m\n")).await, 0);
+    let old: Vec<String> = targets(&local, &group).await.into_iter().map(|(id, _)| id).collect();
+    // A grace period of 5 minutes keeps ECS from replacing the tasks before the timeout:
+    // they run, ECS's counts say 2 of 2, the old targets are healthy — not serving.
+    let run = local.run(&deployfile("dead", &group, "  timeout = 3m\n")).await;
+    assert_eq!(run.verdict, Verdict::Failed, "{}", run.reason);
+    assert!(!run.has("serving"), "{:?}", run.kinds());
+    assert!(run.reason.contains("did not finish within 3m"), "{}", run.reason);
+    assert!(
+        run.reason.contains("0 of 2 load balancer targets of ours healthy")
+            && run.reason.contains("unhealthy (Target.ResponseCodeMismatch"),
+        "{}",
+        run.reason
+    );
+    let named: Vec<&Event> =
+        run.events.iter().filter(|e| matches!(e, Event::TargetNotHealthy { .. })).collect();
+    assert_eq!(named.len(), 2, "{named:#?}");
+    for event in named {
+        let Event::TargetNotHealthy { state, reason, target, target_group, .. } = event else {
+            unreachable!()
+        };
+        assert_eq!(
+            (state.as_str(), reason.as_deref()),
+            ("unhealthy", Some("Target.ResponseCodeMismatch"))
+        );
+        assert_eq!(target_group, "web");
+        assert!(!old.iter().any(|o| target.starts_with(o.as_str())), "{target} is an old target");
+    }
+}
