@@ -8,6 +8,8 @@ use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum
 use ferry::engine::{Event, Verdict};
 
 use crate::support::harness::Local;
+use crate::support::local_ecs::Start;
+use crate::support::test::Test;
 use crate::support::web_service::assert_code;
 
 /// `good` answers at once; `late` answers its load balancer's checks 90 s after RUNNING;
@@ -19,8 +21,7 @@ const FAULTS: &str = r#"{"images": [
 
 /// A load balancer, an `ip` target group checked every 10 s (2 to turn unhealthy), a
 /// 15 s deregistration delay, and a listener forwarding to it; the group's ARN.
-async fn target_group(local: &Local) -> String {
-    let elb = &local.clients.elb;
+async fn target_group(elb: &aws_sdk_elasticloadbalancingv2::Client) -> String {
     let lb = elb
         .create_load_balancer()
         .name("web")
@@ -141,7 +142,7 @@ fn waits(events: &[Event]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serving_waits_for_our_targets_to_turn_healthy() {
     let local = Local::start(FAULTS).await;
-    let group = target_group(&local).await;
+    let group = target_group(&local.clients.elb).await;
     let first = local.run(&deployfile("good", &group, "  timeout = 20m\n")).await;
     assert_code(&first, 0);
     assert!(
@@ -172,7 +173,7 @@ async fn serving_waits_for_our_targets_to_turn_healthy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targets_that_never_pass_are_never_serving_and_are_named_with_their_reason() {
     let local = Local::start(FAULTS).await;
-    let group = target_group(&local).await;
+    let group = target_group(&local.clients.elb).await;
     assert_code(&local.run(&deployfile("good", &group, "  timeout = 20m\n")).await, 0);
     let old: Vec<String> = targets(&local, &group).await.into_iter().map(|(id, _)| id).collect();
     // A grace period of 5 minutes keeps ECS from replacing the tasks before the timeout:
@@ -201,4 +202,50 @@ async fn targets_that_never_pass_are_never_serving_and_are_named_with_their_reas
         assert_eq!(target_group, "web");
         assert!(!old.iter().any(|o| target.starts_with(o.as_str())), "{target} is an old target");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_each_target_with_its_state_and_task() {
+    let endpoint = Start::real_time().speed(600.0).faults(FAULTS).start().await;
+    let group = target_group(&endpoint.elb).await;
+    let url = endpoint.server.url().to_owned();
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("Deployfile"), deployfile("good", &group, "  timeout = 20m\n"))
+        .expect("write");
+    let home = dir.path().to_owned();
+    let [deployed, status, json] = tokio::task::spawn_blocking(move || {
+        let ferry = |args: &[&str]| {
+            Test::new()
+                .args(args)
+                .current_dir(&home)
+                .env("HOME", &home)
+                .env("AWS_ACCESS_KEY_ID", "x")
+                .env("AWS_SECRET_ACCESS_KEY", "y")
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_ENDPOINT_URL", &url)
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .run()
+        };
+        [
+            ferry(&["run", "--yes", "--allow-dirty"]),
+            ferry(&["status"]),
+            ferry(&["status", "--format", "json"]),
+        ]
+    })
+    .await
+    .expect("ferry ran");
+    assert_eq!(deployed.code, 0, "{}{}", deployed.stdout, deployed.stderr);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status.stdout.contains("target group `web` (ip, container `app` port 8080): 2 healthy"),
+        "{}",
+        status.stdout
+    );
+    // Each healthy target is tied to its task and deployment.
+    let tied = status.stdout.lines().filter(|l| l.contains(" healthy — task ")).count();
+    assert_eq!(tied, 2, "{}", status.stdout);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    let targets = &value[0]["target_groups"][0]["targets"];
+    assert_eq!(targets.as_array().map(Vec::len), Some(2), "{value}");
+    assert_eq!(targets[0]["state"], "healthy");
 }

@@ -98,6 +98,15 @@ pub struct TargetView {
     pub description: Option<String>,
 }
 
+/// One target group of a service, as read: its `loadBalancers` entry, the group
+/// (`None`: DescribeTargetGroups does not know it) and its targets.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GroupHealth {
+    pub link: LoadBalancerView,
+    pub group: Option<TargetGroupView>,
+    pub targets: Vec<TargetView>,
+}
+
 /// `deploymentCircuitBreaker`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakerView {

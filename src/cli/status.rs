@@ -5,7 +5,7 @@ use super::output::{failed, stdout};
 use super::prepare::{connect, prepare, runtime};
 use super::{ExitStatus, ReportFormat, StatusArguments};
 use crate::aws::{Clients, Ecs};
-use crate::engine::{services, status_text};
+use crate::engine::{services, status_text, targets_text};
 
 pub(super) fn run(arguments: &StatusArguments) -> ExitStatus {
     let result = prepare(&arguments.deployfile).and_then(|prepared| {
@@ -19,12 +19,23 @@ pub(super) fn run(arguments: &StatusArguments) -> ExitStatus {
                 services(&prepared.file, &prepared.settings, &prepared.workspace)
             {
                 let view = ecs.service(&cluster, &service).await?;
-                out.push_str(&status_text(&cluster, &service, view.as_ref()));
+                // Behind load balancers: each target group's targets and their health.
+                let mut groups = Vec::new();
+                let mut targets = String::new();
+                if let Some(links) = view.as_ref().map(|v| &v.load_balancers)
+                    && !links.is_empty()
+                {
+                    groups = ecs.group_health(links).await?;
+                    let tasks = ecs.service_tasks(&cluster, &service).await?;
+                    targets = targets_text(&groups, &tasks);
+                }
+                out.push_str(&status_text(&cluster, &service, view.as_ref(), &targets));
                 json.push(serde_json::json!({
                     "cluster": cluster,
                     "service": service,
                     "exists": view.is_some(),
                     "view": view,
+                    "target_groups": groups,
                 }));
             }
             drop(local);

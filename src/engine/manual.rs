@@ -40,9 +40,15 @@ pub fn services(
         .collect()
 }
 
-/// The service as text: deployments and the newest events.
+/// The service as text: deployments, its target groups' lines (`targets`, from
+/// `targets_text`), and the newest events.
 #[must_use]
-pub(crate) fn status_text(cluster: &str, name: &str, service: Option<&ServiceView>) -> String {
+pub(crate) fn status_text(
+    cluster: &str,
+    name: &str,
+    service: Option<&ServiceView>,
+    targets: &str,
+) -> String {
     use std::fmt::Write as _;
     let Some(service) = service else {
         return format!("service `{name}` (cluster `{cluster}`): does not exist\n");
@@ -66,6 +72,7 @@ pub(crate) fn status_text(cluster: &str, name: &str, service: Option<&ServiceVie
             if d.reason.is_empty() { String::new() } else { format!(" ({})", d.reason) }
         );
     }
+    out.push_str(targets);
     for event in service.events.iter().take(10) {
         let message = &event.message;
         let _ = writeln!(out, "  event: {message}");

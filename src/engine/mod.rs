@@ -39,5 +39,5 @@ pub use resolve::{Options as ResolveOptions, resolve};
 pub use revision::{RevisionError, next_revision};
 pub use revision_json::{canonical, revision_from_json, revision_text, same_revision};
 pub use runner::{RunOptions, RunOutcome, Runner};
-pub use targets::{GroupHealth, NotHealthy, TargetCheck, check_targets};
+pub use targets::{NotHealthy, TargetCheck, check_targets, targets_text};
 pub use verdict::{Anchor, Failure, Standing, failed_tasks, judge};

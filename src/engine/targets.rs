@@ -8,17 +8,7 @@
 //! task: there every target the group has that is not draining must be healthy, and at
 //! least as many as our running tasks.
 
-use crate::aws::{LoadBalancerView, TargetGroupView, TargetView, TaskView};
-
-/// One target group of the service, as read.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GroupHealth {
-    /// The service's `loadBalancers` entry.
-    pub link: LoadBalancerView,
-    /// `None`: DescribeTargetGroups did not return it.
-    pub group: Option<TargetGroupView>,
-    pub targets: Vec<TargetView>,
-}
+use crate::aws::{GroupHealth, TargetView, TaskView};
 
 /// A target of ours (or, in an `instance` group, of the group) that is not healthy.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -161,6 +151,60 @@ pub fn check_targets(groups: &[GroupHealth], ours: &[&TaskView]) -> TargetCheck 
     check
 }
 
+/// The target groups of a service for `ferry status`: each group with its type and
+/// counts by state, then each target with its state, ELB's reason, and the running task
+/// (and deployment) it is, where an `ip` group ties it to one of `tasks`.
+#[must_use]
+pub fn targets_text(groups: &[GroupHealth], tasks: &[TaskView]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for health in groups {
+        let Some(group) = &health.group else {
+            let _ = writeln!(
+                out,
+                "  target group {}: does not exist (container `{}`, port {})",
+                health.link.target_group, health.link.container, health.link.port
+            );
+            continue;
+        };
+        let mut states: Vec<(&str, usize)> = Vec::new();
+        for target in &health.targets {
+            match states.iter_mut().find(|(s, _)| *s == target.state) {
+                Some((_, n)) => *n += 1,
+                None => states.push((&target.state, 1)),
+            }
+        }
+        let counts: Vec<String> = states.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        let _ = writeln!(
+            out,
+            "  target group `{}` ({}, container `{}` port {}): {}",
+            group.name,
+            group.target_type,
+            health.link.container,
+            health.link.port,
+            if counts.is_empty() { "no targets".to_owned() } else { counts.join(", ") }
+        );
+        for target in &health.targets {
+            let address =
+                target.port.map_or_else(|| target.id.clone(), |p| format!("{}:{p}", target.id));
+            let task = tasks
+                .iter()
+                .filter(|_| group.target_type == "ip" && target.state != "draining")
+                .find(|t| t.private_ip.as_deref() == Some(target.id.as_str()));
+            let why = match (&target.reason, &target.description) {
+                (Some(reason), Some(text)) => format!(" ({reason}: {text})"),
+                (Some(reason), None) => format!(" ({reason})"),
+                _ => String::new(),
+            };
+            let of = task.map_or_else(String::new, |t| {
+                format!(" — task {} ({})", short_id(&t.arn), t.started_by)
+            });
+            let _ = writeln!(out, "    {address} {}{why}{of}", target.state);
+        }
+    }
+    out
+}
+
 fn short_id(arn: &str) -> String {
     arn.rsplit('/').next().unwrap_or(arn).to_owned()
 }
@@ -168,6 +212,7 @@ fn short_id(arn: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::{LoadBalancerView, TargetGroupView};
 
     fn task(id: &str, ip: &str) -> TaskView {
         TaskView {
@@ -285,6 +330,28 @@ mod tests {
             vec![target("i-1", 32768, "healthy", None), target("i-2", 32769, "healthy", None)],
         )];
         assert!(check_targets(&fine, &ours).serving());
+    }
+
+    #[test]
+    fn status_ties_live_ip_targets_to_tasks_and_names_missing_groups() {
+        let mut a = task("a", "10.0.0.1");
+        a.started_by = "ecs-svc/2".to_owned();
+        let mut groups = vec![group(
+            "ip",
+            vec![
+                target("10.0.0.1", 8080, "healthy", None),
+                target("10.0.0.9", 8080, "draining", Some("Target.DeregistrationInProgress")),
+            ],
+        )];
+        groups.push(GroupHealth { group: None, ..groups[0].clone() });
+        let text = targets_text(&groups, &[a]);
+        assert_eq!(
+            text,
+            "  target group `web` (ip, container `app` port 8080): 1 healthy, 1 draining\n    \
+             10.0.0.1:8080 healthy — task a (ecs-svc/2)\n    10.0.0.9:8080 draining \
+             (Target.DeregistrationInProgress: Health checks failed with these codes: [503])\n  \
+             target group arn:tg/web: does not exist (container `app`, port 8080)\n"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::change::{VerifyChange, Watch};
 use super::event::Event;
 use super::progress::{Counts, Poller, SLOW_MS, Stage, waiting};
 use super::runner::{POLL_MS, Runner, StepError};
-use super::targets::{GroupHealth, TargetCheck, check_targets};
+use super::targets::{TargetCheck, check_targets};
 use super::verdict::{
     Anchor, Failure, Standing, check_digests, failed_tasks, healthy_at, healthy_tasks, judge,
     settled_on,
@@ -421,8 +421,8 @@ impl Runner<'_> {
         }
     }
 
-    /// Our running tasks against the service's target groups: DescribeTasks, one
-    /// DescribeTargetGroups and a DescribeTargetHealth per group.
+    /// Our running tasks against the service's target groups: DescribeTasks, then
+    /// `group_health`.
     async fn target_check(&self, cluster: &str, anchor: &Anchor) -> Result<TargetCheck, AwsError> {
         let tasks =
             self.ecs.deployment_tasks(cluster, &anchor.service, &anchor.deployment_id).await?;
@@ -430,24 +430,7 @@ impl Runner<'_> {
             .iter()
             .filter(|t| t.last_status == "RUNNING" && t.started_by == anchor.deployment_id)
             .collect();
-        let mut arns: Vec<String> =
-            anchor.load_balancers.iter().map(|l| l.target_group.clone()).collect();
-        arns.dedup();
-        let groups = match self.ecs.target_groups(&arns).await {
-            Ok(groups) => groups,
-            // One group gone fails the whole call; each is then reported as unreadable.
-            Err(error) if error.code == "TargetGroupNotFound" => Vec::new(),
-            Err(error) => return Err(error),
-        };
-        let mut read = Vec::new();
-        for link in &anchor.load_balancers {
-            let group = groups.iter().find(|g| g.arn == link.target_group).cloned();
-            let targets = match &group {
-                Some(_) => self.ecs.target_health(&link.target_group).await?,
-                None => Vec::new(),
-            };
-            read.push(GroupHealth { link: link.clone(), group, targets });
-        }
+        let read = self.ecs.group_health(&anchor.load_balancers).await?;
         Ok(check_targets(&read, &ours))
     }
 

@@ -5,9 +5,45 @@
 use super::Ecs;
 use crate::aws::AwsError;
 use crate::aws::aws_error::failed;
-use crate::aws::views::{TargetGroupView, TargetView};
+use crate::aws::views::{GroupHealth, LoadBalancerView, TargetGroupView, TargetView};
 
 impl Ecs {
+    /// Every target group a service links (`loadBalancers`) with its targets: one
+    /// DescribeTargetGroups and a DescribeTargetHealth per group. A group that does not
+    /// exist fails the whole DescribeTargetGroups; every group is then `None`.
+    pub async fn group_health(
+        &self,
+        links: &[LoadBalancerView],
+    ) -> Result<Vec<GroupHealth>, AwsError> {
+        let mut arns: Vec<String> = Vec::new();
+        for link in links {
+            if !arns.contains(&link.target_group) {
+                arns.push(link.target_group.clone());
+            }
+        }
+        let groups = match self.target_groups(&arns).await {
+            Ok(groups) => groups,
+            Err(error) if error.code == "TargetGroupNotFound" => Vec::new(),
+            Err(error) => return Err(error),
+        };
+        let mut health: Vec<(String, Vec<TargetView>)> = Vec::new();
+        for group in &groups {
+            health.push((group.arn.clone(), self.target_health(&group.arn).await?));
+        }
+        Ok(links
+            .iter()
+            .map(|link| GroupHealth {
+                link: link.clone(),
+                group: groups.iter().find(|g| g.arn == link.target_group).cloned(),
+                targets: health
+                    .iter()
+                    .find(|(arn, _)| *arn == link.target_group)
+                    .map(|(_, targets)| targets.clone())
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+
     /// The target groups named by `arns`, in that order. A group that does not exist is
     /// `TargetGroupNotFound`, naming it.
     pub async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroupView>, AwsError> {

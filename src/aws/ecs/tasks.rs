@@ -82,7 +82,25 @@ impl Ecs {
         service: &str,
         deployment_id: &str,
     ) -> Result<Vec<TaskView>, AwsError> {
-        let arns = self.task_arns(cluster, service, Some(deployment_id), false).await?;
+        self.running_tasks(cluster, service, Some(deployment_id)).await
+    }
+
+    /// The running tasks of a service, of every deployment.
+    pub async fn service_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<TaskView>, AwsError> {
+        self.running_tasks(cluster, service, None).await
+    }
+
+    async fn running_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+        started_by: Option<&str>,
+    ) -> Result<Vec<TaskView>, AwsError> {
+        let arns = self.task_arns(cluster, service, started_by, false).await?;
         Ok(self
             .describe(cluster, &arns)
             .await?
