@@ -7,7 +7,7 @@
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum};
 use ferry::engine::{Event, Verdict};
 
-use crate::support::harness::Local;
+use crate::support::harness::{Local, Setup};
 use crate::support::local_ecs::Start;
 use crate::support::test::Test;
 use crate::support::web_service::assert_code;
@@ -159,15 +159,68 @@ async fn serving_waits_for_our_targets_to_turn_healthy() {
         waited.iter().any(|w| w.contains("load balancer targets of ours to turn healthy")),
         "{waited:#?}"
     );
-    // When ferry said serving, both of our targets were healthy — and they still are.
+    // It waited for the app's 90 s, not ECS's 40 s: the waits span the difference.
+    let elapsed: Vec<u64> = second
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Progress { waiting, elapsed_ms, .. } if waiting.contains("turn healthy") => {
+                Some(*elapsed_ms)
+            }
+            _ => None,
+        })
+        .collect();
+    let span = elapsed.last().zip(elapsed.first()).map_or(0, |(last, first)| last - first);
+    assert!(span >= 40_000, "{elapsed:?}");
+    // Our tasks are the healthy targets, each by its own address.
+    let ours = ours(&local).await;
     let now = targets(&local, &group).await;
-    let healthy = now.iter().filter(|(_, state)| state == "healthy").count();
-    assert!(healthy >= 2, "{now:?}");
-    let serving_at = second.events.iter().position(|e| matches!(e, Event::Serving { .. }));
-    let last_wait = second.events.iter().rposition(
-        |e| matches!(e, Event::Progress { waiting, .. } if waiting.contains("turn healthy")),
+    assert_eq!(ours.len(), 2);
+    for ip in &ours {
+        assert!(now.contains(&(ip.clone(), "healthy".to_owned())), "{ip} in {now:?}");
+    }
+}
+
+/// The private addresses of the PRIMARY deployment's running tasks.
+async fn ours(local: &Local) -> Vec<String> {
+    let service = local.service().await.expect("service");
+    let primary = service.primary().expect("primary").id.clone();
+    let tasks = ferry::aws::Ecs::new(&local.clients)
+        .deployment_tasks("c", "web", &primary)
+        .await
+        .expect("tasks");
+    tasks.into_iter().filter_map(|t| t.private_ip).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_removed_while_baking_fails_the_verdict() {
+    let local = Local::start(FAULTS).await;
+    let group = target_group(&local.clients.elb).await;
+    assert_code(&local.run(&deployfile("good", &group, "  timeout = 20m\n")).await, 0);
+    // Another tool deletes the listener once ferry's rollout serves and bakes: the targets
+    // are `unused` (no load balancer forwards to their group), no request reaches them.
+    let hook: crate::support::harness::EventHook = Box::new(|event, hook| {
+        if let Event::Baking { .. } = event {
+            hook.act(|clients| async move {
+                let lbs = clients.elb.describe_load_balancers().send().await.expect("lbs");
+                let lb = lbs.load_balancers()[0].load_balancer_arn().expect("arn").to_owned();
+                let listeners = clients.elb.describe_listeners().load_balancer_arn(lb).send().await;
+                let listener = listeners.expect("listeners").listeners()[0].clone();
+                let arn = listener.listener_arn().expect("arn");
+                clients.elb.delete_listener().listener_arn(arn).send().await.expect("deleted");
+            });
+        }
+    });
+    let text = deployfile("late", &group, "  timeout = 20m\n  bake    = 2m\n");
+    let run = local.run_with(&text, Setup { hook: Some(hook), ..Setup::default() }).await;
+    assert_eq!(run.verdict, Verdict::Failed, "{}", run.reason);
+    assert!(run.has("baking"), "{:?}", run.kinds());
+    assert!(
+        run.reason.contains("the load balancers stopped calling our tasks healthy")
+            && run.reason.contains("unused (Target.NotInUse"),
+        "{}",
+        run.reason
     );
-    assert!(last_wait < serving_at, "{last_wait:?} {serving_at:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,7 +253,8 @@ async fn targets_that_never_pass_are_never_serving_and_are_named_with_their_reas
             ("unhealthy", Some("Target.ResponseCodeMismatch"))
         );
         assert_eq!(target_group, "web");
-        assert!(!old.iter().any(|o| target.starts_with(o.as_str())), "{target} is an old target");
+        let address = target.split(':').next().unwrap_or_default();
+        assert!(!old.iter().any(|o| o == address), "{target} is an old target");
     }
 }
 

@@ -62,6 +62,8 @@ pub(super) enum Stage {
     /// Every desired task of ours runs and is healthy; `healthy` of `expected` load
     /// balancer targets of ours are.
     Targets { healthy: usize, expected: usize },
+    /// As `Targets`, but the last read of the targets' health failed.
+    TargetsUnread,
     /// Serving; waiting for ECS to call the deployment completed.
     Serving,
     /// Done; a gate has not passed yet.
@@ -95,6 +97,7 @@ pub(super) fn waiting(counts: Option<&Counts>, stage: &Stage) -> String {
                 if n == 1 { "" } else { "s" }
             )
         }
+        Stage::TargetsUnread => "waiting to read the load balancers' target health".to_owned(),
         Stage::Rolling | Stage::Serving => {
             if c.running < c.desired {
                 let starting = c.desired - c.running;

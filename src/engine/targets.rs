@@ -6,7 +6,8 @@
 //! service's `loadBalancers` entry, so each task of ours is found by itself. An `instance`
 //! group's targets are EC2 instances and host ports, which a task view does not tie to a
 //! task: there every target the group has that is not draining must be healthy, and at
-//! least as many as our running tasks.
+//! least as many as the service's running tasks (old ones included, so that their
+//! targets cannot stand in for ours).
 
 use crate::aws::{GroupHealth, TargetView, TaskView};
 
@@ -26,13 +27,14 @@ pub struct NotHealthy {
 }
 
 impl NotHealthy {
-    /// `task 5f0c… in web-tg: unhealthy (Target.ResponseCodeMismatch: Health checks …)`.
+    /// `task 5f0c… (10.0.1.7:8080) in target group web: unhealthy (Target.…: …)`.
     #[must_use]
     pub fn describe(&self) -> String {
         let who = match (&self.task, self.target.is_empty()) {
-            (Some(task), true) => format!("task {task}"),
-            (Some(task), false) => format!("task {task} ({})", self.target),
-            (None, _) => format!("target {}", self.target),
+            (Some(task), true) => format!("task {task} "),
+            (Some(task), false) => format!("task {task} ({}) ", self.target),
+            (None, false) => format!("target {} ", self.target),
+            (None, true) => String::new(),
         };
         let why = match (&self.reason, &self.description) {
             (Some(reason), Some(text)) => format!(" ({reason}: {text})"),
@@ -40,7 +42,7 @@ impl NotHealthy {
             (None, Some(text)) => format!(" ({text})"),
             (None, None) => String::new(),
         };
-        format!("{who} in target group {}: {}{why}", self.group, self.state)
+        format!("{who}in target group {}: {}{why}", self.group, self.state)
     }
 }
 
@@ -77,12 +79,26 @@ impl TargetCheck {
     }
 }
 
+/// How many tasks the targets must account for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expect {
+    /// Our deployment's desired count: fewer tasks of ours listed is not serving.
+    pub desired: usize,
+    /// The service's running tasks, of every deployment (`instance` groups).
+    pub service_running: usize,
+}
+
 /// Judges our running tasks (`ours`) against every target group of the service.
+///
+/// In an `instance` group, where a target is not tied to a task, the targets that are not
+/// draining must all be healthy and at least as many as the service's running tasks:
+/// while the old tasks still run their healthy targets cannot stand in for ours.
 #[must_use]
-pub fn check_targets(groups: &[GroupHealth], ours: &[&TaskView]) -> TargetCheck {
+pub fn check_targets(groups: &[GroupHealth], ours: &[&TaskView], expect: Expect) -> TargetCheck {
     let mut check = TargetCheck::default();
+    let wanted = ours.len().max(expect.desired);
     for health in groups {
-        check.expected += ours.len();
+        check.expected += wanted;
         let Some(group) = &health.group else {
             check.not_healthy.push(NotHealthy {
                 group: health.link.target_group.clone(),
@@ -127,7 +143,7 @@ pub fn check_targets(groups: &[GroupHealth], ours: &[&TaskView]) -> TargetCheck 
             let live: Vec<&TargetView> =
                 health.targets.iter().filter(|t| t.state != "draining").collect();
             let healthy = live.iter().filter(|t| t.state == "healthy").count();
-            check.healthy += healthy.min(ours.len());
+            let needed = wanted.max(expect.service_running);
             for target in live.iter().filter(|t| t.state != "healthy") {
                 let address = match target.port {
                     Some(port) => format!("{}:{port}", target.id),
@@ -135,17 +151,28 @@ pub fn check_targets(groups: &[GroupHealth], ours: &[&TaskView]) -> TargetCheck 
                 };
                 check.not_healthy.push(problem(None, address, Some(target)));
             }
-            if healthy < ours.len() && live.len() < ours.len() {
+            if healthy < needed {
                 check.not_healthy.push(NotHealthy {
                     state: "not registered".to_owned(),
                     description: Some(format!(
-                        "{} of {} tasks of ours have a target",
-                        live.len(),
-                        ours.len()
+                        "{healthy} healthy targets for the service's {needed} running tasks"
                     )),
                     ..problem(None, String::new(), None)
                 });
+            } else {
+                check.healthy += wanted;
             }
+        }
+        if ours.len() < expect.desired {
+            check.not_healthy.push(NotHealthy {
+                state: "not registered".to_owned(),
+                description: Some(format!(
+                    "{} of {} tasks of ours listed",
+                    ours.len(),
+                    expect.desired
+                )),
+                ..problem(None, String::new(), None)
+            });
         }
     }
     check
@@ -214,6 +241,10 @@ mod tests {
     use super::*;
     use crate::aws::{LoadBalancerView, TargetGroupView};
 
+    fn expect(n: usize) -> Expect {
+        Expect { desired: n, service_running: n }
+    }
+
     fn task(id: &str, ip: &str) -> TaskView {
         TaskView {
             arn: format!("arn:aws:ecs:us-east-1:1:task/c/{id}"),
@@ -265,7 +296,7 @@ mod tests {
                 target("10.0.0.2", 8080, "unhealthy", Some("Target.ResponseCodeMismatch")),
             ],
         )];
-        let check = check_targets(&groups, &ours);
+        let check = check_targets(&groups, &ours, expect(2));
         assert!(!check.serving());
         assert_eq!((check.healthy, check.expected), (1, 2));
         assert_eq!(
@@ -281,19 +312,19 @@ mod tests {
                 target("10.0.0.2", 8080, "healthy", None),
             ],
         )];
-        assert!(check_targets(&healthy, &ours).serving());
+        assert!(check_targets(&healthy, &ours, expect(2)).serving());
     }
 
     #[test]
     fn a_task_of_ours_missing_from_the_group_or_on_another_port_is_not_serving() {
         let a = task("a", "10.0.0.1");
         let groups = [group("ip", vec![target("10.0.0.1", 9090, "healthy", None)])];
-        let check = check_targets(&groups, &[&a]);
+        let check = check_targets(&groups, &[&a], expect(1));
         assert!(!check.serving());
         assert_eq!(check.not_healthy[0].state, "not registered");
         // A draining target of the same address is an old registration, not ours.
         let draining = [group("ip", vec![target("10.0.0.1", 8080, "draining", None)])];
-        assert!(!check_targets(&draining, &[&a]).serving());
+        assert!(!check_targets(&draining, &[&a], expect(1)).serving());
     }
 
     #[test]
@@ -301,11 +332,11 @@ mod tests {
         let a = task("a", "10.0.0.1");
         let good = group("ip", vec![target("10.0.0.1", 8080, "healthy", None)]);
         let gone = GroupHealth { group: None, ..good.clone() };
-        let check = check_targets(&[good.clone(), gone], &[&a]);
+        let check = check_targets(&[good.clone(), gone], &[&a], expect(1));
         assert!(!check.serving());
         assert_eq!((check.healthy, check.expected), (1, 2));
         assert!(check.describe().contains("no target group"), "{}", check.describe());
-        assert!(check_targets(&[good.clone(), good], &[&a]).serving());
+        assert!(check_targets(&[good.clone(), good], &[&a], expect(1)).serving());
     }
 
     #[test]
@@ -320,16 +351,16 @@ mod tests {
                 target("i-3", 32770, "draining", None),
             ],
         )];
-        let check = check_targets(&initial, &ours);
+        let check = check_targets(&initial, &ours, expect(2));
         assert!(!check.serving());
         assert!(check.describe().contains("target i-2:32769 in target group web: initial"));
         let too_few = [group("instance", vec![target("i-1", 32768, "healthy", None)])];
-        assert!(!check_targets(&too_few, &ours).serving());
+        assert!(!check_targets(&too_few, &ours, expect(2)).serving());
         let fine = [group(
             "instance",
             vec![target("i-1", 32768, "healthy", None), target("i-2", 32769, "healthy", None)],
         )];
-        assert!(check_targets(&fine, &ours).serving());
+        assert!(check_targets(&fine, &ours, expect(2)).serving());
     }
 
     #[test]
@@ -355,10 +386,47 @@ mod tests {
     }
 
     #[test]
+    fn fewer_tasks_of_ours_listed_than_desired_is_not_serving() {
+        // ListTasks is eventually consistent: none listed yet is not "all healthy".
+        let groups = [group("ip", vec![target("10.0.0.9", 8080, "healthy", None)])];
+        let check = check_targets(&groups, &[], expect(2));
+        assert!(!check.serving());
+        assert_eq!((check.healthy, check.expected), (0, 2));
+        assert!(check.describe().contains("0 of 2 tasks of ours listed"), "{}", check.describe());
+    }
+
+    #[test]
+    fn old_healthy_targets_cannot_stand_in_for_ours_in_an_instance_group() {
+        // Two old tasks still run, their targets healthy; ours run but are not registered
+        // yet. The group has 2 healthy targets for our 2 tasks — but 4 tasks run.
+        let (a, b) = (task("a", "10.0.0.1"), task("b", "10.0.0.2"));
+        let groups = [group(
+            "instance",
+            vec![target("i-1", 32768, "healthy", None), target("i-2", 32769, "healthy", None)],
+        )];
+        let running = Expect { desired: 2, service_running: 4 };
+        let check = check_targets(&groups, &[&a, &b], running);
+        assert!(!check.serving());
+        assert!(
+            check.describe().contains("2 healthy targets for the service's 4 running tasks"),
+            "{}",
+            check.describe()
+        );
+    }
+
+    #[test]
+    fn a_target_without_a_port_is_on_its_group_s_port() {
+        let a = task("a", "10.0.0.1");
+        let mut portless = target("10.0.0.1", 0, "healthy", None);
+        portless.port = None;
+        assert!(check_targets(&[group("ip", vec![portless])], &[&a], expect(1)).serving());
+    }
+
+    #[test]
     fn a_task_without_an_address_is_named() {
         let a = TaskView { private_ip: None, ..task("a", "") };
         let groups = [group("ip", vec![])];
-        let check = check_targets(&groups, &[&a]);
+        let check = check_targets(&groups, &[&a], expect(1));
         assert_eq!(check.not_healthy[0].state, "no address");
         assert!(!check.serving());
     }

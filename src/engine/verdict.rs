@@ -74,6 +74,9 @@ pub enum Failure {
     TimedOut { after_ms: u64, standing: String },
     /// The rollout can make no progress (ECS's "unable to stop or start tasks").
     CannotProgress { message: String },
+    /// A load balancer target of ours stopped being healthy after the rollout served
+    /// (during `bake`).
+    TargetsNotHealthy { standing: String },
     /// A health gate failed for good (docs/gates.md).
     GateFailed { gate: String, reason: String },
 }
@@ -146,6 +149,9 @@ impl Failure {
                 crate::eval::duration_text(*after_ms)
             ),
             Failure::GateFailed { gate, reason } => format!("gate {gate} failed: {reason}"),
+            Failure::TargetsNotHealthy { standing } => {
+                format!("the load balancers stopped calling our tasks healthy: {standing}")
+            }
             Failure::CannotProgress { message } => {
                 format!("the deployment cannot progress: {message}")
             }

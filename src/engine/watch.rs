@@ -10,12 +10,12 @@ use super::change::{VerifyChange, Watch};
 use super::event::Event;
 use super::progress::{Counts, Poller, SLOW_MS, Stage, waiting};
 use super::runner::{POLL_MS, Runner, StepError};
-use super::targets::{TargetCheck, check_targets};
+use super::targets::{Expect, TargetCheck, check_targets};
 use super::verdict::{
     Anchor, Failure, Standing, check_digests, failed_tasks, healthy_at, healthy_tasks, judge,
     settled_on,
 };
-use crate::aws::{AwsError, TaskView};
+use crate::aws::{AwsError, ServiceView, TaskView};
 use crate::eval::VerifyStep;
 
 /// How long our deployment may stay out of sight after UpdateService before it counts as
@@ -279,31 +279,42 @@ impl Runner<'_> {
                 }
             }
             // Behind load balancers, running and healthy is not serving until the load
-            // balancers say so of every task of ours.
-            let mut targets: Option<(usize, usize)> = None;
-            if matches!(standing, Standing::Serving | Standing::Completed)
-                && done.is_none()
-                && !anchor.load_balancers.is_empty()
-            {
-                match self.target_check(&cluster, &anchor).await {
+            // balancers say so of every task of ours — and they must go on saying so
+            // through `bake`.
+            let mut targets: Option<Option<(usize, usize)>> = None;
+            let judging = matches!(standing, Standing::Serving | Standing::Completed);
+            if !anchor.load_balancers.is_empty() && (done.is_some() || judging) {
+                match self.target_check(&cluster, &anchor, service.as_ref()).await {
                     Ok(check) => {
                         self.report_targets(&anchor, &check, &mut targets_reported);
+                        if !check.serving() && done.is_some() {
+                            return Err(StepError::Deployment {
+                                service: anchor.service.clone(),
+                                failure: Failure::TargetsNotHealthy { standing: check.describe() },
+                            });
+                        }
                         if !check.serving() {
-                            targets = Some((check.healthy.min(check.expected), check.expected));
+                            let counts = (check.healthy.min(check.expected), check.expected);
+                            targets = Some(Some(counts));
                             standing = Standing::Rolling(check.describe());
                         }
                     }
-                    Err(error) if error.is_interrupted() => return Err(error.into()),
-                    Err(error) => {
+                    Err(error) if error.is_transient() => {
                         self.emit(&Event::Warning {
                             message: format!(
                                 "{error}; the targets' health is read again at the next poll"
                             ),
                         });
-                        targets = Some((0, anchor.load_balancers.len()));
-                        standing =
-                            Standing::Rolling(format!("target health could not be read: {error}"));
+                        if done.is_none() {
+                            targets = Some(None);
+                            standing = Standing::Rolling(format!(
+                                "the targets' health could not be read: {error}"
+                            ));
+                        }
                     }
+                    // Interrupted, or refused for good (a missing IAM permission): ferry
+                    // cannot say the rollout serves.
+                    Err(error) => return Err(error.into()),
                 }
             }
             if !seen && self.clock.now_ms() - started > NOT_SEEN_LIMIT_MS {
@@ -331,6 +342,7 @@ impl Runner<'_> {
                 }
                 Standing::Serving if !serving_reported => {
                     serving_reported = true;
+                    "serving; ECS has not completed the deployment".clone_into(&mut standing_text);
                     self.emit(&Event::Serving {
                         service: anchor.service.clone(),
                         deployment_id: anchor.deployment_id.clone(),
@@ -367,8 +379,11 @@ impl Runner<'_> {
                 Stage::Baking { left_ms: (since + bake).saturating_sub(now) }
             } else if let Some(gate) = gates.iter().find(|g| done.is_some() && !g.passed()) {
                 Stage::Gate(gate.name.clone())
-            } else if let Some((healthy, expected)) = targets {
-                Stage::Targets { healthy, expected }
+            } else if let Some(counts) = targets {
+                counts.map_or(Stage::TargetsUnread, |(healthy, expected)| Stage::Targets {
+                    healthy,
+                    expected,
+                })
             } else if let Some(healthy) = unhealthy {
                 Stage::Unhealthy { healthy, checked: anchor.health_check }
             } else if serving_reported {
@@ -423,15 +438,27 @@ impl Runner<'_> {
 
     /// Our running tasks against the service's target groups: DescribeTasks, then
     /// `group_health`.
-    async fn target_check(&self, cluster: &str, anchor: &Anchor) -> Result<TargetCheck, AwsError> {
+    async fn target_check(
+        &self,
+        cluster: &str,
+        anchor: &Anchor,
+        service: Option<&ServiceView>,
+    ) -> Result<TargetCheck, AwsError> {
         let tasks =
             self.ecs.deployment_tasks(cluster, &anchor.service, &anchor.deployment_id).await?;
         let ours: Vec<&TaskView> = tasks
             .iter()
             .filter(|t| t.last_status == "RUNNING" && t.started_by == anchor.deployment_id)
             .collect();
+        let count = |n: i32| usize::try_from(n).unwrap_or(0);
+        let expect = Expect {
+            desired: service
+                .and_then(|s| s.deployment(&anchor.deployment_id))
+                .map_or(0, |d| count(d.desired)),
+            service_running: service.map_or(0, |s| count(s.running)),
+        };
         let read = self.ecs.group_health(&anchor.load_balancers).await?;
-        Ok(check_targets(&read, &ours))
+        Ok(check_targets(&read, &ours, expect))
     }
 
     /// Reports each lasting problem with a target of ours once: unhealthy (with ELB's

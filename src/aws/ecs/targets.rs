@@ -10,7 +10,8 @@ use crate::aws::views::{GroupHealth, LoadBalancerView, TargetGroupView, TargetVi
 impl Ecs {
     /// Every target group a service links (`loadBalancers`) with its targets: one
     /// DescribeTargetGroups and a DescribeTargetHealth per group. A group that does not
-    /// exist fails the whole DescribeTargetGroups; every group is then `None`.
+    /// exist fails the whole DescribeTargetGroups; each is then described by itself, and
+    /// the missing ones are `None`.
     pub async fn group_health(
         &self,
         links: &[LoadBalancerView],
@@ -23,7 +24,17 @@ impl Ecs {
         }
         let groups = match self.target_groups(&arns).await {
             Ok(groups) => groups,
-            Err(error) if error.code == "TargetGroupNotFound" => Vec::new(),
+            Err(error) if error.code == "TargetGroupNotFound" => {
+                let mut found = Vec::new();
+                for arn in &arns {
+                    match self.target_groups(std::slice::from_ref(arn)).await {
+                        Ok(group) => found.extend(group),
+                        Err(error) if error.code == "TargetGroupNotFound" => {}
+                        Err(error) => return Err(error),
+                    }
+                }
+                found
+            }
             Err(error) => return Err(error),
         };
         let mut health: Vec<(String, Vec<TargetView>)> = Vec::new();

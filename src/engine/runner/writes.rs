@@ -404,7 +404,14 @@ impl Runner<'_> {
                 UpdateAction::Resume { .. } => Vec::new(),
                 _ => answer.events.iter().map(|e| e.id.clone()).collect(),
             },
-            load_balancers: answer.load_balancers.clone(),
+            // A Classic Load Balancer's entry names no target group: ECS's rollout
+            // state is what the verdict has there.
+            load_balancers: answer
+                .load_balancers
+                .iter()
+                .filter(|l| !l.target_group.is_empty())
+                .cloned()
+                .collect(),
         };
         if !matches!(change.action, UpdateAction::Resume { .. }) {
             self.emit(&Event::DeploymentStarted {
