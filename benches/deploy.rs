@@ -10,6 +10,9 @@
 //! 3. Verdict latency in real time (a local ECS at speed 1, tasks up in 2 s): from the
 //!    moment the endpoint completes the deployment to the end of ferry's run and of
 //!    `ecs-deploy`'s, and the calls each made per minute.
+//! 4. Behind a load balancer: the calls a deploy makes with and without a target group
+//!    (the same awsvpc service), by operation, and the time of one read of the targets'
+//!    health against one DescribeServices, median of 200 each.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -154,6 +157,11 @@ async fn first_deploy(server: &LocalEcs, desired: u32) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // `cargo bench --bench deploy -- target-health`: part 4 alone.
+    if std::env::args().any(|a| a == "target-health") {
+        target_health_cost().await;
+        return;
+    }
     let faults = FaultFile::parse(FAULTS).expect("faults");
     // 1. ferry against ecs-deploy, the same deploy.
     let server = LocalEcs::start(LocalOptions {
@@ -275,4 +283,119 @@ async fn main() {
         None => println!("ecs-deploy: not measured (FERRY_PYTHON_ENV is not set)"),
     }
     server.shutdown().await.expect("stop");
+
+    // 4. The cost of reading target health.
+    target_health_cost().await;
+}
+
+/// An awsvpc service of 3 tasks, behind `group` when one is given.
+fn lb_deployfile(image: &str, group: Option<&str>) -> String {
+    let link = group.map_or_else(String::new, |g| {
+        format!(
+            "  load_balancer {{\n    target_group = \"{g}\"\n    container    = \"app\"\n    \
+             port         = 8080\n  }}\n"
+        )
+    });
+    format!(
+        "defaults {{\n  cluster = \"bench\"\n}}\n\n\
+         register web_task {{\n  family       = \"web\"\n  network_mode = \"awsvpc\"\n  \
+         container \"app\" {{\n    image = \"{image}\"\n    ports = [8080]\n  }}\n}}\n\n\
+         update web {{\n  task_definition = web_task\n  create          = true\n  \
+         desired         = 3\n  network {{\n    subnets = [\"subnet-a\"]\n  }}\n{link}}}\n\n\
+         verify web {{\n  timeout = 30m\n}}\n"
+    )
+}
+
+/// A load balancer, an ip target group with ELB's default checks, and a listener.
+async fn target_group(elb: &aws_sdk_elasticloadbalancingv2::Client) -> String {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum,
+    };
+    let lb = elb
+        .create_load_balancer()
+        .name("web")
+        .subnets("subnet-a")
+        .subnets("subnet-b")
+        .send()
+        .await
+        .expect("load balancer");
+    let lb = lb.load_balancers()[0].load_balancer_arn().expect("arn").to_owned();
+    let group = elb
+        .create_target_group()
+        .name("web")
+        .protocol(ProtocolEnum::Http)
+        .port(8080)
+        .vpc_id("vpc-1")
+        .target_type(TargetTypeEnum::Ip)
+        .send()
+        .await
+        .expect("target group");
+    let group = group.target_groups()[0].target_group_arn().expect("arn").to_owned();
+    let forward = Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&group);
+    elb.create_listener()
+        .load_balancer_arn(lb)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(forward.build())
+        .send()
+        .await
+        .expect("listener");
+    group
+}
+
+async fn target_health_cost() {
+    let mut calls: Vec<(bool, std::collections::BTreeMap<String, u64>)> = Vec::new();
+    for behind in [false, true] {
+        let server = LocalEcs::start(LocalOptions { speed: 100.0, ..LocalOptions::default() })
+            .await
+            .expect("local");
+        let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;
+        let group = if behind { Some(target_group(&clients.elb).await) } else { None };
+        let first = ferry_run(&server, &lb_deployfile("acme/web:1", group.as_deref())).await;
+        assert!(matches!(first.last(), Some(Event::RunFinished { exit_code: 0, .. })));
+        let before = server.calls();
+        let started = Instant::now();
+        let events = ferry_run(&server, &lb_deployfile("acme/web:2", group.as_deref())).await;
+        let wall = started.elapsed();
+        assert!(matches!(events.last(), Some(Event::RunFinished { exit_code: 0, .. })));
+        let delta: std::collections::BTreeMap<String, u64> = server
+            .calls()
+            .into_iter()
+            .map(|(op, n)| (op.clone(), n - before.get(&op).copied().unwrap_or(0)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        println!(
+            "{}: {} calls, {:.2} s wall at speed 100: {delta:?}",
+            if behind { "behind a load balancer" } else { "no load balancer" },
+            delta.values().sum::<u64>(),
+            wall.as_secs_f64()
+        );
+        calls.push((behind, delta));
+        if let Some(group) = group {
+            let ecs = Ecs::new(&clients);
+            let view = ecs.service("bench", "web").await.expect("describe").expect("service");
+            let median = |mut times: Vec<f64>| {
+                times.sort_by(f64::total_cmp);
+                times[times.len() / 2]
+            };
+            let (mut reads, mut describes) = (Vec::new(), Vec::new());
+            for _ in 0..200 {
+                let at = Instant::now();
+                let read = ecs.group_health(&view.load_balancers).await.expect("targets");
+                reads.push(at.elapsed().as_secs_f64() * 1000.0);
+                assert_eq!(read[0].targets.len(), 3, "{group}");
+                let at = Instant::now();
+                ecs.service("bench", "web").await.expect("describe");
+                describes.push(at.elapsed().as_secs_f64() * 1000.0);
+            }
+            let (read, describe) = (median(reads), median(describes));
+            println!(
+                "one read of the targets' health (DescribeTargetGroups + DescribeTargetHealth, \
+                 3 targets): {read:.2} ms median; one DescribeServices: {describe:.2} ms; \
+                 ratio {:.2}",
+                read / describe
+            );
+        }
+        server.shutdown().await.expect("stop");
+    }
 }

@@ -128,6 +128,10 @@ impl Runner<'_> {
         let mut last_healthy: usize = 0;
         // Load balancer problems already reported.
         let mut targets_reported: Vec<String> = Vec::new();
+        // Behind load balancers, once ours serve: until when the old tasks may drain (the
+        // groups' longest deregistration delay from then, the runner's clock). No need
+        // to look every second before it.
+        let mut drained_by: Option<u64> = None;
         loop {
             if self.clock.now_ms() - started > timeout {
                 // A rollout that is done but waits on a gate: the gate failed.
@@ -280,9 +284,15 @@ impl Runner<'_> {
             }
             // Behind load balancers, running and healthy is not serving until the load
             // balancers say so of every task of ours — and they must go on saying so
-            // through `bake`.
+            // through `bake`. Read when the rollout first serves, when it completes, and
+            // while baking; not while old tasks drain (ECS replaces a task whose target
+            // fails, and that shows in its counts).
             let mut targets: Option<Option<(usize, usize)>> = None;
-            let judging = matches!(standing, Standing::Serving | Standing::Completed);
+            let judging = match standing {
+                Standing::Serving => !serving_reported,
+                Standing::Completed => done.is_none(),
+                _ => false,
+            };
             if !anchor.load_balancers.is_empty() && (done.is_some() || judging) {
                 match self.target_check(&cluster, &anchor, service.as_ref()).await {
                     Ok(check) => {
@@ -297,6 +307,9 @@ impl Runner<'_> {
                             let counts = (check.healthy.min(check.expected), check.expected);
                             targets = Some(Some(counts));
                             standing = Standing::Rolling(check.describe());
+                        } else if drained_by.is_none() {
+                            let delay = self.longest_drain(&anchor).await;
+                            drained_by = Some(self.clock.now_ms() + delay);
                         }
                     }
                     Err(error) if error.is_transient() => {
@@ -408,7 +421,10 @@ impl Runner<'_> {
                 });
             }
             // Wake for the next poll, the next gate attempt or the end of bake.
-            let near = done.is_none() && counts.is_some_and(|c| c.near());
+            // Old tasks draining behind a load balancer do not show in the counts: ECS
+            // completes after the delay, not at once.
+            let draining = drained_by.is_some_and(|by| now + 2 * super::progress::FAST_MS < by);
+            let near = done.is_none() && counts.is_some_and(|c| c.near()) && !draining;
             let delay = poller.answered(near, changed);
             let mut wake = now + delay;
             for gate in &gates {
@@ -459,6 +475,23 @@ impl Runner<'_> {
         };
         let read = self.ecs.group_health(&anchor.load_balancers).await?;
         Ok(check_targets(&read, &ours, expect))
+    }
+
+    /// The longest deregistration delay of the service's groups (ms); 0 when none can be
+    /// read (then nothing changes: completion is looked for every second).
+    async fn longest_drain(&self, anchor: &Anchor) -> u64 {
+        let mut longest = 0;
+        let mut read: Vec<&str> = Vec::new();
+        for link in &anchor.load_balancers {
+            if read.contains(&link.target_group.as_str()) {
+                continue;
+            }
+            read.push(&link.target_group);
+            if let Ok(Some(ms)) = self.ecs.deregistration_delay_ms(&link.target_group).await {
+                longest = longest.max(ms);
+            }
+        }
+        longest
     }
 
     /// Reports each lasting problem with a target of ours once: unhealthy (with ELB's

@@ -89,6 +89,29 @@ impl Ecs {
         Ok(arns.iter().filter_map(|arn| groups.iter().find(|g| &g.arn == arn).cloned()).collect())
     }
 
+    /// A target group's deregistration delay (`deregistration_delay.timeout_seconds`,
+    /// DescribeTargetGroupAttributes), in milliseconds; `None` when it does not say.
+    pub async fn deregistration_delay_ms(&self, group_arn: &str) -> Result<Option<u64>, AwsError> {
+        self.count();
+        let answer = self
+            .guarded(self.elb.describe_target_group_attributes().target_group_arn(group_arn).send())
+            .await?
+            .map_err(|error| {
+                failed(
+                    self.elb.config().region(),
+                    "DescribeTargetGroupAttributes",
+                    format!("target group {group_arn}"),
+                    &error,
+                )
+            })?;
+        Ok(answer
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+            .and_then(|a| a.value()?.parse::<u64>().ok())
+            .map(|seconds| seconds * 1000))
+    }
+
     /// The targets of one target group with their health.
     pub async fn target_health(&self, group_arn: &str) -> Result<Vec<TargetView>, AwsError> {
         self.count();
