@@ -24,6 +24,9 @@ use ferry::eval::{Workspace, resolve};
 use ferry::local::behaviour::FaultFile;
 use ferry::local::{LocalEcs, LocalOptions};
 
+#[path = "../tests/support/load_balancer.rs"]
+mod load_balancer;
+
 const FAULTS: &str = r#"{"images": [{"match": "*:crash", "crash_after": "5s", "exit_code": 1}]}"#;
 
 /// `max` is 110 % for 10 tasks (one new task at a time) and the default otherwise: with
@@ -306,43 +309,6 @@ fn lb_deployfile(image: &str, group: Option<&str>) -> String {
     )
 }
 
-/// A load balancer, an ip target group with ELB's default checks, and a listener.
-async fn target_group(elb: &aws_sdk_elasticloadbalancingv2::Client) -> String {
-    use aws_sdk_elasticloadbalancingv2::types::{
-        Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum,
-    };
-    let lb = elb
-        .create_load_balancer()
-        .name("web")
-        .subnets("subnet-a")
-        .subnets("subnet-b")
-        .send()
-        .await
-        .expect("load balancer");
-    let lb = lb.load_balancers()[0].load_balancer_arn().expect("arn").to_owned();
-    let group = elb
-        .create_target_group()
-        .name("web")
-        .protocol(ProtocolEnum::Http)
-        .port(8080)
-        .vpc_id("vpc-1")
-        .target_type(TargetTypeEnum::Ip)
-        .send()
-        .await
-        .expect("target group");
-    let group = group.target_groups()[0].target_group_arn().expect("arn").to_owned();
-    let forward = Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&group);
-    elb.create_listener()
-        .load_balancer_arn(lb)
-        .protocol(ProtocolEnum::Http)
-        .port(80)
-        .default_actions(forward.build())
-        .send()
-        .await
-        .expect("listener");
-    group
-}
-
 async fn target_health_cost() {
     let mut calls: Vec<(bool, std::collections::BTreeMap<String, u64>)> = Vec::new();
     for behind in [false, true] {
@@ -350,7 +316,15 @@ async fn target_health_cost() {
             .await
             .expect("local");
         let clients = Clients::new(&Target::Local { url: server.url().to_owned() }).await;
-        let group = if behind { Some(target_group(&clients.elb).await) } else { None };
+        let group = if behind {
+            Some(
+                load_balancer::load_balancer(&clients.elb, load_balancer::Checks::default())
+                    .await
+                    .0,
+            )
+        } else {
+            None
+        };
         let first = ferry_run(&server, &lb_deployfile("acme/web:1", group.as_deref())).await;
         assert!(matches!(first.last(), Some(Event::RunFinished { exit_code: 0, .. })));
         let before = server.calls();

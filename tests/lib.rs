@@ -39,6 +39,7 @@ mod sensitive;
 mod simulate_cli;
 mod soak;
 mod traffic;
+mod traffic_docker;
 mod trust;
 mod trust_lost_answers;
 mod trust_other_clients;

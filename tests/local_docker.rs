@@ -27,9 +27,14 @@ const IMAGE: &str = "ferry-test/serve:1";
 
 /// Builds the test image through the engine API (once per process is enough: same tag).
 async fn build_image(engine: &DockerEngine) {
+    build_serve_image(engine, IMAGE, SERVE).await;
+}
+
+/// Builds `image` (`repository:tag`) from busybox and `script` as its `/serve` command.
+pub(crate) async fn build_serve_image(engine: &DockerEngine, image: &str, script: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::copy("/bin/busybox", dir.path().join("busybox")).expect("busybox");
-    std::fs::write(dir.path().join("serve"), SERVE).expect("serve");
+    std::fs::write(dir.path().join("serve"), script).expect("serve");
     std::fs::write(
         dir.path().join("Dockerfile"),
         "FROM scratch\nCOPY busybox /bin/busybox\n\
@@ -52,7 +57,7 @@ async fn build_image(engine: &DockerEngine) {
         )
         .await
         .expect("the test image builds");
-    let (repository, tag) = IMAGE.split_once(':').expect("tag");
+    let (repository, tag) = image.split_once(':').expect("tag");
     engine.tag(&built.image_id, repository, tag).await.expect("tag");
 }
 

@@ -4,10 +4,10 @@
 //! healthy revision behind the group — old targets are healthy, so a count of healthy
 //! targets alone would be fooled — on the in-process local ECS.
 
-use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum};
 use ferry::engine::{Event, Verdict};
 
 use crate::support::harness::{Local, Setup};
+use crate::support::load_balancer::{Checks, load_balancer};
 use crate::support::local_ecs::Start;
 use crate::support::test::Test;
 use crate::support::web_service::assert_code;
@@ -22,50 +22,9 @@ const FAULTS: &str = r#"{"images": [
 /// A load balancer, an `ip` target group checked every 10 s (2 to turn unhealthy), a
 /// 15 s deregistration delay, and a listener forwarding to it; the group's ARN.
 async fn target_group(elb: &aws_sdk_elasticloadbalancingv2::Client) -> String {
-    let lb = elb
-        .create_load_balancer()
-        .name("web")
-        .subnets("subnet-a")
-        .subnets("subnet-b")
-        .send()
-        .await
-        .expect("load balancer");
-    let lb_arn = lb.load_balancers()[0].load_balancer_arn().expect("arn").to_owned();
-    let group = elb
-        .create_target_group()
-        .name("web")
-        .protocol(ProtocolEnum::Http)
-        .port(8080)
-        .vpc_id("vpc-1")
-        .target_type(TargetTypeEnum::Ip)
-        .health_check_interval_seconds(10)
-        .unhealthy_threshold_count(2)
-        .send()
-        .await
-        .expect("target group");
-    let group_arn = group.target_groups()[0].target_group_arn().expect("arn").to_owned();
-    elb.modify_target_group_attributes()
-        .target_group_arn(&group_arn)
-        .attributes(
-            aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
-                .key("deregistration_delay.timeout_seconds")
-                .value("15")
-                .build(),
-        )
-        .send()
-        .await
-        .expect("attributes");
-    elb.create_listener()
-        .load_balancer_arn(lb_arn)
-        .protocol(ProtocolEnum::Http)
-        .port(80)
-        .default_actions(
-            Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&group_arn).build(),
-        )
-        .send()
-        .await
-        .expect("listener");
-    group_arn
+    let checks =
+        Checks { interval_s: Some(10), unhealthy: Some(2), drain_s: Some(15), ..Checks::default() };
+    load_balancer(elb, checks).await.0
 }
 
 /// Two awsvpc tasks of `acme/web:TAG` behind `group`, 100%/200%, verified until serving.
@@ -268,18 +227,7 @@ async fn status_shows_each_target_with_its_state_and_task() {
         .expect("write");
     let home = dir.path().to_owned();
     let [deployed, status, json] = tokio::task::spawn_blocking(move || {
-        let ferry = |args: &[&str]| {
-            Test::new()
-                .args(args)
-                .current_dir(&home)
-                .env("HOME", &home)
-                .env("AWS_ACCESS_KEY_ID", "x")
-                .env("AWS_SECRET_ACCESS_KEY", "y")
-                .env("AWS_REGION", "us-east-1")
-                .env("AWS_ENDPOINT_URL", &url)
-                .env("AWS_EC2_METADATA_DISABLED", "true")
-                .run()
-        };
+        let ferry = |args: &[&str]| Test::new().args(args).on_endpoint(&url, &home).run();
         [
             ferry(&["run", "--yes", "--allow-dirty"]),
             ferry(&["status"]),

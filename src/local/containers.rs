@@ -3,7 +3,9 @@
 //! engine says of each task's containers to the scheduler (`Task::observe`), brings the
 //! scheduler up to now, and then acts on what it decided: pull and start the containers of
 //! new tasks, SIGTERM those on the stop path (SIGKILL at the stop timeout), remove those of
-//! stopped tasks. docs/local.md says how a task definition becomes containers.
+//! stopped tasks. Behind load balancers it checks the tasks' targets over HTTP and runs a
+//! proxy per listener (`traffic.rs`). docs/local.md says how a task definition becomes
+//! containers.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -292,8 +294,10 @@ pub async fn adopt(
     Ok(adopted)
 }
 
-/// How long a container killed with 137 is given for the engine to mark it OOMKilled.
+/// How long a container killed with 137 is given for the engine to mark it OOMKilled,
+/// asked again after each wait (a busy engine has been seen to take over 300 ms).
 const OOM_EVENT_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
+const OOM_EVENT_LOOKS: u32 = 5;
 
 /// What the engine says of a task's containers now.
 async fn report(engine: &DockerEngine, containers: &[Started]) -> RuntimeReport {
@@ -302,11 +306,14 @@ async fn report(engine: &DockerEngine, containers: &[Started]) -> RuntimeReport 
     for (index, container) in containers.iter().enumerate() {
         let mut state = engine.inspect(&container.id).await.ok().flatten();
         // Killed (137) and not yet marked OOMKilled: the engine learns of an OOM kill from
-        // an event of its own that may come after the exit, so it is asked once more.
-        if state
-            .as_ref()
-            .is_some_and(|s| !s.running && s.exit_code == Some(137) && !s.out_of_memory)
-        {
+        // an event of its own that may come after the exit, so it is asked again.
+        for _ in 0..OOM_EVENT_LOOKS {
+            let unmarked = state
+                .as_ref()
+                .is_some_and(|s| !s.running && s.exit_code == Some(137) && !s.out_of_memory);
+            if !unmarked {
+                break;
+            }
             tokio::time::sleep(OOM_EVENT_WAIT).await;
             state = engine.inspect(&container.id).await.ok().flatten().or(state);
         }
@@ -375,6 +382,7 @@ pub(super) async fn run(
 ) {
     let (sender, mut launched) = mpsc::unbounded_channel::<Launched>();
     let mut managed = adopted.managed;
+    let mut traffic = super::traffic::Traffic::new();
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -394,15 +402,21 @@ pub(super) async fn run(
                 reports.push((task.clone(), report(&engine, &entry.containers).await));
             }
         }
-        let views = {
+        let checked = traffic.results();
+        let (views, probes, listeners) = {
             let now = shared.clock.now_ms();
             let mut state = lock(&shared.state);
             for (task, report) in reports {
                 state.observe(&task, report, now);
             }
+            for (task, index, result) in checked {
+                state.probed(&task, index, result, now);
+            }
             state.advance(now, &shared.faults);
-            state.task_views()
+            (state.task_views(), state.probes(), state.listener_arns())
         };
+        traffic.probe(probes);
+        traffic.proxies(&shared, listeners).await;
         let mut seen = Vec::new();
         for view in views {
             seen.push(view.id.clone());
@@ -451,6 +465,7 @@ pub(super) async fn run(
             }
         }
     }
+    traffic.stop(&shared);
     if keep {
         return;
     }

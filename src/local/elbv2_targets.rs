@@ -12,8 +12,8 @@ use super::api_error::ApiError;
 use super::elbv2::{check_name, page, paged, refused};
 use super::request::Request;
 use super::state::{EcsState, Tag};
-use super::target_health::{Failure, Fate, HealthTiming, TargetState};
-use super::task::TaskState;
+use super::target_health::{Failure, Fate, HealthTiming, TargetState, TaskTarget};
+use super::task::{Task, TaskState};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TargetGroup {
@@ -499,10 +499,37 @@ impl EcsState {
             };
             found.push((target.clone(), state));
         }
+        for (task, target, state) in self.task_targets(group, now) {
+            let registered = RegisteredTarget {
+                id: target.id.clone(),
+                port: i64::from(target.port),
+                availability_zone: None,
+                registered_ms: task.running_ms.unwrap_or_default(),
+                deregistered_ms: None,
+            };
+            found.push((registered, state));
+        }
+        found
+    }
+
+    /// The targets ECS registered in `group` for the tasks of services attached to it,
+    /// with their state at `now` (what DescribeTargetHealth and the listeners' proxies
+    /// read).
+    #[must_use]
+    pub fn task_targets<'a>(
+        &'a self,
+        group: &TargetGroup,
+        now: u64,
+    ) -> Vec<(&'a Task, &'a TaskTarget, TargetState)> {
+        let in_use = !self.elbv2.load_balancers_of(&group.arn).is_empty();
+        let drain = group.drain_ms();
+        let mut found = Vec::new();
         for service in self.clusters.values().flat_map(|c| c.services.values()) {
             for task in &service.rollout.tasks {
                 for target in task.targets.iter().filter(|t| t.group_arn == group.arn) {
-                    let Some(running) = task.running_ms else { continue };
+                    if task.running_ms.is_none() {
+                        continue;
+                    }
                     let state = match task.state {
                         TaskState::Pending | TaskState::Stopping => continue,
                         TaskState::Running if !in_use => TargetState::NotInUse,
@@ -522,14 +549,7 @@ impl EcsState {
                             TargetState::Draining
                         }
                     };
-                    let registered = RegisteredTarget {
-                        id: target.id.clone(),
-                        port: i64::from(target.port),
-                        availability_zone: None,
-                        registered_ms: running,
-                        deregistered_ms: None,
-                    };
-                    found.push((registered, state));
+                    found.push((task, target, state));
                 }
             }
         }

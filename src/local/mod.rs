@@ -24,6 +24,7 @@ mod local_error;
 pub mod model;
 mod registry_client;
 pub(crate) mod request;
+mod routes;
 pub mod scheduler;
 pub(crate) mod server;
 pub mod simulation;
@@ -31,6 +32,7 @@ pub(crate) mod state;
 mod sts;
 pub mod target_health;
 pub mod task;
+mod traffic;
 
 pub use local_error::{FaultError, LocalError};
 pub use server::{LocalEcs, LocalOptions, Runtime};

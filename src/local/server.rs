@@ -81,6 +81,8 @@ pub(super) struct Shared {
     /// registry is asked without the state's lock, and a check-then-act (an immutable
     /// tag, a forced delete) must not interleave with another call on the repository.
     repository_locks: Mutex<BTreeMap<(String, String), RepositoryLock>>,
+    /// The docker runtime's listener proxies: listener ARN → `http://127.0.0.1:PORT`.
+    pub(super) listeners: Mutex<BTreeMap<String, String>>,
 }
 
 /// The lock of one repository's image calls.
@@ -218,6 +220,7 @@ impl LocalEcs {
 
             faults: options.faults,
             repository_locks: Mutex::new(BTreeMap::new()),
+            listeners: Mutex::new(BTreeMap::new()),
             calls: Mutex::new(BTreeMap::new()),
             injected: Mutex::new(BTreeMap::new()),
         });
@@ -284,6 +287,13 @@ impl LocalEcs {
     #[must_use]
     pub fn capacity(&self) -> Option<u32> {
         lock(&self.shared.state).capacity
+    }
+
+    /// Where the docker runtime's proxy of each listener answers: listener ARN →
+    /// `http://127.0.0.1:PORT` (empty on the virtual runtime). Also `GET /_ferry/listeners`.
+    #[must_use]
+    pub fn listeners(&self) -> BTreeMap<String, String> {
+        lock(&self.shared.listeners).clone()
     }
 
     /// Calls answered so far, by operation.
@@ -422,6 +432,15 @@ async fn handle(
         // Returning an error makes hyper close the connection with no response.
         *lock(&shared.injected).entry("dropped").or_default() += 1;
         return Err(Dropped);
+    }
+    if request.method() == hyper::Method::GET && request.uri().path() == "/_ferry/listeners" {
+        let listeners = lock(&shared.listeners).clone();
+        let body = serde_json::to_string(&listeners).unwrap_or_default();
+        let response = Response::builder()
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
+        return Ok(response);
     }
     let form = request
         .headers()

@@ -45,6 +45,15 @@ impl Failure {
         Self { reason: reason.to_owned(), description: description.to_owned() }
     }
 
+    /// The app answered `code`, which the group's matcher does not accept.
+    #[must_use]
+    pub fn mismatch(code: u16) -> Self {
+        Self {
+            reason: "Target.ResponseCodeMismatch".to_owned(),
+            description: format!("Health checks failed with these codes: [{code}]"),
+        }
+    }
+
     /// The `(reason …)` of ECS's "is unhealthy in (target-group …)" event.
     #[must_use]
     pub fn event_reason(&self) -> &str {

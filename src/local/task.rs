@@ -446,9 +446,51 @@ impl Task {
         for target in &mut self.targets {
             target.fate = Some(Fate::of(at, target.timing, answers.after_ms, failure.clone()));
         }
-        let containers = if self.has_health_check { self.healthy_ms } else { Some(at) };
         self.container_healthy_ms = self.healthy_ms.filter(|_| self.has_health_check);
-        self.healthy_ms = containers.zip(self.targets_healthy_ms()).map(|(c, t)| c.max(t));
+        self.settle_targets(at, grace_ms);
+    }
+
+    /// A real health check of target `index` (the docker runtime's, over HTTP) at `now`:
+    /// the first that passes fixes when the app answers, and so the target's fate — the
+    /// same function virtual targets follow; one that fails keeps its reason for
+    /// DescribeTargetHealth. Targets whose app already answered are not checked again.
+    pub(crate) fn checked(
+        &mut self,
+        index: usize,
+        passed: Result<(), Failure>,
+        now: u64,
+        grace_ms: u64,
+    ) {
+        if self.state != TaskState::Running {
+            return;
+        }
+        let Some(target) = self.targets.get_mut(index) else { return };
+        let timing = target.timing;
+        let Some(fate) = target.fate.as_mut() else { return };
+        if fate.healthy_ms.is_some() {
+            return;
+        }
+        let registered = fate.registered_ms;
+        match passed {
+            Ok(()) => {
+                let failure = fate.failure.clone();
+                // Answering since just before `now`: the next check passes.
+                let after = now.saturating_sub(registered).saturating_sub(1);
+                self.targets[index].fate = Some(Fate::of(registered, timing, Some(after), failure));
+                self.settle_targets(registered, grace_ms);
+            }
+            Err(failure) => fate.failure = failure,
+        }
+    }
+
+    /// From the targets' fates (registered at `at`): when the task counts as healthy
+    /// (its containers too, with a health check), and when an unhealthy target gets it
+    /// stopped.
+    fn settle_targets(&mut self, at: u64, grace_ms: u64) {
+        let containers = if self.has_health_check { self.container_healthy_ms } else { Some(at) };
+        if !self.healthy_reported {
+            self.healthy_ms = containers.zip(self.targets_healthy_ms()).map(|(c, t)| c.max(t));
+        }
         self.elb_unhealthy = self
             .targets
             .iter()

@@ -7,7 +7,8 @@
 //! `web_service` (service `web` as the trust tests deploy it), `history_model` (the
 //! generator and oracle of the history test and the soak), `available` (whether Docker is
 //! here), `moto` and `registry` (moto's server and Debian's docker-registry, started for a
-//! test), `http_server` (a server for gates to ask), `containers` (cleanup of the
+//! test), `http_server` (a server for gates to ask), `load_balancer` (a load balancer, target
+//! group and listener), `containers` (cleanup of the
 //! docker runtime's containers) and `tmux` (a real pseudo-terminal).
 
 pub(crate) mod available;
@@ -15,6 +16,7 @@ pub(crate) mod containers;
 pub(crate) mod harness;
 pub(crate) mod history_model;
 pub(crate) mod http_server;
+pub(crate) mod load_balancer;
 pub(crate) mod local_ecs;
 pub(crate) mod lsp_client;
 pub(crate) mod moto;

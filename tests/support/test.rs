@@ -46,6 +46,18 @@ impl Test {
         self
     }
 
+    /// Run in `dir` (also its `HOME`) against an AWS endpoint at `url` (the local ECS)
+    /// with dummy keys in us-east-1, as `--target aws` with `AWS_ENDPOINT_URL`.
+    pub(crate) fn on_endpoint(self, url: &str, dir: &Path) -> Self {
+        self.current_dir(dir)
+            .env("HOME", dir)
+            .env("AWS_ACCESS_KEY_ID", "x")
+            .env("AWS_SECRET_ACCESS_KEY", "y")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", url)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+    }
+
     pub(crate) fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.command.current_dir(dir);
         self

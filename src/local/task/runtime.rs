@@ -85,9 +85,13 @@ impl Task {
             if !self.has_health_check {
                 self.healthy_ms = Some(now + NO_CHECK_HEALTHY_MS);
             }
-            // Until the runtime checks targets over HTTP, they answer as soon as the task
-            // runs (docs/traffic.md).
-            self.register_targets(now, grace_ms, &crate::local::target_health::Answers::default());
+            // The runtime checks the targets over HTTP: none answers until a check passes
+            // (`Task::checked`, docs/traffic.md).
+            let pending = crate::local::target_health::Answers {
+                after_ms: None,
+                reason: "Target.FailedHealthChecks".to_owned(),
+            };
+            self.register_targets(now, grace_ms, &pending);
         }
         let essential: Vec<&ContainerStatus> =
             self.containers.iter().filter(|c| c.essential).collect();

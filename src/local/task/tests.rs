@@ -136,3 +136,52 @@ fn a_task_stopped_before_it_ran_stops_at_once() {
     );
     assert_eq!(task.advance(500, 0), [Change::Stopped { failure: false, failed_to_start: false }]);
 }
+
+fn behind_a_load_balancer() -> Task {
+    let mut task = external(false);
+    task.targets = vec![crate::local::target_health::TaskTarget {
+        group_arn: "arn:tg/web".to_owned(),
+        id: "10.0.0.1".to_owned(),
+        port: 8080,
+        timing: crate::local::target_health::HealthTiming {
+            interval_ms: 5_000,
+            healthy_threshold: 2,
+            unhealthy_threshold: 2,
+        },
+        fate: None,
+    }];
+    task
+}
+
+#[test]
+fn a_runtime_target_is_healthy_at_the_check_after_its_app_first_answers() {
+    let mut task = behind_a_load_balancer();
+    task.observe(RuntimeReport::Containers(vec![container(true, None)]), 1_000, 60_000);
+    // Registered at RUNNING, nothing answered yet: not healthy, whatever the 40 s rule.
+    assert!(!task.is_healthy(50_000));
+    let refused = Failure::of("Target.FailedHealthChecks");
+    task.checked(0, Err(Failure::mismatch(500)), 3_000, 60_000);
+    let fate = task.targets[0].fate.clone().expect("registered");
+    assert_eq!(fate.failure, Failure::mismatch(500));
+    assert_ne!(fate.failure, refused);
+    // It answers 7 s after registration: check 1 (6 s) failed, check 2 (11 s) passes.
+    task.checked(0, Ok(()), 8_000, 60_000);
+    let fate = task.targets[0].fate.clone().expect("registered");
+    assert_eq!(fate.healthy_ms, Some(11_000));
+    assert_eq!(task.healthy_ms, Some(11_000));
+    assert_eq!(task.advance(11_000, 60_000), [Change::BecameHealthy]);
+    // Answered once: later results change nothing.
+    task.checked(0, Err(Failure::of("Target.Timeout")), 12_000, 60_000);
+    assert_eq!(task.targets[0].fate.as_ref().and_then(|f| f.healthy_ms), Some(11_000));
+}
+
+#[test]
+fn a_runtime_target_that_never_answers_gets_its_task_stopped_after_the_grace_period() {
+    let mut task = behind_a_load_balancer();
+    task.observe(RuntimeReport::Containers(vec![container(true, None)]), 1_000, 20_000);
+    task.checked(0, Err(Failure::of("Target.Timeout")), 2_000, 20_000);
+    // Unhealthy after 2 intervals (11 s), stopped once the grace period (21 s) is over.
+    let changes = task.advance(21_000, 20_000);
+    assert_eq!(changes, [Change::TargetUnhealthy { index: 0 }]);
+    assert!(task.stop.as_ref().is_some_and(|s| s.reason.contains("failed ELB health checks")));
+}

@@ -1,0 +1,302 @@
+//! What the docker runtime's traffic needs from the state (docs/traffic.md), pure: the
+//! health checks due — each target of a running task whose app has not answered yet,
+//! at the host port its container port is published on — and where a listener sends a
+//! request: its rules by priority, the first whose conditions match, a target group of
+//! its forward action by weight, a healthy target of that group (all registered ones
+//! when none is healthy: ELB fails open), never a draining one.
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+
+use super::elbv2::forwarded;
+use super::elbv2_targets::TargetGroup;
+use super::state::EcsState;
+use super::target_health::TargetState;
+use super::task::{Task, TaskState};
+
+/// One health check to make: target `index` of task `task`, at `address`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Probe {
+    pub task: String,
+    pub index: usize,
+    pub address: SocketAddr,
+    pub check: HealthCheck,
+}
+
+/// A target group's health check, as its settings say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct HealthCheck {
+    /// `HTTP`, `HTTPS` (checked as HTTP: no TLS here) or `TCP` (a connection is a pass).
+    pub protocol: String,
+    pub path: String,
+    /// ELB's `HttpCode`: `200`, `200,202`, `200-299`.
+    pub matcher: String,
+    pub timeout_ms: u64,
+}
+
+/// Whether ELB's matcher (`200`, `200,202`, `200-299`) accepts `code`.
+#[must_use]
+pub(super) fn matcher_accepts(matcher: &str, code: u16) -> bool {
+    matcher.split(',').map(str::trim).any(|part| match part.split_once('-') {
+        Some((low, high)) => {
+            low.parse::<u16>().is_ok_and(|low| low <= code)
+                && high.parse::<u16>().is_ok_and(|high| code <= high)
+        }
+        None => part.parse::<u16>() == Ok(code),
+    })
+}
+
+/// Where a container port of a task is published on the host.
+fn published(task: &Task, container_port: u16) -> Option<SocketAddr> {
+    task.containers.iter().flat_map(|c| c.bindings.iter()).find_map(|b| {
+        if b.container_port != container_port {
+            return None;
+        }
+        let ip = match b.bind_ip.as_str() {
+            "" | "0.0.0.0" | "::" => "127.0.0.1",
+            ip => ip,
+        };
+        format!("{ip}:{}", b.host_port).parse().ok()
+    })
+}
+
+impl HealthCheck {
+    fn of(group: &TargetGroup) -> Self {
+        let check = &group.health_check;
+        let text = |key: &str, default: &str| {
+            check.get(key).and_then(Value::as_str).unwrap_or(default).to_owned()
+        };
+        Self {
+            protocol: text("HealthCheckProtocol", "HTTP"),
+            path: text("HealthCheckPath", "/"),
+            matcher: check
+                .pointer("/Matcher/HttpCode")
+                .and_then(Value::as_str)
+                .unwrap_or("200")
+                .to_owned(),
+            timeout_ms: check
+                .get("HealthCheckTimeoutSeconds")
+                .and_then(Value::as_u64)
+                .unwrap_or(5)
+                .saturating_mul(1000),
+        }
+    }
+
+    /// The container port checked: the target's (`traffic-port`) or the one named.
+    fn port(group: &TargetGroup, target_port: u16) -> u16 {
+        match group.health_check.get("HealthCheckPort").and_then(Value::as_str) {
+            Some(port) if port != "traffic-port" => port.parse().unwrap_or(target_port),
+            _ => target_port,
+        }
+    }
+}
+
+impl EcsState {
+    /// The health checks due: every target of a running docker task whose app has not
+    /// answered yet (none after it has: a target that turned healthy stays so until
+    /// deregistered — docs/traffic.md).
+    #[must_use]
+    pub(super) fn probes(&self) -> Vec<Probe> {
+        let mut probes: Vec<Probe> = self.regions.values().flat_map(Self::probes).collect();
+        for service in self.clusters.values().flat_map(|c| c.services.values()) {
+            for task in service.rollout.tasks.iter().filter(|t| t.external) {
+                if task.state != TaskState::Running {
+                    continue;
+                }
+                for (index, target) in task.targets.iter().enumerate() {
+                    let waiting = target.fate.as_ref().is_some_and(|f| f.healthy_ms.is_none());
+                    let group = self.elbv2.target_groups.get(&target.group_arn);
+                    let (true, Some(group)) = (waiting, group) else { continue };
+                    let port = HealthCheck::port(group, target.port);
+                    let Some(address) = published(task, port) else { continue };
+                    probes.push(Probe {
+                        task: task.id.clone(),
+                        index,
+                        address,
+                        check: HealthCheck::of(group),
+                    });
+                }
+            }
+        }
+        probes
+    }
+
+    /// The result of a probe at `now`; says whether the task was found.
+    pub(super) fn probed(
+        &mut self,
+        task_id: &str,
+        index: usize,
+        result: Result<(), super::target_health::Failure>,
+        now: u64,
+    ) -> bool {
+        if self.regions.values_mut().any(|r| r.probed(task_id, index, result.clone(), now)) {
+            return true;
+        }
+        for service in self.clusters.values_mut().flat_map(|c| c.services.values_mut()) {
+            let grace = service.rollout.config.grace_ms;
+            if let Some(task) = service.rollout.tasks.iter_mut().find(|t| t.id == task_id) {
+                task.checked(index, result, now, grace);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Where `listener_arn` sends a request for `host` and `path` at `now`; `pick` spreads
+    /// requests over weights and targets (a counter). `Err(503)` when no target can take
+    /// it, as ELB answers.
+    pub(super) fn route(
+        &self,
+        listener_arn: &str,
+        host: &str,
+        path: &str,
+        pick: u64,
+        now: u64,
+    ) -> Result<SocketAddr, u16> {
+        let mut rules: Vec<&super::elbv2::Rule> =
+            self.elbv2.rules.values().filter(|r| r.listener_arn == listener_arn).collect();
+        rules.sort_by_key(|r| r.priority.parse::<u32>().unwrap_or(u32::MAX));
+        let rule = rules.iter().find(|r| matches(&r.conditions, host, path)).ok_or(503_u16)?;
+        let groups = weighted(&rule.actions);
+        let total: u64 = groups.iter().map(|(_, w)| *w).sum();
+        if total == 0 {
+            return Err(503);
+        }
+        let mut at = pick % total;
+        let arn = groups
+            .iter()
+            .find(|(_, weight)| {
+                if at < *weight {
+                    return true;
+                }
+                at -= weight;
+                false
+            })
+            .map(|(arn, _)| arn.clone())
+            .ok_or(503_u16)?;
+        let group = self.elbv2.target_groups.get(&arn).ok_or(503_u16)?;
+        let targets = self.task_targets(group, now);
+        let live: Vec<SocketAddr> = targets
+            .iter()
+            .filter(|(_, _, state)| *state == TargetState::Healthy)
+            .filter_map(|(task, target, _)| published(task, target.port))
+            .collect();
+        // No healthy target: ELB sends requests to every registered one (fail open).
+        let open: Vec<SocketAddr> = targets
+            .iter()
+            .filter(|(_, _, state)| {
+                matches!(state, TargetState::Initial | TargetState::Unhealthy(_))
+            })
+            .filter_map(|(task, target, _)| published(task, target.port))
+            .collect();
+        let choose = if live.is_empty() { open } else { live };
+        if choose.is_empty() {
+            return Err(503);
+        }
+        Ok(choose[(pick / total) as usize % choose.len()])
+    }
+
+    /// Every listener of the state's load balancers (the proxies' list).
+    #[must_use]
+    pub(super) fn listener_arns(&self) -> Vec<String> {
+        self.elbv2.listeners.keys().cloned().collect()
+    }
+}
+
+/// A forward action's target groups with their weights (a plain `TargetGroupArn`: 1).
+fn weighted(actions: &Value) -> Vec<(String, u64)> {
+    let forward = actions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a.get("Type").and_then(Value::as_str) == Some("forward"));
+    let Some(forward) = forward else { return Vec::new() };
+    if let Some(groups) = forward.pointer("/ForwardConfig/TargetGroups").and_then(Value::as_array) {
+        return groups
+            .iter()
+            .filter_map(|g| {
+                let arn = g.get("TargetGroupArn")?.as_str()?.to_owned();
+                Some((arn, g.get("Weight").and_then(Value::as_u64).unwrap_or(1)))
+            })
+            .collect();
+    }
+    forwarded(&Value::Array(vec![forward.clone()])).into_iter().map(|arn| (arn, 1)).collect()
+}
+
+/// Whether a rule's conditions hold for `host` and `path`: `path-pattern` and
+/// `host-header` (with `*` and `?`); a rule with another kind of condition never matches
+/// here. No conditions (the default rule): always.
+fn matches(conditions: &Value, host: &str, path: &str) -> bool {
+    conditions.as_array().into_iter().flatten().all(|condition| {
+        let field = condition.get("Field").and_then(Value::as_str).unwrap_or_default();
+        let config = match field {
+            "path-pattern" => "PathPatternConfig",
+            "host-header" => "HostHeaderConfig",
+            _ => return false,
+        };
+        let values: Vec<&str> = condition
+            .get("Values")
+            .or_else(|| condition.pointer(&format!("/{config}/Values")))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let subject = if field == "path-pattern" { path } else { host };
+        values.iter().any(|pattern| wildcard(pattern, subject))
+    })
+}
+
+/// ELB's patterns: `*` any run of characters, `?` one; case-insensitive for hosts.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_matcher_takes_codes_lists_and_ranges() {
+        assert!(matcher_accepts("200", 200));
+        assert!(!matcher_accepts("200", 204));
+        assert!(matcher_accepts("200,202", 202));
+        assert!(matcher_accepts("200-299", 299));
+        assert!(!matcher_accepts("200-299", 301));
+        assert!(!matcher_accepts("", 200));
+    }
+
+    #[test]
+    fn conditions_match_paths_and_hosts_with_wildcards() {
+        let path = serde_json::json!([{"Field": "path-pattern", "Values": ["/api/*"]}]);
+        assert!(matches(&path, "x", "/api/orders"));
+        assert!(!matches(&path, "x", "/web"));
+        let host = serde_json::json!([{"Field": "host-header",
+            "HostHeaderConfig": {"Values": ["*.example.com"]}}]);
+        assert!(matches(&host, "Shop.Example.com", "/"));
+        assert!(!matches(&host, "example.org", "/"));
+        assert!(matches(&serde_json::json!([]), "any", "/"));
+        let other = serde_json::json!([{"Field": "http-header", "Values": ["x"]}]);
+        assert!(!matches(&other, "x", "/"));
+    }
+
+    #[test]
+    fn weights_come_from_the_forward_config_or_count_one() {
+        let split = serde_json::json!([{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": "blue", "Weight": 90}, {"TargetGroupArn": "green", "Weight": 10}
+        ]}}]);
+        assert_eq!(weighted(&split), vec![("blue".into(), 90), ("green".into(), 10)]);
+        let plain = serde_json::json!([{"Type": "forward", "TargetGroupArn": "blue"}]);
+        assert_eq!(weighted(&plain), vec![("blue".into(), 1)]);
+    }
+}

@@ -1,0 +1,196 @@
+//! Zero downtime measured with real requests (issue 18): on the docker runtime a service's
+//! tasks are real containers behind a real HTTP proxy for the listener, their targets are
+//! checked over HTTP, and `ferry run` deploys while this test sends 20 requests a second
+//! through the listener. With 100 %/200 % and an app that finishes in-flight work on
+//! SIGTERM no request fails; with `min_healthy = 0%` requests fail, as `ferry check`
+//! warns. Without Docker these skip, unless `FERRY_REQUIRE_DOCKER=1`. Real time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use ferry::docker::DockerEngine;
+
+use crate::local_docker::build_serve_image;
+use crate::support::available::docker_available;
+use crate::support::load_balancer::{Checks, load_balancer};
+use crate::support::local_ecs::Start;
+use crate::support::test::{Ran, Test};
+
+/// busybox's httpd serving `$VERSION`; on SIGTERM it serves one more second, then exits 0.
+const DRAIN: &str = "#!/bin/sh\nmkdir -p /www\necho \"${VERSION:-none}\" > /www/index.html\n\
+                     trap 'sleep 1; exit 0' TERM\nhttpd -f -p 8080 -h /www &\nwait\n";
+const IMAGE: &str = "ferry-test/drain:1";
+/// Requests a second, and the most any one deploy may take.
+const RATE: u32 = 20;
+const LOAD_LIMIT: Duration = Duration::from_secs(150);
+
+/// Two awsvpc tasks serving `version` behind `group`.
+fn deployfile(version: &str, group: &str, min: &str, max: &str) -> String {
+    format!(
+        r#"defaults {{
+  cluster = "docker"
+}}
+
+register web_task {{
+  family       = "drain"
+  network_mode = "awsvpc"
+  container "web" {{
+    image        = "{IMAGE}"
+    ports        = [8080]
+    environment  = {{ VERSION = "{version}" }}
+    stop_timeout = 5s
+  }}
+}}
+
+update web {{
+  task_definition = web_task
+  create          = true
+  desired         = 2
+  min_healthy     = {min}
+  max             = {max}
+  grace           = 30s
+  network {{
+    subnets = ["subnet-a"]
+  }}
+  load_balancer {{
+    target_group = "{group}"
+    container    = "web"
+    port         = 8080
+  }}
+}}
+
+verify web {{
+  timeout = 2m
+}}
+"#
+    )
+}
+
+/// What the load saw: requests sent, failed (not 200 or no answer), the bodies answered,
+/// and the slowest answer.
+#[derive(Debug, Default)]
+struct Load {
+    sent: u32,
+    failed: u32,
+    bodies: std::collections::BTreeMap<String, u32>,
+    slowest: Duration,
+}
+
+/// `ferry run` of `text` in `dir` against `url`, with RATE requests a second through
+/// `proxy` until it ends.
+async fn deploy_under_load(
+    url: &str,
+    dir: &std::path::Path,
+    text: &str,
+    proxy: &str,
+) -> (Ran, Load) {
+    std::fs::write(dir.join("Deployfile"), text).expect("write");
+    let done = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn(send_load(proxy.to_owned(), Arc::clone(&done)));
+    let (url, dir) = (url.to_owned(), dir.to_owned());
+    let ran = tokio::task::spawn_blocking(move || {
+        Test::new().args(["run", "--yes", "--allow-dirty"]).on_endpoint(&url, &dir).run()
+    })
+    .await
+    .expect("ferry ran");
+    done.store(true, Ordering::Relaxed);
+    (ran, load.await.expect("load"))
+}
+
+/// GETs through the proxy every 1/RATE s until `done` or LOAD_LIMIT, each with a 2 s
+/// timeout, one at a time.
+async fn send_load(proxy: String, done: Arc<AtomicBool>) -> Load {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .no_proxy()
+        .build()
+        .expect("client");
+    let mut load = Load::default();
+    let started = Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_secs(1) / RATE);
+    while !done.load(Ordering::Relaxed) && started.elapsed() < LOAD_LIMIT {
+        ticker.tick().await;
+        load.sent += 1;
+        let at = Instant::now();
+        match client.get(&proxy).send().await {
+            Ok(answer) if answer.status() == 200 => {
+                let body = answer.text().await.unwrap_or_default().trim().to_owned();
+                *load.bodies.entry(body).or_default() += 1;
+            }
+            _ => load.failed += 1,
+        }
+        load.slowest = load.slowest.max(at.elapsed());
+    }
+    load
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_deploy_behind_the_listener_drops_no_request() {
+    if !docker_available() {
+        return;
+    }
+    let engine = DockerEngine::connect().await.expect("engine");
+    build_serve_image(&engine, IMAGE, DRAIN).await;
+    let local = Start::real_time()
+        .faults(r#"{"scheduler": {"pass_interval": "1s"}}"#)
+        .docker()
+        .start()
+        .await;
+    // Checked over HTTP every 5 s (2 to turn healthy or unhealthy), a 5 s drain.
+    let checks = Checks {
+        interval_s: Some(5),
+        timeout_s: Some(2),
+        healthy: Some(2),
+        unhealthy: Some(2),
+        drain_s: Some(5),
+    };
+    let (group, listener) = load_balancer(&local.elb, checks).await;
+    let url = local.server.url().to_owned();
+    let dir = tempfile::tempdir().expect("dir");
+    // The proxy of the listener, as the endpoint names it.
+    let mut proxy = None;
+    for _ in 0..40 {
+        proxy = local.server.listeners().get(&listener).cloned();
+        if proxy.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let proxy = proxy.expect("a proxy for the listener");
+    let named = reqwest::get(format!("{url}/_ferry/listeners"))
+        .await
+        .expect("listeners")
+        .text()
+        .await
+        .expect("text");
+    let named: serde_json::Value = serde_json::from_str(&named).expect("json");
+    assert_eq!(named[&listener], proxy.as_str());
+
+    // Before any task: the listener has no target, ELB's 503.
+    let empty = reqwest::get(&proxy).await.expect("answer");
+    assert_eq!(empty.status(), 503);
+
+    let first = deployfile("v1", &group, "100%", "200%");
+    let (ran, _) = deploy_under_load(&url, dir.path(), &first, &proxy).await;
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+
+    // v1 → v2, 100 %/200 %: old tasks are deregistered and drain before SIGTERM.
+    let second = deployfile("v2", &group, "100%", "200%");
+    let (ran, load) = deploy_under_load(&url, dir.path(), &second, &proxy).await;
+    eprintln!("zero downtime, 100%/200%: {load:?}");
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    assert!(load.sent >= 100, "{load:?}");
+    assert_eq!(load.failed, 0, "{load:?}");
+    assert!(load.bodies.contains_key("v1") && load.bodies.contains_key("v2"), "{load:?}");
+
+    // v2 → v3 with min_healthy = 0%: ECS may stop every task first, and requests fail.
+    let third = deployfile("v3", &group, "0%", "100%");
+    let (ran, load) = deploy_under_load(&url, dir.path(), &third, &proxy).await;
+    eprintln!("downtime allowed, 0%/100%: {load:?}");
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    let checked = Test::new().args(["check"]).current_dir(dir.path()).run();
+    assert!(checked.stderr.contains("downtime_behind_load_balancer"), "{}", checked.stderr);
+    assert!(load.failed > 0, "{load:?}");
+    assert!(load.bodies.contains_key("v3"), "{load:?}");
+}
