@@ -7,6 +7,7 @@
 use ferry::engine::{Event, Verdict};
 
 use crate::support::harness::{Local, Setup};
+use crate::support::http_server::Server;
 use crate::support::load_balancer::{Checks, load_balancer};
 use crate::support::local_ecs::Start;
 use crate::support::test::Test;
@@ -250,4 +251,53 @@ async fn status_shows_each_target_with_its_state_and_task() {
     let targets = &value[0]["target_groups"][0]["targets"];
     assert_eq!(targets.as_array().map(Vec::len), Some(2), "{value}");
     assert_eq!(targets[0]["state"], "healthy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_counts_every_request_from_the_update_to_the_verdict() {
+    let local = Local::start(FAULTS).await;
+    let group = target_group(&local.clients.elb).await;
+    assert_code(&local.run(&deployfile("good", &group, "  timeout = 20m\n")).await, 0);
+    // Every answer 200: the probe passes with its tally in the final line.
+    let fine = Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
+    let gate = format!("  timeout = 20m\n  gate probe(\"http://{}/\") {{}}\n", fine.address);
+    let run = local.run(&deployfile("late", &group, &gate)).await;
+    assert_code(&run, 0);
+    let tally = run.events.iter().find_map(|e| match e {
+        Event::ProbeFinished { sent, failed, .. } => Some((*sent, *failed)),
+        _ => None,
+    });
+    let (sent, failed) = tally.expect("probe_finished");
+    // A request a second from the update through the app's 90 s to completion.
+    assert!(sent >= 90 && failed == 0, "{sent} {failed}");
+    assert_eq!(usize::try_from(sent).ok(), Some(fine.hits()));
+    assert!(
+        run.reason.contains(&format!("probe(http://{}/) {sent} requests, 0 failed", fine.address)),
+        "{}",
+        run.reason
+    );
+    // The 5th request answers 503: the first failure fails the deployment, by default
+    // (`until = serving` left the last one draining: it settles first).
+    local.settle().await;
+    let blip = Server::start(Box::new(|n| {
+        if n == 4 { (503, "busy".to_owned(), 0) } else { (200, "ok".to_owned(), 0) }
+    }));
+    let gate = format!("  timeout = 20m\n  gate probe(\"http://{}/\") {{}}\n", blip.address);
+    let run = local.run(&deployfile("good", &group, &gate)).await;
+    assert_ne!(run.verdict, Verdict::Success, "{}", run.reason);
+    assert!(run.reason.contains("1 failed (max_errors 0): 5 requests, 1 failed"), "{}", run.reason);
+    assert!(run.reason.contains("status 503"), "{}", run.reason);
+    // With a budget of errors the same blip passes (once the failed run's deployment,
+    // left to ECS, has settled).
+    local.settle().await;
+    let again = Server::start(Box::new(|n| {
+        if n == 4 { (503, "busy".to_owned(), 0) } else { (200, "ok".to_owned(), 0) }
+    }));
+    let gate = format!(
+        "  timeout = 20m\n  gate probe(\"http://{}/\") {{ max_errors = 1, max_error_rate = 5% }}\n",
+        again.address
+    );
+    let run = local.run(&deployfile("late", &group, &gate)).await;
+    assert_code(&run, 0);
+    assert!(run.reason.contains("requests, 1 failed"), "{}", run.reason);
 }

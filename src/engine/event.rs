@@ -184,6 +184,16 @@ pub enum Event {
         reason: String,
         exit_codes: Vec<(String, Option<i32>)>,
     },
+    /// A `probe` gate at the verdict: its requests, failures and latencies (ms).
+    ProbeFinished {
+        service: String,
+        gate: String,
+        sent: u64,
+        failed: u64,
+        p50_ms: u64,
+        p99_ms: u64,
+        max_ms: u64,
+    },
     /// A load balancer target of ours is not healthy (once per target, state and reason).
     TargetNotHealthy {
         service: String,

@@ -123,7 +123,7 @@ pub(crate) fn network_policy(step: &VerifyStep) -> Policy {
     }
     let mut found = Vec::new();
     for gate in &step.gates {
-        if let GateTarget::Http { url } = &gate.target {
+        if let GateTarget::Http { url } | GateTarget::Probe { url } = &gate.target {
             found.push(url.as_str());
         }
         gate.params.values().for_each(|value| urls(value, &mut found));
@@ -159,6 +159,7 @@ pub(crate) fn gate_name(target: &GateTarget) -> String {
     match target {
         GateTarget::Http { url } => format!("http({url})"),
         GateTarget::Script { path } => format!("script({path})"),
+        GateTarget::Probe { url } => format!("probe({url})"),
     }
 }
 
@@ -180,7 +181,7 @@ fn prepare_gate(spec: &GateSpec, base_dir: &Path, timeout_ms: u64) -> Result<Gat
         Some(millis(&spec.params, "within").unwrap_or(timeout_ms)),
     );
     let check = match &spec.target {
-        GateTarget::Http { url } => {
+        GateTarget::Http { url } | GateTarget::Probe { url } => {
             let text = |key: &str| match spec.params.get(key) {
                 Some(Value::String(s)) => Some(s.clone()),
                 _ => None,
@@ -210,7 +211,7 @@ fn prepare_gate(spec: &GateSpec, base_dir: &Path, timeout_ms: u64) -> Result<Gat
 /// Reads and compiles every gate of a `verify` step: a script that is missing or does not
 /// compile refuses the run before its first write.
 pub(super) fn check_gates(gates: &[GateSpec], base_dir: &Path) -> Result<(), GateError> {
-    for spec in gates {
+    for spec in gates.iter().filter(|spec| !matches!(spec.target, GateTarget::Probe { .. })) {
         prepare_gate(spec, base_dir, 0)?;
     }
     Ok(())
@@ -412,8 +413,10 @@ impl Runner<'_> {
         gates: &[GateSpec],
         timeout_ms: u64,
     ) -> Result<Vec<Gate>, StepError> {
+        // Probes are not attempts on a schedule: the watcher runs them (`probe.rs`).
         gates
             .iter()
+            .filter(|spec| !matches!(spec.target, GateTarget::Probe { .. }))
             .map(|spec| prepare_gate(spec, &self.options.base_dir, timeout_ms))
             .collect::<Result<_, _>>()
             .map_err(|e| StepError::Refused(e.to_string()))
@@ -523,6 +526,50 @@ impl Runner<'_> {
                     return Err(self.gate_failed(anchor, &gate.name, reason));
                 }
                 _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes every request of `probes` that is due (docs/gates.md "Zero downtime"): a
+    /// failed one is reported as a gate attempt, and fails the deployment once the probe's
+    /// `max_errors` are spent.
+    pub(super) async fn run_due_probes(
+        &mut self,
+        probes: &mut [super::probe::Probe],
+        policy: &Policy,
+        anchor: &Anchor,
+    ) -> Result<(), StepError> {
+        if !probes.iter().any(|p| p.next_ms <= self.clock.now_ms()) {
+            return Ok(());
+        }
+        let network = self.network(policy)?;
+        for probe in probes.iter_mut() {
+            if probe.next_ms > self.clock.now_ms() {
+                continue;
+            }
+            let http: Arc<dyn HttpClient> =
+                Arc::new(Guarded { network: Arc::clone(&network), policy: policy.clone() });
+            let (url, expect) = (probe.url.clone(), probe.expect.clone());
+            let started = std::time::Instant::now();
+            let outcome =
+                tokio::task::spawn_blocking(move || http_gate::attempt(&*http, &url, &expect))
+                    .await
+                    .unwrap_or_else(|e| Outcome::fail(format!("the request failed: {e}")));
+            let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let failure = (!outcome.ok).then(|| clip(outcome.message.clone(), MAX_MESSAGE));
+            if let Some(message) = &failure {
+                self.emit(&Event::GateAttempt {
+                    service: anchor.service.clone(),
+                    gate: probe.name.clone(),
+                    attempt: u32::try_from(probe.figures().0 + 1).unwrap_or(u32::MAX),
+                    ok: false,
+                    message: message.clone(),
+                });
+            }
+            if let Err(reason) = probe.record(failure, latency, self.clock.now_ms()) {
+                let name = probe.name.clone();
+                return Err(self.gate_failed(anchor, &name, reason));
             }
         }
         Ok(())

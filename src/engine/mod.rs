@@ -9,6 +9,7 @@ mod live;
 mod manual;
 mod plan;
 mod prediction;
+mod probe;
 mod progress;
 mod recovery;
 mod resolve;

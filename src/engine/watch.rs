@@ -8,6 +8,7 @@
 
 use super::change::{VerifyChange, Watch};
 use super::event::Event;
+use super::probe::Probe;
 use super::progress::{Counts, Poller, SLOW_MS, Stage, waiting};
 use super::runner::{POLL_MS, Runner, StepError};
 use super::targets::{Expect, TargetCheck, check_targets};
@@ -109,6 +110,9 @@ impl Runner<'_> {
         let until_serving = until == "serving";
         let mut gates = self.prepare_gates(&step.gates, timeout)?;
         let policy = super::gates::network_policy(step);
+        // Probes run from now (right after UpdateService) to the verdict.
+        let now = self.clock.now_ms();
+        let mut probes: Vec<Probe> = step.gates.iter().filter_map(|g| Probe::of(g, now)).collect();
         // When the rollout reached `until` and every gate passed: bake runs from then.
         let mut done: Option<&'static str> = None;
         let mut baking_since: Option<u64> = None;
@@ -150,6 +154,7 @@ impl Runner<'_> {
                     failure: Failure::TimedOut { after_ms: timeout, standing: standing_text },
                 });
             }
+            self.run_due_probes(&mut probes, &policy, &anchor).await?;
             let service = match self.ecs.service(&cluster, &anchor.service).await {
                 Ok(service) => service,
                 Err(error) if error.is_transient() => {
@@ -381,7 +386,31 @@ impl Runner<'_> {
                     self.emit(&Event::Baking { service: anchor.service.clone(), bake_ms: bake });
                 }
                 if now - since >= bake {
-                    self.verified.push(verified_text(&anchor, label, &gates, bake));
+                    let mut tallies = Vec::new();
+                    for probe in &probes {
+                        let (sent, failed, p50_ms, p99_ms, max_ms) = probe.figures();
+                        self.emit(&Event::ProbeFinished {
+                            service: anchor.service.clone(),
+                            gate: probe.name.clone(),
+                            sent,
+                            failed,
+                            p50_ms,
+                            p99_ms,
+                            max_ms,
+                        });
+                        match probe.verdict() {
+                            Ok(summary) => tallies.push(format!("{} {summary}", probe.name)),
+                            Err(reason) => {
+                                let name = probe.name.clone();
+                                return Err(self.gate_failed(&anchor, &name, reason));
+                            }
+                        }
+                    }
+                    let mut text = verified_text(&anchor, label, &gates, bake);
+                    if !tallies.is_empty() {
+                        text = format!("{text}; {}", tallies.join("; "));
+                    }
+                    self.verified.push(text);
                     return Ok(label.to_owned());
                 }
             }
@@ -439,6 +468,9 @@ impl Runner<'_> {
             }
             if let Some(since) = baking_since {
                 wake = wake.min(since + bake);
+            }
+            for probe in &probes {
+                wake = wake.min(probe.next_ms.max(now));
             }
             // Fail-fast lists our stopped tasks at least every SLOW_MS, however slow the
             // poll has grown.

@@ -149,6 +149,10 @@ pub(crate) fn human_line(event: &Event) -> Option<String> {
                 if exits.is_empty() { String::new() } else { format!("; {}", exits.join(", ")) }
             )
         }
+        Event::ProbeFinished { gate, sent, failed, p50_ms, p99_ms, max_ms, .. } => format!(
+            "  {gate}: {sent} requests, {failed} failed; latency p50 {p50_ms} ms, p99 {p99_ms} \
+             ms, max {max_ms} ms"
+        ),
         Event::TargetNotHealthy {
             target_group, task, target, state, reason, description, ..
         } => {

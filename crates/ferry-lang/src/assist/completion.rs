@@ -263,7 +263,7 @@ mod tests {
         assert_eq!(labels("register t { container \"c\" { image = app.d|", &known), ["digest"]);
         assert_eq!(labels("build b { args = { X = git.s| } }", &known), ["sha", "short_sha"]);
         assert_eq!(labels("tag a { tags = [\"${vars.|", &known), ["site"]);
-        assert_eq!(labels("verify w { gate |", &known), ["http", "script"]);
+        assert_eq!(labels("verify w { gate |", &known), ["http", "script", "probe"]);
         assert_eq!(labels("verify w { gate script(\"st|", &known), ["std/version.rhai"]);
         // Steps further down are not in scope.
         let later = Known {

@@ -527,9 +527,13 @@ static VERIFY: BlockSpec = BlockSpec {
     ],
     blocks: &[NestedSpec {
         kind: "gate",
-        label: LabelSpec::Call(&["http", "script"]),
+        label: LabelSpec::Call(&["http", "script", "probe"]),
         repeat: true,
-        body: NestedBody::ByCall(&[("http", &HTTP_GATE), ("script", &SCRIPT_GATE)]),
+        body: NestedBody::ByCall(&[
+            ("http", &HTTP_GATE),
+            ("script", &SCRIPT_GATE),
+            ("probe", &PROBE_GATE),
+        ]),
         doc: "a health gate the rollout must pass",
         example: "gate http(\"https://web.example.com/health\") { status = 200 }",
     }],
@@ -549,6 +553,34 @@ static HTTP_GATE: BlockSpec = BlockSpec {
         field("pass", T::Integer, "consecutive passes needed (default 1)", "pass = 3")
             .range(1, 1_000),
         field("within", T::Duration, "the gate's own deadline", "within = 5m").range(1, MAX),
+    ],
+    blocks: &[],
+    open: false,
+};
+
+static PROBE_GATE: BlockSpec = BlockSpec {
+    what: "a `probe` gate",
+    fields: &[
+        field(
+            "status",
+            T::Integer,
+            "the status code that counts as served (default 200)",
+            "status = 200",
+        )
+        .range(100, 599),
+        field("every", T::Duration, "time between requests (default 1s)", "every = 1s")
+            .range(100, MAX),
+        field("timeout", T::Duration, "how long one request may take (default 2s)", "timeout = 2s")
+            .range(1, MAX),
+        field("max_errors", T::Integer, "failed requests allowed (default 0)", "max_errors = 0")
+            .range(0, 1_000_000),
+        field(
+            "max_error_rate",
+            T::Percentage,
+            "the share of failed requests allowed at the verdict",
+            "max_error_rate = 1%",
+        )
+        .range(0, 100),
     ],
     blocks: &[],
     open: false,
@@ -695,6 +727,12 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         params: &[ParamSpec { format: Some(F::GateUrl), ..param("url", T::String, true) }],
         returns: T::Gate,
         doc: "a gate that requests a URL",
+    },
+    FunctionSpec {
+        name: "probe",
+        params: &[ParamSpec { format: Some(F::HttpUrl), ..param("url", T::String, true) }],
+        returns: T::Gate,
+        doc: "a gate that requests a URL every second from the update to the verdict",
     },
     FunctionSpec {
         name: "script",

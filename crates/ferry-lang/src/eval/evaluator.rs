@@ -204,6 +204,9 @@ impl<'a> Evaluator<'a> {
             "http" => {
                 Value::Gate(GateTarget::Http { url: text(argument("url")?).unwrap_or_default() })
             }
+            "probe" => {
+                Value::Gate(GateTarget::Probe { url: text(argument("url")?).unwrap_or_default() })
+            }
             "script" => Value::Gate(GateTarget::Script {
                 path: text(argument("path")?).unwrap_or_default(),
             }),

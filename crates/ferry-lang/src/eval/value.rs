@@ -32,8 +32,16 @@ pub enum TaskDefinitionSource {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum GateTarget {
-    Http { url: String },
-    Script { path: String },
+    Http {
+        url: String,
+    },
+    Script {
+        path: String,
+    },
+    /// Requests the URL continuously from the update to the verdict (zero downtime).
+    Probe {
+        url: String,
+    },
 }
 
 /// A value.
@@ -125,6 +133,7 @@ impl fmt::Display for Value {
             }
             Value::Gate(GateTarget::Http { url }) => write!(f, "http({})", quoted(url)),
             Value::Gate(GateTarget::Script { path }) => write!(f, "script({})", quoted(path)),
+            Value::Gate(GateTarget::Probe { url }) => write!(f, "probe({})", quoted(url)),
             Value::Pending(what) => write!(f, "<{what}>"),
             other => f.write_str(&other.text().unwrap_or_default()),
         }
