@@ -4,6 +4,7 @@
 //! healthy revision behind the group — old targets are healthy, so a count of healthy
 //! targets alone would be fooled — on the in-process local ECS.
 
+use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum};
 use ferry::engine::{Event, Verdict};
 
 use crate::support::harness::{Local, Setup};
@@ -300,4 +301,75 @@ async fn a_probe_counts_every_request_from_the_update_to_the_verdict() {
     let run = local.run(&deployfile("late", &group, &gate)).await;
     assert_code(&run, 0);
     assert!(run.reason.contains("requests, 1 failed"), "{}", run.reason);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_and_run_refuse_a_load_balancer_block_ecs_would_refuse() {
+    let local = Local::start(FAULTS).await;
+    let group = target_group(&local.clients.elb).await;
+    // A group no listener forwards to, and one of target type `instance`.
+    let elb = &local.clients.elb;
+    let make = |name: &'static str, kind: TargetTypeEnum| async move {
+        let made = elb
+            .create_target_group()
+            .name(name)
+            .protocol(ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id("vpc-1")
+            .target_type(kind)
+            .send()
+            .await
+            .expect("target group");
+        made.target_groups()[0].target_group_arn().expect("arn").to_owned()
+    };
+    let detached = make("detached", TargetTypeEnum::Ip).await;
+    let instance = make("instance", TargetTypeEnum::Instance).await;
+    // Attach the instance group to the load balancer so that only its type is wrong.
+    let lbs = elb.describe_load_balancers().send().await.expect("lbs");
+    let lb = lbs.load_balancers()[0].load_balancer_arn().expect("arn").to_owned();
+    let forward = Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&instance);
+    elb.create_listener()
+        .load_balancer_arn(lb)
+        .protocol(ProtocolEnum::Http)
+        .port(8081)
+        .default_actions(forward.build())
+        .send()
+        .await
+        .expect("listener");
+    let missing = group.replace("/web/", "/gone/");
+    let cases = [
+        (deployfile("good", &missing, ""), format!("target group {missing} does not exist")),
+        (
+            deployfile("good", &detached, ""),
+            "no load balancer forwards to target group `detached`".to_owned(),
+        ),
+        (
+            deployfile("good", &instance, ""),
+            "target group `instance` has target type `instance`, and tasks of network mode \
+             `awsvpc` register as `ip` targets"
+                .to_owned(),
+        ),
+        (
+            deployfile("good", &group, "").replace("port         = 8080", "port         = 9090"),
+            "the load_balancer's port 9090 is not a port of container `app` (its ports: 8080)"
+                .to_owned(),
+        ),
+        (
+            deployfile("good", &group, "")
+                .replace("container    = \"app\"", "container    = \"api\""),
+            "the load_balancer's container `api` is not in the revision (its containers: app)"
+                .to_owned(),
+        ),
+    ];
+    for (text, reason) in cases {
+        let plan = local.plan(&text).await.expect("plan");
+        let said = ferry::engine::plan_text(&plan, None);
+        assert!(said.contains(&reason), "{reason}\n{said}");
+        let run = local.run(&text).await;
+        assert_eq!(run.verdict, Verdict::InvalidInput, "{}", run.reason);
+        assert!(run.reason.contains(&reason), "{}", run.reason);
+        assert!(local.service().await.is_none(), "nothing was created");
+    }
+    // The same block with a good group deploys.
+    assert_code(&local.run(&deployfile("good", &group, "")).await, 0);
 }

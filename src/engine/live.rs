@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::aws::RevisionInput;
-use crate::aws::{AwsError, Ecs, ServiceView};
+use crate::aws::{AwsError, Ecs, ServiceView, TargetGroupView};
 use crate::eval::{PlannedStep, TaskDefinitionSource};
 
 /// The largest task-definition file read (ECS refuses register requests past 64 KiB).
@@ -39,6 +39,9 @@ pub struct Live {
     pub capacity: Option<u32>,
     /// By `verify` step: why one of its gate scripts cannot be read or does not compile.
     pub gate_problems: BTreeMap<String, String>,
+    /// By ARN, the target groups `update` steps name: the group, `Ok(None)` when it does
+    /// not exist, `Err` when it could not be read (no permission: not judged).
+    pub target_groups: BTreeMap<String, Result<Option<TargetGroupView>, String>>,
 }
 
 impl Live {
@@ -119,6 +122,9 @@ pub(super) async fn read_live(
                 let cluster = cluster_of(update.cluster.as_ref(), default_cluster);
                 reader.service(&cluster, &update.service).await?;
                 reader.rollback_target(&cluster, &update.service).await?;
+                for link in &update.load_balancers {
+                    reader.target_group(&link.target_group).await?;
+                }
             }
             PlannedStep::Verify(verify) => {
                 // The scripts are read and compiled here, at the edge; a problem is a
@@ -187,6 +193,25 @@ impl Reader<'_> {
             self.live.revisions.insert(found.arn.clone(), described.clone());
         }
         self.live.revisions.insert(reference.to_owned(), described);
+        Ok(())
+    }
+
+    /// A target group an `update` names. A group ECS does not know is `None`; a read
+    /// refused (the role may lack `elasticloadbalancing:DescribeTargetGroups`) is kept as
+    /// its reason, and the plan does not judge the group; a transient failure is an error.
+    async fn target_group(&mut self, arn: &str) -> Result<(), AwsError> {
+        if self.live.target_groups.contains_key(arn) {
+            return Ok(());
+        }
+        let read = match self.ecs.target_groups(&[arn.to_owned()]).await {
+            Ok(groups) => Ok(groups.into_iter().next()),
+            Err(error) if error.code == "TargetGroupNotFound" => Ok(None),
+            // A malformed ARN: ELB's ValidationError; the group cannot exist.
+            Err(error) if error.code == "ValidationError" => Ok(None),
+            Err(error) if error.is_transient() || error.is_interrupted() => return Err(error),
+            Err(error) => Err(error.to_string()),
+        };
+        self.live.target_groups.insert(arn.to_owned(), read);
         Ok(())
     }
 

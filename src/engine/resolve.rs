@@ -66,6 +66,8 @@ pub fn resolve(
         })
         .collect();
     let mut updates: BTreeMap<String, UpdateChange> = BTreeMap::new();
+    // The revision each register step deploys, where known (for the update's checks).
+    let mut inputs: BTreeMap<String, crate::aws::RevisionInput> = BTreeMap::new();
     for step in steps {
         match step {
             PlannedStep::Build { name, .. }
@@ -100,7 +102,16 @@ pub fn resolve(
                     }
                     RegisterDecision::Refuse(_) => Err(RefusedRegister(register.name.clone())),
                 };
+                let input = match &change.decision {
+                    RegisterDecision::Reuse { arn, .. } => {
+                        live.revision(arn).map(|d| d.input.clone())
+                    }
+                    _ => change.next.clone(),
+                };
                 revisions.insert(register.name.clone(), revision);
+                if let Some(input) = input {
+                    inputs.insert(register.name.clone(), input);
+                }
                 changes.steps.push(StepChange::Register(change));
             }
             PlannedStep::Update(update) => {
@@ -108,7 +119,8 @@ pub fn resolve(
                     .get(&update.task_definition)
                     .cloned()
                     .unwrap_or_else(|| Err(RefusedRegister(update.task_definition.clone())));
-                let change = resolve_update(update, revision, live, options);
+                let input = inputs.get(&update.task_definition);
+                let change = resolve_update(update, revision, input, live, options);
                 updates.insert(update.name.clone(), change.clone());
                 changes.steps.push(StepChange::Update(change.clone()));
                 if !verified.contains(&update.name.as_str()) {

@@ -6,7 +6,8 @@
 
 use super::{Options, RefusedRegister};
 use crate::aws::{
-    BreakerView, DeploymentSettings, LoadBalancerView, NetworkView, ServiceRequest, ServiceView,
+    BreakerView, DeploymentSettings, LoadBalancerView, NetworkView, RevisionInput, ServiceRequest,
+    ServiceView,
 };
 use crate::engine::change::{
     Refusal, SettingChange, TaskDefinitionRef, UpdateAction, UpdateChange,
@@ -50,9 +51,81 @@ fn int(n: Option<i64>) -> Option<i32> {
     n.and_then(|n| i32::try_from(n).ok())
 }
 
+/// Why ECS would refuse the `load_balancer` blocks of `step` with `revision` (its input,
+/// where known) — as CreateService and UpdateService check them: the container and its
+/// port are in the revision, the group exists, its target type suits the network mode
+/// (`ip` for awsvpc, not `ip` otherwise), and — for links the service does not have yet —
+/// a load balancer forwards to it. A group that could not be read is not judged.
+fn load_balancer_problem(
+    step: &UpdateStep,
+    revision: Option<&RevisionInput>,
+    live: &Live,
+    new_links: bool,
+) -> Option<String> {
+    for link in &step.load_balancers {
+        if let Some(input) = revision {
+            let names: Vec<&str> =
+                input.container_definitions.iter().filter_map(|c| c.name()).collect();
+            let Some(container) =
+                input.container_definitions.iter().find(|c| c.name() == Some(&link.container))
+            else {
+                return Some(format!(
+                    "the load_balancer's container `{}` is not in the revision (its containers: \
+                     {})",
+                    link.container,
+                    names.join(", ")
+                ));
+            };
+            let ports: Vec<String> = container
+                .port_mappings()
+                .iter()
+                .filter_map(aws_sdk_ecs::types::PortMapping::container_port)
+                .map(|p| p.to_string())
+                .collect();
+            if !ports.contains(&link.port.to_string()) {
+                return Some(format!(
+                    "the load_balancer's port {} is not a port of container `{}` (its ports: {})",
+                    link.port,
+                    link.container,
+                    if ports.is_empty() { "none".to_owned() } else { ports.join(", ") }
+                ));
+            }
+        }
+        let group = match live.target_groups.get(&link.target_group) {
+            Some(Ok(Some(group))) => group,
+            Some(Ok(None)) => {
+                return Some(format!("target group {} does not exist", link.target_group));
+            }
+            _ => continue,
+        };
+        if new_links && group.load_balancers.is_empty() {
+            return Some(format!(
+                "no load balancer forwards to target group `{}`, and ECS refuses a service \
+                 linked to it (\"does not have an associated load balancer\"); add a listener \
+                 or rule that forwards to it first",
+                group.name
+            ));
+        }
+        if let Some(input) = revision {
+            let mode = input.network_mode.as_ref().map_or("bridge", |m| m.as_str());
+            let fits = (mode == "awsvpc") == (group.target_type == "ip");
+            if !fits {
+                let want = if mode == "awsvpc" { "`ip`" } else { "`instance`" };
+                return Some(format!(
+                    "target group `{}` has target type `{}`, and tasks of network mode `{mode}` \
+                     register as {want} targets",
+                    group.name, group.target_type
+                ));
+            }
+        }
+    }
+    None
+}
+
 pub(super) fn resolve_update(
     step: &UpdateStep,
     revision: Result<TaskDefinitionRef, RefusedRegister>,
+    input: Option<&RevisionInput>,
     live: &Live,
     options: &Options,
 ) -> UpdateChange {
@@ -99,6 +172,13 @@ pub(super) fn resolve_update(
     let breaker = step.circuit_breaker.as_deref().map(BreakerView::from_word);
     let network = network_view(step);
     let load_balancers = load_balancer_views(step);
+    let new_links = load_balancers
+        .as_ref()
+        .is_some_and(|links| service.is_none_or(|s| &s.load_balancers != links));
+    if let Some(problem) = load_balancer_problem(step, input, live, new_links) {
+        refuse(&mut change, format!("`update {}`: {problem}", step.name), false);
+        return change;
+    }
     let Some(service) = service else {
         if !step.create {
             refuse(
