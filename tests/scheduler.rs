@@ -20,6 +20,7 @@ fn input(desired: u32, min: u32, max: u32) -> SimulationInput {
         circuit_breaker: CircuitBreaker::OFF,
         grace_ms: 0,
         drain_ms: 0,
+        target_groups: Vec::new(),
         faults: FaultFile::default(),
         settings: SchedulerSettings::default(),
     }

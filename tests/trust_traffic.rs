@@ -373,3 +373,16 @@ async fn plan_and_run_refuse_a_load_balancer_block_ecs_would_refuse() {
     // The same block with a good group deploys.
     assert_code(&local.run(&deployfile("good", &group, "")).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_predicts_with_the_groups_checks_and_drain() {
+    let local = Local::start(FAULTS).await;
+    let group = target_group(&local.clients.elb).await;
+    assert_code(&local.run(&deployfile("good", &group, "  timeout = 20m\n")).await, 0);
+    let plan = local.plan(&deployfile("next", &group, "  timeout = 20m\n")).await.expect("plan");
+    let said = ferry::engine::plan_text(&plan, None);
+    // Checked every 10 s and drained for 15 s (the group's), not ECS's 300 s.
+    assert!(said.contains("target checks every 10s, 15s draining"), "{said}");
+    let ran = local.run(&deployfile("next", &group, "  timeout = 20m\n")).await;
+    assert_code(&ran, 0);
+}

@@ -83,6 +83,10 @@ pub struct TargetGroupView {
     pub port: Option<i32>,
     /// The load balancers whose listeners or rules forward to it (none: it gets no traffic).
     pub load_balancers: Vec<String>,
+    /// `HealthCheckIntervalSeconds`, `HealthyThresholdCount`, `UnhealthyThresholdCount`.
+    pub health_check: Option<(i32, i32, i32)>,
+    /// `deregistration_delay.timeout_seconds` in ms, where it was read (the plan reads it).
+    pub drain_ms: Option<u64>,
 }
 
 /// One target of a target group as DescribeTargetHealth shows it.

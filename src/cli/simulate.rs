@@ -40,6 +40,7 @@ pub(super) fn run(arguments: &SimulateArguments) -> ExitStatus {
         circuit_breaker,
         grace_ms: arguments.grace,
         drain_ms: arguments.drain,
+        target_groups: Vec::new(),
         settings: faults.scheduler.apply(SchedulerSettings::default()),
         faults,
     });

@@ -204,7 +204,14 @@ impl Reader<'_> {
             return Ok(());
         }
         let read = match self.ecs.target_groups(&[arn.to_owned()]).await {
-            Ok(groups) => Ok(groups.into_iter().next()),
+            Ok(groups) => {
+                let mut group = groups.into_iter().next();
+                if let Some(group) = group.as_mut() {
+                    // The prediction's draining; unread, ECS's default stands.
+                    group.drain_ms = self.ecs.deregistration_delay_ms(arn).await.ok().flatten();
+                }
+                Ok(group)
+            }
             Err(error) if error.code == "TargetGroupNotFound" => Ok(None),
             // A malformed ARN: ELB's ValidationError; the group cannot exist.
             Err(error) if error.code == "ValidationError" => Ok(None),

@@ -11,6 +11,7 @@ use crate::aws::BreakerView;
 use crate::local::behaviour::FaultFile;
 use crate::local::scheduler::{CircuitBreaker, SchedulerSettings};
 use crate::local::simulation::{Outcome, Simulation, SimulationInput, simulate};
+use crate::local::target_health::{HealthTiming, TargetLink};
 
 /// A target group's deregistration delay when none is read (reference §1.5).
 pub(super) const DEFAULT_DRAIN_MS: u64 = 300_000;
@@ -25,7 +26,59 @@ pub struct Effective {
     pub grace_s: u32,
     /// Tasks the cluster has room for; none when unknown (Fargate, or not read).
     pub capacity: Option<u32>,
-    pub load_balanced: bool,
+    /// Behind load balancers: how the target groups check and drain.
+    #[serde(default)]
+    pub balancing: Option<Balancing>,
+}
+
+/// A service's target groups as the prediction models them: a task counts as healthy
+/// once its target passes a check (every `interval_ms`), and a task taken out of service
+/// drains for the longest deregistration delay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balancing {
+    pub interval_ms: u64,
+    pub healthy_threshold: u32,
+    pub unhealthy_threshold: u32,
+    pub drain_ms: u64,
+}
+
+impl Default for Balancing {
+    /// An Application Load Balancer's defaults: checks every 30 s (5 to turn healthy after
+    /// failing, 2 unhealthy), and ECS's 300 s deregistration delay.
+    fn default() -> Self {
+        Self {
+            interval_ms: 30_000,
+            healthy_threshold: 5,
+            unhealthy_threshold: 2,
+            drain_ms: DEFAULT_DRAIN_MS,
+        }
+    }
+}
+
+impl Balancing {
+    /// From the target groups read: the first group's checks, the longest delay (ECS's
+    /// default where a group's was not read); `None` for no group read.
+    #[must_use]
+    pub fn of(groups: &[&crate::aws::TargetGroupView]) -> Option<Self> {
+        let first = groups.first()?;
+        let (interval, healthy, unhealthy) = first.health_check.unwrap_or((30, 5, 2));
+        let positive = |n: i32| u32::try_from(n).unwrap_or(1).max(1);
+        Some(Self {
+            interval_ms: u64::from(positive(interval)) * 1000,
+            healthy_threshold: positive(healthy),
+            unhealthy_threshold: positive(unhealthy),
+            drain_ms: groups.iter().map(|g| g.drain_ms.unwrap_or(DEFAULT_DRAIN_MS)).max()?,
+        })
+    }
+
+    /// `, target checks every 30 s, 300 s draining`.
+    fn text(self) -> String {
+        format!(
+            ", target checks every {}, {} draining",
+            crate::eval::duration_text(self.interval_ms),
+            crate::eval::duration_text(self.drain_ms)
+        )
+    }
 }
 
 impl Effective {
@@ -42,7 +95,7 @@ impl Effective {
             circuit_breaker: service.circuit_breaker.unwrap_or_default(),
             grace_s: unsigned(service.grace_s, 0),
             capacity,
-            load_balanced: !service.load_balancers.is_empty(),
+            balancing: (!service.load_balancers.is_empty()).then(Balancing::default),
         }
     }
 
@@ -57,7 +110,7 @@ impl Effective {
             self.circuit_breaker.word(),
             self.grace_s,
             self.capacity.map_or_else(String::new, |c| format!(", room for {c} tasks")),
-            if self.load_balanced { ", 300 s draining" } else { "" }
+            self.balancing.map(Balancing::text).unwrap_or_default()
         )
     }
 }
@@ -95,7 +148,26 @@ pub(super) fn simulation_input(effective: &Effective) -> SimulationInput {
             reset_on_healthy_task: true,
         },
         grace_ms: u64::from(effective.grace_s) * 1000,
-        drain_ms: if effective.load_balanced { DEFAULT_DRAIN_MS } else { 0 },
+        drain_ms: effective.balancing.map_or(0, |b| b.drain_ms),
+        target_groups: effective
+            .balancing
+            .map(|b| {
+                vec![TargetLink {
+                    group_arn: "arn:aws:elasticloadbalancing:us-east-1:000000000000:\
+                                targetgroup/simulated/0"
+                        .to_owned(),
+                    container: "app".to_owned(),
+                    container_port: 80,
+                    target_type: "ip".to_owned(),
+                    timing: HealthTiming {
+                        interval_ms: b.interval_ms,
+                        healthy_threshold: b.healthy_threshold,
+                        unhealthy_threshold: b.unhealthy_threshold,
+                    },
+                    drain_ms: b.drain_ms,
+                }]
+            })
+            .unwrap_or_default(),
         faults: FaultFile::default(),
         settings: SchedulerSettings::default(),
     }
@@ -128,9 +200,12 @@ pub(super) fn predict(effective: &Effective) -> Prediction {
         Outcome::Completed => (
             "completes",
             format!(
-                "completes after about {} (30 s starts, 40 s to healthy{})",
+                "completes after about {} (30 s starts, {})",
                 crate::eval::duration_text(simulation.duration_ms),
-                if effective.load_balanced { ", 300 s draining" } else { "" }
+                effective.balancing.map_or_else(
+                    || "40 s to healthy".to_owned(),
+                    |b| format!("healthy at the first target check{}", b.text())
+                )
             ),
         ),
         Outcome::Stuck => (
@@ -175,7 +250,7 @@ mod tests {
             circuit_breaker: BreakerView { enable: true, rollback: true },
             grace_s: 0,
             capacity: None,
-            load_balanced: false,
+            balancing: None,
         }
     }
 
@@ -185,7 +260,7 @@ mod tests {
         assert_eq!(predict(&effective(3, 100, 200)).outcome, "completes");
         let input = simulation_input(&Effective {
             grace_s: 60,
-            load_balanced: true,
+            balancing: Some(Balancing::default()),
             capacity: Some(8),
             ..effective(6, 100, 200)
         });
@@ -194,7 +269,8 @@ mod tests {
         // Room for 6 tasks and 6 running: nothing can start, and min 100% stops nothing.
         let full = predict(&Effective { capacity: Some(6), ..effective(6, 100, 200) });
         assert!(full.stuck(), "{:?}", full.timeline);
-        let draining = predict(&Effective { load_balanced: true, ..effective(2, 100, 200) });
+        let draining =
+            predict(&Effective { balancing: Some(Balancing::default()), ..effective(2, 100, 200) });
         assert!(draining.duration_ms >= DEFAULT_DRAIN_MS, "{}", draining.duration_ms);
     }
 }

@@ -277,6 +277,7 @@ mod tests {
                 target_type: kind.to_owned(),
                 port: Some(8080),
                 load_balancers: vec!["arn:lb".to_owned()],
+                ..TargetGroupView::default()
             }),
             targets,
         }

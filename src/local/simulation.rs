@@ -29,6 +29,8 @@ pub struct SimulationInput {
     pub circuit_breaker: CircuitBreaker,
     pub grace_ms: u64,
     pub drain_ms: u64,
+    /// The service's target groups: each task counts as healthy once its targets are.
+    pub target_groups: Vec<super::target_health::TargetLink>,
     pub faults: FaultFile,
     pub settings: SchedulerSettings,
 }
@@ -119,7 +121,7 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
         circuit_breaker: input.circuit_breaker,
         capacity: input.capacity,
         drain_ms: input.drain_ms,
-        target_groups: Vec::new(),
+        target_groups: input.target_groups.clone(),
     };
     let mut ids = Ids::new(1);
     let mut rollout = Rollout::new("simulated", config, input.settings);

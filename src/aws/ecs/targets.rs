@@ -84,6 +84,17 @@ impl Ecs {
                 target_type: g.target_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
                 port: g.port(),
                 load_balancers: g.load_balancer_arns().to_vec(),
+                health_check: match (
+                    g.health_check_interval_seconds(),
+                    g.healthy_threshold_count(),
+                    g.unhealthy_threshold_count(),
+                ) {
+                    (Some(interval), Some(healthy), Some(unhealthy)) => {
+                        Some((interval, healthy, unhealthy))
+                    }
+                    _ => None,
+                },
+                drain_ms: None,
             })
             .collect();
         Ok(arns.iter().filter_map(|arn| groups.iter().find(|g| &g.arn == arn).cloned()).collect())

@@ -13,7 +13,7 @@ use crate::engine::change::{
     Refusal, SettingChange, TaskDefinitionRef, UpdateAction, UpdateChange,
 };
 use crate::engine::live::{Live, cluster_of};
-use crate::engine::prediction::{Effective, Prediction, predict};
+use crate::engine::prediction::{Balancing, Effective, Prediction, predict};
 use crate::eval::UpdateStep;
 
 /// Whether another deployment is rolling: one IN_PROGRESS, or (without rollout states)
@@ -297,7 +297,17 @@ pub(super) fn resolve_update(
         max: unsigned(max).unwrap_or(current.max),
         circuit_breaker: breaker.unwrap_or(current.circuit_breaker),
         grace_s: unsigned(grace_s).unwrap_or(current.grace_s),
-        load_balanced: load_balancers.as_ref().map_or(current.load_balanced, |l| !l.is_empty()),
+        balancing: match &load_balancers {
+            None => current.balancing,
+            Some(links) => {
+                let read: Vec<&crate::aws::TargetGroupView> = links
+                    .iter()
+                    .filter_map(|l| live.target_groups.get(&l.target_group))
+                    .filter_map(|g| g.as_ref().ok().and_then(Option::as_ref))
+                    .collect();
+                Balancing::of(&read).or_else(|| (!links.is_empty()).then(Balancing::default))
+            }
+        },
         ..current
     };
     let deployment_changes = change
