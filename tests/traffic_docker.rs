@@ -1,9 +1,10 @@
 //! Zero downtime measured with real requests (issue 18): on the docker runtime a service's
 //! tasks are real containers behind a real HTTP proxy for the listener, their targets are
 //! checked over HTTP, and `ferry run` deploys while this test sends 20 requests a second
-//! through the listener. With 100 %/200 % and an app that finishes in-flight work on
-//! SIGTERM no request fails; with `min_healthy = 0%` requests fail, as `ferry check`
-//! warns. Without Docker these skip, unless `FERRY_REQUIRE_DOCKER=1`. Real time.
+//! through the listener. With 100 %/200 % and an app that answers only 8 s after it
+//! starts and exits at once on SIGTERM no request fails; with `min_healthy = 0%` requests
+//! fail, as `ferry check` warns, and the probe gate fails the deployment. Without Docker
+//! these skip, unless `FERRY_REQUIRE_DOCKER=1`. Real time.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,10 +18,12 @@ use crate::support::load_balancer::{Checks, load_balancer};
 use crate::support::local_ecs::Start;
 use crate::support::test::{Ran, Test};
 
-/// busybox's httpd serving `$VERSION`; on SIGTERM it serves one more second, then exits 0.
+/// busybox's httpd serving `$VERSION` from 8 s after it starts — past the first check at
+/// 5 s, so only real health checks keep traffic from it until then; on SIGTERM it exits
+/// at once, so only the drain before SIGTERM keeps requests from a stopping task.
 const DRAIN: &str = "#!/bin/sh\nmkdir -p /www\necho \"${VERSION:-none}\" > /www/index.html\n\
-                     trap 'sleep 1; exit 0' TERM\nhttpd -f -p 8080 -h /www &\nwait\n";
-const IMAGE: &str = "ferry-test/drain:1";
+                     trap 'exit 0' TERM\nsleep 8\nhttpd -f -p 8080 -h /www &\nwait\n";
+const IMAGE: &str = "ferry-test/drain:3";
 /// Requests a second, and the most any one deploy may take.
 const RATE: u32 = 20;
 const LOAD_LIMIT: Duration = Duration::from_secs(150);

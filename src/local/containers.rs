@@ -294,28 +294,38 @@ pub async fn adopt(
     Ok(adopted)
 }
 
-/// How long a container killed with 137 is given for the engine to mark it OOMKilled,
-/// asked again after each wait (a busy engine has been seen to take over 300 ms).
-const OOM_EVENT_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
-const OOM_EVENT_LOOKS: u32 = 5;
+/// How long a container killed with 137 is given for the engine to mark it OOMKilled
+/// (a busy engine has been seen to take over 300 ms): until then it is reported as still
+/// running, and asked again at the next ticks — the loop does not wait for it.
+const OOM_EVENT_WAIT: Duration = Duration::from_millis(1_500);
 
-/// What the engine says of a task's containers now.
-async fn report(engine: &DockerEngine, containers: &[Started]) -> RuntimeReport {
+/// What the engine says of a task's containers now. `unmarked` holds when each container
+/// was first seen killed (137) without the OOM mark.
+async fn report(
+    engine: &DockerEngine,
+    containers: &[Started],
+    unmarked: &mut HashMap<String, std::time::Instant>,
+) -> RuntimeReport {
     let mut statuses = Vec::new();
     let mut published = Vec::new();
     for (index, container) in containers.iter().enumerate() {
         let mut state = engine.inspect(&container.id).await.ok().flatten();
         // Killed (137) and not yet marked OOMKilled: the engine learns of an OOM kill from
-        // an event of its own that may come after the exit, so it is asked again.
-        for _ in 0..OOM_EVENT_LOOKS {
-            let unmarked = state
-                .as_ref()
-                .is_some_and(|s| !s.running && s.exit_code == Some(137) && !s.out_of_memory);
-            if !unmarked {
-                break;
+        // an event of its own that may come after the exit, so it is asked again later.
+        let killed = state
+            .as_ref()
+            .is_some_and(|s| !s.running && s.exit_code == Some(137) && !s.out_of_memory);
+        if killed {
+            let since =
+                *unmarked.entry(container.id.clone()).or_insert_with(std::time::Instant::now);
+            if since.elapsed() < OOM_EVENT_WAIT
+                && let Some(state) = state.as_mut()
+            {
+                state.running = true;
+                state.exit_code = None;
             }
-            tokio::time::sleep(OOM_EVENT_WAIT).await;
-            state = engine.inspect(&container.id).await.ok().flatten().or(state);
+        } else {
+            unmarked.remove(&container.id);
         }
         if index == 0 {
             published = state.as_ref().map(|s| s.ports.clone()).unwrap_or_default();
@@ -383,6 +393,7 @@ pub(super) async fn run(
     let (sender, mut launched) = mpsc::unbounded_channel::<Launched>();
     let mut managed = adopted.managed;
     let mut traffic = super::traffic::Traffic::new();
+    let mut unmarked: HashMap<String, std::time::Instant> = HashMap::new();
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -399,9 +410,11 @@ pub(super) async fn run(
         }
         for (task, entry) in &managed {
             if entry.launched {
-                reports.push((task.clone(), report(&engine, &entry.containers).await));
+                reports
+                    .push((task.clone(), report(&engine, &entry.containers, &mut unmarked).await));
             }
         }
+        unmarked.retain(|id, _| managed.values().any(|m| m.containers.iter().any(|c| &c.id == id)));
         let checked = traffic.results();
         let (views, probes, listeners) = {
             let now = shared.clock.now_ms();

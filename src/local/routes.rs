@@ -182,19 +182,25 @@ impl EcsState {
             .filter(|(_, _, state)| *state == TargetState::Healthy)
             .filter_map(|(task, target, _)| published(task, target.port))
             .collect();
-        // No healthy target: ELB sends requests to every registered one (fail open).
+        // A group of only unhealthy targets: ELB sends requests to all of them (fail
+        // open). Targets still in their initial checks get none.
+        let routable: Vec<&TargetState> = targets
+            .iter()
+            .map(|(_, _, state)| state)
+            .filter(|s| !matches!(s, TargetState::Draining | TargetState::NotInUse))
+            .collect();
+        let all_unhealthy =
+            !routable.is_empty() && routable.iter().all(|s| matches!(s, TargetState::Unhealthy(_)));
         let open: Vec<SocketAddr> = targets
             .iter()
-            .filter(|(_, _, state)| {
-                matches!(state, TargetState::Initial | TargetState::Unhealthy(_))
-            })
+            .filter(|(_, _, state)| all_unhealthy && matches!(state, TargetState::Unhealthy(_)))
             .filter_map(|(task, target, _)| published(task, target.port))
             .collect();
         let choose = if live.is_empty() { open } else { live };
         if choose.is_empty() {
             return Err(503);
         }
-        Ok(choose[(pick / total) as usize % choose.len()])
+        Ok(choose[usize::try_from(pick).unwrap_or(0) % choose.len()])
     }
 
     /// Every listener of the state's load balancers (the proxies' list).
@@ -243,23 +249,36 @@ fn matches(conditions: &Value, host: &str, path: &str) -> bool {
             .flatten()
             .filter_map(Value::as_str)
             .collect();
-        let subject = if field == "path-pattern" { path } else { host };
-        values.iter().any(|pattern| wildcard(pattern, subject))
+        // Paths match case-sensitively, host names not (as ELB).
+        let (subject, any_case) =
+            if field == "path-pattern" { (path, false) } else { (host, true) };
+        values.iter().any(|pattern| wildcard(pattern, subject, any_case))
     })
 }
 
-/// ELB's patterns: `*` any run of characters, `?` one; case-insensitive for hosts.
-fn wildcard(pattern: &str, text: &str) -> bool {
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => go(&p[1..], &t[1..]),
-            _ => false,
+/// ELB's patterns: `*` any run of characters, `?` one. Iterative, with one backtrack
+/// point (the last `*`): linear in practice, whatever the request's path.
+fn wildcard(pattern: &str, text: &str, any_case: bool) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let same = |a: u8, b: u8| if any_case { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < t.len() {
+        if i < p.len() && p[i] == b'*' {
+            star = Some((i, j));
+            i += 1;
+        } else if i < p.len() && (p[i] == b'?' || same(p[i], t[j])) {
+            i += 1;
+            j += 1;
+        } else if let Some((at, from)) = star {
+            i = at + 1;
+            j = from + 1;
+            star = Some((at, from + 1));
+        } else {
+            return false;
         }
     }
-    go(pattern.as_bytes(), text.as_bytes())
+    p[i..].iter().all(|c| *c == b'*')
 }
 
 #[cfg(test)]
@@ -281,6 +300,11 @@ mod tests {
         let path = serde_json::json!([{"Field": "path-pattern", "Values": ["/api/*"]}]);
         assert!(matches(&path, "x", "/api/orders"));
         assert!(!matches(&path, "x", "/web"));
+        assert!(!matches(&path, "x", "/API/orders"), "paths are case-sensitive");
+        let long = format!("/{}", "a".repeat(100_000));
+        assert!(!matches(&path, "x", &long));
+        assert!(wildcard("*a*b?c*", "xxaxxbzcyy", false));
+        assert!(!wildcard("*a*b?c", "xxaxxbzcyy", false));
         let host = serde_json::json!([{"Field": "host-header",
             "HostHeaderConfig": {"Values": ["*.example.com"]}}]);
         assert!(matches(&host, "Shop.Example.com", "/"));

@@ -41,19 +41,28 @@ pub(super) struct Traffic {
     results: mpsc::UnboundedReceiver<Checked>,
     /// When each target was last checked.
     last: BTreeMap<(String, usize), Instant>,
+    /// Targets with a check under way (one at a time a target).
+    in_flight: std::collections::BTreeSet<(String, usize)>,
     proxies: BTreeMap<String, watch::Sender<bool>>,
 }
 
 impl Traffic {
     pub(super) fn new() -> Self {
         let (sender, results) = mpsc::unbounded_channel();
-        Self { sender, results, last: BTreeMap::new(), proxies: BTreeMap::new() }
+        Self {
+            sender,
+            results,
+            last: BTreeMap::new(),
+            in_flight: std::collections::BTreeSet::new(),
+            proxies: BTreeMap::new(),
+        }
     }
 
     /// The checks that finished since the last call.
     pub(super) fn results(&mut self) -> Vec<Checked> {
         let mut done = Vec::new();
         while let Ok(result) = self.results.try_recv() {
+            self.in_flight.remove(&(result.0.clone(), result.1));
             done.push(result);
         }
         done
@@ -65,10 +74,13 @@ impl Traffic {
         self.last.retain(|key, _| probes.iter().any(|p| (&p.task, p.index) == (&key.0, key.1)));
         for probe in probes {
             let key = (probe.task.clone(), probe.index);
-            if self.last.get(&key).is_some_and(|at| now.duration_since(*at) < PROBE_EVERY) {
+            let recent =
+                self.last.get(&key).is_some_and(|at| now.duration_since(*at) < PROBE_EVERY);
+            if recent || self.in_flight.contains(&key) {
                 continue;
             }
-            self.last.insert(key, now);
+            self.last.insert(key.clone(), now);
+            self.in_flight.insert(key);
             let sender = self.sender.clone();
             tokio::spawn(async move {
                 let result = check(probe.address, &probe.check).await;
@@ -222,7 +234,12 @@ async fn send(
         hyper::client::conn::http1::handshake(io).await.map_err(|_| ())?;
     tokio::spawn(connection);
     let (mut parts, body) = request.into_parts();
-    if let Ok(value) = peer.ip().to_string().parse() {
+    // Appended to what the client sent, as ELB does.
+    let forwarded = match parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(earlier) => format!("{earlier}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    };
+    if let Ok(value) = forwarded.parse() {
         parts.headers.insert("x-forwarded-for", value);
     }
     parts.headers.insert("x-forwarded-proto", hyper::header::HeaderValue::from_static("http"));

@@ -123,6 +123,11 @@ impl Task {
         }
         let checked: Vec<Health> = essential.iter().filter_map(|c| c.health).collect();
         if checked.contains(&Health::Unhealthy) {
+            // Not healthy since then: a target turning healthy later must not count the
+            // containers' earlier health.
+            if self.healthy_ms.is_none() {
+                self.container_healthy_ms = None;
+            }
             let not_before = self.running_ms.unwrap_or(now) + grace_ms;
             if self.unhealthy_ms.is_none() {
                 self.unhealthy_ms = Some(now.max(not_before));
@@ -134,8 +139,8 @@ impl Task {
                 && checked.iter().all(|h| *h == Health::Healthy)
                 && self.healthy_ms.is_none()
             {
-                self.container_healthy_ms = Some(now);
-                self.healthy_ms = self.targets_healthy_ms().map(|targets| targets.max(now));
+                let since = *self.container_healthy_ms.get_or_insert(now);
+                self.healthy_ms = self.targets_healthy_ms().map(|targets| targets.max(since));
             }
         }
         changes
