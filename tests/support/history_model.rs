@@ -7,7 +7,8 @@ use std::fmt;
 pub(crate) const FAULTS: &str = r#"{"images": [
   {"match": "*:crash-*", "crash_after": "5s", "exit_code": 3},
   {"match": "*:sick-*", "never_healthy": true, "unhealthy_after": "60s"},
-  {"match": "*:slow-*", "start": "2m"}
+  {"match": "*:slow-*", "start": "2m"},
+  {"match": "*:dark-*", "lb_never_healthy": true}
 ]}"#;
 
 /// A small, seedable generator (SplitMix64): the same seed, the same history.
@@ -42,6 +43,9 @@ pub(crate) enum Kind {
     Slow,
     Crash,
     Sick,
+    /// Runs and passes its container health check, but never answers its load
+    /// balancer's: a failure only behind one.
+    Dark,
 }
 
 impl Kind {
@@ -51,11 +55,14 @@ impl Kind {
             Kind::Slow => format!("acme/web:slow-{version}"),
             Kind::Crash => format!("acme/web:crash-{version}"),
             Kind::Sick => format!("acme/web:sick-{version}"),
+            Kind::Dark => format!("acme/web:dark-{version}"),
         }
     }
 
-    pub(crate) fn fails(self) -> bool {
-        matches!(self, Kind::Crash | Kind::Sick)
+    /// Whether a deployment of it fails, on a service behind a load balancer (`balanced`)
+    /// or not.
+    pub(crate) fn fails(self, balanced: bool) -> bool {
+        matches!(self, Kind::Crash | Kind::Sick) || (self == Kind::Dark && balanced)
     }
 }
 
@@ -97,6 +104,9 @@ pub(crate) enum Action {
     OtherToolStuck,
     /// ferry is interrupted mid-rollout of `version`, then run again.
     Interrupted { version: u32 },
+    /// Before the first deploy: the service goes behind a load balancer (an `ip` target
+    /// group checked every 30 s, a 10 s deregistration delay), awsvpc.
+    Balance,
 }
 
 impl fmt::Display for Action {
@@ -127,6 +137,7 @@ impl fmt::Display for Action {
             Action::Interrupted { version } => {
                 write!(f, "deploy acme/web:slow-{version}, interrupted, run again")
             }
+            Action::Balance => f.write_str("behind a load balancer (ip target group, 10 s drain)"),
         }
     }
 }
@@ -136,10 +147,15 @@ pub(crate) fn history(seed: u64, steps: usize) -> Vec<Action> {
     let mut random = Random(seed);
     let mut version = 1;
     let mut actions = vec![Action::Deploy { kind: Kind::Good, version }];
+    // Two histories in five run behind a load balancer from the start.
+    if random.chance(40) {
+        actions.insert(0, Action::Balance);
+    }
     while actions.len() < steps {
         version += 1;
         let action = match random.below(100) {
-            0..=17 => Action::Deploy { kind: Kind::Good, version },
+            0..=13 => Action::Deploy { kind: Kind::Good, version },
+            14..=17 => Action::Deploy { kind: Kind::Dark, version },
             18..=21 => Action::RotateSecret,
             22..=29 => Action::Deploy { kind: Kind::Slow, version },
             30..=39 => Action::Deploy { kind: Kind::Crash, version },
@@ -210,6 +226,8 @@ pub(crate) struct Model {
     pub(crate) file: bool,
     /// The generation of the `API_TOKEN` the Deployfile declares (`secret()`).
     pub(crate) secret: u32,
+    /// The target group the service is behind, if any.
+    pub(crate) balanced: Option<String>,
 }
 
 /// What the oracle expects of one run.
@@ -234,6 +252,7 @@ impl Model {
             image: String::new(),
             file: false,
             secret: 1,
+            balanced: None,
         }
     }
 
@@ -308,7 +327,7 @@ impl Model {
             self.completions.push(revision);
             return Expected { code: 3, register, update: "deploy" };
         }
-        if kind.fails() && effective.desired > 0 {
+        if kind.fails(self.balanced.is_some()) && effective.desired > 0 {
             // Rolled back to the last revision whose deployment completed: the one that ran.
             self.completions.push(self.running);
             return Expected { code: 1, register, update: "deploy" };
@@ -333,11 +352,16 @@ impl Model {
 
 /// The Deployfile of the model's current declaration and image.
 pub(crate) fn deployfile(model: &Model) -> String {
+    let (mode, ports) = if model.balanced.is_some() {
+        ("  network_mode = \"awsvpc\"\n", "    ports = [8080]\n")
+    } else {
+        ("", "")
+    };
     let register = if model.file {
         "  from = file(\"td.json\")\n".to_owned()
     } else {
         format!(
-            "  family = \"web\"\n  container \"app\" {{\n    image = \"{}\"\n    \
+            "  family = \"web\"\n{mode}  container \"app\" {{\n    image = \"{}\"\n{ports}    \
              environment = {{ API_TOKEN = \"{}\" }}\n    health_check {{\n      \
              command = [\"CMD\", \"true\"]\n    }}\n  }}\n",
             model.image,
@@ -357,6 +381,13 @@ pub(crate) fn deployfile(model: &Model) -> String {
             update = format!("{update}  {key} = {value}\n");
         }
     }
+    if let Some(group) = &model.balanced {
+        update = format!(
+            "{update}  network {{\n    subnets = [\"subnet-a\"]\n  }}\n  load_balancer {{\n    \
+             target_group = \"{group}\"\n    container    = \"app\"\n    \
+             port         = 8080\n  }}\n"
+        );
+    }
     format!(
         "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n{register}}}\n\n\
          update web {{\n  task_definition = web_task\n  create          = true\n{update}}}\n\n\
@@ -368,10 +399,19 @@ pub(crate) fn deployfile(model: &Model) -> String {
 /// A secret every revision carries (`API_TOKEN`): no event of any run may show it.
 pub(crate) const SECRET: &str = "histories-s3cr3t-token";
 
-pub(crate) fn task_definition_file(image: &str, secret: &str) -> String {
+/// The revision as `file(…)` reads it: the same as the Deployfile's `register` block.
+pub(crate) fn task_definition_file(image: &str, secret: &str, balanced: bool) -> String {
+    let (mode, ports) = if balanced {
+        (
+            "\"networkMode\": \"awsvpc\", ",
+            "\"portMappings\": [{\"containerPort\": 8080, \"protocol\": \"tcp\"}], ",
+        )
+    } else {
+        ("", "")
+    };
     format!(
-        "{{\"family\": \"web\", \
-         \"containerDefinitions\": [{{\"name\": \"app\", \"image\": \"{image}\", \
+        "{{\"family\": \"web\", {mode}\
+         \"containerDefinitions\": [{{\"name\": \"app\", \"image\": \"{image}\", {ports}\
          \"environment\": [{{\"name\": \"API_TOKEN\", \"value\": \"{secret}\"}}], \
          \"healthCheck\": {{\"command\": [\"CMD\", \"true\"]}}}}]}}"
     )
@@ -384,6 +424,8 @@ pub(crate) fn kind_of(image: &str) -> Kind {
         Kind::Sick
     } else if image.contains(":slow-") {
         Kind::Slow
+    } else if image.contains(":dark-") {
+        Kind::Dark
     } else {
         Kind::Good
     }
