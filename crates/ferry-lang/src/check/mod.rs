@@ -222,6 +222,21 @@ mod tests {
                      max = 100%\n load_balancer {{ target_group = \"arn:tg\", container = \"a\", \
                      port = 80 }} }}")
             => [DowntimeBehindLoadBalancer];
+        a_load_balancer_on_a_container_the_revision_lacks:
+            "register t {\n family = \"w\"\n container \"app\" { image = \"i\", ports = [80] } }\n\
+             update w { task_definition = t\n load_balancer { target_group = \"arn:tg\", \
+             container = \"api\", port = 80 } }".to_owned()
+            => [LoadBalancerContainer];
+        a_load_balancer_on_a_port_the_container_lacks:
+            "register t {\n family = \"w\"\n container \"app\" { image = \"i\", ports = [80] } }\n\
+             update w { task_definition = t\n load_balancer { target_group = \"arn:tg\", \
+             container = \"app\", port = 8080 } }".to_owned()
+            => [LoadBalancerPort];
+        a_load_balancer_on_a_mapped_port_is_fine:
+            "register t {\n family = \"w\"\n container \"app\" { image = \"i\", ports = [80] } }\n\
+             update w { task_definition = t\n load_balancer { target_group = \"arn:tg\", \
+             container = \"app\", port = 80 } }".to_owned()
+            => [];
         half_healthy_behind_a_load_balancer_is_fine:
             format!("{TASK}update w {{ task_definition = t, desired = 2, min_healthy = 50%, \
                      max = 100%\n load_balancer {{ target_group = \"arn:tg\", container = \"a\", \

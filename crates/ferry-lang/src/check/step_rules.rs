@@ -60,6 +60,7 @@ impl Analyzer<'_> {
             if step.kind == StepKind::Update {
                 self.creates_without_breaker(step);
                 self.grace_below_start_period(step, &steps);
+                self.load_balancer_targets(step, &steps);
             }
             let name = &step.name.name;
             if step.kind == StepKind::Update && !named(StepKind::Verify, name) {
@@ -161,6 +162,87 @@ impl Analyzer<'_> {
                 .with_related(start_span, "the container's own check waits this long")
                 .with_help(format!("write `grace = {}` or longer", text(start_ms))),
             );
+        }
+    }
+
+    /// A `load_balancer` block whose container or port is not in the revision the update
+    /// deploys, when a `register` step of this file writes that revision whole (no
+    /// `from`): ECS refuses such a service. With `from`, `ferry plan` checks it against
+    /// the revision it reads.
+    fn load_balancer_targets(&mut self, step: &Step, steps: &[&Step]) {
+        let Some(body) = &step.body else { return };
+        let Some(ExprKind::Reference(reference)) =
+            body.field("task_definition").map(|f| &f.value.kind)
+        else {
+            return;
+        };
+        let register = steps
+            .iter()
+            .find(|s| s.kind == StepKind::Register && s.name.name == reference.head().name);
+        let Some(register) = register.and_then(|s| s.body.as_ref()) else { return };
+        if register.field("from").is_some() {
+            return;
+        }
+        let containers: Vec<(String, &Block)> = register
+            .blocks()
+            .filter(|b| b.kind.name == "container")
+            .filter_map(|b| {
+                let name = b.label.as_ref().and_then(enum_word)?;
+                Some((name, b.body.as_ref()?))
+            })
+            .collect();
+        let names: Vec<&str> = containers.iter().map(|(n, _)| n.as_str()).collect();
+        for link in body.blocks().filter(|b| b.kind.name == "load_balancer") {
+            let Some(link) = &link.body else { continue };
+            let Some(container_field) = link.field("container") else { continue };
+            let Some(container) = enum_word(&container_field.value) else { continue };
+            let Some((_, definition)) = containers.iter().find(|(n, _)| *n == container) else {
+                self.push(
+                    Diagnostic::new(
+                        Code::LoadBalancerContainer,
+                        container_field.value.span,
+                        format!(
+                            "container `{container}` is not in `register {}`",
+                            reference.head().name
+                        ),
+                    )
+                    .with_label("no such container")
+                    .with_help(format!("its containers: {}", names.join(", "))),
+                );
+                continue;
+            };
+            let Some(port_field) = link.field("port") else { continue };
+            let ExprKind::Integer(port) = port_field.value.kind else { continue };
+            let ports = definition.field("ports").map(|f| &f.value.kind);
+            let listed: Option<Vec<i64>> = match ports {
+                None => Some(Vec::new()),
+                Some(ExprKind::List(items)) => items
+                    .iter()
+                    .map(|item| match item.kind {
+                        ExprKind::Integer(n) => Some(n),
+                        _ => None,
+                    })
+                    .collect(),
+                Some(_) => None,
+            };
+            // A list with a variable in it is the plan's to judge.
+            let Some(listed) = listed else { continue };
+            if !listed.contains(&port) {
+                let shown: Vec<String> = listed.iter().map(i64::to_string).collect();
+                self.push(
+                    Diagnostic::new(
+                        Code::LoadBalancerPort,
+                        port_field.value.span,
+                        format!("container `{container}` maps no port {port}"),
+                    )
+                    .with_label("ECS registers this port with the target group")
+                    .with_help(if shown.is_empty() {
+                        format!("add `ports = [{port}]` to container `{container}`")
+                    } else {
+                        format!("its ports: {}; add {port} to them, or use one", shown.join(", "))
+                    }),
+                );
+            }
         }
     }
 

@@ -77,6 +77,8 @@ codes! {
         InvalidRepository => "invalid_repository", Error;
         InvalidTag => "invalid_tag", Error;
         InvalidValue => "invalid_value", Error;
+        LoadBalancerContainer => "load_balancer_container", Error;
+        LoadBalancerPort => "load_balancer_port", Error;
         MinNotBelowMax => "min_not_below_max", Error;
         MissingField => "missing_field", Error;
         OutOfRange => "out_of_range", Error;
