@@ -125,15 +125,7 @@ impl Analyzer<'_> {
         let Some(body) = &step.body else { return };
         let Some(grace) = body.field("grace") else { return };
         let ExprKind::Duration(grace_ms) = grace.value.kind else { return };
-        let Some(ExprKind::Reference(reference)) =
-            body.field("task_definition").map(|f| &f.value.kind)
-        else {
-            return;
-        };
-        let register = steps
-            .iter()
-            .find(|s| s.kind == StepKind::Register && s.name.name == reference.head().name);
-        let Some(register) = register.and_then(|s| s.body.as_ref()) else { return };
+        let Some((_, register)) = deployed_register(body, steps) else { return };
         let longest = register
             .blocks()
             .filter(|b| b.kind.name == "container")
@@ -171,15 +163,7 @@ impl Analyzer<'_> {
     /// the revision it reads.
     fn load_balancer_targets(&mut self, step: &Step, steps: &[&Step]) {
         let Some(body) = &step.body else { return };
-        let Some(ExprKind::Reference(reference)) =
-            body.field("task_definition").map(|f| &f.value.kind)
-        else {
-            return;
-        };
-        let register = steps
-            .iter()
-            .find(|s| s.kind == StepKind::Register && s.name.name == reference.head().name);
-        let Some(register) = register.and_then(|s| s.body.as_ref()) else { return };
+        let Some((register_name, register)) = deployed_register(body, steps) else { return };
         if register.field("from").is_some() {
             return;
         }
@@ -201,10 +185,7 @@ impl Analyzer<'_> {
                     Diagnostic::new(
                         Code::LoadBalancerContainer,
                         container_field.value.span,
-                        format!(
-                            "container `{container}` is not in `register {}`",
-                            reference.head().name
-                        ),
+                        format!("container `{container}` is not in `register {register_name}`"),
                     )
                     .with_label("no such container")
                     .with_help(format!("its containers: {}", names.join(", "))),
@@ -501,6 +482,18 @@ impl Analyzer<'_> {
             );
         }
     }
+}
+
+/// The `register` step (its name and body) whose revision an `update` body deploys, when
+/// it is one of this file's.
+fn deployed_register<'a>(update: &Block, steps: &[&'a Step]) -> Option<(&'a str, &'a Block)> {
+    let ExprKind::Reference(reference) = &update.field("task_definition")?.value.kind else {
+        return None;
+    };
+    let register = steps
+        .iter()
+        .find(|s| s.kind == StepKind::Register && s.name.name == reference.head().name)?;
+    Some((register.name.name.as_str(), register.body.as_ref()?))
 }
 
 /// The word of an enum value written bare or as a plain string.
