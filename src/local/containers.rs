@@ -300,11 +300,13 @@ pub async fn adopt(
 const OOM_EVENT_WAIT: Duration = Duration::from_millis(1_500);
 
 /// What the engine says of a task's containers now. `unmarked` holds when each container
-/// was first seen killed (137) without the OOM mark.
+/// was first seen killed (137) without the OOM mark; `stop_sent`: the runtime sent the
+/// task's containers SIGTERM (and so maybe SIGKILL at the stop timeout).
 async fn report(
     engine: &DockerEngine,
     containers: &[Started],
     unmarked: &mut HashMap<String, std::time::Instant>,
+    stop_sent: bool,
 ) -> RuntimeReport {
     let mut statuses = Vec::new();
     let mut published = Vec::new();
@@ -318,11 +320,16 @@ async fn report(
         if killed {
             let since =
                 *unmarked.entry(container.id.clone()).or_insert_with(std::time::Instant::now);
-            if since.elapsed() < OOM_EVENT_WAIT
-                && let Some(state) = state.as_mut()
-            {
-                state.running = true;
-                state.exit_code = None;
+            if let Some(state) = state.as_mut() {
+                if since.elapsed() < OOM_EVENT_WAIT {
+                    state.running = true;
+                    state.exit_code = None;
+                } else if !stop_sent {
+                    // Killed while nobody asked it to stop, and the engine never marked it:
+                    // a busy engine loses the kernel's OOM event (seen here under load);
+                    // only the kernel kills a container of the runtime unasked.
+                    state.out_of_memory = true;
+                }
             }
         } else {
             unmarked.remove(&container.id);
@@ -410,8 +417,10 @@ pub(super) async fn run(
         }
         for (task, entry) in &managed {
             if entry.launched {
-                reports
-                    .push((task.clone(), report(&engine, &entry.containers, &mut unmarked).await));
+                reports.push((
+                    task.clone(),
+                    report(&engine, &entry.containers, &mut unmarked, entry.stop_sent).await,
+                ));
             }
         }
         unmarked.retain(|id, _| managed.values().any(|m| m.containers.iter().any(|c| &c.id == id)));
