@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::elbv2::forwarded;
 use super::elbv2_targets::TargetGroup;
 use super::state::EcsState;
-use super::target_health::TargetState;
+use super::target_health::{TargetState, TaskTarget};
 use super::task::{Task, TaskState};
 
 /// One health check to make: target `index` of task `task`, at `address`.
@@ -47,9 +47,14 @@ pub(super) fn matcher_accepts(matcher: &str, code: u16) -> bool {
     })
 }
 
-/// Where a container port of a task is published on the host.
-fn published(task: &Task, container_port: u16) -> Option<SocketAddr> {
-    task.containers.iter().flat_map(|c| c.bindings.iter()).find_map(|b| {
+/// Where `target`'s container publishes `container_port` on the host (any container's
+/// port for a target from an older state file, which does not name its container).
+fn published(task: &Task, target: &TaskTarget, container_port: u16) -> Option<SocketAddr> {
+    let containers = task
+        .containers
+        .iter()
+        .filter(|c| target.container.is_empty() || c.name == target.container);
+    containers.flat_map(|c| c.bindings.iter()).find_map(|b| {
         if b.container_port != container_port {
             return None;
         }
@@ -109,7 +114,7 @@ impl EcsState {
                     let group = self.elbv2.target_groups.get(&target.group_arn);
                     let (true, Some(group)) = (waiting, group) else { continue };
                     let port = HealthCheck::port(group, target.port);
-                    let Some(address) = published(task, port) else { continue };
+                    let Some(address) = published(task, target, port) else { continue };
                     probes.push(Probe {
                         task: task.id.clone(),
                         index,
@@ -180,7 +185,7 @@ impl EcsState {
         let live: Vec<SocketAddr> = targets
             .iter()
             .filter(|(_, _, state)| *state == TargetState::Healthy)
-            .filter_map(|(task, target, _)| published(task, target.port))
+            .filter_map(|(task, target, _)| published(task, target, target.port))
             .collect();
         // A group of only unhealthy targets: ELB sends requests to all of them (fail
         // open). Targets still in their initial checks get none.
@@ -194,7 +199,7 @@ impl EcsState {
         let open: Vec<SocketAddr> = targets
             .iter()
             .filter(|(_, _, state)| all_unhealthy && matches!(state, TargetState::Unhealthy(_)))
-            .filter_map(|(task, target, _)| published(task, target.port))
+            .filter_map(|(task, target, _)| published(task, target, target.port))
             .collect();
         let choose = if live.is_empty() { open } else { live };
         if choose.is_empty() {
@@ -312,6 +317,49 @@ mod tests {
         assert!(matches(&serde_json::json!([]), "any", "/"));
         let other = serde_json::json!([{"Field": "http-header", "Values": ["x"]}]);
         assert!(!matches(&other, "x", "/"));
+    }
+
+    #[test]
+    fn a_target_is_reached_at_its_own_container_s_port() {
+        use crate::local::task::{Binding, ContainerStatus, LaunchSpec};
+        let spec = LaunchSpec {
+            id: "t1".to_owned(),
+            deployment_id: "ecs-svc/1".to_owned(),
+            task_definition_arn: "arn:td/web:1".to_owned(),
+            has_health_check: false,
+            stop_timeout_ms: 30_000,
+            drain_ms: 0,
+            targets: Vec::new(),
+        };
+        let mut task = Task::launch(spec, crate::local::behaviour::TaskBehaviour::default(), 0);
+        let container = |name: &str, host_port: u16| ContainerStatus {
+            name: name.to_owned(),
+            runtime_id: name.to_owned(),
+            essential: true,
+            running: true,
+            exit_code: None,
+            out_of_memory: false,
+            health: None,
+            bindings: vec![Binding {
+                bind_ip: "0.0.0.0".to_owned(),
+                container_port: 8080,
+                host_port,
+                protocol: "tcp".to_owned(),
+            }],
+        };
+        // A sidecar publishes 8080 too, first: the target is the web container's.
+        task.containers = vec![container("sidecar", 40001), container("web", 40002)];
+        let target = TaskTarget {
+            group_arn: "arn:tg/web".to_owned(),
+            container: "web".to_owned(),
+            id: "10.0.0.1".to_owned(),
+            port: 8080,
+            timing: crate::local::target_health::HealthTiming::default(),
+            fate: None,
+        };
+        assert_eq!(published(&task, &target, 8080), "127.0.0.1:40002".parse().ok());
+        let older = TaskTarget { container: String::new(), ..target };
+        assert_eq!(published(&task, &older, 8080), "127.0.0.1:40001".parse().ok());
     }
 
     #[test]

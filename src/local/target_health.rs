@@ -141,6 +141,10 @@ pub struct TargetLink {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TaskTarget {
     pub group_arn: String,
+    /// The container the service's link names (its port is published by that container;
+    /// empty in state files from before it was kept: any container's).
+    #[serde(default)]
+    pub container: String,
     /// The task's address (`ip`) or its instance (`instance`).
     pub id: String,
     pub port: u16,

@@ -143,6 +143,7 @@ impl Rollout {
                 .iter()
                 .map(|link| TaskTarget {
                     group_arn: link.group_arn.clone(),
+                    container: link.container.clone(),
                     id: if link.target_type == "ip" { task_ip(&id) } else { task_instance(&id) },
                     port: link.container_port,
                     timing: link.timing,

@@ -141,6 +141,7 @@ fn behind_a_load_balancer() -> Task {
     let mut task = external(false);
     task.targets = vec![crate::local::target_health::TaskTarget {
         group_arn: "arn:tg/web".to_owned(),
+        container: "web".to_owned(),
         id: "10.0.0.1".to_owned(),
         port: 8080,
         timing: crate::local::target_health::HealthTiming {
