@@ -263,6 +263,14 @@ pub struct TaskView {
     pub private_ip: Option<String>,
 }
 
+impl TaskView {
+    /// The task's id, the last part of its ARN.
+    #[must_use]
+    pub fn short_id(&self) -> &str {
+        self.arn.rsplit('/').next().unwrap_or(&self.arn)
+    }
+}
+
 /// A stopped task: why it stopped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoppedTask {

@@ -289,7 +289,7 @@ async fn task_infos(ecs: &Ecs, cluster: &str, service: &str, deployment_id: &str
         .unwrap_or_default()
         .into_iter()
         .map(|t| TaskInfo {
-            id: t.arn.rsplit('/').next().unwrap_or(&t.arn).to_owned(),
+            id: t.short_id().to_owned(),
             last_status: t.last_status,
             health: t.health,
             digests: t.containers.into_iter().filter_map(|(_, _, d)| d).collect(),

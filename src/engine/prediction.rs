@@ -32,26 +32,19 @@ pub struct Effective {
 }
 
 /// A service's target groups as the prediction models them: a task counts as healthy
-/// once its target passes a check (every `interval_ms`), and a task taken out of service
-/// drains for the longest deregistration delay.
+/// once its target passes a check (the local ECS's `HealthTiming`), and a task taken out
+/// of service drains for the longest deregistration delay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balancing {
-    pub interval_ms: u64,
-    pub healthy_threshold: u32,
-    pub unhealthy_threshold: u32,
+    pub timing: HealthTiming,
     pub drain_ms: u64,
 }
 
 impl Default for Balancing {
-    /// An Application Load Balancer's defaults: checks every 30 s (5 to turn healthy after
-    /// failing, 2 unhealthy), and ECS's 300 s deregistration delay.
+    /// An Application Load Balancer's checks (`HealthTiming`'s default) and ECS's 300 s
+    /// deregistration delay.
     fn default() -> Self {
-        Self {
-            interval_ms: 30_000,
-            healthy_threshold: 5,
-            unhealthy_threshold: 2,
-            drain_ms: DEFAULT_DRAIN_MS,
-        }
+        Self { timing: HealthTiming::default(), drain_ms: DEFAULT_DRAIN_MS }
     }
 }
 
@@ -61,21 +54,22 @@ impl Balancing {
     #[must_use]
     pub fn of(groups: &[&crate::aws::TargetGroupView]) -> Option<Self> {
         let first = groups.first()?;
-        let (interval, healthy, unhealthy) = first.health_check.unwrap_or((30, 5, 2));
         let positive = |n: i32| u32::try_from(n).unwrap_or(1).max(1);
-        Some(Self {
-            interval_ms: u64::from(positive(interval)) * 1000,
-            healthy_threshold: positive(healthy),
-            unhealthy_threshold: positive(unhealthy),
-            drain_ms: groups.iter().map(|g| g.drain_ms.unwrap_or(DEFAULT_DRAIN_MS)).max()?,
-        })
+        let timing =
+            first.health_check.map_or_else(HealthTiming::default, |(i, h, u)| HealthTiming {
+                interval_ms: u64::from(positive(i)) * 1000,
+                healthy_threshold: positive(h),
+                unhealthy_threshold: positive(u),
+            });
+        let drain_ms = groups.iter().map(|g| g.drain_ms.unwrap_or(DEFAULT_DRAIN_MS)).max()?;
+        Some(Self { timing, drain_ms })
     }
 
     /// `, target checks every 30 s, 300 s draining`.
     fn text(self) -> String {
         format!(
             ", target checks every {}, {} draining",
-            crate::eval::duration_text(self.interval_ms),
+            crate::eval::duration_text(self.timing.interval_ms),
             crate::eval::duration_text(self.drain_ms)
         )
     }
@@ -159,11 +153,7 @@ pub(super) fn simulation_input(effective: &Effective) -> SimulationInput {
                     container: "app".to_owned(),
                     container_port: 80,
                     target_type: "ip".to_owned(),
-                    timing: HealthTiming {
-                        interval_ms: b.interval_ms,
-                        healthy_threshold: b.healthy_threshold,
-                        unhealthy_threshold: b.unhealthy_threshold,
-                    },
+                    timing: b.timing,
                     drain_ms: b.drain_ms,
                 }]
             })

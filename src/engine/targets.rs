@@ -36,12 +36,7 @@ impl NotHealthy {
             (None, false) => format!("target {} ", self.target),
             (None, true) => String::new(),
         };
-        let why = match (&self.reason, &self.description) {
-            (Some(reason), Some(text)) => format!(" ({reason}: {text})"),
-            (Some(reason), None) => format!(" ({reason})"),
-            (None, Some(text)) => format!(" ({text})"),
-            (None, None) => String::new(),
-        };
+        let why = why(self.reason.as_deref(), self.description.as_deref());
         format!("{who}in target group {}: {}{why}", self.group, self.state)
     }
 }
@@ -120,7 +115,7 @@ pub fn check_targets(groups: &[GroupHealth], ours: &[&TaskView], expect: Expect)
         };
         if group.target_type == "ip" {
             for task in ours {
-                let short = short_id(&task.arn);
+                let short = task.short_id().to_owned();
                 let Some(ip) = &task.private_ip else {
                     check.not_healthy.push(NotHealthy {
                         state: "no address".to_owned(),
@@ -218,13 +213,9 @@ pub fn targets_text(groups: &[GroupHealth], tasks: &[TaskView]) -> String {
                 .iter()
                 .filter(|_| group.target_type == "ip" && target.state != "draining")
                 .find(|t| t.private_ip.as_deref() == Some(target.id.as_str()));
-            let why = match (&target.reason, &target.description) {
-                (Some(reason), Some(text)) => format!(" ({reason}: {text})"),
-                (Some(reason), None) => format!(" ({reason})"),
-                _ => String::new(),
-            };
+            let why = why(target.reason.as_deref(), target.description.as_deref());
             let of = task.map_or_else(String::new, |t| {
-                format!(" — task {} ({})", short_id(&t.arn), t.started_by)
+                format!(" — task {} ({})", t.short_id(), t.started_by)
             });
             let _ = writeln!(out, "    {address} {}{why}{of}", target.state);
         }
@@ -232,8 +223,14 @@ pub fn targets_text(groups: &[GroupHealth], tasks: &[TaskView]) -> String {
     out
 }
 
-fn short_id(arn: &str) -> String {
-    arn.rsplit('/').next().unwrap_or(arn).to_owned()
+/// ELB's reason code and description of a state, as ` (Target.Timeout: Request timed
+/// out)`; empty for neither.
+fn why(reason: Option<&str>, description: Option<&str>) -> String {
+    match (reason, description) {
+        (Some(reason), Some(text)) => format!(" ({reason}: {text})"),
+        (Some(text), None) | (None, Some(text)) => format!(" ({text})"),
+        (None, None) => String::new(),
+    }
 }
 
 #[cfg(test)]

@@ -330,7 +330,7 @@ pub(super) fn check_digests(anchor: &Anchor, tasks: &[TaskView]) -> Result<(), F
             let found = digest.clone().or_else(|| image.split_once('@').map(|(_, d)| d.to_owned()));
             if found.as_deref() != Some(expected.as_str()) {
                 return Err(Failure::WrongImage {
-                    task: task.arn.rsplit('/').next().unwrap_or(&task.arn).to_owned(),
+                    task: task.short_id().to_owned(),
                     container: container.clone(),
                     expected: expected.clone(),
                     found: found.unwrap_or_else(|| image.clone()),

@@ -292,7 +292,7 @@ impl Runner<'_> {
             // through `bake`. Read when the rollout first serves, when it completes, and
             // while baking; not while old tasks drain (ECS replaces a task whose target
             // fails, and that shows in its counts).
-            let mut targets: Option<Option<(usize, usize)>> = None;
+            let mut targets_stage: Option<Stage> = None;
             let judging = match standing {
                 Standing::Serving => !serving_reported,
                 Standing::Completed => done.is_none(),
@@ -309,11 +309,13 @@ impl Runner<'_> {
                             });
                         }
                         if !check.serving() {
-                            let counts = (check.healthy.min(check.expected), check.expected);
-                            targets = Some(Some(counts));
+                            targets_stage = Some(Stage::Targets {
+                                healthy: check.healthy.min(check.expected),
+                                expected: check.expected,
+                            });
                             standing = Standing::Rolling(check.describe());
                         } else if drained_by.is_none() {
-                            let delay = self.longest_drain(&anchor).await;
+                            let delay = self.ecs.longest_drain_ms(&anchor.load_balancers).await;
                             drained_by = Some(self.clock.now_ms() + delay);
                         }
                     }
@@ -324,7 +326,7 @@ impl Runner<'_> {
                             ),
                         });
                         if done.is_none() {
-                            targets = Some(None);
+                            targets_stage = Some(Stage::TargetsUnread);
                             standing = Standing::Rolling(format!(
                                 "the targets' health could not be read: {error}"
                             ));
@@ -421,11 +423,8 @@ impl Runner<'_> {
                 Stage::Baking { left_ms: (since + bake).saturating_sub(now) }
             } else if let Some(gate) = gates.iter().find(|g| done.is_some() && !g.passed()) {
                 Stage::Gate(gate.name.clone())
-            } else if let Some(counts) = targets {
-                counts.map_or(Stage::TargetsUnread, |(healthy, expected)| Stage::Targets {
-                    healthy,
-                    expected,
-                })
+            } else if let Some(stage) = targets_stage {
+                stage
             } else if let Some(healthy) = unhealthy {
                 Stage::Unhealthy { healthy, checked: anchor.health_check }
             } else if serving_reported {
@@ -507,23 +506,6 @@ impl Runner<'_> {
         };
         let read = self.ecs.group_health(&anchor.load_balancers).await?;
         Ok(check_targets(&read, &ours, expect))
-    }
-
-    /// The longest deregistration delay of the service's groups (ms); 0 when none can be
-    /// read (then nothing changes: completion is looked for every second).
-    async fn longest_drain(&self, anchor: &Anchor) -> u64 {
-        let mut longest = 0;
-        let mut read: Vec<&str> = Vec::new();
-        for link in &anchor.load_balancers {
-            if read.contains(&link.target_group.as_str()) {
-                continue;
-            }
-            read.push(&link.target_group);
-            if let Ok(Some(ms)) = self.ecs.deregistration_delay_ms(&link.target_group).await {
-                longest = longest.max(ms);
-            }
-        }
-        longest
     }
 
     /// Reports each lasting problem with a target of ours once: unhealthy (with ELB's

@@ -371,23 +371,10 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::R
             continue;
         };
         let shared = Arc::clone(&shared);
-        let mut stop = stopped.clone();
+        let stop = stopped.clone();
         connections.spawn(async move {
-            let io = hyper_util::rt::TokioIo::new(stream);
             let service = service_fn(move |request| handle(Arc::clone(&shared), request));
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(io, service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                // Stopping: the request under way is answered, then the connection closes.
-                _ = stop.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
-                }
-            }
+            serve_connection(stream, service, stop).await;
             drop(permit);
         });
         while connections.try_join_next().is_some() {}
@@ -397,6 +384,34 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::R
     let drained = async { while connections.join_next().await.is_some() {} };
     let _ = tokio::time::timeout(STOP_TIMEOUT, drained).await;
     connections.abort_all();
+}
+
+/// Serves one HTTP/1 connection with `service` (its headers within `HEADER_TIMEOUT`) until
+/// it closes or `stop` changes: then the request under way is answered, and the
+/// connection closes. The endpoint's and the listener proxies' connections.
+pub(super) async fn serve_connection<S, B>(
+    stream: tokio::net::TcpStream,
+    service: S,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: hyper::service::Service<HttpRequest<Incoming>, Response = Response<B>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(io, service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = stop.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }
 
 /// `path` made absolute through its directory, which exists (the file may not yet).

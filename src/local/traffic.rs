@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use super::routes::{HealthCheck, Probe, matcher_accepts};
-use super::server::{Shared, lock};
+use super::server::{Shared, lock, serve_connection};
 use super::target_health::Failure;
 
 /// One probe's result: task, target index, pass or the failure.
@@ -171,22 +171,12 @@ async fn serve(
             continue;
         };
         let (shared, arn, counter) = (Arc::clone(&shared), arn.clone(), Arc::clone(&counter));
-        let mut stop = stopped.clone();
+        let stop = stopped.clone();
         tokio::spawn(async move {
-            let io = hyper_util::rt::TokioIo::new(stream);
             let service = service_fn(move |request| {
                 forward(Arc::clone(&shared), arn.clone(), Arc::clone(&counter), peer, request)
             });
-            let connection =
-                hyper::server::conn::http1::Builder::new().serve_connection(io, service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = stop.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
-                }
-            }
+            serve_connection(stream, service, stop).await;
         });
     }
 }

@@ -16,12 +16,7 @@ impl Ecs {
         &self,
         links: &[LoadBalancerView],
     ) -> Result<Vec<GroupHealth>, AwsError> {
-        let mut arns: Vec<String> = Vec::new();
-        for link in links {
-            if !arns.contains(&link.target_group) {
-                arns.push(link.target_group.clone());
-            }
-        }
+        let arns = distinct_groups(links);
         let groups = match self.target_groups(&arns).await {
             Ok(groups) => groups,
             Err(error) if error.code == "TargetGroupNotFound" => {
@@ -123,6 +118,18 @@ impl Ecs {
             .map(|seconds| seconds * 1000))
     }
 
+    /// The longest deregistration delay of the groups `links` name (ms); 0 when none can
+    /// be read.
+    pub async fn longest_drain_ms(&self, links: &[LoadBalancerView]) -> u64 {
+        let mut longest = 0;
+        for arn in distinct_groups(links) {
+            if let Ok(Some(ms)) = self.deregistration_delay_ms(&arn).await {
+                longest = longest.max(ms);
+            }
+        }
+        longest
+    }
+
     /// The targets of one target group with their health.
     pub async fn target_health(&self, group_arn: &str) -> Result<Vec<TargetView>, AwsError> {
         self.count();
@@ -157,4 +164,15 @@ impl Ecs {
             })
             .collect())
     }
+}
+
+/// The target groups `links` name, each once, in order.
+fn distinct_groups(links: &[LoadBalancerView]) -> Vec<String> {
+    let mut arns: Vec<String> = Vec::new();
+    for link in links {
+        if !arns.contains(&link.target_group) {
+            arns.push(link.target_group.clone());
+        }
+    }
+    arns
 }
