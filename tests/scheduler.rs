@@ -6,7 +6,7 @@ use ferry::local::behaviour::{FaultFile, TaskBehaviour};
 use ferry::local::deployment::{DeploymentStatus, Revision, RolloutState};
 use ferry::local::ids::Ids;
 use ferry::local::scheduler::{
-    CircuitBreaker, Launcher, Rollout, RolloutConfig, SchedulerSettings,
+    CircuitBreaker, Launcher, Rollout, RolloutConfig, SchedulerSettings, Strategy,
 };
 use ferry::local::simulation::{Outcome, SimulationInput, seed_steady, simulate};
 use ferry::local::task::TaskState;
@@ -334,6 +334,8 @@ fn config(desired: u32, breaker: CircuitBreaker) -> RolloutConfig {
         capacity: None,
         drain_ms: 0,
         target_groups: Vec::new(),
+        strategy: Strategy::Rolling,
+        bake_ms: 0,
     }
 }
 

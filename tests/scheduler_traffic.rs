@@ -3,38 +3,16 @@
 //! grace period with ECS's words, and tasks taken out of service drain for their target
 //! group's deregistration delay, with ECS's registration and draining events.
 
-use ferry::local::behaviour::{FaultFile, TaskBehaviour};
-use ferry::local::deployment::{Revision, RolloutState};
+use crate::support::scheduling::{Faults, faults, revision};
+use ferry::local::deployment::RolloutState;
 use ferry::local::ids::Ids;
 use ferry::local::scheduler::{
-    CircuitBreaker, Launcher, Rollout, RolloutConfig, SchedulerSettings,
+    CircuitBreaker, Rollout, RolloutConfig, SchedulerSettings, Strategy,
 };
-use ferry::local::target_health::{HealthTiming, TargetLink};
+use ferry::local::target_health::{HealthTiming, Side, TargetLink};
 use ferry::local::task::{StopCode, TaskState};
 
 const GROUP: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123";
-
-/// Behaviour by image from a fault file.
-struct Faults(FaultFile);
-
-impl Launcher for Faults {
-    fn behaviour(&mut self, revision: &Revision) -> TaskBehaviour {
-        self.0.behaviour(&revision.images[0])
-    }
-}
-
-fn faults(json: &str) -> Faults {
-    Faults(FaultFile::parse(json).expect("fault file"))
-}
-
-fn revision(image: &str) -> Revision {
-    Revision {
-        arn: format!("arn:td/{image}"),
-        images: vec![image.to_owned()],
-        has_health_check: false,
-        stop_timeout_ms: 30_000,
-    }
-}
 
 /// A service of `desired` tasks behind one target group checked every 10 s (2 to turn
 /// healthy or unhealthy) with a 20 s deregistration delay.
@@ -46,6 +24,7 @@ fn rollout(desired: u32, grace_ms: u64) -> Rollout {
         target_type: "ip".to_owned(),
         timing: HealthTiming { interval_ms: 10_000, healthy_threshold: 2, unhealthy_threshold: 2 },
         drain_ms: 20_000,
+        side: Side::Both,
     };
     let config = RolloutConfig {
         desired,
@@ -56,6 +35,8 @@ fn rollout(desired: u32, grace_ms: u64) -> Rollout {
         capacity: None,
         drain_ms: link.drain_ms,
         target_groups: vec![link],
+        strategy: Strategy::Rolling,
+        bake_ms: 0,
     };
     Rollout::new("web", config, SchedulerSettings::default())
 }

@@ -155,6 +155,7 @@ pub(super) fn simulation_input(effective: &Effective) -> SimulationInput {
                     target_type: "ip".to_owned(),
                     timing: b.timing,
                     drain_ms: b.drain_ms,
+                    side: crate::local::target_health::Side::Both,
                 }]
             })
             .unwrap_or_default(),

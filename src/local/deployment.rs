@@ -39,6 +39,39 @@ impl RolloutState {
     }
 }
 
+/// `ServiceDeployment.lifecycleStage`: where a blue/green deployment is (docs/strategies.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum LifecycleStage {
+    ReconcileService,
+    PreScaleUp,
+    ScaleUp,
+    PostScaleUp,
+    TestTrafficShift,
+    PostTestTrafficShift,
+    ProductionTrafficShift,
+    PostProductionTrafficShift,
+    BakeTime,
+    CleanUp,
+}
+
+impl LifecycleStage {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LifecycleStage::ReconcileService => "RECONCILE_SERVICE",
+            LifecycleStage::PreScaleUp => "PRE_SCALE_UP",
+            LifecycleStage::ScaleUp => "SCALE_UP",
+            LifecycleStage::PostScaleUp => "POST_SCALE_UP",
+            LifecycleStage::TestTrafficShift => "TEST_TRAFFIC_SHIFT",
+            LifecycleStage::PostTestTrafficShift => "POST_TEST_TRAFFIC_SHIFT",
+            LifecycleStage::ProductionTrafficShift => "PRODUCTION_TRAFFIC_SHIFT",
+            LifecycleStage::PostProductionTrafficShift => "POST_PRODUCTION_TRAFFIC_SHIFT",
+            LifecycleStage::BakeTime => "BAKE_TIME",
+            LifecycleStage::CleanUp => "CLEAN_UP",
+        }
+    }
+}
+
 /// What the scheduler needs to know of a task-definition revision.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Revision {
@@ -85,6 +118,13 @@ pub struct Deployment {
     /// Of a rollback: how it began (its own `reason` and `updated_ms` move on).
     #[serde(default)]
     pub rollback: Option<RollbackOrigin>,
+    /// Of a blue/green deployment in progress: its lifecycle stage, and since when.
+    #[serde(default)]
+    pub stage: Option<(LifecycleStage, u64)>,
+    /// Whether its tasks register in the alternate target groups
+    /// (`advancedConfiguration.alternateTargetGroupArn`) rather than the service's own.
+    #[serde(default)]
+    pub alternate: bool,
 }
 
 /// How a rollback began, kept with the deployment rolled back to: the failed one may be
@@ -120,6 +160,8 @@ impl Deployment {
             keep: None,
             stopped_by_request: false,
             rollback: None,
+            stage: None,
+            alternate: false,
         }
     }
 }

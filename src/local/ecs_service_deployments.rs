@@ -50,6 +50,7 @@ pub(super) fn sync(service: &mut Service, now: u64) {
             rollback: None,
             failure_count: 0,
             breaker_triggered: false,
+            lifecycle_stage: None,
         });
     }
     let deployments = rollout.deployments.clone();
@@ -64,6 +65,9 @@ pub(super) fn sync(service: &mut Service, now: u64) {
         }
         let current = deployments.iter().find(|d| d.id == record.deployment_id);
         if let Some(d) = current {
+            if let Some((stage, _)) = d.stage {
+                record.lifecycle_stage = Some(stage.as_str().to_owned());
+            }
             // The breaker's count as it is (it resets on a healthy task), kept once over.
             record.failure_count = d.breaker_count;
             record.breaker_triggered = d.rollout == RolloutState::Failed && !d.stopped_by_request;
@@ -235,6 +239,9 @@ impl EcsState {
             });
             if let Some(reason) = &record.status_reason {
                 value["statusReason"] = json!(reason);
+            }
+            if let Some(stage) = &record.lifecycle_stage {
+                value["lifecycleStage"] = json!(stage);
             }
             if let Some(at) = record.finished_ms {
                 value["finishedAt"] = self.time(at);

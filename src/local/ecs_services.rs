@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::api_error::ApiError;
 use super::deployment::DeploymentStatus;
 use super::request::Request;
-use super::scheduler::{CircuitBreaker, Rollout, RolloutConfig};
+use super::scheduler::{CircuitBreaker, Rollout, RolloutConfig, Strategy};
 use super::state::{
     EcsState, Service, ServiceStatus, TaskDefinitionStatus, cluster_key, service_key,
 };
@@ -89,6 +89,135 @@ impl EcsState {
         Ok(())
     }
 
+    /// A deployment configuration's strategy against the service's `loadBalancers`, in
+    /// ECS's words where AWS documents them (docs/strategies.md): a bake of 0 to 1,440
+    /// minutes, required by BLUE_GREEN; with BLUE_GREEN every load balancer has an
+    /// `advancedConfiguration` naming another target group of the same target type, a
+    /// production listener rule and a role, and each rule exists and forwards to one of
+    /// the two groups. BLUE_GREEN without a load balancer is allowed: ECS moves no traffic.
+    fn check_strategy(&self, config: &Value, load_balancers: &Value) -> Result<(), ApiError> {
+        let bake = config.get("bakeTimeInMinutes").and_then(Value::as_i64);
+        if bake.is_some_and(|m| !(0..=1_440).contains(&m)) {
+            return Err(ApiError::invalid("bakeTimeInMinutes must be between 0 and 1440."));
+        }
+        let entries = load_balancers.as_array().map_or(&[][..], Vec::as_slice);
+        let advanced =
+            |entry: &Value| entry.get("advancedConfiguration").is_some_and(Value::is_object);
+        let strategy = config.get("strategy").and_then(Value::as_str).unwrap_or("ROLLING");
+        match strategy {
+            "ROLLING" => {
+                if entries.iter().any(advanced) {
+                    return Err(ApiError::invalid(
+                        "advancedConfiguration is only used with a non-ROLLING deployment \
+                         strategy.",
+                    ));
+                }
+                return Ok(());
+            }
+            "BLUE_GREEN" => {}
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "The local ECS does not run the {other} deployment strategy yet; use ROLLING \
+                     or BLUE_GREEN."
+                )));
+            }
+        }
+        if bake.is_none() {
+            return Err(ApiError::invalid(
+                "bakeTimeInMinutes is required with the BLUE_GREEN deployment strategy.",
+            ));
+        }
+        if entries.iter().any(advanced) && !entries.iter().all(advanced) {
+            return Err(ApiError::invalid(
+                "Either all or none of the provided loadBalancers must have advancedConfiguration \
+                 defined",
+            ));
+        }
+        if !entries.is_empty() && !entries.iter().all(advanced) {
+            return Err(ApiError::invalid(
+                "advancedConfiguration field is required for all loadBalancers when using a \
+                 non-ROLLING deployment strategy",
+            ));
+        }
+        let mut groups: Vec<&str> = Vec::new();
+        for entry in entries {
+            let primary = entry["targetGroupArn"].as_str().unwrap_or_default();
+            let member = |name: &str| {
+                entry
+                    .pointer(&format!("/advancedConfiguration/{name}"))
+                    .and_then(Value::as_str)
+                    .filter(|v| !v.is_empty())
+            };
+            let missing = ["alternateTargetGroupArn", "productionListenerRule", "roleArn"]
+                .into_iter()
+                .find(|name| member(name).is_none());
+            if let Some(name) = missing {
+                return Err(ApiError::invalid(format!(
+                    "advancedConfiguration.{name} is required for the load balancer of target \
+                     group {primary}."
+                )));
+            }
+            let alternate = member("alternateTargetGroupArn").unwrap_or_default();
+            for arn in [primary, alternate] {
+                if groups.contains(&arn) {
+                    return Err(ApiError::invalid(format!(
+                        "Duplicate targetGroupArn found: {arn}"
+                    )));
+                }
+                groups.push(arn);
+            }
+            let group = self.elbv2.target_groups.get(alternate).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "The target group with targetGroupArn {alternate} does not exist."
+                ))
+            })?;
+            if let Some(own) = self.elbv2.target_groups.get(primary)
+                && own.target_type != group.target_type
+            {
+                return Err(ApiError::invalid(format!(
+                    "The alternate target group {alternate} has target type {}, and target group \
+                     {primary} has {}: they must be the same.",
+                    group.target_type, own.target_type
+                )));
+            }
+            let (production, test) = (member("productionListenerRule"), member("testListenerRule"));
+            if production.is_some() && production == test {
+                return Err(ApiError::invalid(format!(
+                    "The following rules cannot be used as both production and test listener \
+                     rules: {}",
+                    production.unwrap_or_default()
+                )));
+            }
+            let mut covered: Vec<String> = Vec::new();
+            for (name, rule) in [("productionListenerRule", production), ("testListenerRule", test)]
+            {
+                let Some(rule) = rule else { continue };
+                let Some(found) = self.elbv2.rules.get(rule) else {
+                    return Err(ApiError::invalid(format!(
+                        "{name} has an invalid ARN format or does not exist. Must be RuleArn for \
+                         ALB. Got: {rule}"
+                    )));
+                };
+                let forwards = super::elbv2::forwarded(&found.actions);
+                if !forwards.iter().any(|g| g == primary || g == alternate) {
+                    return Err(ApiError::invalid(format!(
+                        "Target group {primary} is not associated with either \
+                         productionListenerRule or testListenerRule."
+                    )));
+                }
+                covered.extend(forwards);
+            }
+            if !(covered.iter().any(|g| g == primary) && covered.iter().any(|g| g == alternate)) {
+                return Err(ApiError::invalid(
+                    "For Application LoadBalancer, testListenerRule is required when \
+                     productionListenerRule is not associated with both targetGroup and \
+                     alternateTargetGroup",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn create_service(&mut self, request: Request<'_>, now: u64) -> Result<Value, ApiError> {
         let cluster_name = cluster_key(request.string("cluster")?);
         let name = request.required_string("serviceName")?.to_owned();
@@ -149,6 +278,7 @@ impl EcsState {
         let cluster_arn = cluster.arn.clone();
         let deployment_configuration =
             deployment_configuration(request.value("deploymentConfiguration"), None)?;
+        self.check_strategy(&deployment_configuration, &load_balancers)?;
         let config = RolloutConfig {
             desired,
             min_healthy_percent: percent(&deployment_configuration, "minimumHealthyPercent"),
@@ -158,6 +288,8 @@ impl EcsState {
             capacity: self.capacity,
             drain_ms: self.elbv2.links(&load_balancers).1,
             target_groups: self.elbv2.links(&load_balancers).0,
+            strategy: strategy(&deployment_configuration),
+            bake_ms: bake_ms(&deployment_configuration),
         };
         let mut rollout = Rollout::new(&name, config, self.settings);
         rollout.deploy(revision, &mut self.ids, now);
@@ -229,20 +361,44 @@ impl EcsState {
             }
         }
         let platform_version = request.string("platformVersion")?.map(str::to_owned);
+        // The deployment configuration and load balancers as they will be, checked together.
+        let (configured, linked) = {
+            let service = self.clusters.get(&cluster_name).and_then(|c| c.services.get(&name));
+            let configured = match (request.value("deploymentConfiguration"), service) {
+                (Some(value), current) => Some(deployment_configuration(
+                    Some(value),
+                    current.map(|s| &s.deployment_configuration),
+                )?),
+                (None, _) => None,
+            };
+            (
+                configured,
+                service.map(|s| (s.deployment_configuration.clone(), s.load_balancers.clone())),
+            )
+        };
+        if let Some((current_config, current_links)) = &linked
+            && (configured.is_some() || load_balancers.is_some())
+        {
+            self.check_strategy(
+                configured.as_ref().unwrap_or(current_config),
+                load_balancers.as_ref().unwrap_or(current_links),
+            )?;
+        }
         let cluster =
             self.clusters.get_mut(&cluster_name).ok_or_else(ApiError::cluster_not_found)?;
         let service = cluster.services.get_mut(&name).ok_or_else(ApiError::service_not_found)?;
         if service.status != ServiceStatus::Active {
             return Err(ApiError::service_not_active());
         }
-        if let Some(value) = request.value("deploymentConfiguration") {
-            service.deployment_configuration =
-                deployment_configuration(Some(value), Some(&service.deployment_configuration))?;
+        if let Some(configured) = configured {
+            service.deployment_configuration = configured;
             let config = &mut service.rollout.config;
             config.min_healthy_percent =
                 percent(&service.deployment_configuration, "minimumHealthyPercent");
             config.max_percent = percent(&service.deployment_configuration, "maximumPercent");
             config.circuit_breaker = breaker(&service.deployment_configuration);
+            config.strategy = strategy(&service.deployment_configuration);
+            config.bake_ms = bake_ms(&service.deployment_configuration);
         }
         if let Some(desired) = desired {
             service.rollout.config.desired = desired;
@@ -499,6 +655,19 @@ fn deployment_configuration(
         return Err(ApiError::invalid("maximumPercent must be 0 or more."));
     }
     Ok(config)
+}
+
+/// `strategy`: ROLLING unless BLUE_GREEN (others are refused by `check_strategy`).
+fn strategy(config: &Value) -> Strategy {
+    match config.get("strategy").and_then(Value::as_str) {
+        Some("BLUE_GREEN") => Strategy::BlueGreen,
+        _ => Strategy::Rolling,
+    }
+}
+
+/// `bakeTimeInMinutes`, in milliseconds.
+fn bake_ms(config: &Value) -> u64 {
+    config.get("bakeTimeInMinutes").and_then(Value::as_u64).unwrap_or(0) * 60_000
 }
 
 fn percent(config: &Value, member: &str) -> u32 {

@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 
 use super::api_error::ApiError;
 use super::request::Request;
+use super::scheduler::Traffic;
 use super::state::EcsState;
-use super::target_health::TargetLink;
+use super::target_health::{Side, TargetLink};
 
 /// The load balancing resources of one region.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -84,21 +85,74 @@ impl Elbv2 {
         let mut links = Vec::new();
         let mut drain_ms = 0;
         for entry in entries {
-            let group = entry["targetGroupArn"].as_str().and_then(|a| self.target_groups.get(a));
-            // A group this state does not hold (deleted, or from before the local ECS had
-            // load balancers) has no target to drain.
-            let Some(group) = group else { continue };
-            drain_ms = drain_ms.max(group.drain_ms());
-            links.push(TargetLink {
-                group_arn: group.arn.clone(),
-                container: entry["containerName"].as_str().unwrap_or_default().to_owned(),
-                container_port: entry["containerPort"].as_u64().unwrap_or_default() as u16,
-                target_type: group.target_type.clone(),
-                timing: group.timing(),
-                drain_ms: group.drain_ms(),
-            });
+            let alternate = entry.pointer("/advancedConfiguration/alternateTargetGroupArn");
+            let sides = match alternate.and_then(Value::as_str) {
+                Some(alternate) => vec![
+                    (entry["targetGroupArn"].as_str(), Side::Primary),
+                    (Some(alternate), Side::Alternate),
+                ],
+                None => vec![(entry["targetGroupArn"].as_str(), Side::Both)],
+            };
+            for (arn, side) in sides {
+                // A group this state does not hold (deleted, or from before the local ECS
+                // had load balancers) has no target to drain.
+                let Some(group) = arn.and_then(|a| self.target_groups.get(a)) else { continue };
+                drain_ms = drain_ms.max(group.drain_ms());
+                links.push(TargetLink {
+                    group_arn: group.arn.clone(),
+                    container: entry["containerName"].as_str().unwrap_or_default().to_owned(),
+                    container_port: entry["containerPort"].as_u64().unwrap_or_default() as u16,
+                    target_type: group.target_type.clone(),
+                    timing: group.timing(),
+                    drain_ms: group.drain_ms(),
+                    side,
+                });
+            }
         }
         (links, drain_ms)
+    }
+
+    /// Points the production and test listener rules of a service's `loadBalancers` (those
+    /// with an `advancedConfiguration`) where `traffic` says: a weighted forward to the
+    /// service's own target group and its alternate. A rule already there is left alone.
+    pub fn shift(&mut self, load_balancers: &Value, traffic: Traffic) {
+        for entry in load_balancers.as_array().into_iter().flatten() {
+            let Some(advanced) = entry.get("advancedConfiguration") else { continue };
+            let (Some(primary), Some(alternate)) =
+                (entry["targetGroupArn"].as_str(), advanced["alternateTargetGroupArn"].as_str())
+            else {
+                continue;
+            };
+            // Weights out of 100, as ECS writes them (100 and 0 once traffic has moved).
+            let on_alternate = u64::from(traffic.production_alternate.min(1_000)).div_ceil(10);
+            let test = if traffic.test_alternate { 100 } else { 0 };
+            for (rule, weight) in [
+                (advanced["productionListenerRule"].as_str(), on_alternate),
+                (advanced["testListenerRule"].as_str(), test),
+            ] {
+                let Some(rule) = rule.and_then(|arn| self.rules.get_mut(arn)) else { continue };
+                let actions = json!([{
+                    "Type": "forward",
+                    "Order": 1,
+                    "ForwardConfig": {
+                        "TargetGroups": [
+                            {"TargetGroupArn": primary, "Weight": 100 - weight},
+                            {"TargetGroupArn": alternate, "Weight": weight},
+                        ],
+                        "TargetGroupStickinessConfig": {"Enabled": false},
+                    },
+                }]);
+                if rule.actions == actions {
+                    continue;
+                }
+                rule.actions = actions.clone();
+                if rule.is_default()
+                    && let Some(listener) = self.listeners.get_mut(&rule.listener_arn)
+                {
+                    listener.default_actions = actions;
+                }
+            }
+        }
     }
 
     /// The target groups the actions of `listener_arn`'s rules forward to.

@@ -10,12 +10,13 @@
 //! rollback in `scheduler/breaker.rs`.
 
 use super::behaviour::TaskBehaviour;
-use super::deployment::{Deployment, DeploymentStatus, Revision, RolloutState};
+use super::deployment::{Deployment, DeploymentStatus, LifecycleStage, Revision, RolloutState};
 use super::ids::Ids;
 use super::task::{Change, RuntimeReport, StopCode, Task, TaskState};
 
 mod breaker;
 mod pass;
+mod stages;
 
 /// Gives each new task its behaviour (the virtual runtime reads the fault file).
 pub trait Launcher {
@@ -39,6 +40,40 @@ impl CircuitBreaker {
     #[must_use]
     pub fn threshold(desired: u32) -> u32 {
         desired.div_ceil(2).clamp(3, 200)
+    }
+}
+
+/// `deploymentConfiguration.strategy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Strategy {
+    /// Replace tasks within `minimumHealthyPercent` and `maximumPercent` (§1).
+    #[default]
+    Rolling,
+    /// Start the new revision in full on the other target groups, move test then
+    /// production traffic to it, bake with the old one kept, then stop the old one.
+    BlueGreen,
+}
+
+/// Where the listener rules of a blue/green service send traffic: the share of
+/// production traffic on the alternate target groups, in tenths of a percent, and
+/// whether test traffic goes to them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Traffic {
+    pub production_alternate: u32,
+    pub test_alternate: bool,
+}
+
+impl Traffic {
+    /// Everything on one side.
+    #[must_use]
+    pub fn all_on(alternate: bool) -> Self {
+        Self { production_alternate: if alternate { 1_000 } else { 0 }, test_alternate: alternate }
+    }
+
+    /// The side most production traffic goes to.
+    #[must_use]
+    pub fn production_side(self) -> bool {
+        self.production_alternate > 500
     }
 }
 
@@ -100,6 +135,12 @@ pub struct RolloutConfig {
     /// The target groups its tasks are registered with.
     #[serde(default)]
     pub target_groups: Vec<super::target_health::TargetLink>,
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// `bakeTimeInMinutes`: of a blue/green deployment, how long both revisions run once
+    /// production traffic has moved.
+    #[serde(default)]
+    pub bake_ms: u64,
 }
 
 impl RolloutConfig {
@@ -130,6 +171,10 @@ pub struct Rollout {
     pub next_pass_ms: u64,
     /// Messages not repeated while their cause lasts.
     pub quiet: Vec<String>,
+    /// Of a service with alternate target groups, where its listener rules send traffic
+    /// (the region's state applies it to the rules after each advance).
+    #[serde(default)]
+    pub traffic: Option<Traffic>,
 }
 
 /// Events kept per service (§3.1).
@@ -147,7 +192,14 @@ impl Rollout {
             events: Vec::new(),
             next_pass_ms: 0,
             quiet: Vec::new(),
+            traffic: None,
         }
+    }
+
+    /// Whether the service's tasks can go to one of two sides: a link with an alternate
+    /// target group.
+    fn has_sides(&self) -> bool {
+        self.config.target_groups.iter().any(|l| l.side != super::target_health::Side::Both)
     }
 
     #[must_use]
@@ -157,6 +209,11 @@ impl Rollout {
 
     /// Starts a deployment of `revision`; the current PRIMARY becomes ACTIVE. Returns its id.
     pub fn deploy(&mut self, revision: Revision, ids: &mut Ids, now: u64) -> String {
+        // A first deployment has nothing to move traffic from: it starts plainly. One that
+        // finds more than one revision running reconciles them first.
+        let blue_green =
+            self.config.strategy == Strategy::BlueGreen && !self.deployments.is_empty();
+        let reconcile = self.deployments.iter().any(|d| d.status == DeploymentStatus::Active);
         let counts: Vec<u32> = self.deployments.iter().map(|d| self.running(&d.id)).collect();
         for (deployment, running) in self.deployments.iter_mut().zip(counts) {
             // What it keeps from now on: its RUNNING tasks (a failed one, none).
@@ -170,7 +227,22 @@ impl Rollout {
             }
         }
         let id = ids.deployment_id();
-        self.deployments.insert(0, Deployment::new(id.clone(), revision, now));
+        let mut deployment = Deployment::new(id.clone(), revision, now);
+        if self.has_sides() {
+            // The rules are left as they were set up until a deployment moves traffic.
+            let production = self.traffic.is_some_and(Traffic::production_side);
+            // A blue/green deployment starts on the side production traffic is not on.
+            deployment.alternate = production != blue_green;
+        }
+        if blue_green {
+            let stage = if reconcile {
+                LifecycleStage::ReconcileService
+            } else {
+                LifecycleStage::PreScaleUp
+            };
+            deployment.stage = Some((stage, now));
+        }
+        self.deployments.insert(0, deployment);
         self.quiet.clear();
         self.next_pass_ms = now;
         id

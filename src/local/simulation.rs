@@ -122,6 +122,8 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
         capacity: input.capacity,
         drain_ms: input.drain_ms,
         target_groups: input.target_groups.clone(),
+        strategy: super::scheduler::Strategy::Rolling,
+        bake_ms: 0,
     };
     let mut ids = Ids::new(1);
     let mut rollout = Rollout::new("simulated", config, input.settings);

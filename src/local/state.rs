@@ -153,6 +153,9 @@ pub struct ServiceDeployment {
     /// Whether the circuit breaker failed it (not a stop request).
     #[serde(default)]
     pub breaker_triggered: bool,
+    /// Of a blue/green deployment: the lifecycle stage it is in, or the last it reached.
+    #[serde(default)]
+    pub lifecycle_stage: Option<String>,
 }
 
 /// `TaskDefinition.status`.
@@ -380,6 +383,9 @@ impl EcsState {
                 service.rollout.config.target_groups = links;
                 service.rollout.config.drain_ms = drain_ms;
                 service.rollout.advance(now, &mut runtime, &mut self.ids);
+                if let Some(traffic) = service.rollout.traffic {
+                    self.elbv2.shift(&service.load_balancers, traffic);
+                }
                 service
                     .rollout
                     .tasks

@@ -135,6 +135,34 @@ pub struct TargetLink {
     pub timing: HealthTiming,
     /// `deregistration_delay.timeout_seconds`.
     pub drain_ms: u64,
+    /// Which tasks register in it: of a link with an alternate target group (blue/green),
+    /// the tasks of one side only.
+    #[serde(default)]
+    pub side: Side,
+}
+
+/// The tasks a target group takes, for a service with alternate target groups.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Side {
+    /// No alternate group: every task.
+    #[default]
+    Both,
+    /// The service's own group (`targetGroupArn`): tasks of deployments not `alternate`.
+    Primary,
+    /// `alternateTargetGroupArn`: tasks of `alternate` deployments.
+    Alternate,
+}
+
+impl Side {
+    /// Whether a task of a deployment on the alternate side (or not) registers here.
+    #[must_use]
+    pub fn takes(self, alternate: bool) -> bool {
+        match self {
+            Side::Both => true,
+            Side::Primary => !alternate,
+            Side::Alternate => alternate,
+        }
+    }
 }
 
 /// One target of a task: registered when the task is RUNNING, checked from then on.

@@ -8,8 +8,9 @@
 //! generator and oracle of the history test and the soak), `available` (whether Docker is
 //! here), `moto` and `registry` (moto's server and Debian's docker-registry, started for a
 //! test), `http_server` (a server for gates to ask), `load_balancer` (a load balancer, target
-//! group and listener), `containers` (cleanup of the
-//! docker runtime's containers) and `tmux` (a real pseudo-terminal).
+//! group and listener), `scheduling` (the scheduler driven directly, tasks from a fault
+//! file), `containers` (cleanup of the docker runtime's containers) and `tmux` (a real
+//! pseudo-terminal).
 
 pub(crate) mod available;
 pub(crate) mod containers;
@@ -21,6 +22,7 @@ pub(crate) mod local_ecs;
 pub(crate) mod lsp_client;
 pub(crate) mod moto;
 pub(crate) mod registry;
+pub(crate) mod scheduling;
 pub(crate) mod test;
 pub(crate) mod tmux;
 pub(crate) mod web_service;

@@ -108,9 +108,15 @@ impl Rollout {
         });
         back.keep = None;
         back.breaker_count = 0;
+        // It runs again as it ran: a blue/green rollback moves traffic back to it.
+        back.stage = None;
+        let side = back.alternate;
         back.updated_ms = now;
         let position = self.deployments.remove(target);
         self.deployments.insert(0, position);
+        if self.traffic.is_some() {
+            self.traffic = Some(super::Traffic::all_on(side));
+        }
         self.quiet.clear();
         self.next_pass_ms = now;
         self.event(format!("(service {service}) rolling back to deployment {target_id}."), now);

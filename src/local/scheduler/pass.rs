@@ -19,6 +19,10 @@ impl Rollout {
         let mut actions = Vec::new();
         self.circuit_breaker(now);
         let Some(primary) = self.primary().cloned() else { return actions };
+        if primary.stage.is_some() && primary.rollout != RolloutState::Completed {
+            self.staged_pass(&primary, now, launcher, ids, &mut actions);
+            return actions;
+        }
         let desired = self.config.desired;
         let lower = self.config.lower();
         let upper = self.config.upper();
@@ -33,32 +37,7 @@ impl Rollout {
             // minimumHealthyPercent 50 and room for 8, stop 3, start 5, stop 3, start 1).
             self.start_pass(&primary, desired, upper, now, launcher, ids, &mut actions);
         } else {
-            let ids: Vec<String> = stopped.iter().map(|(_, id)| id.clone()).collect();
-            self.draining_events(&ids, now);
-            let list: Vec<String> = stopped.iter().map(|(_, id)| format!("(task {id})")).collect();
-            let count = stopped.len();
-            let plural = if count == 1 { "task" } else { "tasks" };
-            self.event(
-                format!(
-                    "(service {}) has stopped {count} running {plural}: {}.",
-                    self.service,
-                    list.join(" ")
-                ),
-                now,
-            );
-            let mut by_deployment: Vec<(String, u32)> = Vec::new();
-            for (deployment_id, _) in stopped {
-                match by_deployment.iter_mut().find(|(id, _)| *id == deployment_id) {
-                    Some((_, n)) => *n += 1,
-                    None => by_deployment.push((deployment_id, 1)),
-                }
-            }
-            actions.extend(by_deployment.into_iter().map(|(deployment_id, count)| Action {
-                at_ms: now,
-                start: false,
-                deployment_id,
-                count,
-            }));
+            self.stopped_events(stopped, now, &mut actions);
         }
 
         self.complete(now);
@@ -66,6 +45,41 @@ impl Rollout {
             self.cannot_progress(now);
         }
         actions
+    }
+
+    /// ECS's events for tasks a pass stopped (`(deployment id, task id)`), and its actions.
+    pub(super) fn stopped_events(
+        &mut self,
+        stopped: Vec<(String, String)>,
+        now: u64,
+        actions: &mut Vec<Action>,
+    ) {
+        let ids: Vec<String> = stopped.iter().map(|(_, id)| id.clone()).collect();
+        self.draining_events(&ids, now);
+        let list: Vec<String> = stopped.iter().map(|(_, id)| format!("(task {id})")).collect();
+        let count = stopped.len();
+        let plural = if count == 1 { "task" } else { "tasks" };
+        self.event(
+            format!(
+                "(service {}) has stopped {count} running {plural}: {}.",
+                self.service,
+                list.join(" ")
+            ),
+            now,
+        );
+        let mut by_deployment: Vec<(String, u32)> = Vec::new();
+        for (deployment_id, _) in stopped {
+            match by_deployment.iter_mut().find(|(id, _)| *id == deployment_id) {
+                Some((_, n)) => *n += 1,
+                None => by_deployment.push((deployment_id, 1)),
+            }
+        }
+        actions.extend(by_deployment.into_iter().map(|(deployment_id, count)| Action {
+            at_ms: now,
+            start: false,
+            deployment_id,
+            count,
+        }));
     }
 
     /// The start pass: first a task for each task of an older deployment that died
@@ -124,7 +138,7 @@ impl Rollout {
     }
 
     /// Starts `count` tasks of `deployment`'s revision.
-    fn launch(
+    pub(super) fn launch(
         &mut self,
         deployment: &crate::local::deployment::Deployment,
         count: u32,
@@ -141,6 +155,7 @@ impl Rollout {
                 .config
                 .target_groups
                 .iter()
+                .filter(|link| link.side.takes(deployment.alternate))
                 .map(|link| TaskTarget {
                     group_arn: link.group_arn.clone(),
                     container: link.container.clone(),
@@ -248,7 +263,7 @@ impl Rollout {
 
     /// The PRIMARY completes when it runs `desired` healthy tasks and no other deployment
     /// has a task left; the others then drop out of the list.
-    fn complete(&mut self, now: u64) {
+    pub(super) fn complete(&mut self, now: u64) {
         let Some(primary) = self.primary().cloned() else { return };
         if primary.rollout != RolloutState::InProgress {
             return;

@@ -1,0 +1,195 @@
+//! The scheduler's blue/green deployments (docs/strategies.md): the new revision starts
+//! in full on the other side's target group beside the old one, test then production
+//! traffic move to it one lifecycle stage at a time, both run through the bake, and the
+//! old one stops at clean-up; a failure before clean-up moves traffic back to the old
+//! revision, which never stopped; the next deployment starts on the side traffic left.
+
+use crate::support::scheduling::{Faults, faults, revision};
+use ferry::local::deployment::{LifecycleStage, LifecycleStage as S, RolloutState};
+use ferry::local::ids::Ids;
+use ferry::local::scheduler::{
+    CircuitBreaker, Rollout, RolloutConfig, SchedulerSettings, Strategy, Traffic,
+};
+use ferry::local::target_health::{HealthTiming, Side, TargetLink};
+use ferry::local::task::TaskState;
+
+const BLUE: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/blue/0123";
+const GREEN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/green/4567";
+const BAKE_MS: u64 = 120_000;
+
+fn link(group: &str, side: Side) -> TargetLink {
+    TargetLink {
+        group_arn: group.to_owned(),
+        container: "web".to_owned(),
+        container_port: 8080,
+        target_type: "ip".to_owned(),
+        timing: HealthTiming { interval_ms: 10_000, healthy_threshold: 2, unhealthy_threshold: 2 },
+        drain_ms: 10_000,
+        side,
+    }
+}
+
+/// A blue/green service of `desired` tasks, steady on `web:1` in the blue group.
+fn service(desired: u32, ids: &mut Ids, launcher: &mut Faults) -> (Rollout, u64) {
+    let config = RolloutConfig {
+        desired,
+        min_healthy_percent: 100,
+        max_percent: 200,
+        grace_ms: 0,
+        circuit_breaker: CircuitBreaker {
+            enable: true,
+            rollback: true,
+            reset_on_healthy_task: true,
+        },
+        capacity: None,
+        drain_ms: 10_000,
+        target_groups: vec![link(BLUE, Side::Primary), link(GREEN, Side::Alternate)],
+        strategy: Strategy::BlueGreen,
+        bake_ms: BAKE_MS,
+    };
+    let mut rollout = Rollout::new("web", config, SchedulerSettings::default());
+    rollout.deploy(revision("web:1"), ids, 0);
+    let now = run(&mut rollout, launcher, ids, 0, 600_000, &mut Vec::new());
+    assert_eq!(rollout.primary().map(|p| p.rollout), Some(RolloutState::Completed));
+    (rollout, now)
+}
+
+/// Runs until settled or `limit`; records each lifecycle stage the PRIMARY entered with
+/// the tasks active then, the traffic and when.
+fn run(
+    rollout: &mut Rollout,
+    launcher: &mut Faults,
+    ids: &mut Ids,
+    from: u64,
+    limit: u64,
+    seen: &mut Vec<(LifecycleStage, usize, Option<Traffic>, u64)>,
+) -> u64 {
+    let mut now = from;
+    while now < limit && !rollout.is_settled() {
+        rollout.advance(now, launcher, ids);
+        if let Some(primary) = rollout.deployments.first()
+            && let Some((stage, since)) = primary.stage
+            && seen.last().is_none_or(|(s, _, _, _)| *s != stage)
+        {
+            let active = rollout.tasks.iter().filter(|t| t.is_active()).count();
+            seen.push((stage, active, rollout.traffic, since));
+        }
+        now = rollout.next_wakeup().max(now + 1);
+    }
+    now
+}
+
+fn groups_of(rollout: &Rollout, deployment_id: &str) -> Vec<String> {
+    let mut groups: Vec<String> = rollout
+        .tasks
+        .iter()
+        .filter(|t| t.deployment_id == deployment_id)
+        .flat_map(|t| t.targets.iter().map(|g| g.group_arn.clone()))
+        .collect();
+    groups.dedup();
+    groups
+}
+
+#[test]
+fn a_good_revision_moves_through_every_stage_and_the_old_one_runs_through_the_bake() {
+    let (mut ids, mut launcher) = (Ids::new(3), faults(r#"{"images": []}"#));
+    let (mut rollout, now) = service(2, &mut ids, &mut launcher);
+    let old = rollout.primary().expect("primary").id.clone();
+    assert_eq!(groups_of(&rollout, &old), [BLUE], "the first deployment takes the service's group");
+    let new = rollout.deploy(revision("web:2"), &mut ids, now);
+    let mut seen = Vec::new();
+    let end = run(&mut rollout, &mut launcher, &mut ids, now, now + 3_600_000, &mut seen);
+    let stages: Vec<LifecycleStage> = seen.iter().map(|(s, _, _, _)| *s).collect();
+    assert_eq!(
+        stages,
+        [
+            S::PreScaleUp,
+            S::ScaleUp,
+            S::PostScaleUp,
+            S::TestTrafficShift,
+            S::PostTestTrafficShift,
+            S::ProductionTrafficShift,
+            S::PostProductionTrafficShift,
+            S::BakeTime,
+            S::CleanUp
+        ]
+    );
+    let at = |stage| seen.iter().find(|(s, _, _, _)| *s == stage).expect("stage");
+    // Green in full beside blue from the scale-up to the clean-up: 4 tasks for 2 desired.
+    assert_eq!(at(S::PostScaleUp).1, 4);
+    assert_eq!(at(S::BakeTime).1, 4);
+    // Test traffic first, then production; the rules are left alone until green is up.
+    assert_eq!(at(S::PostScaleUp).2, None);
+    assert_eq!(
+        at(S::TestTrafficShift).2,
+        Some(Traffic { production_alternate: 0, test_alternate: true })
+    );
+    assert_eq!(at(S::ProductionTrafficShift).2, Some(Traffic::all_on(true)));
+    assert_eq!(groups_of(&rollout, &new), [GREEN], "green registers in the alternate group");
+    let primary = rollout.primary().expect("primary");
+    assert_eq!((primary.id.as_str(), primary.rollout), (new.as_str(), RolloutState::Completed));
+    assert!(rollout.deployments.iter().all(|d| d.id != old), "blue is gone");
+    assert!(
+        rollout
+            .tasks
+            .iter()
+            .filter(|t| t.deployment_id == old)
+            .all(|t| t.state == TaskState::Stopped)
+    );
+    // The bake is whole: blue stopped no sooner than BAKE_MS after it began.
+    assert!(at(S::CleanUp).3 >= at(S::BakeTime).3 + BAKE_MS);
+
+    // The next deployment starts on the blue side, and moves traffic back to it.
+    let next = rollout.deploy(revision("web:3"), &mut ids, end);
+    run(&mut rollout, &mut launcher, &mut ids, end, end + 3_600_000, &mut Vec::new());
+    assert_eq!(groups_of(&rollout, &next), [BLUE]);
+    assert_eq!(rollout.traffic, Some(Traffic::all_on(false)));
+    assert_eq!(rollout.primary().map(|p| p.rollout), Some(RolloutState::Completed));
+}
+
+#[test]
+fn a_crashing_revision_never_gets_traffic_and_blue_never_stops() {
+    let json = r#"{"images": [{"match": "web:2", "crash_after": "5s", "exit_code": 1}]}"#;
+    let (mut ids, mut launcher) = (Ids::new(3), faults(json));
+    let (mut rollout, now) = service(2, &mut ids, &mut launcher);
+    let old = rollout.primary().expect("primary").id.clone();
+    let blue: Vec<String> = rollout.tasks.iter().map(|t| t.id.clone()).collect();
+    let new = rollout.deploy(revision("web:2"), &mut ids, now);
+    let mut seen = Vec::new();
+    run(&mut rollout, &mut launcher, &mut ids, now, now + 3_600_000, &mut seen);
+    let last = seen.iter().map(|(s, _, _, _)| *s).next_back();
+    assert_eq!(last, Some(LifecycleStage::ScaleUp), "it never got past the scale-up");
+    let primary = rollout.primary().expect("primary");
+    assert_eq!((primary.id.as_str(), primary.rollout), (old.as_str(), RolloutState::Completed));
+    assert_eq!(primary.rolled_back_from.as_deref(), Some(new.as_str()));
+    assert_eq!(rollout.traffic, None, "the rules were never touched: traffic stayed on blue");
+    for task in rollout.tasks.iter().filter(|t| blue.contains(&t.id)) {
+        assert_eq!(task.state, TaskState::Running, "blue task {} kept running", task.id);
+    }
+}
+
+#[test]
+fn a_stop_request_during_the_bake_moves_production_back_to_blue() {
+    let (mut ids, mut launcher) = (Ids::new(3), faults(r#"{"images": []}"#));
+    let (mut rollout, mut now) = service(1, &mut ids, &mut launcher);
+    let old = rollout.primary().expect("primary").id.clone();
+    let new = rollout.deploy(revision("web:2"), &mut ids, now);
+    while rollout.deployments[0].stage.map(|(s, _)| s) != Some(LifecycleStage::BakeTime) {
+        assert!(now < 3_600_000, "never reached the bake");
+        rollout.advance(now, &mut launcher, &mut ids);
+        now = rollout.next_wakeup().max(now + 1);
+    }
+    assert_eq!(rollout.traffic, Some(Traffic::all_on(true)));
+    assert!(rollout.stop_deployment(&new, true, now));
+    assert_eq!(rollout.traffic, Some(Traffic::all_on(false)), "at once, with the stop");
+    run(&mut rollout, &mut launcher, &mut ids, now, now + 3_600_000, &mut Vec::new());
+    let primary = rollout.primary().expect("primary");
+    assert_eq!((primary.id.as_str(), primary.rollout), (old.as_str(), RolloutState::Completed));
+    assert!(
+        rollout
+            .tasks
+            .iter()
+            .filter(|t| t.deployment_id == new)
+            .all(|t| t.state == TaskState::Stopped)
+    );
+}
