@@ -18,7 +18,7 @@ pub use ecs::Ecs;
 pub use identity::account;
 pub use revision_input::RevisionInput;
 pub use views::{
-    BreakerView, DeploymentSettings, DeploymentView, EventView, GroupHealth, LoadBalancerView,
-    NetworkView, ServiceDeploymentView, ServiceRequest, ServiceView, StoppedTask, TargetGroupView,
-    TargetView, TaskView,
+    AdvancedView, BreakerView, DeploymentSettings, DeploymentView, EventView, GroupHealth,
+    LoadBalancerView, NetworkView, ServiceDeploymentView, ServiceRequest, ServiceView, StoppedTask,
+    StrategyView, TargetGroupView, TargetView, TaskView,
 };

@@ -71,6 +71,19 @@ pub struct LoadBalancerView {
     pub target_group: String,
     pub container: String,
     pub port: i32,
+    /// Of a blue/green service: `advancedConfiguration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced: Option<AdvancedView>,
+}
+
+/// `loadBalancers[].advancedConfiguration`: what ECS moves a blue/green deployment's
+/// traffic with.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AdvancedView {
+    pub alternate_target_group: String,
+    pub production_listener_rule: String,
+    pub test_listener_rule: Option<String>,
+    pub role: String,
 }
 
 /// A target group as DescribeTargetGroups shows it.
@@ -153,6 +166,9 @@ pub struct ServiceView {
     pub min_healthy: Option<i32>,
     pub max: Option<i32>,
     pub circuit_breaker: Option<BreakerView>,
+    /// `deploymentConfiguration.strategy` (ECS's default: rolling).
+    pub strategy: StrategyView,
+    pub bake_minutes: Option<i32>,
     pub grace_s: Option<i32>,
     pub launch_type: Option<String>,
     pub platform_version: Option<String>,
@@ -193,6 +209,18 @@ impl ServiceView {
                 target_group: lb.target_group_arn().unwrap_or_default().to_owned(),
                 container: lb.container_name().unwrap_or_default().to_owned(),
                 port: lb.container_port().unwrap_or_default(),
+                advanced: lb.advanced_configuration().map(|a| AdvancedView {
+                    alternate_target_group: a
+                        .alternate_target_group_arn()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    production_listener_rule: a
+                        .production_listener_rule()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    test_listener_rule: a.test_listener_rule().map(str::to_owned),
+                    role: a.role_arn().unwrap_or_default().to_owned(),
+                }),
             })
             .collect();
         load_balancers.sort();
@@ -235,6 +263,11 @@ impl ServiceView {
             circuit_breaker: config
                 .and_then(DeploymentConfiguration::deployment_circuit_breaker)
                 .map(|b| BreakerView { enable: b.enable(), rollback: b.rollback() }),
+            strategy: config
+                .and_then(DeploymentConfiguration::strategy)
+                .map(StrategyView::of_sdk)
+                .unwrap_or_default(),
+            bake_minutes: config.and_then(DeploymentConfiguration::bake_time_in_minutes),
             grace_s: service.health_check_grace_period_seconds(),
             launch_type: service.launch_type().map(|l| l.as_str().to_owned()),
             platform_version: service.platform_version().map(str::to_owned),
@@ -290,6 +323,12 @@ pub struct ServiceDeploymentView {
     pub status_reason: Option<String>,
     pub target_revision: Option<String>,
     pub created_ms: i64,
+    /// What DescribeServiceDeployments adds (none from ListServiceDeployments): the
+    /// lifecycle stage of a blue/green deployment, its rollback's reason, and the
+    /// circuit breaker as ECS counts it (`status`, `failureCount`, `threshold`).
+    pub lifecycle_stage: Option<String>,
+    pub rollback_reason: Option<String>,
+    pub breaker: Option<(String, i32, i32)>,
 }
 
 /// One CreateService or UpdateService call: what it sends. `None` leaves a member out, so
@@ -319,6 +358,56 @@ pub struct DeploymentSettings {
     pub min_healthy: Option<i32>,
     pub max: Option<i32>,
     pub circuit_breaker: Option<BreakerView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<StrategyView>,
+    /// `bakeTimeInMinutes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake_minutes: Option<i32>,
+}
+
+/// `deploymentConfiguration.strategy`, of those ferry deploys with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StrategyView {
+    #[default]
+    Rolling,
+    BlueGreen,
+}
+
+impl StrategyView {
+    /// The Deployfile's word.
+    #[must_use]
+    pub fn word(self) -> &'static str {
+        match self {
+            StrategyView::Rolling => "rolling",
+            StrategyView::BlueGreen => "blue_green",
+        }
+    }
+
+    /// From the Deployfile's word.
+    #[must_use]
+    pub fn from_word(word: &str) -> Self {
+        if word == "blue_green" { StrategyView::BlueGreen } else { StrategyView::Rolling }
+    }
+
+    /// ECS's strategies other than rolling run in lifecycle stages.
+    #[must_use]
+    pub fn is_staged(self) -> bool {
+        self != StrategyView::Rolling
+    }
+
+    fn to_sdk(self) -> aws_sdk_ecs::types::DeploymentStrategy {
+        match self {
+            StrategyView::Rolling => aws_sdk_ecs::types::DeploymentStrategy::Rolling,
+            StrategyView::BlueGreen => aws_sdk_ecs::types::DeploymentStrategy::BlueGreen,
+        }
+    }
+
+    fn of_sdk(strategy: &aws_sdk_ecs::types::DeploymentStrategy) -> Self {
+        match strategy {
+            aws_sdk_ecs::types::DeploymentStrategy::BlueGreen => StrategyView::BlueGreen,
+            _ => StrategyView::Rolling,
+        }
+    }
 }
 
 impl DeploymentSettings {
@@ -326,6 +415,8 @@ impl DeploymentSettings {
         DeploymentConfiguration::builder()
             .set_minimum_healthy_percent(self.min_healthy)
             .set_maximum_percent(self.max)
+            .set_strategy(self.strategy.map(StrategyView::to_sdk))
+            .set_bake_time_in_minutes(self.bake_minutes)
             .set_deployment_circuit_breaker(self.circuit_breaker.map(|b| {
                 aws_sdk_ecs::types::DeploymentCircuitBreaker::builder()
                     .enable(b.enable)

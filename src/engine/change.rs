@@ -233,6 +233,11 @@ pub struct UpdateChange {
     pub prediction: Option<super::prediction::Prediction>,
     /// Said of the live service and not refused (a FAILED deployment replaced, …).
     pub notes: Vec<String>,
+    /// How ECS deploys the service once the update is made, and its bake (blue/green).
+    #[serde(default)]
+    pub strategy: crate::aws::StrategyView,
+    #[serde(default)]
+    pub bake_ms: u64,
 }
 
 /// The call an `update` makes.
@@ -298,13 +303,19 @@ pub struct VerifyChange {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "watch", rename_all = "snake_case")]
 pub enum Watch {
-    /// Our deployment, until `serving` or `completed`.
+    /// Our deployment, until `serving`, `traffic_shifted` or `completed`.
     Deployment {
         until: String,
         timeout_ms: u64,
         fail_fast: Option<u32>,
         gates: Vec<String>,
         bake_ms: u64,
+        /// Blue/green: judged by the service deployment's lifecycle stages.
+        #[serde(default)]
+        strategy: crate::aws::StrategyView,
+        /// ECS's own bake of a blue/green deployment, after production traffic moved.
+        #[serde(default)]
+        ecs_bake_ms: u64,
     },
     /// Settings only: the service settles at its desired count (the new one, or the
     /// service's when it does not change) on the revision it runs.

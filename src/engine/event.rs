@@ -204,6 +204,14 @@ pub enum Event {
         reason: Option<String>,
         description: Option<String>,
     },
+    /// Our blue/green deployment reached a lifecycle stage, or its status changed
+    /// (docs/strategies.md).
+    LifecycleStage {
+        service: String,
+        deployment_id: String,
+        stage: Option<String>,
+        status: String,
+    },
     Serving {
         service: String,
         deployment_id: String,

@@ -16,9 +16,11 @@ mod resolve;
 mod revision;
 mod revision_json;
 mod runner;
+mod stages;
 mod targets;
 mod verdict;
 mod watch;
+mod watch_stages;
 
 pub use crate::aws::RevisionInput;
 pub use change::{
@@ -40,5 +42,6 @@ pub use resolve::{Options as ResolveOptions, resolve};
 pub use revision::{RevisionError, next_revision};
 pub use revision_json::{canonical, revision_from_json, revision_text, same_revision};
 pub use runner::{RunOptions, RunOutcome, Runner};
+pub use stages::stage_words;
 pub use targets::{NotHealthy, TargetCheck, check_targets, targets_text};
 pub use verdict::{Anchor, Failure, Standing, failed_tasks, judge};

@@ -281,13 +281,30 @@ pub fn summary(change: &StepChange) -> String {
 #[must_use]
 pub(super) fn watch_text(watch: &Watch, service: &str) -> String {
     match watch {
-        Watch::Deployment { until, timeout_ms, fail_fast, gates, bake_ms } => format!(
-            "watch our deployment until {until} (timeout {}{}{}{})",
+        Watch::Deployment {
+            until,
+            timeout_ms,
+            fail_fast,
+            gates,
+            bake_ms,
+            strategy,
+            ecs_bake_ms,
+        } => format!(
+            "watch our {}deployment until {until} (timeout {}{}{}{}){}",
+            if strategy.is_staged() { "blue/green " } else { "" },
             crate::eval::duration_text(*timeout_ms),
             fail_fast.map_or_else(String::new, |n| format!(", fail fast after {n} stopped tasks")),
             if gates.is_empty() { String::new() } else { format!(", gates {}", gates.join(", ")) },
             if *bake_ms > 0 {
                 format!(", bake {}", crate::eval::duration_text(*bake_ms))
+            } else {
+                String::new()
+            },
+            if strategy.is_staged() && until != "completed" {
+                format!(
+                    "; then ECS bakes {} with the old revision kept, and cleans up: left to ECS",
+                    crate::eval::duration_text(*ecs_bake_ms)
+                )
             } else {
                 String::new()
             }

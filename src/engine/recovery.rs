@@ -193,7 +193,11 @@ impl Runner<'_> {
             });
             return Err(StepError::Refused(reason));
         };
-        let how = if failure.as_ref().is_some_and(Failure::rolled_back_by_ecs) {
+        let how = if let Some(Failure::GateRolledBack { .. }) = &failure {
+            "StopServiceDeployment(ROLLBACK) when the gate failed; verifying".to_owned()
+        } else if let Some(Failure::ServiceDeployment { status, .. }) = &failure {
+            format!("ECS is rolling our blue/green deployment back ({status}); verifying")
+        } else if failure.as_ref().is_some_and(Failure::rolled_back_by_ecs) {
             "ECS's circuit breaker is rolling back; verifying".to_owned()
         } else if let Some(arn) = &anchor.service_deployment_arn {
             // Read the deployment before asking ECS to stop it: it may have rolled back

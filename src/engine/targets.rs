@@ -267,6 +267,7 @@ mod tests {
                 target_group: "arn:tg/web".to_owned(),
                 container: "app".to_owned(),
                 port: 8080,
+                advanced: None,
             },
             group: Some(TargetGroupView {
                 arn: "arn:tg/web".to_owned(),

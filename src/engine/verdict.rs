@@ -79,6 +79,20 @@ pub enum Failure {
     TargetsNotHealthy { standing: String },
     /// A health gate failed for good (docs/gates.md).
     GateFailed { gate: String, reason: String },
+    /// A health gate failed during a blue/green deployment, and ferry asked ECS to roll
+    /// it back (StopServiceDeployment with ROLLBACK).
+    GateRolledBack { gate: String, reason: String },
+    /// Our blue/green service deployment ended other than SUCCESSFUL (docs/strategies.md):
+    /// its status, ECS's reason, the stage it reached and the breaker's count and
+    /// threshold when the breaker tripped; `rolled_back` when ECS rolls back to the old
+    /// revision (ROLLBACK_*), not when it failed or stopped without one.
+    ServiceDeployment {
+        status: String,
+        reason: String,
+        stage: Option<String>,
+        breaker: Option<(i32, i32)>,
+        rolled_back: bool,
+    },
 }
 
 impl Failure {
@@ -89,6 +103,8 @@ impl Failure {
             self,
             Failure::RolledBackByEcs { .. }
                 | Failure::CircuitBreaker { rolled_back_by_ecs: true, .. }
+                | Failure::GateRolledBack { .. }
+                | Failure::ServiceDeployment { rolled_back: true, .. }
         )
     }
 
@@ -149,6 +165,25 @@ impl Failure {
                 crate::eval::duration_text(*after_ms)
             ),
             Failure::GateFailed { gate, reason } => format!("gate {gate} failed: {reason}"),
+            Failure::GateRolledBack { gate, reason } => format!(
+                "gate {gate} failed: {reason}; ferry asked ECS to roll the blue/green deployment \
+                 back (StopServiceDeployment)"
+            ),
+            Failure::ServiceDeployment { status, reason, stage, breaker, rolled_back } => {
+                let at = stage.as_ref().map_or_else(String::new, |s| format!(" in {s}"));
+                let why = if reason.is_empty() { String::new() } else { format!(": {reason}") };
+                let count = breaker.map_or_else(String::new, |(n, of)| {
+                    format!(
+                        " (the circuit breaker counted {n} failed tasks of a threshold of {of})"
+                    )
+                });
+                let then = if *rolled_back {
+                    "ECS is rolling back to the old revision"
+                } else {
+                    "ECS did not roll back: the service needs a look"
+                };
+                format!("our blue/green deployment ended {status}{at}{why}{count}; {then}")
+            }
             Failure::TargetsNotHealthy { standing } => {
                 format!("the load balancers stopped calling our tasks healthy: {standing}")
             }

@@ -102,9 +102,12 @@ impl Runner<'_> {
         let Some((cluster, anchor)) = self.anchors.get(&change.step).cloned() else {
             return Ok("nothing to verify".to_owned());
         };
-        let Watch::Deployment { until, timeout_ms, bake_ms, .. } = &change.watch else {
+        let Watch::Deployment { until, timeout_ms, bake_ms, strategy, .. } = &change.watch else {
             return Ok("nothing to verify".to_owned());
         };
+        if strategy.is_staged() {
+            return self.watch_stages(step, change, &cluster, &anchor).await;
+        }
         let timeout = *timeout_ms;
         let bake = *bake_ms;
         let until_serving = until == "serving";
@@ -178,21 +181,9 @@ impl Runner<'_> {
                 _ => false,
             };
             last_counts = now_counts;
-            let mut messages: Vec<String> = Vec::new();
-            if let Some(current) = &service {
-                messages = current.events.iter().map(|e| e.message.clone()).collect();
-                for event in current.events.iter().rev() {
-                    if !events_seen.contains(&event.id) {
-                        events_seen.push(event.id.clone());
-                        self.emit(&Event::ServiceEvent {
-                            service: anchor.service.clone(),
-                            message: event.message.clone(),
-                        });
-                    }
-                }
-                if current.deployment(&anchor.deployment_id).is_some() {
-                    seen = true;
-                }
+            let messages = self.new_events(&anchor, service.as_ref(), &mut events_seen);
+            if service.as_ref().is_some_and(|s| s.deployment(&anchor.deployment_id).is_some()) {
+                seen = true;
             }
             // Fail fast on stopped tasks of ours: listed when the counts say one stopped,
             // and at least every SLOW_MS.
@@ -388,26 +379,10 @@ impl Runner<'_> {
                     self.emit(&Event::Baking { service: anchor.service.clone(), bake_ms: bake });
                 }
                 if now - since >= bake {
-                    let mut tallies = Vec::new();
-                    for probe in &probes {
-                        let (sent, failed, p50_ms, p99_ms, max_ms) = probe.figures();
-                        self.emit(&Event::ProbeFinished {
-                            service: anchor.service.clone(),
-                            gate: probe.name.clone(),
-                            sent,
-                            failed,
-                            p50_ms,
-                            p99_ms,
-                            max_ms,
-                        });
-                        match probe.verdict() {
-                            Ok(summary) => tallies.push(format!("{} {summary}", probe.name)),
-                            Err(reason) => {
-                                let name = probe.name.clone();
-                                return Err(self.gate_failed(&anchor, &name, reason));
-                            }
-                        }
-                    }
+                    let tallies = match self.finish_probes(&anchor, &probes) {
+                        Ok(tallies) => tallies,
+                        Err((name, reason)) => return Err(self.gate_failed(&anchor, &name, reason)),
+                    };
                     let mut text = verified_text(&anchor, label, &gates, bake);
                     if !tallies.is_empty() {
                         text = format!("{text}; {}", tallies.join("; "));
@@ -454,23 +429,8 @@ impl Runner<'_> {
             let draining = drained_by.is_some_and(|by| now + 2 * super::progress::FAST_MS < by);
             let near = done.is_none() && counts.is_some_and(|c| c.near()) && !draining;
             let delay = poller.answered(near, changed);
-            let mut wake = now + delay;
-            for gate in &gates {
-                if serving_reported
-                    && !matches!(
-                        gate.schedule.standing,
-                        crate::gates::schedule::Standing::Failed { .. }
-                    )
-                {
-                    wake = wake.min(gate.schedule.next_ms.max(now));
-                }
-            }
-            if let Some(since) = baking_since {
-                wake = wake.min(since + bake);
-            }
-            for probe in &probes {
-                wake = wake.min(probe.next_ms.max(now));
-            }
+            let mut wake =
+                next_wake(now + delay, now, serving_reported, &gates, baking_since, bake, &probes);
             // Fail-fast lists our stopped tasks at least every SLOW_MS, however slow the
             // poll has grown.
             if seen
@@ -533,7 +493,59 @@ impl Runner<'_> {
         }
     }
 
-    async fn confirm_digests(&mut self, cluster: &str, anchor: &Anchor) -> Result<(), StepError> {
+    /// Emits the service's events not seen before, oldest first; returns every event's
+    /// message (for the gates' `ctx.events`).
+    pub(super) fn new_events(
+        &mut self,
+        anchor: &Anchor,
+        service: Option<&ServiceView>,
+        seen: &mut Vec<String>,
+    ) -> Vec<String> {
+        let Some(current) = service else { return Vec::new() };
+        for event in current.events.iter().rev() {
+            if !seen.contains(&event.id) {
+                seen.push(event.id.clone());
+                self.emit(&Event::ServiceEvent {
+                    service: anchor.service.clone(),
+                    message: event.message.clone(),
+                });
+            }
+        }
+        current.events.iter().map(|e| e.message.clone()).collect()
+    }
+
+    /// The probe gates at the verdict: each one's figures reported, and its tally for the
+    /// final line — or the first that failed, with why.
+    pub(super) fn finish_probes(
+        &mut self,
+        anchor: &Anchor,
+        probes: &[Probe],
+    ) -> Result<Vec<String>, (String, String)> {
+        let mut tallies = Vec::new();
+        for probe in probes {
+            let (sent, failed, p50_ms, p99_ms, max_ms) = probe.figures();
+            self.emit(&Event::ProbeFinished {
+                service: anchor.service.clone(),
+                gate: probe.name.clone(),
+                sent,
+                failed,
+                p50_ms,
+                p99_ms,
+                max_ms,
+            });
+            match probe.verdict() {
+                Ok(summary) => tallies.push(format!("{} {summary}", probe.name)),
+                Err(reason) => return Err((probe.name.clone(), reason)),
+            }
+        }
+        Ok(tallies)
+    }
+
+    pub(super) async fn confirm_digests(
+        &mut self,
+        cluster: &str,
+        anchor: &Anchor,
+    ) -> Result<(), StepError> {
         if anchor.digests.is_empty() {
             return Ok(());
         }
@@ -542,6 +554,34 @@ impl Runner<'_> {
         check_digests(anchor, &tasks)
             .map_err(|failure| StepError::Deployment { service: anchor.service.clone(), failure })
     }
+}
+
+/// When to look next: at `poll` at the latest, sooner for a gate attempt due (once gates
+/// run), the end of `bake`, or a probe's next request.
+pub(super) fn next_wake(
+    poll: u64,
+    now: u64,
+    gates_run: bool,
+    gates: &[super::gates::Gate],
+    baking_since: Option<u64>,
+    bake: u64,
+    probes: &[Probe],
+) -> u64 {
+    let mut wake = poll;
+    for gate in gates {
+        if gates_run
+            && !matches!(gate.schedule.standing, crate::gates::schedule::Standing::Failed { .. })
+        {
+            wake = wake.min(gate.schedule.next_ms.max(now));
+        }
+    }
+    if let Some(since) = baking_since {
+        wake = wake.min(since + bake);
+    }
+    for probe in probes {
+        wake = wake.min(probe.next_ms.max(now));
+    }
+    wake
 }
 
 /// What was verified of one service, for the final line.

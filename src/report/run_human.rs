@@ -166,6 +166,12 @@ pub(crate) fn human_line(event: &Event) -> Option<String> {
             };
             format!("  load balancer: {}", problem.describe())
         }
+        Event::LifecycleStage { service, stage, status, .. } => match stage {
+            Some(stage) => {
+                format!("  `{service}`: {stage} ({status}): {}", crate::engine::stage_words(stage))
+            }
+            None => format!("  `{service}`: service deployment {status}"),
+        },
         Event::Serving { service, .. } => format!("  `{service}` is serving: every new task runs"),
         Event::Completed { service, .. } => format!("  `{service}`: deployment completed"),
         Event::DeploymentFailed { service, reason, .. } => {

@@ -29,9 +29,25 @@ pub(crate) async fn load_balancer(elb: &Client, checks: Checks) -> (String, Stri
         .await
         .expect("load balancer");
     let lb = lb.load_balancers()[0].load_balancer_arn().expect("arn").to_owned();
+    let group = target_group(elb, "web", checks).await;
+    let forward = Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&group);
+    let listener = elb
+        .create_listener()
+        .load_balancer_arn(lb)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(forward.build())
+        .send()
+        .await
+        .expect("listener");
+    (group, listener.listeners()[0].listener_arn().expect("arn").to_owned())
+}
+
+/// An `ip` target group on port 8080 checked over HTTP at `/` as `checks` says; its ARN.
+pub(crate) async fn target_group(elb: &Client, name: &str, checks: Checks) -> String {
     let group = elb
         .create_target_group()
-        .name("web")
+        .name(name)
         .protocol(ProtocolEnum::Http)
         .port(8080)
         .vpc_id("vpc-1")
@@ -57,15 +73,5 @@ pub(crate) async fn load_balancer(elb: &Client, checks: Checks) -> (String, Stri
             .await
             .expect("attributes");
     }
-    let forward = Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&group);
-    let listener = elb
-        .create_listener()
-        .load_balancer_arn(lb)
-        .protocol(ProtocolEnum::Http)
-        .port(80)
-        .default_actions(forward.build())
-        .send()
-        .await
-        .expect("listener");
-    (group, listener.listeners()[0].listener_arn().expect("arn").to_owned())
+    group
 }

@@ -8,11 +8,13 @@
 //! generator and oracle of the history test and the soak), `available` (whether Docker is
 //! here), `moto` and `registry` (moto's server and Debian's docker-registry, started for a
 //! test), `http_server` (a server for gates to ask), `load_balancer` (a load balancer, target
-//! group and listener), `scheduling` (the scheduler driven directly, tasks from a fault
+//! group and listener), `blue_green` (the two groups and two listener rules of a blue/green
+//! service), `scheduling` (the scheduler driven directly, tasks from a fault
 //! file), `containers` (cleanup of the docker runtime's containers) and `tmux` (a real
 //! pseudo-terminal).
 
 pub(crate) mod available;
+pub(crate) mod blue_green;
 pub(crate) mod containers;
 pub(crate) mod harness;
 pub(crate) mod history_model;

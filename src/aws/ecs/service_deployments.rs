@@ -72,6 +72,7 @@ impl Ecs {
                 status_reason: s.status_reason().map(str::to_owned),
                 target_revision: s.target_service_revision_arn().map(str::to_owned),
                 created_ms: s.created_at().and_then(|t| t.to_millis().ok()).unwrap_or_default(),
+                ..ServiceDeploymentView::default()
             }));
             token = page.next_token().map(str::to_owned);
             if token.is_none() {
@@ -104,6 +105,15 @@ impl Ecs {
             status_reason: s.status_reason().map(str::to_owned),
             target_revision: s.target_service_revision().and_then(|r| r.arn()).map(str::to_owned),
             created_ms: s.created_at().and_then(|t| t.to_millis().ok()).unwrap_or_default(),
+            lifecycle_stage: s.lifecycle_stage().map(|l| l.as_str().to_owned()),
+            rollback_reason: s.rollback().and_then(|r| r.reason()).map(str::to_owned),
+            breaker: s.deployment_circuit_breaker().map(|b| {
+                (
+                    b.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                    b.failure_count(),
+                    b.threshold(),
+                )
+            }),
         }))
     }
 

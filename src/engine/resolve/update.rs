@@ -6,8 +6,8 @@
 
 use super::{Options, RefusedRegister};
 use crate::aws::{
-    BreakerView, DeploymentSettings, LoadBalancerView, NetworkView, RevisionInput, ServiceRequest,
-    ServiceView,
+    AdvancedView, BreakerView, DeploymentSettings, LoadBalancerView, NetworkView, RevisionInput,
+    ServiceRequest, ServiceView, StrategyView,
 };
 use crate::engine::change::{
     Refusal, SettingChange, TaskDefinitionRef, UpdateAction, UpdateChange,
@@ -40,6 +40,15 @@ fn load_balancer_views(step: &UpdateStep) -> Option<Vec<LoadBalancerView>> {
                 target_group: lb.target_group.clone(),
                 container: lb.container.clone(),
                 port: i32::try_from(lb.port).unwrap_or_default(),
+                advanced: lb.alternate_target_group.as_ref().map(|alternate| AdvancedView {
+                    alternate_target_group: alternate.clone(),
+                    production_listener_rule: lb
+                        .production_listener_rule
+                        .clone()
+                        .unwrap_or_default(),
+                    test_listener_rule: lb.test_listener_rule.clone(),
+                    role: lb.role.clone().unwrap_or_default(),
+                }),
             })
             .collect();
         views.sort();
@@ -148,6 +157,10 @@ pub(super) fn resolve_update(
         rollback_target: live.rollback_targets.get(&key).cloned().flatten(),
         prediction: None,
         notes: Vec::new(),
+        strategy: service.map_or(StrategyView::Rolling, |s| s.strategy),
+        bake_ms: service
+            .and_then(|s| s.bake_minutes)
+            .map_or(0, |m| u64::try_from(m).unwrap_or(0) * 60_000),
     };
     let what = format!("update {}", step.name);
     let refuse = |change: &mut UpdateChange, reason: String, busy: bool| {
@@ -170,6 +183,14 @@ pub(super) fn resolve_update(
     let max = int(step.max);
     let grace_s = int(step.grace_s);
     let breaker = step.circuit_breaker.as_deref().map(BreakerView::from_word);
+    let strategy = step.strategy.as_deref().map(StrategyView::from_word);
+    let bake_minutes = step.bake_ms.and_then(|ms| i32::try_from(ms / 60_000).ok());
+    if let Some(strategy) = strategy {
+        change.strategy = strategy;
+    }
+    if let Some(ms) = step.bake_ms {
+        change.bake_ms = ms;
+    }
     let network = network_view(step);
     let load_balancers = load_balancer_views(step);
     let new_links = load_balancers
@@ -204,12 +225,24 @@ pub(super) fn resolve_update(
         setting("max", max.map(|m| format!("{m}%")));
         setting("grace", grace_s.map(|g| format!("{g}s")));
         setting("circuit_breaker", breaker.map(|b| b.word().to_owned()));
+        setting("strategy", strategy.map(|s| s.word().to_owned()));
+        setting("bake", bake_minutes.map(|m| format!("{m}m")));
+        let configured = min_healthy.is_some()
+            || max.is_some()
+            || breaker.is_some()
+            || strategy.is_some()
+            || bake_minutes.is_some();
         change.request = Some(ServiceRequest {
             service: step.service.clone(),
             task_definition: revision.arn().map(str::to_owned),
             desired: Some(desired.unwrap_or(1)),
-            deployment: (min_healthy.is_some() || max.is_some() || breaker.is_some())
-                .then_some(DeploymentSettings { min_healthy, max, circuit_breaker: breaker }),
+            deployment: configured.then_some(DeploymentSettings {
+                min_healthy,
+                max,
+                circuit_breaker: breaker,
+                strategy,
+                bake_minutes,
+            }),
             grace_s,
             force: false,
             launch_type: step.launch_type.clone(),
@@ -245,6 +278,16 @@ pub(super) fn resolve_update(
         "circuit_breaker",
         service.circuit_breaker.map(|b| b.word().to_owned()),
         breaker.map(|b| b.word().to_owned()),
+    );
+    note(
+        "strategy",
+        Some(service.strategy.word().to_owned()),
+        strategy.map(|s| s.word().to_owned()),
+    );
+    note(
+        "bake",
+        service.bake_minutes.map(|m| format!("{m}m")),
+        bake_minutes.map(|m| format!("{m}m")),
     );
     let network_changes = network.as_ref().is_some_and(|n| service.network.as_ref() != Some(n));
     let lbs_change = load_balancers.as_ref().is_some_and(|l| &service.load_balancers != l);
@@ -310,10 +353,12 @@ pub(super) fn resolve_update(
         },
         ..current
     };
-    let deployment_changes = change
-        .settings
-        .iter()
-        .any(|s| matches!(s.name.as_str(), "min_healthy" | "max" | "circuit_breaker"));
+    let deployment_changes = change.settings.iter().any(|s| {
+        matches!(s.name.as_str(), "min_healthy" | "max" | "circuit_breaker" | "strategy" | "bake")
+    });
+    // ECS's deploymentConfiguration is sent whole: the strategy and bake as they will be.
+    let strategy_after = strategy.unwrap_or(service.strategy);
+    let bake_after = bake_minutes.or(service.bake_minutes);
     let request = ServiceRequest {
         service: step.service.clone(),
         task_definition: if new_revision { revision.arn().map(str::to_owned) } else { None },
@@ -322,6 +367,8 @@ pub(super) fn resolve_update(
             min_healthy: Some(i32::try_from(effective.min_healthy).unwrap_or(100)),
             max: Some(i32::try_from(effective.max).unwrap_or(200)),
             circuit_breaker: Some(effective.circuit_breaker),
+            strategy: Some(strategy_after),
+            bake_minutes: bake_after.filter(|_| strategy_after.is_staged()),
         }),
         grace_s: grace_s.filter(|g| Some(*g) != service.grace_s),
         force: force && !new_revision,
@@ -449,7 +496,17 @@ fn network_text(network: &NetworkView) -> String {
 fn lb_text(lbs: &[LoadBalancerView]) -> String {
     let items: Vec<String> = lbs
         .iter()
-        .map(|lb| format!("{} → {}:{}", lb.target_group, lb.container, lb.port))
+        .map(|lb| match &lb.advanced {
+            None => format!("{} → {}:{}", lb.target_group, lb.container, lb.port),
+            Some(a) => format!(
+                "{} (alternate {}, production rule {}) → {}:{}",
+                lb.target_group,
+                a.alternate_target_group,
+                a.production_listener_rule,
+                lb.container,
+                lb.port
+            ),
+        })
         .collect();
     format!("[{}]", items.join(", "))
 }

@@ -443,6 +443,8 @@ pub(in crate::engine) fn settings_applied(request: &ServiceRequest, service: &Se
         d.min_healthy.is_none_or(|m| service.min_healthy == Some(m))
             && d.max.is_none_or(|m| service.max == Some(m))
             && d.circuit_breaker.is_none_or(|b| service.circuit_breaker == Some(b))
+            && d.strategy.is_none_or(|s| service.strategy == s)
+            && d.bake_minutes.is_none_or(|m| service.bake_minutes == Some(m))
     });
     deployment
         && request.desired.is_none_or(|d| d == service.desired)

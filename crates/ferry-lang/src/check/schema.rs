@@ -411,6 +411,22 @@ static UPDATE: BlockSpec = BlockSpec {
             "the deployment circuit breaker",
             "circuit_breaker = rollback",
         ),
+        field(
+            "strategy",
+            T::Enum(&["rolling", "blue_green"]),
+            "how ECS deploys: `rolling` (default), or `blue_green` — the new revision in full \
+             on the alternate target groups, test then production traffic moved to it, both \
+             kept through `bake` (docs/strategies.md)",
+            "strategy = blue_green",
+        ),
+        field(
+            "bake",
+            T::Duration,
+            "of a `blue_green` update: how long ECS keeps the old revision running once \
+             production traffic has moved (whole minutes, 0m to 1440m)",
+            "bake = 10m",
+        )
+        .range(0, 1_440 * 60 * SECOND),
         field("create", T::Bool, "create the service (and cluster) when missing", "create = true"),
         field("force", T::Bool, "start a deployment even when nothing changed", "force = true"),
         field(
@@ -480,6 +496,33 @@ static LOAD_BALANCER: BlockSpec = BlockSpec {
         field("container", T::String, "the container that receives traffic", "container = \"web\"")
             .required(),
         field("port", T::Integer, "its port", "port = 8080").required().range(1, 65_535),
+        field(
+            "alternate_target_group",
+            T::String,
+            "of a `blue_green` update: the other target group, which each new revision's \
+             tasks register in by turns",
+            "alternate_target_group = \"arn:aws:elasticloadbalancing:…:targetgroup/web-2/…\"",
+        ),
+        field(
+            "production_listener_rule",
+            T::String,
+            "of a `blue_green` update: the listener rule whose weights ECS moves to the new \
+             revision",
+            "production_listener_rule = \"arn:aws:elasticloadbalancing:…:listener-rule/…\"",
+        ),
+        field(
+            "test_listener_rule",
+            T::String,
+            "of a `blue_green` update: the listener rule that sends test traffic to the new \
+             revision first",
+            "test_listener_rule = \"arn:aws:elasticloadbalancing:…:listener-rule/…\"",
+        ),
+        field(
+            "role",
+            T::String,
+            "of a `blue_green` update: the IAM role ECS changes the rules with",
+            "role = \"arn:aws:iam::123456789012:role/ecsInfrastructure\"",
+        ),
     ],
     blocks: &[],
     open: false,
@@ -504,8 +547,9 @@ static VERIFY: BlockSpec = BlockSpec {
         .range(1, 1_000),
         field(
             "until",
-            T::Enum(&["serving", "completed"]),
-            "`serving`: new tasks healthy; `completed`: old tasks drained too",
+            T::Enum(&["serving", "traffic_shifted", "completed"]),
+            "`serving`: new tasks healthy; `traffic_shifted`: production traffic on them (of a \
+             blue/green update; a rolling one: `completed`); `completed`: old tasks gone too",
             "until = completed",
         ),
         field("bake", T::Duration, "time the gates keep passing after the rollout", "bake = 2m")

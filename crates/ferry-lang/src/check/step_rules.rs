@@ -11,6 +11,10 @@ use crate::syntax::{Block, Deployfile, Expr, ExprKind, Item, Step, StepKind};
 const DEFAULT_MIN_HEALTHY: i64 = 100;
 const DEFAULT_MAX: i64 = 200;
 
+/// A `load_balancer`'s fields that only a blue/green update uses (`advancedConfiguration`).
+const ADVANCED: [&str; 4] =
+    ["alternate_target_group", "production_listener_rule", "test_listener_rule", "role"];
+
 impl Analyzer<'_> {
     pub(super) fn step_rules(&mut self, step: &Step, what: &str, _scope: Scope) {
         let Some(body) = &step.body else {
@@ -342,6 +346,12 @@ impl Analyzer<'_> {
 
     /// min below max; the rollout can progress; the circuit breaker rolls back.
     fn update(&mut self, step: &Step, body: &Block, what: &str) {
+        if self.strategy_rules(step, body, what) {
+            // Blue/green starts the new revision in full beside the old: min and max do not
+            // apply, so neither do their rules.
+            self.breaker_lints(body);
+            return;
+        }
         let percent = |name: &str| {
             body.field(name).and_then(|field| match field.value.kind {
                 ExprKind::Percentage(n) => Some((n, field.value.span)),
@@ -391,6 +401,111 @@ impl Analyzer<'_> {
                 ),
             );
         }
+        self.breaker_lints(body);
+    }
+
+    /// `strategy = blue_green` needs `bake` and, in every `load_balancer`, the alternate
+    /// target group, the production listener rule and the role (AWS's rules); `bake` and
+    /// those fields mean nothing to a rolling update. `bake` is whole minutes
+    /// (`bakeTimeInMinutes`). Returns whether the update is blue/green.
+    fn strategy_rules(&mut self, step: &Step, body: &Block, what: &str) -> bool {
+        let word = body.field("strategy").and_then(|f| enum_word(&f.value));
+        let blue_green = word.as_deref().is_some_and(|w| w.eq_ignore_ascii_case("blue_green"));
+        let balancers: Vec<&Block> = body
+            .blocks()
+            .filter(|b| b.kind.name == "load_balancer")
+            .filter_map(|b| b.body.as_ref())
+            .collect();
+        if let Some(bake) = body.field("bake") {
+            if !blue_green {
+                self.push(
+                    Diagnostic::new(
+                        Code::NotForStrategy,
+                        bake.key.span,
+                        format!("`bake` in {what} is for `strategy = blue_green`"),
+                    )
+                    .with_label("a rolling update has no bake")
+                    .with_help(
+                        "add `strategy = blue_green` (with the load balancers' alternate target \
+                         groups), or bake with the gates of `verify` instead",
+                    ),
+                );
+            } else if let ExprKind::Duration(ms) = bake.value.kind
+                && ms % 60_000 != 0
+            {
+                self.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        bake.value.span,
+                        "`bake` must be whole minutes",
+                    )
+                    .with_label("ECS takes the bake in minutes (`bakeTimeInMinutes`)")
+                    .with_help(format!("write `bake = {}m`", ms.div_ceil(60_000))),
+                );
+            }
+        }
+        if !blue_green {
+            for balancer in &balancers {
+                for field in ADVANCED.iter().filter_map(|name| balancer.field(name)) {
+                    let name = &field.key.name;
+                    self.push(
+                        Diagnostic::new(
+                            Code::NotForStrategy,
+                            field.key.span,
+                            format!("`{name}` is for `strategy = blue_green`"),
+                        )
+                        .with_label("a rolling update registers its tasks in `target_group` only")
+                        .with_help(format!("add `strategy = blue_green` to {what}, or remove it")),
+                    );
+                }
+            }
+            return false;
+        }
+        if body.field("bake").is_none() {
+            self.push(
+                Diagnostic::new(
+                    Code::MissingField,
+                    step.name.span,
+                    format!("{what} needs `bake` with `strategy = blue_green`"),
+                )
+                .with_label("ECS requires a bake time for a blue/green deployment")
+                .with_help(
+                    "add `bake = 10m`: how long ECS keeps the old revision running once production \
+                     traffic has moved, for an instant rollback",
+                ),
+            );
+        }
+        for block in body.blocks().filter(|b| b.kind.name == "load_balancer") {
+            let Some(balancer) = &block.body else { continue };
+            let missing: Vec<&str> = ["alternate_target_group", "production_listener_rule", "role"]
+                .into_iter()
+                .filter(|name| balancer.field(name).is_none())
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let list: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+            self.push(
+                Diagnostic::new(
+                    Code::MissingField,
+                    block.kind.span,
+                    format!(
+                        "this load_balancer needs {} with `strategy = blue_green`",
+                        list.join(", ")
+                    ),
+                )
+                .with_label("ECS needs the advanced configuration for every load balancer")
+                .with_help(
+                    "name the other target group, the production listener rule ECS moves, and the \
+                     role it does so with (docs/strategies.md)",
+                ),
+            );
+        }
+        true
+    }
+
+    /// A circuit breaker that is off, or does not roll back.
+    fn breaker_lints(&mut self, body: &Block) {
         if let Some(field) = body.field("circuit_breaker")
             && let Some(word) = enum_word(&field.value)
         {

@@ -81,6 +81,7 @@ codes! {
         LoadBalancerPort => "load_balancer_port", Error;
         MinNotBelowMax => "min_not_below_max", Error;
         MissingField => "missing_field", Error;
+        NotForStrategy => "not_for_strategy", Error;
         OutOfRange => "out_of_range", Error;
         StepNotAllowed => "step_not_allowed", Error;
         StepOrder => "step_order", Error;

@@ -72,6 +72,11 @@ pub struct LoadBalancerSpec {
     pub target_group: String,
     pub container: String,
     pub port: i64,
+    /// Of a blue/green update: `advancedConfiguration`.
+    pub alternate_target_group: Option<String>,
+    pub production_listener_rule: Option<String>,
+    pub test_listener_rule: Option<String>,
+    pub role: Option<String>,
 }
 
 /// `update NAME { … }`.
@@ -94,6 +99,10 @@ pub struct UpdateStep {
     pub platform_version: Option<String>,
     pub network: Option<NetworkSpec>,
     pub load_balancers: Vec<LoadBalancerSpec>,
+    /// `rolling` or `blue_green`; none keeps the service's.
+    pub strategy: Option<String>,
+    /// `bakeTimeInMinutes`, in milliseconds.
+    pub bake_ms: Option<u64>,
 }
 
 /// A gate of a `verify` step, with its parameters.
@@ -335,6 +344,10 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
                     target_group: text(&values, "target_group").unwrap_or_default(),
                     container: text(&values, "container").unwrap_or_default(),
                     port: integer(&values, "port").unwrap_or_default(),
+                    alternate_target_group: text(&values, "alternate_target_group"),
+                    production_listener_rule: text(&values, "production_listener_rule"),
+                    test_listener_rule: text(&values, "test_listener_rule"),
+                    role: text(&values, "role"),
                 });
             }
             PlannedStep::Update(UpdateStep {
@@ -356,6 +369,8 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
                 platform_version: text(&values, "platform_version"),
                 network,
                 load_balancers,
+                strategy: text(&values, "strategy").map(|w| w.to_ascii_lowercase()),
+                bake_ms: millis(&values, "bake"),
             })
         }
         StepKind::Verify => {

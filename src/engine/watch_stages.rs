@@ -1,0 +1,281 @@
+//! `verify` of a blue/green deployment (docs/strategies.md): our service deployment is
+//! read with DescribeServiceDeployments and judged by its status and lifecycle stage
+//! (`stages.rs`) until `until` — `serving` (our revision runs in full), `traffic_shifted`
+//! (production traffic on it; the default: ECS's bake and clean-up are left to ECS, and
+//! ferry says so) or `completed` (SUCCESSFUL). Each stage is reported as it is reached.
+//! The gates run once production traffic is on our revision, and through `bake`; one that
+//! fails while ECS still bakes makes ferry ask ECS to roll back (StopServiceDeployment),
+//! which moves traffic back to the old revision at once.
+
+use super::change::{VerifyChange, Watch};
+use super::event::Event;
+use super::probe::Probe;
+use super::runner::{POLL_MS, Runner, StepError};
+use super::stages::{StageStanding, judge_stages, traffic_shifted};
+use super::verdict::{Anchor, Failure};
+use crate::eval::VerifyStep;
+
+/// How long our service deployment may stay out of sight before it counts as vanished.
+const NOT_SEEN_LIMIT_MS: u64 = 3 * 60_000;
+
+impl Runner<'_> {
+    pub(super) async fn watch_stages(
+        &mut self,
+        step: &VerifyStep,
+        change: &VerifyChange,
+        cluster: &str,
+        anchor: &Anchor,
+    ) -> Result<String, StepError> {
+        let Watch::Deployment { until, timeout_ms, bake_ms, ecs_bake_ms, .. } = &change.watch
+        else {
+            return Ok("nothing to verify".to_owned());
+        };
+        let (timeout, bake) = (*timeout_ms, *bake_ms);
+        let Some(arn) = anchor.service_deployment_arn.clone() else {
+            return Err(StepError::Refused(format!(
+                "ECS named no service deployment for our blue/green deployment of `{}` \
+                 (`currentServiceDeployment`): ferry cannot follow its stages",
+                anchor.service
+            )));
+        };
+        let mut gates = self.prepare_gates(&step.gates, timeout)?;
+        let policy = super::gates::network_policy(step);
+        let started = self.clock.now_ms();
+        let mut probes: Vec<Probe> =
+            step.gates.iter().filter_map(|g| Probe::of(g, started)).collect();
+        let mut events_seen: Vec<String> = anchor.known_events.clone();
+        let mut last_stage: Option<(Option<String>, String)> = None;
+        let mut done = false;
+        let mut baking_since: Option<u64> = None;
+        let mut standing_text = "waiting for our service deployment to show".to_owned();
+        loop {
+            let now = self.clock.now_ms();
+            if now - started > timeout {
+                if done && let Some(gate) = gates.iter().find(|g| !g.passed()) {
+                    let reason = format!(
+                        "it had not passed when `verify`'s timeout of {} ran out",
+                        crate::eval::duration_text(timeout)
+                    );
+                    let name = gate.name.clone();
+                    return Err(self.gate_failed_staged(&arn, anchor, &name, reason).await);
+                }
+                return Err(StepError::Deployment {
+                    service: anchor.service.clone(),
+                    failure: Failure::TimedOut { after_ms: timeout, standing: standing_text },
+                });
+            }
+            self.run_due_probes(&mut probes, &policy, anchor).await?;
+            let read = async {
+                let record = self.ecs.service_deployment(&arn).await?;
+                let service = self.ecs.service(cluster, &anchor.service).await?;
+                Ok::<_, crate::aws::AwsError>((record, service))
+            };
+            let (record, service) = match read.await {
+                Ok(read) => read,
+                Err(error) if error.is_transient() => {
+                    self.emit(&Event::Warning { message: format!("{error}; trying again") });
+                    self.sleep(POLL_MS).await?;
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            };
+            let messages = self.new_events(anchor, service.as_ref(), &mut events_seen);
+            if let Some(record) = &record {
+                let now_stage = (record.lifecycle_stage.clone(), record.status.clone());
+                if last_stage.as_ref() != Some(&now_stage) {
+                    self.emit(&Event::LifecycleStage {
+                        service: anchor.service.clone(),
+                        deployment_id: anchor.deployment_id.clone(),
+                        stage: record.lifecycle_stage.clone(),
+                        status: record.status.clone(),
+                    });
+                    last_stage = Some(now_stage);
+                }
+            }
+            let given_up = record.is_none() && self.clock.now_ms() - started > NOT_SEEN_LIMIT_MS;
+            match judge_stages(record.as_ref(), service.as_ref(), until, given_up) {
+                StageStanding::Failed(failure) => {
+                    return Err(StepError::Deployment { service: anchor.service.clone(), failure });
+                }
+                StageStanding::Reached if !done => {
+                    self.confirm_digests(cluster, anchor).await?;
+                    let deployment_id = anchor.deployment_id.clone();
+                    let service = anchor.service.clone();
+                    self.emit(&if until == "completed" {
+                        Event::Completed { service, deployment_id }
+                    } else {
+                        Event::Serving { service, deployment_id }
+                    });
+                    done = true;
+                }
+                StageStanding::Reached => {}
+                StageStanding::Waiting(text) => standing_text = text,
+            }
+            // ferry's gates judge production traffic: they run once it is on our revision.
+            let shifted = record.as_ref().is_some_and(traffic_shifted);
+            if shifted && !gates.is_empty() {
+                match self.run_due_gates(&mut gates, &policy, cluster, anchor, &messages).await {
+                    Ok(()) => {}
+                    Err(StepError::Deployment {
+                        failure: Failure::GateFailed { gate, reason },
+                        ..
+                    }) => {
+                        return Err(self.roll_back_on_gate(&arn, anchor, gate, reason).await);
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            let now = self.clock.now_ms();
+            let gates_passed = gates.iter().all(super::gates::Gate::passed);
+            if done && (gates.is_empty() || (shifted && gates_passed)) {
+                let since = *baking_since.get_or_insert(now);
+                if since == now && bake > 0 {
+                    self.emit(&Event::Baking { service: anchor.service.clone(), bake_ms: bake });
+                }
+                if now - since >= bake {
+                    let tallies = match self.finish_probes(anchor, &probes) {
+                        Ok(tallies) => tallies,
+                        Err((name, reason)) => {
+                            return Err(self.gate_failed_staged(&arn, anchor, &name, reason).await);
+                        }
+                    };
+                    let stage = record.as_ref().and_then(|r| r.lifecycle_stage.clone());
+                    let mut text =
+                        verified_text(anchor, until, stage.as_deref(), &gates, bake, *ecs_bake_ms);
+                    if !tallies.is_empty() {
+                        text = format!("{text}; {}", tallies.join("; "));
+                    }
+                    self.verified.push(text);
+                    return Ok(until.clone());
+                }
+            }
+            if let Some(service) = &service
+                && let Some(c) = super::progress::Counts::of(service, &anchor.deployment_id)
+            {
+                let waiting = match baking_since {
+                    Some(since) => format!(
+                        "ferry's bake: {} left",
+                        crate::eval::duration_text((since + bake).saturating_sub(now))
+                    ),
+                    None if done => "waiting for the gates".to_owned(),
+                    None => standing_text.clone(),
+                };
+                self.emit(&Event::Progress {
+                    service: anchor.service.clone(),
+                    deployment_id: anchor.deployment_id.clone(),
+                    desired: c.desired,
+                    running: c.running,
+                    pending: c.pending,
+                    failed: c.failed,
+                    rollout_state: record.as_ref().map(|r| r.status.clone()),
+                    old: c.old,
+                    draining: c.draining,
+                    elapsed_ms: now - started,
+                    left_ms: (started + timeout).saturating_sub(now),
+                    waiting,
+                });
+            }
+            let wake = super::watch::next_wake(
+                now + POLL_MS,
+                now,
+                shifted,
+                &gates,
+                baking_since,
+                bake,
+                &probes,
+            );
+            self.sleep(wake.saturating_sub(now).max(1)).await?;
+        }
+    }
+
+    /// A gate failed while our blue/green deployment runs: ask ECS to roll it back, which
+    /// moves traffic back to the old revision at once; the verdict then verifies the
+    /// rollback. A deployment that already ended, or a refused stop, is reported as the
+    /// gate's failure alone.
+    async fn roll_back_on_gate(
+        &mut self,
+        arn: &str,
+        anchor: &Anchor,
+        gate: String,
+        reason: String,
+    ) -> StepError {
+        let failure = match self.ecs.service_deployment(arn).await {
+            Ok(Some(record)) if record.status == "IN_PROGRESS" => {
+                match self.ecs.roll_back(arn).await {
+                    Ok(()) => Failure::GateRolledBack { gate, reason },
+                    Err(error) => {
+                        self.emit(&Event::Warning {
+                            message: format!("{error}; the deployment was not rolled back"),
+                        });
+                        Failure::GateFailed { gate, reason }
+                    }
+                }
+            }
+            _ => Failure::GateFailed { gate, reason },
+        };
+        StepError::Deployment { service: anchor.service.clone(), failure }
+    }
+
+    /// A gate that failed at the verdict (its deadline, a probe's error rate): reported as
+    /// a gate failure, and rolled back as `roll_back_on_gate` does.
+    async fn gate_failed_staged(
+        &mut self,
+        arn: &str,
+        anchor: &Anchor,
+        gate: &str,
+        reason: String,
+    ) -> StepError {
+        self.emit(&Event::GateFailed {
+            service: anchor.service.clone(),
+            gate: gate.to_owned(),
+            reason: reason.clone(),
+        });
+        self.roll_back_on_gate(arn, anchor, gate.to_owned(), reason).await
+    }
+}
+
+/// What was verified of a blue/green deployment, for the final line.
+fn verified_text(
+    anchor: &Anchor,
+    until: &str,
+    stage: Option<&str>,
+    gates: &[super::gates::Gate],
+    bake_ms: u64,
+    ecs_bake_ms: u64,
+) -> String {
+    let mut parts = vec![format!(
+        "blue/green deployment {} {}",
+        anchor.deployment_id,
+        match until {
+            "serving" => "running in full and healthy",
+            "traffic_shifted" => "serving production traffic",
+            _ => "completed (SUCCESSFUL)",
+        }
+    )];
+    if let Some(stage) = stage.filter(|_| until != "completed") {
+        parts.push(format!("at {stage}"));
+    }
+    if !anchor.digests.is_empty() {
+        parts.push("its tasks run the pushed digests".to_owned());
+    }
+    for gate in gates {
+        parts.push(format!("gate {} passed", gate.name));
+    }
+    if bake_ms > 0 {
+        parts.push(format!("baked {}", crate::eval::duration_text(bake_ms)));
+    }
+    let mut text = format!(
+        "deployed and verified: `{}` runs {}: {}",
+        anchor.service,
+        anchor.task_definition,
+        parts.join(", ")
+    );
+    if until != "completed" {
+        text = format!(
+            "{text}; ECS goes on: it bakes {} with the old revision kept for an instant \
+             rollback, then stops it — ferry leaves that to ECS",
+            crate::eval::duration_text(ecs_bake_ms),
+        );
+    }
+    text
+}

@@ -1,0 +1,209 @@
+//! A verdict on a blue/green deployment (issue 19, docs/strategies.md), on the in-process
+//! local ECS: `verify` follows our service deployment stage by stage and judges it by
+//! ECS's status — SUCCESSFUL or the stage `until` names is success, ROLLBACK_SUCCESSFUL
+//! is a rollback (exit 1, verified), another deployment made current is never success —
+//! and a gate that fails once production traffic has moved makes ferry ask ECS to roll
+//! back, which moves traffic back to the old revision at once. Every test first deploys a
+//! good revision, so the service has a history: old tasks, old events, production on blue.
+
+use ferry::engine::{Event, Verdict};
+
+use crate::support::blue_green::{BlueGreen, blue_green, weights};
+use crate::support::harness::{Local, Setup, intruder};
+use crate::support::http_server::Server;
+use crate::support::load_balancer::Checks;
+use crate::support::web_service::assert_code;
+
+/// `crash` exits 2 s after it runs; the rest answer at once.
+const FAULTS: &str = r#"{"images": [{"match": "*:crash*", "crash_after": "2s", "exit_code": 1}]}"#;
+
+async fn resources(local: &Local) -> BlueGreen {
+    let checks = Checks {
+        interval_s: Some(5),
+        timeout_s: Some(2),
+        healthy: Some(2),
+        drain_s: Some(10),
+        ..Checks::default()
+    };
+    blue_green(&local.clients.elb, checks).await
+}
+
+/// Two awsvpc tasks of `acme/web:TAG`, blue/green with a bake of 1 minute.
+fn deployfile(tag: &str, bg: &BlueGreen, verify: &str) -> String {
+    format!(
+        r#"defaults {{
+  cluster = "c"
+}}
+
+register web_task {{
+  family       = "web"
+  network_mode = "awsvpc"
+  container "app" {{
+    image = "acme/web:{tag}"
+    ports = [8080]
+  }}
+}}
+
+update web {{
+  task_definition = web_task
+  create          = true
+  desired         = 2
+  strategy        = blue_green
+  bake            = 1m
+  circuit_breaker = rollback
+  network {{
+    subnets = ["subnet-a"]
+  }}
+  load_balancer {{
+    target_group             = "{blue}"
+    alternate_target_group   = "{green}"
+    production_listener_rule = "{production}"
+    test_listener_rule       = "{test}"
+    role                     = "arn:aws:iam::000000000000:role/ecsInfrastructure"
+    container                = "app"
+    port                     = 8080
+  }}
+}}
+
+verify web {{
+{verify}}}
+"#,
+        blue = bg.blue,
+        green = bg.green,
+        production = bg.production_rule,
+        test = bg.test_rule,
+    )
+}
+
+fn stages(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::LifecycleStage { stage: Some(stage), .. } => Some(stage.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Production's weight on each group: `(blue, green)`.
+async fn production(local: &Local, bg: &BlueGreen) -> (i32, i32) {
+    let found = weights(&local.clients.elb, &bg.production_rule).await;
+    let of = |arn: &str| found.iter().find(|(a, _)| a == arn).map_or(0, |(_, w)| *w);
+    (of(&bg.blue), of(&bg.green))
+}
+
+/// A service with a history: created plainly on `good1`, then one good blue/green
+/// deployment to `good2` (production now on green).
+async fn with_history(local: &Local, bg: &BlueGreen) {
+    let first = local.run(&deployfile("good1", bg, "  timeout = 20m\n")).await;
+    assert_code(&first, 0);
+    let second = local.run(&deployfile("good2", bg, "  timeout = 20m\n")).await;
+    assert_code(&second, 0);
+    assert_eq!(production(local, bg).await, (0, 100), "{}", second.reason);
+    local.settle().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_good_revision_is_verified_once_production_traffic_is_on_it() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    let ran = local.run(&deployfile("good3", &bg, "  timeout = 20m\n")).await;
+    eprintln!("{}", ran.reason);
+    assert_code(&ran, 0);
+    assert_eq!(ran.verdict, Verdict::Success);
+    let seen = stages(&ran.events);
+    let order = ["SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"];
+    let positions: Vec<Option<usize>> =
+        order.iter().map(|s| seen.iter().position(|x| x == s)).collect();
+    assert!(positions.iter().all(Option::is_some), "{seen:?}");
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    // `until` defaults to traffic_shifted: the bake is left to ECS, and ferry says so.
+    assert!(ran.reason.contains("serving production traffic"), "{}", ran.reason);
+    assert!(ran.reason.contains("ferry leaves that to ECS"), "{}", ran.reason);
+    assert!(!seen.contains(&"CLEAN_UP".to_owned()), "ferry did not wait for the bake: {seen:?}");
+    // The third deployment went back to blue's group.
+    assert_eq!(production(&local, &bg).await, (100, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn until_completed_waits_for_the_bake_and_the_clean_up() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    let ran = local.run(&deployfile("good3", &bg, "  timeout = 20m\n  until = completed\n")).await;
+    assert_code(&ran, 0);
+    let seen = stages(&ran.events);
+    assert!(seen.contains(&"BAKE_TIME".to_owned()) && seen.contains(&"CLEAN_UP".to_owned()));
+    assert!(ran.reason.contains("completed (SUCCESSFUL)"), "{}", ran.reason);
+    let service = local.service().await.expect("service");
+    assert_eq!(service.deployments.len(), 1, "blue is gone once ECS completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashing_revision_is_rolled_back_by_ecs_and_never_gets_production_traffic() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    let ran = local.run(&deployfile("crash", &bg, "  timeout = 20m\n")).await;
+    eprintln!("{}", ran.reason);
+    assert_code(&ran, 1);
+    assert_eq!(ran.verdict, Verdict::RolledBack);
+    assert!(ran.reason.contains("ROLLBACK"), "{}", ran.reason);
+    assert!(ran.reason.contains("circuit breaker counted"), "{}", ran.reason);
+    let seen = stages(&ran.events);
+    assert!(!seen.contains(&"TEST_TRAFFIC_SHIFT".to_owned()), "{seen:?}");
+    assert_eq!(production(&local, &bg).await, (0, 100), "production stayed on good2");
+    let service = local.service().await.expect("service");
+    assert!(service.task_definition.ends_with(":2"), "{}", service.task_definition);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_failing_on_production_traffic_moves_it_back_at_once() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    let server = Server::start(Box::new(|_| (500, "broken".to_owned(), 0)));
+    let verify = format!(
+        "  timeout = 20m\n  gate http(\"http://{}/health\") {{ status = 200, every = 10s, \
+         within = 30s }}\n",
+        server.address
+    );
+    let ran = local.run(&deployfile("good3", &bg, &verify)).await;
+    eprintln!("{}", ran.reason);
+    assert_code(&ran, 1);
+    assert!(ran.reason.contains("ferry asked ECS to roll"), "{}", ran.reason);
+    assert!(server.hits() > 0, "the gate ran");
+    let seen = stages(&ran.events);
+    assert!(
+        seen.contains(&"POST_PRODUCTION_TRAFFIC_SHIFT".to_owned())
+            || seen.contains(&"BAKE_TIME".to_owned()),
+        "{seen:?}"
+    );
+    assert_eq!(production(&local, &bg).await, (0, 100), "production is back on good2");
+    let service = local.service().await.expect("service");
+    assert!(service.task_definition.ends_with(":2"), "{}", service.task_definition);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_client_s_deployment_in_the_middle_is_never_success() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    let setup = Setup { hook: Some(intruder()), ..Setup::default() };
+    let ran = local.run_with(&deployfile("good3", &bg, "  timeout = 20m\n"), setup).await;
+    assert_ne!(ran.code(), 0, "{}", ran.reason);
+    assert!(ran.reason.contains("replaced ours"), "{}", ran.reason);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_refuses_a_completed_wait_shorter_than_ecs_s_bake() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    let text = deployfile("good3", &bg, "  timeout = 30s\n  until = completed\n")
+        .replace("bake            = 1m", "bake            = 5m");
+    let ran = local.run(&text).await;
+    assert_code(&ran, 2);
+    assert!(ran.reason.contains("only after its bake of 5m"), "{}", ran.reason);
+}
