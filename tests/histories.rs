@@ -188,6 +188,12 @@ async fn play(local: &Local, model: &mut Model, action: &Action) -> Result<(), S
             let checks = Checks { drain_s: Some(10), ..Checks::default() };
             model.balanced = Some(load_balancer(&local.clients.elb, checks).await.0);
         }
+        Action::BlueGreen => {
+            let checks = Checks { drain_s: Some(10), ..Checks::default() };
+            let bg = crate::support::blue_green::blue_green(&local.clients.elb, checks).await;
+            model.balanced = Some(bg.blue.clone());
+            model.blue_green = Some(bg);
+        }
         Action::Deploy { kind, version } => {
             let image = kind.image(*version);
             let change = |m: &mut Model| {
@@ -448,9 +454,25 @@ fn the_oracle_knows_ecs_arithmetic() {
     // Some histories run behind a load balancer, and some of those deploy an image that
     // never answers it (a failure there, a good deploy elsewhere).
     let all: Vec<Vec<Action>> = (0..100).map(|seed| history(seed, 14)).collect();
-    let balanced = all.iter().filter(|h| matches!(h[0], Action::Balance)).count();
+    let balanced =
+        all.iter().filter(|h| matches!(h[0], Action::Balance | Action::BlueGreen)).count();
     assert!((25..=55).contains(&balanced), "{balanced}");
-    assert!(all.iter().any(|h| matches!(h[0], Action::Balance)
-        && h.iter().any(|a| matches!(a, Action::Deploy { kind: Kind::Dark, .. }))));
+    for kind in [Action::Balance, Action::BlueGreen] {
+        let kind = std::mem::discriminant(&kind);
+        assert!(all.iter().any(|h| std::mem::discriminant(&h[0]) == kind
+            && h.iter().any(|a| matches!(a, Action::Deploy { kind: Kind::Dark, .. }))));
+    }
+    // min and max do not bind a blue/green deployment.
+    let blue_green = Model {
+        blue_green: Some(crate::support::blue_green::BlueGreen {
+            blue: String::new(),
+            green: String::new(),
+            production_rule: String::new(),
+            test_rule: String::new(),
+        }),
+        ..Model::new()
+    };
+    assert!(!blue_green.cannot_progress(&live(1, 100, 100)));
+    assert!(Model::new().cannot_progress(&live(1, 100, 100)));
     assert!(Kind::Dark.fails(true) && !Kind::Dark.fails(false));
 }

@@ -23,6 +23,8 @@ fn input(desired: u32, min: u32, max: u32) -> SimulationInput {
         target_groups: Vec::new(),
         faults: FaultFile::default(),
         settings: SchedulerSettings::default(),
+        strategy: Strategy::Rolling,
+        bake_ms: 0,
     }
 }
 

@@ -207,3 +207,30 @@ async fn the_plan_refuses_a_completed_wait_shorter_than_ecs_s_bake() {
     assert_code(&ran, 2);
     assert!(ran.reason.contains("only after its bake of 5m"), "{}", ran.reason);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_predicts_each_stage_and_when_production_traffic_moves() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    let text = deployfile("good3", &bg, "  timeout = 20m\n");
+    let plan = local.plan(&text).await.expect("plan");
+    let said = ferry::engine::plan_text(&plan, None);
+    eprintln!("{said}");
+    for expected in [
+        "blue/green with a bake of 1m",
+        "SCALE_UP",
+        "POST_TEST_TRAFFIC_SHIFT",
+        "BAKE_TIME",
+        "CLEAN_UP",
+        "production traffic on it after about",
+        "watch our blue/green deployment until traffic_shifted",
+        "then ECS bakes 1m with the old revision kept",
+    ] {
+        assert!(said.contains(expected), "{expected}: {said}");
+    }
+    // The same settings as the service's: nothing but the revision differs.
+    assert!(!said.contains("strategy:"), "{said}");
+    let ran = local.run(&text).await;
+    assert_code(&ran, 0);
+}

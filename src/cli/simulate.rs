@@ -43,6 +43,8 @@ pub(super) fn run(arguments: &SimulateArguments) -> ExitStatus {
         target_groups: Vec::new(),
         settings: faults.scheduler.apply(SchedulerSettings::default()),
         faults,
+        strategy: crate::local::scheduler::Strategy::Rolling,
+        bake_ms: 0,
     });
     match arguments.format {
         SimulateFormat::Json => {

@@ -7,11 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::aws::BreakerView;
+use crate::aws::{BreakerView, StrategyView};
 use crate::local::behaviour::FaultFile;
-use crate::local::scheduler::{CircuitBreaker, SchedulerSettings};
+use crate::local::scheduler::{CircuitBreaker, SchedulerSettings, Strategy};
 use crate::local::simulation::{Outcome, Simulation, SimulationInput, simulate};
-use crate::local::target_health::{HealthTiming, TargetLink};
+use crate::local::target_health::{HealthTiming, Side, TargetLink};
 
 /// A target group's deregistration delay when none is read (reference §1.5).
 pub(super) const DEFAULT_DRAIN_MS: u64 = 300_000;
@@ -29,6 +29,11 @@ pub struct Effective {
     /// Behind load balancers: how the target groups check and drain.
     #[serde(default)]
     pub balancing: Option<Balancing>,
+    /// How ECS deploys, and of a blue/green deployment its bake.
+    #[serde(default)]
+    pub strategy: StrategyView,
+    #[serde(default)]
+    pub bake_ms: u64,
 }
 
 /// A service's target groups as the prediction models them: a task counts as healthy
@@ -90,6 +95,8 @@ impl Effective {
             grace_s: unsigned(service.grace_s, 0),
             capacity,
             balancing: (!service.load_balancers.is_empty()).then(Balancing::default),
+            strategy: service.strategy,
+            bake_ms: service.bake_minutes.map_or(0, |m| u64::try_from(m).unwrap_or(0) * 60_000),
         }
     }
 
@@ -97,10 +104,13 @@ impl Effective {
     #[must_use]
     pub fn text(&self) -> String {
         format!(
-            "{} desired, min_healthy {}%, max {}%, circuit breaker {}, grace {}s{}{}",
+            "{} desired, {}circuit breaker {}, grace {}s{}{}",
             self.desired,
-            self.min_healthy,
-            self.max,
+            if self.strategy.is_staged() {
+                format!("blue/green with a bake of {}, ", crate::eval::duration_text(self.bake_ms))
+            } else {
+                format!("min_healthy {}%, max {}%, ", self.min_healthy, self.max)
+            },
             self.circuit_breaker.word(),
             self.grace_s,
             self.capacity.map_or_else(String::new, |c| format!(", room for {c} tasks")),
@@ -146,21 +156,33 @@ pub(super) fn simulation_input(effective: &Effective) -> SimulationInput {
         target_groups: effective
             .balancing
             .map(|b| {
-                vec![TargetLink {
-                    group_arn: "arn:aws:elasticloadbalancing:us-east-1:000000000000:\
-                                targetgroup/simulated/0"
-                        .to_owned(),
+                let link = |n: u32, side| TargetLink {
+                    group_arn: format!(
+                        "arn:aws:elasticloadbalancing:us-east-1:000000000000:\
+                         targetgroup/simulated/{n}"
+                    ),
                     container: "app".to_owned(),
                     container_port: 80,
                     target_type: "ip".to_owned(),
                     timing: b.timing,
                     drain_ms: b.drain_ms,
-                    side: crate::local::target_health::Side::Both,
-                }]
+                    side,
+                };
+                if effective.strategy.is_staged() {
+                    vec![link(0, Side::Primary), link(1, Side::Alternate)]
+                } else {
+                    vec![link(0, Side::Both)]
+                }
             })
             .unwrap_or_default(),
         faults: FaultFile::default(),
         settings: SchedulerSettings::default(),
+        strategy: if effective.strategy.is_staged() {
+            Strategy::BlueGreen
+        } else {
+            Strategy::Rolling
+        },
+        bake_ms: effective.bake_ms,
     }
 }
 
@@ -174,24 +196,36 @@ pub fn simulation(effective: &Effective) -> Simulation {
 #[must_use]
 pub(super) fn predict(effective: &Effective) -> Prediction {
     let simulation = simulation(effective);
-    let mut timeline: Vec<String> = simulation
+    // The scheduler's starts and stops, and a blue/green deployment's stages, in time
+    // order (a stage first at the same moment).
+    let mut lines: Vec<(u64, u8, String)> = simulation
         .steps
         .iter()
-        .map(|step| {
+        .map(|step| (step.at_ms, 1, format!("{} {} {}", step.action, step.count, step.revision)))
+        .chain(simulation.stages.iter().map(|s| (s.at_ms, 0, s.stage.to_owned())))
+        .collect();
+    lines.sort_by_key(|(at, order, _)| (*at, *order));
+    let mut timeline: Vec<String> = lines
+        .into_iter()
+        .map(|(at, _, text)| format!("{:>6}  {text}", crate::eval::duration_text(at)))
+        .collect();
+    let shifted = simulation
+        .stages
+        .iter()
+        .find(|s| s.stage == "POST_PRODUCTION_TRAFFIC_SHIFT")
+        .map(|s| {
             format!(
-                "{:>6}  {} {} {}",
-                crate::eval::duration_text(step.at_ms),
-                step.action,
-                step.count,
-                step.revision
+                "production traffic on it after about {}, then ECS's bake of {}; ",
+                crate::eval::duration_text(s.at_ms),
+                crate::eval::duration_text(effective.bake_ms)
             )
         })
-        .collect();
+        .unwrap_or_default();
     let (outcome, line) = match simulation.outcome {
         Outcome::Completed => (
             "completes",
             format!(
-                "completes after about {} (30 s starts, {})",
+                "{shifted}completes after about {} (30 s starts, {})",
                 crate::eval::duration_text(simulation.duration_ms),
                 effective.balancing.map_or_else(
                     || "40 s to healthy".to_owned(),
@@ -242,6 +276,8 @@ mod tests {
             grace_s: 0,
             capacity: None,
             balancing: None,
+            strategy: StrategyView::Rolling,
+            bake_ms: 0,
         }
     }
 

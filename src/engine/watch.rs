@@ -192,47 +192,18 @@ impl Runner<'_> {
             if seen
                 && list_stopped
                 && let Some(limit) = step.fail_fast
-            {
-                let stopped = match self
-                    .ecs
-                    .stopped_tasks(&cluster, &anchor.service, &anchor.deployment_id)
+                && let Some(failure) = self
+                    .fail_fast(
+                        &cluster,
+                        &anchor,
+                        limit,
+                        now,
+                        &mut stopped_looked,
+                        &mut stopped_seen,
+                    )
                     .await
-                {
-                    Ok(stopped) => {
-                        // A failed listing is tried again at the next poll.
-                        stopped_looked = Some(now);
-                        stopped
-                    }
-                    Err(error) => {
-                        self.emit(&Event::Warning {
-                            message: format!("{error}; fail-fast looks again at the next poll"),
-                        });
-                        Vec::new()
-                    }
-                };
-                let failed = failed_tasks(&stopped);
-                for task in &failed {
-                    if !stopped_seen.contains(&task.arn) {
-                        stopped_seen.push(task.arn.clone());
-                        self.emit(&Event::TaskStopped {
-                            service: anchor.service.clone(),
-                            task: task.arn.rsplit('/').next().unwrap_or(&task.arn).to_owned(),
-                            stop_code: task.stop_code.clone(),
-                            reason: task.reason.clone(),
-                            exit_codes: task
-                                .containers
-                                .iter()
-                                .map(|(n, c, _)| (n.clone(), *c))
-                                .collect(),
-                        });
-                    }
-                }
-                if failed.len() >= limit as usize {
-                    return Err(StepError::Deployment {
-                        service: anchor.service.clone(),
-                        failure: Failure::FailFast { stopped: failed },
-                    });
-                }
+            {
+                return Err(StepError::Deployment { service: anchor.service.clone(), failure });
             }
             let mut standing = judge(&anchor, service.as_ref(), seen);
             let mut unhealthy: Option<usize> = None;
@@ -491,6 +462,48 @@ impl Runner<'_> {
                 description: problem.description.clone(),
             });
         }
+    }
+
+    /// One fail-fast look: our stopped tasks listed (`looked` set when the listing
+    /// worked), each failed one reported once, and the failure once `limit` of them
+    /// stopped.
+    pub(super) async fn fail_fast(
+        &mut self,
+        cluster: &str,
+        anchor: &Anchor,
+        limit: u32,
+        now: u64,
+        looked: &mut Option<u64>,
+        reported: &mut Vec<String>,
+    ) -> Option<Failure> {
+        let stopped =
+            match self.ecs.stopped_tasks(cluster, &anchor.service, &anchor.deployment_id).await {
+                Ok(stopped) => {
+                    // A failed listing is tried again at the next poll.
+                    *looked = Some(now);
+                    stopped
+                }
+                Err(error) => {
+                    self.emit(&Event::Warning {
+                        message: format!("{error}; fail-fast looks again at the next poll"),
+                    });
+                    Vec::new()
+                }
+            };
+        let failed = failed_tasks(&stopped);
+        for task in &failed {
+            if !reported.contains(&task.arn) {
+                reported.push(task.arn.clone());
+                self.emit(&Event::TaskStopped {
+                    service: anchor.service.clone(),
+                    task: task.arn.rsplit('/').next().unwrap_or(&task.arn).to_owned(),
+                    stop_code: task.stop_code.clone(),
+                    reason: task.reason.clone(),
+                    exit_codes: task.containers.iter().map(|(n, c, _)| (n.clone(), *c)).collect(),
+                });
+            }
+        }
+        (failed.len() >= limit as usize).then_some(Failure::FailFast { stopped: failed })
     }
 
     /// Emits the service's events not seen before, oldest first; returns every event's

@@ -48,6 +48,8 @@ impl Runner<'_> {
         let mut done = false;
         let mut baking_since: Option<u64> = None;
         let mut standing_text = "waiting for our service deployment to show".to_owned();
+        let mut stopped_looked: Option<u64> = None;
+        let mut stopped_seen: Vec<String> = Vec::new();
         loop {
             let now = self.clock.now_ms();
             if now - started > timeout {
@@ -91,6 +93,16 @@ impl Runner<'_> {
                     });
                     last_stage = Some(now_stage);
                 }
+            }
+            // Fail fast on stopped tasks of ours, looked for at least every SLOW_MS.
+            let now = self.clock.now_ms();
+            if let Some(limit) = step.fail_fast
+                && stopped_looked.is_none_or(|at| now >= at + super::progress::SLOW_MS)
+                && let Some(failure) = self
+                    .fail_fast(cluster, anchor, limit, now, &mut stopped_looked, &mut stopped_seen)
+                    .await
+            {
+                return Err(StepError::Deployment { service: anchor.service.clone(), failure });
             }
             let given_up = record.is_none() && self.clock.now_ms() - started > NOT_SEEN_LIMIT_MS;
             match judge_stages(record.as_ref(), service.as_ref(), until, given_up) {
@@ -175,7 +187,7 @@ impl Runner<'_> {
                     waiting,
                 });
             }
-            let wake = super::watch::next_wake(
+            let mut wake = super::watch::next_wake(
                 now + POLL_MS,
                 now,
                 shifted,
@@ -184,6 +196,11 @@ impl Runner<'_> {
                 bake,
                 &probes,
             );
+            if step.fail_fast.is_some()
+                && let Some(at) = stopped_looked
+            {
+                wake = wake.min((at + super::progress::SLOW_MS).max(now));
+            }
             self.sleep(wake.saturating_sub(now).max(1)).await?;
         }
     }

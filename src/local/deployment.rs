@@ -39,8 +39,11 @@ impl RolloutState {
     }
 }
 
-/// `ServiceDeployment.lifecycleStage`: where a blue/green deployment is (docs/strategies.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// `ServiceDeployment.lifecycleStage`: where a blue/green deployment is (docs/strategies.md),
+/// in ECS's order.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum LifecycleStage {
     ReconcileService,
     PreScaleUp,

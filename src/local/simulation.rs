@@ -9,7 +9,7 @@ use super::behaviour::FaultFile;
 use super::deployment::{Deployment, Revision, RolloutState};
 use super::ids::Ids;
 use super::scheduler::{
-    Action, CircuitBreaker, Launcher, Rollout, RolloutConfig, SchedulerSettings,
+    Action, CircuitBreaker, Launcher, Rollout, RolloutConfig, SchedulerSettings, Strategy,
 };
 use super::task::{LaunchSpec, Task};
 
@@ -33,6 +33,9 @@ pub struct SimulationInput {
     pub target_groups: Vec<super::target_health::TargetLink>,
     pub faults: FaultFile,
     pub settings: SchedulerSettings,
+    /// Rolling, or blue/green with its bake (the lifecycle stages are recorded).
+    pub strategy: Strategy,
+    pub bake_ms: u64,
 }
 
 /// How the rollout ended.
@@ -88,6 +91,15 @@ pub struct Simulation {
     pub events: Vec<TimedEvent>,
     /// Tasks of the new revision that failed (the circuit breaker's count source).
     pub failed_tasks: u32,
+    /// Of a blue/green deployment: each lifecycle stage the new revision entered, when.
+    pub stages: Vec<TimedStage>,
+}
+
+/// A lifecycle stage with the virtual time it began.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TimedStage {
+    pub at_ms: u64,
+    pub stage: &'static str,
 }
 
 struct FaultLauncher<'a>(&'a FaultFile);
@@ -122,8 +134,8 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
         capacity: input.capacity,
         drain_ms: input.drain_ms,
         target_groups: input.target_groups.clone(),
-        strategy: super::scheduler::Strategy::Rolling,
-        bake_ms: 0,
+        strategy: input.strategy,
+        bake_ms: input.bake_ms,
     };
     let mut ids = Ids::new(1);
     let mut rollout = Rollout::new("simulated", config, input.settings);
@@ -132,6 +144,7 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
     let new = rollout.deploy(revision("new"), &mut ids, 0);
     let label = |deployment_id: &str| if deployment_id == old { "old" } else { "new" };
     let mut steps = Vec::new();
+    let mut stages = Vec::new();
     let mut now = 0;
     while now <= TIME_LIMIT_MS {
         let actions: Vec<Action> = rollout.advance(now, &mut launcher, &mut ids);
@@ -156,6 +169,12 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
                 old_healthy: count(&old, true),
                 new_healthy: count(&new, true),
             });
+        }
+        let stage = rollout.deployments.iter().find(|d| d.id == new).and_then(|d| d.stage);
+        if let Some((stage, at_ms)) = stage
+            && stages.last().is_none_or(|s: &TimedStage| s.stage != stage.as_str())
+        {
+            stages.push(TimedStage { at_ms, stage: stage.as_str() });
         }
         if rollout.is_settled() {
             break;
@@ -200,6 +219,7 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
         duration_ms: now.min(TIME_LIMIT_MS),
         events,
         failed_tasks,
+        stages,
     }
 }
 

@@ -107,6 +107,10 @@ pub(crate) enum Action {
     /// Before the first deploy: the service goes behind a load balancer (an `ip` target
     /// group checked every 30 s, a 10 s deregistration delay), awsvpc.
     Balance,
+    /// Before the first deploy: the service deploys blue/green (`strategy = blue_green`,
+    /// a bake of 1 minute) behind two such groups, a production and a test listener rule;
+    /// `verify` waits until completed.
+    BlueGreen,
 }
 
 impl fmt::Display for Action {
@@ -138,6 +142,9 @@ impl fmt::Display for Action {
                 write!(f, "deploy acme/web:slow-{version}, interrupted, run again")
             }
             Action::Balance => f.write_str("behind a load balancer (ip target group, 10 s drain)"),
+            Action::BlueGreen => {
+                f.write_str("blue/green behind two ip target groups (10 s drain), bake 1m")
+            }
         }
     }
 }
@@ -147,9 +154,10 @@ pub(crate) fn history(seed: u64, steps: usize) -> Vec<Action> {
     let mut random = Random(seed);
     let mut version = 1;
     let mut actions = vec![Action::Deploy { kind: Kind::Good, version }];
-    // Two histories in five run behind a load balancer from the start.
+    // Two histories in five run behind a load balancer from the start; half of those
+    // deploy blue/green.
     if random.chance(40) {
-        actions.insert(0, Action::Balance);
+        actions.insert(0, if random.chance(50) { Action::BlueGreen } else { Action::Balance });
     }
     while actions.len() < steps {
         version += 1;
@@ -228,6 +236,8 @@ pub(crate) struct Model {
     pub(crate) secret: u32,
     /// The target group the service is behind, if any.
     pub(crate) balanced: Option<String>,
+    /// Of a blue/green service: its groups and listener rules (`balanced` is the first).
+    pub(crate) blue_green: Option<super::blue_green::BlueGreen>,
 }
 
 /// What the oracle expects of one run.
@@ -253,6 +263,7 @@ impl Model {
             file: false,
             secret: 1,
             balanced: None,
+            blue_green: None,
         }
     }
 
@@ -276,6 +287,12 @@ impl Model {
     pub(crate) fn stuck(settings: &Live) -> bool {
         let d = settings.desired;
         d > 0 && d * settings.max / 100 <= d && (d * settings.min).div_ceil(100) >= d
+    }
+
+    /// Whether a deployment of this service cannot progress: min and max bind a rolling
+    /// deployment only — a blue/green one starts the new revision in full beside the old.
+    pub(crate) fn cannot_progress(&self, settings: &Live) -> bool {
+        self.blue_green.is_none() && Self::stuck(settings)
     }
 
     /// The revision the run resolves to: reuse the running one, else the family's latest,
@@ -305,7 +322,7 @@ impl Model {
         let register = Some(reused.map_or_else(|| "register".to_owned(), |n| format!("reuse {n}")));
         let deploys = reused != Some(self.running);
         let settings = effective != self.live;
-        if deploys && Self::stuck(&effective) {
+        if deploys && self.cannot_progress(&effective) {
             return Expected { code: 2, register, update: "refuse" };
         }
         if !deploys {
@@ -340,7 +357,7 @@ impl Model {
     /// `ferry rollback`: the newest completed revision other than the running one, unless
     /// that deployment could not progress.
     pub(crate) fn rollback(&mut self) -> Option<usize> {
-        if Self::stuck(&self.live) {
+        if self.cannot_progress(&self.live) {
             return None;
         }
         let target = self.completions.iter().rev().copied().find(|r| *r != self.running)?;
@@ -382,19 +399,33 @@ pub(crate) fn deployfile(model: &Model) -> String {
         }
     }
     if let Some(group) = &model.balanced {
+        let advanced = model.blue_green.as_ref().map_or_else(String::new, |bg| {
+            format!(
+                "    alternate_target_group   = \"{}\"\n    production_listener_rule = \"{}\"\n    \
+                 test_listener_rule       = \"{}\"\n    role = \"{BLUE_GREEN_ROLE}\"\n",
+                bg.green, bg.production_rule, bg.test_rule
+            )
+        });
+        if model.blue_green.is_some() {
+            update = format!("{update}  strategy = blue_green\n  bake = 1m\n");
+        }
         update = format!(
             "{update}  network {{\n    subnets = [\"subnet-a\"]\n  }}\n  load_balancer {{\n    \
-             target_group = \"{group}\"\n    container    = \"app\"\n    \
+             target_group = \"{group}\"\n{advanced}    container    = \"app\"\n    \
              port         = 8080\n  }}\n"
         );
     }
+    let until = if model.blue_green.is_some() { "  until     = completed\n" } else { "" };
     format!(
         "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n{register}}}\n\n\
          update web {{\n  task_definition = web_task\n  create          = true\n{update}}}\n\n\
-         verify web {{\n  timeout   = 30m\n  fail_fast = 2\n}}\n\n\
+         verify web {{\n  timeout   = 30m\n  fail_fast = 2\n{until}}}\n\n\
          on failure {{\n  rollback web\n}}\n"
     )
 }
+
+/// The role a blue/green service's load balancers name (the local ECS does not assume it).
+const BLUE_GREEN_ROLE: &str = "arn:aws:iam::000000000000:role/ecsInfrastructure";
 
 /// A secret every revision carries (`API_TOKEN`): no event of any run may show it.
 pub(crate) const SECRET: &str = "histories-s3cr3t-token";

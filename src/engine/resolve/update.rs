@@ -351,6 +351,8 @@ pub(super) fn resolve_update(
                 Balancing::of(&read).or_else(|| (!links.is_empty()).then(Balancing::default))
             }
         },
+        strategy: change.strategy,
+        bake_ms: change.bake_ms,
         ..current
     };
     let deployment_changes = change.settings.iter().any(|s| {

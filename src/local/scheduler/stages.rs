@@ -25,7 +25,7 @@ impl Rollout {
             // Failed without a rollback: both sides are left as they are.
             return;
         }
-        self.keep_sides(primary, now, launcher, ids, actions);
+        self.keep_sides(primary, stage >= S::ScaleUp, now, launcher, ids, actions);
         if now <= since {
             // Each stage lasts a pass at least, so that a client polling sees it.
             return;
@@ -65,12 +65,14 @@ impl Rollout {
         }
     }
 
-    /// Green kept at its desired count, and blue's tasks that die replaced with their own
-    /// revision until clean-up, within the cluster's room (a blue/green deployment needs
-    /// room for both in full: `maximumPercent` does not apply).
+    /// Green kept at its desired count from the scale-up on (`green`), and blue's tasks
+    /// that die replaced with their own revision until clean-up, within the cluster's
+    /// room (a blue/green deployment needs room for both in full: `maximumPercent` does
+    /// not apply).
     fn keep_sides(
         &mut self,
         primary: &Deployment,
+        green: bool,
         now: u64,
         launcher: &mut dyn Launcher,
         ids: &mut Ids,
@@ -88,7 +90,7 @@ impl Rollout {
                 (missing > 0).then(|| (d.clone(), missing))
             })
             .collect();
-        if primary.throttled_until_ms <= now {
+        if green && primary.throttled_until_ms <= now {
             let missing = self.config.desired.saturating_sub(self.active(Some(&primary.id)));
             if missing > 0 {
                 wanted.push((primary.clone(), missing));
