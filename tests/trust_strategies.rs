@@ -194,6 +194,10 @@ async fn another_client_s_deployment_in_the_middle_is_never_success() {
     let ran = local.run_with(&deployfile("good3", &bg, "  timeout = 20m\n"), setup).await;
     assert_ne!(ran.code(), 0, "{}", ran.reason);
     assert!(ran.reason.contains("replaced ours"), "{}", ran.reason);
+    // The other client's deployment reconciles: ours is scaled down, and it completes alone.
+    let service = local.settle().await;
+    assert_eq!(service.deployments.len(), 1, "{service:#?}");
+    assert_eq!(service.running, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,4 +237,45 @@ async fn the_plan_predicts_each_stage_and_when_production_traffic_moves() {
     assert!(!said.contains("strategy:"), "{said}");
     let ran = local.run(&text).await;
     assert_code(&ran, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_service_switched_to_blue_green_moves_traffic_to_the_other_group() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    // Rolling first: the advanced configuration, the strategy and the bake left out.
+    let rolling: String = deployfile("good1", &bg, "  timeout = 20m\n")
+        .lines()
+        .filter(|l| {
+            !["strategy", "bake", "alternate_target_group", "_listener_rule", "role"]
+                .iter()
+                .any(|k| l.contains(k))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_code(&local.run(&rolling).await, 0);
+    assert_code(&local.run(&rolling.replace("good1", "good2")).await, 0);
+    local.settle().await;
+    let ran = local.run(&deployfile("good3", &bg, "  timeout = 20m\n")).await;
+    assert_code(&ran, 0);
+    let seen = stages(&ran.events);
+    assert!(seen.contains(&"TEST_TRAFFIC_SHIFT".to_owned()), "{seen:?}");
+    assert_eq!(production(&local, &bg).await, (0, 100), "production moved to the green group");
+    local.settle().await;
+    let health = local
+        .clients
+        .elb
+        .describe_target_health()
+        .target_group_arn(&bg.green)
+        .send()
+        .await
+        .expect("target health");
+    let healthy = health
+        .target_health_descriptions()
+        .iter()
+        .filter(|d| {
+            d.target_health().and_then(|h| h.state()).is_some_and(|s| s.as_str() == "healthy")
+        })
+        .count();
+    assert_eq!(healthy, 2, "the new revision's tasks serve from the green group");
 }

@@ -365,12 +365,16 @@ pub struct DeploymentSettings {
     pub bake_minutes: Option<i32>,
 }
 
-/// `deploymentConfiguration.strategy`, of those ferry deploys with.
+/// `deploymentConfiguration.strategy`. ferry deploys with rolling and blue/green; a live
+/// service may run linear or canary (set by another tool): ferry watches those by their
+/// stages and does not send their configuration.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StrategyView {
     #[default]
     Rolling,
     BlueGreen,
+    Linear,
+    Canary,
 }
 
 impl StrategyView {
@@ -380,7 +384,24 @@ impl StrategyView {
         match self {
             StrategyView::Rolling => "rolling",
             StrategyView::BlueGreen => "blue_green",
+            StrategyView::Linear => "linear",
+            StrategyView::Canary => "canary",
         }
+    }
+
+    /// In words: `blue/green`, `linear`, …
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            StrategyView::BlueGreen => "blue/green",
+            other => other.word(),
+        }
+    }
+
+    /// Whether ferry can send this strategy's configuration whole.
+    #[must_use]
+    pub fn sendable(self) -> bool {
+        matches!(self, StrategyView::Rolling | StrategyView::BlueGreen)
     }
 
     /// From the Deployfile's word.
@@ -399,12 +420,16 @@ impl StrategyView {
         match self {
             StrategyView::Rolling => aws_sdk_ecs::types::DeploymentStrategy::Rolling,
             StrategyView::BlueGreen => aws_sdk_ecs::types::DeploymentStrategy::BlueGreen,
+            StrategyView::Linear => aws_sdk_ecs::types::DeploymentStrategy::Linear,
+            StrategyView::Canary => aws_sdk_ecs::types::DeploymentStrategy::Canary,
         }
     }
 
     fn of_sdk(strategy: &aws_sdk_ecs::types::DeploymentStrategy) -> Self {
         match strategy {
             aws_sdk_ecs::types::DeploymentStrategy::BlueGreen => StrategyView::BlueGreen,
+            aws_sdk_ecs::types::DeploymentStrategy::Linear => StrategyView::Linear,
+            aws_sdk_ecs::types::DeploymentStrategy::Canary => StrategyView::Canary,
             _ => StrategyView::Rolling,
         }
     }

@@ -291,7 +291,7 @@ pub(super) fn watch_text(watch: &Watch, service: &str) -> String {
             ecs_bake_ms,
         } => format!(
             "watch our {}deployment until {until} (timeout {}{}{}{}){}",
-            if strategy.is_staged() { "blue/green " } else { "" },
+            if strategy.is_staged() { format!("{} ", strategy.describe()) } else { String::new() },
             crate::eval::duration_text(*timeout_ms),
             fail_fast.map_or_else(String::new, |n| format!(", fail fast after {n} stopped tasks")),
             if gates.is_empty() { String::new() } else { format!(", gates {}", gates.join(", ")) },

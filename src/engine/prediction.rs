@@ -107,7 +107,11 @@ impl Effective {
             "{} desired, {}circuit breaker {}, grace {}s{}{}",
             self.desired,
             if self.strategy.is_staged() {
-                format!("blue/green with a bake of {}, ", crate::eval::duration_text(self.bake_ms))
+                format!(
+                    "{} with a bake of {}, ",
+                    self.strategy.describe(),
+                    crate::eval::duration_text(self.bake_ms)
+                )
             } else {
                 format!("min_healthy {}%, max {}%, ", self.min_healthy, self.max)
             },
@@ -125,7 +129,7 @@ pub struct Prediction {
     pub effective: Effective,
     /// One line per scheduler pass that starts or stops tasks, then the outcome.
     pub timeline: Vec<String>,
-    /// `completes`, `cannot_progress`, `unfinished`, `fails`, `rolls_back`.
+    /// `completes`, `cannot_progress`, `unfinished`, `fails`, `rolls_back`, `unknown`.
     pub outcome: String,
     pub duration_ms: u64,
 }
@@ -177,7 +181,7 @@ pub(super) fn simulation_input(effective: &Effective) -> SimulationInput {
             .unwrap_or_default(),
         faults: FaultFile::default(),
         settings: SchedulerSettings::default(),
-        strategy: if effective.strategy.is_staged() {
+        strategy: if effective.strategy == StrategyView::BlueGreen {
             Strategy::BlueGreen
         } else {
             Strategy::Rolling
@@ -195,6 +199,19 @@ pub fn simulation(effective: &Effective) -> Simulation {
 /// The predicted rollout.
 #[must_use]
 pub(super) fn predict(effective: &Effective) -> Prediction {
+    if effective.strategy.is_staged() && effective.strategy != StrategyView::BlueGreen {
+        // Linear and canary, set outside ferry: the local ECS's scheduler does not run them.
+        return Prediction {
+            effective: *effective,
+            timeline: vec![format!(
+                "ECS deploys it {}: the local ECS does not model that strategy, so ferry \
+                 predicts no timeline",
+                effective.strategy.describe()
+            )],
+            outcome: "unknown".to_owned(),
+            duration_ms: 0,
+        };
+    }
     let simulation = simulation(effective);
     // The scheduler's starts and stops, and a blue/green deployment's stages, in time
     // order (a stage first at the same moment).

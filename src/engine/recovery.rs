@@ -173,6 +173,9 @@ impl Runner<'_> {
             Some(Failure::RolledBackByEcs { to_task_definition, .. }) => {
                 Some(to_task_definition.clone())
             }
+            // A blue/green rollback goes back to the old revision, which is the last that
+            // completed; the PRIMARY may still be ours while ECS turns round.
+            Some(f) if f.rolled_back_by_ecs() && anchor.staged => anchor.rollback_target.clone(),
             Some(f) if f.rolled_back_by_ecs() => anchor.rollback_target.clone().or_else(|| {
                 now.as_ref().and_then(|s| s.primary()).map(|p| p.task_definition.clone())
             }),
@@ -195,7 +198,8 @@ impl Runner<'_> {
         };
         let how = if let Some(Failure::GateRolledBack { .. }) = &failure {
             "StopServiceDeployment(ROLLBACK) when the gate failed; verifying".to_owned()
-        } else if let Some(Failure::ServiceDeployment { status, .. }) = &failure {
+        } else if let Some(Failure::ServiceDeployment { status, rolled_back: true, .. }) = &failure
+        {
             format!("ECS is rolling our blue/green deployment back ({status}); verifying")
         } else if failure.as_ref().is_some_and(Failure::rolled_back_by_ecs) {
             "ECS's circuit breaker is rolling back; verifying".to_owned()
@@ -260,9 +264,30 @@ impl Runner<'_> {
                 });
                 return Err(StepError::Refused(reason));
             }
+            // A blue/green rollback is ECS's to finish: verified once our service
+            // deployment is ROLLBACK_SUCCESSFUL too, refused when it is ROLLBACK_FAILED.
+            let staged = match (&anchor.service_deployment_arn, anchor.staged) {
+                (Some(arn), true) => match self.ecs.service_deployment(arn).await {
+                    Ok(record) => record.map(|r| r.status),
+                    Err(error) if error.is_transient() => Some(String::new()),
+                    Err(error) => return Err(error.into()),
+                },
+                _ => None,
+            };
+            if staged.as_deref() == Some("ROLLBACK_FAILED") {
+                let reason = "ECS's rollback of our blue/green deployment failed \
+                              (ROLLBACK_FAILED)"
+                    .to_owned();
+                self.emit(&Event::RollbackFailed {
+                    service: anchor.service.clone(),
+                    reason: reason.clone(),
+                });
+                return Err(StepError::Refused(reason));
+            }
+            let ecs_done = staged.as_deref().is_none_or(|s| s == "ROLLBACK_SUCCESSFUL");
             match self.ecs.service(cluster, &anchor.service).await {
                 Ok(Some(service)) => {
-                    if settled_on(&service, &target) {
+                    if ecs_done && settled_on(&service, &target) {
                         self.emit(&Event::RollbackVerified {
                             service: anchor.service.clone(),
                             task_definition: target.clone(),

@@ -37,6 +37,10 @@ pub struct Anchor {
     /// The service's `loadBalancers` (from the UpdateService answer): each of our tasks
     /// must be a healthy target in every one of these groups (engine/targets.rs).
     pub load_balancers: Vec<LoadBalancerView>,
+    /// Whether ECS deploys it in lifecycle stages (blue/green): judged, and rolled back, by
+    /// its service deployment (engine/stages.rs).
+    #[serde(default)]
+    pub staged: bool,
 }
 
 impl Anchor {

@@ -105,7 +105,7 @@ impl Runner<'_> {
         let Watch::Deployment { until, timeout_ms, bake_ms, strategy, .. } = &change.watch else {
             return Ok("nothing to verify".to_owned());
         };
-        if strategy.is_staged() {
+        if strategy.is_staged() || anchor.staged {
             return self.watch_stages(step, change, &cluster, &anchor).await;
         }
         let timeout = *timeout_ms;

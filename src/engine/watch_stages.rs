@@ -41,8 +41,9 @@ impl Runner<'_> {
         let mut gates = self.prepare_gates(&step.gates, timeout)?;
         let policy = super::gates::network_policy(step);
         let started = self.clock.now_ms();
-        let mut probes: Vec<Probe> =
-            step.gates.iter().filter_map(|g| Probe::of(g, started)).collect();
+        // Probes start when production traffic moves to our revision.
+        let mut probes: Vec<Probe> = Vec::new();
+        let mut probes_started = false;
         let mut events_seen: Vec<String> = anchor.known_events.clone();
         let mut last_stage: Option<(Option<String>, String)> = None;
         let mut done = false;
@@ -66,7 +67,6 @@ impl Runner<'_> {
                     failure: Failure::TimedOut { after_ms: timeout, standing: standing_text },
                 });
             }
-            self.run_due_probes(&mut probes, &policy, anchor).await?;
             let read = async {
                 let record = self.ecs.service_deployment(&arn).await?;
                 let service = self.ecs.service(cluster, &anchor.service).await?;
@@ -123,8 +123,26 @@ impl Runner<'_> {
                 StageStanding::Reached => {}
                 StageStanding::Waiting(text) => standing_text = text,
             }
-            // ferry's gates judge production traffic: they run once it is on our revision.
+            // ferry's gates judge production traffic: they (probes too) run once it is on
+            // our revision.
             let shifted = record.as_ref().is_some_and(traffic_shifted);
+            if shifted && !probes_started {
+                let now = self.clock.now_ms();
+                probes = step.gates.iter().filter_map(|g| Probe::of(g, now)).collect();
+                probes_started = true;
+            }
+            if shifted {
+                match self.run_due_probes(&mut probes, &policy, anchor).await {
+                    Ok(()) => {}
+                    Err(StepError::Deployment {
+                        failure: Failure::GateFailed { gate, reason },
+                        ..
+                    }) => {
+                        return Err(self.roll_back_on_gate(&arn, anchor, gate, reason).await);
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
             if shifted && !gates.is_empty() {
                 match self.run_due_gates(&mut gates, &policy, cluster, anchor, &messages).await {
                     Ok(()) => {}
@@ -217,7 +235,11 @@ impl Runner<'_> {
         reason: String,
     ) -> StepError {
         let failure = match self.ecs.service_deployment(arn).await {
-            Ok(Some(record)) if record.status == "IN_PROGRESS" => {
+            // In CLEAN_UP the old revision is already stopping: nothing to move back to.
+            Ok(Some(record))
+                if record.status == "IN_PROGRESS"
+                    && record.lifecycle_stage.as_deref() != Some("CLEAN_UP") =>
+            {
                 match self.ecs.roll_back(arn).await {
                     Ok(()) => Failure::GateRolledBack { gate, reason },
                     Err(error) => {

@@ -143,6 +143,14 @@ pub struct RollbackOrigin {
 }
 
 impl Deployment {
+    /// Whether it is a blue/green deployment in CLEAN_UP: the old revision is stopping,
+    /// and no rollback can move traffic back to it.
+    #[must_use]
+    pub fn cleaning_up(&self) -> bool {
+        self.stage.is_some_and(|(stage, _)| stage == LifecycleStage::CleanUp)
+            && self.rollout == RolloutState::InProgress
+    }
+
     #[must_use]
     pub fn new(id: String, revision: Revision, now: u64) -> Self {
         let reason = format!("ECS deployment {id} in progress.");

@@ -314,6 +314,12 @@ impl EcsState {
                     )));
                 }
                 let id = record.deployment_id.clone();
+                if service.rollout.deployments.iter().any(|d| d.id == id && d.cleaning_up()) {
+                    return Err(ApiError::client(
+                        "The service deployment is in CLEAN_UP: the old revision is stopping, and \
+                         it cannot be stopped.",
+                    ));
+                }
                 if !service.rollout.stop_deployment(&id, rollback, now) {
                     return Err(ApiError::client(
                         "The service deployment is not the service's current deployment.",

@@ -417,8 +417,33 @@ impl EcsState {
         if let Some(load_balancers) = load_balancers
             && service.load_balancers != load_balancers
         {
+            let sides = |lbs: &Value| {
+                lbs.as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|e| e.get("advancedConfiguration").is_some())
+            };
+            if sides(&service.load_balancers) && !sides(&load_balancers) {
+                if service.rollout.traffic.is_some_and(super::scheduler::Traffic::production_side) {
+                    return Err(ApiError::invalid(
+                        "Production traffic is on the alternate target group: the local ECS does \
+                         not move a service off its advancedConfiguration then; deploy blue/green \
+                         once more to move it back to the targetGroupArn first.",
+                    ));
+                }
+                // The rules stay as they are, on the service's own groups.
+                service.rollout.traffic = None;
+            }
             service.load_balancers = load_balancers;
             changed = true;
+        }
+        // A deployment this call starts registers in the groups as they now are, and
+        // moves traffic from where the production rule sends it.
+        let (links, drain_ms) = self.elbv2.links(&service.load_balancers);
+        service.rollout.config.target_groups = links;
+        service.rollout.config.drain_ms = drain_ms;
+        if service.rollout.traffic.is_none() {
+            service.rollout.traffic = self.elbv2.traffic_of(&service.load_balancers);
         }
         if platform_version.is_some() && platform_version != service.platform_version {
             service.platform_version = platform_version;

@@ -112,6 +112,32 @@ impl Elbv2 {
         (links, drain_ms)
     }
 
+    /// Where the rules of a service's first `advancedConfiguration` send traffic, when
+    /// production traffic is mostly on the alternate group (set up that way, or moved by
+    /// another tool); `None` while it is on the service's own group.
+    #[must_use]
+    pub fn traffic_of(&self, load_balancers: &Value) -> Option<Traffic> {
+        let entry = load_balancers
+            .as_array()?
+            .iter()
+            .find(|e| e.get("advancedConfiguration").is_some_and(Value::is_object))?;
+        let advanced = &entry["advancedConfiguration"];
+        let alternate = advanced["alternateTargetGroupArn"].as_str()?;
+        let share = |rule: &Value| {
+            let rule = rule.as_str().and_then(|arn| self.rules.get(arn))?;
+            let groups = weighted_groups(&rule.actions);
+            let total: u64 = groups.iter().map(|(_, w)| *w).sum();
+            let on: u64 = groups.iter().filter(|(g, _)| g == alternate).map(|(_, w)| *w).sum();
+            (total > 0).then(|| u32::try_from(on * 1_000 / total).unwrap_or(1_000))
+        };
+        let production = share(&advanced["productionListenerRule"])?;
+        let traffic = Traffic {
+            production_alternate: production,
+            test_alternate: share(&advanced["testListenerRule"]).is_some_and(|t| t > 500),
+        };
+        traffic.production_side().then_some(traffic)
+    }
+
     /// Points the production and test listener rules of a service's `loadBalancers` (those
     /// with an `advancedConfiguration`) where `traffic` says: a weighted forward to the
     /// service's own target group and its alternate. A rule already there is left alone.
@@ -191,6 +217,27 @@ impl Elbv2 {
             .filter(|l| self.forwarded_by_listener(&l.arn).iter().any(|tg| tg == target_group_arn))
             .collect()
     }
+}
+
+/// A forward action's target groups with their weights (a plain `TargetGroupArn`: 1).
+#[must_use]
+pub(super) fn weighted_groups(actions: &Value) -> Vec<(String, u64)> {
+    let forward = actions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a.get("Type").and_then(Value::as_str) == Some("forward"));
+    let Some(forward) = forward else { return Vec::new() };
+    if let Some(groups) = forward.pointer("/ForwardConfig/TargetGroups").and_then(Value::as_array) {
+        return groups
+            .iter()
+            .filter_map(|g| {
+                let arn = g.get("TargetGroupArn")?.as_str()?.to_owned();
+                Some((arn, g.get("Weight").and_then(Value::as_u64).unwrap_or(1)))
+            })
+            .collect();
+    }
+    forwarded(&Value::Array(vec![forward.clone()])).into_iter().map(|arn| (arn, 1)).collect()
 }
 
 /// The target groups `actions` forward to.

@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 
-use super::elbv2::forwarded;
 use super::elbv2_targets::TargetGroup;
 use super::state::EcsState;
 use super::target_health::{TargetState, TaskTarget};
@@ -163,7 +162,7 @@ impl EcsState {
             self.elbv2.rules.values().filter(|r| r.listener_arn == listener_arn).collect();
         rules.sort_by_key(|r| r.priority.parse::<u32>().unwrap_or(u32::MAX));
         let rule = rules.iter().find(|r| matches(&r.conditions, host, path)).ok_or(503_u16)?;
-        let groups = weighted(&rule.actions);
+        let groups = super::elbv2::weighted_groups(&rule.actions);
         let total: u64 = groups.iter().map(|(_, w)| *w).sum();
         if total == 0 {
             return Err(503);
@@ -213,26 +212,6 @@ impl EcsState {
     pub(super) fn listener_arns(&self) -> Vec<String> {
         self.elbv2.listeners.keys().cloned().collect()
     }
-}
-
-/// A forward action's target groups with their weights (a plain `TargetGroupArn`: 1).
-fn weighted(actions: &Value) -> Vec<(String, u64)> {
-    let forward = actions
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|a| a.get("Type").and_then(Value::as_str) == Some("forward"));
-    let Some(forward) = forward else { return Vec::new() };
-    if let Some(groups) = forward.pointer("/ForwardConfig/TargetGroups").and_then(Value::as_array) {
-        return groups
-            .iter()
-            .filter_map(|g| {
-                let arn = g.get("TargetGroupArn")?.as_str()?.to_owned();
-                Some((arn, g.get("Weight").and_then(Value::as_u64).unwrap_or(1)))
-            })
-            .collect();
-    }
-    forwarded(&Value::Array(vec![forward.clone()])).into_iter().map(|arn| (arn, 1)).collect()
 }
 
 /// Whether a rule's conditions hold for `host` and `path`: `path-pattern` and
@@ -367,8 +346,11 @@ mod tests {
         let split = serde_json::json!([{"Type": "forward", "ForwardConfig": {"TargetGroups": [
             {"TargetGroupArn": "blue", "Weight": 90}, {"TargetGroupArn": "green", "Weight": 10}
         ]}}]);
-        assert_eq!(weighted(&split), vec![("blue".into(), 90), ("green".into(), 10)]);
+        assert_eq!(
+            super::super::elbv2::weighted_groups(&split),
+            vec![("blue".into(), 90), ("green".into(), 10)]
+        );
         let plain = serde_json::json!([{"Type": "forward", "TargetGroupArn": "blue"}]);
-        assert_eq!(weighted(&plain), vec![("blue".into(), 1)]);
+        assert_eq!(super::super::elbv2::weighted_groups(&plain), vec![("blue".into(), 1)]);
     }
 }

@@ -361,6 +361,41 @@ pub(super) fn resolve_update(
     // ECS's deploymentConfiguration is sent whole: the strategy and bake as they will be.
     let strategy_after = strategy.unwrap_or(service.strategy);
     let bake_after = bake_minutes.or(service.bake_minutes);
+    if deployment_changes && !strategy_after.sendable() {
+        refuse(
+            &mut change,
+            format!(
+                "service `{}` deploys {} (set outside ferry), and ferry does not send that \
+                 strategy's configuration: changing `min_healthy`, `max` or `circuit_breaker` \
+                 would send the deployment configuration without it; write `strategy = rolling` \
+                 or `strategy = blue_green` to change strategies, or leave these settings to \
+                 the tool that set it",
+                step.service,
+                strategy_after.describe()
+            ),
+            false,
+        );
+        return change;
+    }
+    if strategy_after.is_staged()
+        && let Some(links) = &load_balancers
+        && links.iter().any(|l| l.advanced.is_none())
+    {
+        refuse(
+            &mut change,
+            format!(
+                "service `{}` deploys {}, and ECS requires every load balancer then to name its \
+                 alternate target group, production listener rule and role; add them to \
+                 `update {}`'s `load_balancer` blocks, with `strategy = {}` (docs/strategies.md)",
+                step.service,
+                strategy_after.describe(),
+                step.name,
+                strategy_after.word()
+            ),
+            false,
+        );
+        return change;
+    }
     let request = ServiceRequest {
         service: step.service.clone(),
         task_definition: if new_revision { revision.arn().map(str::to_owned) } else { None },

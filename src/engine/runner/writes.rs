@@ -412,6 +412,7 @@ impl Runner<'_> {
                 .filter(|l| !l.target_group.is_empty())
                 .cloned()
                 .collect(),
+            staged: answer.strategy.is_staged(),
         };
         if !matches!(change.action, UpdateAction::Resume { .. }) {
             self.emit(&Event::DeploymentStarted {

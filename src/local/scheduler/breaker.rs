@@ -11,10 +11,12 @@ impl Rollout {
     pub(super) fn circuit_breaker(&mut self, now: u64) {
         let breaker = self.config.circuit_breaker;
         let threshold = CircuitBreaker::threshold(self.config.desired);
+        // In CLEAN_UP the old revision is going: there is nothing left to roll back to.
         let Some(index) = self.deployments.iter().position(|d| {
             d.status == DeploymentStatus::Primary
                 && d.rollout == RolloutState::InProgress
                 && d.breaker_count >= threshold
+                && !d.cleaning_up()
         }) else {
             return;
         };

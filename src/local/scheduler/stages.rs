@@ -31,7 +31,10 @@ impl Rollout {
             return;
         }
         let next = match stage {
-            S::ReconcileService => Some(S::PreScaleUp),
+            S::ReconcileService => {
+                self.reconcile(&primary.id, now, actions);
+                Some(S::PreScaleUp)
+            }
             S::PreScaleUp => Some(S::ScaleUp),
             S::ScaleUp => self.scaled_up(primary, now).then_some(S::PostScaleUp),
             S::PostScaleUp => Some(S::TestTrafficShift),
@@ -121,12 +124,36 @@ impl Rollout {
         self.active(Some(&primary.id)) == desired && self.healthy(Some(&primary.id), now) >= desired
     }
 
+    /// More than one revision ran as the deployment began (one replaced mid-way): all but
+    /// the one that last completed — where traffic is, blue — are scaled down.
+    fn reconcile(&mut self, primary_id: &str, now: u64, actions: &mut Vec<Action>) {
+        let blue = self
+            .deployments
+            .iter()
+            .filter(|d| d.id != primary_id && d.completed_ms.is_some())
+            .max_by_key(|d| d.completed_ms)
+            .map(|d| d.id.clone());
+        let keep: Vec<&str> = [Some(primary_id), blue.as_deref()].into_iter().flatten().collect();
+        self.stop_others(&keep, primary_id, now, actions);
+    }
+
     /// Clean-up: every task of another deployment stops.
     fn stop_blue(&mut self, primary_id: &str, now: u64, actions: &mut Vec<Action>) {
+        self.stop_others(&[primary_id], primary_id, now, actions);
+    }
+
+    /// Every task of the deployments not in `keep` stops, and they keep none.
+    fn stop_others(
+        &mut self,
+        keep: &[&str],
+        primary_id: &str,
+        now: u64,
+        actions: &mut Vec<Action>,
+    ) {
         let reason = format!("Scaling activity initiated by (deployment {primary_id})");
         let mut stopped = Vec::new();
         for task in &mut self.tasks {
-            if task.deployment_id == primary_id || !task.is_active() {
+            if keep.contains(&task.deployment_id.as_str()) || !task.is_active() {
                 continue;
             }
             let stop = Stop {
@@ -140,7 +167,7 @@ impl Rollout {
             stopped.push((task.deployment_id.clone(), task.id.clone()));
         }
         for deployment in &mut self.deployments {
-            if deployment.id != primary_id {
+            if !keep.contains(&deployment.id.as_str()) {
                 deployment.keep = Some(0);
             }
         }

@@ -346,9 +346,10 @@ impl Analyzer<'_> {
 
     /// min below max; the rollout can progress; the circuit breaker rolls back.
     fn update(&mut self, step: &Step, body: &Block, what: &str) {
-        if self.strategy_rules(step, body, what) {
+        if self.strategy_rules(step, body, what) != Some(false) {
             // Blue/green starts the new revision in full beside the old: min and max do not
-            // apply, so neither do their rules.
+            // apply, so neither do their rules (nor while the strategy is known only per
+            // environment: `ferry plan` judges it then).
             self.breaker_lints(body);
             return;
         }
@@ -407,9 +408,14 @@ impl Analyzer<'_> {
     /// `strategy = blue_green` needs `bake` and, in every `load_balancer`, the alternate
     /// target group, the production listener rule and the role (AWS's rules); `bake` and
     /// those fields mean nothing to a rolling update. `bake` is whole minutes
-    /// (`bakeTimeInMinutes`). Returns whether the update is blue/green.
-    fn strategy_rules(&mut self, step: &Step, body: &Block, what: &str) -> bool {
-        let word = body.field("strategy").and_then(|f| enum_word(&f.value));
+    /// (`bakeTimeInMinutes`). Returns whether the update is blue/green; `None` when its
+    /// strategy is a value known only per environment (`vars.strategy`), left to the plan.
+    fn strategy_rules(&mut self, step: &Step, body: &Block, what: &str) -> Option<bool> {
+        let field = body.field("strategy");
+        let word = field.and_then(|f| enum_word(&f.value));
+        if field.is_some() && word.is_none() {
+            return None;
+        }
         let blue_green = word.as_deref().is_some_and(|w| w.eq_ignore_ascii_case("blue_green"));
         let balancers: Vec<&Block> = body
             .blocks()
@@ -459,7 +465,7 @@ impl Analyzer<'_> {
                     );
                 }
             }
-            return false;
+            return Some(false);
         }
         if body.field("bake").is_none() {
             self.push(
@@ -501,7 +507,7 @@ impl Analyzer<'_> {
                 ),
             );
         }
-        true
+        Some(true)
     }
 
     /// A circuit breaker that is off, or does not roll back.
