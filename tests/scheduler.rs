@@ -338,6 +338,7 @@ fn config(desired: u32, breaker: CircuitBreaker) -> RolloutConfig {
         target_groups: Vec::new(),
         strategy: Strategy::Rolling,
         bake_ms: 0,
+        hooks: Vec::new(),
     }
 }
 

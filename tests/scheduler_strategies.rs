@@ -8,7 +8,7 @@ use crate::support::scheduling::{Faults, faults, revision};
 use ferry::local::deployment::{LifecycleStage, LifecycleStage as S, RolloutState};
 use ferry::local::ids::Ids;
 use ferry::local::scheduler::{
-    CircuitBreaker, Rollout, RolloutConfig, SchedulerSettings, Strategy, Traffic,
+    CircuitBreaker, Hook, Rollout, RolloutConfig, SchedulerSettings, Strategy, Traffic,
 };
 use ferry::local::target_health::{HealthTiming, Side, TargetLink};
 use ferry::local::task::TaskState;
@@ -46,6 +46,7 @@ fn service(desired: u32, ids: &mut Ids, launcher: &mut Faults) -> (Rollout, u64)
         target_groups: vec![link(BLUE, Side::Primary), link(GREEN, Side::Alternate)],
         strategy: Strategy::BlueGreen,
         bake_ms: BAKE_MS,
+        hooks: Vec::new(),
     };
     let mut rollout = Rollout::new("web", config, SchedulerSettings::default());
     rollout.deploy(revision("web:1"), ids, 0);
@@ -192,4 +193,95 @@ fn a_stop_request_during_the_bake_moves_production_back_to_blue() {
             .filter(|t| t.deployment_id == new)
             .all(|t| t.state == TaskState::Stopped)
     );
+}
+
+fn pause_at_test_traffic(timeout_ms: u64, rolls_back: bool) -> Hook {
+    Hook {
+        target_type: "PAUSE".to_owned(),
+        target_arn: None,
+        stages: vec!["POST_TEST_TRAFFIC_SHIFT".to_owned()],
+        timeout_ms,
+        timeout_rolls_back: rolls_back,
+    }
+}
+
+/// Runs until the new deployment's hook at its current stage awaits, or `limit`.
+fn until_awaiting(rollout: &mut Rollout, launcher: &mut Faults, ids: &mut Ids, from: u64) -> u64 {
+    let mut now = from;
+    while !rollout.deployments[0].hooks.iter().any(|h| h.status == "AWAITING_ACTION") {
+        assert!(now < from + 3_600_000, "no hook ever awaited action");
+        rollout.advance(now, launcher, ids);
+        now = rollout.next_wakeup().max(now + 1);
+    }
+    now
+}
+
+#[test]
+fn a_pause_hook_holds_test_traffic_until_continued() {
+    let (mut ids, mut launcher) = (Ids::new(3), faults(r#"{"images": []}"#));
+    let (mut rollout, now) = service(2, &mut ids, &mut launcher);
+    rollout.config.hooks = vec![pause_at_test_traffic(3_600_000, true)];
+    let new = rollout.deploy(revision("web:2"), &mut ids, now);
+    let now = until_awaiting(&mut rollout, &mut launcher, &mut ids, now);
+    // Held at POST_TEST_TRAFFIC_SHIFT: test traffic on green, production still on blue.
+    rollout.advance(now + 600_000, &mut launcher, &mut ids);
+    let held = &rollout.deployments[0];
+    assert_eq!(held.stage.map(|(s, _)| s), Some(S::PostTestTrafficShift));
+    assert_eq!(rollout.traffic, Some(Traffic { production_alternate: 0, test_alternate: true }));
+    // Continued: on to production and the bake.
+    rollout.deployments[0].hooks[0].status = "SUCCEEDED".to_owned();
+    let end = now + 600_000;
+    run(&mut rollout, &mut launcher, &mut ids, end, end + 3_600_000, &mut Vec::new());
+    let primary = rollout.primary().expect("primary");
+    assert_eq!((primary.id.as_str(), primary.rollout), (new.as_str(), RolloutState::Completed));
+}
+
+#[test]
+fn a_pause_hook_that_times_out_rolls_back_with_ecs_s_reason() {
+    let (mut ids, mut launcher) = (Ids::new(3), faults(r#"{"images": []}"#));
+    let (mut rollout, now) = service(2, &mut ids, &mut launcher);
+    let old = rollout.primary().expect("primary").id.clone();
+    rollout.config.hooks = vec![pause_at_test_traffic(60_000, true)];
+    let new = rollout.deploy(revision("web:2"), &mut ids, now);
+    run(&mut rollout, &mut launcher, &mut ids, now, now + 3_600_000, &mut Vec::new());
+    let primary = rollout.primary().expect("primary");
+    assert_eq!((primary.id.as_str(), primary.rollout), (old.as_str(), RolloutState::Completed));
+    assert_eq!(
+        primary.rollback.as_ref().map(|r| r.reason.as_str()),
+        Some(
+            "Service deployment rolled back because POST_TEST_TRAFFIC_SHIFT pause hook timed out."
+        )
+    );
+    assert!(rollout.deployments.iter().all(|d| d.id != new), "ours is gone, rolled back");
+    assert_eq!(rollout.traffic, Some(Traffic::all_on(false)), "test traffic back on blue");
+}
+
+#[test]
+fn a_lambda_hook_answers_as_the_fault_file_says() {
+    let json = r#"{"images": [], "hooks": [
+        {"match": "*:check-fails", "status": "FAILED", "after": "45s"}]}"#;
+    let (mut ids, mut launcher) = (Ids::new(3), faults(json));
+    let (mut rollout, now) = service(1, &mut ids, &mut launcher);
+    let old = rollout.primary().expect("primary").id.clone();
+    rollout.config.hooks = vec![Hook {
+        target_type: "AWS_LAMBDA".to_owned(),
+        target_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:check-fails".to_owned()),
+        stages: vec!["PRE_PRODUCTION_TRAFFIC_SHIFT".to_owned()],
+        timeout_ms: 3_600_000,
+        timeout_rolls_back: true,
+    }];
+    rollout.deploy(revision("web:2"), &mut ids, now);
+    let mut seen = Vec::new();
+    run(&mut rollout, &mut launcher, &mut ids, now, now + 3_600_000, &mut seen);
+    assert_eq!(rollout.primary().map(|p| p.id.clone()), Some(old));
+    let reason = rollout.primary().and_then(|p| p.rollback.as_ref()).map(|r| r.reason.clone());
+    assert_eq!(
+        reason.as_deref(),
+        Some(
+            "Service deployment rolled back because PRE_PRODUCTION_TRAFFIC_SHIFT lifecycle \
+             hook(s) failed. Lifecycle hook target \
+             arn:aws:lambda:us-east-1:000000000000:function:check-fails returned FAILED status."
+        )
+    );
+    assert!(!seen.iter().any(|(s, ..)| *s == S::ProductionTrafficShift), "production never moved");
 }

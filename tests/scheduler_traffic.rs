@@ -37,6 +37,7 @@ fn rollout(desired: u32, grace_ms: u64) -> Rollout {
         target_groups: vec![link],
         strategy: Strategy::Rolling,
         bake_ms: 0,
+        hooks: Vec::new(),
     };
     Rollout::new("web", config, SchedulerSettings::default())
 }

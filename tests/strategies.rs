@@ -2,8 +2,9 @@
 //! clients (tests/contract/blue_green.py): the AWS CLI drives a BLUE_GREEN deployment and
 //! sees the documented lifecycle stages in order, with test then production traffic moved
 //! by the listener rules' weights; a crashing revision never gets production traffic and
-//! ends ROLLBACK_SUCCESSFUL with blue still running; wrong advanced configurations are
-//! refused in ECS's words.
+//! ends ROLLBACK_SUCCESSFUL with blue still running; a PAUSE hook holds the deployment at
+//! POST_TEST_TRAFFIC_SHIFT until the CLI continues it; wrong advanced configurations and
+//! hooks are refused in ECS's words.
 
 use serde_json::{Value, json};
 
@@ -78,4 +79,17 @@ async fn the_aws_cli_sees_a_blue_green_deployment_stage_by_stage() {
     assert_eq!(crash["production_after"], green, "still on the good revision's side");
     assert_eq!(crash["running_after"], json!(["2", "2"]), "the good revision never stopped");
     assert_eq!(crash["breaker"]["status"], "TRIGGERED", "{crash:#}");
+
+    // A PAUSE hook holds the deployment with test traffic on the new revision and
+    // production on the old, until `aws ecs continue-service-deployment`.
+    let paused = &summary["paused"];
+    assert_eq!(paused["stage"], "POST_TEST_TRAFFIC_SHIFT", "{paused:#}");
+    assert_eq!(paused["held_stage"], "POST_TEST_TRAFFIC_SHIFT", "held: {paused:#}");
+    assert_eq!(paused["hook"]["targetType"], "PAUSE");
+    assert_eq!(paused["hook"]["timeoutAction"], "ROLLBACK");
+    assert!(paused["hook"]["hookId"].as_str().is_some_and(|id| id.starts_with("ecs-pause-")));
+    assert_eq!(paused["production"], green, "production still on web:2's side: {paused:#}");
+    assert_eq!(paused["test"], blue, "test traffic on web:3's side: {paused:#}");
+    assert_eq!(paused["status"], "SUCCESSFUL", "{paused:#}");
+    assert_eq!(paused["hooks_after"], json!(["SUCCEEDED"]));
 }

@@ -251,8 +251,7 @@ async fn a_rolling_service_switched_to_blue_green_moves_traffic_to_the_other_gro
                 .iter()
                 .any(|k| l.contains(k))
         })
-        .map(|l| format!("{l}\n"))
-        .collect();
+        .fold(String::new(), |text, l| text + l + "\n");
     assert_code(&local.run(&rolling).await, 0);
     assert_code(&local.run(&rolling.replace("good1", "good2")).await, 0);
     local.settle().await;

@@ -73,6 +73,42 @@ pub struct FaultFile {
     /// The scheduler's choices where ECS leaves them open.
     #[serde(default)]
     pub scheduler: SchedulerOverrides,
+    /// What each Lambda lifecycle hook answers (no Lambda runs here): the first rule
+    /// whose `match` fits the hook's ARN; without one, SUCCEEDED after 30 s.
+    #[serde(default)]
+    pub hooks: Vec<HookRule>,
+}
+
+/// A Lambda lifecycle hook's answer: `SUCCEEDED` or `FAILED`, after a while (its
+/// `IN_PROGRESS` answers with `callBackDelay` until then).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookRule {
+    #[serde(rename = "match")]
+    pub pattern: String,
+    pub status: HookAnswer,
+    pub after: Option<DurationText>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum HookAnswer {
+    #[serde(rename = "SUCCEEDED")]
+    Succeeded,
+    #[serde(rename = "FAILED")]
+    Failed,
+}
+
+impl FaultFile {
+    /// What the Lambda hook `arn` answers, and after how long.
+    #[must_use]
+    pub fn hook(&self, arn: &str) -> (HookAnswer, u64) {
+        self.hooks
+            .iter()
+            .find(|rule| glob(&rule.pattern, arn))
+            .map_or((HookAnswer::Succeeded, 30_000), |rule| {
+                (rule.status, rule.after.map_or(30_000, |d| d.0))
+            })
+    }
 }
 
 /// Settings of the scheduler that ECS does not document (docs/local.md).

@@ -128,6 +128,29 @@ pub struct Deployment {
     /// (`advancedConfiguration.alternateTargetGroupArn`) rather than the service's own.
     #[serde(default)]
     pub alternate: bool,
+    /// The lifecycle hooks run so far, in order (`lifecycleHookDetails`).
+    #[serde(default)]
+    pub hooks: Vec<HookRun>,
+}
+
+/// One run of a lifecycle hook at a stage.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HookRun {
+    /// `ecs-pause-…` or `ecs-lambda-…`.
+    pub id: String,
+    pub target_type: String,
+    pub target_arn: Option<String>,
+    /// The lifecycle stage it holds (a hook at PRE_PRODUCTION_TRAFFIC_SHIFT holds
+    /// POST_TEST_TRAFFIC_SHIFT: the service model has no such lifecycle stage).
+    pub stage: LifecycleStage,
+    /// The hook stage it was configured for.
+    pub hook_stage: String,
+    /// `AWAITING_ACTION`, `IN_PROGRESS`, `SUCCEEDED`, `FAILED` or `TIMED_OUT`.
+    pub status: String,
+    pub expires_ms: u64,
+    pub timeout_rolls_back: bool,
+    /// A Lambda hook's answer and when it comes.
+    pub answer: Option<(bool, u64)>,
 }
 
 /// How a rollback began, kept with the deployment rolled back to: the failed one may be
@@ -173,6 +196,7 @@ impl Deployment {
             rollback: None,
             stage: None,
             alternate: false,
+            hooks: Vec::new(),
         }
     }
 }

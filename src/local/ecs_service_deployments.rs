@@ -243,6 +243,26 @@ impl EcsState {
             if let Some(stage) = &record.lifecycle_stage {
                 value["lifecycleStage"] = json!(stage);
             }
+            if let Some(d) = deployment.filter(|d| !d.hooks.is_empty()) {
+                value["lifecycleHookDetails"] = d
+                    .hooks
+                    .iter()
+                    .map(|hook| {
+                        let mut detail = json!({
+                            "hookId": hook.id,
+                            "targetType": hook.target_type,
+                            "status": hook.status,
+                            "expiresAt": self.time(hook.expires_ms),
+                            "timeoutAction":
+                                if hook.timeout_rolls_back { "ROLLBACK" } else { "CONTINUE" },
+                        });
+                        if let Some(arn) = &hook.target_arn {
+                            detail["targetArn"] = json!(arn);
+                        }
+                        detail
+                    })
+                    .collect();
+            }
             if let Some(at) = record.finished_ms {
                 value["finishedAt"] = self.time(at);
             }
@@ -289,6 +309,55 @@ impl EcsState {
             found.push(value);
         }
         Ok(json!({ "serviceRevisions": found, "failures": failures }))
+    }
+
+    /// `ContinueServiceDeployment`: a PAUSE hook awaiting action goes on (CONTINUE) or
+    /// rolls the deployment back (ROLLBACK), at the scheduler's next pass.
+    pub fn continue_service_deployment(
+        &mut self,
+        request: Request<'_>,
+        now: u64,
+    ) -> Result<Value, ApiError> {
+        let arn = request.required_string("serviceDeploymentArn")?.to_owned();
+        let hook_id = request.required_string("hookId")?.to_owned();
+        let continues = request.string("action")?.unwrap_or("CONTINUE") == "CONTINUE";
+        if !hook_id.starts_with("ecs-") || hook_id.matches('-').count() < 2 {
+            return Err(ApiError::invalid(
+                "Invalid hookId: hookId must follow the format: ecs-{hookType}-{id}",
+            ));
+        }
+        for cluster in self.clusters.values_mut() {
+            for service in cluster.services.values_mut() {
+                let Some(record) = service.service_deployments.iter().find(|s| s.arn == arn) else {
+                    continue;
+                };
+                if TERMINAL.contains(&record.status.as_str()) {
+                    return Err(ApiError::invalid(
+                        "Continuing a service deployment is not allowed for service deployment in \
+                         terminal states.",
+                    ));
+                }
+                let id = record.deployment_id.clone();
+                let hook = service
+                    .rollout
+                    .deployments
+                    .iter_mut()
+                    .find(|d| d.id == id)
+                    .and_then(|d| d.hooks.iter_mut().find(|h| h.id == hook_id))
+                    .filter(|h| h.status == "AWAITING_ACTION");
+                let Some(hook) = hook else {
+                    return Err(ApiError::invalid(
+                        "Provided hookId is either completed, unavailable, or not associated with \
+                         the given Resource ARN",
+                    ));
+                };
+                if continues { "SUCCEEDED" } else { "FAILED" }.clone_into(&mut hook.status);
+                service.rollout.next_pass_ms = service.rollout.next_pass_ms.min(now);
+                sync(service, now);
+                return Ok(json!({ "serviceDeploymentArn": arn }));
+            }
+        }
+        Err(ApiError::service_deployment_not_found())
     }
 
     pub fn stop_service_deployment(

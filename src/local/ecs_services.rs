@@ -100,12 +100,50 @@ impl EcsState {
         if bake.is_some_and(|m| !(0..=1_440).contains(&m)) {
             return Err(ApiError::invalid("bakeTimeInMinutes must be between 0 and 1440."));
         }
+        for hook in config.get("lifecycleHooks").and_then(Value::as_array).into_iter().flatten() {
+            let kind = hook["targetType"].as_str().unwrap_or("AWS_LAMBDA");
+            if !matches!(kind, "AWS_LAMBDA" | "PAUSE") {
+                return Err(ApiError::invalid(
+                    "Invalid targetType. Valid values are: AWS_LAMBDA, PAUSE",
+                ));
+            }
+            let stages: Vec<&str> = hook["lifecycleStages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            if stages.is_empty() {
+                return Err(ApiError::invalid("lifecycleStages must name at least one stage."));
+            }
+            if kind == "PAUSE"
+                && stages
+                    .iter()
+                    .any(|s| matches!(*s, "TEST_TRAFFIC_SHIFT" | "PRODUCTION_TRAFFIC_SHIFT"))
+            {
+                return Err(ApiError::invalid("Invalid lifecycle stage provided for Pause Hook"));
+            }
+            if kind == "AWS_LAMBDA"
+                && (hook["hookTargetArn"].as_str().is_none() || hook["roleArn"].as_str().is_none())
+            {
+                return Err(ApiError::invalid(
+                    "hookTargetArn and roleArn are required for an AWS_LAMBDA lifecycle hook.",
+                ));
+            }
+        }
         let entries = load_balancers.as_array().map_or(&[][..], Vec::as_slice);
         let advanced =
             |entry: &Value| entry.get("advancedConfiguration").is_some_and(Value::is_object);
         let strategy = config.get("strategy").and_then(Value::as_str).unwrap_or("ROLLING");
         match strategy {
             "ROLLING" => {
+                let hooks = config.get("lifecycleHooks").and_then(Value::as_array);
+                if hooks.is_some_and(|h| !h.is_empty()) {
+                    return Err(ApiError::invalid(
+                        "The local ECS runs lifecycle hooks with the BLUE_GREEN deployment \
+                         strategy only.",
+                    ));
+                }
                 if entries.iter().any(advanced) {
                     return Err(ApiError::invalid(
                         "advancedConfiguration is only used with a non-ROLLING deployment \
@@ -290,6 +328,7 @@ impl EcsState {
             target_groups: self.elbv2.links(&load_balancers).0,
             strategy: strategy(&deployment_configuration),
             bake_ms: bake_ms(&deployment_configuration),
+            hooks: hooks(&deployment_configuration),
         };
         let mut rollout = Rollout::new(&name, config, self.settings);
         rollout.deploy(revision, &mut self.ids, now);
@@ -399,6 +438,7 @@ impl EcsState {
             config.circuit_breaker = breaker(&service.deployment_configuration);
             config.strategy = strategy(&service.deployment_configuration);
             config.bake_ms = bake_ms(&service.deployment_configuration);
+            config.hooks = hooks(&service.deployment_configuration);
         }
         if let Some(desired) = desired {
             service.rollout.config.desired = desired;
@@ -688,6 +728,33 @@ fn strategy(config: &Value) -> Strategy {
         Some("BLUE_GREEN") => Strategy::BlueGreen,
         _ => Strategy::Rolling,
     }
+}
+
+/// `lifecycleHooks`, with ECS's defaults: AWS_LAMBDA, a timeout of 1,440 minutes that
+/// rolls back.
+fn hooks(config: &Value) -> Vec<super::scheduler::Hook> {
+    let hooks = config.get("lifecycleHooks").and_then(Value::as_array);
+    hooks
+        .into_iter()
+        .flatten()
+        .map(|hook| {
+            let timeout = hook.get("timeoutConfiguration");
+            super::scheduler::Hook {
+                target_type: hook["targetType"].as_str().unwrap_or("AWS_LAMBDA").to_owned(),
+                target_arn: hook["hookTargetArn"].as_str().map(str::to_owned),
+                stages: hook["lifecycleStages"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+                timeout_ms: timeout.and_then(|t| t["timeoutInMinutes"].as_u64()).unwrap_or(1_440)
+                    * 60_000,
+                timeout_rolls_back: timeout.and_then(|t| t["action"].as_str()) != Some("CONTINUE"),
+            }
+        })
+        .collect()
 }
 
 /// `bakeTimeInMinutes`, in milliseconds.

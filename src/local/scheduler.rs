@@ -21,6 +21,24 @@ mod stages;
 /// Gives each new task its behaviour (the virtual runtime reads the fault file).
 pub trait Launcher {
     fn behaviour(&mut self, revision: &Revision) -> TaskBehaviour;
+
+    /// What a Lambda lifecycle hook answers, and after how long (the fault file's).
+    fn hook(&mut self, _arn: &str) -> (super::behaviour::HookAnswer, u64) {
+        (super::behaviour::HookAnswer::Succeeded, 30_000)
+    }
+}
+
+/// A lifecycle hook of the deployment configuration (`lifecycleHooks[]`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Hook {
+    /// `AWS_LAMBDA` or `PAUSE`.
+    pub target_type: String,
+    pub target_arn: Option<String>,
+    /// Hook stages (`POST_TEST_TRAFFIC_SHIFT`, `PRE_PRODUCTION_TRAFFIC_SHIFT`, …).
+    pub stages: Vec<String>,
+    pub timeout_ms: u64,
+    /// On timeout: roll back (else continue).
+    pub timeout_rolls_back: bool,
 }
 
 /// How the circuit breaker is set (`deploymentCircuitBreaker`).
@@ -141,6 +159,9 @@ pub struct RolloutConfig {
     /// production traffic has moved.
     #[serde(default)]
     pub bake_ms: u64,
+    /// `lifecycleHooks`: run at their stages of a blue/green deployment.
+    #[serde(default)]
+    pub hooks: Vec<Hook>,
 }
 
 impl RolloutConfig {

@@ -807,6 +807,9 @@ fn dispatch(
         (Service::Ecs, "DescribeServiceDeployments") => state.describe_service_deployments(request),
         (Service::Ecs, "DescribeServiceRevisions") => state.describe_service_revisions(request),
         (Service::Ecs, "StopServiceDeployment") => state.stop_service_deployment(request, now),
+        (Service::Ecs, "ContinueServiceDeployment") => {
+            state.continue_service_deployment(request, now)
+        }
         (Service::Ecs, "TagResource") => state.tag_resource(request),
         (Service::Ecs, "UntagResource") => state.untag_resource(request),
         (Service::Ecs, "ListTagsForResource") => state.list_tags_for_resource(request),

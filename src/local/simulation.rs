@@ -136,6 +136,7 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
         target_groups: input.target_groups.clone(),
         strategy: input.strategy,
         bake_ms: input.bake_ms,
+        hooks: Vec::new(),
     };
     let mut ids = Ids::new(1);
     let mut rollout = Rollout::new("simulated", config, input.settings);

@@ -285,6 +285,10 @@ impl Launcher for VirtualRuntime<'_> {
             .or(revision.images.first())
             .map_or_else(TaskBehaviour::default, |image| self.faults.behaviour(image))
     }
+
+    fn hook(&mut self, arn: &str) -> (super::behaviour::HookAnswer, u64) {
+        self.faults.hook(arn)
+    }
 }
 
 impl EcsState {

@@ -197,4 +197,43 @@ for image, arn in (("web:2", v2), ("web:crash", bad)):
     })
     settle()
 
-print(json.dumps(summary))
+# A PAUSE hook at POST_TEST_TRAFFIC_SHIFT: held with test traffic on the new revision
+# and production on the old, until the CLI continues it.
+v3 = revision("web:3")
+refused("Invalid lifecycle stage provided for Pause Hook", ecs.update_service, cluster="bg",
+        service="web", deploymentConfiguration={**strategy, "lifecycleHooks": [
+            {"targetType": "PAUSE", "lifecycleStages": ["TEST_TRAFFIC_SHIFT"]}]})
+paused = {**strategy, "lifecycleHooks": [
+    {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+     "timeoutConfiguration": {"timeoutInMinutes": 60, "action": "ROLLBACK"}}]}
+answer = cli("ecs", "update-service", "--cluster", "bg", "--service", "web", "--task-definition",
+             v3, "--deployment-configuration", json.dumps(paused))
+current = answer.get("service", {}).get("currentServiceDeployment", "")
+hold, started = None, time.monotonic()
+while time.monotonic() - started < 60 and hold is None:
+    deployment = ecs.describe_service_deployments(serviceDeploymentArns=[current])[
+        "serviceDeployments"][0]
+    awaiting = [h for h in deployment.get("lifecycleHookDetails", [])
+                if h["status"] == "AWAITING_ACTION"]
+    if awaiting:
+        hold = {"stage": deployment.get("lifecycleStage"), "hook": awaiting[0],
+                "production": weights(production), "test": weights(test)}
+    time.sleep(0.05)
+if hold is None:
+    summary["deviations"].append("the PAUSE hook never awaited action")
+else:
+    refused("Provided hookId is either completed", ecs.continue_service_deployment,
+            serviceDeploymentArn=current, hookId="ecs-pause-0000")
+    time.sleep(1.0)
+    still = ecs.describe_service_deployments(serviceDeploymentArns=[current])[
+        "serviceDeployments"][0]
+    hold["held_stage"] = still.get("lifecycleStage")
+    cli("ecs", "continue-service-deployment", "--service-deployment-arn", current, "--hook-id",
+        hold["hook"]["hookId"], "--action", "CONTINUE")
+    seen, final = watch(current)
+    hold["after"] = [s["stage"] for s in seen]
+    hold["status"] = final.get("status")
+    hold["hooks_after"] = [h["status"] for h in final.get("lifecycleHookDetails", [])]
+summary["paused"] = hold
+
+print(json.dumps(summary, default=str))

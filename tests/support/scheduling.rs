@@ -1,5 +1,6 @@
 //! The scheduler driven directly, for the scheduler's feature tests: tasks behave as a
-//! fault file says for the first image of their revision.
+//! fault file says for the first image of their revision, Lambda hooks as it says for
+//! their ARN.
 
 use ferry::local::behaviour::{FaultFile, TaskBehaviour};
 use ferry::local::deployment::Revision;
@@ -11,6 +12,10 @@ pub(crate) struct Faults(FaultFile);
 impl Launcher for Faults {
     fn behaviour(&mut self, revision: &Revision) -> TaskBehaviour {
         self.0.behaviour(&revision.images[0])
+    }
+
+    fn hook(&mut self, arn: &str) -> (ferry::local::behaviour::HookAnswer, u64) {
+        self.0.hook(arn)
     }
 }
 

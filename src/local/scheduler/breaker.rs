@@ -64,6 +64,20 @@ impl Rollout {
     /// COMPLETED deployment; with none, the failed one stalls (§2.5).
     /// `requested`: by `StopServiceDeployment`, not by the breaker.
     fn fail(&mut self, index: usize, reason: &str, rollback: bool, requested: bool, now: u64) {
+        self.fail_because(index, reason, rollback, requested, None, now);
+    }
+
+    /// `fail`, with the rollback's own reason when it is not the breaker's or a stop
+    /// request's (a lifecycle hook's).
+    pub(super) fn fail_because(
+        &mut self,
+        index: usize,
+        reason: &str,
+        rollback: bool,
+        requested: bool,
+        why: Option<&str>,
+        now: u64,
+    ) {
         let service = self.service.clone();
         let failed_id = self.deployments[index].id.clone();
         {
@@ -96,7 +110,9 @@ impl Rollout {
         let back = &mut self.deployments[target];
         back.status = DeploymentStatus::Primary;
         back.rollout = RolloutState::InProgress;
-        back.reason = if requested {
+        back.reason = if let Some(why) = why {
+            why.to_owned()
+        } else if requested {
             format!("ECS deployment rolling back to deploymentId {target_id} on a stop request.")
         } else {
             format!("ECS deployment circuit breaker: rolling back to deploymentId {target_id}.")

@@ -6,9 +6,21 @@
 //! stopped (breaker.rs).
 
 use super::{Action, Launcher, Rollout, Traffic};
-use crate::local::deployment::{Deployment, DeploymentStatus, LifecycleStage as S, RolloutState};
+use crate::local::deployment::{
+    Deployment, DeploymentStatus, HookRun, LifecycleStage as S, RolloutState,
+};
 use crate::local::ids::Ids;
 use crate::local::task::{Stop, StopCode, TaskState};
+
+/// What a stage's lifecycle hooks say.
+enum HookGate {
+    /// Every hook answered (or none is configured): the stage may end.
+    Pass,
+    /// A hook has not answered yet.
+    Wait,
+    /// A hook failed, timed out with ROLLBACK, or was continued with ROLLBACK: why.
+    Fail(String),
+}
 
 impl Rollout {
     /// One pass of a blue/green deployment `primary` at `now`.
@@ -29,6 +41,17 @@ impl Rollout {
         if now <= since {
             // Each stage lasts a pass at least, so that a client polling sees it.
             return;
+        }
+        // The stage's lifecycle hooks hold it until each has answered.
+        match self.hooks_at(&primary.id, stage, now, launcher) {
+            HookGate::Wait => return,
+            HookGate::Pass => {}
+            HookGate::Fail(why) => {
+                if let Some(index) = self.deployments.iter().position(|d| d.id == primary.id) {
+                    self.fail_because(index, &why, true, false, Some(&why), now);
+                }
+                return;
+            }
         }
         let next = match stage {
             S::ReconcileService => {
@@ -66,6 +89,106 @@ impl Rollout {
             S::CleanUp => self.stop_blue(&primary.id, now, actions),
             _ => {}
         }
+    }
+
+    /// The lifecycle hooks configured for `stage` (a PRE_PRODUCTION_TRAFFIC_SHIFT hook
+    /// holds POST_TEST_TRAFFIC_SHIFT): started the first time, then followed — a PAUSE
+    /// hook awaits ContinueServiceDeployment until its timeout, a Lambda hook answers as
+    /// the fault file says.
+    fn hooks_at(
+        &mut self,
+        deployment_id: &str,
+        stage: S,
+        now: u64,
+        launcher: &mut dyn Launcher,
+    ) -> HookGate {
+        let hook_stages: &[&str] = match stage {
+            S::PostTestTrafficShift => &["POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT"],
+            other => &[other.as_str()],
+        };
+        let configured: Vec<(super::Hook, String)> = self
+            .config
+            .hooks
+            .iter()
+            .flat_map(|hook| {
+                hook.stages
+                    .iter()
+                    .filter(|s| hook_stages.contains(&s.as_str()))
+                    .map(move |s| (hook.clone(), s.clone()))
+            })
+            .collect();
+        if configured.is_empty() {
+            return HookGate::Pass;
+        }
+        let Some(deployment) = self.deployments.iter_mut().find(|d| d.id == deployment_id) else {
+            return HookGate::Pass;
+        };
+        if !deployment.hooks.iter().any(|h| h.stage == stage) {
+            for (index, (hook, hook_stage)) in configured.iter().enumerate() {
+                let pause = hook.target_type == "PAUSE";
+                let answer = hook.target_arn.as_deref().filter(|_| !pause).map(|arn| {
+                    let (answer, after) = launcher.hook(arn);
+                    (answer == crate::local::behaviour::HookAnswer::Succeeded, now + after)
+                });
+                let suffix = deployment.id.trim_start_matches("ecs-svc/");
+                deployment.hooks.push(HookRun {
+                    id: format!(
+                        "ecs-{}-{suffix}{:02}{index}",
+                        if pause { "pause" } else { "lambda" },
+                        deployment.hooks.len()
+                    ),
+                    target_type: hook.target_type.clone(),
+                    target_arn: hook.target_arn.clone(),
+                    stage,
+                    hook_stage: hook_stage.clone(),
+                    status: if pause { "AWAITING_ACTION" } else { "IN_PROGRESS" }.to_owned(),
+                    expires_ms: now + hook.timeout_ms,
+                    timeout_rolls_back: hook.timeout_rolls_back,
+                    answer,
+                });
+            }
+            return HookGate::Wait;
+        }
+        let mut gate = HookGate::Pass;
+        for run in deployment.hooks.iter_mut().filter(|h| h.stage == stage) {
+            if matches!(run.status.as_str(), "AWAITING_ACTION" | "IN_PROGRESS") {
+                if let Some((succeeded, at)) = run.answer
+                    && now >= at
+                {
+                    if succeeded { "SUCCEEDED" } else { "FAILED" }.clone_into(&mut run.status);
+                } else if now >= run.expires_ms {
+                    "TIMED_OUT".clone_into(&mut run.status);
+                }
+            }
+            let kind = if run.target_type == "PAUSE" { "pause hook" } else { "lifecycle hook(s)" };
+            let failed = match run.status.as_str() {
+                "SUCCEEDED" => None,
+                "TIMED_OUT" if !run.timeout_rolls_back => None,
+                "TIMED_OUT" => Some(format!(
+                    "Service deployment rolled back because {} {kind} timed out.",
+                    run.hook_stage
+                )),
+                "FAILED" if run.target_type == "PAUSE" => Some(format!(
+                    "Service deployment rolled back because {} pause hook was continued with \
+                     ROLLBACK.",
+                    run.hook_stage
+                )),
+                "FAILED" => Some(format!(
+                    "Service deployment rolled back because {} lifecycle hook(s) failed. \
+                     Lifecycle hook target {} returned FAILED status.",
+                    run.hook_stage,
+                    run.target_arn.as_deref().unwrap_or_default()
+                )),
+                _ => {
+                    gate = HookGate::Wait;
+                    continue;
+                }
+            };
+            if let Some(why) = failed {
+                return HookGate::Fail(why);
+            }
+        }
+        gate
     }
 
     /// Green kept at its desired count from the scale-up on (`green`), and blue's tasks
