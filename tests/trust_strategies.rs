@@ -9,7 +9,9 @@
 use ferry::engine::{Event, Verdict};
 
 use crate::support::blue_green::{BlueGreen, blue_green, weights};
-use crate::support::harness::{Local, Setup, intruder};
+use std::sync::{Arc, Mutex};
+
+use crate::support::harness::{Hook, Local, Setup, intruder};
 use crate::support::http_server::Server;
 use crate::support::load_balancer::Checks;
 use crate::support::web_service::assert_code;
@@ -277,4 +279,103 @@ async fn a_rolling_service_switched_to_blue_green_moves_traffic_to_the_other_gro
         })
         .count();
     assert_eq!(healthy, 2, "the new revision's tasks serve from the green group");
+}
+
+/// A `verify` whose gate asks `server` on test traffic, every 5 s, passing once.
+fn test_gate(server: &Server) -> String {
+    format!(
+        "  timeout = 20m\n  gate http(\"http://{}/health\") {{ status = 200, every = 5s, \
+         within = 2m, traffic = test }}\n",
+        server.address
+    )
+}
+
+/// Records production's weights at each attempt of a gate.
+fn weights_at_attempts(bg: &BlueGreen, seen: Arc<Mutex<Vec<(i32, i32)>>>) -> Setup {
+    let (blue, green, rule) = (bg.blue.clone(), bg.green.clone(), bg.production_rule.clone());
+    let hook = Box::new(move |event: &Event, hook: &Hook| {
+        if let Event::GateAttempt { .. } = event {
+            let found = hook.act(|clients| {
+                let rule = rule.clone();
+                async move { weights(&clients.elb, &rule).await }
+            });
+            let of = |arn: &str| found.iter().find(|(a, _)| a == arn).map_or(0, |(_, w)| *w);
+            seen.lock().expect("lock").push((of(&blue), of(&green)));
+        }
+    });
+    Setup { hook: Some(hook), ..Setup::default() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gates_on_test_traffic_decide_before_any_production_request_reaches_the_new_revision() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    let server = Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
+    let text = deployfile("good3", &bg, &test_gate(&server));
+    let plan = ferry::engine::plan_text(&local.plan(&text).await.expect("plan"), None);
+    let pause = "test_traffic_pause: unset → PAUSE at POST_TEST_TRAFFIC_SHIFT";
+    assert!(plan.contains(pause), "{plan}");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let ran = local.run_with(&text, weights_at_attempts(&bg, Arc::clone(&seen))).await;
+    eprintln!("{}", ran.reason);
+    assert_code(&ran, 0);
+    assert!(
+        ran.reason.contains("passed on test traffic before production moved"),
+        "{}",
+        ran.reason
+    );
+    // Every attempt ran with production still on good2's group (green, after the history).
+    let attempts = seen.lock().expect("lock").clone();
+    assert!(!attempts.is_empty() && attempts.iter().all(|w| *w == (0, 100)), "{attempts:?}");
+    assert!(ran.events.iter().any(|e| matches!(e, Event::HookContinued { action, .. }
+        if action == "CONTINUE")));
+    assert_eq!(production(&local, &bg).await, (100, 0), "then production moved to good3");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_failing_on_test_traffic_rolls_back_before_production_moves() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    let server = Server::start(Box::new(|_| (503, "down".to_owned(), 0)));
+    let verify = test_gate(&server).replace("within = 2m", "within = 30s");
+    let ran = local.run(&deployfile("good3", &bg, &verify)).await;
+    assert_code(&ran, 1);
+    assert!(ran.reason.contains("ferry asked ECS to roll"), "{}", ran.reason);
+    assert!(ran.events.iter().any(|e| matches!(e, Event::HookContinued { action, .. }
+        if action == "ROLLBACK")));
+    let seen = stages(&ran.events);
+    assert!(!seen.contains(&"PRODUCTION_TRAFFIC_SHIFT".to_owned()), "{seen:?}");
+    assert_eq!(production(&local, &bg).await, (0, 100), "production never left good2");
+    let service = local.service().await.expect("service");
+    assert!(service.task_definition.ends_with(":2"), "{}", service.task_definition);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ferry_killed_while_paused_decides_again_when_run_again() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    let server = Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
+    let text = deployfile("good3", &bg, &test_gate(&server));
+    // Interrupted the moment the deployment is held for the gates.
+    let hook = Box::new(|event: &Event, hook: &Hook| {
+        if let Event::LifecycleStage { stage: Some(stage), .. } = event
+            && stage == "POST_TEST_TRAFFIC_SHIFT"
+        {
+            hook.interrupt();
+        }
+    });
+    let first = local.run_with(&text, Setup { hook: Some(hook), ..Setup::default() }).await;
+    assert_code(&first, 130);
+    // Still held: nothing moved production while ferry was gone.
+    assert_eq!(production(&local, &bg).await, (0, 100));
+    let again = local.run(&text).await;
+    eprintln!("{}", again.reason);
+    assert_code(&again, 0);
+    assert!(again.events.iter().any(|e| matches!(e, Event::DeploymentResumed { .. })));
+    assert!(again.events.iter().any(|e| matches!(e, Event::HookContinued { action, .. }
+        if action == "CONTINUE")));
+    assert_eq!(production(&local, &bg).await, (100, 0));
 }

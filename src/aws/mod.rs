@@ -19,6 +19,6 @@ pub use identity::account;
 pub use revision_input::RevisionInput;
 pub use views::{
     AdvancedView, BreakerView, DeploymentSettings, DeploymentView, EventView, GroupHealth,
-    LoadBalancerView, NetworkView, ServiceDeploymentView, ServiceRequest, ServiceView, StoppedTask,
-    StrategyView, TargetGroupView, TargetView, TaskView,
+    HooksView, LoadBalancerView, NetworkView, ServiceDeploymentView, ServiceRequest, ServiceView,
+    StoppedTask, StrategyView, TEST_PAUSE_STAGE, TargetGroupView, TargetView, TaskView,
 };

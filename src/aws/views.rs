@@ -169,6 +169,7 @@ pub struct ServiceView {
     /// `deploymentConfiguration.strategy` (ECS's default: rolling).
     pub strategy: StrategyView,
     pub bake_minutes: Option<i32>,
+    pub hooks: HooksView,
     pub grace_s: Option<i32>,
     pub launch_type: Option<String>,
     pub platform_version: Option<String>,
@@ -268,6 +269,25 @@ impl ServiceView {
                 .map(StrategyView::of_sdk)
                 .unwrap_or_default(),
             bake_minutes: config.and_then(DeploymentConfiguration::bake_time_in_minutes),
+            hooks: config.map_or_else(HooksView::default, |c| {
+                let ours = |h: &&aws_sdk_ecs::types::DeploymentLifecycleHook| {
+                    h.target_type()
+                        == Some(&aws_sdk_ecs::types::DeploymentLifecycleHookTargetType::Pause)
+                        && h.lifecycle_stages().len() == 1
+                        && h.lifecycle_stages()[0].as_str() == TEST_PAUSE_STAGE
+                        && h.timeout_configuration().and_then(|t| t.action())
+                            != Some(&aws_sdk_ecs::types::DeploymentLifecycleHookAction::Continue)
+                };
+                let hooks = c.lifecycle_hooks();
+                HooksView {
+                    test_pause: hooks.iter().find(ours).map(|h| {
+                        h.timeout_configuration()
+                            .and_then(aws_sdk_ecs::types::DeploymentLifecycleHookTimeoutConfiguration::timeout_in_minutes)
+                            .unwrap_or(1_440)
+                    }),
+                    others: hooks.iter().filter(|h| !ours(h)).count(),
+                }
+            }),
             grace_s: service.health_check_grace_period_seconds(),
             launch_type: service.launch_type().map(|l| l.as_str().to_owned()),
             platform_version: service.platform_version().map(str::to_owned),
@@ -329,6 +349,23 @@ pub struct ServiceDeploymentView {
     pub lifecycle_stage: Option<String>,
     pub rollback_reason: Option<String>,
     pub breaker: Option<(String, i32, i32)>,
+    /// `lifecycleHookDetails`: `(hookId, targetType, status)`.
+    pub hooks: Vec<(String, String, String)>,
+}
+
+impl ServiceDeploymentView {
+    /// A PAUSE hook of it awaiting action, at the stage ferry holds test traffic at.
+    #[must_use]
+    pub fn awaiting_pause(&self) -> Option<&str> {
+        (self.lifecycle_stage.as_deref() == Some(TEST_PAUSE_STAGE))
+            .then(|| {
+                self.hooks
+                    .iter()
+                    .find(|(_, kind, status)| kind == "PAUSE" && status == "AWAITING_ACTION")
+                    .map(|(id, _, _)| id.as_str())
+            })
+            .flatten()
+    }
 }
 
 /// One CreateService or UpdateService call: what it sends. `None` leaves a member out, so
@@ -363,6 +400,22 @@ pub struct DeploymentSettings {
     /// `bakeTimeInMinutes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bake_minutes: Option<i32>,
+    /// `lifecycleHooks`: `Some(Some(minutes))` sends ferry's PAUSE hook at
+    /// POST_TEST_TRAFFIC_SHIFT with that timeout, rolling back; `Some(None)` sends none;
+    /// `None` leaves the service's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_pause: Option<Option<i32>>,
+}
+
+/// The stage ferry holds a blue/green deployment at while its gates judge test traffic.
+pub const TEST_PAUSE_STAGE: &str = "POST_TEST_TRAFFIC_SHIFT";
+
+/// A service's `lifecycleHooks` as ferry reads them: its own PAUSE hook (the timeout in
+/// minutes), and how many others (set by another tool) there are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct HooksView {
+    pub test_pause: Option<i32>,
+    pub others: usize,
 }
 
 /// `deploymentConfiguration.strategy`. ferry deploys with rolling and blue/green; a live
@@ -442,6 +495,28 @@ impl DeploymentSettings {
             .set_maximum_percent(self.max)
             .set_strategy(self.strategy.map(StrategyView::to_sdk))
             .set_bake_time_in_minutes(self.bake_minutes)
+            .set_lifecycle_hooks(self.test_pause.map(|pause| {
+                pause
+                    .map(|minutes| {
+                        use aws_sdk_ecs::types::{
+                            DeploymentLifecycleHook, DeploymentLifecycleHookAction,
+                            DeploymentLifecycleHookStage, DeploymentLifecycleHookTargetType,
+                            DeploymentLifecycleHookTimeoutConfiguration,
+                        };
+                        DeploymentLifecycleHook::builder()
+                            .target_type(DeploymentLifecycleHookTargetType::Pause)
+                            .lifecycle_stages(DeploymentLifecycleHookStage::PostTestTrafficShift)
+                            .timeout_configuration(
+                                DeploymentLifecycleHookTimeoutConfiguration::builder()
+                                    .timeout_in_minutes(minutes)
+                                    .action(DeploymentLifecycleHookAction::Rollback)
+                                    .build(),
+                            )
+                            .build()
+                    })
+                    .into_iter()
+                    .collect()
+            }))
             .set_deployment_circuit_breaker(self.circuit_breaker.map(|b| {
                 aws_sdk_ecs::types::DeploymentCircuitBreaker::builder()
                     .enable(b.enable)

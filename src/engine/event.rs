@@ -212,6 +212,14 @@ pub enum Event {
         stage: Option<String>,
         status: String,
     },
+    /// ferry continued its PAUSE hook (`CONTINUE`: the gates on test traffic passed) or
+    /// rolled the deployment back with it (`ROLLBACK`).
+    HookContinued {
+        service: String,
+        deployment_id: String,
+        hook_id: String,
+        action: String,
+    },
     Serving {
         service: String,
         deployment_id: String,

@@ -408,6 +408,27 @@ impl Gate {
 impl Runner<'_> {
     /// Compiles the gates of a `verify` step; a script that cannot be read or compiled
     /// refuses the step before anything waits on it.
+    /// The gates of `gates` that judge production traffic (`on_test_traffic` ones are not).
+    pub(super) fn prepare_production_gates(
+        &self,
+        gates: &[GateSpec],
+        timeout_ms: u64,
+    ) -> Result<Vec<Gate>, StepError> {
+        let production: Vec<GateSpec> =
+            gates.iter().filter(|g| !on_test_traffic(g)).cloned().collect();
+        self.prepare_gates(&production, timeout_ms)
+    }
+
+    /// The gates that judge test traffic (`traffic = test`).
+    pub(super) fn prepare_test_gates(
+        &self,
+        gates: &[GateSpec],
+        timeout_ms: u64,
+    ) -> Result<Vec<Gate>, StepError> {
+        let test: Vec<GateSpec> = gates.iter().filter(|g| on_test_traffic(g)).cloned().collect();
+        self.prepare_gates(&test, timeout_ms)
+    }
+
     pub(super) fn prepare_gates(
         &self,
         gates: &[GateSpec],
@@ -610,4 +631,11 @@ impl Runner<'_> {
             })
             .collect()
     }
+}
+
+/// Whether a gate judges test traffic (`traffic = test`): run while ferry holds a
+/// blue/green deployment at POST_TEST_TRAFFIC_SHIFT.
+#[must_use]
+pub(super) fn on_test_traffic(gate: &GateSpec) -> bool {
+    gate.params.get("traffic").and_then(Value::text).is_some_and(|t| t.eq_ignore_ascii_case("test"))
 }

@@ -120,7 +120,11 @@ pub fn resolve(
                     .cloned()
                     .unwrap_or_else(|| Err(RefusedRegister(update.task_definition.clone())));
                 let input = inputs.get(&update.task_definition);
-                let change = resolve_update(update, revision, input, live, options);
+                let test_pause = steps.iter().find_map(|s| match s {
+                    PlannedStep::Verify(v) if v.name == update.name => test_pause(v),
+                    _ => None,
+                });
+                let change = resolve_update(update, revision, input, live, options, test_pause);
                 updates.insert(update.name.clone(), change.clone());
                 changes.steps.push(StepChange::Update(change.clone()));
                 if !verified.contains(&update.name.as_str()) {
@@ -163,6 +167,16 @@ pub fn resolve(
 
 /// `family` of `arn:…:task-definition/family:7`.
 #[must_use]
+/// How long ferry's PAUSE hook holds a blue/green deployment for `verify`'s gates on test
+/// traffic, in minutes: the step's timeout, rounded up (none without such gates). Past it
+/// ECS rolls back by itself — a ferry that died leaves nothing half-shifted.
+fn test_pause(verify: &crate::eval::VerifyStep) -> Option<i32> {
+    verify.gates.iter().any(super::gates::on_test_traffic).then(|| {
+        let timeout = verify.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
+        i32::try_from(timeout.div_ceil(60_000)).unwrap_or(20_160).clamp(1, 20_160)
+    })
+}
+
 pub(super) fn family_of(arn: &str) -> String {
     let tail = arn.rsplit_once("task-definition/").map_or(arn, |(_, rest)| rest);
     tail.split(':').next().unwrap_or_default().to_owned()

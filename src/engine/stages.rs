@@ -45,6 +45,14 @@ pub(super) fn traffic_shifted(record: &ServiceDeploymentView) -> bool {
                 >= position(Some("POST_PRODUCTION_TRAFFIC_SHIFT")))
 }
 
+/// Whether it went past the stage ferry holds test traffic at (or ended).
+#[must_use]
+pub(super) fn past_test_pause(record: &ServiceDeploymentView) -> bool {
+    record.status != "IN_PROGRESS"
+        || position(record.lifecycle_stage.as_deref())
+            > position(Some(crate::aws::TEST_PAUSE_STAGE))
+}
+
 /// A stage in words, for the progress line.
 #[must_use]
 pub fn stage_words(stage: &str) -> &'static str {

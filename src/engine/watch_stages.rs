@@ -38,7 +38,11 @@ impl Runner<'_> {
                 anchor.service
             )));
         };
-        let mut gates = self.prepare_gates(&step.gates, timeout)?;
+        let mut gates = self.prepare_production_gates(&step.gates, timeout)?;
+        // Gates on test traffic run while ferry's PAUSE hook holds the deployment at
+        // POST_TEST_TRAFFIC_SHIFT; then ferry continues it, or rolls it back.
+        let mut test_gates = self.prepare_test_gates(&step.gates, timeout)?;
+        let mut test_decided = test_gates.is_empty();
         let policy = super::gates::network_policy(step);
         let started = self.clock.now_ms();
         // Probes start when production traffic moves to our revision.
@@ -123,6 +127,44 @@ impl Runner<'_> {
                 StageStanding::Reached => {}
                 StageStanding::Waiting(text) => standing_text = text,
             }
+            if !test_decided
+                && let Some(hook) =
+                    record.as_ref().and_then(|r| r.awaiting_pause()).map(str::to_owned)
+            {
+                match self.run_due_gates(&mut test_gates, &policy, cluster, anchor, &messages).await
+                {
+                    Ok(()) => {}
+                    Err(StepError::Deployment {
+                        failure: Failure::GateFailed { gate, reason },
+                        ..
+                    }) => {
+                        return Err(self.roll_back_on_gate(&arn, anchor, gate, reason).await);
+                    }
+                    Err(error) => return Err(error),
+                }
+                if test_gates.iter().all(super::gates::Gate::passed) {
+                    self.ecs.continue_deployment(&arn, &hook, false).await?;
+                    self.emit(&Event::HookContinued {
+                        service: anchor.service.clone(),
+                        deployment_id: anchor.deployment_id.clone(),
+                        hook_id: hook,
+                        action: "CONTINUE".to_owned(),
+                    });
+                    test_decided = true;
+                }
+            } else if !test_decided && record.as_ref().is_some_and(super::stages::past_test_pause) {
+                // Past the pause without ferry's word (another client continued it): the
+                // gates on test traffic never judged it, and the verdict says so.
+                return Err(StepError::Deployment {
+                    service: anchor.service.clone(),
+                    failure: Failure::GateFailed {
+                        gate: test_gates.first().map(|g| g.name.clone()).unwrap_or_default(),
+                        reason: "the deployment went past POST_TEST_TRAFFIC_SHIFT before the \
+                                 gates on test traffic passed (another client continued it)"
+                            .to_owned(),
+                    },
+                });
+            }
             // ferry's gates judge production traffic: they (probes too) run once it is on
             // our revision.
             let shifted = record.as_ref().is_some_and(traffic_shifted);
@@ -170,8 +212,14 @@ impl Runner<'_> {
                         }
                     };
                     let stage = record.as_ref().and_then(|r| r.lifecycle_stage.clone());
-                    let mut text =
-                        verified_text(anchor, until, stage.as_deref(), &gates, bake, *ecs_bake_ms);
+                    let mut text = verified_text(
+                        anchor,
+                        until,
+                        stage.as_deref(),
+                        &[&test_gates, &gates],
+                        bake,
+                        *ecs_bake_ms,
+                    );
                     if !tallies.is_empty() {
                         text = format!("{text}; {}", tallies.join("; "));
                     }
@@ -214,6 +262,9 @@ impl Runner<'_> {
                 bake,
                 &probes,
             );
+            if !test_decided && record.as_ref().is_some_and(|r| r.awaiting_pause().is_some()) {
+                wake = super::watch::next_wake(wake, now, true, &test_gates, None, 0, &[]);
+            }
             if step.fail_fast.is_some()
                 && let Some(at) = stopped_looked
             {
@@ -235,6 +286,30 @@ impl Runner<'_> {
         reason: String,
     ) -> StepError {
         let failure = match self.ecs.service_deployment(arn).await {
+            // Held by ferry's PAUSE hook: continued with ROLLBACK.
+            Ok(Some(record)) if record.awaiting_pause().is_some() => {
+                let hook = record.awaiting_pause().unwrap_or_default().to_owned();
+                match self.ecs.continue_deployment(arn, &hook, true).await {
+                    Ok(()) => {
+                        self.emit(&Event::HookContinued {
+                            service: anchor.service.clone(),
+                            deployment_id: anchor.deployment_id.clone(),
+                            hook_id: hook,
+                            action: "ROLLBACK".to_owned(),
+                        });
+                        Failure::GateRolledBack { gate, reason }
+                    }
+                    Err(error) => {
+                        self.emit(&Event::Warning {
+                            message: format!(
+                                "{error}; the deployment was not rolled back (the hook's \
+                                 timeout rolls it back)"
+                            ),
+                        });
+                        Failure::GateFailed { gate, reason }
+                    }
+                }
+            }
             // In CLEAN_UP the old revision is already stopping: nothing to move back to.
             Ok(Some(record))
                 if record.status == "IN_PROGRESS"
@@ -278,7 +353,7 @@ fn verified_text(
     anchor: &Anchor,
     until: &str,
     stage: Option<&str>,
-    gates: &[super::gates::Gate],
+    gates: &[&[super::gates::Gate]; 2],
     bake_ms: u64,
     ecs_bake_ms: u64,
 ) -> String {
@@ -297,7 +372,10 @@ fn verified_text(
     if !anchor.digests.is_empty() {
         parts.push("its tasks run the pushed digests".to_owned());
     }
-    for gate in gates {
+    for gate in gates[0] {
+        parts.push(format!("gate {} passed on test traffic before production moved", gate.name));
+    }
+    for gate in gates[1] {
         parts.push(format!("gate {} passed", gate.name));
     }
     if bake_ms > 0 {

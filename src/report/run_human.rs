@@ -172,6 +172,13 @@ pub(crate) fn human_line(event: &Event) -> Option<String> {
             }
             None => format!("  `{service}`: service deployment {status}"),
         },
+        Event::HookContinued { service, action, .. } => {
+            if action == "CONTINUE" {
+                format!("  `{service}`: the gates on test traffic passed: continued")
+            } else {
+                format!("  `{service}`: a gate on test traffic failed: rolled back ({action})")
+            }
+        }
         Event::Serving { service, .. } => format!("  `{service}` is serving: every new task runs"),
         Event::Completed { service, .. } => format!("  `{service}`: deployment completed"),
         Event::DeploymentFailed { service, reason, .. } => {

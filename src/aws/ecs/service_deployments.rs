@@ -30,6 +30,35 @@ impl Ecs {
         Ok(())
     }
 
+    /// ContinueServiceDeployment: the PAUSE hook `hook_id` goes on, or rolls back.
+    pub async fn continue_deployment(
+        &self,
+        service_deployment_arn: &str,
+        hook_id: &str,
+        rollback: bool,
+    ) -> Result<(), AwsError> {
+        use aws_sdk_ecs::types::DeploymentLifecycleHookAction as Action;
+        self.count();
+        self.guarded(
+            self.client
+                .continue_service_deployment()
+                .service_deployment_arn(service_deployment_arn)
+                .hook_id(hook_id)
+                .action(if rollback { Action::Rollback } else { Action::Continue })
+                .send(),
+        )
+        .await?
+        .map_err(|e| {
+            failed(
+                self.client.config().region(),
+                "ContinueServiceDeployment",
+                format!("service deployment `{service_deployment_arn}`"),
+                &e,
+            )
+        })?;
+        Ok(())
+    }
+
     /// The service deployments of a service, newest first, every page; `None` when the
     /// endpoint has no such call (before 2024, or another implementation).
     pub async fn service_deployments(
@@ -107,6 +136,17 @@ impl Ecs {
             created_ms: s.created_at().and_then(|t| t.to_millis().ok()).unwrap_or_default(),
             lifecycle_stage: s.lifecycle_stage().map(|l| l.as_str().to_owned()),
             rollback_reason: s.rollback().and_then(|r| r.reason()).map(str::to_owned),
+            hooks: s
+                .lifecycle_hook_details()
+                .iter()
+                .map(|h| {
+                    (
+                        h.hook_id().unwrap_or_default().to_owned(),
+                        h.target_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+                        h.status().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+                    )
+                })
+                .collect(),
             breaker: s.deployment_circuit_breaker().map(|b| {
                 (
                     b.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),

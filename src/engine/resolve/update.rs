@@ -7,7 +7,7 @@
 use super::{Options, RefusedRegister};
 use crate::aws::{
     AdvancedView, BreakerView, DeploymentSettings, LoadBalancerView, NetworkView, RevisionInput,
-    ServiceRequest, ServiceView, StrategyView,
+    ServiceRequest, ServiceView, StrategyView, TEST_PAUSE_STAGE,
 };
 use crate::engine::change::{
     Refusal, SettingChange, TaskDefinitionRef, UpdateAction, UpdateChange,
@@ -131,12 +131,15 @@ fn load_balancer_problem(
     None
 }
 
+/// `test_pause`: the verify of this update has gates on test traffic, and may take this
+/// many minutes: ferry holds a blue/green deployment with its own PAUSE hook meanwhile.
 pub(super) fn resolve_update(
     step: &UpdateStep,
     revision: Result<TaskDefinitionRef, RefusedRegister>,
     input: Option<&RevisionInput>,
     live: &Live,
     options: &Options,
+    test_pause: Option<i32>,
 ) -> UpdateChange {
     let cluster = cluster_of(step.cluster.as_ref(), options.cluster.as_ref());
     let service = live.service(&cluster, &step.service);
@@ -227,11 +230,17 @@ pub(super) fn resolve_update(
         setting("circuit_breaker", breaker.map(|b| b.word().to_owned()));
         setting("strategy", strategy.map(|s| s.word().to_owned()));
         setting("bake", bake_minutes.map(|m| format!("{m}m")));
+        setting("test_traffic_pause", test_pause.map(pause_text));
+        if test_pause.is_some() && !strategy.is_some_and(StrategyView::is_staged) {
+            refuse(&mut change, test_gates_need_stages(step), false);
+            return change;
+        }
         let configured = min_healthy.is_some()
             || max.is_some()
             || breaker.is_some()
             || strategy.is_some()
-            || bake_minutes.is_some();
+            || bake_minutes.is_some()
+            || test_pause.is_some();
         change.request = Some(ServiceRequest {
             service: step.service.clone(),
             task_definition: revision.arn().map(str::to_owned),
@@ -242,6 +251,7 @@ pub(super) fn resolve_update(
                 circuit_breaker: breaker,
                 strategy,
                 bake_minutes,
+                test_pause: test_pause.map(Some),
             }),
             grace_s,
             force: false,
@@ -327,6 +337,13 @@ pub(super) fn resolve_update(
             },
         );
     }
+    if service.hooks.test_pause != test_pause {
+        settings.push(SettingChange {
+            name: "test_traffic_pause".to_owned(),
+            from: service.hooks.test_pause.map(pause_text),
+            to: test_pause.map_or_else(|| "none".to_owned(), pause_text),
+        });
+    }
     change.settings = settings;
     let failed = primary.filter(|p| p.rollout_state.as_deref() == Some("FAILED"));
     let force = step.force || (options.redeploy && !new_revision);
@@ -356,7 +373,10 @@ pub(super) fn resolve_update(
         ..current
     };
     let deployment_changes = change.settings.iter().any(|s| {
-        matches!(s.name.as_str(), "min_healthy" | "max" | "circuit_breaker" | "strategy" | "bake")
+        matches!(
+            s.name.as_str(),
+            "min_healthy" | "max" | "circuit_breaker" | "strategy" | "bake" | "test_traffic_pause"
+        )
     });
     // ECS's deploymentConfiguration is sent whole: the strategy and bake as they will be.
     let strategy_after = strategy.unwrap_or(service.strategy);
@@ -372,6 +392,23 @@ pub(super) fn resolve_update(
                  the tool that set it",
                 step.service,
                 strategy_after.describe()
+            ),
+            false,
+        );
+        return change;
+    }
+    if test_pause.is_some() && !strategy_after.is_staged() {
+        refuse(&mut change, test_gates_need_stages(step), false);
+        return change;
+    }
+    if deployment_changes && service.hooks.others > 0 {
+        refuse(
+            &mut change,
+            format!(
+                "service `{}` has {} lifecycle hook(s) ferry did not set, and ECS takes the \
+                 deployment configuration whole: sending it would remove them; change them with \
+                 the tool that set them, or remove them first",
+                step.service, service.hooks.others
             ),
             false,
         );
@@ -406,6 +443,7 @@ pub(super) fn resolve_update(
             circuit_breaker: Some(effective.circuit_breaker),
             strategy: Some(strategy_after),
             bake_minutes: bake_after.filter(|_| strategy_after.is_staged()),
+            test_pause: Some(test_pause),
         }),
         grace_s: grace_s.filter(|g| Some(*g) != service.grace_s),
         force: force && !new_revision,
@@ -527,6 +565,20 @@ fn network_text(network: &NetworkView) -> String {
         network.subnets.join(", "),
         network.security_groups.join(", "),
         if network.public_ip { "on" } else { "off" }
+    )
+}
+
+/// ferry's PAUSE hook in words.
+fn pause_text(minutes: i32) -> String {
+    format!("PAUSE at {TEST_PAUSE_STAGE} for the test-traffic gates, {minutes}m, then ROLLBACK")
+}
+
+fn test_gates_need_stages(step: &UpdateStep) -> String {
+    format!(
+        "`verify {}` has gates with `traffic = test`, and `update {}` is not blue/green: there \
+         is no test traffic to judge; write `strategy = blue_green` with a test listener rule, \
+         or drop `traffic = test`",
+        step.name, step.name
     )
 }
 

@@ -597,6 +597,7 @@ static HTTP_GATE: BlockSpec = BlockSpec {
         field("pass", T::Integer, "consecutive passes needed (default 1)", "pass = 3")
             .range(1, 1_000),
         field("within", T::Duration, "the gate's own deadline", "within = 5m").range(1, MAX),
+        TRAFFIC,
     ],
     blocks: &[],
     open: false,
@@ -638,10 +639,21 @@ static SCRIPT_GATE: BlockSpec = BlockSpec {
         field("pass", T::Integer, "consecutive passes needed (default 1)", "pass = 3")
             .range(1, 1_000),
         field("within", T::Duration, "the gate's own deadline", "within = 5m").range(1, MAX),
+        TRAFFIC,
     ],
     blocks: &[],
     open: true,
 };
+
+/// When a gate of a blue/green update runs (docs/strategies.md).
+const TRAFFIC: FieldSpec = field(
+    "traffic",
+    T::Enum(&["production", "test"]),
+    "of a `blue_green` update: `test` runs the gate while only test traffic reaches the new \
+     revision, ferry holding the deployment with a PAUSE hook; `production` (default) once \
+     production traffic is on it",
+    "traffic = test",
+);
 
 static ROLLBACK: BlockSpec = BlockSpec {
     what: "a `rollback` step",
