@@ -379,3 +379,39 @@ async fn ferry_killed_while_paused_decides_again_when_run_again() {
         if action == "CONTINUE")));
     assert_eq!(production(&local, &bg).await, (100, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn until_serving_still_waits_for_the_gates_on_test_traffic() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    let server = Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
+    let verify =
+        test_gate(&server).replace("  timeout = 20m\n", "  timeout = 20m\n  until = serving\n");
+    let ran = local.run(&deployfile("good3", &bg, &verify)).await;
+    assert_code(&ran, 0);
+    assert!(server.hits() > 0, "the gate on test traffic ran");
+    assert!(
+        ran.events.iter().any(|e| matches!(e, Event::HookContinued { action, .. }
+        if action == "CONTINUE")),
+        "{}",
+        ran.reason
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gates_on_test_traffic_need_a_test_listener_rule() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    let server = Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
+    // Without the test rule (the production rule forwards to both groups: ECS accepts it).
+    let text: String = deployfile("good3", &bg, &test_gate(&server))
+        .lines()
+        .filter(|l| !l.contains("test_listener_rule"))
+        .fold(String::new(), |text, l| text + l + "\n");
+    let ran = local.run(&text).await;
+    assert_code(&ran, 2);
+    assert!(ran.reason.contains("names a `test_listener_rule`"), "{}", ran.reason);
+    assert_eq!(server.hits(), 0);
+}

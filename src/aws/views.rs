@@ -281,9 +281,8 @@ impl ServiceView {
                 let hooks = c.lifecycle_hooks();
                 HooksView {
                     test_pause: hooks.iter().find(ours).map(|h| {
-                        h.timeout_configuration()
-                            .and_then(aws_sdk_ecs::types::DeploymentLifecycleHookTimeoutConfiguration::timeout_in_minutes)
-                            .unwrap_or(1_440)
+                        use aws_sdk_ecs::types::DeploymentLifecycleHookTimeoutConfiguration as T;
+                        h.timeout_configuration().and_then(T::timeout_in_minutes).unwrap_or(1_440)
                     }),
                     others: hooks.iter().filter(|h| !ours(h)).count(),
                 }
@@ -400,11 +399,30 @@ pub struct DeploymentSettings {
     /// `bakeTimeInMinutes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bake_minutes: Option<i32>,
-    /// `lifecycleHooks`: `Some(Some(minutes))` sends ferry's PAUSE hook at
-    /// POST_TEST_TRAFFIC_SHIFT with that timeout, rolling back; `Some(None)` sends none;
-    /// `None` leaves the service's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_pause: Option<Option<i32>>,
+    /// `lifecycleHooks`: ferry's PAUSE hook at POST_TEST_TRAFFIC_SHIFT, or none, or the
+    /// service's left as they are.
+    #[serde(default, skip_serializing_if = "TestPause::is_keep")]
+    pub test_pause: TestPause,
+}
+
+/// What a request does to ferry's PAUSE hook (`lifecycleHooks`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestPause {
+    /// `lifecycleHooks` not sent: the service's stay.
+    #[default]
+    Keep,
+    /// `lifecycleHooks: []`.
+    Remove,
+    /// ferry's PAUSE hook with this timeout in minutes, rolling back.
+    Hold(i32),
+}
+
+impl TestPause {
+    #[must_use]
+    pub fn is_keep(&self) -> bool {
+        *self == TestPause::Keep
+    }
 }
 
 /// The stage ferry holds a blue/green deployment at while its gates judge test traffic.
@@ -495,28 +513,37 @@ impl DeploymentSettings {
             .set_maximum_percent(self.max)
             .set_strategy(self.strategy.map(StrategyView::to_sdk))
             .set_bake_time_in_minutes(self.bake_minutes)
-            .set_lifecycle_hooks(self.test_pause.map(|pause| {
-                pause
-                    .map(|minutes| {
-                        use aws_sdk_ecs::types::{
-                            DeploymentLifecycleHook, DeploymentLifecycleHookAction,
-                            DeploymentLifecycleHookStage, DeploymentLifecycleHookTargetType,
-                            DeploymentLifecycleHookTimeoutConfiguration,
-                        };
-                        DeploymentLifecycleHook::builder()
-                            .target_type(DeploymentLifecycleHookTargetType::Pause)
-                            .lifecycle_stages(DeploymentLifecycleHookStage::PostTestTrafficShift)
-                            .timeout_configuration(
-                                DeploymentLifecycleHookTimeoutConfiguration::builder()
-                                    .timeout_in_minutes(minutes)
-                                    .action(DeploymentLifecycleHookAction::Rollback)
-                                    .build(),
-                            )
-                            .build()
-                    })
-                    .into_iter()
-                    .collect()
-            }))
+            .set_lifecycle_hooks(
+                match self.test_pause {
+                    TestPause::Keep => None,
+                    TestPause::Remove => Some(None),
+                    TestPause::Hold(minutes) => Some(Some(minutes)),
+                }
+                .map(|pause: Option<i32>| {
+                    pause
+                        .map(|minutes| {
+                            use aws_sdk_ecs::types::{
+                                DeploymentLifecycleHook, DeploymentLifecycleHookAction,
+                                DeploymentLifecycleHookStage, DeploymentLifecycleHookTargetType,
+                                DeploymentLifecycleHookTimeoutConfiguration,
+                            };
+                            DeploymentLifecycleHook::builder()
+                                .target_type(DeploymentLifecycleHookTargetType::Pause)
+                                .lifecycle_stages(
+                                    DeploymentLifecycleHookStage::PostTestTrafficShift,
+                                )
+                                .timeout_configuration(
+                                    DeploymentLifecycleHookTimeoutConfiguration::builder()
+                                        .timeout_in_minutes(minutes)
+                                        .action(DeploymentLifecycleHookAction::Rollback)
+                                        .build(),
+                                )
+                                .build()
+                        })
+                        .into_iter()
+                        .collect()
+                }),
+            )
             .set_deployment_circuit_breaker(self.circuit_breaker.map(|b| {
                 aws_sdk_ecs::types::DeploymentCircuitBreaker::builder()
                     .enable(b.enable)

@@ -137,7 +137,7 @@ pub async fn roll_back(
         _ => false,
     };
     if !stop {
-        ecs.redeploy(cluster, name, &target).await.map_err(|e| {
+        ecs.redeploy(cluster, name, &target, Some(&service)).await.map_err(|e| {
             // Refused with an answer: nothing was written.
             if e.is_interrupted() {
                 RollbackError::Interrupted(format!(

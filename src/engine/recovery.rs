@@ -197,7 +197,7 @@ impl Runner<'_> {
             return Err(StepError::Refused(reason));
         };
         let how = if let Some(Failure::GateRolledBack { .. }) = &failure {
-            "StopServiceDeployment(ROLLBACK) when the gate failed; verifying".to_owned()
+            "ferry asked ECS to roll back when the gate failed; verifying".to_owned()
         } else if let Some(Failure::ServiceDeployment { status, rolled_back: true, .. }) = &failure
         {
             format!("ECS is rolling our blue/green deployment back ({status}); verifying")
@@ -339,7 +339,7 @@ impl Runner<'_> {
                 return Err(StepError::Refused(reason));
             }
         }
-        self.ecs.redeploy(cluster, service, target).await?;
+        self.ecs.redeploy(cluster, service, target, now).await?;
         Ok("UpdateService to the last completed revision".to_owned())
     }
 

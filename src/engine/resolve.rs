@@ -165,8 +165,6 @@ pub fn resolve(
     changes
 }
 
-/// `family` of `arn:…:task-definition/family:7`.
-#[must_use]
 /// How long ferry's PAUSE hook holds a blue/green deployment for `verify`'s gates on test
 /// traffic, in minutes: the step's timeout, rounded up (none without such gates). Past it
 /// ECS rolls back by itself — a ferry that died leaves nothing half-shifted.
@@ -177,6 +175,8 @@ fn test_pause(verify: &crate::eval::VerifyStep) -> Option<i32> {
     })
 }
 
+/// `family` of `arn:…:task-definition/family:7`.
+#[must_use]
 pub(super) fn family_of(arn: &str) -> String {
     let tail = arn.rsplit_once("task-definition/").map_or(arn, |(_, rest)| rest);
     tail.split(':').next().unwrap_or_default().to_owned()

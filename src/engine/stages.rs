@@ -48,7 +48,7 @@ pub(super) fn traffic_shifted(record: &ServiceDeploymentView) -> bool {
 /// Whether it went past the stage ferry holds test traffic at (or ended).
 #[must_use]
 pub(super) fn past_test_pause(record: &ServiceDeploymentView) -> bool {
-    record.status != "IN_PROGRESS"
+    (record.status != "IN_PROGRESS" && !record.status.starts_with("ROLLBACK"))
         || position(record.lifecycle_stage.as_deref())
             > position(Some(crate::aws::TEST_PAUSE_STAGE))
 }

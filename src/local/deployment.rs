@@ -131,6 +131,9 @@ pub struct Deployment {
     /// The lifecycle hooks run so far, in order (`lifecycleHookDetails`).
     #[serde(default)]
     pub hooks: Vec<HookRun>,
+    /// The service's lifecycle hooks when it began: a later change does not reach it.
+    #[serde(default)]
+    pub hook_config: Vec<super::scheduler::Hook>,
 }
 
 /// One run of a lifecycle hook at a stage.
@@ -197,6 +200,7 @@ impl Deployment {
             stage: None,
             alternate: false,
             hooks: Vec::new(),
+            hook_config: Vec::new(),
         }
     }
 }

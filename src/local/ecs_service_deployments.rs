@@ -344,7 +344,7 @@ impl EcsState {
                     .iter_mut()
                     .find(|d| d.id == id)
                     .and_then(|d| d.hooks.iter_mut().find(|h| h.id == hook_id))
-                    .filter(|h| h.status == "AWAITING_ACTION");
+                    .filter(|h| h.status == "AWAITING_ACTION" && now < h.expires_ms);
                 let Some(hook) = hook else {
                     return Err(ApiError::invalid(
                         "Provided hookId is either completed, unavailable, or not associated with \

@@ -243,6 +243,12 @@ impl Rollout {
                 deployment.status = DeploymentStatus::Active;
                 deployment.updated_ms = now;
                 deployment.keep = Some(running);
+                // Replaced: its hooks still waiting are over.
+                for run in &mut deployment.hooks {
+                    if matches!(run.status.as_str(), "AWAITING_ACTION" | "IN_PROGRESS") {
+                        "FAILED".clone_into(&mut run.status);
+                    }
+                }
             } else {
                 deployment.keep = Some(deployment.keep.map_or(running, |keep| keep.min(running)));
             }
@@ -262,6 +268,7 @@ impl Rollout {
                 LifecycleStage::PreScaleUp
             };
             deployment.stage = Some((stage, now));
+            deployment.hook_config.clone_from(&self.config.hooks);
         }
         self.deployments.insert(0, deployment);
         self.quiet.clear();

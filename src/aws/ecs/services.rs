@@ -178,15 +178,31 @@ impl Ecs {
     }
 
     /// UpdateService back to `task_definition` (a rollback without the deployment ARN).
+    /// UpdateService back to `task_definition`. Of a service ferry holds blue/green
+    /// deployments of for its gates on test traffic (`current`), the rollback removes
+    /// ferry's PAUSE hook: the revision is known good, and nothing would continue it.
     pub async fn redeploy(
         &self,
         cluster: &str,
         service: &str,
         task_definition: &str,
+        current: Option<&ServiceView>,
     ) -> Result<ServiceView, AwsError> {
+        let unhold =
+            current.filter(|s| s.hooks.test_pause.is_some() && s.hooks.others == 0).map(|s| {
+                crate::aws::DeploymentSettings {
+                    min_healthy: s.min_healthy,
+                    max: s.max,
+                    circuit_breaker: s.circuit_breaker,
+                    strategy: Some(s.strategy),
+                    bake_minutes: s.bake_minutes,
+                    test_pause: crate::aws::TestPause::Remove,
+                }
+            });
         let request = ServiceRequest {
             service: service.to_owned(),
             task_definition: Some(task_definition.to_owned()),
+            deployment: unhold,
             ..ServiceRequest::default()
         };
         self.update_service(cluster, &request).await

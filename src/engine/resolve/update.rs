@@ -7,7 +7,7 @@
 use super::{Options, RefusedRegister};
 use crate::aws::{
     AdvancedView, BreakerView, DeploymentSettings, LoadBalancerView, NetworkView, RevisionInput,
-    ServiceRequest, ServiceView, StrategyView, TEST_PAUSE_STAGE,
+    ServiceRequest, ServiceView, StrategyView, TEST_PAUSE_STAGE, TestPause,
 };
 use crate::engine::change::{
     Refusal, SettingChange, TaskDefinitionRef, UpdateAction, UpdateChange,
@@ -251,7 +251,7 @@ pub(super) fn resolve_update(
                 circuit_breaker: breaker,
                 strategy,
                 bake_minutes,
-                test_pause: test_pause.map(Some),
+                test_pause: test_pause.map_or(TestPause::Keep, TestPause::Hold),
             }),
             grace_s,
             force: false,
@@ -401,6 +401,24 @@ pub(super) fn resolve_update(
         refuse(&mut change, test_gates_need_stages(step), false);
         return change;
     }
+    let links = load_balancers.as_ref().unwrap_or(&service.load_balancers);
+    if test_pause.is_some()
+        && !links
+            .iter()
+            .all(|l| l.advanced.as_ref().is_some_and(|a| a.test_listener_rule.is_some()))
+    {
+        refuse(
+            &mut change,
+            format!(
+                "`verify {}` has gates with `traffic = test`, and not every load balancer of \
+                 service `{}` names a `test_listener_rule`: without one no test traffic reaches \
+                 the new revision, and the gates would judge the old one",
+                step.name, step.service
+            ),
+            false,
+        );
+        return change;
+    }
     if deployment_changes && service.hooks.others > 0 {
         refuse(
             &mut change,
@@ -443,7 +461,13 @@ pub(super) fn resolve_update(
             circuit_breaker: Some(effective.circuit_breaker),
             strategy: Some(strategy_after),
             bake_minutes: bake_after.filter(|_| strategy_after.is_staged()),
-            test_pause: Some(test_pause),
+            // Sent when ferry's hook is wanted or there to remove; never an empty list to a
+            // service that has none.
+            test_pause: match (test_pause, service.hooks.test_pause) {
+                (Some(minutes), _) => TestPause::Hold(minutes),
+                (None, Some(_)) => TestPause::Remove,
+                (None, None) => TestPause::Keep,
+            },
         }),
         grace_s: grace_s.filter(|g| Some(*g) != service.grace_s),
         force: force && !new_revision,

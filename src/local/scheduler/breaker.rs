@@ -86,6 +86,12 @@ impl Rollout {
             reason.clone_into(&mut failed.reason);
             failed.updated_ms = now;
             failed.stopped_by_request = requested;
+            // Its hooks still waiting are over.
+            for run in &mut failed.hooks {
+                if matches!(run.status.as_str(), "AWAITING_ACTION" | "IN_PROGRESS") {
+                    "FAILED".clone_into(&mut run.status);
+                }
+            }
         }
         if !rollback {
             return;

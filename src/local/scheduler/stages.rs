@@ -106,9 +106,12 @@ impl Rollout {
             S::PostTestTrafficShift => &["POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT"],
             other => &[other.as_str()],
         };
-        let configured: Vec<(super::Hook, String)> = self
-            .config
-            .hooks
+        let Some(snapshot) = self.deployments.iter().find(|d| d.id == deployment_id) else {
+            return HookGate::Pass;
+        };
+        // The hooks as they were when the deployment began, as on ECS.
+        let configured: Vec<(super::Hook, String)> = snapshot
+            .hook_config
             .iter()
             .flat_map(|hook| {
                 hook.stages
@@ -250,11 +253,24 @@ impl Rollout {
     /// More than one revision ran as the deployment began (one replaced mid-way): all but
     /// the one that last completed — where traffic is, blue — are scaled down.
     fn reconcile(&mut self, primary_id: &str, now: u64, actions: &mut Vec<Action>) {
+        // Blue is where production traffic is: of a deployment replaced after it moved
+        // traffic (during its bake), that one; else the one that last completed.
+        let production = self.traffic.map(Traffic::production_side);
+        let on_production = |d: &&Deployment| {
+            production.is_some_and(|side| d.alternate == side && self.active(Some(&d.id)) > 0)
+        };
         let blue = self
             .deployments
             .iter()
-            .filter(|d| d.id != primary_id && d.completed_ms.is_some())
-            .max_by_key(|d| d.completed_ms)
+            .filter(|d| d.id != primary_id)
+            .filter(on_production)
+            .max_by_key(|d| d.created_ms)
+            .or_else(|| {
+                self.deployments
+                    .iter()
+                    .filter(|d| d.id != primary_id && d.completed_ms.is_some())
+                    .max_by_key(|d| d.completed_ms)
+            })
             .map(|d| d.id.clone());
         let keep: Vec<&str> = [Some(primary_id), blue.as_deref()].into_iter().flatten().collect();
         self.stop_others(&keep, primary_id, now, actions);
