@@ -469,6 +469,7 @@ fn the_oracle_knows_ecs_arithmetic() {
             green: String::new(),
             production_rule: String::new(),
             test_rule: String::new(),
+            listeners: (String::new(), String::new()),
         }),
         ..Model::new()
     };

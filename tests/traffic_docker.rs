@@ -213,3 +213,79 @@ async fn a_rolling_deploy_behind_the_listener_drops_no_request() {
     assert!(load.failed > 0, "{load:?}");
     assert!(load.bodies.contains_key("v3") || load.bodies.contains_key("v2"), "{load:?}");
 }
+
+/// Two awsvpc tasks serving `version`, blue/green behind `bg` with no bake, verified until
+/// ECS completed (blue stopped).
+fn blue_green_deployfile(version: &str, bg: &crate::support::blue_green::BlueGreen) -> String {
+    deployfile(version, &bg.blue, "100%", "200%", None)
+        .replace(
+            "  grace           = 30s\n",
+            "  grace           = 30s\n  strategy        = blue_green\n  bake            = 0m\n",
+        )
+        .replace(
+            "    container    = \"web\"\n",
+            &format!(
+                "    alternate_target_group   = \"{}\"\n    production_listener_rule = \"{}\"\n    \
+                 test_listener_rule       = \"{}\"\n    \
+                 role = \"arn:aws:iam::000000000000:role/ecsInfrastructure\"\n    \
+                 container    = \"web\"\n",
+                bg.green, bg.production_rule, bg.test_rule
+            ),
+        )
+        .replace("  timeout = 2m\n", "  timeout = 3m\n  until   = completed\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blue_green_deploy_moves_real_requests_by_the_rules_weights_and_drops_none() {
+    if !docker_available() {
+        return;
+    }
+    let engine = DockerEngine::connect().await.expect("engine");
+    build_serve_image(&engine, IMAGE, DRAIN).await;
+    let local = Start::real_time()
+        .faults(r#"{"scheduler": {"pass_interval": "1s"}}"#)
+        .docker()
+        .start()
+        .await;
+    let checks = Checks {
+        interval_s: Some(5),
+        timeout_s: Some(2),
+        healthy: Some(2),
+        unhealthy: Some(2),
+        drain_s: Some(5),
+    };
+    let bg = crate::support::blue_green::blue_green(&local.elb, checks).await;
+    let url = local.server.url().to_owned();
+    let dir = tempfile::tempdir().expect("dir");
+    let mut proxies = None;
+    for _ in 0..40 {
+        let listeners = local.server.listeners();
+        if let (Some(production), Some(test)) =
+            (listeners.get(&bg.listeners.0), listeners.get(&bg.listeners.1))
+        {
+            proxies = Some((production.clone(), test.clone()));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (production, test) = proxies.expect("a proxy for each listener");
+    let (ran, _) =
+        deploy_under_load(&url, dir.path(), &blue_green_deployfile("v1", &bg), &production).await;
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    // v1 → v2 blue/green: requests through the production listener while the test
+    // listener is read too; production moves all at once, and none fails.
+    let done = Arc::new(AtomicBool::new(false));
+    let tested = tokio::spawn(send_load(test.clone(), Arc::clone(&done)));
+    let started = Instant::now();
+    let (ran, load) =
+        deploy_under_load(&url, dir.path(), &blue_green_deployfile("v2", &bg), &production).await;
+    let took = started.elapsed();
+    done.store(true, Ordering::Relaxed);
+    let tested = tested.await.expect("test load");
+    eprintln!("blue/green on docker in {took:?}: production {load:?}; test {tested:?}");
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    assert_eq!(load.failed, 0, "{load:?}");
+    assert!(load.bodies.contains_key("v1") && load.bodies.contains_key("v2"), "{load:?}");
+    // The test listener served v2 before production did (and never a failure once v2 ran).
+    assert!(tested.bodies.contains_key("v2"), "{tested:?}");
+}

@@ -77,6 +77,15 @@ verify web {{
     )
 }
 
+/// The local clock's time from `verify`'s start to its last look, for the figures.
+fn took(events: &[Event]) -> String {
+    let last = events.iter().rev().find_map(|e| match e {
+        Event::Progress { elapsed_ms, .. } => Some(*elapsed_ms),
+        _ => None,
+    });
+    ferry::eval::duration_text(last.unwrap_or_default())
+}
+
 fn stages(events: &[Event]) -> Vec<String> {
     events
         .iter()
@@ -111,7 +120,11 @@ async fn a_good_revision_is_verified_once_production_traffic_is_on_it() {
     let bg = resources(&local).await;
     with_history(&local, &bg).await;
     let ran = local.run(&deployfile("good3", &bg, "  timeout = 20m\n")).await;
-    eprintln!("{}", ran.reason);
+    eprintln!(
+        "{}\ntime to verdict (good, until traffic_shifted): {}",
+        ran.reason,
+        took(&ran.events)
+    );
     assert_code(&ran, 0);
     assert_eq!(ran.verdict, Verdict::Success);
     let seen = stages(&ran.events);
@@ -134,6 +147,7 @@ async fn until_completed_waits_for_the_bake_and_the_clean_up() {
     let bg = resources(&local).await;
     with_history(&local, &bg).await;
     let ran = local.run(&deployfile("good3", &bg, "  timeout = 20m\n  until = completed\n")).await;
+    eprintln!("time to verdict (good, until completed): {}", took(&ran.events));
     assert_code(&ran, 0);
     let seen = stages(&ran.events);
     assert!(seen.contains(&"BAKE_TIME".to_owned()) && seen.contains(&"CLEAN_UP".to_owned()));
@@ -148,7 +162,7 @@ async fn a_crashing_revision_is_rolled_back_by_ecs_and_never_gets_production_tra
     let bg = resources(&local).await;
     with_history(&local, &bg).await;
     let ran = local.run(&deployfile("crash", &bg, "  timeout = 20m\n")).await;
-    eprintln!("{}", ran.reason);
+    eprintln!("{}\ntime to verdict (crash): {}", ran.reason, took(&ran.events));
     assert_code(&ran, 1);
     assert_eq!(ran.verdict, Verdict::RolledBack);
     assert!(ran.reason.contains("ROLLBACK"), "{}", ran.reason);
@@ -341,6 +355,7 @@ async fn a_gate_failing_on_test_traffic_rolls_back_before_production_moves() {
     let server = Server::start(Box::new(|_| (503, "down".to_owned(), 0)));
     let verify = test_gate(&server).replace("within = 2m", "within = 30s");
     let ran = local.run(&deployfile("good3", &bg, &verify)).await;
+    eprintln!("time to verdict (gate failing on test traffic): {}", took(&ran.events));
     assert_code(&ran, 1);
     assert!(ran.reason.contains("ferry asked ECS to roll"), "{}", ran.reason);
     assert!(ran.events.iter().any(|e| matches!(e, Event::HookContinued { action, .. }

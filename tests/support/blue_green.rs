@@ -16,6 +16,8 @@ pub(crate) struct BlueGreen {
     pub(crate) green: String,
     pub(crate) production_rule: String,
     pub(crate) test_rule: String,
+    /// The production and the test listener.
+    pub(crate) listeners: (String, String),
 }
 
 pub(crate) async fn blue_green(elb: &Client, checks: Checks) -> BlueGreen {
@@ -43,6 +45,7 @@ pub(crate) async fn blue_green(elb: &Client, checks: Checks) -> BlueGreen {
         Action::builder().r#type(ActionTypeEnum::Forward).forward_config(config.build()).build()
     };
     let mut rules = Vec::new();
+    let mut listeners = Vec::new();
     for (port, action) in
         [(80, weighted(&[(&blue, 100), (&green, 0)])), (8080, weighted(&[(&green, 100)]))]
     {
@@ -56,10 +59,17 @@ pub(crate) async fn blue_green(elb: &Client, checks: Checks) -> BlueGreen {
             .await
             .expect("listener");
         let listener = listener.listeners()[0].listener_arn().expect("arn").to_owned();
+        listeners.push(listener.clone());
         let described = elb.describe_rules().listener_arn(listener).send().await.expect("rules");
         rules.push(described.rules()[0].rule_arn().expect("arn").to_owned());
     }
-    BlueGreen { blue, green, production_rule: rules[0].clone(), test_rule: rules[1].clone() }
+    BlueGreen {
+        blue,
+        green,
+        production_rule: rules[0].clone(),
+        test_rule: rules[1].clone(),
+        listeners: (listeners[0].clone(), listeners[1].clone()),
+    }
 }
 
 /// The weights of a rule's forward action, by target group ARN.
