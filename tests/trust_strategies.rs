@@ -386,6 +386,27 @@ async fn ferry_killed_while_paused_decides_again_when_run_again() {
     assert_code(&first, 130);
     // Still held: nothing moved production while ferry was gone.
     assert_eq!(production(&local, &bg).await, (0, 100));
+    // `ferry status` shows the deployment held, and what decides it (the hook starts at
+    // the stage's next pass).
+    local.pass(10_000);
+    let url = local.server.url().to_owned();
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("Deployfile"), &text).expect("write");
+    let home = dir.path().to_owned();
+    let status = tokio::task::spawn_blocking(move || {
+        crate::support::test::Test::new().args(["status"]).on_endpoint(&url, &home).run()
+    })
+    .await
+    .expect("ferry ran");
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status
+            .stdout
+            .contains("blue/green service deployment IN_PROGRESS: POST_TEST_TRAFFIC_SHIFT")
+            && status.stdout.contains("held by PAUSE hook ecs-pause-"),
+        "{}",
+        status.stdout
+    );
     let again = local.run(&text).await;
     eprintln!("{}", again.reason);
     assert_code(&again, 0);

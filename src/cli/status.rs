@@ -29,12 +29,28 @@ pub(super) fn run(arguments: &StatusArguments) -> ExitStatus {
                     let tasks = ecs.service_tasks(&cluster, &service).await?;
                     targets = targets_text(&groups, &tasks);
                 }
-                out.push_str(&status_text(&cluster, &service, view.as_ref(), &targets));
+                // Of a blue/green service: where its current deployment stands, and
+                // whether a PAUSE hook holds it.
+                let staged = match view.as_ref() {
+                    Some(v) if v.strategy.is_staged() => match &v.current_service_deployment {
+                        Some(arn) => ecs.service_deployment(arn).await?,
+                        None => None,
+                    },
+                    _ => None,
+                };
+                out.push_str(&status_text(
+                    &cluster,
+                    &service,
+                    view.as_ref(),
+                    staged.as_ref(),
+                    &targets,
+                ));
                 json.push(serde_json::json!({
                     "cluster": cluster,
                     "service": service,
                     "exists": view.is_some(),
                     "view": view,
+                    "service_deployment": staged,
                     "target_groups": groups,
                 }));
             }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::verdict::settled_on;
-use crate::aws::{AwsError, Ecs, ServiceView};
+use crate::aws::{AwsError, Ecs, ServiceDeploymentView, ServiceView};
 use crate::eval::{Evaluator, Outputs, PlannedStep, Settings, Workspace, plan_step, step_values};
 use crate::local::clock::Clock;
 use crate::syntax::{Deployfile, Item};
@@ -47,6 +47,7 @@ pub(crate) fn status_text(
     cluster: &str,
     name: &str,
     service: Option<&ServiceView>,
+    staged: Option<&ServiceDeploymentView>,
     targets: &str,
 ) -> String {
     use std::fmt::Write as _;
@@ -71,6 +72,24 @@ pub(crate) fn status_text(
             d.failed,
             if d.reason.is_empty() { String::new() } else { format!(" ({})", d.reason) }
         );
+    }
+    if let Some(record) = staged {
+        let stage = record.lifecycle_stage.as_deref().unwrap_or("no stage yet");
+        let _ = write!(
+            out,
+            "  {} service deployment {}: {stage}",
+            service.strategy.describe(),
+            record.status
+        );
+        if let Some(hook) = record.awaiting_pause() {
+            let _ = write!(
+                out,
+                "; held by PAUSE hook {hook}, awaiting action: `ferry run` judges it with the \
+                 gates on test traffic and continues or rolls it back; at the hook's timeout ECS \
+                 takes its action"
+            );
+        }
+        out.push('\n');
     }
     out.push_str(targets);
     for event in service.events.iter().take(10) {
