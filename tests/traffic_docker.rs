@@ -15,7 +15,7 @@ use ferry::docker::DockerEngine;
 use crate::local_docker::build_serve_image;
 use crate::support::available::docker_available;
 use crate::support::load_balancer::{Checks, load_balancer};
-use crate::support::local_ecs::Start;
+use crate::support::local_ecs::{Endpoint, Start};
 use crate::support::test::{Ran, Test};
 
 /// busybox's httpd serving `$VERSION` from 8 s after it starts — past the first check at
@@ -131,39 +131,51 @@ async fn send_load(proxy: String, done: Arc<AtomicBool>) -> Load {
     load
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rolling_deploy_behind_the_listener_drops_no_request() {
+/// Checked over HTTP every 5 s (2 to turn healthy or unhealthy), a 5 s drain.
+const CHECKS: Checks = Checks {
+    interval_s: Some(5),
+    timeout_s: Some(2),
+    healthy: Some(2),
+    unhealthy: Some(2),
+    drain_s: Some(5),
+};
+
+/// The local ECS on the docker runtime (passes every second) with the test's image
+/// built; none without Docker.
+async fn docker_endpoint() -> Option<Endpoint> {
     if !docker_available() {
-        return;
+        return None;
     }
     let engine = DockerEngine::connect().await.expect("engine");
     build_serve_image(&engine, IMAGE, DRAIN).await;
-    let local = Start::real_time()
-        .faults(r#"{"scheduler": {"pass_interval": "1s"}}"#)
-        .docker()
-        .start()
-        .await;
-    // Checked over HTTP every 5 s (2 to turn healthy or unhealthy), a 5 s drain.
-    let checks = Checks {
-        interval_s: Some(5),
-        timeout_s: Some(2),
-        healthy: Some(2),
-        unhealthy: Some(2),
-        drain_s: Some(5),
-    };
-    let (group, listener) = load_balancer(&local.elb, checks).await;
-    let url = local.server.url().to_owned();
-    let dir = tempfile::tempdir().expect("dir");
-    // The proxy of the listener, as the endpoint names it.
-    let mut proxy = None;
+    Some(
+        Start::real_time()
+            .faults(r#"{"scheduler": {"pass_interval": "1s"}}"#)
+            .docker()
+            .start()
+            .await,
+    )
+}
+
+/// The proxy of each listener, as the endpoint names them once it has made them.
+async fn proxies<const N: usize>(local: &Endpoint, listeners: [&str; N]) -> [String; N] {
     for _ in 0..40 {
-        proxy = local.server.listeners().get(&listener).cloned();
-        if proxy.is_some() {
-            break;
+        let made = local.server.listeners();
+        if listeners.iter().all(|l| made.contains_key(*l)) {
+            return listeners.map(|l| made[l].clone());
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let proxy = proxy.expect("a proxy for the listener");
+    panic!("no proxy for each of {listeners:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_deploy_behind_the_listener_drops_no_request() {
+    let Some(local) = docker_endpoint().await else { return };
+    let (group, listener) = load_balancer(&local.elb, CHECKS).await;
+    let url = local.server.url().to_owned();
+    let dir = tempfile::tempdir().expect("dir");
+    let [proxy] = proxies(&local, [listener.as_str()]).await;
     let named = reqwest::get(format!("{url}/_ferry/listeners"))
         .await
         .expect("listeners")
@@ -237,38 +249,11 @@ fn blue_green_deployfile(version: &str, bg: &crate::support::blue_green::BlueGre
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blue_green_deploy_moves_real_requests_by_the_rules_weights_and_drops_none() {
-    if !docker_available() {
-        return;
-    }
-    let engine = DockerEngine::connect().await.expect("engine");
-    build_serve_image(&engine, IMAGE, DRAIN).await;
-    let local = Start::real_time()
-        .faults(r#"{"scheduler": {"pass_interval": "1s"}}"#)
-        .docker()
-        .start()
-        .await;
-    let checks = Checks {
-        interval_s: Some(5),
-        timeout_s: Some(2),
-        healthy: Some(2),
-        unhealthy: Some(2),
-        drain_s: Some(5),
-    };
-    let bg = crate::support::blue_green::blue_green(&local.elb, checks).await;
+    let Some(local) = docker_endpoint().await else { return };
+    let bg = crate::support::blue_green::blue_green(&local.elb, CHECKS).await;
     let url = local.server.url().to_owned();
     let dir = tempfile::tempdir().expect("dir");
-    let mut proxies = None;
-    for _ in 0..40 {
-        let listeners = local.server.listeners();
-        if let (Some(production), Some(test)) =
-            (listeners.get(&bg.listeners.0), listeners.get(&bg.listeners.1))
-        {
-            proxies = Some((production.clone(), test.clone()));
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let (production, test) = proxies.expect("a proxy for each listener");
+    let [production, test] = proxies(&local, [bg.listeners.0.as_str(), &bg.listeners.1]).await;
     let (ran, _) =
         deploy_under_load(&url, dir.path(), &blue_green_deployfile("v1", &bg), &production).await;
     assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);

@@ -132,26 +132,13 @@ impl Runner<'_> {
                 && let Some(hook) =
                     record.as_ref().and_then(|r| r.awaiting_pause()).map(str::to_owned)
             {
-                match self.run_due_gates(&mut test_gates, &policy, cluster, anchor, &messages).await
-                {
-                    Ok(()) => {}
-                    Err(StepError::Deployment {
-                        failure: Failure::GateFailed { gate, reason },
-                        ..
-                    }) => {
-                        return Err(self.roll_back_on_gate(&arn, anchor, gate, reason).await);
-                    }
-                    Err(error) => return Err(error),
-                }
+                let ran =
+                    self.run_due_gates(&mut test_gates, &policy, cluster, anchor, &messages).await;
+                self.rolled_back_on_failure(&arn, anchor, ran).await?;
                 if test_gates.iter().all(super::gates::Gate::passed) {
                     match self.ecs.continue_deployment(&arn, &hook, false).await {
                         Ok(()) => {
-                            self.emit(&Event::HookContinued {
-                                service: anchor.service.clone(),
-                                deployment_id: anchor.deployment_id.clone(),
-                                hook_id: hook,
-                                action: "CONTINUE".to_owned(),
-                            });
+                            self.hook_continued(anchor, hook, "CONTINUE");
                             test_decided = true;
                         }
                         // Read again at the next poll: a lost answer shows as a hook that
@@ -194,28 +181,12 @@ impl Runner<'_> {
                 probes_started = true;
             }
             if shifted {
-                match self.run_due_probes(&mut probes, &policy, anchor).await {
-                    Ok(()) => {}
-                    Err(StepError::Deployment {
-                        failure: Failure::GateFailed { gate, reason },
-                        ..
-                    }) => {
-                        return Err(self.roll_back_on_gate(&arn, anchor, gate, reason).await);
-                    }
-                    Err(error) => return Err(error),
-                }
+                let ran = self.run_due_probes(&mut probes, &policy, anchor).await;
+                self.rolled_back_on_failure(&arn, anchor, ran).await?;
             }
             if shifted && !gates.is_empty() {
-                match self.run_due_gates(&mut gates, &policy, cluster, anchor, &messages).await {
-                    Ok(()) => {}
-                    Err(StepError::Deployment {
-                        failure: Failure::GateFailed { gate, reason },
-                        ..
-                    }) => {
-                        return Err(self.roll_back_on_gate(&arn, anchor, gate, reason).await);
-                    }
-                    Err(error) => return Err(error),
-                }
+                let ran = self.run_due_gates(&mut gates, &policy, cluster, anchor, &messages).await;
+                self.rolled_back_on_failure(&arn, anchor, ran).await?;
             }
             let now = self.clock.now_ms();
             let gates_passed = gates.iter().all(super::gates::Gate::passed);
@@ -300,6 +271,32 @@ impl Runner<'_> {
         }
     }
 
+    /// A gate's attempt `ran`: a gate failure rolls the deployment back
+    /// (`roll_back_on_gate`); any other error stands.
+    async fn rolled_back_on_failure(
+        &mut self,
+        arn: &str,
+        anchor: &Anchor,
+        ran: Result<(), StepError>,
+    ) -> Result<(), StepError> {
+        match ran {
+            Err(StepError::Deployment {
+                failure: Failure::GateFailed { gate, reason }, ..
+            }) => Err(self.roll_back_on_gate(arn, anchor, gate, reason).await),
+            other => other,
+        }
+    }
+
+    /// ferry continued its PAUSE hook with `action`.
+    fn hook_continued(&mut self, anchor: &Anchor, hook_id: String, action: &str) {
+        self.emit(&Event::HookContinued {
+            service: anchor.service.clone(),
+            deployment_id: anchor.deployment_id.clone(),
+            hook_id,
+            action: action.to_owned(),
+        });
+    }
+
     /// A gate failed while our blue/green deployment runs: ask ECS to roll it back, which
     /// moves traffic back to the old revision at once; the verdict then verifies the
     /// rollback. A deployment that already ended, or a refused stop, is reported as the
@@ -317,12 +314,7 @@ impl Runner<'_> {
                 let hook = record.awaiting_pause().unwrap_or_default().to_owned();
                 match self.ecs.continue_deployment(arn, &hook, true).await {
                     Ok(()) => {
-                        self.emit(&Event::HookContinued {
-                            service: anchor.service.clone(),
-                            deployment_id: anchor.deployment_id.clone(),
-                            hook_id: hook,
-                            action: "ROLLBACK".to_owned(),
-                        });
+                        self.hook_continued(anchor, hook, "ROLLBACK");
                         Failure::GateRolledBack { gate, reason }
                     }
                     Err(error) => {

@@ -5,7 +5,7 @@
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
 
-use super::load_balancer::{Checks, target_group};
+use super::load_balancer::{Checks, application_load_balancer, target_group};
 
 /// The resources of a blue/green service: two `ip` target groups, a production listener
 /// (port 80) whose default rule forwards to `blue` with `green` at weight 0, and a test
@@ -21,15 +21,7 @@ pub(crate) struct BlueGreen {
 }
 
 pub(crate) async fn blue_green(elb: &Client, checks: Checks) -> BlueGreen {
-    let lb = elb
-        .create_load_balancer()
-        .name("web")
-        .subnets("subnet-a")
-        .subnets("subnet-b")
-        .send()
-        .await
-        .expect("load balancer");
-    let lb = lb.load_balancers()[0].load_balancer_arn().expect("arn").to_owned();
+    let lb = application_load_balancer(elb).await;
     let blue = target_group(elb, "web-blue", checks).await;
     let green = target_group(elb, "web-green", checks).await;
     let weighted = |weights: &[(&str, i32)]| {

@@ -20,15 +20,7 @@ pub(crate) struct Checks {
 
 /// The target group's and the listener's ARNs.
 pub(crate) async fn load_balancer(elb: &Client, checks: Checks) -> (String, String) {
-    let lb = elb
-        .create_load_balancer()
-        .name("web")
-        .subnets("subnet-a")
-        .subnets("subnet-b")
-        .send()
-        .await
-        .expect("load balancer");
-    let lb = lb.load_balancers()[0].load_balancer_arn().expect("arn").to_owned();
+    let lb = application_load_balancer(elb).await;
     let group = target_group(elb, "web", checks).await;
     let forward = Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&group);
     let listener = elb
@@ -41,6 +33,19 @@ pub(crate) async fn load_balancer(elb: &Client, checks: Checks) -> (String, Stri
         .await
         .expect("listener");
     (group, listener.listeners()[0].listener_arn().expect("arn").to_owned())
+}
+
+/// An Application Load Balancer `web` in two subnets; its ARN.
+pub(crate) async fn application_load_balancer(elb: &Client) -> String {
+    let lb = elb
+        .create_load_balancer()
+        .name("web")
+        .subnets("subnet-a")
+        .subnets("subnet-b")
+        .send()
+        .await
+        .expect("load balancer");
+    lb.load_balancers()[0].load_balancer_arn().expect("arn").to_owned()
 }
 
 /// An `ip` target group on port 8080 checked over HTTP at `/` as `checks` says; its ARN.
