@@ -3,6 +3,8 @@
 //! traffic move to it one lifecycle stage at a time, both run through the bake, and the
 //! old one stops at clean-up; a failure before clean-up moves traffic back to the old
 //! revision, which never stopped; the next deployment starts on the side traffic left.
+//! Linear and canary deployments move production traffic in steps, each held for its
+//! step bake and its hooks.
 
 use crate::support::scheduling::{Faults, faults, revision};
 use ferry::local::deployment::{LifecycleStage, LifecycleStage as S, RolloutState};
@@ -31,6 +33,17 @@ fn link(group: &str, side: Side) -> TargetLink {
 
 /// A blue/green service of `desired` tasks, steady on `web:1` in the blue group.
 fn service(desired: u32, ids: &mut Ids, launcher: &mut Faults) -> (Rollout, u64) {
+    staged_service(Strategy::BlueGreen, desired, ids, launcher)
+}
+
+/// A service of `desired` tasks deploying by `strategy`, steady on `web:1` in the blue
+/// group.
+fn staged_service(
+    strategy: Strategy,
+    desired: u32,
+    ids: &mut Ids,
+    launcher: &mut Faults,
+) -> (Rollout, u64) {
     let config = RolloutConfig {
         desired,
         min_healthy_percent: 100,
@@ -44,7 +57,7 @@ fn service(desired: u32, ids: &mut Ids, launcher: &mut Faults) -> (Rollout, u64)
         capacity: None,
         drain_ms: 10_000,
         target_groups: vec![link(BLUE, Side::Primary), link(GREEN, Side::Alternate)],
-        strategy: Strategy::BlueGreen,
+        strategy,
         bake_ms: BAKE_MS,
         hooks: Vec::new(),
     };
@@ -284,4 +297,108 @@ fn a_lambda_hook_answers_as_the_fault_file_says() {
         )
     );
     assert!(!seen.iter().any(|(s, ..)| *s == S::ProductionTrafficShift), "production never moved");
+}
+
+/// Every share of production traffic the new revision (on the alternate side) had, with
+/// when it began, until the deployment settles or `limit`.
+fn shares(
+    rollout: &mut Rollout,
+    launcher: &mut Faults,
+    ids: &mut Ids,
+    from: u64,
+    limit: u64,
+) -> Vec<(u32, u64)> {
+    let mut seen: Vec<(u32, u64)> = Vec::new();
+    let mut now = from;
+    while now < limit && !rollout.is_settled() {
+        rollout.advance(now, launcher, ids);
+        let share = rollout.traffic.map_or(0, |t| t.production_alternate);
+        if seen.last().is_none_or(|(s, _)| *s != share) {
+            seen.push((share, now));
+        }
+        now = rollout.next_wakeup().max(now + 1);
+    }
+    seen
+}
+
+#[test]
+fn a_linear_deployment_moves_production_traffic_in_equal_steps_a_step_bake_apart() {
+    let (mut ids, mut launcher) = (Ids::new(3), faults(r#"{"images": []}"#));
+    let linear = Strategy::Linear { step_permille: 250, step_bake_ms: 120_000 };
+    let (mut rollout, now) = staged_service(linear, 2, &mut ids, &mut launcher);
+    let new = rollout.deploy(revision("web:2"), &mut ids, now);
+    let seen = shares(&mut rollout, &mut launcher, &mut ids, now, now + 3_600_000);
+    let steps: Vec<u32> = seen.iter().map(|(s, _)| *s).collect();
+    assert_eq!(steps, [0, 250, 500, 750, 1_000]);
+    for pair in seen[1..].windows(2) {
+        let gap = pair[1].1 - pair[0].1;
+        assert!((120_000..125_001).contains(&gap), "a step bake of 2m between steps: {gap}");
+    }
+    let primary = rollout.primary().expect("primary");
+    assert_eq!((primary.id.as_str(), primary.rollout), (new.as_str(), RolloutState::Completed));
+}
+
+#[test]
+fn a_canary_deployment_moves_its_percent_then_the_rest_after_the_canary_bake() {
+    let (mut ids, mut launcher) = (Ids::new(3), faults(r#"{"images": []}"#));
+    let canary = Strategy::Canary { permille: 105, bake_ms: 300_000 };
+    let (mut rollout, now) = staged_service(canary, 2, &mut ids, &mut launcher);
+    let new = rollout.deploy(revision("web:2"), &mut ids, now);
+    let seen = shares(&mut rollout, &mut launcher, &mut ids, now, now + 3_600_000);
+    let steps: Vec<u32> = seen.iter().map(|(s, _)| *s).collect();
+    assert_eq!(steps, [0, 105, 1_000]);
+    let canary_bake = seen[2].1 - seen[1].1;
+    assert!((300_000..305_001).contains(&canary_bake), "the canary bake: {canary_bake}");
+    assert_eq!(rollout.primary().map(|p| p.id.clone()), Some(new));
+}
+
+#[test]
+fn a_crash_during_the_canary_moves_the_canary_share_back_to_blue() {
+    // Green crashes a minute after it starts: after the canary took its share.
+    let json = r#"{"images": [{"match": "web:2", "crash_after": "60s", "exit_code": 1}]}"#;
+    let (mut ids, mut launcher) = (Ids::new(3), faults(json));
+    let canary = Strategy::Canary { permille: 100, bake_ms: 600_000 };
+    let (mut rollout, now) = staged_service(canary, 2, &mut ids, &mut launcher);
+    // Each green task is healthy for a minute: only a breaker that does not reset on a
+    // healthy task counts the crashes up to its threshold.
+    rollout.config.circuit_breaker.reset_on_healthy_task = false;
+    let old = rollout.primary().expect("primary").id.clone();
+    rollout.deploy(revision("web:2"), &mut ids, now);
+    let seen = shares(&mut rollout, &mut launcher, &mut ids, now, now + 3_600_000);
+    let steps: Vec<u32> = seen.iter().map(|(s, _)| *s).collect();
+    assert_eq!(steps, [0, 100, 0], "the canary took 10 %, then all of it went back");
+    assert_eq!(
+        rollout.primary().map(|p| (p.id.clone(), p.rollout)),
+        Some((old, RolloutState::Completed))
+    );
+    assert_eq!(rollout.traffic, Some(Traffic::all_on(false)));
+}
+
+#[test]
+fn a_lambda_hook_at_the_production_traffic_shift_runs_at_each_step() {
+    let (mut ids, mut launcher) = (Ids::new(3), faults(r#"{"images": []}"#));
+    let linear = Strategy::Linear { step_permille: 500, step_bake_ms: 60_000 };
+    let (mut rollout, now) = staged_service(linear, 1, &mut ids, &mut launcher);
+    rollout.config.hooks = vec![Hook {
+        target_type: "AWS_LAMBDA".to_owned(),
+        target_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:step".to_owned()),
+        stages: vec!["PRODUCTION_TRAFFIC_SHIFT".to_owned()],
+        timeout_ms: 3_600_000,
+        timeout_rolls_back: true,
+    }];
+    let new = rollout.deploy(revision("web:2"), &mut ids, now);
+    let mut now = now;
+    let mut hooks = 0;
+    while now < 7_200_000 && !rollout.is_settled() {
+        rollout.advance(now, &mut launcher, &mut ids);
+        if let Some(ours) = rollout.deployments.iter().find(|d| d.id == new) {
+            hooks = ours.hooks.len();
+        }
+        now = rollout.next_wakeup().max(now + 1);
+    }
+    assert_eq!(hooks, 2, "one run of the hook for each of the two steps (50 %, 100 %)");
+    assert_eq!(
+        rollout.primary().map(|p| (p.id.clone(), p.rollout)),
+        Some((new, RolloutState::Completed))
+    );
 }

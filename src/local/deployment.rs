@@ -146,6 +146,10 @@ pub struct HookRun {
     /// The lifecycle stage it holds (a hook at PRE_PRODUCTION_TRAFFIC_SHIFT holds
     /// POST_TEST_TRAFFIC_SHIFT: the service model has no such lifecycle stage).
     pub stage: LifecycleStage,
+    /// When that stage began (a linear or canary production traffic shift begins the stage
+    /// again at each step, and its hooks run again).
+    #[serde(default)]
+    pub stage_since_ms: u64,
     /// The hook stage it was configured for.
     pub hook_stage: String,
     /// `AWAITING_ACTION`, `IN_PROGRESS`, `SUCCEEDED`, `FAILED` or `TIMED_OUT`.

@@ -152,15 +152,16 @@ impl EcsState {
                 }
                 return Ok(());
             }
-            "BLUE_GREEN" => {}
+            "BLUE_GREEN" | "LINEAR" | "CANARY" => {}
             other => {
                 return Err(ApiError::invalid(format!(
-                    "The local ECS does not run the {other} deployment strategy yet; use ROLLING \
-                     or BLUE_GREEN."
+                    "Invalid deployment strategy {other}. Valid values are: ROLLING, BLUE_GREEN, \
+                     LINEAR, CANARY"
                 )));
             }
         }
-        if bake.is_none() {
+        check_shift(config)?;
+        if bake.is_none() && strategy == "BLUE_GREEN" {
             return Err(ApiError::invalid(
                 "bakeTimeInMinutes is required with the BLUE_GREEN deployment strategy.",
             ));
@@ -722,12 +723,61 @@ fn deployment_configuration(
     Ok(config)
 }
 
-/// `strategy`: ROLLING unless BLUE_GREEN (others are refused by `check_strategy`).
+/// `strategy`, with the linear and canary steps and ECS's defaults (10 % every 6 minutes;
+/// 5 %, then the rest 10 minutes later). Unknown words are refused by `check_strategy`.
 fn strategy(config: &Value) -> Strategy {
+    let tenths = |v: &Value| v.as_f64().map(|p| (p * 10.0).round() as u32);
+    let minutes = |v: &Value| v.as_u64().map(|m| m * 60_000);
     match config.get("strategy").and_then(Value::as_str) {
         Some("BLUE_GREEN") => Strategy::BlueGreen,
+        Some("LINEAR") => {
+            let linear = &config["linearConfiguration"];
+            Strategy::Linear {
+                step_permille: tenths(&linear["stepPercent"]).unwrap_or(100),
+                step_bake_ms: minutes(&linear["stepBakeTimeInMinutes"]).unwrap_or(6 * 60_000),
+            }
+        }
+        Some("CANARY") => {
+            let canary = &config["canaryConfiguration"];
+            Strategy::Canary {
+                permille: tenths(&canary["canaryPercent"]).unwrap_or(50),
+                bake_ms: minutes(&canary["canaryBakeTimeInMinutes"]).unwrap_or(10 * 60_000),
+            }
+        }
         _ => Strategy::Rolling,
     }
+}
+
+/// `linearConfiguration` and `canaryConfiguration` within ECS's ranges: a step of 3 to 100
+/// percent in tenths, a canary of 0.1 to 100 percent, bakes of 0 to 1,440 minutes.
+fn check_shift(config: &Value) -> Result<(), ApiError> {
+    let checks: [(&str, &str, f64, f64); 2] = [
+        ("linearConfiguration", "stepPercent", 3.0, 100.0),
+        ("canaryConfiguration", "canaryPercent", 0.1, 100.0),
+    ];
+    for (member, percent, low, high) in checks {
+        let Some(shift) = config.get(member).filter(|v| v.is_object()) else { continue };
+        if let Some(value) = shift.get(percent) {
+            let p = value.as_f64().unwrap_or(f64::NAN);
+            let tenths = p * 10.0;
+            if !(low..=high).contains(&p) || (tenths - tenths.round()).abs() > 1e-6 {
+                return Err(ApiError::invalid(format!(
+                    "{member}.{percent} must be a multiple of 0.1 between {low} and {high}."
+                )));
+            }
+        }
+        let bake = if member == "linearConfiguration" {
+            "stepBakeTimeInMinutes"
+        } else {
+            "canaryBakeTimeInMinutes"
+        };
+        if let Some(value) = shift.get(bake)
+            && !value.as_i64().is_some_and(|m| (0..=1_440).contains(&m))
+        {
+            return Err(ApiError::invalid(format!("{member}.{bake} must be between 0 and 1440.")));
+        }
+    }
+    Ok(())
 }
 
 /// `lifecycleHooks`, with ECS's defaults: AWS_LAMBDA, a timeout of 1,440 minutes that

@@ -149,11 +149,13 @@ impl Elbv2 {
             else {
                 continue;
             };
-            // Weights out of 100, as ECS writes them (100 and 0 once traffic has moved).
-            let on_alternate = u64::from(traffic.production_alternate.min(1_000)).div_ceil(10);
-            let test = if traffic.test_alternate { 100 } else { 0 };
-            for (rule, weight) in [
-                (advanced["productionListenerRule"].as_str(), on_alternate),
+            // Weights out of 100, as ECS writes them (100 and 0 once traffic has moved); out
+            // of 1,000 for a share in tenths of a percent (a canary of 0.5 %).
+            let share = u64::from(traffic.production_alternate.min(1_000));
+            let production = if share % 10 == 0 { (share / 10, 100) } else { (share, 1_000) };
+            let test = (if traffic.test_alternate { 100 } else { 0 }, 100);
+            for (rule, (weight, total)) in [
+                (advanced["productionListenerRule"].as_str(), production),
                 (advanced["testListenerRule"].as_str(), test),
             ] {
                 let Some(rule) = rule.and_then(|arn| self.rules.get_mut(arn)) else { continue };
@@ -162,7 +164,7 @@ impl Elbv2 {
                     "Order": 1,
                     "ForwardConfig": {
                         "TargetGroups": [
-                            {"TargetGroupArn": primary, "Weight": 100 - weight},
+                            {"TargetGroupArn": primary, "Weight": total - weight},
                             {"TargetGroupArn": alternate, "Weight": weight},
                         ],
                         "TargetGroupStickinessConfig": {"Enabled": false},

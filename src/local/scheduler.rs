@@ -70,6 +70,36 @@ pub enum Strategy {
     /// Start the new revision in full on the other target groups, move test then
     /// production traffic to it, bake with the old one kept, then stop the old one.
     BlueGreen,
+    /// As blue/green, production traffic moved in steps of `step_permille` (tenths of a
+    /// percent) `step_bake_ms` apart (no wait after the last).
+    Linear { step_permille: u32, step_bake_ms: u64 },
+    /// As blue/green, `permille` of production traffic moved first, the rest
+    /// `bake_ms` later.
+    Canary { permille: u32, bake_ms: u64 },
+}
+
+impl Strategy {
+    /// Every strategy but rolling runs in lifecycle stages (scheduler/stages.rs).
+    #[must_use]
+    pub fn is_staged(self) -> bool {
+        self != Strategy::Rolling
+    }
+
+    /// The share of production traffic (tenths of a percent) on the new revision after
+    /// the shift that follows `share`, and how long to wait at `share` before it: the
+    /// production traffic shift's steps (all at once for blue/green).
+    #[must_use]
+    pub fn next_shift(self, share: u32) -> (u32, u64) {
+        match self {
+            Strategy::Linear { step_permille, step_bake_ms } => {
+                let wait = if share == 0 { 0 } else { step_bake_ms };
+                ((share + step_permille.max(1)).min(1_000), wait)
+            }
+            Strategy::Canary { permille, .. } if share == 0 => (permille.min(1_000), 0),
+            Strategy::Canary { bake_ms, .. } => (1_000, bake_ms),
+            Strategy::Rolling | Strategy::BlueGreen => (1_000, 0),
+        }
+    }
 }
 
 /// Where the listener rules of a blue/green service send traffic: the share of
@@ -232,8 +262,7 @@ impl Rollout {
     pub fn deploy(&mut self, revision: Revision, ids: &mut Ids, now: u64) -> String {
         // A first deployment has nothing to move traffic from: it starts plainly. One that
         // finds more than one revision running reconciles them first.
-        let blue_green =
-            self.config.strategy == Strategy::BlueGreen && !self.deployments.is_empty();
+        let blue_green = self.config.strategy.is_staged() && !self.deployments.is_empty();
         let reconcile = self.deployments.iter().any(|d| d.status == DeploymentStatus::Active);
         let counts: Vec<u32> = self.deployments.iter().map(|d| self.running(&d.id)).collect();
         for (deployment, running) in self.deployments.iter_mut().zip(counts) {

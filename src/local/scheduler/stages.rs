@@ -43,7 +43,7 @@ impl Rollout {
             return;
         }
         // The stage's lifecycle hooks hold it until each has answered.
-        match self.hooks_at(&primary.id, stage, now, launcher) {
+        match self.hooks_at(&primary.id, (stage, since), now, launcher) {
             HookGate::Wait => return,
             HookGate::Pass => {}
             HookGate::Fail(why) => {
@@ -63,7 +63,20 @@ impl Rollout {
             S::PostScaleUp => Some(S::TestTrafficShift),
             S::TestTrafficShift => Some(S::PostTestTrafficShift),
             S::PostTestTrafficShift => Some(S::ProductionTrafficShift),
-            S::ProductionTrafficShift => Some(S::PostProductionTrafficShift),
+            S::ProductionTrafficShift => {
+                // Linear and canary move production traffic in steps, each held for its
+                // step bake (and its hooks) before the next.
+                let share = self.green_share(primary.alternate);
+                let (next, wait) = self.config.strategy.next_shift(share);
+                if share >= 1_000 {
+                    Some(S::PostProductionTrafficShift)
+                } else {
+                    if now >= since + wait {
+                        self.shift_production(&primary.id, primary.alternate, next, now);
+                    }
+                    None
+                }
+            }
             S::PostProductionTrafficShift => Some(S::BakeTime),
             S::BakeTime => (now >= since + self.config.bake_ms).then_some(S::CleanUp),
             S::CleanUp => {
@@ -83,11 +96,29 @@ impl Rollout {
                 traffic.test_alternate = green;
             }
             S::ProductionTrafficShift => {
-                let traffic = self.traffic.get_or_insert_with(|| Traffic::all_on(!green));
-                traffic.production_alternate = if green { 1_000 } else { 0 };
+                let (first, _) = self.config.strategy.next_shift(0);
+                self.shift_production(&primary.id, green, first, now);
             }
             S::CleanUp => self.stop_blue(&primary.id, now, actions),
             _ => {}
+        }
+    }
+
+    /// The share of production traffic (tenths of a percent) on the side `green` is on.
+    fn green_share(&self, green: bool) -> u32 {
+        let on_alternate = self.traffic.map_or(0, |t| t.production_alternate.min(1_000));
+        if green { on_alternate } else { 1_000 - on_alternate }
+    }
+
+    /// Moves production traffic to `share` on the side `green` is on: a step of the
+    /// production traffic shift, which starts the stage again (its hooks run again, its
+    /// step bake counts from now).
+    fn shift_production(&mut self, deployment_id: &str, green: bool, share: u32, now: u64) {
+        let traffic = self.traffic.get_or_insert_with(|| Traffic::all_on(!green));
+        traffic.production_alternate = if green { share } else { 1_000 - share };
+        if let Some(deployment) = self.deployments.iter_mut().find(|d| d.id == deployment_id) {
+            deployment.stage = Some((S::ProductionTrafficShift, now));
+            deployment.updated_ms = now;
         }
     }
 
@@ -98,7 +129,7 @@ impl Rollout {
     fn hooks_at(
         &mut self,
         deployment_id: &str,
-        stage: S,
+        (stage, since): (S, u64),
         now: u64,
         launcher: &mut dyn Launcher,
     ) -> HookGate {
@@ -126,7 +157,8 @@ impl Rollout {
         let Some(deployment) = self.deployments.iter_mut().find(|d| d.id == deployment_id) else {
             return HookGate::Pass;
         };
-        if !deployment.hooks.iter().any(|h| h.stage == stage) {
+        let this_stage = |h: &HookRun| h.stage == stage && h.stage_since_ms == since;
+        if !deployment.hooks.iter().any(this_stage) {
             for (index, (hook, hook_stage)) in configured.iter().enumerate() {
                 let pause = hook.target_type == "PAUSE";
                 let answer = hook.target_arn.as_deref().filter(|_| !pause).map(|arn| {
@@ -143,6 +175,7 @@ impl Rollout {
                     target_type: hook.target_type.clone(),
                     target_arn: hook.target_arn.clone(),
                     stage,
+                    stage_since_ms: since,
                     hook_stage: hook_stage.clone(),
                     status: if pause { "AWAITING_ACTION" } else { "IN_PROGRESS" }.to_owned(),
                     expires_ms: now + hook.timeout_ms,
@@ -153,7 +186,7 @@ impl Rollout {
             return HookGate::Wait;
         }
         let mut gate = HookGate::Pass;
-        for run in deployment.hooks.iter_mut().filter(|h| h.stage == stage) {
+        for run in deployment.hooks.iter_mut().filter(|h| this_stage(h)) {
             if matches!(run.status.as_str(), "AWAITING_ACTION" | "IN_PROGRESS") {
                 if let Some((succeeded, at)) = run.answer
                     && now >= at
