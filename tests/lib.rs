@@ -46,6 +46,7 @@ mod trust;
 mod trust_lost_answers;
 mod trust_other_clients;
 mod trust_rollback;
+mod trust_steps;
 mod trust_strategies;
 mod trust_traffic;
 mod web_pipeline;

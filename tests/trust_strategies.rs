@@ -8,110 +8,25 @@
 
 use ferry::engine::{Event, Verdict};
 
-use crate::support::blue_green::{BlueGreen, blue_green, weights};
 use std::sync::{Arc, Mutex};
 
-use crate::support::harness::{Hook, Local, Setup, intruder};
+use crate::support::blue_green::BlueGreen;
+use crate::support::harness::{Local, Setup, intruder};
 use crate::support::http_server::Server;
-use crate::support::load_balancer::Checks;
+use crate::support::staged::{
+    self, FAULTS, production, resources, stages, test_gate, took, weights_at,
+};
 use crate::support::web_service::assert_code;
 
-/// `crash` exits 2 s after it runs; the rest answer at once.
-const FAULTS: &str = r#"{"images": [{"match": "*:crash*", "crash_after": "2s", "exit_code": 1}]}"#;
+/// Blue/green with a bake of 1 minute.
+const BLUE_GREEN: &str = "strategy        = blue_green\n  bake            = 1m";
 
-async fn resources(local: &Local) -> BlueGreen {
-    let checks = Checks {
-        interval_s: Some(5),
-        timeout_s: Some(2),
-        healthy: Some(2),
-        drain_s: Some(10),
-        ..Checks::default()
-    };
-    blue_green(&local.clients.elb, checks).await
-}
-
-/// Two awsvpc tasks of `acme/web:TAG`, blue/green with a bake of 1 minute.
 fn deployfile(tag: &str, bg: &BlueGreen, verify: &str) -> String {
-    format!(
-        r#"defaults {{
-  cluster = "c"
-}}
-
-register web_task {{
-  family       = "web"
-  network_mode = "awsvpc"
-  container "app" {{
-    image = "acme/web:{tag}"
-    ports = [8080]
-  }}
-}}
-
-update web {{
-  task_definition = web_task
-  create          = true
-  desired         = 2
-  strategy        = blue_green
-  bake            = 1m
-  circuit_breaker = rollback
-  network {{
-    subnets = ["subnet-a"]
-  }}
-  load_balancer {{
-    target_group             = "{blue}"
-    alternate_target_group   = "{green}"
-    production_listener_rule = "{production}"
-    test_listener_rule       = "{test}"
-    role                     = "arn:aws:iam::000000000000:role/ecsInfrastructure"
-    container                = "app"
-    port                     = 8080
-  }}
-}}
-
-verify web {{
-{verify}}}
-"#,
-        blue = bg.blue,
-        green = bg.green,
-        production = bg.production_rule,
-        test = bg.test_rule,
-    )
+    staged::deployfile(tag, bg, BLUE_GREEN, verify)
 }
 
-/// The local clock's time from `verify`'s start to its last look, for the figures.
-fn took(events: &[Event]) -> String {
-    let last = events.iter().rev().find_map(|e| match e {
-        Event::Progress { elapsed_ms, .. } => Some(*elapsed_ms),
-        _ => None,
-    });
-    ferry::eval::duration_text(last.unwrap_or_default())
-}
-
-fn stages(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::LifecycleStage { stage: Some(stage), .. } => Some(stage.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Production's weight on each group: `(blue, green)`.
-async fn production(local: &Local, bg: &BlueGreen) -> (i32, i32) {
-    let found = weights(&local.clients.elb, &bg.production_rule).await;
-    let of = |arn: &str| found.iter().find(|(a, _)| a == arn).map_or(0, |(_, w)| *w);
-    (of(&bg.blue), of(&bg.green))
-}
-
-/// A service with a history: created plainly on `good1`, then one good blue/green
-/// deployment to `good2` (production now on green).
 async fn with_history(local: &Local, bg: &BlueGreen) {
-    let first = local.run(&deployfile("good1", bg, "  timeout = 20m\n")).await;
-    assert_code(&first, 0);
-    let second = local.run(&deployfile("good2", bg, "  timeout = 20m\n")).await;
-    assert_code(&second, 0);
-    assert_eq!(production(local, bg).await, (0, 100), "{}", second.reason);
-    local.settle().await;
+    staged::with_history(local, bg, BLUE_GREEN).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,31 +210,6 @@ async fn a_rolling_service_switched_to_blue_green_moves_traffic_to_the_other_gro
     assert_eq!(healthy, 2, "the new revision's tasks serve from the green group");
 }
 
-/// A `verify` whose gate asks `server` on test traffic, every 5 s, passing once.
-fn test_gate(server: &Server) -> String {
-    format!(
-        "  timeout = 20m\n  gate http(\"http://{}/health\") {{ status = 200, every = 5s, \
-         within = 2m, traffic = test }}\n",
-        server.address
-    )
-}
-
-/// Records production's weights at each attempt of a gate.
-fn weights_at_attempts(bg: &BlueGreen, seen: Arc<Mutex<Vec<(i32, i32)>>>) -> Setup {
-    let (blue, green, rule) = (bg.blue.clone(), bg.green.clone(), bg.production_rule.clone());
-    let hook = Box::new(move |event: &Event, hook: &Hook| {
-        if let Event::GateAttempt { .. } = event {
-            let found = hook.act(|clients| {
-                let rule = rule.clone();
-                async move { weights(&clients.elb, &rule).await }
-            });
-            let of = |arn: &str| found.iter().find(|(a, _)| a == arn).map_or(0, |(_, w)| *w);
-            seen.lock().expect("lock").push((of(&blue), of(&green)));
-        }
-    });
-    Setup { hook: Some(hook), ..Setup::default() }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gates_on_test_traffic_decide_before_any_production_request_reaches_the_new_revision() {
     let local = Local::start(FAULTS).await;
@@ -331,7 +221,8 @@ async fn gates_on_test_traffic_decide_before_any_production_request_reaches_the_
     let pause = "test_traffic_pause: unset → PAUSE at POST_TEST_TRAFFIC_SHIFT";
     assert!(plan.contains(pause), "{plan}");
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let ran = local.run_with(&text, weights_at_attempts(&bg, Arc::clone(&seen))).await;
+    let at_attempts = |e: &Event| matches!(e, Event::GateAttempt { .. });
+    let ran = local.run_with(&text, weights_at(&bg, Arc::clone(&seen), at_attempts)).await;
     eprintln!("{}", ran.reason);
     assert_code(&ran, 0);
     assert!(
@@ -372,48 +263,7 @@ async fn ferry_killed_while_paused_decides_again_when_run_again() {
     let local = Local::start(FAULTS).await;
     let bg = resources(&local).await;
     with_history(&local, &bg).await;
-    let server = Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
-    let text = deployfile("good3", &bg, &test_gate(&server));
-    // Interrupted the moment the deployment is held for the gates.
-    let hook = Box::new(|event: &Event, hook: &Hook| {
-        if let Event::LifecycleStage { stage: Some(stage), .. } = event
-            && stage == "POST_TEST_TRAFFIC_SHIFT"
-        {
-            hook.interrupt();
-        }
-    });
-    let first = local.run_with(&text, Setup { hook: Some(hook), ..Setup::default() }).await;
-    assert_code(&first, 130);
-    // Still held: nothing moved production while ferry was gone.
-    assert_eq!(production(&local, &bg).await, (0, 100));
-    // `ferry status` shows the deployment held, and what decides it (the hook starts at
-    // the stage's next pass).
-    local.pass(10_000);
-    let url = local.server.url().to_owned();
-    let dir = tempfile::tempdir().expect("dir");
-    std::fs::write(dir.path().join("Deployfile"), &text).expect("write");
-    let home = dir.path().to_owned();
-    let status = tokio::task::spawn_blocking(move || {
-        crate::support::test::Test::new().args(["status"]).on_endpoint(&url, &home).run()
-    })
-    .await
-    .expect("ferry ran");
-    assert_eq!(status.code, 0, "{}", status.stderr);
-    assert!(
-        status
-            .stdout
-            .contains("blue/green service deployment IN_PROGRESS: POST_TEST_TRAFFIC_SHIFT")
-            && status.stdout.contains("held by PAUSE hook ecs-pause-"),
-        "{}",
-        status.stdout
-    );
-    let again = local.run(&text).await;
-    eprintln!("{}", again.reason);
-    assert_code(&again, 0);
-    assert!(again.events.iter().any(|e| matches!(e, Event::DeploymentResumed { .. })));
-    assert!(again.events.iter().any(|e| matches!(e, Event::HookContinued { action, .. }
-        if action == "CONTINUE")));
-    assert_eq!(production(&local, &bg).await, (100, 0));
+    staged::killed_while_paused(&local, &bg, BLUE_GREEN, "blue/green").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,5 +20,6 @@ pub use revision_input::RevisionInput;
 pub use views::{
     AdvancedView, BreakerView, DeploymentSettings, DeploymentView, EventView, GroupHealth,
     HooksView, LoadBalancerView, NetworkView, ServiceDeploymentView, ServiceRequest, ServiceView,
-    StoppedTask, StrategyView, TEST_PAUSE_STAGE, TargetGroupView, TargetView, TaskView, TestPause,
+    ShiftView, StoppedTask, StrategyView, TEST_PAUSE_STAGE, TargetGroupView, TargetView, TaskView,
+    TestPause,
 };

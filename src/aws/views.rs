@@ -169,6 +169,8 @@ pub struct ServiceView {
     /// `deploymentConfiguration.strategy` (ECS's default: rolling).
     pub strategy: StrategyView,
     pub bake_minutes: Option<i32>,
+    /// Of a linear or canary service: its `linearConfiguration` / `canaryConfiguration`.
+    pub shift: ShiftView,
     pub hooks: HooksView,
     pub grace_s: Option<i32>,
     pub launch_type: Option<String>,
@@ -269,6 +271,7 @@ impl ServiceView {
                 .map(StrategyView::of_sdk)
                 .unwrap_or_default(),
             bake_minutes: config.and_then(DeploymentConfiguration::bake_time_in_minutes),
+            shift: config.map_or_else(ShiftView::default, ShiftView::of_sdk),
             hooks: config.map_or_else(HooksView::default, |c| {
                 let ours = |h: &&aws_sdk_ecs::types::DeploymentLifecycleHook| {
                     h.target_type()
@@ -399,6 +402,9 @@ pub struct DeploymentSettings {
     /// `bakeTimeInMinutes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bake_minutes: Option<i32>,
+    /// `linearConfiguration` or `canaryConfiguration`, as `strategy` says.
+    #[serde(default, skip_serializing_if = "ShiftView::is_unset")]
+    pub shift: ShiftView,
     /// `lifecycleHooks`: ferry's PAUSE hook at POST_TEST_TRAFFIC_SHIFT, or none, or the
     /// service's left as they are.
     #[serde(default, skip_serializing_if = "TestPause::is_keep")]
@@ -436,9 +442,64 @@ pub struct HooksView {
     pub others: usize,
 }
 
-/// `deploymentConfiguration.strategy`. ferry deploys with rolling and blue/green; a live
-/// service may run linear or canary (set by another tool): ferry watches those by their
-/// stages and does not send their configuration.
+/// How a linear or canary deployment moves production traffic (`linearConfiguration`:
+/// `stepPercent`, `stepBakeTimeInMinutes`; `canaryConfiguration`: `canaryPercent`,
+/// `canaryBakeTimeInMinutes`): the percent in tenths, the bake in minutes; unset members
+/// take ECS's defaults (`StrategyView::shift_defaults`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftView {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent_tenths: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake_minutes: Option<i32>,
+}
+
+impl ShiftView {
+    #[must_use]
+    pub fn is_unset(&self) -> bool {
+        *self == ShiftView::default()
+    }
+
+    /// `12.5%`, `10%`.
+    #[must_use]
+    pub fn percent_text(tenths: i32) -> String {
+        if tenths % 10 == 0 {
+            format!("{}%", tenths / 10)
+        } else {
+            format!("{}.{}%", tenths / 10, tenths % 10)
+        }
+    }
+
+    /// The members as they apply: the set ones, else ECS's defaults for `strategy`.
+    #[must_use]
+    pub fn with_defaults(self, strategy: StrategyView) -> (i32, i32) {
+        let (percent, bake) = strategy.shift_defaults().unwrap_or((1_000, 0));
+        (self.percent_tenths.unwrap_or(percent), self.bake_minutes.unwrap_or(bake))
+    }
+
+    /// Of the service's configuration, the one its strategy uses.
+    fn of_sdk(config: &DeploymentConfiguration) -> Self {
+        let tenths = |p: Option<f64>| p.map(|p| (p * 10.0).round() as i32);
+        match config.strategy() {
+            Some(aws_sdk_ecs::types::DeploymentStrategy::Linear) => {
+                config.linear_configuration().map_or_else(Self::default, |l| Self {
+                    percent_tenths: tenths(l.step_percent()),
+                    bake_minutes: l.step_bake_time_in_minutes(),
+                })
+            }
+            Some(aws_sdk_ecs::types::DeploymentStrategy::Canary) => {
+                config.canary_configuration().map_or_else(Self::default, |c| Self {
+                    percent_tenths: tenths(c.canary_percent()),
+                    bake_minutes: c.canary_bake_time_in_minutes(),
+                })
+            }
+            _ => Self::default(),
+        }
+    }
+}
+
+/// `deploymentConfiguration.strategy`: rolling, or one of ECS's staged strategies
+/// (blue/green; linear and canary, which move production traffic in steps).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StrategyView {
     #[default]
@@ -469,16 +530,26 @@ impl StrategyView {
         }
     }
 
-    /// Whether ferry can send this strategy's configuration whole.
+    /// ECS's defaults for the production traffic shift's steps: the percent in tenths and
+    /// the bake in minutes (linear: 10 % every 6 minutes; canary: 5 % for 10 minutes).
     #[must_use]
-    pub fn sendable(self) -> bool {
-        matches!(self, StrategyView::Rolling | StrategyView::BlueGreen)
+    pub fn shift_defaults(self) -> Option<(i32, i32)> {
+        match self {
+            StrategyView::Linear => Some((100, 6)),
+            StrategyView::Canary => Some((50, 10)),
+            StrategyView::Rolling | StrategyView::BlueGreen => None,
+        }
     }
 
     /// From the Deployfile's word.
     #[must_use]
     pub fn from_word(word: &str) -> Self {
-        if word == "blue_green" { StrategyView::BlueGreen } else { StrategyView::Rolling }
+        match word {
+            "blue_green" => StrategyView::BlueGreen,
+            "linear" => StrategyView::Linear,
+            "canary" => StrategyView::Canary,
+            _ => StrategyView::Rolling,
+        }
     }
 
     /// ECS's strategies other than rolling run in lifecycle stages.
@@ -513,6 +584,30 @@ impl DeploymentSettings {
             .set_maximum_percent(self.max)
             .set_strategy(self.strategy.map(StrategyView::to_sdk))
             .set_bake_time_in_minutes(self.bake_minutes)
+            .set_linear_configuration(
+                (self.strategy == Some(StrategyView::Linear) && !self.shift.is_unset()).then(
+                    || {
+                        aws_sdk_ecs::types::LinearConfiguration::builder()
+                            .set_step_percent(
+                                self.shift.percent_tenths.map(|t| f64::from(t) / 10.0),
+                            )
+                            .set_step_bake_time_in_minutes(self.shift.bake_minutes)
+                            .build()
+                    },
+                ),
+            )
+            .set_canary_configuration(
+                (self.strategy == Some(StrategyView::Canary) && !self.shift.is_unset()).then(
+                    || {
+                        aws_sdk_ecs::types::CanaryConfiguration::builder()
+                            .set_canary_percent(
+                                self.shift.percent_tenths.map(|t| f64::from(t) / 10.0),
+                            )
+                            .set_canary_bake_time_in_minutes(self.shift.bake_minutes)
+                            .build()
+                    },
+                ),
+            )
             .set_lifecycle_hooks(
                 match self.test_pause {
                     TestPause::Keep => None,

@@ -34,6 +34,9 @@ pub struct Effective {
     pub strategy: StrategyView,
     #[serde(default)]
     pub bake_ms: u64,
+    /// Of a linear or canary deployment: its steps (ECS's defaults where unset).
+    #[serde(default)]
+    pub shift: crate::aws::ShiftView,
 }
 
 /// A service's target groups as the prediction models them: a task counts as healthy
@@ -97,6 +100,18 @@ impl Effective {
             balancing: (!service.load_balancers.is_empty()).then(Balancing::default),
             strategy: service.strategy,
             bake_ms: service.bake_minutes.map_or(0, |m| u64::try_from(m).unwrap_or(0) * 60_000),
+            shift: service.shift,
+        }
+    }
+
+    /// A linear or canary deployment's steps in words: ` by 10% every 6m`, ` 5% for 10m`.
+    fn steps_text(&self) -> String {
+        let (tenths, minutes) = self.shift.with_defaults(self.strategy);
+        let percent = crate::aws::ShiftView::percent_text(tenths);
+        match self.strategy {
+            StrategyView::Linear => format!(" by {percent} every {minutes}m"),
+            StrategyView::Canary => format!(" {percent} for {minutes}m, then the rest,"),
+            StrategyView::Rolling | StrategyView::BlueGreen => String::new(),
         }
     }
 
@@ -108,8 +123,9 @@ impl Effective {
             self.desired,
             if self.strategy.is_staged() {
                 format!(
-                    "{} with a bake of {}, ",
+                    "{}{} with a bake of {}, ",
                     self.strategy.describe(),
+                    self.steps_text(),
                     crate::eval::duration_text(self.bake_ms)
                 )
             } else {
@@ -181,12 +197,22 @@ pub(super) fn simulation_input(effective: &Effective) -> SimulationInput {
             .unwrap_or_default(),
         faults: FaultFile::default(),
         settings: SchedulerSettings::default(),
-        strategy: if effective.strategy == StrategyView::BlueGreen {
-            Strategy::BlueGreen
-        } else {
-            Strategy::Rolling
-        },
+        strategy: scheduler_strategy(effective),
         bake_ms: effective.bake_ms,
+    }
+}
+
+/// The local scheduler's strategy for `effective`'s, with the steps of a linear or canary
+/// deployment (ECS's defaults where unset).
+fn scheduler_strategy(effective: &Effective) -> Strategy {
+    let (tenths, minutes) = effective.shift.with_defaults(effective.strategy);
+    let permille = u32::try_from(tenths).unwrap_or(1_000);
+    let ms = u64::try_from(minutes).unwrap_or(0) * 60_000;
+    match effective.strategy {
+        StrategyView::Rolling => Strategy::Rolling,
+        StrategyView::BlueGreen => Strategy::BlueGreen,
+        StrategyView::Linear => Strategy::Linear { step_permille: permille, step_bake_ms: ms },
+        StrategyView::Canary => Strategy::Canary { permille, bake_ms: ms },
     }
 }
 
@@ -199,19 +225,6 @@ pub fn simulation(effective: &Effective) -> Simulation {
 /// The predicted rollout.
 #[must_use]
 pub(super) fn predict(effective: &Effective) -> Prediction {
-    if effective.strategy.is_staged() && effective.strategy != StrategyView::BlueGreen {
-        // Linear and canary, set outside ferry: the local ECS's scheduler does not run them.
-        return Prediction {
-            effective: *effective,
-            timeline: vec![format!(
-                "ECS deploys it {}: the local ECS does not model that strategy, so ferry \
-                 predicts no timeline",
-                effective.strategy.describe()
-            )],
-            outcome: "unknown".to_owned(),
-            duration_ms: 0,
-        };
-    }
     let simulation = simulation(effective);
     // The scheduler's starts and stops, and a blue/green deployment's stages, in time
     // order (a stage first at the same moment).
@@ -219,7 +232,15 @@ pub(super) fn predict(effective: &Effective) -> Prediction {
         .steps
         .iter()
         .map(|step| (step.at_ms, 1, format!("{} {} {}", step.action, step.count, step.revision)))
-        .chain(simulation.stages.iter().map(|s| (s.at_ms, 0, s.stage.to_owned())))
+        .chain(simulation.stages.iter().map(|s| {
+            let share = s.production_share.map_or_else(String::new, |share| {
+                format!(
+                    " ({} of production)",
+                    crate::aws::ShiftView::percent_text(i32::try_from(share).unwrap_or(1_000))
+                )
+            });
+            (s.at_ms, 0, format!("{}{share}", s.stage))
+        }))
         .collect();
     lines.sort_by_key(|(at, order, _)| (*at, *order));
     let mut timeline: Vec<String> = lines
@@ -295,6 +316,7 @@ mod tests {
             balancing: None,
             strategy: StrategyView::Rolling,
             bake_ms: 0,
+            shift: crate::aws::ShiftView::default(),
         }
     }
 

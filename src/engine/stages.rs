@@ -45,6 +45,18 @@ pub(super) fn traffic_shifted(record: &ServiceDeploymentView) -> bool {
                 >= position(Some("POST_PRODUCTION_TRAFFIC_SHIFT")))
 }
 
+/// Whether production traffic has begun to reach our revision: the production traffic
+/// shift began (a linear or canary deployment's first step, a blue/green one's whole
+/// move) or the deployment succeeded. ferry's gates on production traffic run from here,
+/// so that a canary is judged while it takes its share.
+#[must_use]
+pub(super) fn production_reached(record: &ServiceDeploymentView) -> bool {
+    record.status == "SUCCESSFUL"
+        || (record.status == "IN_PROGRESS"
+            && position(record.lifecycle_stage.as_deref())
+                >= position(Some("PRODUCTION_TRAFFIC_SHIFT")))
+}
+
 /// Whether it went past the stage ferry holds test traffic at (or ended).
 #[must_use]
 pub(super) fn past_test_pause(record: &ServiceDeploymentView) -> bool {

@@ -11,7 +11,7 @@ use super::change::{VerifyChange, Watch};
 use super::event::Event;
 use super::probe::Probe;
 use super::runner::{POLL_MS, Runner, StepError};
-use super::stages::{StageStanding, judge_stages, traffic_shifted};
+use super::stages::{StageStanding, judge_stages, production_reached};
 use super::verdict::{Anchor, Failure};
 use crate::eval::VerifyStep;
 
@@ -172,9 +172,9 @@ impl Runner<'_> {
                 }
                 test_decided = true;
             }
-            // ferry's gates judge production traffic: they (probes too) run once it is on
-            // our revision.
-            let shifted = record.as_ref().is_some_and(traffic_shifted);
+            // ferry's gates judge production traffic: they (probes too) run once it begins
+            // to reach our revision (a canary's share, a linear deployment's first step).
+            let shifted = record.as_ref().is_some_and(production_reached);
             if shifted && !probes_started {
                 let now = self.clock.now_ms();
                 probes = step.gates.iter().filter_map(|g| Probe::of(g, now)).collect();

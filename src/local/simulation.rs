@@ -95,11 +95,15 @@ pub struct Simulation {
     pub stages: Vec<TimedStage>,
 }
 
-/// A lifecycle stage with the virtual time it began.
+/// A lifecycle stage with the virtual time it began; each step of a linear or canary
+/// production traffic shift is one, with the share of production traffic on the new
+/// revision after it (tenths of a percent).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TimedStage {
     pub at_ms: u64,
     pub stage: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production_share: Option<u32>,
 }
 
 struct FaultLauncher<'a>(&'a FaultFile);
@@ -171,11 +175,20 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
                 new_healthy: count(&new, true),
             });
         }
-        let stage = rollout.deployments.iter().find(|d| d.id == new).and_then(|d| d.stage);
-        if let Some((stage, at_ms)) = stage
-            && stages.last().is_none_or(|s: &TimedStage| s.stage != stage.as_str())
+        let ours = rollout.deployments.iter().find(|d| d.id == new);
+        if let Some(deployment) = ours
+            && let Some((stage, at_ms)) = deployment.stage
+            && stages
+                .last()
+                .is_none_or(|s: &TimedStage| (s.stage, s.at_ms) != (stage.as_str(), at_ms))
         {
-            stages.push(TimedStage { at_ms, stage: stage.as_str() });
+            let on_alternate = rollout.traffic.map_or(0, |t| t.production_alternate.min(1_000));
+            let share = if deployment.alternate { on_alternate } else { 1_000 - on_alternate };
+            let production_share = (stage
+                == super::deployment::LifecycleStage::ProductionTrafficShift
+                && input.strategy.next_shift(0).0 < 1_000)
+                .then_some(share);
+            stages.push(TimedStage { at_ms, stage: stage.as_str(), production_share });
         }
         if rollout.is_settled() {
             break;

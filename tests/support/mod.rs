@@ -9,8 +9,9 @@
 //! here), `moto` and `registry` (moto's server and Debian's docker-registry, started for a
 //! test), `http_server` (a server for gates to ask), `load_balancer` (a load balancer, target
 //! group and listener), `blue_green` (the two groups and two listener rules of a blue/green
-//! service), `scheduling` (the scheduler driven directly, tasks from a fault
-//! file), `containers` (cleanup of the docker runtime's containers) and `tmux` (a real
+//! service), `staged` (service `web` under a staged strategy: its
+//! Deployfile, history and weights), `scheduling` (the scheduler driven directly, tasks
+//! from a fault file), `containers` (cleanup of the docker runtime's containers) and `tmux` (a real
 //! pseudo-terminal).
 
 pub(crate) mod available;
@@ -25,6 +26,7 @@ pub(crate) mod lsp_client;
 pub(crate) mod moto;
 pub(crate) mod registry;
 pub(crate) mod scheduling;
+pub(crate) mod staged;
 pub(crate) mod test;
 pub(crate) mod tmux;
 pub(crate) mod web_service;

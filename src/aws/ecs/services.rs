@@ -196,6 +196,7 @@ impl Ecs {
                     circuit_breaker: s.circuit_breaker,
                     strategy: Some(s.strategy),
                     bake_minutes: s.bake_minutes,
+                    shift: s.shift,
                     test_pause: crate::aws::TestPause::Remove,
                 }
             });

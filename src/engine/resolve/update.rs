@@ -7,7 +7,7 @@
 use super::{Options, RefusedRegister};
 use crate::aws::{
     AdvancedView, BreakerView, DeploymentSettings, LoadBalancerView, NetworkView, RevisionInput,
-    ServiceRequest, ServiceView, StrategyView, TEST_PAUSE_STAGE, TestPause,
+    ServiceRequest, ServiceView, ShiftView, StrategyView, TEST_PAUSE_STAGE, TestPause,
 };
 use crate::engine::change::{
     Refusal, SettingChange, TaskDefinitionRef, UpdateAction, UpdateChange,
@@ -230,7 +230,17 @@ pub(super) fn resolve_update(
         setting("circuit_breaker", breaker.map(|b| b.word().to_owned()));
         setting("strategy", strategy.map(|s| s.word().to_owned()));
         setting("bake", bake_minutes.map(|m| format!("{m}m")));
+        let created = strategy.unwrap_or_default();
+        let shift = shift_of(step, created);
+        if let Some((percent, bake)) = shift_names(created) {
+            setting(percent, shift.percent_tenths.map(ShiftView::percent_text));
+            setting(bake, shift.bake_minutes.map(|m| format!("{m}m")));
+        }
         setting("test_traffic_pause", test_pause.map(pause_text));
+        if let Some(problem) = misplaced_shift(step, created) {
+            refuse(&mut change, problem, false);
+            return change;
+        }
         if test_pause.is_some() && !strategy.is_some_and(StrategyView::is_staged) {
             refuse(&mut change, test_gates_need_stages(step), false);
             return change;
@@ -240,6 +250,7 @@ pub(super) fn resolve_update(
             || breaker.is_some()
             || strategy.is_some()
             || bake_minutes.is_some()
+            || !shift.is_unset()
             || test_pause.is_some();
         change.request = Some(ServiceRequest {
             service: step.service.clone(),
@@ -251,6 +262,7 @@ pub(super) fn resolve_update(
                 circuit_breaker: breaker,
                 strategy,
                 bake_minutes,
+                shift,
                 test_pause: test_pause.map_or(TestPause::Keep, TestPause::Hold),
             }),
             grace_s,
@@ -299,6 +311,28 @@ pub(super) fn resolve_update(
         service.bake_minutes.map(|m| format!("{m}m")),
         bake_minutes.map(|m| format!("{m}m")),
     );
+    // A linear or canary deployment's steps: the Deployfile's where it sets them, else the
+    // service's (of the same strategy), else ECS's defaults.
+    let strategy_after = strategy.unwrap_or(service.strategy);
+    let theirs =
+        if service.strategy == strategy_after { service.shift } else { ShiftView::default() };
+    let ours = shift_of(step, strategy_after);
+    if let Some((percent, bake)) = shift_names(strategy_after) {
+        note(
+            percent,
+            theirs.percent_tenths.map(ShiftView::percent_text),
+            ours.percent_tenths.map(ShiftView::percent_text),
+        );
+        note(
+            bake,
+            theirs.bake_minutes.map(|m| format!("{m}m")),
+            ours.bake_minutes.map(|m| format!("{m}m")),
+        );
+    }
+    let shift_after = ShiftView {
+        percent_tenths: ours.percent_tenths.or(theirs.percent_tenths),
+        bake_minutes: ours.bake_minutes.or(theirs.bake_minutes),
+    };
     let network_changes = network.as_ref().is_some_and(|n| service.network.as_ref() != Some(n));
     let lbs_change = load_balancers.as_ref().is_some_and(|l| &service.load_balancers != l);
     let platform_changes = step
@@ -370,31 +404,29 @@ pub(super) fn resolve_update(
         },
         strategy: change.strategy,
         bake_ms: change.bake_ms,
+        shift: shift_after,
         ..current
     };
     let deployment_changes = change.settings.iter().any(|s| {
         matches!(
             s.name.as_str(),
-            "min_healthy" | "max" | "circuit_breaker" | "strategy" | "bake" | "test_traffic_pause"
+            "min_healthy"
+                | "max"
+                | "circuit_breaker"
+                | "strategy"
+                | "bake"
+                | "canary_percent"
+                | "canary_bake"
+                | "step_percent"
+                | "step_bake"
+                | "test_traffic_pause"
         )
     });
-    // ECS's deploymentConfiguration is sent whole: the strategy and bake as they will be.
-    let strategy_after = strategy.unwrap_or(service.strategy);
+    // ECS's deploymentConfiguration is sent whole: the strategy, bake and steps as they
+    // will be.
     let bake_after = bake_minutes.or(service.bake_minutes);
-    if deployment_changes && !strategy_after.sendable() {
-        refuse(
-            &mut change,
-            format!(
-                "service `{}` deploys {} (set outside ferry), and ferry does not send that \
-                 strategy's configuration: changing `min_healthy`, `max` or `circuit_breaker` \
-                 would send the deployment configuration without it; write `strategy = rolling` \
-                 or `strategy = blue_green` to change strategies, or leave these settings to \
-                 the tool that set it",
-                step.service,
-                strategy_after.describe()
-            ),
-            false,
-        );
+    if let Some(problem) = misplaced_shift(step, strategy_after) {
+        refuse(&mut change, problem, false);
         return change;
     }
     if test_pause.is_some() && !strategy_after.is_staged() {
@@ -461,6 +493,11 @@ pub(super) fn resolve_update(
             circuit_breaker: Some(effective.circuit_breaker),
             strategy: Some(strategy_after),
             bake_minutes: bake_after.filter(|_| strategy_after.is_staged()),
+            shift: if strategy_after.shift_defaults().is_some() {
+                shift_after
+            } else {
+                ShiftView::default()
+            },
             // Sent when ferry's hook is wanted or there to remove; never an empty list to a
             // service that has none.
             test_pause: match (test_pause, service.hooks.test_pause) {
@@ -593,6 +630,53 @@ fn network_text(network: &NetworkView) -> String {
 }
 
 /// ferry's PAUSE hook in words.
+/// The Deployfile's names for the steps of `strategy`'s production traffic shift.
+fn shift_names(strategy: StrategyView) -> Option<(&'static str, &'static str)> {
+    match strategy {
+        StrategyView::Linear => Some(("step_percent", "step_bake")),
+        StrategyView::Canary => Some(("canary_percent", "canary_bake")),
+        StrategyView::Rolling | StrategyView::BlueGreen => None,
+    }
+}
+
+/// The Deployfile's steps for `strategy` (`step_*` of a linear update, `canary_*` of a
+/// canary one), the percent in tenths and the bake in minutes.
+fn shift_of(step: &UpdateStep, strategy: StrategyView) -> ShiftView {
+    let tenths = |p: Option<i64>| p.and_then(|p| i32::try_from(p * 10).ok());
+    let minutes = |ms: Option<u64>| ms.and_then(|ms| i32::try_from(ms / 60_000).ok());
+    match strategy {
+        StrategyView::Linear => ShiftView {
+            percent_tenths: tenths(step.step_percent),
+            bake_minutes: minutes(step.step_bake_ms),
+        },
+        StrategyView::Canary => ShiftView {
+            percent_tenths: tenths(step.canary_percent),
+            bake_minutes: minutes(step.canary_bake_ms),
+        },
+        StrategyView::Rolling | StrategyView::BlueGreen => ShiftView::default(),
+    }
+}
+
+/// A step setting of another strategy than the one the update deploys with (a strategy
+/// chosen per environment: the checker cannot see it).
+fn misplaced_shift(step: &UpdateStep, strategy: StrategyView) -> Option<String> {
+    let set = [
+        ("canary_percent", StrategyView::Canary, step.canary_percent.is_some()),
+        ("canary_bake", StrategyView::Canary, step.canary_bake_ms.is_some()),
+        ("step_percent", StrategyView::Linear, step.step_percent.is_some()),
+        ("step_bake", StrategyView::Linear, step.step_bake_ms.is_some()),
+    ];
+    let (name, owner, _) = set.into_iter().find(|(_, owner, set)| *set && *owner != strategy)?;
+    Some(format!(
+        "`update {}` sets `{name}`, which is for `strategy = {}`, and the service deploys {}: \
+         remove it, or write `strategy = {}`",
+        step.name,
+        owner.word(),
+        strategy.describe(),
+        owner.word()
+    ))
+}
+
 fn pause_text(minutes: i32) -> String {
     format!("PAUSE at {TEST_PAUSE_STAGE} for the test-traffic gates, {minutes}m, then ROLLBACK")
 }

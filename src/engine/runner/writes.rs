@@ -446,6 +446,8 @@ pub(in crate::engine) fn settings_applied(request: &ServiceRequest, service: &Se
             && d.circuit_breaker.is_none_or(|b| service.circuit_breaker == Some(b))
             && d.strategy.is_none_or(|s| service.strategy == s)
             && d.bake_minutes.is_none_or(|m| service.bake_minutes == Some(m))
+            && d.shift.percent_tenths.is_none_or(|p| service.shift.percent_tenths == Some(p))
+            && d.shift.bake_minutes.is_none_or(|m| service.shift.bake_minutes == Some(m))
             && match d.test_pause {
                 crate::aws::TestPause::Keep => true,
                 crate::aws::TestPause::Remove => service.hooks.test_pause.is_none(),

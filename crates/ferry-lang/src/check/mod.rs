@@ -117,6 +117,32 @@ mod tests {
     }
 
     check_cases! {
+        canary_with_its_steps:
+            format!("{TASK}update web {{ task_definition = t, strategy = canary, bake = 10m, \
+                     canary_percent = 10%, canary_bake = 5m }}")
+            => [];
+        linear_with_its_steps:
+            format!("{TASK}update web {{ task_definition = t, strategy = linear, bake = 0m, \
+                     step_percent = 20%, step_bake = 2m }}")
+            => [];
+        linear_needs_a_bake:
+            format!("{TASK}update web {{ task_definition = t, strategy = linear }}")
+            => [MissingField];
+        canary_steps_on_a_linear_update:
+            format!("{TASK}update web {{ task_definition = t, strategy = linear, bake = 1m, \
+                     canary_percent = 10% }}")
+            => [NotForStrategy];
+        linear_steps_on_a_rolling_update:
+            format!("{TASK}update web {{ task_definition = t, step_bake = 1m }}")
+            => [NotForStrategy];
+        step_percent_below_aws_s_range:
+            format!("{TASK}update web {{ task_definition = t, strategy = linear, bake = 1m, \
+                     step_percent = 2% }}")
+            => [OutOfRange];
+        canary_bake_in_seconds:
+            format!("{TASK}update web {{ task_definition = t, strategy = canary, bake = 1m, \
+                     canary_bake = 90s }}")
+            => [InvalidValue];
         clean_minimal:
             format!("{TASK}update web {{ task_definition = t }}\nverify web {{ timeout = 5m }}")
             => [];

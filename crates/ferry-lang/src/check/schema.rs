@@ -413,18 +413,51 @@ static UPDATE: BlockSpec = BlockSpec {
         ),
         field(
             "strategy",
-            T::Enum(&["rolling", "blue_green"]),
+            T::Enum(&["rolling", "blue_green", "linear", "canary"]),
             "how ECS deploys: `rolling` (default), or `blue_green` — the new revision in full \
              on the alternate target groups, test then production traffic moved to it, both \
-             kept through `bake` (docs/strategies.md)",
+             kept through `bake`; `linear` and `canary` move production traffic in steps \
+             (docs/strategies.md)",
             "strategy = blue_green",
         ),
         field(
             "bake",
             T::Duration,
-            "of a `blue_green` update: how long ECS keeps the old revision running once \
-             production traffic has moved (whole minutes, 0m to 1440m)",
+            "of a `blue_green`, `linear` or `canary` update: how long ECS keeps the old \
+             revision running once production traffic has moved (whole minutes, 0m to 1440m)",
             "bake = 10m",
+        )
+        .range(0, 1_440 * 60 * SECOND),
+        field(
+            "canary_percent",
+            T::Percentage,
+            "of a `canary` update: the share of production traffic moved first (ECS's \
+             default 5%)",
+            "canary_percent = 10%",
+        )
+        .range(1, 100),
+        field(
+            "canary_bake",
+            T::Duration,
+            "of a `canary` update: how long the canary share runs before the rest moves \
+             (whole minutes; ECS's default 10m)",
+            "canary_bake = 5m",
+        )
+        .range(0, 1_440 * 60 * SECOND),
+        field(
+            "step_percent",
+            T::Percentage,
+            "of a `linear` update: the share of production traffic each step moves (ECS's \
+             default 10%)",
+            "step_percent = 20%",
+        )
+        .range(3, 100),
+        field(
+            "step_bake",
+            T::Duration,
+            "of a `linear` update: the wait between two steps (whole minutes; ECS's default \
+             6m)",
+            "step_bake = 2m",
         )
         .range(0, 1_440 * 60 * SECOND),
         field("create", T::Bool, "create the service (and cluster) when missing", "create = true"),
@@ -499,28 +532,28 @@ static LOAD_BALANCER: BlockSpec = BlockSpec {
         field(
             "alternate_target_group",
             T::String,
-            "of a `blue_green` update: the other target group, which each new revision's \
-             tasks register in by turns",
+            "of a staged update (`blue_green`, `linear`, `canary`): the other target group, \
+             which each new revision's tasks register in by turns",
             "alternate_target_group = \"arn:aws:elasticloadbalancing:…:targetgroup/web-2/…\"",
         ),
         field(
             "production_listener_rule",
             T::String,
-            "of a `blue_green` update: the listener rule whose weights ECS moves to the new \
+            "of a staged update: the listener rule whose weights ECS moves to the new \
              revision",
             "production_listener_rule = \"arn:aws:elasticloadbalancing:…:listener-rule/…\"",
         ),
         field(
             "test_listener_rule",
             T::String,
-            "of a `blue_green` update: the listener rule that sends test traffic to the new \
+            "of a staged update: the listener rule that sends test traffic to the new \
              revision first",
             "test_listener_rule = \"arn:aws:elasticloadbalancing:…:listener-rule/…\"",
         ),
         field(
             "role",
             T::String,
-            "of a `blue_green` update: the IAM role ECS changes the rules with",
+            "of a staged update: the IAM role ECS changes the rules with",
             "role = \"arn:aws:iam::123456789012:role/ecsInfrastructure\"",
         ),
     ],

@@ -405,52 +405,77 @@ impl Analyzer<'_> {
         self.breaker_lints(body);
     }
 
-    /// `strategy = blue_green` needs `bake` and, in every `load_balancer`, the alternate
-    /// target group, the production listener rule and the role (AWS's rules); `bake` and
-    /// those fields mean nothing to a rolling update. `bake` is whole minutes
-    /// (`bakeTimeInMinutes`). Returns whether the update is blue/green; `None` when its
-    /// strategy is a value known only per environment (`vars.strategy`), left to the plan.
+    /// A staged strategy (`blue_green`, `linear`, `canary`) needs `bake` and, in every
+    /// `load_balancer`, the alternate target group, the production listener rule and the
+    /// role (AWS's rules; ferry asks `bake` of all three, so that the timeline is written
+    /// down); `bake` and those fields mean nothing to a rolling update, `canary_*` only to
+    /// a canary one, `step_*` only to a linear one. Bakes are whole minutes. Returns
+    /// whether the update is staged; `None` when its strategy is a value known only per
+    /// environment (`vars.strategy`), left to the plan.
     fn strategy_rules(&mut self, step: &Step, body: &Block, what: &str) -> Option<bool> {
         let field = body.field("strategy");
         let word = field.and_then(|f| enum_word(&f.value));
         if field.is_some() && word.is_none() {
             return None;
         }
-        let blue_green = word.as_deref().is_some_and(|w| w.eq_ignore_ascii_case("blue_green"));
-        let balancers: Vec<&Block> = body
-            .blocks()
-            .filter(|b| b.kind.name == "load_balancer")
-            .filter_map(|b| b.body.as_ref())
-            .collect();
-        if let Some(bake) = body.field("bake") {
-            if !blue_green {
+        let word = word.map_or_else(|| "rolling".to_owned(), |w| w.to_ascii_lowercase());
+        let staged = word != "rolling";
+        for (name, owner) in [
+            ("canary_percent", "canary"),
+            ("canary_bake", "canary"),
+            ("step_percent", "linear"),
+            ("step_bake", "linear"),
+        ] {
+            let Some(field) = body.field(name) else { continue };
+            if word != owner {
                 self.push(
                     Diagnostic::new(
                         Code::NotForStrategy,
-                        bake.key.span,
-                        format!("`bake` in {what} is for `strategy = blue_green`"),
+                        field.key.span,
+                        format!("`{name}` in {what} is for `strategy = {owner}`"),
                     )
-                    .with_label("a rolling update has no bake")
-                    .with_help(
-                        "add `strategy = blue_green` (with the load balancers' alternate target \
-                         groups), or bake with the gates of `verify` instead",
-                    ),
+                    .with_label(format!("this update is {word}"))
+                    .with_help(format!("write `strategy = {owner}`, or remove `{name}`")),
                 );
-            } else if let ExprKind::Duration(ms) = bake.value.kind
+            }
+        }
+        for name in ["bake", "canary_bake", "step_bake"] {
+            if let Some(bake) = body.field(name)
+                && let ExprKind::Duration(ms) = bake.value.kind
                 && ms % 60_000 != 0
             {
                 self.push(
                     Diagnostic::new(
                         Code::InvalidValue,
                         bake.value.span,
-                        "`bake` must be whole minutes",
+                        format!("`{name}` must be whole minutes"),
                     )
-                    .with_label("ECS takes the bake in minutes (`bakeTimeInMinutes`)")
-                    .with_help(format!("write `bake = {}m`", ms.div_ceil(60_000))),
+                    .with_label("ECS takes its bake times in minutes")
+                    .with_help(format!("write `{name} = {}m`", ms.div_ceil(60_000))),
                 );
             }
         }
-        if !blue_green {
+        let balancers: Vec<&Block> = body
+            .blocks()
+            .filter(|b| b.kind.name == "load_balancer")
+            .filter_map(|b| b.body.as_ref())
+            .collect();
+        if !staged {
+            if let Some(bake) = body.field("bake") {
+                self.push(
+                    Diagnostic::new(
+                        Code::NotForStrategy,
+                        bake.key.span,
+                        format!("`bake` in {what} is for a staged strategy"),
+                    )
+                    .with_label("a rolling update has no bake")
+                    .with_help(
+                        "add `strategy = blue_green` (or `linear`, `canary`, with the load \
+                         balancers' alternate target groups), or bake with the gates of \
+                         `verify` instead",
+                    ),
+                );
+            }
             for balancer in &balancers {
                 for field in ADVANCED.iter().filter_map(|name| balancer.field(name)) {
                     let name = &field.key.name;
@@ -458,7 +483,10 @@ impl Analyzer<'_> {
                         Diagnostic::new(
                             Code::NotForStrategy,
                             field.key.span,
-                            format!("`{name}` is for `strategy = blue_green`"),
+                            format!(
+                                "`{name}` is for a staged strategy (`blue_green`, `linear`, \
+                                 `canary`)"
+                            ),
                         )
                         .with_label("a rolling update registers its tasks in `target_group` only")
                         .with_help(format!("add `strategy = blue_green` to {what}, or remove it")),
@@ -472,9 +500,9 @@ impl Analyzer<'_> {
                 Diagnostic::new(
                     Code::MissingField,
                     step.name.span,
-                    format!("{what} needs `bake` with `strategy = blue_green`"),
+                    format!("{what} needs `bake` with `strategy = {word}`"),
                 )
-                .with_label("ECS requires a bake time for a blue/green deployment")
+                .with_label("the old revision's time after production traffic moved is not set")
                 .with_help(
                     "add `bake = 10m`: how long ECS keeps the old revision running once production \
                      traffic has moved, for an instant rollback",
@@ -496,7 +524,7 @@ impl Analyzer<'_> {
                     Code::MissingField,
                     block.kind.span,
                     format!(
-                        "this load_balancer needs {} with `strategy = blue_green`",
+                        "this load_balancer needs {} with `strategy = {word}`",
                         list.join(", ")
                     ),
                 )

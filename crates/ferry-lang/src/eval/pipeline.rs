@@ -99,10 +99,16 @@ pub struct UpdateStep {
     pub platform_version: Option<String>,
     pub network: Option<NetworkSpec>,
     pub load_balancers: Vec<LoadBalancerSpec>,
-    /// `rolling` or `blue_green`; none keeps the service's.
+    /// `rolling`, `blue_green`, `linear` or `canary`; none keeps the service's.
     pub strategy: Option<String>,
     /// `bakeTimeInMinutes`, in milliseconds.
     pub bake_ms: Option<u64>,
+    /// `canaryConfiguration`: `canaryPercent`, `canaryBakeTimeInMinutes` (ms).
+    pub canary_percent: Option<i64>,
+    pub canary_bake_ms: Option<u64>,
+    /// `linearConfiguration`: `stepPercent`, `stepBakeTimeInMinutes` (ms).
+    pub step_percent: Option<i64>,
+    pub step_bake_ms: Option<u64>,
 }
 
 /// A gate of a `verify` step, with its parameters.
@@ -371,6 +377,10 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
                 load_balancers,
                 strategy: text(&values, "strategy").map(|w| w.to_ascii_lowercase()),
                 bake_ms: millis(&values, "bake"),
+                canary_percent: integer(&values, "canary_percent"),
+                canary_bake_ms: millis(&values, "canary_bake"),
+                step_percent: integer(&values, "step_percent"),
+                step_bake_ms: millis(&values, "step_bake"),
             })
         }
         StepKind::Verify => {
