@@ -16,8 +16,8 @@ use ferry::engine::{Event, Plan, RegisterDecision, RollbackError, StepChange, Up
 
 use crate::support::harness::{Local, Outcome, Setup, revision_number};
 use crate::support::history_model::{
-    Action, Declared, Expected, FAULTS, Kind, Live, Model, Random, SECRET, deployfile, history,
-    kind_of, setting, task_definition_file,
+    Action, Declared, Expected, FAULTS, Kind, Live, Model, Random, SECRET, Staged, deployfile,
+    history, kind_of, setting, task_definition_file,
 };
 use crate::support::load_balancer::{Checks, load_balancer};
 
@@ -188,11 +188,12 @@ async fn play(local: &Local, model: &mut Model, action: &Action) -> Result<(), S
             let checks = Checks { drain_s: Some(10), ..Checks::default() };
             model.balanced = Some(load_balancer(&local.clients.elb, checks).await.0);
         }
-        Action::BlueGreen => {
+        Action::Staged(staged) => {
             let checks = Checks { drain_s: Some(10), ..Checks::default() };
             let bg = crate::support::blue_green::blue_green(&local.clients.elb, checks).await;
             model.balanced = Some(bg.blue.clone());
             model.blue_green = Some(bg);
+            model.staged = *staged;
         }
         Action::Deploy { kind, version } => {
             let image = kind.image(*version);
@@ -455,9 +456,12 @@ fn the_oracle_knows_ecs_arithmetic() {
     // never answers it (a failure there, a good deploy elsewhere).
     let all: Vec<Vec<Action>> = (0..100).map(|seed| history(seed, 14)).collect();
     let balanced =
-        all.iter().filter(|h| matches!(h[0], Action::Balance | Action::BlueGreen)).count();
+        all.iter().filter(|h| matches!(h[0], Action::Balance | Action::Staged(_))).count();
     assert!((25..=55).contains(&balanced), "{balanced}");
-    for kind in [Action::Balance, Action::BlueGreen] {
+    for staged in [Staged::BlueGreen, Staged::Linear, Staged::Canary] {
+        assert!(all.iter().any(|h| matches!(h[0], Action::Staged(s) if s == staged)), "{staged:?}");
+    }
+    for kind in [Action::Balance, Action::Staged(Staged::BlueGreen)] {
         let kind = std::mem::discriminant(&kind);
         assert!(all.iter().any(|h| std::mem::discriminant(&h[0]) == kind
             && h.iter().any(|a| matches!(a, Action::Deploy { kind: Kind::Dark, .. }))));

@@ -348,7 +348,7 @@ impl Soak {
             }
             // Setting up a load balancer through the soak's injected API faults would fail
             // the setup, not ferry: the histories cover services behind one.
-            Action::Balance | Action::BlueGreen => {}
+            Action::Balance | Action::Staged(_) => {}
         }
         Ok(())
     }

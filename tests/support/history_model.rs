@@ -107,10 +107,34 @@ pub(crate) enum Action {
     /// Before the first deploy: the service goes behind a load balancer (an `ip` target
     /// group checked every 30 s, a 10 s deregistration delay), awsvpc.
     Balance,
-    /// Before the first deploy: the service deploys blue/green (`strategy = blue_green`,
-    /// a bake of 1 minute) behind two such groups, a production and a test listener rule;
-    /// `verify` waits until completed.
+    /// Before the first deploy: the service deploys by one of ECS's staged strategies —
+    /// blue/green, linear (50 % a step, a minute apart) or canary (20 % for a minute) —
+    /// with a bake of 1 minute, behind two such groups, a production and a test listener
+    /// rule; `verify` waits until completed.
+    Staged(Staged),
+}
+
+/// ECS's staged strategies as a history deploys them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Staged {
     BlueGreen,
+    Linear,
+    Canary,
+}
+
+impl Staged {
+    /// The `update` lines that choose it.
+    pub(crate) fn lines(self) -> &'static str {
+        match self {
+            Staged::BlueGreen => "  strategy = blue_green\n  bake = 1m\n",
+            Staged::Linear => {
+                "  strategy = linear\n  bake = 1m\n  step_percent = 50%\n  step_bake = 1m\n"
+            }
+            Staged::Canary => {
+                "  strategy = canary\n  bake = 1m\n  canary_percent = 20%\n  canary_bake = 1m\n"
+            }
+        }
+    }
 }
 
 impl fmt::Display for Action {
@@ -142,9 +166,15 @@ impl fmt::Display for Action {
                 write!(f, "deploy acme/web:slow-{version}, interrupted, run again")
             }
             Action::Balance => f.write_str("behind a load balancer (ip target group, 10 s drain)"),
-            Action::BlueGreen => {
-                f.write_str("blue/green behind two ip target groups (10 s drain), bake 1m")
-            }
+            Action::Staged(staged) => write!(
+                f,
+                "{} behind two ip target groups (10 s drain), bake 1m",
+                match staged {
+                    Staged::BlueGreen => "blue/green",
+                    Staged::Linear => "linear, 50% a step every 1m,",
+                    Staged::Canary => "canary, 20% for 1m,",
+                }
+            ),
         }
     }
 }
@@ -155,9 +185,14 @@ pub(crate) fn history(seed: u64, steps: usize) -> Vec<Action> {
     let mut version = 1;
     let mut actions = vec![Action::Deploy { kind: Kind::Good, version }];
     // Two histories in five run behind a load balancer from the start; half of those
-    // deploy blue/green.
+    // deploy by a staged strategy (blue/green, linear or canary).
     if random.chance(40) {
-        actions.insert(0, if random.chance(50) { Action::BlueGreen } else { Action::Balance });
+        let first = if random.chance(50) {
+            Action::Staged(random.pick(&[Staged::BlueGreen, Staged::Linear, Staged::Canary]))
+        } else {
+            Action::Balance
+        };
+        actions.insert(0, first);
     }
     while actions.len() < steps {
         version += 1;
@@ -236,8 +271,10 @@ pub(crate) struct Model {
     pub(crate) secret: u32,
     /// The target group the service is behind, if any.
     pub(crate) balanced: Option<String>,
-    /// Of a blue/green service: its groups and listener rules (`balanced` is the first).
+    /// Of a staged service: its groups and listener rules (`balanced` is the first).
     pub(crate) blue_green: Option<super::blue_green::BlueGreen>,
+    /// Of a staged service: its strategy.
+    pub(crate) staged: Staged,
 }
 
 /// What the oracle expects of one run.
@@ -264,6 +301,7 @@ impl Model {
             secret: 1,
             balanced: None,
             blue_green: None,
+            staged: Staged::BlueGreen,
         }
     }
 
@@ -407,7 +445,7 @@ pub(crate) fn deployfile(model: &Model) -> String {
             )
         });
         if model.blue_green.is_some() {
-            update = format!("{update}  strategy = blue_green\n  bake = 1m\n");
+            update = format!("{update}{}", model.staged.lines());
         }
         update = format!(
             "{update}  network {{\n    subnets = [\"subnet-a\"]\n  }}\n  load_balancer {{\n    \
