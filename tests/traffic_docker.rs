@@ -3,7 +3,9 @@
 //! checked over HTTP, and `ferry run` deploys while this test sends 20 requests a second
 //! through the listener. With 100 %/200 % and an app that answers only 8 s after it
 //! starts and exits at once on SIGTERM no request fails; with `min_healthy = 0%` requests
-//! fail, as `ferry check` warns, and the probe gate fails the deployment. Without Docker
+//! fail, as `ferry check` warns, and the probe gate fails the deployment. Blue/green moves
+//! requests by the rules' weights; a canary sends its share of them to the new revision.
+//! Without Docker
 //! these skip, unless `FERRY_REQUIRE_DOCKER=1`. Real time.
 
 use std::sync::Arc;
@@ -75,12 +77,26 @@ verify web {{
 
 /// What the load saw: requests sent, failed (not 200 or no answer), the bodies answered,
 /// and the slowest answer.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Load {
     sent: u32,
     failed: u32,
     bodies: std::collections::BTreeMap<String, u32>,
     slowest: Duration,
+    /// Each request's time and body (none: failed).
+    answers: Vec<(Instant, Option<String>)>,
+}
+
+impl std::fmt::Debug for Load {
+    /// Without each answer: the counts and bodies say what a failure needs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Load")
+            .field("sent", &self.sent)
+            .field("failed", &self.failed)
+            .field("bodies", &self.bodies)
+            .field("slowest", &self.slowest)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `ferry run` of `text` in `dir` against `url`, with RATE requests a second through
@@ -122,9 +138,13 @@ async fn send_load(proxy: String, done: Arc<AtomicBool>) -> Load {
         match client.get(&proxy).send().await {
             Ok(answer) if answer.status() == 200 => {
                 let body = answer.text().await.unwrap_or_default().trim().to_owned();
-                *load.bodies.entry(body).or_default() += 1;
+                *load.bodies.entry(body.clone()).or_default() += 1;
+                load.answers.push((at, Some(body)));
             }
-            _ => load.failed += 1,
+            _ => {
+                load.failed += 1;
+                load.answers.push((at, None));
+            }
         }
         load.slowest = load.slowest.max(at.elapsed());
     }
@@ -229,11 +249,18 @@ async fn a_rolling_deploy_behind_the_listener_drops_no_request() {
 /// Two awsvpc tasks serving `version`, blue/green behind `bg` with no bake, verified until
 /// ECS completed (blue stopped).
 fn blue_green_deployfile(version: &str, bg: &crate::support::blue_green::BlueGreen) -> String {
+    staged_deployfile(version, bg, "strategy        = blue_green\n  bake            = 0m")
+}
+
+/// Two awsvpc tasks serving `version`, deployed by `strategy` (its `update` lines) behind
+/// `bg`, verified until ECS completed.
+fn staged_deployfile(
+    version: &str,
+    bg: &crate::support::blue_green::BlueGreen,
+    strategy: &str,
+) -> String {
     deployfile(version, &bg.blue, "100%", "200%", None)
-        .replace(
-            "  grace           = 30s\n",
-            "  grace           = 30s\n  strategy        = blue_green\n  bake            = 0m\n",
-        )
+        .replace("  grace           = 30s\n", &format!("  grace           = 30s\n  {strategy}\n"))
         .replace(
             "    container    = \"web\"\n",
             &format!(
@@ -273,4 +300,73 @@ async fn a_blue_green_deploy_moves_real_requests_by_the_rules_weights_and_drops_
     assert!(load.bodies.contains_key("v1") && load.bodies.contains_key("v2"), "{load:?}");
     // The test listener served v2 before production did (and never a failure once v2 ran).
     assert!(tested.bodies.contains_key("v2"), "{tested:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_sends_its_share_of_real_requests_to_the_new_revision() {
+    let Some(local) = docker_endpoint().await else { return };
+    let bg = crate::support::blue_green::blue_green(&local.elb, CHECKS).await;
+    let url = local.server.url().to_owned();
+    let dir = tempfile::tempdir().expect("dir");
+    let [production] = proxies(&local, [bg.listeners.0.as_str()]).await;
+    let canary = "strategy        = canary\n  bake            = 0m\n  \
+                  canary_percent  = 20%\n  canary_bake     = 1m";
+    let (ran, _) =
+        deploy_under_load(&url, dir.path(), &staged_deployfile("v1", &bg, canary), &production)
+            .await;
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    // v1 → v2 by a canary of 20 % for a minute: the production rule's weights are read
+    // four times a second beside the load, and the requests answered while they were
+    // 80/20 are counted by the revision that answered.
+    let done = Arc::new(AtomicBool::new(false));
+    let watched = {
+        let (elb, rule, done) = (local.elb.clone(), bg.production_rule.clone(), Arc::clone(&done));
+        tokio::spawn(async move {
+            let mut seen: Vec<(Instant, Vec<(String, i32)>)> = Vec::new();
+            let started = Instant::now();
+            while !done.load(Ordering::Relaxed) && started.elapsed() < LOAD_LIMIT {
+                let now = crate::support::blue_green::weights(&elb, &rule).await;
+                seen.push((Instant::now(), now));
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            seen
+        })
+    };
+    let (ran, load) =
+        deploy_under_load(&url, dir.path(), &staged_deployfile("v2", &bg, canary), &production)
+            .await;
+    done.store(true, Ordering::Relaxed);
+    let watched = watched.await.expect("weights");
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    let canary_weights =
+        |w: &Vec<(String, i32)>| w.iter().any(|(arn, weight)| *arn == bg.green && *weight == 20);
+    let during: Vec<Instant> =
+        watched.iter().filter(|(_, w)| canary_weights(w)).map(|(at, _)| *at).collect();
+    let (Some(from), Some(to)) = (during.first(), during.last()) else {
+        panic!("never saw the canary's weights: {watched:?}")
+    };
+    // A second inside each edge: the weights were read at most 250 ms apart.
+    let second = Duration::from_secs(1);
+    let (from, to) = (*from + second, to.checked_sub(second).expect("after the start"));
+    let answered: Vec<&str> = load
+        .answers
+        .iter()
+        .filter(|(at, _)| *at >= from && *at <= to)
+        .map(|(_, body)| body.as_deref().unwrap_or("failed"))
+        .collect();
+    let share = |version: &str| answered.iter().filter(|b| **b == version).count();
+    let (old, new, failed) = (share("v1"), share("v2"), share("failed"));
+    let total = answered.len();
+    eprintln!(
+        "canary of 20% on docker: {total} requests during the canary ({:?}): v1 {old}, v2 \
+         {new} ({:.1}%), failed {failed}; over the whole deploy {load:?}",
+        to - from,
+        100.0 * new as f64 / total.max(1) as f64,
+    );
+    assert!(total >= 200, "the canary lasted its minute: {total} requests");
+    assert_eq!(failed, 0);
+    // The proxy splits requests by a counter over the weights: 20 of every 100 in turn.
+    let percent = 100 * new / total;
+    assert!((17..=23).contains(&percent), "v2 answered {percent}% during the canary");
+    assert_eq!(load.failed, 0, "no request failed over the whole deploy");
 }
