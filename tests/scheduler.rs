@@ -339,6 +339,7 @@ fn config(desired: u32, breaker: CircuitBreaker) -> RolloutConfig {
         strategy: Strategy::Rolling,
         bake_ms: 0,
         hooks: Vec::new(),
+        alarms: ferry::local::scheduler::Alarms::default(),
     }
 }
 

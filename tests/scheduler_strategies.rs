@@ -10,7 +10,7 @@ use crate::support::scheduling::{Faults, faults, revision};
 use ferry::local::deployment::{LifecycleStage, LifecycleStage as S, RolloutState};
 use ferry::local::ids::Ids;
 use ferry::local::scheduler::{
-    CircuitBreaker, Hook, Rollout, RolloutConfig, SchedulerSettings, Strategy, Traffic,
+    Alarms, CircuitBreaker, Hook, Rollout, RolloutConfig, SchedulerSettings, Strategy, Traffic,
 };
 use ferry::local::target_health::{HealthTiming, Side, TargetLink};
 use ferry::local::task::TaskState;
@@ -60,6 +60,7 @@ fn staged_service(
         strategy,
         bake_ms: BAKE_MS,
         hooks: Vec::new(),
+        alarms: Alarms::default(),
     };
     let mut rollout = Rollout::new("web", config, SchedulerSettings::default());
     rollout.deploy(revision("web:1"), ids, 0);
@@ -401,4 +402,51 @@ fn a_lambda_hook_at_the_production_traffic_shift_runs_at_each_step() {
         rollout.primary().map(|p| (p.id.clone(), p.rollout)),
         Some((new, RolloutState::Completed))
     );
+}
+
+#[test]
+fn an_alarm_during_the_bake_rolls_back_and_moves_production_back_to_blue() {
+    // The alarm goes off 100 s into a deployment of web:2: during its bake of 2 minutes.
+    let json =
+        r#"{"images": [], "alarms": [{"name": "web-5xx", "match": "web:2", "after": "100s"}]}"#;
+    let (mut ids, mut launcher) = (Ids::new(3), faults(json));
+    let (mut rollout, now) = service(2, &mut ids, &mut launcher);
+    let old = rollout.primary().expect("primary").id.clone();
+    rollout.config.alarms = Alarms {
+        names: vec!["web-5xx".to_owned(), "other".to_owned()],
+        enable: true,
+        rollback: true,
+    };
+    let new = rollout.deploy(revision("web:2"), &mut ids, now);
+    let mut seen = Vec::new();
+    run(&mut rollout, &mut launcher, &mut ids, now, now + 3_600_000, &mut seen);
+    assert_eq!(seen.last().map(|(s, ..)| *s), Some(S::BakeTime), "it failed in the bake");
+    let primary = rollout.primary().expect("primary");
+    assert_eq!((primary.id.as_str(), primary.rollout), (old.as_str(), RolloutState::Completed));
+    assert_eq!(
+        primary.rollback.as_ref().map(|r| r.reason.as_str()),
+        Some(
+            "Service deployment rolled back because CloudWatch alarm(s) web-5xx went into \
+             ALARM state."
+        )
+    );
+    assert_eq!(rollout.traffic, Some(Traffic::all_on(false)), "production back on blue");
+    assert!(rollout.deployments.iter().all(|d| d.id != new || d.triggered_alarms == ["web-5xx"]));
+}
+
+#[test]
+fn an_alarm_not_configured_or_off_changes_nothing() {
+    let json = r#"{"images": [], "alarms": [{"name": "web-5xx", "after": "10s"}]}"#;
+    for alarms in [
+        Alarms { names: vec!["other".to_owned()], enable: true, rollback: true },
+        Alarms { names: vec!["web-5xx".to_owned()], enable: false, rollback: true },
+    ] {
+        let (mut ids, mut launcher) = (Ids::new(3), faults(json));
+        let (mut rollout, now) = service(1, &mut ids, &mut launcher);
+        rollout.config.alarms = alarms;
+        let new = rollout.deploy(revision("web:2"), &mut ids, now);
+        run(&mut rollout, &mut launcher, &mut ids, now, now + 3_600_000, &mut Vec::new());
+        let primary = rollout.primary().expect("primary");
+        assert_eq!((primary.id.as_str(), primary.rollout), (new.as_str(), RolloutState::Completed));
+    }
 }

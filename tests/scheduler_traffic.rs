@@ -38,6 +38,7 @@ fn rollout(desired: u32, grace_ms: u64) -> Rollout {
         strategy: Strategy::Rolling,
         bake_ms: 0,
         hooks: Vec::new(),
+        alarms: ferry::local::scheduler::Alarms::default(),
     };
     Rollout::new("web", config, SchedulerSettings::default())
 }

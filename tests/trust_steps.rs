@@ -196,4 +196,52 @@ async fn the_plan_predicts_each_step_and_a_change_of_steps() {
     assert!(said.contains("strategy: canary → linear"), "{said}");
     assert!(said.contains("step_percent: unset → 50%"), "{said}");
     assert_code(&local.run(&linear).await, 0);
+    // Alarms added: named in the plan, sent, and read back.
+    local.settle().await;
+    let watched = format!("{LINEAR}\n  alarms {{\n    names = [\"web-5xx\"]\n  }}");
+    let alarmed = deployfile("good4", &bg, &watched, "  timeout = 20m\n");
+    let said = ferry::engine::plan_text(&local.plan(&alarmed).await.expect("plan"), None);
+    assert!(said.contains("alarms: none → web-5xx (rollback)"), "{said}");
+    assert_code(&local.run(&alarmed).await, 0);
+    let alarms = local.service().await.and_then(|s| s.alarms).expect("alarms");
+    assert_eq!(
+        (alarms.names, alarms.enable, alarms.rollback),
+        (vec!["web-5xx".to_owned()], true, true)
+    );
+}
+
+/// Alarm `web-5xx` goes into ALARM during ECS's bake (5 minutes here): ECS rolls back,
+/// production moves back to the old revision, and `until = completed` says so (exit 1).
+async fn alarm_during_bake(strategy: &str, name: &str) {
+    let watched = format!(
+        "{}\n  alarms {{\n    names = [\"web-5xx\"]\n  }}",
+        strategy.replace("bake            = 1m", "bake            = 5m")
+    );
+    let (local, bg) = service(&watched).await;
+    let plan = local.plan(&deployfile("alarm3", &bg, &watched, "  timeout = 20m\n")).await;
+    let said = ferry::engine::plan_text(&plan.expect("plan"), None);
+    assert!(!said.contains("alarms:"), "the history set them already: {said}");
+    let verify = "  timeout = 20m\n  until   = completed\n";
+    let ran = local.run(&deployfile("alarm3", &bg, &watched, verify)).await;
+    eprintln!("{}\ntime to verdict ({name}, alarm during bake): {}", ran.reason, took(&ran.events));
+    assert_code(&ran, 1);
+    assert_eq!(ran.verdict, Verdict::RolledBack);
+    assert!(ran.reason.contains("CloudWatch alarm(s) web-5xx in ALARM"), "{}", ran.reason);
+    assert!(stages(&ran.events).contains(&"BAKE_TIME".to_owned()));
+    assert_eq!(production(&local, &bg).await, (0, 100), "production back on good2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_during_a_blue_green_bake_rolls_it_back() {
+    alarm_during_bake("strategy        = blue_green\n  bake            = 1m", "blue/green").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_during_a_linear_bake_rolls_it_back() {
+    alarm_during_bake(LINEAR, "linear").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_during_a_canary_bake_rolls_it_back() {
+    alarm_during_bake(CANARY, "canary").await;
 }

@@ -171,6 +171,8 @@ pub struct ServiceView {
     pub bake_minutes: Option<i32>,
     /// Of a linear or canary service: its `linearConfiguration` / `canaryConfiguration`.
     pub shift: ShiftView,
+    /// `alarms`, when set.
+    pub alarms: Option<AlarmsView>,
     pub hooks: HooksView,
     pub grace_s: Option<i32>,
     pub launch_type: Option<String>,
@@ -272,6 +274,11 @@ impl ServiceView {
                 .unwrap_or_default(),
             bake_minutes: config.and_then(DeploymentConfiguration::bake_time_in_minutes),
             shift: config.map_or_else(ShiftView::default, ShiftView::of_sdk),
+            alarms: config.and_then(DeploymentConfiguration::alarms).map(|a| AlarmsView {
+                names: a.alarm_names().to_vec(),
+                enable: a.enable(),
+                rollback: a.rollback(),
+            }),
             hooks: config.map_or_else(HooksView::default, |c| {
                 let ours = |h: &&aws_sdk_ecs::types::DeploymentLifecycleHook| {
                     h.target_type()
@@ -353,6 +360,8 @@ pub struct ServiceDeploymentView {
     pub breaker: Option<(String, i32, i32)>,
     /// `lifecycleHookDetails`: `(hookId, targetType, status)`.
     pub hooks: Vec<(String, String, String)>,
+    /// `alarms.triggeredAlarmNames`.
+    pub triggered_alarms: Vec<String>,
 }
 
 impl ServiceDeploymentView {
@@ -391,8 +400,38 @@ pub struct ServiceRequest {
     pub client_token: Option<String>,
 }
 
+/// `deploymentConfiguration.alarms`: the CloudWatch alarms that fail a deployment, whether
+/// they are watched, and whether a failure rolls back.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmsView {
+    pub names: Vec<String>,
+    pub enable: bool,
+    pub rollback: bool,
+}
+
+impl AlarmsView {
+    /// `web-5xx, web-latency (rollback)`; `none` when not watched.
+    #[must_use]
+    pub fn text(&self) -> String {
+        if !self.enable || self.names.is_empty() {
+            return "none".to_owned();
+        }
+        let then = if self.rollback { "rollback" } else { "no rollback" };
+        format!("{} ({then})", self.names.join(", "))
+    }
+
+    fn to_sdk(&self) -> aws_sdk_ecs::types::DeploymentAlarms {
+        aws_sdk_ecs::types::DeploymentAlarms::builder()
+            .set_alarm_names(Some(self.names.clone()))
+            .enable(self.enable)
+            .rollback(self.rollback)
+            .build()
+            .unwrap_or_else(|_| unreachable!("every member is set"))
+    }
+}
+
 /// `deploymentConfiguration` as ferry sends it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeploymentSettings {
     pub min_healthy: Option<i32>,
     pub max: Option<i32>,
@@ -405,6 +444,10 @@ pub struct DeploymentSettings {
     /// `linearConfiguration` or `canaryConfiguration`, as `strategy` says.
     #[serde(default, skip_serializing_if = "ShiftView::is_unset")]
     pub shift: ShiftView,
+    /// `alarms`: the Deployfile's, or the service's carried along (the configuration is
+    /// sent whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<AlarmsView>,
     /// `lifecycleHooks`: ferry's PAUSE hook at POST_TEST_TRAFFIC_SHIFT, or none, or the
     /// service's left as they are.
     #[serde(default, skip_serializing_if = "TestPause::is_keep")]
@@ -578,12 +621,13 @@ impl StrategyView {
 }
 
 impl DeploymentSettings {
-    pub(super) fn to_sdk(self) -> DeploymentConfiguration {
+    pub(super) fn to_sdk(&self) -> DeploymentConfiguration {
         DeploymentConfiguration::builder()
             .set_minimum_healthy_percent(self.min_healthy)
             .set_maximum_percent(self.max)
             .set_strategy(self.strategy.map(StrategyView::to_sdk))
             .set_bake_time_in_minutes(self.bake_minutes)
+            .set_alarms(self.alarms.as_ref().map(AlarmsView::to_sdk))
             .set_linear_configuration(
                 (self.strategy == Some(StrategyView::Linear) && !self.shift.is_unset()).then(
                     || {

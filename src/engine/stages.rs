@@ -116,6 +116,7 @@ pub(super) fn judge_stages(
             reason: reason.clone(),
             stage: record.lifecycle_stage.clone(),
             breaker: breaker.map(|(_, count, threshold)| (*count, *threshold)),
+            alarms: record.triggered_alarms.clone(),
             rolled_back,
         })
     };

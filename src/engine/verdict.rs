@@ -86,15 +86,18 @@ pub enum Failure {
     /// A health gate failed during a blue/green deployment, and ferry asked ECS to roll
     /// it back (StopServiceDeployment with ROLLBACK).
     GateRolledBack { gate: String, reason: String },
-    /// Our blue/green service deployment ended other than SUCCESSFUL (docs/strategies.md):
-    /// its status, ECS's reason, the stage it reached and the breaker's count and
-    /// threshold when the breaker tripped; `rolled_back` when ECS rolls back to the old
-    /// revision (ROLLBACK_*), not when it failed or stopped without one.
+    /// Our service deployment (blue/green, linear, canary) ended other than SUCCESSFUL
+    /// (docs/strategies.md): its status, ECS's reason, the stage it reached and the
+    /// breaker's count and threshold when the breaker tripped, the alarms that went off;
+    /// `rolled_back` when ECS rolls back to the old revision (ROLLBACK_*), not when it
+    /// failed or stopped without one.
     ServiceDeployment {
         status: String,
         reason: String,
         stage: Option<String>,
         breaker: Option<(i32, i32)>,
+        /// The alarms ECS says went into ALARM (`triggeredAlarmNames`).
+        alarms: Vec<String>,
         rolled_back: bool,
     },
 }
@@ -170,10 +173,10 @@ impl Failure {
             ),
             Failure::GateFailed { gate, reason } => format!("gate {gate} failed: {reason}"),
             Failure::GateRolledBack { gate, reason } => format!(
-                "gate {gate} failed: {reason}; ferry asked ECS to roll the blue/green deployment \
+                "gate {gate} failed: {reason}; ferry asked ECS to roll our service deployment \
                  back (StopServiceDeployment)"
             ),
-            Failure::ServiceDeployment { status, reason, stage, breaker, rolled_back } => {
+            Failure::ServiceDeployment { status, reason, stage, breaker, alarms, rolled_back } => {
                 let at = stage.as_ref().map_or_else(String::new, |s| format!(" in {s}"));
                 let why = if reason.is_empty() { String::new() } else { format!(": {reason}") };
                 let count = breaker.map_or_else(String::new, |(n, of)| {
@@ -181,12 +184,17 @@ impl Failure {
                         " (the circuit breaker counted {n} failed tasks of a threshold of {of})"
                     )
                 });
+                let alarmed = if alarms.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (CloudWatch alarm(s) {} in ALARM)", alarms.join(", "))
+                };
                 let then = if *rolled_back {
                     "ECS is rolling back to the old revision"
                 } else {
                     "ECS did not roll back: the service needs a look"
                 };
-                format!("our blue/green deployment ended {status}{at}{why}{count}; {then}")
+                format!("our service deployment ended {status}{at}{why}{count}{alarmed}; {then}")
             }
             Failure::TargetsNotHealthy { standing } => {
                 format!("the load balancers stopped calling our tasks healthy: {standing}")

@@ -77,6 +77,21 @@ pub struct FaultFile {
     /// whose `match` fits the hook's ARN; without one, SUCCEEDED after 30 s.
     #[serde(default)]
     pub hooks: Vec<HookRule>,
+    /// CloudWatch alarms (no CloudWatch here): an alarm is in ALARM while a deployment of
+    /// an image its rule matches is the service's current one, from `after` its start.
+    #[serde(default)]
+    pub alarms: Vec<AlarmRule>,
+}
+
+/// A CloudWatch alarm's state: `name` is in ALARM while the current deployment runs an
+/// image `match` fits (default: any), from `after` (default 0 s) since it began.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmRule {
+    pub name: String,
+    #[serde(rename = "match", default)]
+    pub pattern: Option<String>,
+    pub after: Option<DurationText>,
 }
 
 /// A Lambda lifecycle hook's answer: `SUCCEEDED` or `FAILED`, after a while (its
@@ -99,6 +114,21 @@ pub enum HookAnswer {
 }
 
 impl FaultFile {
+    /// The alarms in ALARM for a deployment of `images` that began `age_ms` ago.
+    #[must_use]
+    pub fn alarms(&self, images: &[String], age_ms: u64) -> Vec<String> {
+        self.alarms
+            .iter()
+            .filter(|rule| rule.after.map_or(0, |d| d.0) <= age_ms)
+            .filter(|rule| {
+                rule.pattern
+                    .as_deref()
+                    .is_none_or(|pattern| images.iter().any(|image| glob(pattern, image)))
+            })
+            .map(|rule| rule.name.clone())
+            .collect()
+    }
+
     /// What the Lambda hook `arn` answers, and after how long.
     #[must_use]
     pub fn hook(&self, arn: &str) -> (HookAnswer, u64) {

@@ -134,6 +134,9 @@ pub struct Deployment {
     /// The service's lifecycle hooks when it began: a later change does not reach it.
     #[serde(default)]
     pub hook_config: Vec<super::scheduler::Hook>,
+    /// The configured alarms that went into ALARM during it (`triggeredAlarmNames`).
+    #[serde(default)]
+    pub triggered_alarms: Vec<String>,
 }
 
 /// One run of a lifecycle hook at a stage.
@@ -205,6 +208,7 @@ impl Deployment {
             alternate: false,
             hooks: Vec::new(),
             hook_config: Vec::new(),
+            triggered_alarms: Vec::new(),
         }
     }
 }

@@ -51,6 +51,7 @@ pub(super) fn sync(service: &mut Service, now: u64) {
             failure_count: 0,
             breaker_triggered: false,
             lifecycle_stage: None,
+            triggered_alarms: Vec::new(),
         });
     }
     let deployments = rollout.deployments.clone();
@@ -70,14 +71,16 @@ pub(super) fn sync(service: &mut Service, now: u64) {
             }
             // The breaker's count as it is (it resets on a healthy task), kept once over.
             record.failure_count = d.breaker_count;
-            record.breaker_triggered = d.rollout == RolloutState::Failed && !d.stopped_by_request;
+            record.breaker_triggered = d.rollout == RolloutState::Failed
+                && d.reason.starts_with(super::scheduler::BREAKER_REASON);
+            record.triggered_alarms.clone_from(&d.triggered_alarms);
         }
         let rescuer = deployments
             .iter()
             .find(|d| d.rolled_back_from.as_deref() == Some(record.deployment_id.as_str()));
         if let Some(origin) = rescuer.and_then(|back| back.rollback.as_ref()) {
             record.failure_count = record.failure_count.max(origin.failures);
-            record.breaker_triggered = !origin.requested;
+            record.breaker_triggered = origin.reason.starts_with(super::scheduler::BREAKER_REASON);
         }
         if let Some(back) = rescuer
             && record.rollback.is_none()
@@ -242,6 +245,22 @@ impl EcsState {
             }
             if let Some(stage) = &record.lifecycle_stage {
                 value["lifecycleStage"] = json!(stage);
+            }
+            let alarms = &rollout.config.alarms;
+            if !alarms.names.is_empty() || !record.triggered_alarms.is_empty() {
+                value["alarms"] = json!({
+                    "status": if !alarms.enable {
+                        "DISABLED"
+                    } else if !record.triggered_alarms.is_empty() {
+                        "TRIGGERED"
+                    } else if TERMINAL.contains(&record.status.as_str()) {
+                        "MONITORING_COMPLETE"
+                    } else {
+                        "MONITORING"
+                    },
+                    "alarmNames": alarms.names,
+                    "triggeredAlarmNames": record.triggered_alarms,
+                });
             }
             if let Some(d) = deployment.filter(|d| !d.hooks.is_empty()) {
                 value["lifecycleHookDetails"] = d

@@ -330,6 +330,7 @@ impl EcsState {
             strategy: strategy(&deployment_configuration),
             bake_ms: bake_ms(&deployment_configuration),
             hooks: hooks(&deployment_configuration),
+            alarms: alarms(&deployment_configuration),
         };
         let mut rollout = Rollout::new(&name, config, self.settings);
         rollout.deploy(revision, &mut self.ids, now);
@@ -440,6 +441,7 @@ impl EcsState {
             config.strategy = strategy(&service.deployment_configuration);
             config.bake_ms = bake_ms(&service.deployment_configuration);
             config.hooks = hooks(&service.deployment_configuration);
+            config.alarms = alarms(&service.deployment_configuration);
         }
         if let Some(desired) = desired {
             service.rollout.config.desired = desired;
@@ -805,6 +807,22 @@ fn hooks(config: &Value) -> Vec<super::scheduler::Hook> {
             }
         })
         .collect()
+}
+
+/// `alarms`: their names, whether they are watched and whether a failure rolls back.
+fn alarms(config: &Value) -> super::scheduler::Alarms {
+    let alarms = &config["alarms"];
+    super::scheduler::Alarms {
+        names: alarms["alarmNames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        enable: alarms["enable"].as_bool().unwrap_or(false),
+        rollback: alarms["rollback"].as_bool().unwrap_or(false),
+    }
 }
 
 /// `bakeTimeInMinutes`, in milliseconds.

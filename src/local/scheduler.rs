@@ -26,6 +26,24 @@ pub trait Launcher {
     fn hook(&mut self, _arn: &str) -> (super::behaviour::HookAnswer, u64) {
         (super::behaviour::HookAnswer::Succeeded, 30_000)
     }
+
+    /// The CloudWatch alarms in ALARM while a deployment of `revision` that began
+    /// `age_ms` ago is the current one (the fault file's).
+    fn alarms(&mut self, _revision: &Revision, _age_ms: u64) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// How the circuit breaker's reasons begin (a failure it caused, a rollback it began).
+pub const BREAKER_REASON: &str = "ECS deployment circuit breaker";
+
+/// `deploymentConfiguration.alarms`: the CloudWatch alarms that fail a deployment, and
+/// whether the failure rolls back.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Alarms {
+    pub names: Vec<String>,
+    pub enable: bool,
+    pub rollback: bool,
 }
 
 /// A lifecycle hook of the deployment configuration (`lifecycleHooks[]`).
@@ -192,6 +210,9 @@ pub struct RolloutConfig {
     /// `lifecycleHooks`: run at their stages of a blue/green deployment.
     #[serde(default)]
     pub hooks: Vec<Hook>,
+    /// `alarms`: watched while a deployment is in progress (before its clean-up).
+    #[serde(default)]
+    pub alarms: Alarms,
 }
 
 impl RolloutConfig {

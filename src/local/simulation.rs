@@ -141,6 +141,7 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
         strategy: input.strategy,
         bake_ms: input.bake_ms,
         hooks: Vec::new(),
+        alarms: super::scheduler::Alarms::default(),
     };
     let mut ids = Ids::new(1);
     let mut rollout = Rollout::new("simulated", config, input.settings);

@@ -156,6 +156,9 @@ pub struct ServiceDeployment {
     /// Of a blue/green deployment: the lifecycle stage it is in, or the last it reached.
     #[serde(default)]
     pub lifecycle_stage: Option<String>,
+    /// The configured alarms that went into ALARM during it.
+    #[serde(default)]
+    pub triggered_alarms: Vec<String>,
 }
 
 /// `TaskDefinition.status`.
@@ -288,6 +291,10 @@ impl Launcher for VirtualRuntime<'_> {
 
     fn hook(&mut self, arn: &str) -> (super::behaviour::HookAnswer, u64) {
         self.faults.hook(arn)
+    }
+
+    fn alarms(&mut self, revision: &Revision, age_ms: u64) -> Vec<String> {
+        self.faults.alarms(&revision.images, age_ms)
     }
 }
 

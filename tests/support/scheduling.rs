@@ -1,6 +1,6 @@
 //! The scheduler driven directly, for the scheduler's feature tests: tasks behave as a
 //! fault file says for the first image of their revision, Lambda hooks as it says for
-//! their ARN.
+//! their ARN, alarms as it says for the current deployment's images.
 
 use ferry::local::behaviour::{FaultFile, TaskBehaviour};
 use ferry::local::deployment::Revision;
@@ -16,6 +16,10 @@ impl Launcher for Faults {
 
     fn hook(&mut self, arn: &str) -> (ferry::local::behaviour::HookAnswer, u64) {
         self.0.hook(arn)
+    }
+
+    fn alarms(&mut self, revision: &Revision, age_ms: u64) -> Vec<String> {
+        self.0.alarms(&revision.images, age_ms)
     }
 }
 

@@ -11,9 +11,12 @@ use super::http_server::Server;
 use super::load_balancer::Checks;
 use super::web_service::assert_code;
 
-/// `crash` exits 2 s after it runs; the rest answer at once.
-pub(crate) const FAULTS: &str =
-    r#"{"images": [{"match": "*:crash*", "crash_after": "2s", "exit_code": 1}]}"#;
+/// `crash` exits 2 s after it runs; the rest answer at once. Alarm `web-5xx` goes into
+/// ALARM 150 s into a deployment of an `alarm` image.
+pub(crate) const FAULTS: &str = r#"{
+  "images": [{"match": "*:crash*", "crash_after": "2s", "exit_code": 1}],
+  "alarms": [{"name": "web-5xx", "match": "*:alarm*", "after": "150s"}]
+}"#;
 
 /// The two target groups and two listener rules, checked every 5 s, draining 10 s.
 pub(crate) async fn resources(local: &Local) -> BlueGreen {

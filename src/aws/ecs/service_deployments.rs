@@ -147,6 +147,10 @@ impl Ecs {
                     )
                 })
                 .collect(),
+            triggered_alarms: s
+                .alarms()
+                .map(|a| a.triggered_alarm_names().to_vec())
+                .unwrap_or_default(),
             breaker: s.deployment_circuit_breaker().map(|b| {
                 (
                     b.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),

@@ -114,7 +114,7 @@ impl Ecs {
                     .set_task_definition(request.task_definition.clone())
                     .desired_count(request.desired.unwrap_or(1))
                     .set_deployment_configuration(
-                        request.deployment.map(DeploymentSettings::to_sdk),
+                        request.deployment.as_ref().map(DeploymentSettings::to_sdk),
                     )
                     .set_health_check_grace_period_seconds(request.grace_s)
                     .set_launch_type(request.launch_type.as_deref().map(LaunchType::from))
@@ -154,7 +154,7 @@ impl Ecs {
                     .set_task_definition(request.task_definition.clone())
                     .set_desired_count(request.desired)
                     .set_deployment_configuration(
-                        request.deployment.map(DeploymentSettings::to_sdk),
+                        request.deployment.as_ref().map(DeploymentSettings::to_sdk),
                     )
                     .set_health_check_grace_period_seconds(request.grace_s)
                     .set_force_new_deployment(request.force.then_some(true))
@@ -197,6 +197,7 @@ impl Ecs {
                     strategy: Some(s.strategy),
                     bake_minutes: s.bake_minutes,
                     shift: s.shift,
+                    alarms: s.alarms.clone(),
                     test_pause: crate::aws::TestPause::Remove,
                 }
             });

@@ -6,8 +6,9 @@
 
 use super::{Options, RefusedRegister};
 use crate::aws::{
-    AdvancedView, BreakerView, DeploymentSettings, LoadBalancerView, NetworkView, RevisionInput,
-    ServiceRequest, ServiceView, ShiftView, StrategyView, TEST_PAUSE_STAGE, TestPause,
+    AdvancedView, AlarmsView, BreakerView, DeploymentSettings, LoadBalancerView, NetworkView,
+    RevisionInput, ServiceRequest, ServiceView, ShiftView, StrategyView, TEST_PAUSE_STAGE,
+    TestPause,
 };
 use crate::engine::change::{
     Refusal, SettingChange, TaskDefinitionRef, UpdateAction, UpdateChange,
@@ -236,6 +237,8 @@ pub(super) fn resolve_update(
             setting(percent, shift.percent_tenths.map(ShiftView::percent_text));
             setting(bake, shift.bake_minutes.map(|m| format!("{m}m")));
         }
+        let alarms = alarms_of(step);
+        setting("alarms", alarms.as_ref().map(AlarmsView::text));
         setting("test_traffic_pause", test_pause.map(pause_text));
         if let Some(problem) = misplaced_shift(step, created) {
             refuse(&mut change, problem, false);
@@ -251,6 +254,7 @@ pub(super) fn resolve_update(
             || strategy.is_some()
             || bake_minutes.is_some()
             || !shift.is_unset()
+            || alarms.is_some()
             || test_pause.is_some();
         change.request = Some(ServiceRequest {
             service: step.service.clone(),
@@ -263,6 +267,7 @@ pub(super) fn resolve_update(
                 strategy,
                 bake_minutes,
                 shift,
+                alarms,
                 test_pause: test_pause.map_or(TestPause::Keep, TestPause::Hold),
             }),
             grace_s,
@@ -329,6 +334,14 @@ pub(super) fn resolve_update(
             ours.bake_minutes.map(|m| format!("{m}m")),
         );
     }
+    let ours_alarms = alarms_of(step);
+    let theirs_alarms = service.alarms.as_ref().map(AlarmsView::text);
+    note(
+        "alarms",
+        theirs_alarms.or_else(|| ours_alarms.is_some().then(|| "none".to_owned())),
+        ours_alarms.as_ref().map(AlarmsView::text),
+    );
+    let alarms_after = ours_alarms.or_else(|| service.alarms.clone());
     let shift_after = ShiftView {
         percent_tenths: ours.percent_tenths.or(theirs.percent_tenths),
         bake_minutes: ours.bake_minutes.or(theirs.bake_minutes),
@@ -419,6 +432,7 @@ pub(super) fn resolve_update(
                 | "canary_bake"
                 | "step_percent"
                 | "step_bake"
+                | "alarms"
                 | "test_traffic_pause"
         )
     });
@@ -498,6 +512,7 @@ pub(super) fn resolve_update(
             } else {
                 ShiftView::default()
             },
+            alarms: alarms_after,
             // Sent when ferry's hook is wanted or there to remove; never an empty list to a
             // service that has none.
             test_pause: match (test_pause, service.hooks.test_pause) {
@@ -630,6 +645,16 @@ fn network_text(network: &NetworkView) -> String {
 }
 
 /// ferry's PAUSE hook in words.
+/// The Deployfile's `alarms { … }`: watched when it names any, rolling back unless it
+/// says `rollback = false`.
+fn alarms_of(step: &UpdateStep) -> Option<AlarmsView> {
+    step.alarms.as_ref().map(|a| AlarmsView {
+        names: a.names.clone(),
+        enable: !a.names.is_empty(),
+        rollback: a.rollback && !a.names.is_empty(),
+    })
+}
+
 /// The Deployfile's names for the steps of `strategy`'s production traffic shift.
 fn shift_names(strategy: StrategyView) -> Option<(&'static str, &'static str)> {
     match strategy {

@@ -440,7 +440,7 @@ fn applied(request: &ServiceRequest, service: &ServiceView, known: &[String]) ->
 
 /// Whether the service shows every setting `request` sent.
 pub(in crate::engine) fn settings_applied(request: &ServiceRequest, service: &ServiceView) -> bool {
-    let deployment = request.deployment.is_none_or(|d| {
+    let deployment = request.deployment.as_ref().is_none_or(|d| {
         d.min_healthy.is_none_or(|m| service.min_healthy == Some(m))
             && d.max.is_none_or(|m| service.max == Some(m))
             && d.circuit_breaker.is_none_or(|b| service.circuit_breaker == Some(b))
@@ -448,6 +448,7 @@ pub(in crate::engine) fn settings_applied(request: &ServiceRequest, service: &Se
             && d.bake_minutes.is_none_or(|m| service.bake_minutes == Some(m))
             && d.shift.percent_tenths.is_none_or(|p| service.shift.percent_tenths == Some(p))
             && d.shift.bake_minutes.is_none_or(|m| service.shift.bake_minutes == Some(m))
+            && d.alarms.as_ref().is_none_or(|a| service.alarms.as_ref() == Some(a))
             && match d.test_pause {
                 crate::aws::TestPause::Keep => true,
                 crate::aws::TestPause::Remove => service.hooks.test_pause.is_none(),

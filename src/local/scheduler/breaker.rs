@@ -40,6 +40,51 @@ impl Rollout {
         );
     }
 
+    /// Fails the PRIMARY deployment in progress when one of the configured alarms is in
+    /// ALARM (the fault file says which), before its clean-up; rolls back when the alarms
+    /// are set to. The reason's words are the local ECS's (AWS does not document them).
+    pub(super) fn alarm_check(&mut self, now: u64, launcher: &mut dyn super::Launcher) {
+        let alarms = self.config.alarms.clone();
+        if !alarms.enable || alarms.names.is_empty() {
+            return;
+        }
+        let Some(index) = self.deployments.iter().position(|d| {
+            d.status == DeploymentStatus::Primary
+                && d.rollout == RolloutState::InProgress
+                && !d.cleaning_up()
+                && d.rolled_back_from.is_none()
+        }) else {
+            return;
+        };
+        let deployment = &self.deployments[index];
+        let age = now.saturating_sub(deployment.created_ms);
+        let triggered: Vec<String> = launcher
+            .alarms(&deployment.revision, age)
+            .into_iter()
+            .filter(|name| alarms.names.contains(name))
+            .collect();
+        if triggered.is_empty() {
+            return;
+        }
+        let failed_id = deployment.id.clone();
+        let names = triggered.join(", ");
+        self.deployments[index].triggered_alarms = triggered;
+        self.event(
+            format!(
+                "(service {}) (deployment {failed_id}) deployment failed: alarm(s) {names} in \
+                 ALARM state.",
+                self.service
+            ),
+            now,
+        );
+        let reason = format!("ECS deployment failed: alarm(s) {names} in ALARM state.");
+        let why = format!(
+            "Service deployment rolled back because CloudWatch alarm(s) {names} went into \
+             ALARM state."
+        );
+        self.fail_because(index, &reason, alarms.rollback, false, Some(&why), now);
+    }
+
     /// Stops the PRIMARY deployment `id` by hand (`StopServiceDeployment`): with
     /// `rollback`, the service goes back to the last COMPLETED deployment. Returns whether
     /// `id` was the PRIMARY deployment in progress.

@@ -18,6 +18,7 @@ impl Rollout {
     ) -> Vec<Action> {
         let mut actions = Vec::new();
         self.circuit_breaker(now);
+        self.alarm_check(now, launcher);
         let Some(primary) = self.primary().cloned() else { return actions };
         if primary.stage.is_some() && primary.rollout != RolloutState::Completed {
             self.staged_pass(&primary, now, launcher, ids, &mut actions);

@@ -117,6 +117,12 @@ mod tests {
     }
 
     check_cases! {
+        alarms_named:
+            format!("{TASK}update web {{ task_definition = t\n alarms {{ names = [\"web-5xx\"] }} }}")
+            => [];
+        alarms_without_names:
+            format!("{TASK}update web {{ task_definition = t\n alarms {{ rollback = false }} }}")
+            => [MissingField];
         canary_with_its_steps:
             format!("{TASK}update web {{ task_definition = t, strategy = canary, bake = 10m, \
                      canary_percent = 10%, canary_bake = 5m }}")

@@ -485,6 +485,14 @@ static UPDATE: BlockSpec = BlockSpec {
             example: "network { subnets = [\"subnet-0abc\"] }",
         },
         NestedSpec {
+            kind: "alarms",
+            label: LabelSpec::None,
+            repeat: false,
+            body: NestedBody::Fixed(&ALARMS),
+            doc: "CloudWatch alarms that fail the deployment when one goes into ALARM",
+            example: "alarms { names = [\"web-5xx\"] }",
+        },
+        NestedSpec {
             kind: "load_balancer",
             label: LabelSpec::None,
             repeat: true,
@@ -511,6 +519,29 @@ static NETWORK: BlockSpec = BlockSpec {
         )
         .count(0, 5),
         field("public_ip", T::Bool, "assign a public IP", "public_ip = false"),
+    ],
+    blocks: &[],
+    open: false,
+};
+
+static ALARMS: BlockSpec = BlockSpec {
+    what: "an `alarms` block",
+    fields: &[
+        field(
+            "names",
+            T::List(&T::String),
+            "the CloudWatch alarm names ECS watches during the deployment (`[]`: none)",
+            "names = [\"web-5xx\", \"web-latency\"]",
+        )
+        .required()
+        .count(0, 10),
+        field(
+            "rollback",
+            T::Bool,
+            "roll back to the last completed deployment when one goes into ALARM (default \
+             true)",
+            "rollback = true",
+        ),
     ],
     blocks: &[],
     open: false,

@@ -66,6 +66,15 @@ pub struct NetworkSpec {
     pub public_ip: bool,
 }
 
+/// `alarms { … }`: CloudWatch alarms that fail the deployment (`deploymentConfiguration.
+/// alarms`); an empty `names` turns them off.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AlarmsSpec {
+    pub names: Vec<String>,
+    /// Roll back when one goes into ALARM (the default).
+    pub rollback: bool,
+}
+
 /// `load_balancer { … }`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LoadBalancerSpec {
@@ -109,6 +118,8 @@ pub struct UpdateStep {
     /// `linearConfiguration`: `stepPercent`, `stepBakeTimeInMinutes` (ms).
     pub step_percent: Option<i64>,
     pub step_bake_ms: Option<u64>,
+    /// `alarms { … }`; none keeps the service's.
+    pub alarms: Option<AlarmsSpec>,
 }
 
 /// A gate of a `verify` step, with its parameters.
@@ -341,6 +352,19 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
                     })
                 })
                 .transpose()?;
+            let alarms = step
+                .body
+                .iter()
+                .flat_map(Block::blocks)
+                .find(|b| b.kind.name == "alarms")
+                .map(|block| -> Result<AlarmsSpec, EvalError> {
+                    let values = fields(block.body.as_ref(), evaluator)?;
+                    Ok(AlarmsSpec {
+                        names: strings(&values, "names").unwrap_or_default(),
+                        rollback: !matches!(values.get("rollback"), Some(Value::Bool(false))),
+                    })
+                })
+                .transpose()?;
             let mut load_balancers = Vec::new();
             for block in
                 step.body.iter().flat_map(Block::blocks).filter(|b| b.kind.name == "load_balancer")
@@ -381,6 +405,7 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
                 canary_bake_ms: millis(&values, "canary_bake"),
                 step_percent: integer(&values, "step_percent"),
                 step_bake_ms: millis(&values, "step_bake"),
+                alarms,
             })
         }
         StepKind::Verify => {
