@@ -794,13 +794,7 @@ fn hooks(config: &Value) -> Vec<super::scheduler::Hook> {
             super::scheduler::Hook {
                 target_type: hook["targetType"].as_str().unwrap_or("AWS_LAMBDA").to_owned(),
                 target_arn: hook["hookTargetArn"].as_str().map(str::to_owned),
-                stages: hook["lifecycleStages"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect(),
+                stages: string_list(&hook["lifecycleStages"]),
                 timeout_ms: timeout.and_then(|t| t["timeoutInMinutes"].as_u64()).unwrap_or(1_440)
                     * 60_000,
                 timeout_rolls_back: timeout.and_then(|t| t["action"].as_str()) != Some("CONTINUE"),
@@ -809,17 +803,16 @@ fn hooks(config: &Value) -> Vec<super::scheduler::Hook> {
         .collect()
 }
 
+/// The strings of a JSON list (none when it is not one).
+fn string_list(value: &Value) -> Vec<String> {
+    value.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+}
+
 /// `alarms`: their names, whether they are watched and whether a failure rolls back.
 fn alarms(config: &Value) -> super::scheduler::Alarms {
     let alarms = &config["alarms"];
     super::scheduler::Alarms {
-        names: alarms["alarmNames"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
+        names: string_list(&alarms["alarmNames"]),
         enable: alarms["enable"].as_bool().unwrap_or(false),
         rollback: alarms["rollback"].as_bool().unwrap_or(false),
     }
