@@ -28,8 +28,12 @@ fn input(desired: u32, min: u32, max: u32) -> SimulationInput {
     }
 }
 
-const ROLLBACK: CircuitBreaker =
-    CircuitBreaker { enable: true, rollback: true, reset_on_healthy_task: true };
+const ROLLBACK: CircuitBreaker = CircuitBreaker {
+    enable: true,
+    rollback: true,
+    reset_on_healthy_task: true,
+    ..CircuitBreaker::OFF
+};
 
 fn faults(json: &str) -> FaultFile {
     FaultFile::parse(json).expect("fault file")
@@ -208,6 +212,31 @@ fn circuit_breaker_thresholds() {
 }
 
 #[test]
+fn configured_thresholds_count_shares_or_failures() {
+    use ferry::local::scheduler::Threshold;
+    let with = |threshold| CircuitBreaker { threshold, ..ROLLBACK };
+    for (threshold, desired, limit) in [
+        (Threshold::BoundedPercent(50), 2, 3),
+        (Threshold::BoundedPercent(10), 100, 10),
+        (Threshold::BoundedPercent(100), 400, 200),
+        (Threshold::UnboundedPercent(50), 2, 1),
+        (Threshold::UnboundedPercent(100), 400, 400),
+        (Threshold::Count(1), 10, 1),
+        (Threshold::Count(7), 2, 7),
+    ] {
+        assert_eq!(with(threshold).limit(desired), limit, "{threshold:?} of {desired}");
+    }
+    // A count of 1: the first crash of the new revision rolls it back.
+    let simulation = simulate(&SimulationInput {
+        circuit_breaker: with(Threshold::Count(1)),
+        faults: faults(r#"{"images": [{"match": "new", "crash_after": "5s", "exit_code": 2}]}"#),
+        ..input(4, 100, 200)
+    });
+    assert_eq!(simulation.outcome, Outcome::RolledBack);
+    assert!((1..5).contains(&simulation.failed_tasks), "{}", simulation.failed_tasks);
+}
+
+#[test]
 fn crashing_tasks_trip_the_breaker_at_its_threshold_and_roll_back() {
     for desired in [1, 4, 10] {
         let simulation = simulate(&SimulationInput {
@@ -246,6 +275,7 @@ fn breaker_without_rollback_fails_and_keeps_the_old_tasks() {
             enable: true,
             rollback: false,
             reset_on_healthy_task: true,
+            ..CircuitBreaker::OFF
         },
         faults: faults(
             r#"{"images": [

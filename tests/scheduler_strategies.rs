@@ -53,6 +53,7 @@ fn staged_service(
             enable: true,
             rollback: true,
             reset_on_healthy_task: true,
+            ..CircuitBreaker::OFF
         },
         capacity: None,
         drain_ms: 10_000,

@@ -118,3 +118,97 @@ async fn two_runs_started_at_the_same_instant_never_both_proceed() {
     }
     eprintln!("two runs at once, exit codes per trial: {outcomes:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_another_tool_set_survive_a_change_of_ferry_s_own() {
+    use aws_sdk_ecs::types::{
+        DeploymentAlarms, DeploymentCircuitBreaker, DeploymentConfiguration,
+        ThresholdConfiguration, ThresholdType,
+    };
+    let local = Local::start(FAULTS).await;
+    let text = |grace: &str| {
+        crate::support::web_service::deployfile(
+            &crate::support::web_service::image("acme/web:1"),
+            &format!("  desired = 3\n  circuit_breaker = rollback\n  grace = {grace}\n"),
+            Some(""),
+            true,
+        )
+    };
+    assert_code(&local.run(&text("30s")).await, 0);
+    // Another tool tunes the breaker and adds alarms.
+    let threshold =
+        ThresholdConfiguration::builder().r#type(ThresholdType::Count).value(4).build().ok();
+    let breaker = DeploymentCircuitBreaker::builder()
+        .enable(true)
+        .rollback(true)
+        .reset_on_healthy_task(false)
+        .set_threshold_configuration(threshold)
+        .build();
+    let alarms = DeploymentAlarms::builder()
+        .alarm_names("web-5xx")
+        .enable(true)
+        .rollback(true)
+        .build()
+        .expect("alarms");
+    let config = DeploymentConfiguration::builder()
+        .minimum_healthy_percent(100)
+        .maximum_percent(200)
+        .deployment_circuit_breaker(breaker)
+        .alarms(alarms)
+        .build();
+    let ecs = &local.clients.ecs;
+    let set = ecs.update_service().cluster("c").service("web").deployment_configuration(config);
+    set.send().await.expect("another tool");
+    local.settle().await;
+    // ferry changes the grace and the breaker word only: the rest is sent back as it was.
+    let ran = local.run(&text("60s")).await;
+    assert_code(&ran, 0);
+    let service = local.service().await.expect("service");
+    assert_eq!(service.grace_s, Some(60));
+    assert_eq!(
+        service.breaker_tuning,
+        ferry::aws::BreakerTuning {
+            threshold: Some(ferry::aws::ThresholdView::Count(4)),
+            reset_on_healthy_task: Some(false),
+        }
+    );
+    assert_eq!(service.alarms.map(|a| a.names), Some(vec!["web-5xx".to_owned()]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ferry_s_own_breaker_threshold_is_the_one_ecs_counts_to() {
+    let local = Local::start(FAULTS).await;
+    let text = |tag: &str, tuning: &str| {
+        crate::support::web_service::deployfile(
+            &crate::support::web_service::image(&format!("acme/web:{tag}")),
+            &format!("  desired = 4\n  circuit_breaker = rollback\n{tuning}"),
+            Some(""),
+            true,
+        )
+    };
+    assert_code(&local.run(&text("1", "")).await, 0);
+    let tuned = text("crash-2", "  breaker_count = 8\n  breaker_reset_on_healthy = false\n");
+    let plan = local.plan(&tuned).await.expect("plan");
+    let said = ferry::engine::plan_text(&plan, None);
+    assert!(said.contains("breaker_threshold: unset → 8 failed tasks"), "{said}");
+    assert!(said.contains("breaker_reset_on_healthy: unset → false"), "{said}");
+    let ran = local.run(&tuned).await;
+    assert_code(&ran, 1);
+    // ECS counted to 8, not to its default of 3 for 4 tasks.
+    let ecs = &local.clients.ecs;
+    let listed = ecs.list_service_deployments().cluster("c").service("web").send().await;
+    let arns: Vec<String> = listed
+        .expect("list")
+        .service_deployments()
+        .iter()
+        .filter(|d| d.status().is_some_and(|s| s.as_str() == "ROLLBACK_SUCCESSFUL"))
+        .filter_map(|d| d.service_deployment_arn().map(str::to_owned))
+        .collect();
+    let described = ecs.describe_service_deployments().set_service_deployment_arns(Some(arns));
+    let described = described.send().await.expect("describe");
+    let breaker = described.service_deployments()[0].deployment_circuit_breaker().cloned();
+    let breaker = breaker.expect("breaker");
+    assert_eq!(breaker.threshold(), 8, "{breaker:?}");
+    assert!(breaker.failure_count() >= 8, "{breaker:?}");
+    assert_eq!(runs(&local).await.0, 1, "rolled back to revision 1");
+}

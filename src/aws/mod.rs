@@ -18,8 +18,8 @@ pub use ecs::Ecs;
 pub use identity::account;
 pub use revision_input::RevisionInput;
 pub use views::{
-    AdvancedView, AlarmsView, BreakerView, DeploymentSettings, DeploymentView, EventView,
-    GroupHealth, HooksView, LoadBalancerView, NetworkView, ServiceDeploymentView, ServiceRequest,
-    ServiceView, ShiftView, StoppedTask, StrategyView, TEST_PAUSE_STAGE, TargetGroupView,
-    TargetView, TaskView, TestPause,
+    AdvancedView, AlarmsView, BreakerTuning, BreakerView, DeploymentSettings, DeploymentView,
+    EventView, GroupHealth, HooksView, LoadBalancerView, NetworkView, ServiceDeploymentView,
+    ServiceRequest, ServiceView, ShiftView, StoppedTask, StrategyView, TEST_PAUSE_STAGE,
+    TargetGroupView, TargetView, TaskView, TestPause, ThresholdView,
 };

@@ -149,6 +149,57 @@ impl BreakerView {
     }
 }
 
+/// The circuit breaker's tuning (2026-07): `thresholdConfiguration` and
+/// `resetOnHealthyTask`; unset members are ECS's defaults (a bounded 50 %, reset).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerTuning {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<ThresholdView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_on_healthy_task: Option<bool>,
+}
+
+/// `thresholdConfiguration`: failed tasks that trip the breaker — a count, or a percent
+/// of the desired count bounded to 3..200 (ECS's classic rule) or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThresholdView {
+    Count(i32),
+    BoundedPercent(i32),
+    UnboundedPercent(i32),
+}
+
+impl ThresholdView {
+    /// `5 failed tasks`, `25% (3 to 200)`, `25% unbounded`.
+    #[must_use]
+    pub fn text(self) -> String {
+        match self {
+            ThresholdView::Count(1) => "1 failed task".to_owned(),
+            ThresholdView::Count(n) => format!("{n} failed tasks"),
+            ThresholdView::BoundedPercent(p) => format!("{p}% (3 to 200)"),
+            ThresholdView::UnboundedPercent(p) => format!("{p}% unbounded"),
+        }
+    }
+
+    fn to_sdk(self) -> Option<aws_sdk_ecs::types::ThresholdConfiguration> {
+        use aws_sdk_ecs::types::ThresholdType as T;
+        let (kind, value) = match self {
+            ThresholdView::Count(n) => (T::Count, n),
+            ThresholdView::BoundedPercent(p) => (T::BoundedPercent, p),
+            ThresholdView::UnboundedPercent(p) => (T::UnboundedPercent, p),
+        };
+        aws_sdk_ecs::types::ThresholdConfiguration::builder().r#type(kind).value(value).build().ok()
+    }
+
+    fn of_sdk(config: &aws_sdk_ecs::types::ThresholdConfiguration) -> Self {
+        use aws_sdk_ecs::types::ThresholdType as T;
+        match config.r#type() {
+            T::Count => ThresholdView::Count(config.value()),
+            T::UnboundedPercent => ThresholdView::UnboundedPercent(config.value()),
+            _ => ThresholdView::BoundedPercent(config.value()),
+        }
+    }
+}
+
 /// A service as DescribeServices shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ServiceView {
@@ -166,6 +217,7 @@ pub struct ServiceView {
     pub min_healthy: Option<i32>,
     pub max: Option<i32>,
     pub circuit_breaker: Option<BreakerView>,
+    pub breaker_tuning: BreakerTuning,
     /// `deploymentConfiguration.strategy` (ECS's default: rolling).
     pub strategy: StrategyView,
     pub bake_minutes: Option<i32>,
@@ -268,6 +320,12 @@ impl ServiceView {
             circuit_breaker: config
                 .and_then(DeploymentConfiguration::deployment_circuit_breaker)
                 .map(|b| BreakerView { enable: b.enable(), rollback: b.rollback() }),
+            breaker_tuning: config
+                .and_then(DeploymentConfiguration::deployment_circuit_breaker)
+                .map_or_else(BreakerTuning::default, |b| BreakerTuning {
+                    threshold: b.threshold_configuration().map(ThresholdView::of_sdk),
+                    reset_on_healthy_task: b.reset_on_healthy_task(),
+                }),
             strategy: config
                 .and_then(DeploymentConfiguration::strategy)
                 .map(StrategyView::of_sdk)
@@ -436,6 +494,9 @@ pub struct DeploymentSettings {
     pub min_healthy: Option<i32>,
     pub max: Option<i32>,
     pub circuit_breaker: Option<BreakerView>,
+    /// The breaker's threshold and reset: the Deployfile's, or the service's carried along.
+    #[serde(default)]
+    pub breaker_tuning: BreakerTuning,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<StrategyView>,
     /// `bakeTimeInMinutes`.
@@ -687,6 +748,10 @@ impl DeploymentSettings {
                 aws_sdk_ecs::types::DeploymentCircuitBreaker::builder()
                     .enable(b.enable)
                     .rollback(b.rollback)
+                    .set_threshold_configuration(
+                        self.breaker_tuning.threshold.and_then(ThresholdView::to_sdk),
+                    )
+                    .set_reset_on_healthy_task(self.breaker_tuning.reset_on_healthy_task)
                     .build()
             }))
             .build()

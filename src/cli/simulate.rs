@@ -25,12 +25,18 @@ pub(super) fn run(arguments: &SimulateArguments) -> ExitStatus {
     }
     let circuit_breaker = match arguments.circuit_breaker {
         CircuitBreakerMode::Off => CircuitBreaker::OFF,
-        CircuitBreakerMode::On => {
-            CircuitBreaker { enable: true, rollback: false, reset_on_healthy_task: true }
-        }
-        CircuitBreakerMode::Rollback => {
-            CircuitBreaker { enable: true, rollback: true, reset_on_healthy_task: true }
-        }
+        CircuitBreakerMode::On => CircuitBreaker {
+            enable: true,
+            rollback: false,
+            reset_on_healthy_task: true,
+            ..CircuitBreaker::OFF
+        },
+        CircuitBreakerMode::Rollback => CircuitBreaker {
+            enable: true,
+            rollback: true,
+            reset_on_healthy_task: true,
+            ..CircuitBreaker::OFF
+        },
     };
     let simulation = simulate(&SimulationInput {
         desired: arguments.desired,

@@ -170,6 +170,7 @@ pub(super) fn simulation_input(effective: &Effective) -> SimulationInput {
             enable: effective.circuit_breaker.enable,
             rollback: effective.circuit_breaker.rollback,
             reset_on_healthy_task: true,
+            ..CircuitBreaker::OFF
         },
         grace_ms: u64::from(effective.grace_s) * 1000,
         drain_ms: effective.balancing.map_or(0, |b| b.drain_ms),

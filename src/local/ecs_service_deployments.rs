@@ -237,7 +237,7 @@ impl EcsState {
                     },
                     "failureCount": record.failure_count,
                     "threshold":
-                        super::scheduler::CircuitBreaker::threshold(rollout.config.desired),
+                        rollout.config.circuit_breaker.limit(rollout.config.desired),
                 },
             });
             if let Some(reason) = &record.status_reason {

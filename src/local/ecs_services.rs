@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::api_error::ApiError;
 use super::deployment::DeploymentStatus;
 use super::request::Request;
-use super::scheduler::{CircuitBreaker, Rollout, RolloutConfig, Strategy};
+use super::scheduler::{CircuitBreaker, Rollout, RolloutConfig, Strategy, Threshold};
 use super::state::{
     EcsState, Service, ServiceStatus, TaskDefinitionStatus, cluster_key, service_key,
 };
@@ -96,6 +96,7 @@ impl EcsState {
     /// production listener rule and a role, and each rule exists and forwards to one of
     /// the two groups. BLUE_GREEN without a load balancer is allowed: ECS moves no traffic.
     fn check_strategy(&self, config: &Value, load_balancers: &Value) -> Result<(), ApiError> {
+        check_threshold(config)?;
         let bake = config.get("bakeTimeInMinutes").and_then(Value::as_i64);
         if bake.is_some_and(|m| !(0..=1_440).contains(&m)) {
             return Err(ApiError::invalid("bakeTimeInMinutes must be between 0 and 1440."));
@@ -842,7 +843,41 @@ fn breaker(config: &Value) -> CircuitBreaker {
             .and_then(|b| b.get("resetOnHealthyTask"))
             .and_then(Value::as_bool)
             .unwrap_or(true),
+        threshold: breaker
+            .and_then(|b| b.get("thresholdConfiguration"))
+            .and_then(|t| {
+                let value = u32::try_from(t.get("value")?.as_u64()?).ok()?;
+                Some(match t.get("type")?.as_str()? {
+                    "COUNT" => Threshold::Count(value),
+                    "UNBOUNDED_PERCENT" => Threshold::UnboundedPercent(value),
+                    _ => Threshold::BoundedPercent(value),
+                })
+            })
+            .unwrap_or_default(),
     }
+}
+
+/// `deploymentCircuitBreaker.thresholdConfiguration`: a type ECS knows and a value of 1 or
+/// more (a percent of at most 100).
+fn check_threshold(config: &Value) -> Result<(), ApiError> {
+    let Some(threshold) = config.pointer("/deploymentCircuitBreaker/thresholdConfiguration") else {
+        return Ok(());
+    };
+    let kind = threshold.get("type").and_then(Value::as_str).unwrap_or("BOUNDED_PERCENT");
+    if !matches!(kind, "COUNT" | "BOUNDED_PERCENT" | "UNBOUNDED_PERCENT") {
+        return Err(ApiError::invalid(
+            "Invalid thresholdConfiguration.type. Valid values are: COUNT, BOUNDED_PERCENT, \
+             UNBOUNDED_PERCENT",
+        ));
+    }
+    let value = threshold.get("value").and_then(Value::as_i64).unwrap_or(50);
+    let most = if kind == "COUNT" { i64::from(u32::MAX) } else { 100 };
+    if !(1..=most).contains(&value) {
+        return Err(ApiError::invalid(format!(
+            "thresholdConfiguration.value must be between 1 and {most} for {kind}."
+        )));
+    }
+    Ok(())
 }
 
 fn grace(request: Request<'_>) -> Result<Option<u64>, ApiError> {

@@ -66,16 +66,53 @@ pub struct CircuitBreaker {
     pub rollback: bool,
     /// Count only consecutive failures (the 2026 default, `resetOnHealthyTask`).
     pub reset_on_healthy_task: bool,
+    /// `thresholdConfiguration` (since 2026-07): how many failures trip it.
+    #[serde(default)]
+    pub threshold: Threshold,
+}
+
+/// `deploymentCircuitBreaker.thresholdConfiguration`: a count of failed tasks, or a share
+/// of the desired count — bounded to 3..200 as ECS's classic threshold (`BOUNDED_PERCENT`,
+/// 50 by default), or not (`UNBOUNDED_PERCENT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Threshold {
+    Count(u32),
+    BoundedPercent(u32),
+    UnboundedPercent(u32),
+}
+
+impl Default for Threshold {
+    fn default() -> Self {
+        Threshold::BoundedPercent(50)
+    }
 }
 
 impl CircuitBreaker {
-    pub const OFF: CircuitBreaker =
-        CircuitBreaker { enable: false, rollback: false, reset_on_healthy_task: true };
+    pub const OFF: CircuitBreaker = CircuitBreaker {
+        enable: false,
+        rollback: false,
+        reset_on_healthy_task: true,
+        threshold: Threshold::BoundedPercent(50),
+    };
 
-    /// The failure threshold for `desired` tasks: `clamp(ceil(0.5 × desired), 3, 200)` (§2.2).
+    /// The default failure threshold for `desired` tasks: `clamp(ceil(0.5 × desired), 3,
+    /// 200)` (§2.2).
     #[must_use]
     pub fn threshold(desired: u32) -> u32 {
         desired.div_ceil(2).clamp(3, 200)
+    }
+
+    /// The failure threshold for `desired` tasks as configured: a count; a share of
+    /// `desired` rounded up, bounded to 3..200 or at least 1.
+    #[must_use]
+    pub fn limit(&self, desired: u32) -> u32 {
+        let share = |percent: u32| (u64::from(desired) * u64::from(percent)).div_ceil(100);
+        let share = |percent| u32::try_from(share(percent)).unwrap_or(u32::MAX);
+        match self.threshold {
+            Threshold::Count(count) => count.max(1),
+            Threshold::BoundedPercent(percent) => share(percent).clamp(3, 200),
+            Threshold::UnboundedPercent(percent) => share(percent).max(1),
+        }
     }
 }
 

@@ -198,6 +198,7 @@ impl Ecs {
                     bake_minutes: s.bake_minutes,
                     shift: s.shift,
                     alarms: s.alarms.clone(),
+                    breaker_tuning: s.breaker_tuning,
                     test_pause: crate::aws::TestPause::Remove,
                 }
             });

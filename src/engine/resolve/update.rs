@@ -6,9 +6,9 @@
 
 use super::{Options, RefusedRegister};
 use crate::aws::{
-    AdvancedView, AlarmsView, BreakerView, DeploymentSettings, LoadBalancerView, NetworkView,
-    RevisionInput, ServiceRequest, ServiceView, ShiftView, StrategyView, TEST_PAUSE_STAGE,
-    TestPause,
+    AdvancedView, AlarmsView, BreakerTuning, BreakerView, DeploymentSettings, LoadBalancerView,
+    NetworkView, RevisionInput, ServiceRequest, ServiceView, ShiftView, StrategyView,
+    TEST_PAUSE_STAGE, TestPause, ThresholdView,
 };
 use crate::engine::change::{
     Refusal, SettingChange, TaskDefinitionRef, UpdateAction, UpdateChange,
@@ -239,7 +239,23 @@ pub(super) fn resolve_update(
         }
         let alarms = alarms_of(step);
         setting("alarms", alarms.as_ref().map(AlarmsView::text));
+        let tuning = tuning_of(step);
+        setting("breaker_threshold", tuning.threshold.map(ThresholdView::text));
+        setting("breaker_reset_on_healthy", tuning.reset_on_healthy_task.map(|r| r.to_string()));
         setting("test_traffic_pause", test_pause.map(pause_text));
+        if tuning != BreakerTuning::default() && !breaker.is_some_and(|b| b.enable) {
+            refuse(
+                &mut change,
+                format!(
+                    "`update {}` tunes the circuit breaker (`breaker_count`, `breaker_percent`, \
+                     `breaker_reset_on_healthy`) of a service it creates without one: write \
+                     `circuit_breaker = rollback`",
+                    step.name
+                ),
+                false,
+            );
+            return change;
+        }
         if let Some(problem) = misplaced_shift(step, created) {
             refuse(&mut change, problem, false);
             return change;
@@ -255,6 +271,7 @@ pub(super) fn resolve_update(
             || bake_minutes.is_some()
             || !shift.is_unset()
             || alarms.is_some()
+            || tuning != BreakerTuning::default()
             || test_pause.is_some();
         change.request = Some(ServiceRequest {
             service: step.service.clone(),
@@ -268,6 +285,8 @@ pub(super) fn resolve_update(
                 bake_minutes,
                 shift,
                 alarms,
+                // The tuning rides on the breaker: ECS's default breaker when none is set.
+                breaker_tuning: tuning,
                 test_pause: test_pause.map_or(TestPause::Keep, TestPause::Hold),
             }),
             grace_s,
@@ -342,6 +361,24 @@ pub(super) fn resolve_update(
         ours_alarms.as_ref().map(AlarmsView::text),
     );
     let alarms_after = ours_alarms.or_else(|| service.alarms.clone());
+    let ours_tuning = tuning_of(step);
+    let theirs_tuning = service.breaker_tuning;
+    note(
+        "breaker_threshold",
+        theirs_tuning.threshold.map(ThresholdView::text),
+        ours_tuning.threshold.map(ThresholdView::text),
+    );
+    note(
+        "breaker_reset_on_healthy",
+        theirs_tuning.reset_on_healthy_task.map(|r| r.to_string()),
+        ours_tuning.reset_on_healthy_task.map(|r| r.to_string()),
+    );
+    let tuning_after = BreakerTuning {
+        threshold: ours_tuning.threshold.or(theirs_tuning.threshold),
+        reset_on_healthy_task: ours_tuning
+            .reset_on_healthy_task
+            .or(theirs_tuning.reset_on_healthy_task),
+    };
     let shift_after = ShiftView {
         percent_tenths: ours.percent_tenths.or(theirs.percent_tenths),
         bake_minutes: ours.bake_minutes.or(theirs.bake_minutes),
@@ -433,6 +470,8 @@ pub(super) fn resolve_update(
                 | "step_percent"
                 | "step_bake"
                 | "alarms"
+                | "breaker_threshold"
+                | "breaker_reset_on_healthy"
                 | "test_traffic_pause"
         )
     });
@@ -513,6 +552,7 @@ pub(super) fn resolve_update(
                 ShiftView::default()
             },
             alarms: alarms_after,
+            breaker_tuning: tuning_after,
             // Sent when ferry's hook is wanted or there to remove; never an empty list to a
             // service that has none.
             test_pause: match (test_pause, service.hooks.test_pause) {
@@ -645,6 +685,23 @@ fn network_text(network: &NetworkView) -> String {
 }
 
 /// ferry's PAUSE hook in words.
+/// The Deployfile's circuit-breaker threshold and reset.
+fn tuning_of(step: &UpdateStep) -> BreakerTuning {
+    let int = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+    BreakerTuning {
+        threshold: step.breaker_count.map(|n| ThresholdView::Count(int(n))).or_else(|| {
+            step.breaker_percent.map(|p| {
+                if step.breaker_unbounded == Some(true) {
+                    ThresholdView::UnboundedPercent(int(p))
+                } else {
+                    ThresholdView::BoundedPercent(int(p))
+                }
+            })
+        }),
+        reset_on_healthy_task: step.breaker_reset_on_healthy,
+    }
+}
+
 /// The Deployfile's `alarms { … }`: watched when it names any, rolling back unless it
 /// says `rollback = false`.
 fn alarms_of(step: &UpdateStep) -> Option<AlarmsView> {

@@ -2,7 +2,7 @@
 //! the threshold or when stopped by hand, and the last COMPLETED deployment re-activated
 //! when asked (§2.2–§2.5).
 
-use super::{CircuitBreaker, Rollout};
+use super::Rollout;
 use crate::local::deployment::{DeploymentStatus, RollbackOrigin, RolloutState};
 
 impl Rollout {
@@ -10,7 +10,7 @@ impl Rollout {
     /// and rolls back to the last COMPLETED deployment when asked (§2.2–§2.5).
     pub(super) fn circuit_breaker(&mut self, now: u64) {
         let breaker = self.config.circuit_breaker;
-        let threshold = CircuitBreaker::threshold(self.config.desired);
+        let threshold = breaker.limit(self.config.desired);
         // In CLEAN_UP the old revision is going: there is nothing left to roll back to.
         let Some(index) = self.deployments.iter().position(|d| {
             d.status == DeploymentStatus::Primary

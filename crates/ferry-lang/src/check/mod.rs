@@ -117,8 +117,20 @@ mod tests {
     }
 
     check_cases! {
+        breaker_count_alone:
+            format!("{TASK}update web {{ task_definition = t, breaker_count = 2, \
+                     breaker_reset_on_healthy = false }}")
+            => [];
+        breaker_count_and_percent:
+            format!("{TASK}update web {{ task_definition = t, breaker_count = 2, \
+                     breaker_percent = 10% }}")
+            => [InvalidValue];
+        breaker_unbounded_without_percent:
+            format!("{TASK}update web {{ task_definition = t, breaker_unbounded = true }}")
+            => [MissingField];
         alarms_named:
-            format!("{TASK}update web {{ task_definition = t\n alarms {{ names = [\"web-5xx\"] }} }}")
+            format!("{TASK}update web {{ task_definition = t\n \
+                     alarms {{ names = [\"web-5xx\"] }} }}")
             => [];
         alarms_without_names:
             format!("{TASK}update web {{ task_definition = t\n alarms {{ rollback = false }} }}")

@@ -412,6 +412,35 @@ static UPDATE: BlockSpec = BlockSpec {
             "circuit_breaker = rollback",
         ),
         field(
+            "breaker_count",
+            T::Integer,
+            "the circuit breaker trips after this many failed tasks (`thresholdConfiguration` \
+             COUNT; default: 50% of desired, 3 to 200)",
+            "breaker_count = 5",
+        )
+        .range(1, 1_000_000),
+        field(
+            "breaker_percent",
+            T::Percentage,
+            "the circuit breaker trips after this share of desired fails (BOUNDED_PERCENT: \
+             ECS keeps it within 3 to 200 tasks; default 50%)",
+            "breaker_percent = 25%",
+        )
+        .range(1, 100),
+        field(
+            "breaker_unbounded",
+            T::Bool,
+            "with `breaker_percent`: no 3..200 bounds (UNBOUNDED_PERCENT)",
+            "breaker_unbounded = true",
+        ),
+        field(
+            "breaker_reset_on_healthy",
+            T::Bool,
+            "the breaker's count restarts when a task turns healthy (`resetOnHealthyTask`, \
+             default true): only consecutive failures count",
+            "breaker_reset_on_healthy = false",
+        ),
+        field(
             "strategy",
             T::Enum(&["rolling", "blue_green", "linear", "canary"]),
             "how ECS deploys: `rolling` (default), or `blue_green` — the new revision in full \

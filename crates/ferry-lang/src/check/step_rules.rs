@@ -346,6 +346,7 @@ impl Analyzer<'_> {
 
     /// min below max; the rollout can progress; the circuit breaker rolls back.
     fn update(&mut self, step: &Step, body: &Block, what: &str) {
+        self.breaker_threshold(body);
         if self.strategy_rules(step, body, what) != Some(false) {
             // Blue/green starts the new revision in full beside the old: min and max do not
             // apply, so neither do their rules (nor while the strategy is known only per
@@ -536,6 +537,39 @@ impl Analyzer<'_> {
             );
         }
         Some(true)
+    }
+
+    /// `breaker_count` and `breaker_percent` are one threshold: not both;
+    /// `breaker_unbounded` qualifies a percent.
+    fn breaker_threshold(&mut self, body: &Block) {
+        if let (Some(_), Some(percent)) =
+            (body.field("breaker_count"), body.field("breaker_percent"))
+        {
+            self.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    percent.key.span,
+                    "`breaker_count` and `breaker_percent` are one threshold: write one",
+                )
+                .with_label("ECS takes a count or a percent of the desired count")
+                .with_help(
+                    "keep `breaker_count` for a fixed number of failed tasks, or the percent",
+                ),
+            );
+        }
+        if let Some(unbounded) = body.field("breaker_unbounded")
+            && body.field("breaker_percent").is_none()
+        {
+            self.push(
+                Diagnostic::new(
+                    Code::MissingField,
+                    unbounded.key.span,
+                    "`breaker_unbounded` needs `breaker_percent`",
+                )
+                .with_label("it lifts the 3..200 bounds of a percent threshold")
+                .with_help("add `breaker_percent = 50%`, or remove `breaker_unbounded`"),
+            );
+        }
     }
 
     /// A circuit breaker that is off, or does not roll back.

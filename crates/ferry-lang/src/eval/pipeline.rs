@@ -120,6 +120,13 @@ pub struct UpdateStep {
     pub step_bake_ms: Option<u64>,
     /// `alarms { … }`; none keeps the service's.
     pub alarms: Option<AlarmsSpec>,
+    /// The circuit breaker's `thresholdConfiguration`: a count (`breaker_count`), or a
+    /// percent of desired (`breaker_percent`, unbounded with `breaker_unbounded = true`).
+    pub breaker_count: Option<i64>,
+    pub breaker_percent: Option<i64>,
+    pub breaker_unbounded: Option<bool>,
+    /// `resetOnHealthyTask`.
+    pub breaker_reset_on_healthy: Option<bool>,
 }
 
 /// A gate of a `verify` step, with its parameters.
@@ -283,6 +290,14 @@ fn string_map(values: &BTreeMap<String, Value>, key: &str) -> BTreeMap<String, S
     }
 }
 
+/// A boolean field, when written.
+fn boolean(values: &BTreeMap<String, Value>, key: &str) -> Option<bool> {
+    match values.get(key) {
+        Some(Value::Bool(b)) => Some(*b),
+        _ => None,
+    }
+}
+
 fn flag(values: &BTreeMap<String, Value>, key: &str) -> bool {
     matches!(values.get(key), Some(Value::Bool(true)))
 }
@@ -406,6 +421,10 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
                 step_percent: integer(&values, "step_percent"),
                 step_bake_ms: millis(&values, "step_bake"),
                 alarms,
+                breaker_count: integer(&values, "breaker_count"),
+                breaker_percent: integer(&values, "breaker_percent"),
+                breaker_unbounded: boolean(&values, "breaker_unbounded"),
+                breaker_reset_on_healthy: boolean(&values, "breaker_reset_on_healthy"),
             })
         }
         StepKind::Verify => {
@@ -468,10 +487,7 @@ fn container(block: &NestedBlock, evaluator: &Evaluator<'_>) -> Result<Container
         cpu: integer(&values, "cpu"),
         memory: integer(&values, "memory"),
         memory_reservation: integer(&values, "memory_reservation"),
-        essential: match values.get("essential") {
-            Some(Value::Bool(b)) => Some(*b),
-            _ => None,
-        },
+        essential: boolean(&values, "essential"),
         ports: strings(&values, "ports")
             .map(|ports| ports.iter().filter_map(|p| p.parse().ok()).collect()),
         stop_timeout_s: integer(&values, "stop_timeout"),
