@@ -301,3 +301,60 @@ async fn gates_on_test_traffic_need_a_test_listener_rule() {
     assert!(ran.reason.contains("names a `test_listener_rule`"), "{}", ran.reason);
     assert_eq!(server.hits(), 0);
 }
+
+/// A Lambda lifecycle hook at POST_SCALE_UP, as the Deployfile declares it.
+fn lambda_hook(function: &str) -> String {
+    format!(
+        "{BLUE_GREEN}\n  lifecycle_hook {{\n    lambda = \"arn:aws:lambda:us-east-1:000000000000:\
+         function:{function}\"\n    role   = \"arn:aws:iam::000000000000:role/ecsHooks\"\n    \
+         stages = [post_scale_up]\n    timeout = 10m\n  }}"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_lambda_hook_that_fails_rolls_back_before_any_traffic_moves() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    let strategy = lambda_hook("check-fails");
+    let text = staged::deployfile("good3", &bg, &strategy, "  timeout = 20m\n");
+    let said = ferry::engine::plan_text(&local.plan(&text).await.expect("plan"), None);
+    assert!(
+        said.contains(
+            "lifecycle_hooks: none → lambda arn:aws:lambda:us-east-1:000000000000:\
+                       function:check-fails at POST_SCALE_UP, 10m then ROLLBACK"
+        ),
+        "{said}"
+    );
+    let ran = local.run(&text).await;
+    eprintln!("{}", ran.reason);
+    assert_code(&ran, 1);
+    assert_eq!(ran.verdict, Verdict::RolledBack);
+    assert!(ran.reason.contains("POST_SCALE_UP lifecycle hook(s) failed"), "{}", ran.reason);
+    assert!(!stages(&ran.events).contains(&"TEST_TRAFFIC_SHIFT".to_owned()));
+    assert_eq!(production(&local, &bg).await, (0, 100), "production stayed on good2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_hooks_and_ferry_s_pause_go_together_and_another_tool_s_hooks_stay() {
+    let local = Local::start(FAULTS).await;
+    let bg = resources(&local).await;
+    with_history(&local, &bg).await;
+    // A succeeding Lambda hook beside ferry's PAUSE hook for the gates on test traffic.
+    let server = Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
+    let strategy = lambda_hook("smoke");
+    let ran = local.run(&staged::deployfile("good3", &bg, &strategy, &test_gate(&server))).await;
+    assert_code(&ran, 0);
+    let service = local.service().await.expect("service");
+    assert_eq!(service.hooks.others.len(), 1, "{:?}", service.hooks);
+    assert!(service.hooks.test_pause.is_some(), "{:?}", service.hooks);
+    local.settle().await;
+    // The Deployfile stops declaring hooks (another tool now owns them) and changes the
+    // bake: the hook is sent back as it is, ferry's pause goes (no test gates).
+    let text = deployfile("good4", &bg, "  timeout = 20m\n").replace("= 1m", "= 2m");
+    assert_code(&local.run(&text).await, 0);
+    let service = local.service().await.expect("service");
+    assert_eq!(service.bake_minutes, Some(2));
+    assert_eq!(service.hooks.others.len(), 1, "{:?}", service.hooks);
+    assert_eq!(service.hooks.test_pause, None);
+}

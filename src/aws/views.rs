@@ -352,7 +352,10 @@ impl ServiceView {
                         use aws_sdk_ecs::types::DeploymentLifecycleHookTimeoutConfiguration as T;
                         h.timeout_configuration().and_then(T::timeout_in_minutes).unwrap_or(1_440)
                     }),
-                    others: hooks.iter().filter(|h| !ours(h)).count(),
+                    others: hooks.iter().filter(|h| !ours(h)).map(HookView::of_sdk).collect(),
+                    others_have_details: hooks
+                        .iter()
+                        .any(|h| !ours(&h) && h.hook_details().is_some()),
                 }
             }),
             grace_s: service.health_check_grace_period_seconds(),
@@ -509,6 +512,10 @@ pub struct DeploymentSettings {
     /// sent whole).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarms: Option<AlarmsView>,
+    /// `lifecycleHooks` besides ferry's own: the Deployfile's or the service's, sent with
+    /// ferry's PAUSE hook (as `test_pause` says); none: only `test_pause` decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<Vec<HookView>>,
     /// `lifecycleHooks`: ferry's PAUSE hook at POST_TEST_TRAFFIC_SHIFT, or none, or the
     /// service's left as they are.
     #[serde(default, skip_serializing_if = "TestPause::is_keep")]
@@ -539,11 +546,105 @@ impl TestPause {
 pub const TEST_PAUSE_STAGE: &str = "POST_TEST_TRAFFIC_SHIFT";
 
 /// A service's `lifecycleHooks` as ferry reads them: its own PAUSE hook (the timeout in
-/// minutes), and how many others (set by another tool) there are.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+/// minutes), and the others (the Deployfile's, or another tool's).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct HooksView {
     pub test_pause: Option<i32>,
-    pub others: usize,
+    pub others: Vec<HookView>,
+    /// Whether one of the others carries `hookDetails`, which ferry does not send back.
+    pub others_have_details: bool,
+}
+
+/// A lifecycle hook other than ferry's own PAUSE hook: a Lambda function (with the role
+/// ECS invokes it with) or a PAUSE, at its stages (ECS's names), with its timeout in
+/// minutes and whether the timeout rolls back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookView {
+    /// `None`: a PAUSE hook.
+    pub lambda: Option<(String, String)>,
+    pub stages: Vec<String>,
+    pub timeout_minutes: i32,
+    pub rollback: bool,
+}
+
+impl HookView {
+    /// `lambda arn:… at POST_SCALE_UP, 30m then ROLLBACK`.
+    #[must_use]
+    pub fn text(&self) -> String {
+        let what = self
+            .lambda
+            .as_ref()
+            .map_or_else(|| "PAUSE".to_owned(), |(arn, _)| format!("lambda {arn}"));
+        format!(
+            "{what} at {}, {}m then {}",
+            self.stages.join(" "),
+            self.timeout_minutes,
+            if self.rollback { "ROLLBACK" } else { "CONTINUE" }
+        )
+    }
+
+    /// A list of hooks in words; `none` when empty.
+    #[must_use]
+    pub fn list_text(hooks: &[HookView]) -> String {
+        if hooks.is_empty() {
+            return "none".to_owned();
+        }
+        hooks.iter().map(HookView::text).collect::<Vec<_>>().join("; ")
+    }
+
+    fn of_sdk(hook: &aws_sdk_ecs::types::DeploymentLifecycleHook) -> Self {
+        use aws_sdk_ecs::types::DeploymentLifecycleHookTimeoutConfiguration as Timeout;
+        use aws_sdk_ecs::types::{
+            DeploymentLifecycleHookAction, DeploymentLifecycleHookTargetType,
+        };
+        let timeout = hook.timeout_configuration();
+        HookView {
+            lambda: (hook.target_type() != Some(&DeploymentLifecycleHookTargetType::Pause)).then(
+                || {
+                    (
+                        hook.hook_target_arn().unwrap_or_default().to_owned(),
+                        hook.role_arn().unwrap_or_default().to_owned(),
+                    )
+                },
+            ),
+            stages: hook.lifecycle_stages().iter().map(|s| s.as_str().to_owned()).collect(),
+            timeout_minutes: timeout.and_then(Timeout::timeout_in_minutes).unwrap_or(1_440),
+            rollback: timeout.and_then(|t| t.action())
+                != Some(&DeploymentLifecycleHookAction::Continue),
+        }
+    }
+
+    fn to_sdk(&self) -> aws_sdk_ecs::types::DeploymentLifecycleHook {
+        use aws_sdk_ecs::types::{
+            DeploymentLifecycleHook, DeploymentLifecycleHookAction, DeploymentLifecycleHookStage,
+            DeploymentLifecycleHookTargetType, DeploymentLifecycleHookTimeoutConfiguration,
+        };
+        let mut hook = DeploymentLifecycleHook::builder()
+            .set_lifecycle_stages(Some(
+                self.stages
+                    .iter()
+                    .map(|s| DeploymentLifecycleHookStage::from(s.as_str()))
+                    .collect(),
+            ))
+            .timeout_configuration(
+                DeploymentLifecycleHookTimeoutConfiguration::builder()
+                    .timeout_in_minutes(self.timeout_minutes)
+                    .action(if self.rollback {
+                        DeploymentLifecycleHookAction::Rollback
+                    } else {
+                        DeploymentLifecycleHookAction::Continue
+                    })
+                    .build(),
+            );
+        hook = match &self.lambda {
+            Some((arn, role)) => hook
+                .target_type(DeploymentLifecycleHookTargetType::AwsLambda)
+                .hook_target_arn(arn)
+                .role_arn(role),
+            None => hook.target_type(DeploymentLifecycleHookTargetType::Pause),
+        };
+        hook.build()
+    }
 }
 
 /// How a linear or canary deployment moves production traffic (`linearConfiguration`:
@@ -682,6 +783,23 @@ impl StrategyView {
 }
 
 impl DeploymentSettings {
+    /// `lifecycleHooks` as sent: the other hooks, with ferry's PAUSE hook at
+    /// POST_TEST_TRAFFIC_SHIFT when it holds test traffic; none when neither changes.
+    fn lifecycle_hooks(&self) -> Option<Vec<aws_sdk_ecs::types::DeploymentLifecycleHook>> {
+        let pause = match self.test_pause {
+            TestPause::Keep if self.hooks.is_none() => return None,
+            TestPause::Keep | TestPause::Remove => None,
+            TestPause::Hold(minutes) => Some(HookView {
+                lambda: None,
+                stages: vec![TEST_PAUSE_STAGE.to_owned()],
+                timeout_minutes: minutes,
+                rollback: true,
+            }),
+        };
+        let others = self.hooks.iter().flatten();
+        Some(others.chain(pause.as_ref()).map(HookView::to_sdk).collect())
+    }
+
     pub(super) fn to_sdk(&self) -> DeploymentConfiguration {
         DeploymentConfiguration::builder()
             .set_minimum_healthy_percent(self.min_healthy)
@@ -713,37 +831,7 @@ impl DeploymentSettings {
                     },
                 ),
             )
-            .set_lifecycle_hooks(
-                match self.test_pause {
-                    TestPause::Keep => None,
-                    TestPause::Remove => Some(None),
-                    TestPause::Hold(minutes) => Some(Some(minutes)),
-                }
-                .map(|pause: Option<i32>| {
-                    pause
-                        .map(|minutes| {
-                            use aws_sdk_ecs::types::{
-                                DeploymentLifecycleHook, DeploymentLifecycleHookAction,
-                                DeploymentLifecycleHookStage, DeploymentLifecycleHookTargetType,
-                                DeploymentLifecycleHookTimeoutConfiguration,
-                            };
-                            DeploymentLifecycleHook::builder()
-                                .target_type(DeploymentLifecycleHookTargetType::Pause)
-                                .lifecycle_stages(
-                                    DeploymentLifecycleHookStage::PostTestTrafficShift,
-                                )
-                                .timeout_configuration(
-                                    DeploymentLifecycleHookTimeoutConfiguration::builder()
-                                        .timeout_in_minutes(minutes)
-                                        .action(DeploymentLifecycleHookAction::Rollback)
-                                        .build(),
-                                )
-                                .build()
-                        })
-                        .into_iter()
-                        .collect()
-                }),
-            )
+            .set_lifecycle_hooks(self.lifecycle_hooks())
             .set_deployment_circuit_breaker(self.circuit_breaker.map(|b| {
                 aws_sdk_ecs::types::DeploymentCircuitBreaker::builder()
                     .enable(b.enable)

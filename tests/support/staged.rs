@@ -12,10 +12,12 @@ use super::load_balancer::Checks;
 use super::web_service::assert_code;
 
 /// `crash` exits 2 s after it runs; the rest answer at once. Alarm `web-5xx` goes into
-/// ALARM 150 s into a deployment of an `alarm` image.
+/// ALARM 150 s into a deployment of an `alarm` image. Lambda hook `check-fails` answers
+/// FAILED after 20 s (others SUCCEEDED after 30 s).
 pub(crate) const FAULTS: &str = r#"{
   "images": [{"match": "*:crash*", "crash_after": "2s", "exit_code": 1}],
-  "alarms": [{"name": "web-5xx", "match": "*:alarm*", "after": "150s"}]
+  "alarms": [{"name": "web-5xx", "match": "*:alarm*", "after": "150s"}],
+  "hooks": [{"match": "*:function:check-fails", "status": "FAILED", "after": "20s"}]
 }"#;
 
 /// The two target groups and two listener rules, checked every 5 s, draining 10 s.

@@ -188,8 +188,9 @@ impl Ecs {
         task_definition: &str,
         current: Option<&ServiceView>,
     ) -> Result<ServiceView, AwsError> {
-        let unhold =
-            current.filter(|s| s.hooks.test_pause.is_some() && s.hooks.others == 0).map(|s| {
+        let unhold = current
+            .filter(|s| s.hooks.test_pause.is_some() && !s.hooks.others_have_details)
+            .map(|s| {
                 crate::aws::DeploymentSettings {
                     min_healthy: s.min_healthy,
                     max: s.max,
@@ -199,6 +200,8 @@ impl Ecs {
                     shift: s.shift,
                     alarms: s.alarms.clone(),
                     breaker_tuning: s.breaker_tuning,
+                    // The other hooks stay; only ferry's own goes.
+                    hooks: Some(s.hooks.others.clone()),
                     test_pause: crate::aws::TestPause::Remove,
                 }
             });

@@ -6,9 +6,9 @@
 
 use super::{Options, RefusedRegister};
 use crate::aws::{
-    AdvancedView, AlarmsView, BreakerTuning, BreakerView, DeploymentSettings, LoadBalancerView,
-    NetworkView, RevisionInput, ServiceRequest, ServiceView, ShiftView, StrategyView,
-    TEST_PAUSE_STAGE, TestPause, ThresholdView,
+    AdvancedView, AlarmsView, BreakerTuning, BreakerView, DeploymentSettings, HookView,
+    LoadBalancerView, NetworkView, RevisionInput, ServiceRequest, ServiceView, ShiftView,
+    StrategyView, TEST_PAUSE_STAGE, TestPause, ThresholdView,
 };
 use crate::engine::change::{
     Refusal, SettingChange, TaskDefinitionRef, UpdateAction, UpdateChange,
@@ -242,6 +242,8 @@ pub(super) fn resolve_update(
         let tuning = tuning_of(step);
         setting("breaker_threshold", tuning.threshold.map(ThresholdView::text));
         setting("breaker_reset_on_healthy", tuning.reset_on_healthy_task.map(|r| r.to_string()));
+        let hooks = hooks_of(step);
+        setting("lifecycle_hooks", hooks.as_deref().map(HookView::list_text));
         setting("test_traffic_pause", test_pause.map(pause_text));
         if tuning != BreakerTuning::default() && !breaker.is_some_and(|b| b.enable) {
             refuse(
@@ -272,6 +274,7 @@ pub(super) fn resolve_update(
             || !shift.is_unset()
             || alarms.is_some()
             || tuning != BreakerTuning::default()
+            || hooks.is_some()
             || test_pause.is_some();
         change.request = Some(ServiceRequest {
             service: step.service.clone(),
@@ -287,6 +290,7 @@ pub(super) fn resolve_update(
                 alarms,
                 // The tuning rides on the breaker: ECS's default breaker when none is set.
                 breaker_tuning: tuning,
+                hooks,
                 test_pause: test_pause.map_or(TestPause::Keep, TestPause::Hold),
             }),
             grace_s,
@@ -421,6 +425,16 @@ pub(super) fn resolve_update(
             },
         );
     }
+    let declared_hooks = hooks_of(step);
+    if let Some(declared) = &declared_hooks
+        && *declared != service.hooks.others
+    {
+        settings.push(SettingChange {
+            name: "lifecycle_hooks".to_owned(),
+            from: Some(HookView::list_text(&service.hooks.others)),
+            to: HookView::list_text(declared),
+        });
+    }
     if service.hooks.test_pause != test_pause {
         settings.push(SettingChange {
             name: "test_traffic_pause".to_owned(),
@@ -472,6 +486,7 @@ pub(super) fn resolve_update(
                 | "alarms"
                 | "breaker_threshold"
                 | "breaker_reset_on_healthy"
+                | "lifecycle_hooks"
                 | "test_traffic_pause"
         )
     });
@@ -504,14 +519,15 @@ pub(super) fn resolve_update(
         );
         return change;
     }
-    if deployment_changes && service.hooks.others > 0 {
+    if deployment_changes && declared_hooks.is_none() && service.hooks.others_have_details {
         refuse(
             &mut change,
             format!(
-                "service `{}` has {} lifecycle hook(s) ferry did not set, and ECS takes the \
-                 deployment configuration whole: sending it would remove them; change them with \
-                 the tool that set them, or remove them first",
-                step.service, service.hooks.others
+                "service `{}` has lifecycle hooks with `hookDetails` ferry did not set, and ECS \
+                 takes the deployment configuration whole: ferry cannot send them back as they \
+                 are; declare the hooks in `update {}` (`lifecycle_hook` blocks), or change the \
+                 configuration with the tool that set them",
+                step.service, step.name
             ),
             false,
         );
@@ -553,6 +569,10 @@ pub(super) fn resolve_update(
             },
             alarms: alarms_after,
             breaker_tuning: tuning_after,
+            // The Deployfile's hooks, else the service's others sent back as they are.
+            hooks: declared_hooks.or_else(|| {
+                (!service.hooks.others.is_empty()).then(|| service.hooks.others.clone())
+            }),
             // Sent when ferry's hook is wanted or there to remove; never an empty list to a
             // service that has none.
             test_pause: match (test_pause, service.hooks.test_pause) {
@@ -685,6 +705,28 @@ fn network_text(network: &NetworkView) -> String {
 }
 
 /// ferry's PAUSE hook in words.
+/// The Deployfile's `lifecycle_hook` blocks; none when it writes none (the service's
+/// stay).
+fn hooks_of(step: &UpdateStep) -> Option<Vec<HookView>> {
+    step.lifecycle_hooks.as_ref().map(|hooks| {
+        hooks
+            .iter()
+            .map(|h| HookView {
+                lambda: h
+                    .lambda
+                    .clone()
+                    .filter(|_| !h.pause)
+                    .map(|arn| (arn, h.role.clone().unwrap_or_default())),
+                stages: h.stages.clone(),
+                timeout_minutes: h
+                    .timeout_ms
+                    .map_or(1_440, |ms| i32::try_from(ms.div_ceil(60_000)).unwrap_or(20_160)),
+                rollback: h.rollback,
+            })
+            .collect()
+    })
+}
+
 /// The Deployfile's circuit-breaker threshold and reset.
 fn tuning_of(step: &UpdateStep) -> BreakerTuning {
     let int = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);

@@ -117,6 +117,28 @@ mod tests {
     }
 
     check_cases! {
+        a_lambda_hook:
+            format!("{TASK}update web {{ task_definition = t\n lifecycle_hook {{ \
+                     lambda = \"arn:aws:lambda:eu-west-1:1:function:f\", role = \"r\", \
+                     stages = [post_scale_up], timeout = 30m }} }}")
+            => [];
+        a_pause_hook_while_traffic_moves:
+            format!("{TASK}update web {{ task_definition = t\n lifecycle_hook {{ pause = true, \
+                     stages = [post_scale_up, production_traffic_shift] }} }}")
+            => [InvalidValue];
+        a_hook_neither_lambda_nor_pause:
+            format!("{TASK}update web {{ task_definition = t\n lifecycle_hook {{ \
+                     stages = [post_scale_up] }} }}")
+            => [MissingField];
+        a_lambda_hook_without_role:
+            format!("{TASK}update web {{ task_definition = t\n lifecycle_hook {{ \
+                     lambda = \"arn:aws:lambda:eu-west-1:1:function:f\", \
+                     stages = [pre_scale_up] }} }}")
+            => [MissingField];
+        a_hook_at_an_unknown_stage:
+            format!("{TASK}update web {{ task_definition = t\n lifecycle_hook {{ pause = true, \
+                     stages = [bake_time] }} }}")
+            => [InvalidValue];
         breaker_count_alone:
             format!("{TASK}update web {{ task_definition = t, breaker_count = 2, \
                      breaker_reset_on_healthy = false }}")

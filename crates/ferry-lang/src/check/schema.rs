@@ -522,6 +522,15 @@ static UPDATE: BlockSpec = BlockSpec {
             example: "alarms { names = [\"web-5xx\"] }",
         },
         NestedSpec {
+            kind: "lifecycle_hook",
+            label: LabelSpec::None,
+            repeat: true,
+            body: NestedBody::Fixed(&LIFECYCLE_HOOK),
+            doc: "a lifecycle hook of the deployment: a Lambda function or a PAUSE at its stages",
+            example: "lifecycle_hook { lambda = \"arn:aws:lambda:…\", \
+                      role = \"arn:aws:iam::…\", stages = [post_scale_up] }",
+        },
+        NestedSpec {
             kind: "load_balancer",
             label: LabelSpec::None,
             repeat: true,
@@ -548,6 +557,66 @@ static NETWORK: BlockSpec = BlockSpec {
         )
         .count(0, 5),
         field("public_ip", T::Bool, "assign a public IP", "public_ip = false"),
+    ],
+    blocks: &[],
+    open: false,
+};
+
+/// The stages a lifecycle hook may run at (ECS's `DeploymentLifecycleHookStage`).
+pub(crate) const HOOK_STAGES: &[&str] = &[
+    "reconcile_service",
+    "pre_scale_up",
+    "post_scale_up",
+    "test_traffic_shift",
+    "post_test_traffic_shift",
+    "pre_production_traffic_shift",
+    "production_traffic_shift",
+    "post_production_traffic_shift",
+];
+
+static LIFECYCLE_HOOK: BlockSpec = BlockSpec {
+    what: "a `lifecycle_hook` block",
+    fields: &[
+        field(
+            "lambda",
+            T::String,
+            "the Lambda function ECS invokes (its ARN); or `pause = true`",
+            "lambda = \"arn:aws:lambda:eu-west-1:123456789012:function:smoke\"",
+        ),
+        field(
+            "role",
+            T::String,
+            "with `lambda`: the IAM role ECS invokes it with",
+            "role = \"arn:aws:iam::123456789012:role/ecsHooks\"",
+        ),
+        field(
+            "pause",
+            T::Bool,
+            "a PAUSE hook: the deployment waits at the stage until someone continues it \
+             (ContinueServiceDeployment) or the timeout",
+            "pause = true",
+        ),
+        field(
+            "stages",
+            T::List(&T::Enum(HOOK_STAGES)),
+            "the lifecycle stages it runs at",
+            "stages = [post_scale_up, post_test_traffic_shift]",
+        )
+        .required()
+        .count(1, 8),
+        field(
+            "timeout",
+            T::Duration,
+            "how long ECS waits for it (whole minutes, 1m to 14 days; default 1440m)",
+            "timeout = 30m",
+        )
+        .range(60 * SECOND, 20_160 * 60 * SECOND),
+        field(
+            "on_timeout",
+            T::Enum(&["rollback", "continue"]),
+            "what ECS does when the timeout runs out (default rollback)",
+            "on_timeout = rollback",
+        ),
     ],
     blocks: &[],
     open: false,

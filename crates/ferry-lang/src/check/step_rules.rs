@@ -347,6 +347,7 @@ impl Analyzer<'_> {
     /// min below max; the rollout can progress; the circuit breaker rolls back.
     fn update(&mut self, step: &Step, body: &Block, what: &str) {
         self.breaker_threshold(body);
+        self.lifecycle_hooks(body);
         if self.strategy_rules(step, body, what) != Some(false) {
             // Blue/green starts the new revision in full beside the old: min and max do not
             // apply, so neither do their rules (nor while the strategy is known only per
@@ -537,6 +538,73 @@ impl Analyzer<'_> {
             );
         }
         Some(true)
+    }
+
+    /// Each `lifecycle_hook` is a Lambda function with its role, or a PAUSE — not both,
+    /// not neither; a PAUSE is not allowed at `test_traffic_shift` or
+    /// `production_traffic_shift` (AWS's rule); the timeout is whole minutes.
+    fn lifecycle_hooks(&mut self, body: &Block) {
+        for block in body.blocks().filter(|b| b.kind.name == "lifecycle_hook") {
+            let Some(hook) = &block.body else { continue };
+            let pause =
+                hook.field("pause").is_some_and(|f| matches!(f.value.kind, ExprKind::Bool(true)));
+            let lambda = hook.field("lambda");
+            let problem = match (lambda, pause) {
+                (Some(_), true) => Some("is a Lambda function or a PAUSE, not both"),
+                (None, false) => Some("needs `lambda` (with `role`) or `pause = true`"),
+                (Some(_), false) if hook.field("role").is_none() => {
+                    Some("needs `role` with `lambda`: the IAM role ECS invokes it with")
+                }
+                _ => None,
+            };
+            if let Some(problem) = problem {
+                self.push(
+                    Diagnostic::new(
+                        Code::MissingField,
+                        block.kind.span,
+                        format!("this lifecycle_hook {problem}"),
+                    )
+                    .with_label("ECS runs a Lambda function (`AWS_LAMBDA`) or waits (`PAUSE`)")
+                    .with_help(
+                        "write `lambda = \"arn:aws:lambda:…\"` and `role = …`, or \
+                         `pause = true`",
+                    ),
+                );
+            }
+            if pause
+                && let Some(stages) = hook.field("stages")
+                && let ExprKind::List(items) = &stages.value.kind
+            {
+                for item in items {
+                    let word = enum_word(item).unwrap_or_default().to_ascii_lowercase();
+                    if matches!(word.as_str(), "test_traffic_shift" | "production_traffic_shift") {
+                        self.push(
+                            Diagnostic::new(
+                                Code::InvalidValue,
+                                item.span,
+                                format!("a PAUSE hook cannot run at `{word}`"),
+                            )
+                            .with_label("ECS refuses PAUSE hooks while traffic moves")
+                            .with_help(format!("use `post_{word}` instead")),
+                        );
+                    }
+                }
+            }
+            if let Some(timeout) = hook.field("timeout")
+                && let ExprKind::Duration(ms) = timeout.value.kind
+                && ms % 60_000 != 0
+            {
+                self.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        timeout.value.span,
+                        "a lifecycle hook's `timeout` must be whole minutes",
+                    )
+                    .with_label("ECS takes it in minutes (`timeoutInMinutes`)")
+                    .with_help(format!("write `timeout = {}m`", ms.div_ceil(60_000))),
+                );
+            }
+        }
     }
 
     /// `breaker_count` and `breaker_percent` are one threshold: not both;

@@ -75,6 +75,20 @@ pub struct AlarmsSpec {
     pub rollback: bool,
 }
 
+/// `lifecycle_hook { … }`: a Lambda function (`lambda`, `role`) or a PAUSE (`pause =
+/// true`) at its stages (ECS's names, upper case), with its timeout and timeout action.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LifecycleHookSpec {
+    pub lambda: Option<String>,
+    pub role: Option<String>,
+    pub pause: bool,
+    pub stages: Vec<String>,
+    /// Milliseconds; none: ECS's default (1440 minutes).
+    pub timeout_ms: Option<u64>,
+    /// On timeout: roll back (the default) or continue.
+    pub rollback: bool,
+}
+
 /// `load_balancer { … }`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LoadBalancerSpec {
@@ -127,6 +141,8 @@ pub struct UpdateStep {
     pub breaker_unbounded: Option<bool>,
     /// `resetOnHealthyTask`.
     pub breaker_reset_on_healthy: Option<bool>,
+    /// `lifecycle_hook { … }` blocks; none (no block) keeps the service's.
+    pub lifecycle_hooks: Option<Vec<LifecycleHookSpec>>,
 }
 
 /// A gate of a `verify` step, with its parameters.
@@ -380,6 +396,26 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
                     })
                 })
                 .transpose()?;
+            let mut lifecycle_hooks: Option<Vec<LifecycleHookSpec>> = None;
+            for block in step.body.iter().flat_map(Block::blocks) {
+                if block.kind.name != "lifecycle_hook" {
+                    continue;
+                }
+                let values = fields(block.body.as_ref(), evaluator)?;
+                lifecycle_hooks.get_or_insert_with(Vec::new).push(LifecycleHookSpec {
+                    lambda: text(&values, "lambda"),
+                    role: text(&values, "role"),
+                    pause: flag(&values, "pause"),
+                    stages: strings(&values, "stages")
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|s| s.to_ascii_uppercase())
+                        .collect(),
+                    timeout_ms: millis(&values, "timeout"),
+                    rollback: text(&values, "on_timeout")
+                        .is_none_or(|w| !w.eq_ignore_ascii_case("continue")),
+                });
+            }
             let mut load_balancers = Vec::new();
             for block in
                 step.body.iter().flat_map(Block::blocks).filter(|b| b.kind.name == "load_balancer")
@@ -425,6 +461,7 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
                 breaker_percent: integer(&values, "breaker_percent"),
                 breaker_unbounded: boolean(&values, "breaker_unbounded"),
                 breaker_reset_on_healthy: boolean(&values, "breaker_reset_on_healthy"),
+                lifecycle_hooks,
             })
         }
         StepKind::Verify => {
