@@ -25,6 +25,7 @@ fn input(desired: u32, min: u32, max: u32) -> SimulationInput {
         settings: SchedulerSettings::default(),
         strategy: Strategy::Rolling,
         bake_ms: 0,
+        early_success: None,
     }
 }
 
@@ -370,6 +371,7 @@ fn config(desired: u32, breaker: CircuitBreaker) -> RolloutConfig {
         bake_ms: 0,
         hooks: Vec::new(),
         alarms: ferry::local::scheduler::Alarms::default(),
+        early_success: None,
     }
 }
 
@@ -536,4 +538,40 @@ fn a_healthy_task_resets_the_failure_count_unless_told_otherwise() {
         (false, RolloutState::Completed),
         "three crashes in all trip the breaker"
     );
+}
+
+#[test]
+fn early_success_completes_at_its_share_and_deferred_cleanup_comes_after() {
+    use ferry::local::scheduler::EarlySuccess;
+    // 4 tasks, min 50 %, max 200 %: the new revision starts in full; half of them start
+    // late. At 50 % healthy the deployment succeeds; DEFERRED: the old tasks go after.
+    let faults = faults(r#"{"images": [{"match": "new", "start": "30s"}]}"#);
+    let normal = simulate(&SimulationInput { faults: faults.clone(), ..input(4, 50, 200) });
+    for deferred in [false, true] {
+        let early = simulate(&SimulationInput {
+            faults: faults.clone(),
+            early_success: Some(EarlySuccess { healthy_percent: 50, deferred }),
+            ..input(4, 50, 200)
+        });
+        assert_eq!(early.outcome, Outcome::Completed, "deferred {deferred}");
+        let completed = |s: &ferry::local::simulation::Simulation| {
+            s.events
+                .iter()
+                .find(|e| e.message.ends_with("deployment completed."))
+                .map(|e| e.at_ms)
+                .expect("completed")
+        };
+        assert!(completed(&early) <= completed(&normal), "deferred {deferred}");
+        if deferred {
+            // Success while old tasks still ran: a stop of old tasks comes after it.
+            let last_old_stop = early
+                .steps
+                .iter()
+                .filter(|s| s.action == "stop" && s.revision == "old")
+                .map(|s| s.at_ms)
+                .max()
+                .unwrap_or_default();
+            assert!(last_old_stop >= completed(&early), "{:?}", early.steps);
+        }
+    }
 }

@@ -62,6 +62,7 @@ fn staged_service(
         bake_ms: BAKE_MS,
         hooks: Vec::new(),
         alarms: Alarms::default(),
+        early_success: None,
     };
     let mut rollout = Rollout::new("web", config, SchedulerSettings::default());
     rollout.deploy(revision("web:1"), ids, 0);

@@ -39,6 +39,7 @@ fn rollout(desired: u32, grace_ms: u64) -> Rollout {
         bake_ms: 0,
         hooks: Vec::new(),
         alarms: ferry::local::scheduler::Alarms::default(),
+        early_success: None,
     };
     Rollout::new("web", config, SchedulerSettings::default())
 }

@@ -212,3 +212,42 @@ async fn ferry_s_own_breaker_threshold_is_the_one_ecs_counts_to() {
     assert!(breaker.failure_count() >= 8, "{breaker:?}");
     assert_eq!(runs(&local).await.0, 1, "rolled back to revision 1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_success_lets_the_run_go_on_while_the_old_revision_is_removed() {
+    let local = Local::start(FAULTS).await;
+    let text = |tag: &str, early: &str| {
+        crate::support::web_service::deployfile(
+            &crate::support::web_service::image(&format!("acme/web:{tag}")),
+            &format!("  desired = 4\n  min_healthy = 50%\n  circuit_breaker = rollback\n{early}"),
+            Some("  until = completed\n"),
+            true,
+        )
+    };
+    assert_code(&local.run(&text("1", "")).await, 0);
+    let early = "  early_success {\n    healthy = 50%\n    cleanup = deferred\n  }\n";
+    let plan = ferry::engine::plan_text(&local.plan(&text("2", early)).await.expect("plan"), None);
+    assert!(
+        plan.contains("early_success: off → 50% healthy, old revision removed after"),
+        "{plan}"
+    );
+    let ran = local.run(&text("2", early)).await;
+    assert_code(&ran, 0);
+    let service = local.service().await.expect("service");
+    assert_eq!(service.early_success.map(|e| (e.healthy_percent, e.deferred)), Some((50, true)));
+    // The service's minimum raised to 75 % (early success off), then a Deployfile that
+    // asks 50 % without saying the minimum: refused before anything changes.
+    let off = "  early_success {\n    enable = false\n  }\n";
+    let raised = text("3", off).replace("min_healthy = 50%", "min_healthy = 75%");
+    assert_code(&local.run(&raised).await, 0);
+    let low = text("4", early).replace("  min_healthy = 50%\n", "");
+    let refused = local.run(&low).await;
+    assert_code(&refused, 2);
+    assert!(
+        refused.reason.contains("below the service's minimum healthy percent"),
+        "{}",
+        refused.reason
+    );
+    assert_eq!(runs(&local).await.0, 3);
+    assert_eq!(local.service().await.and_then(|s| s.early_success), None);
+}

@@ -19,7 +19,7 @@ pub use identity::account;
 pub use revision_input::RevisionInput;
 pub use views::{
     AdvancedView, AlarmsView, BreakerTuning, BreakerView, DeploymentSettings, DeploymentView,
-    EventView, GroupHealth, HookView, HooksView, LoadBalancerView, NetworkView,
+    EarlySuccessView, EventView, GroupHealth, HookView, HooksView, LoadBalancerView, NetworkView,
     ServiceDeploymentView, ServiceRequest, ServiceView, ShiftView, StoppedTask, StrategyView,
     TEST_PAUSE_STAGE, TargetGroupView, TargetView, TaskView, TestPause, ThresholdView,
 };

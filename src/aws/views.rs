@@ -149,6 +149,43 @@ impl BreakerView {
     }
 }
 
+/// `earlySuccessCriteria` (2026-09, rolling only): success once `healthy_percent` of the
+/// desired count of ours are healthy, the old revision removed first or after
+/// (`deferred`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarlySuccessView {
+    pub healthy_percent: i32,
+    pub deferred: bool,
+}
+
+impl EarlySuccessView {
+    /// `50% healthy, old revision removed after`.
+    #[must_use]
+    pub fn text(self) -> String {
+        format!(
+            "{}% healthy, old revision removed {}",
+            self.healthy_percent,
+            if self.deferred { "after" } else { "first" }
+        )
+    }
+
+    fn to_sdk(option: Option<Self>) -> aws_sdk_ecs::types::DeploymentEarlySuccessCriteria {
+        use aws_sdk_ecs::types::{DeploymentEarlySuccessCriteria, ServiceRevisionCleanup};
+        let builder = DeploymentEarlySuccessCriteria::builder().enable(option.is_some());
+        match option {
+            Some(e) => builder.healthy_percent(e.healthy_percent).source_service_revision_cleanup(
+                if e.deferred {
+                    ServiceRevisionCleanup::Deferred
+                } else {
+                    ServiceRevisionCleanup::Blocking
+                },
+            ),
+            None => builder,
+        }
+        .build()
+    }
+}
+
 /// The circuit breaker's tuning (2026-07): `thresholdConfiguration` and
 /// `resetOnHealthyTask`; unset members are ECS's defaults (a bounded 50 %, reset).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,6 +262,8 @@ pub struct ServiceView {
     pub shift: ShiftView,
     /// `alarms`, when set.
     pub alarms: Option<AlarmsView>,
+    /// `earlySuccessCriteria`, when enabled.
+    pub early_success: Option<EarlySuccessView>,
     pub hooks: HooksView,
     pub grace_s: Option<i32>,
     pub launch_type: Option<String>,
@@ -332,6 +371,14 @@ impl ServiceView {
                 .unwrap_or_default(),
             bake_minutes: config.and_then(DeploymentConfiguration::bake_time_in_minutes),
             shift: config.map_or_else(ShiftView::default, ShiftView::of_sdk),
+            early_success: config
+                .and_then(DeploymentConfiguration::early_success_criteria)
+                .filter(|e| e.enable())
+                .map(|e| EarlySuccessView {
+                    healthy_percent: e.healthy_percent().unwrap_or(100),
+                    deferred: e.source_service_revision_cleanup()
+                        == Some(&aws_sdk_ecs::types::ServiceRevisionCleanup::Deferred),
+                }),
             alarms: config.and_then(DeploymentConfiguration::alarms).map(|a| AlarmsView {
                 names: a.alarm_names().to_vec(),
                 enable: a.enable(),
@@ -500,6 +547,9 @@ pub struct DeploymentSettings {
     /// The breaker's threshold and reset: the Deployfile's, or the service's carried along.
     #[serde(default)]
     pub breaker_tuning: BreakerTuning,
+    /// `earlySuccessCriteria`: `Some(None)` turns it off, `None` leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_success: Option<Option<EarlySuccessView>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<StrategyView>,
     /// `bakeTimeInMinutes`.
@@ -807,6 +857,7 @@ impl DeploymentSettings {
             .set_strategy(self.strategy.map(StrategyView::to_sdk))
             .set_bake_time_in_minutes(self.bake_minutes)
             .set_alarms(self.alarms.as_ref().map(AlarmsView::to_sdk))
+            .set_early_success_criteria(self.early_success.map(EarlySuccessView::to_sdk))
             .set_linear_configuration(
                 (self.strategy == Some(StrategyView::Linear) && !self.shift.is_unset()).then(
                     || {

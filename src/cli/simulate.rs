@@ -51,6 +51,7 @@ pub(super) fn run(arguments: &SimulateArguments) -> ExitStatus {
         faults,
         strategy: crate::local::scheduler::Strategy::Rolling,
         bake_ms: 0,
+        early_success: None,
     });
     match arguments.format {
         SimulateFormat::Json => {

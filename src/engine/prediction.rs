@@ -37,6 +37,9 @@ pub struct Effective {
     /// Of a linear or canary deployment: its steps (ECS's defaults where unset).
     #[serde(default)]
     pub shift: crate::aws::ShiftView,
+    /// Of a rolling deployment: its early success criteria.
+    #[serde(default)]
+    pub early_success: Option<crate::aws::EarlySuccessView>,
 }
 
 /// A service's target groups as the prediction models them: a task counts as healthy
@@ -101,6 +104,7 @@ impl Effective {
             strategy: service.strategy,
             bake_ms: service.bake_minutes.map_or(0, |m| u64::try_from(m).unwrap_or(0) * 60_000),
             shift: service.shift,
+            early_success: service.early_success,
         }
     }
 
@@ -200,6 +204,12 @@ pub(super) fn simulation_input(effective: &Effective) -> SimulationInput {
         settings: SchedulerSettings::default(),
         strategy: scheduler_strategy(effective),
         bake_ms: effective.bake_ms,
+        early_success: effective.early_success.filter(|_| !effective.strategy.is_staged()).map(
+            |e| crate::local::scheduler::EarlySuccess {
+                healthy_percent: u32::try_from(e.healthy_percent).unwrap_or(100),
+                deferred: e.deferred,
+            },
+        ),
     }
 }
 
@@ -318,6 +328,7 @@ mod tests {
             strategy: StrategyView::Rolling,
             bake_ms: 0,
             shift: crate::aws::ShiftView::default(),
+            early_success: None,
         }
     }
 

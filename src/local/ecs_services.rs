@@ -97,6 +97,7 @@ impl EcsState {
     /// the two groups. BLUE_GREEN without a load balancer is allowed: ECS moves no traffic.
     fn check_strategy(&self, config: &Value, load_balancers: &Value) -> Result<(), ApiError> {
         check_threshold(config)?;
+        check_early_success(config)?;
         let bake = config.get("bakeTimeInMinutes").and_then(Value::as_i64);
         if bake.is_some_and(|m| !(0..=1_440).contains(&m)) {
             return Err(ApiError::invalid("bakeTimeInMinutes must be between 0 and 1440."));
@@ -332,6 +333,7 @@ impl EcsState {
             bake_ms: bake_ms(&deployment_configuration),
             hooks: hooks(&deployment_configuration),
             alarms: alarms(&deployment_configuration),
+            early_success: early_success(&deployment_configuration),
         };
         let mut rollout = Rollout::new(&name, config, self.settings);
         rollout.deploy(revision, &mut self.ids, now);
@@ -443,6 +445,7 @@ impl EcsState {
             config.bake_ms = bake_ms(&service.deployment_configuration);
             config.hooks = hooks(&service.deployment_configuration);
             config.alarms = alarms(&service.deployment_configuration);
+            config.early_success = early_success(&service.deployment_configuration);
         }
         if let Some(desired) = desired {
             service.rollout.config.desired = desired;
@@ -802,6 +805,48 @@ fn hooks(config: &Value) -> Vec<super::scheduler::Hook> {
             }
         })
         .collect()
+}
+
+/// `earlySuccessCriteria`, when enabled.
+fn early_success(config: &Value) -> Option<super::scheduler::EarlySuccess> {
+    let criteria = config.get("earlySuccessCriteria")?;
+    criteria["enable"].as_bool().filter(|e| *e)?;
+    Some(super::scheduler::EarlySuccess {
+        healthy_percent: u32::try_from(criteria["healthyPercent"].as_u64().unwrap_or(100))
+            .unwrap_or(100),
+        deferred: criteria["sourceServiceRevisionCleanup"].as_str() == Some("DEFERRED"),
+    })
+}
+
+/// `earlySuccessCriteria` within ECS's rules: rolling only, `healthyPercent` 0 to 100 and
+/// at least `minimumHealthyPercent`, a cleanup of BLOCKING or DEFERRED, both given when
+/// enabled.
+fn check_early_success(config: &Value) -> Result<(), ApiError> {
+    let Some(criteria) = config.get("earlySuccessCriteria") else { return Ok(()) };
+    if !criteria["enable"].as_bool().unwrap_or(false) {
+        return Ok(());
+    }
+    if config.get("strategy").and_then(Value::as_str).is_some_and(|s| s != "ROLLING") {
+        return Err(ApiError::invalid(
+            "earlySuccessCriteria is only supported with the ROLLING deployment strategy.",
+        ));
+    }
+    let percent = criteria["healthyPercent"].as_i64().ok_or_else(|| {
+        ApiError::invalid("earlySuccessCriteria.healthyPercent is required when enable is true.")
+    })?;
+    let min = config.get("minimumHealthyPercent").and_then(Value::as_i64).unwrap_or(100);
+    if !(0..=100).contains(&percent) || percent < min {
+        return Err(ApiError::invalid(format!(
+            "earlySuccessCriteria.healthyPercent must be between 0 and 100 and at least \
+             minimumHealthyPercent ({min})."
+        )));
+    }
+    match criteria["sourceServiceRevisionCleanup"].as_str() {
+        Some("BLOCKING" | "DEFERRED") => Ok(()),
+        _ => Err(ApiError::invalid(
+            "earlySuccessCriteria.sourceServiceRevisionCleanup must be BLOCKING or DEFERRED.",
+        )),
+    }
 }
 
 /// The strings of a JSON list (none when it is not one).

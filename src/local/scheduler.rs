@@ -250,6 +250,18 @@ pub struct RolloutConfig {
     /// `alarms`: watched while a deployment is in progress (before its clean-up).
     #[serde(default)]
     pub alarms: Alarms,
+    /// `earlySuccessCriteria` of a rolling deployment (since 2026-09).
+    #[serde(default)]
+    pub early_success: Option<EarlySuccess>,
+}
+
+/// `earlySuccessCriteria`: a rolling deployment succeeds once `healthy_percent` of the
+/// desired count of its tasks are healthy — the old revision removed first (BLOCKING), or
+/// after, in the background (`deferred`, DEFERRED) — and scales to the desired count on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EarlySuccess {
+    pub healthy_percent: u32,
+    pub deferred: bool,
 }
 
 impl RolloutConfig {

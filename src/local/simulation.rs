@@ -36,6 +36,8 @@ pub struct SimulationInput {
     /// Rolling, or blue/green with its bake (the lifecycle stages are recorded).
     pub strategy: Strategy,
     pub bake_ms: u64,
+    /// A rolling deployment's early success criteria.
+    pub early_success: Option<super::scheduler::EarlySuccess>,
 }
 
 /// How the rollout ended.
@@ -142,6 +144,7 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
         bake_ms: input.bake_ms,
         hooks: Vec::new(),
         alarms: super::scheduler::Alarms::default(),
+        early_success: input.early_success,
     };
     let mut ids = Ids::new(1);
     let mut rollout = Rollout::new("simulated", config, input.settings);

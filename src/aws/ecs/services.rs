@@ -202,6 +202,7 @@ impl Ecs {
                     breaker_tuning: s.breaker_tuning,
                     // The other hooks stay; only ferry's own goes.
                     hooks: Some(s.hooks.others.clone()),
+                    early_success: s.early_success.map(Some),
                     test_pause: crate::aws::TestPause::Remove,
                 }
             });

@@ -6,8 +6,8 @@
 
 use super::{Options, RefusedRegister};
 use crate::aws::{
-    AdvancedView, AlarmsView, BreakerTuning, BreakerView, DeploymentSettings, HookView,
-    LoadBalancerView, NetworkView, RevisionInput, ServiceRequest, ServiceView, ShiftView,
+    AdvancedView, AlarmsView, BreakerTuning, BreakerView, DeploymentSettings, EarlySuccessView,
+    HookView, LoadBalancerView, NetworkView, RevisionInput, ServiceRequest, ServiceView, ShiftView,
     StrategyView, TEST_PAUSE_STAGE, TestPause, ThresholdView,
 };
 use crate::engine::change::{
@@ -244,6 +244,8 @@ pub(super) fn resolve_update(
         setting("breaker_reset_on_healthy", tuning.reset_on_healthy_task.map(|r| r.to_string()));
         let hooks = hooks_of(step);
         setting("lifecycle_hooks", hooks.as_deref().map(HookView::list_text));
+        let early = early_of(step);
+        setting("early_success", early.map(EarlySuccessView::text));
         setting("test_traffic_pause", test_pause.map(pause_text));
         if tuning != BreakerTuning::default() && !breaker.is_some_and(|b| b.enable) {
             refuse(
@@ -275,6 +277,7 @@ pub(super) fn resolve_update(
             || alarms.is_some()
             || tuning != BreakerTuning::default()
             || hooks.is_some()
+            || early.is_some()
             || test_pause.is_some();
         change.request = Some(ServiceRequest {
             service: step.service.clone(),
@@ -291,6 +294,7 @@ pub(super) fn resolve_update(
                 // The tuning rides on the breaker: ECS's default breaker when none is set.
                 breaker_tuning: tuning,
                 hooks,
+                early_success: early.map(Some),
                 test_pause: test_pause.map_or(TestPause::Keep, TestPause::Hold),
             }),
             grace_s,
@@ -365,6 +369,15 @@ pub(super) fn resolve_update(
         ours_alarms.as_ref().map(AlarmsView::text),
     );
     let alarms_after = ours_alarms.or_else(|| service.alarms.clone());
+    let declared_early = step.early_success.is_some();
+    let ours_early = early_of(step);
+    let off = || "off".to_owned();
+    note(
+        "early_success",
+        Some(service.early_success.map_or_else(off, EarlySuccessView::text)),
+        declared_early.then(|| ours_early.map_or_else(off, EarlySuccessView::text)),
+    );
+    let early_after = if declared_early { ours_early } else { service.early_success };
     let ours_tuning = tuning_of(step);
     let theirs_tuning = service.breaker_tuning;
     note(
@@ -469,6 +482,7 @@ pub(super) fn resolve_update(
         strategy: change.strategy,
         bake_ms: change.bake_ms,
         shift: shift_after,
+        early_success: early_after.filter(|_| !change.strategy.is_staged()),
         ..current
     };
     let deployment_changes = change.settings.iter().any(|s| {
@@ -487,6 +501,7 @@ pub(super) fn resolve_update(
                 | "breaker_threshold"
                 | "breaker_reset_on_healthy"
                 | "lifecycle_hooks"
+                | "early_success"
                 | "test_traffic_pause"
         )
     });
@@ -495,6 +510,21 @@ pub(super) fn resolve_update(
     let bake_after = bake_minutes.or(service.bake_minutes);
     if let Some(problem) = misplaced_shift(step, strategy_after) {
         refuse(&mut change, problem, false);
+        return change;
+    }
+    if let Some(early) = effective.early_success
+        && u32::try_from(early.healthy_percent).unwrap_or(0) < effective.min_healthy
+    {
+        refuse(
+            &mut change,
+            format!(
+                "`update {}`: early success at {}% healthy is below the service's \
+                 minimum healthy percent ({}%), and ECS refuses that; raise `healthy`, or lower \
+                 `min_healthy`",
+                step.name, early.healthy_percent, effective.min_healthy
+            ),
+            false,
+        );
         return change;
     }
     if test_pause.is_some() && !strategy_after.is_staged() {
@@ -573,6 +603,12 @@ pub(super) fn resolve_update(
             hooks: declared_hooks.or_else(|| {
                 (!service.hooks.others.is_empty()).then(|| service.hooks.others.clone())
             }),
+            // Rolling only: a staged strategy turns it off; sent whenever it is or was set.
+            early_success: if strategy_after.is_staged() {
+                service.early_success.map(|_| None)
+            } else {
+                (early_after.is_some() || service.early_success.is_some()).then_some(early_after)
+            },
             // Sent when ferry's hook is wanted or there to remove; never an empty list to a
             // service that has none.
             test_pause: match (test_pause, service.hooks.test_pause) {
@@ -705,6 +741,15 @@ fn network_text(network: &NetworkView) -> String {
 }
 
 /// ferry's PAUSE hook in words.
+/// The Deployfile's `early_success { … }` when it turns early success on (none when it
+/// writes none, or turns it off: `step.early_success` tells which).
+fn early_of(step: &UpdateStep) -> Option<EarlySuccessView> {
+    step.early_success.as_ref().filter(|e| e.enable).map(|e| EarlySuccessView {
+        healthy_percent: e.healthy.and_then(|h| i32::try_from(h).ok()).unwrap_or(100),
+        deferred: e.deferred,
+    })
+}
+
 /// The Deployfile's `lifecycle_hook` blocks; none when it writes none (the service's
 /// stay).
 fn hooks_of(step: &UpdateStep) -> Option<Vec<HookView>> {

@@ -449,6 +449,7 @@ pub(in crate::engine) fn settings_applied(request: &ServiceRequest, service: &Se
             && d.shift.percent_tenths.is_none_or(|p| service.shift.percent_tenths == Some(p))
             && d.shift.bake_minutes.is_none_or(|m| service.shift.bake_minutes == Some(m))
             && d.alarms.as_ref().is_none_or(|a| service.alarms.as_ref() == Some(a))
+            && d.early_success.is_none_or(|e| service.early_success == e)
             && d.breaker_tuning
                 .threshold
                 .is_none_or(|t| service.breaker_tuning.threshold == Some(t))

@@ -275,7 +275,13 @@ impl Rollout {
             .tasks
             .iter()
             .any(|t| t.deployment_id != primary.id && t.state != TaskState::Stopped);
-        if own_healthy < desired || self.active(Some(&primary.id)) != desired || others_left {
+        // Early success (rolling only): a share of desired healthy is enough, the rest
+        // starts on; DEFERRED leaves the old revision's clean-up to after success.
+        let early = self.config.early_success.filter(|_| primary.stage.is_none());
+        let needed = early.map_or(desired, |e| (desired * e.healthy_percent).div_ceil(100));
+        let scaled = early.is_some() || self.active(Some(&primary.id)) == desired;
+        let cleaned = early.is_some_and(|e| e.deferred) || !others_left;
+        if own_healthy < needed || !scaled || !cleaned {
             return;
         }
         for deployment in &mut self.deployments {

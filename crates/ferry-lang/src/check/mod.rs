@@ -117,6 +117,25 @@ mod tests {
     }
 
     check_cases! {
+        early_success_deferred:
+            format!("{TASK}update web {{ task_definition = t, min_healthy = 50%\n \
+                     early_success {{ healthy = 75%, cleanup = deferred }} }}")
+            => [];
+        early_success_below_min_healthy:
+            format!("{TASK}update web {{ task_definition = t, min_healthy = 100%\n \
+                     early_success {{ healthy = 75% }} }}")
+            => [InvalidValue];
+        early_success_without_healthy:
+            format!("{TASK}update web {{ task_definition = t\n early_success {{ }} }}")
+            => [MissingField];
+        early_success_off:
+            format!("{TASK}update web {{ task_definition = t\n \
+                     early_success {{ enable = false }} }}")
+            => [];
+        early_success_on_blue_green:
+            format!("{TASK}update web {{ task_definition = t, strategy = blue_green, bake = 1m\n \
+                     early_success {{ healthy = 100% }} }}")
+            => [NotForStrategy];
         a_lambda_hook:
             format!("{TASK}update web {{ task_definition = t\n lifecycle_hook {{ \
                      lambda = \"arn:aws:lambda:eu-west-1:1:function:f\", role = \"r\", \

@@ -522,6 +522,14 @@ static UPDATE: BlockSpec = BlockSpec {
             example: "alarms { names = [\"web-5xx\"] }",
         },
         NestedSpec {
+            kind: "early_success",
+            label: LabelSpec::None,
+            repeat: false,
+            body: NestedBody::Fixed(&EARLY_SUCCESS),
+            doc: "of a rolling update: success once a share of the desired count is healthy",
+            example: "early_success { healthy = 75%, cleanup = deferred }",
+        },
+        NestedSpec {
             kind: "lifecycle_hook",
             label: LabelSpec::None,
             repeat: true,
@@ -557,6 +565,30 @@ static NETWORK: BlockSpec = BlockSpec {
         )
         .count(0, 5),
         field("public_ip", T::Bool, "assign a public IP", "public_ip = false"),
+    ],
+    blocks: &[],
+    open: false,
+};
+
+static EARLY_SUCCESS: BlockSpec = BlockSpec {
+    what: "an `early_success` block",
+    fields: &[
+        field(
+            "healthy",
+            T::Percentage,
+            "the share of the desired count of new tasks healthy for ECS to call the \
+             deployment successful (at least `min_healthy`); the rest starts on",
+            "healthy = 75%",
+        )
+        .range(0, 100),
+        field(
+            "cleanup",
+            T::Enum(&["blocking", "deferred"]),
+            "`blocking` (default): the old revision is removed before success; `deferred`: \
+             after, in the background",
+            "cleanup = deferred",
+        ),
+        field("enable", T::Bool, "`false` turns early success off", "enable = false"),
     ],
     blocks: &[],
     open: false,

@@ -348,7 +348,11 @@ impl Analyzer<'_> {
     fn update(&mut self, step: &Step, body: &Block, what: &str) {
         self.breaker_threshold(body);
         self.lifecycle_hooks(body);
-        if self.strategy_rules(step, body, what) != Some(false) {
+        let staged = self.strategy_rules(step, body, what);
+        if let Some(staged) = staged {
+            self.early_success(body, staged);
+        }
+        if staged != Some(false) {
             // Blue/green starts the new revision in full beside the old: min and max do not
             // apply, so neither do their rules (nor while the strategy is known only per
             // environment: `ferry plan` judges it then).
@@ -604,6 +608,61 @@ impl Analyzer<'_> {
                     .with_help(format!("write `timeout = {}m`", ms.div_ceil(60_000))),
                 );
             }
+        }
+    }
+
+    /// `early_success` is for a rolling update, names `healthy` unless it turns early
+    /// success off, and `healthy` is at least `min_healthy` (AWS's rules).
+    fn early_success(&mut self, body: &Block, staged: bool) {
+        let Some(block) = body.blocks().find(|b| b.kind.name == "early_success") else {
+            return;
+        };
+        if staged {
+            self.push(
+                Diagnostic::new(
+                    Code::NotForStrategy,
+                    block.kind.span,
+                    "`early_success` is for a rolling update",
+                )
+                .with_label("ECS's staged strategies end with their bake and clean-up")
+                .with_help("remove it, or deploy with `strategy = rolling`"),
+            );
+            return;
+        }
+        let Some(inner) = &block.body else { return };
+        let off =
+            inner.field("enable").is_some_and(|f| matches!(f.value.kind, ExprKind::Bool(false)));
+        let Some(healthy) = inner.field("healthy") else {
+            if !off {
+                self.push(
+                    Diagnostic::new(
+                        Code::MissingField,
+                        block.kind.span,
+                        "this early_success needs `healthy`",
+                    )
+                    .with_label("the share of the desired count that must be healthy")
+                    .with_help("add `healthy = 75%`, or `enable = false` to turn it off"),
+                );
+            }
+            return;
+        };
+        let min = body.field("min_healthy").and_then(|f| match f.value.kind {
+            ExprKind::Percentage(n) => Some(n),
+            _ => None,
+        });
+        if let ExprKind::Percentage(n) = healthy.value.kind
+            && let Some(min) = min
+            && n < min
+        {
+            self.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    healthy.value.span,
+                    format!("`healthy` ({n}%) is below `min_healthy` ({min}%)"),
+                )
+                .with_label("ECS requires healthyPercent ≥ minimumHealthyPercent")
+                .with_help(format!("write `healthy = {min}%` or more")),
+            );
         }
     }
 

@@ -13,9 +13,9 @@ mod workspace;
 pub use eval_error::EvalError;
 pub use evaluator::{Evaluator, Outputs, StepValue};
 pub use pipeline::{
-    AlarmsSpec, ContainerChange, GateSpec, HealthCheckSpec, LifecycleHookSpec, LoadBalancerSpec,
-    NetworkSpec, PlannedStep, RegisterStep, RollbackStep, UpdateStep, VerifyStep, evaluate,
-    plan_step, step_values,
+    AlarmsSpec, ContainerChange, EarlySuccessSpec, GateSpec, HealthCheckSpec, LifecycleHookSpec,
+    LoadBalancerSpec, NetworkSpec, PlannedStep, RegisterStep, RollbackStep, UpdateStep, VerifyStep,
+    evaluate, plan_step, step_values,
 };
 pub use sensitive::{expr_sensitive_values, sensitive_values};
 pub use settings::{DEFAULT_ENVIRONMENT, Settings, environment_names, resolve};

@@ -75,6 +75,16 @@ pub struct AlarmsSpec {
     pub rollback: bool,
 }
 
+/// `early_success { … }` of a rolling update (`earlySuccessCriteria`): success once
+/// `healthy` of the desired count is healthy; `deferred` removes the old revision after.
+/// `enable = false` turns it off.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EarlySuccessSpec {
+    pub enable: bool,
+    pub healthy: Option<i64>,
+    pub deferred: bool,
+}
+
 /// `lifecycle_hook { … }`: a Lambda function (`lambda`, `role`) or a PAUSE (`pause =
 /// true`) at its stages (ECS's names, upper case), with its timeout and timeout action.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -143,6 +153,8 @@ pub struct UpdateStep {
     pub breaker_reset_on_healthy: Option<bool>,
     /// `lifecycle_hook { … }` blocks; none (no block) keeps the service's.
     pub lifecycle_hooks: Option<Vec<LifecycleHookSpec>>,
+    /// `early_success { … }`; none keeps the service's.
+    pub early_success: Option<EarlySuccessSpec>,
 }
 
 /// A gate of a `verify` step, with its parameters.
@@ -185,7 +197,7 @@ pub enum PlannedStep {
     Tag { name: String, tags: Vec<Value> },
     Push { name: String, to: Repository },
     Register(RegisterStep),
-    Update(UpdateStep),
+    Update(Box<UpdateStep>),
     Verify(VerifyStep),
     Rollback(RollbackStep),
 }
@@ -396,6 +408,21 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
                     })
                 })
                 .transpose()?;
+            let early_success = step
+                .body
+                .iter()
+                .flat_map(Block::blocks)
+                .find(|b| b.kind.name == "early_success")
+                .map(|block| -> Result<EarlySuccessSpec, EvalError> {
+                    let values = fields(block.body.as_ref(), evaluator)?;
+                    Ok(EarlySuccessSpec {
+                        enable: boolean(&values, "enable") != Some(false),
+                        healthy: integer(&values, "healthy"),
+                        deferred: text(&values, "cleanup")
+                            .is_some_and(|w| w.eq_ignore_ascii_case("deferred")),
+                    })
+                })
+                .transpose()?;
             let mut lifecycle_hooks: Option<Vec<LifecycleHookSpec>> = None;
             for block in step.body.iter().flat_map(Block::blocks) {
                 if block.kind.name != "lifecycle_hook" {
@@ -431,7 +458,7 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
                     role: text(&values, "role"),
                 });
             }
-            PlannedStep::Update(UpdateStep {
+            PlannedStep::Update(Box::new(UpdateStep {
                 service: text(&values, "service").unwrap_or_else(|| name.clone()),
                 name,
                 cluster: text(&values, "cluster"),
@@ -462,7 +489,8 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
                 breaker_unbounded: boolean(&values, "breaker_unbounded"),
                 breaker_reset_on_healthy: boolean(&values, "breaker_reset_on_healthy"),
                 lifecycle_hooks,
-            })
+                early_success,
+            }))
         }
         StepKind::Verify => {
             let mut gates = Vec::new();
