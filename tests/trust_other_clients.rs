@@ -251,3 +251,28 @@ async fn early_success_lets_the_run_go_on_while_the_old_revision_is_removed() {
     assert_eq!(runs(&local).await.0, 3);
     assert_eq!(local.service().await.and_then(|s| s.early_success), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_during_a_rolling_deployment_rolls_it_back() {
+    // `slow` takes 3 minutes to start; the alarm goes off a minute in.
+    let faults = FAULTS.replace(
+        "\n]}",
+        "\n], \"alarms\": [{\"name\": \"web-5xx\", \"match\": \"*:slow*\", \"after\": \"60s\"}]}",
+    );
+    let local = Local::start(&faults).await;
+    let text = |tag: &str| {
+        crate::support::web_service::deployfile(
+            &crate::support::web_service::image(&format!("acme/web:{tag}")),
+            "  desired = 3\n  circuit_breaker = rollback\n  \
+             alarms {\n    names = [\"web-5xx\"]\n  }\n",
+            Some(""),
+            true,
+        )
+    };
+    assert_code(&local.run(&text("1")).await, 0);
+    let ran = local.run(&text("slow-2")).await;
+    eprintln!("{}", ran.reason);
+    assert_code(&ran, 1);
+    assert!(ran.reason.contains("alarm(s) web-5xx"), "{}", ran.reason);
+    assert_eq!(runs(&local).await.0, 1, "rolled back to revision 1");
+}

@@ -120,12 +120,18 @@ impl Failure {
     pub fn describe(&self) -> String {
         match self {
             Failure::CircuitBreaker { reason, rolled_back_by_ecs } => {
-                let back = if *rolled_back_by_ecs {
-                    "; ECS's circuit breaker is rolling back"
+                // The breaker's, or another of ECS's failure detectors (an alarm).
+                let who = if reason.contains("circuit breaker") {
+                    "ECS's circuit breaker"
                 } else {
-                    ""
+                    "ECS"
                 };
-                format!("ECS's circuit breaker failed our deployment ({reason}){back}")
+                let back = if *rolled_back_by_ecs {
+                    format!("; {who} is rolling back")
+                } else {
+                    String::new()
+                };
+                format!("{who} failed our deployment ({reason}){back}")
             }
             Failure::RolledBackByEcs { to_deployment, to_task_definition } => format!(
                 "ECS's circuit breaker rolled our deployment back to deployment {to_deployment} \
