@@ -458,6 +458,11 @@ fn the_oracle_knows_ecs_arithmetic() {
     let balanced =
         all.iter().filter(|h| matches!(h[0], Action::Balance | Action::Staged(_))).count();
     assert!((25..=55).contains(&balanced), "{balanced}");
+    // An image that sets off the alarm, in rolling and staged histories alike.
+    let alarmed =
+        |h: &Vec<Action>| h.iter().any(|a| matches!(a, Action::Deploy { kind: Kind::Alarm, .. }));
+    assert!(all.iter().any(|h| matches!(h[0], Action::Staged(_)) && alarmed(h)));
+    assert!(all.iter().any(|h| !matches!(h[0], Action::Staged(_)) && alarmed(h)));
     for staged in [Staged::BlueGreen, Staged::Linear, Staged::Canary] {
         assert!(all.iter().any(|h| matches!(h[0], Action::Staged(s) if s == staged)), "{staged:?}");
     }

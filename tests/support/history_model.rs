@@ -9,7 +9,7 @@ pub(crate) const FAULTS: &str = r#"{"images": [
   {"match": "*:sick-*", "never_healthy": true, "unhealthy_after": "60s"},
   {"match": "*:slow-*", "start": "2m"},
   {"match": "*:dark-*", "lb_never_healthy": true}
-]}"#;
+], "alarms": [{"name": "web-5xx", "match": "*:alarm-*", "after": "20s"}]}"#;
 
 /// A small, seedable generator (SplitMix64): the same seed, the same history.
 pub(crate) struct Random(pub(crate) u64);
@@ -46,6 +46,9 @@ pub(crate) enum Kind {
     /// Runs and passes its container health check, but never answers its load
     /// balancer's: a failure only behind one.
     Dark,
+    /// Runs well, but CloudWatch alarm `web-5xx` (which every Deployfile declares) goes
+    /// into ALARM 20 s into its deployment: ECS rolls it back, rolling or staged.
+    Alarm,
 }
 
 impl Kind {
@@ -56,13 +59,14 @@ impl Kind {
             Kind::Crash => format!("acme/web:crash-{version}"),
             Kind::Sick => format!("acme/web:sick-{version}"),
             Kind::Dark => format!("acme/web:dark-{version}"),
+            Kind::Alarm => format!("acme/web:alarm-{version}"),
         }
     }
 
     /// Whether a deployment of it fails, on a service behind a load balancer (`balanced`)
     /// or not.
     pub(crate) fn fails(self, balanced: bool) -> bool {
-        matches!(self, Kind::Crash | Kind::Sick) || (self == Kind::Dark && balanced)
+        matches!(self, Kind::Crash | Kind::Sick | Kind::Alarm) || (self == Kind::Dark && balanced)
     }
 }
 
@@ -201,7 +205,8 @@ pub(crate) fn history(seed: u64, steps: usize) -> Vec<Action> {
             14..=17 => Action::Deploy { kind: Kind::Dark, version },
             18..=21 => Action::RotateSecret,
             22..=29 => Action::Deploy { kind: Kind::Slow, version },
-            30..=39 => Action::Deploy { kind: Kind::Crash, version },
+            30..=35 => Action::Deploy { kind: Kind::Crash, version },
+            36..=39 => Action::Deploy { kind: Kind::Alarm, version },
             40..=45 => Action::Deploy { kind: Kind::Sick, version },
             46..=57 => Action::Settings(Declared {
                 desired: random.chance(80).then(|| random.pick(&[1, 2, 3, 4])),
@@ -436,6 +441,8 @@ pub(crate) fn deployfile(model: &Model) -> String {
             update = format!("{update}  {key} = {value}\n");
         }
     }
+    // Every history watches one alarm: an `alarm` image sets it off.
+    update.push_str("  alarms {\n    names = [\"web-5xx\"]\n  }\n");
     if let Some(group) = &model.balanced {
         let advanced = model.blue_green.as_ref().map_or_else(String::new, |bg| {
             format!(
@@ -495,6 +502,8 @@ pub(crate) fn kind_of(image: &str) -> Kind {
         Kind::Slow
     } else if image.contains(":dark-") {
         Kind::Dark
+    } else if image.contains(":alarm-") {
+        Kind::Alarm
     } else {
         Kind::Good
     }
