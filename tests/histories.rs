@@ -194,6 +194,11 @@ async fn play(local: &Local, model: &mut Model, action: &Action) -> Result<(), S
             model.balanced = Some(bg.blue.clone());
             model.blue_green = Some(bg);
             model.staged = *staged;
+            // Gates on test traffic: ferry's PAUSE hook holds each deployment for them.
+            let server =
+                crate::support::http_server::Server::start(Box::new(|_| (200, "ok".to_owned(), 0)));
+            model.test_gate = Some(format!("http://{}/health", server.address));
+            GATE_SERVERS.with(|s| s.borrow_mut().push(server));
         }
         Action::Deploy { kind, version } => {
             let image = kind.image(*version);
@@ -354,6 +359,9 @@ async fn replay_counting(actions: &[Action], codes: &mut Vec<u8>) -> Result<(), 
 }
 
 thread_local! {
+    /// The gate servers of the staged histories, kept for the part's life.
+    static GATE_SERVERS: std::cell::RefCell<Vec<crate::support::http_server::Server>> =
+        const { std::cell::RefCell::new(Vec::new()) };
     /// Every exit code `expect_code` saw, for the tally of a part.
     static EXITS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }

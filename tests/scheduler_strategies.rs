@@ -452,3 +452,44 @@ fn an_alarm_not_configured_or_off_changes_nothing() {
         assert_eq!((primary.id.as_str(), primary.rollout), (new.as_str(), RolloutState::Completed));
     }
 }
+
+#[test]
+fn a_deployment_replaced_mid_way_then_held_by_a_pause_hook_rolls_back_to_the_last_completed() {
+    for (at, awaiting) in [(S::ScaleUp, false), (S::PostTestTrafficShift, true)] {
+        replaced_then_held(at, awaiting);
+    }
+}
+
+/// Ours (web:2) is replaced at `at` (with its pause hook `awaiting`) by another client's
+/// (web:2 again), which the service's PAUSE hook then holds until it times out: it rolls
+/// back to web:1, which production traffic never left.
+fn replaced_then_held(at: LifecycleStage, awaiting: bool) {
+    let (mut ids, mut launcher) = (Ids::new(3), faults(r#"{"images": []}"#));
+    let (mut rollout, mut now) = service(2, &mut ids, &mut launcher);
+    let old = rollout.primary().expect("primary").id.clone();
+    rollout.config.hooks = vec![pause_at_test_traffic(600_000, true)];
+    rollout.deploy(revision("web:2"), &mut ids, now);
+    loop {
+        let ours = &rollout.deployments[0];
+        let held = ours.hooks.iter().any(|h| h.status == "AWAITING_ACTION");
+        if ours.stage.map(|(s, _)| s) == Some(at) && held == awaiting {
+            break;
+        }
+        assert!(now < 3_600_000, "never reached {at:?}");
+        rollout.advance(now, &mut launcher, &mut ids);
+        now = rollout.next_wakeup().max(now + 1);
+    }
+    let intruder = rollout.deploy(revision("web:2"), &mut ids, now);
+    let mut seen = Vec::new();
+    run(&mut rollout, &mut launcher, &mut ids, now, now + 3_600_000, &mut seen);
+    let primary = rollout.primary().expect("primary");
+    assert_eq!(
+        (primary.id.as_str(), primary.rollout),
+        (old.as_str(), RolloutState::Completed),
+        "{at:?}: {:#?}",
+        rollout.deployments
+    );
+    assert_eq!(primary.rolled_back_from.as_deref(), Some(intruder.as_str()));
+    assert!(rollout.is_settled());
+    assert_eq!(rollout.traffic.map(Traffic::production_side), Some(false), "{at:?}");
+}

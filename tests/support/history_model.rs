@@ -280,6 +280,8 @@ pub(crate) struct Model {
     pub(crate) blue_green: Option<super::blue_green::BlueGreen>,
     /// Of a staged service: its strategy.
     pub(crate) staged: Staged,
+    /// Of a staged service: the URL its gate on test traffic asks (always 200).
+    pub(crate) test_gate: Option<String>,
 }
 
 /// What the oracle expects of one run.
@@ -307,6 +309,7 @@ impl Model {
             balanced: None,
             blue_green: None,
             staged: Staged::BlueGreen,
+            test_gate: None,
         }
     }
 
@@ -381,6 +384,13 @@ impl Model {
             self.contents.len()
         });
         self.live = effective;
+        if superseded && self.test_gate.is_some() && self.blue_green.is_some() {
+            // The other client's deployment is held by ferry's PAUSE hook (the service's,
+            // for the gates on test traffic) until its timeout, then rolled back: the
+            // revision that ran runs on.
+            self.completions.push(self.running);
+            return Expected { code: 3, register, update: "deploy" };
+        }
         if superseded {
             // The other client's deployment of our revision runs on and completes.
             self.running = revision;
@@ -460,7 +470,13 @@ pub(crate) fn deployfile(model: &Model) -> String {
              port         = 8080\n  }}\n"
         );
     }
-    let until = if model.blue_green.is_some() { "  until     = completed\n" } else { "" };
+    let mut until =
+        if model.blue_green.is_some() { "  until     = completed\n" } else { "" }.to_owned();
+    if let Some(url) = model.test_gate.as_ref().filter(|_| model.blue_green.is_some()) {
+        until = format!(
+            "{until}  gate http(\"{url}\") {{\n    status  = 200\n    traffic = test\n  }}\n"
+        );
+    }
     format!(
         "defaults {{\n  cluster = \"c\"\n}}\n\nregister web_task {{\n{register}}}\n\n\
          update web {{\n  task_definition = web_task\n  create          = true\n{update}}}\n\n\
