@@ -276,3 +276,19 @@ async fn an_alarm_during_a_rolling_deployment_rolls_it_back() {
     assert!(ran.reason.contains("alarm(s) web-5xx"), "{}", ran.reason);
     assert_eq!(runs(&local).await.0, 1, "rolled back to revision 1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gates_on_test_traffic_of_a_rolling_update_are_refused_before_anything_changes() {
+    let local = Local::start(FAULTS).await;
+    assert_code(&local.run(&standard("1")).await, 0);
+    let gated = crate::support::web_service::deployfile(
+        &crate::support::web_service::image("acme/web:2"),
+        "  desired = 3\n",
+        Some("  gate http(\"http://127.0.0.1:9/health\") {\n    traffic = test\n  }\n"),
+        true,
+    );
+    let ran = local.run(&gated).await;
+    assert_code(&ran, 2);
+    assert!(ran.reason.contains("deploys rolling: there is no test traffic"), "{}", ran.reason);
+    assert_eq!(runs(&local).await, (1, 3), "nothing changed");
+}

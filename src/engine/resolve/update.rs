@@ -852,9 +852,9 @@ fn pause_text(minutes: i32) -> String {
 
 fn test_gates_need_stages(step: &UpdateStep) -> String {
     format!(
-        "`verify {}` has gates with `traffic = test`, and `update {}` is not blue/green: there \
-         is no test traffic to judge; write `strategy = blue_green` with a test listener rule, \
-         or drop `traffic = test`",
+        "`verify {}` has gates with `traffic = test`, and `update {}` deploys rolling: there \
+         is no test traffic to judge; write `strategy = blue_green` (or `linear`, `canary`) \
+         with a test listener rule, or drop `traffic = test`",
         step.name, step.name
     )
 }
