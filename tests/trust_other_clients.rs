@@ -292,3 +292,31 @@ async fn gates_on_test_traffic_of_a_rolling_update_are_refused_before_anything_c
     assert!(ran.reason.contains("deploys rolling: there is no test traffic"), "{}", ran.reason);
     assert_eq!(runs(&local).await, (1, 3), "nothing changed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_killed_for_its_memory_is_reported_in_words() {
+    let faults = FAULTS.replace(
+        "\n]}",
+        ",\n  {\"match\": \"*:hungry*\", \"crash_after\": \"10s\", \"out_of_memory\": true}\n]}",
+    );
+    let local = Local::start(&faults).await;
+    assert_code(&local.run(&standard("1")).await, 0);
+    let hungry = crate::support::web_service::deployfile(
+        &crate::support::web_service::image("acme/web:hungry-2"),
+        "  desired = 3\n",
+        Some("  fail_fast = 1\n"),
+        true,
+    );
+    let ran = local.run(&hungry).await;
+    eprintln!("{}", ran.reason);
+    assert_code(&ran, 1);
+    let words = "app was killed for using more memory than its limit (exit 137, \
+                 OutOfMemoryError: Container killed due to memory usage)";
+    assert!(ran.reason.contains(words), "{}", ran.reason);
+    assert!(
+        ran.events.iter().any(|e| matches!(e, Event::TaskStopped { containers, .. }
+            if containers.iter().any(|c| c == words))),
+        "{:?}",
+        ran.kinds()
+    );
+}

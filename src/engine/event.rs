@@ -183,6 +183,9 @@ pub enum Event {
         stop_code: String,
         reason: String,
         exit_codes: Vec<(String, Option<i32>)>,
+        /// Each container's stop in words (an OOM kill as such), for people.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        containers: Vec<String>,
     },
     /// A `probe` gate at the verdict: its requests, failures and latencies (ms).
     ProbeFinished {

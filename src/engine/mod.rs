@@ -17,6 +17,7 @@ mod revision;
 mod revision_json;
 mod runner;
 mod stages;
+mod stopped;
 mod targets;
 mod verdict;
 mod watch;

@@ -151,10 +151,8 @@ impl Failure {
                     let exits: Vec<String> = t
                         .containers
                         .iter()
-                        .filter_map(|(name, code, reason)| match (code, reason) {
-                            (Some(code), _) => Some(format!("{name} exited {code}")),
-                            (None, Some(reason)) => Some(format!("{name}: {reason}")),
-                            _ => None,
+                        .filter_map(|(name, code, reason)| {
+                            super::stopped::container_words(name, *code, reason.as_deref())
                         })
                         .collect();
                     format!(

@@ -500,6 +500,13 @@ impl Runner<'_> {
                     stop_code: task.stop_code.clone(),
                     reason: task.reason.clone(),
                     exit_codes: task.containers.iter().map(|(n, c, _)| (n.clone(), *c)).collect(),
+                    containers: task
+                        .containers
+                        .iter()
+                        .filter_map(|(n, c, r)| {
+                            super::stopped::container_words(n, *c, r.as_deref())
+                        })
+                        .collect(),
                 });
             }
         }

@@ -43,6 +43,10 @@ pub struct TaskBehaviour {
     /// How its app answers load balancer health checks.
     #[serde(default)]
     pub answers: crate::local::target_health::Answers,
+    /// Its crash is the kernel's OOM kill: exit 137, the container's reason
+    /// "OutOfMemoryError: Container killed due to memory usage".
+    #[serde(default)]
+    pub out_of_memory: bool,
 }
 
 impl Default for TaskBehaviour {
@@ -57,6 +61,7 @@ impl Default for TaskBehaviour {
             outcome: Outcome::Healthy,
             external: false,
             answers: crate::local::target_health::Answers::default(),
+            out_of_memory: false,
         }
     }
 }
@@ -185,6 +190,9 @@ pub struct ImageRule {
     pub unhealthy_after: Option<DurationText>,
     pub crash_after: Option<DurationText>,
     pub exit_code: Option<i32>,
+    /// With `crash_after`: killed for its memory limit (exit 137 and ECS's OOM reason).
+    #[serde(default)]
+    pub out_of_memory: bool,
     pub fail_to_start: Option<String>,
     pub health_check: Option<bool>,
     pub stop_after: Option<DurationText>,
@@ -314,7 +322,9 @@ impl FaultFile {
         behaviour.outcome = if let Some(reason) = &rule.fail_to_start {
             Outcome::FailToStart { reason: reason.clone() }
         } else if let Some(after) = rule.crash_after {
-            Outcome::Crash { after_ms: after.0, exit_code: rule.exit_code.unwrap_or(1) }
+            behaviour.out_of_memory = rule.out_of_memory;
+            let exit_code = if rule.out_of_memory { 137 } else { rule.exit_code.unwrap_or(1) };
+            Outcome::Crash { after_ms: after.0, exit_code }
         } else if rule.never_healthy {
             Outcome::NeverHealthy
         } else {

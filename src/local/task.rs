@@ -299,13 +299,17 @@ impl Task {
                     }
                     Some(at) if crash == Some(at) => {
                         let exit_code = self.exit_code_on_stop.unwrap_or(1);
+                        let oom = self.plan.as_ref().is_some_and(|p| p.out_of_memory);
                         self.finish(
                             at,
                             Stop {
                                 code: StopCode::EssentialContainerExited,
                                 reason: "Essential container in task exited".to_owned(),
                                 exit_code: Some(exit_code),
-                                container_reason: None,
+                                container_reason: oom.then(|| {
+                                    "OutOfMemoryError: Container killed due to memory usage"
+                                        .to_owned()
+                                }),
                                 failure: true,
                             },
                             changes,

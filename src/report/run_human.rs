@@ -139,11 +139,16 @@ pub(crate) fn human_line(event: &Event) -> Option<String> {
             format!("  waiting: service `{service}` has {deployments} deployments in progress")
         }
         Event::ServiceEvent { message, .. } => format!("  ecs: {message}"),
-        Event::TaskStopped { task, stop_code, reason, exit_codes, .. } => {
-            let exits: Vec<String> = exit_codes
-                .iter()
-                .filter_map(|(n, c)| c.map(|c| format!("{n} exited {c}")))
-                .collect();
+        Event::TaskStopped { task, stop_code, reason, exit_codes, containers, .. } => {
+            // The words, when the event carries them; an older event's exit codes else.
+            let exits: Vec<String> = if containers.is_empty() {
+                exit_codes
+                    .iter()
+                    .filter_map(|(n, c)| c.map(|c| format!("{n} exited {c}")))
+                    .collect()
+            } else {
+                containers.clone()
+            };
             format!(
                 "  task {task} stopped: {reason} ({stop_code}{})",
                 if exits.is_empty() { String::new() } else { format!("; {}", exits.join(", ")) }
