@@ -318,6 +318,19 @@ fn string_map(values: &BTreeMap<String, Value>, key: &str) -> BTreeMap<String, S
     }
 }
 
+/// The fields of the first `kind` block nested in `body`, when there is one.
+fn nested_values(
+    body: Option<&Block>,
+    kind: &str,
+    evaluator: &Evaluator<'_>,
+) -> Result<Option<BTreeMap<String, Value>>, EvalError> {
+    body.into_iter()
+        .flat_map(Block::blocks)
+        .find(|b| b.kind.name == kind)
+        .map(|block| fields(block.body.as_ref(), evaluator))
+        .transpose()
+}
+
 /// A boolean field, when written.
 fn boolean(values: &BTreeMap<String, Value>, key: &str) -> Option<bool> {
     match values.get(key) {
@@ -381,48 +394,22 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
             })
         }
         StepKind::Update => {
-            let network = step
-                .body
-                .iter()
-                .flat_map(Block::blocks)
-                .find(|b| b.kind.name == "network")
-                .map(|block| -> Result<NetworkSpec, EvalError> {
-                    let values = fields(block.body.as_ref(), evaluator)?;
-                    Ok(NetworkSpec {
-                        subnets: strings(&values, "subnets").unwrap_or_default(),
-                        security_groups: strings(&values, "security_groups").unwrap_or_default(),
-                        public_ip: flag(&values, "public_ip"),
-                    })
-                })
-                .transpose()?;
-            let alarms = step
-                .body
-                .iter()
-                .flat_map(Block::blocks)
-                .find(|b| b.kind.name == "alarms")
-                .map(|block| -> Result<AlarmsSpec, EvalError> {
-                    let values = fields(block.body.as_ref(), evaluator)?;
-                    Ok(AlarmsSpec {
-                        names: strings(&values, "names").unwrap_or_default(),
-                        rollback: !matches!(values.get("rollback"), Some(Value::Bool(false))),
-                    })
-                })
-                .transpose()?;
-            let early_success = step
-                .body
-                .iter()
-                .flat_map(Block::blocks)
-                .find(|b| b.kind.name == "early_success")
-                .map(|block| -> Result<EarlySuccessSpec, EvalError> {
-                    let values = fields(block.body.as_ref(), evaluator)?;
-                    Ok(EarlySuccessSpec {
-                        enable: boolean(&values, "enable") != Some(false),
-                        healthy: integer(&values, "healthy"),
-                        deferred: text(&values, "cleanup")
-                            .is_some_and(|w| w.eq_ignore_ascii_case("deferred")),
-                    })
-                })
-                .transpose()?;
+            let nested = |kind| nested_values(step.body.as_ref(), kind, evaluator);
+            let network = nested("network")?.map(|values| NetworkSpec {
+                subnets: strings(&values, "subnets").unwrap_or_default(),
+                security_groups: strings(&values, "security_groups").unwrap_or_default(),
+                public_ip: flag(&values, "public_ip"),
+            });
+            let alarms = nested("alarms")?.map(|values| AlarmsSpec {
+                names: strings(&values, "names").unwrap_or_default(),
+                rollback: boolean(&values, "rollback") != Some(false),
+            });
+            let early_success = nested("early_success")?.map(|values| EarlySuccessSpec {
+                enable: boolean(&values, "enable") != Some(false),
+                healthy: integer(&values, "healthy"),
+                deferred: text(&values, "cleanup")
+                    .is_some_and(|w| w.eq_ignore_ascii_case("deferred")),
+            });
             let mut lifecycle_hooks: Option<Vec<LifecycleHookSpec>> = None;
             for block in step.body.iter().flat_map(Block::blocks) {
                 if block.kind.name != "lifecycle_hook" {
@@ -522,22 +509,16 @@ pub fn plan_step(step: &Step, evaluator: &Evaluator<'_>) -> Result<PlannedStep, 
 
 fn container(block: &NestedBlock, evaluator: &Evaluator<'_>) -> Result<ContainerChange, EvalError> {
     let values = fields(block.body.as_ref(), evaluator)?;
-    let health_check = block
-        .body
-        .iter()
-        .flat_map(Block::blocks)
-        .find(|b| b.kind.name == "health_check")
-        .map(|hc| -> Result<HealthCheckSpec, EvalError> {
-            let values = fields(hc.body.as_ref(), evaluator)?;
-            Ok(HealthCheckSpec {
+    let health_check =
+        nested_values(block.body.as_ref(), "health_check", evaluator)?.map(|values| {
+            HealthCheckSpec {
                 command: strings(&values, "command").unwrap_or_default(),
                 interval_s: integer(&values, "interval"),
                 timeout_s: integer(&values, "timeout"),
                 retries: integer(&values, "retries"),
                 start_period_s: integer(&values, "start_period"),
-            })
-        })
-        .transpose()?;
+            }
+        });
     Ok(ContainerChange {
         name: block
             .label
