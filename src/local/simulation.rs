@@ -186,8 +186,7 @@ pub fn simulate(input: &SimulationInput) -> Simulation {
                 .last()
                 .is_none_or(|s: &TimedStage| (s.stage, s.at_ms) != (stage.as_str(), at_ms))
         {
-            let on_alternate = rollout.traffic.map_or(0, |t| t.production_alternate.min(1_000));
-            let share = if deployment.alternate { on_alternate } else { 1_000 - on_alternate };
+            let share = rollout.green_share(deployment.alternate);
             let production_share = (stage
                 == super::deployment::LifecycleStage::ProductionTrafficShift
                 && input.strategy.next_shift(0).0 < 1_000)

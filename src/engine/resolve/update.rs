@@ -268,35 +268,27 @@ pub(super) fn resolve_update(
             refuse(&mut change, test_gates_need_stages(step), false);
             return change;
         }
-        let configured = min_healthy.is_some()
-            || max.is_some()
-            || breaker.is_some()
-            || strategy.is_some()
-            || bake_minutes.is_some()
-            || !shift.is_unset()
-            || alarms.is_some()
-            || tuning != BreakerTuning::default()
-            || hooks.is_some()
-            || early.is_some()
-            || test_pause.is_some();
+        // The deployment configuration the Deployfile writes; none when it writes nothing
+        // of it (ECS's defaults).
+        let settings = DeploymentSettings {
+            min_healthy,
+            max,
+            circuit_breaker: breaker,
+            strategy,
+            bake_minutes,
+            shift,
+            alarms,
+            // On the breaker (refused above without one).
+            breaker_tuning: tuning,
+            hooks,
+            early_success: early.map(Some),
+            test_pause: test_pause.map_or(TestPause::Keep, TestPause::Hold),
+        };
         change.request = Some(ServiceRequest {
             service: step.service.clone(),
             task_definition: revision.arn().map(str::to_owned),
             desired: Some(desired.unwrap_or(1)),
-            deployment: configured.then_some(DeploymentSettings {
-                min_healthy,
-                max,
-                circuit_breaker: breaker,
-                strategy,
-                bake_minutes,
-                shift,
-                alarms,
-                // The tuning rides on the breaker: ECS's default breaker when none is set.
-                breaker_tuning: tuning,
-                hooks,
-                early_success: early.map(Some),
-                test_pause: test_pause.map_or(TestPause::Keep, TestPause::Hold),
-            }),
+            deployment: (settings != DeploymentSettings::default()).then_some(settings),
             grace_s,
             force: false,
             launch_type: step.launch_type.clone(),
@@ -740,7 +732,6 @@ fn network_text(network: &NetworkView) -> String {
     )
 }
 
-/// ferry's PAUSE hook in words.
 /// The Deployfile's `early_success { … }` when it turns early success on (none when it
 /// writes none, or turns it off: `step.early_success` tells which).
 fn early_of(step: &UpdateStep) -> Option<EarlySuccessView> {
@@ -846,6 +837,7 @@ fn misplaced_shift(step: &UpdateStep, strategy: StrategyView) -> Option<String> 
     ))
 }
 
+/// ferry's PAUSE hook in words.
 fn pause_text(minutes: i32) -> String {
     format!("PAUSE at {TEST_PAUSE_STAGE} for the test-traffic gates, {minutes}m, then ROLLBACK")
 }

@@ -105,7 +105,7 @@ impl Rollout {
     }
 
     /// The share of production traffic (tenths of a percent) on the side `green` is on.
-    fn green_share(&self, green: bool) -> u32 {
+    pub(crate) fn green_share(&self, green: bool) -> u32 {
         let on_alternate = self.traffic.map_or(0, |t| t.production_alternate.min(1_000));
         if green { on_alternate } else { 1_000 - on_alternate }
     }
